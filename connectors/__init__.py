@@ -1,0 +1,1 @@
+"""Connector adapters, one sub-package per CRM; found by name through entry points."""

@@ -1,0 +1,1 @@
+"""Field maps shipped with icpsync: TOML data, one file per CRM."""
