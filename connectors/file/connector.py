@@ -1,0 +1,198 @@
+"""File connector: CSV/JSONL in, a CSV of ICP values out (the file plays the CRM).
+
+Columns are mapped through ``field_maps/file.toml`` (defaults: the canonical names); columns
+the map does not name become account signals. The output file holds one row per scored
+account (``id`` plus the ICP columns); it is read back as the values "the CRM holds", so a
+second sync writes nothing, and it is replaced atomically on ``close()``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from connectors.file.rows import read_rows
+from icpsync.field_map import FieldMap, load_field_map
+from icpsync.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
+from icpsync.normalise import Normaliser
+from icpsync.protocol import Check, PlanStep
+
+if TYPE_CHECKING:
+    from icpsync.settings import Settings
+
+
+class FileConnector:
+    """Accounts and opportunities from files; ICP values to an output CSV.
+
+    Args:
+        accounts: accounts file (CSV or JSON Lines).
+        opportunities: opportunities file, optional.
+        output: where ICP values are written and read back from, optional.
+        field_map: column names; the shipped ``file`` map by default.
+    """
+
+    name: ClassVar[str] = "file"
+    write_chunk_size = 5000
+
+    def __init__(
+        self,
+        accounts: Path,
+        opportunities: Path | None = None,
+        output: Path | None = None,
+        field_map: FieldMap | None = None,
+    ):
+        self.accounts_path = Path(accounts)
+        self.opportunities_path = Path(opportunities) if opportunities else None
+        self.output_path = Path(output) if output else None
+        self.field_map = field_map or load_field_map("file")
+        self.stats = ConnectorStats()
+        self._held: dict[str, dict[str, str]] | None = None
+        self._dirty = False
+
+    @classmethod
+    def from_paths(
+        cls, accounts: Path, opportunities: Path | None = None, output: Path | None = None
+    ) -> FileConnector:
+        """A connector over these files with the default column names."""
+        return cls(accounts, opportunities, output)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FileConnector:
+        """Build from the ``[file]`` settings."""
+        from icpsync.errors import ConfigError
+
+        conf = settings.file
+        if conf.accounts is None:
+            raise ConfigError("expected a path to the accounts file", source=settings.source, key="file.accounts")
+        return cls(conf.accounts, conf.opportunities, conf.output, load_field_map(conf.field_map))
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _skip(self, reason: str) -> None:
+        self.stats.skipped[reason] += 1
+
+    def _held_values(self) -> dict[str, dict[str, str]]:
+        if self._held is None:
+            self._held = {}
+            if self.output_path is not None and self.output_path.exists():
+                for row in read_rows(self.output_path, self._skip):
+                    key = str(row.get("id") or "")
+                    if key:
+                        self._held[key] = {k: str(v) for k, v in row.items() if v is not None}
+        return self._held
+
+    def _raw_account(self, row: Mapping[str, object]) -> dict[str, object]:
+        fields = self.field_map.account.fields
+        used = set(fields.values())
+        raw: dict[str, object] = {canonical: row.get(column) for canonical, column in fields.items()}
+        ignore = set(self.field_map.options.get("ignore_columns", []))
+        icp_columns = set(self.field_map.icp.values())
+        raw["signals"] = {
+            k: v for k, v in row.items()
+            if k not in used and k not in ignore and k not in icp_columns and v not in (None, "")
+        }
+        held = self._held_values() if self.output_path else {}
+        current = held.get(str(raw.get("id") or "").strip(), {})
+        for key, column in self.field_map.icp.items():
+            value = current.get(column, row.get(column))
+            raw[f"icp_{'anti_flags' if key == 'flags' else 'tier_override' if key == 'override' else key}"] = value
+        return raw
+
+    def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
+        """Stream accounts (those modified at or after ``since`` when the file says so)."""
+        normaliser = Normaliser(self.stats, self.field_map.vocabularies)
+        self.stats.api_calls["read_accounts"] += 1
+        for row in read_rows(self.accounts_path, self._skip):
+            account = normaliser.account(self._raw_account(row))
+            if account is None:
+                continue
+            if since is not None and account.last_modified is not None and account.last_modified < since:
+                continue
+            yield account
+
+    def read_accounts_by_id(self, ids: Collection[str]) -> Iterator[Account]:
+        """Stream the named accounts."""
+        wanted = set(ids)
+        for account in self.read_accounts():
+            if account.id in wanted:
+                yield account
+
+    def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
+        """Stream every opportunity of the opportunities file (none without one)."""
+        if self.opportunities_path is None:
+            return
+        normaliser = Normaliser(self.stats, self.field_map.vocabularies)
+        self.stats.api_calls["read_opportunities"] += 1
+        fields = self.field_map.opportunity.fields
+        for row in read_rows(self.opportunities_path, self._skip):
+            opp = normaliser.opportunity({c: row.get(col) for c, col in fields.items()})
+            if opp is None:
+                continue
+            if since is not None and opp.last_modified is not None and opp.last_modified < since:
+                continue
+            yield opp
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
+        """Record the ICP values; the output file is replaced on ``close()``."""
+        report = WriteReport(attempted=len(updates))
+        if self.output_path is None:
+            return report
+        held = self._held_values()
+        icp = self.field_map.icp
+        for update in updates:
+            row = held.setdefault(update.account_id, {"id": update.account_id})
+            row[icp["score"]] = str(update.score)
+            row[icp["tier"]] = update.tier
+            row[icp["flags"]] = ";".join(update.flags)
+            row[icp["reasons"]] = update.reasons
+            row[icp["profile_version"]] = update.profile_version
+            row[icp["scored_at"]] = update.scored_at.isoformat()
+            report.updated += 1
+        self.stats.api_calls["write"] += 1
+        self._dirty = True
+        return report
+
+    def flush(self) -> None:
+        """Replace the output file with the values held, atomically."""
+        if not self._dirty or self.output_path is None or self._held is None:
+            return
+        columns = ["id", *[self.field_map.icp[k] for k in self.field_map.icp if k != "override"]]
+        override = self.field_map.icp.get("override")
+        if override and any(override in row for row in self._held.values()):
+            columns.append(override)
+        tmp = self.output_path.with_name(self.output_path.name + ".tmp")
+        self.output_path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(self._held.values())
+        os.replace(tmp, self.output_path)
+        self._dirty = False
+
+    def ensure_fields(self, *, dry_run: bool) -> list[PlanStep]:
+        """Files need no fields; the output columns are written as they are."""
+        return [PlanStep("none", "file", "the output file carries the ICP columns", done=True)]
+
+    def preflight(self) -> list[Check]:
+        """The input files exist and the output folder is writable."""
+        checks = [Check("accounts file", self.accounts_path.is_file(), str(self.accounts_path),
+                        "set [file] accounts to an existing CSV or JSONL file")]
+        if self.opportunities_path is not None:
+            checks.append(Check("opportunities file", self.opportunities_path.is_file(),
+                                str(self.opportunities_path), "set [file] opportunities to an existing file"))
+        if self.output_path is not None:
+            folder = self.output_path.parent
+            checks.append(Check("output folder writable", os.access(folder, os.W_OK) if folder.exists() else True,
+                                str(folder), "choose an output path in a writable folder"))
+        return checks
+
+    def close(self) -> None:
+        """Write the output file."""
+        self.flush()
+

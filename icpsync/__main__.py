@@ -1,0 +1,5 @@
+"""``python -m icpsync`` runs the command line."""
+
+from icpsync.cli import main
+
+main()

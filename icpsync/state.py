@@ -1,0 +1,280 @@
+"""Run state in SQL (SQLite by default, any SQLAlchemy URL): runs, cursors, score history,
+drift log, profile baselines and the run lease. The schema is created and upgraded here."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from icpsync.errors import RunLocked
+from icpsync.model import ScoreUpdate
+from icpsync.run_report import RunReport
+
+SCHEMA_VERSION = 1
+metadata = MetaData()
+
+meta = Table("icpsync_meta", metadata, Column("key", String(64), primary_key=True),
+             Column("value", String(255), nullable=False))
+runs = Table(
+    "icpsync_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("connection", String(64), nullable=False, index=True),
+    Column("mode", String(16), nullable=False),
+    Column("started_at", String(40), nullable=False),
+    Column("profile_version", String(32), nullable=False),
+    Column("complete", Boolean, nullable=False),
+    Column("report", Text, nullable=False),
+)
+cursors = Table(
+    "icpsync_cursors", metadata,
+    Column("connection", String(64), primary_key=True),
+    Column("object", String(64), primary_key=True),
+    Column("value", String(40), nullable=False),
+)
+history = Table(
+    "icpsync_score_history", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False, index=True),
+    Column("connection", String(64), nullable=False),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("at", String(40), nullable=False),
+    Column("old_score", Integer), Column("new_score", Integer, nullable=False),
+    Column("old_tier", String(16)), Column("new_tier", String(16), nullable=False),
+    Column("flags", String(255), nullable=False),
+    Column("profile_version", String(32), nullable=False),
+)
+drift_log = Table(
+    "icpsync_drift", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False),
+    Column("connection", String(64), nullable=False, index=True),
+    Column("at", String(40), nullable=False),
+    Column("data", Text, nullable=False),
+)
+baselines = Table(
+    "icpsync_profile_baselines", metadata,
+    Column("connection", String(64), primary_key=True),
+    Column("profile_version", String(32), primary_key=True),
+    Column("share", Float, nullable=False),
+    Column("at", String(40), nullable=False),
+)
+leases = Table(
+    "icpsync_leases", metadata,
+    Column("connection", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+#: schema version -> statements that bring the previous version up to it.
+MIGRATIONS: dict[int, list[str]] = {}
+
+
+class StateStore:
+    """Everything icpsync remembers between runs.
+
+    Args:
+        url: a SQLAlchemy URL; ``sqlite:///path`` creates the folder and file on first use.
+    """
+
+    def __init__(self, url: str):
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+            current = int(row[0]) if row else 0
+            if current == 0:
+                conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                return
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS.get(version, []):
+                    conn.exec_driver_sql(statement)
+            if current < SCHEMA_VERSION:
+                conn.execute(update(meta).where(meta.c.key == "schema_version")
+                             .values(value=str(SCHEMA_VERSION)))
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+    # -- lease ---------------------------------------------------------------------------
+
+    @contextmanager
+    def lease(self, connection: str, *, seconds: int = 3600) -> Iterator[str]:
+        """Hold the run lease of ``connection`` for the block.
+
+        Raises:
+            RunLocked: another live run holds it (an expired lease is taken over).
+        """
+        holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        now = time.time()
+        with self.engine.begin() as conn:
+            try:
+                conn.execute(insert(leases).values(connection=connection, holder=holder,
+                                                   expires_at=now + seconds))
+                taken = True
+            except IntegrityError:
+                taken = False
+        if not taken:
+            with self.engine.begin() as conn:
+                result = conn.execute(
+                    update(leases)
+                    .where(leases.c.connection == connection, leases.c.expires_at < now)
+                    .values(holder=holder, expires_at=now + seconds)
+                )
+            if result.rowcount != 1:
+                with self.engine.connect() as conn:
+                    row = conn.execute(select(leases).where(leases.c.connection == connection)).first()
+                left = int(row.expires_at - now) if row else 0
+                raise RunLocked(
+                    f"another run of {connection!r} is in progress ({row.holder if row else '?'}); "
+                    f"its lease expires in {left} s"
+                )
+        try:
+            yield holder
+        finally:
+            with self.engine.begin() as conn:
+                conn.execute(delete(leases).where(leases.c.connection == connection,
+                                                  leases.c.holder == holder))
+
+    # -- cursors -------------------------------------------------------------------------
+
+    def cursor(self, connection: str, obj: str) -> datetime | None:
+        """The stored cursor, or None before the first complete run."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(cursors.c.value).where(
+                cursors.c.connection == connection, cursors.c.object == obj)).first()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def set_cursor(self, connection: str, obj: str, value: datetime) -> None:
+        """Move the cursor (called only after the run's writes succeeded)."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(cursors).where(
+                cursors.c.connection == connection, cursors.c.object == obj
+            ).values(value=value.isoformat())).rowcount
+            if not done:
+                conn.execute(insert(cursors).values(connection=connection, object=obj,
+                                                    value=value.isoformat()))
+
+    # -- runs, history, drift ------------------------------------------------------------
+
+    def record_run(self, report: RunReport, written: Sequence[ScoreUpdate], at: datetime) -> int:
+        """Store the run report, the history of values it changed and its drift; the run id."""
+        data = report.to_dict()
+        with self.engine.begin() as conn:
+            run_id = conn.execute(insert(runs).values(
+                connection=report.crm, mode=report.mode, started_at=report.started_at,
+                profile_version=report.profile_version, complete=report.complete,
+                report=json.dumps(data, default=str),
+            )).inserted_primary_key[0]
+            if written:
+                conn.execute(insert(history), [
+                    {"run_id": run_id, "connection": report.crm, "account_id": u.account_id,
+                     "at": u.scored_at.isoformat(), "old_score": u.previous.score,
+                     "new_score": u.score, "old_tier": u.previous.tier, "new_tier": u.tier,
+                     "flags": ";".join(u.flags)[:255], "profile_version": u.profile_version}
+                    for u in written
+                ])
+            conn.execute(insert(drift_log).values(run_id=run_id, connection=report.crm,
+                                                  at=at.isoformat(),
+                                                  data=json.dumps(report.drift, default=str)))
+            share = report.drift.get("recent_wins_top_tiers_share")
+            if share is not None and report.complete:
+                exists = conn.execute(select(baselines.c.share).where(
+                    baselines.c.connection == report.crm,
+                    baselines.c.profile_version == report.profile_version)).first()
+                if not exists:
+                    conn.execute(insert(baselines).values(
+                        connection=report.crm, profile_version=report.profile_version,
+                        share=share, at=at.isoformat()))
+        return int(run_id)
+
+    def _last_full(self, connection: str) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(runs.c.profile_version, runs.c.report)
+                .where(runs.c.connection == connection, runs.c.mode == "full", runs.c.complete)
+                .order_by(runs.c.id.desc()).limit(1)
+            ).first()
+
+    def last_full_profile_version(self, connection: str) -> str | None:
+        """The profile version of the last complete full run."""
+        row = self._last_full(connection)
+        return row.profile_version if row else None
+
+    def last_full_started_at(self, connection: str) -> datetime | None:
+        """When the last complete full run started."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(runs.c.started_at)
+                .where(runs.c.connection == connection, runs.c.mode == "full", runs.c.complete)
+                .order_by(runs.c.id.desc()).limit(1)
+            ).first()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def last_full_histogram(self, connection: str) -> list[int] | None:
+        """The score histogram of the last complete full run."""
+        row = self._last_full(connection)
+        return json.loads(row.report).get("score_histogram") if row else None
+
+    def profile_baseline(self, connection: str, version: str) -> float | None:
+        """Share of recent wins in Tier 1-2 when this profile version was first used."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(baselines.c.share).where(
+                baselines.c.connection == connection, baselines.c.profile_version == version)).first()
+        return float(row[0]) if row else None
+
+    def list_runs(self, connection: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """The most recent run reports, newest first."""
+        query = select(runs.c.id, runs.c.report).order_by(runs.c.id.desc()).limit(limit)
+        if connection:
+            query = query.where(runs.c.connection == connection)
+        with self.engine.connect() as conn:
+            return [{"run_id": r.id, **json.loads(r.report)} for r in conn.execute(query)]
+
+    def list_drift(self, connection: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """The most recent drift entries, newest first."""
+        query = select(drift_log).order_by(drift_log.c.id.desc()).limit(limit)
+        if connection:
+            query = query.where(drift_log.c.connection == connection)
+        with self.engine.connect() as conn:
+            return [{"run_id": r.run_id, "connection": r.connection, "at": r.at, **json.loads(r.data)}
+                    for r in conn.execute(query)]
+
+    def account_history(self, account_id: str) -> list[dict[str, Any]]:
+        """Every recorded change of one account's ICP values, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(history).where(history.c.account_id == account_id)
+                                .order_by(history.c.id))
+            return [dict(r._mapping) for r in rows]

@@ -1,0 +1,258 @@
+"""One sync run: read, aggregate, score, diff, write what changed, record the run.
+
+``run_once`` serves the CLI, the tests and the scheduler alike. The cursor moves only
+after every changed record was written; a crash or a stop leaves it where it was, so the
+next run reads those records again and (thanks to the diff) writes only what is still
+different. The cursor is the time the read started, less an overlap: records we write
+in this run are read once more next time and found unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from icpsync.aggregates import AggregateBuilder
+from icpsync.diff import update_for
+from icpsync.drift import profile_drift_share, score_drift
+from icpsync.model import NO_AGGREGATES, TIER_1, TIER_2, Account, ScoreUpdate
+from icpsync.registry import build_connector
+from icpsync.run_report import RunReport
+from icpsync.scoring import Scorer
+
+if TYPE_CHECKING:
+    from icpsync.profile import Profile
+    from icpsync.protocol import Connector
+    from icpsync.settings import Settings
+    from icpsync.state import StateStore
+
+log = logging.getLogger(__name__)
+CURSOR_OVERLAP = timedelta(minutes=2)
+ACCOUNTS = "accounts"
+
+
+def run_once(
+    settings: Settings,
+    *,
+    connector: Connector | None = None,
+    state: StateStore | None = None,
+    now: datetime | None = None,
+    full: bool = False,
+    dry_run: bool = False,
+    profile: Profile | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> RunReport:
+    """Run one sync against ``connector`` (built from the settings when not given).
+
+    Args:
+        settings: the settings tree.
+        connector: an already built connector (tests inject one pointed at a sandbox).
+        state: where cursors, runs and history live; without it every run is full.
+        now: the time of the run (scores' ``as_of``); the wall clock when not given.
+        full: read every account, whatever the cursor says.
+        dry_run: score and diff, write nothing, move no cursor.
+        profile: the profile to score with; the configured one when not given.
+        on_progress: called with the number of accounts scored so far, now and then.
+        should_stop: asked after each write batch; True ends the run early (cursor kept).
+
+    Raises:
+        RunLocked: another run holds this connection's lease.
+        ConnectorError: the CRM could not be read at all.
+    """
+    profile = profile or settings.active_profile()
+    owns_connector = connector is None
+    connector = connector or build_connector(settings)
+    name = connector.name
+    now = now or datetime.now(UTC)
+    started = time.perf_counter()
+    report = RunReport(crm=name, dry_run=dry_run, started_at=now.isoformat(),
+                       profile_version=profile.version)
+    lease = state.lease(name, seconds=settings.state.lease_seconds) if state else nullcontext()
+    try:
+        with lease:
+            cursor = None
+            if state is not None and not full:
+                cursor = state.cursor(name, ACCOUNTS)
+                if cursor is not None and state.last_full_profile_version(name) != profile.version:
+                    log.info("profile changed to %s: full run", profile.version)
+                    cursor = None
+            report.mode = "full" if cursor is None else "incremental"
+            report.cursor = cursor.isoformat() if cursor else None
+            read_started = datetime.now(UTC)
+            written = _run(settings, connector, profile, report, cursor, now, dry_run, on_progress,
+                           should_stop)
+            report.duration_s = time.perf_counter() - started
+            _tally_connector(connector, report)
+            if state is not None:
+                _record(settings, state, report, written, read_started, now, profile)
+    finally:
+        if owns_connector:
+            connector.close()
+    report.duration_s = time.perf_counter() - started
+    log.info("run finished", extra={"run": report.to_dict() | {"examples": None, "failures": None}})
+    return report
+
+
+def _run(
+    settings: Settings,
+    connector: Connector,
+    profile: Profile,
+    report: RunReport,
+    cursor: datetime | None,
+    now: datetime,
+    dry_run: bool,
+    on_progress: Callable[[int], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> list[ScoreUpdate]:
+    builder = AggregateBuilder()
+    touched: set[str] = set()
+    recent_wins: Counter[str] = Counter()
+    recent_since = (now - timedelta(days=settings.drift.recent_win_days)).date()
+    for opp in connector.read_opportunities():
+        report.opportunities_read += 1
+        builder.add(opp)
+        if opp.account_id is None:
+            continue
+        if cursor is not None and opp.last_modified is not None and opp.last_modified >= cursor:
+            touched.add(opp.account_id)
+        if opp.is_won and opp.closed is not None and opp.closed >= recent_since:
+            recent_wins[opp.account_id] += 1
+    aggregates = builder.result()
+
+    scorer = Scorer(profile)
+    chunk = max(1, min(connector.write_chunk_size, settings.sync.write_chunk))
+    pending: list[ScoreUpdate] = []
+    written: list[ScoreUpdate] = []
+    recent_win_tiers: Counter[str] = Counter()
+    for account in _accounts(connector, cursor, touched):
+        report.accounts_read += 1
+        result = scorer.score(account, aggregates.get(account.id, NO_AGGREGATES), now)
+        report.scored += 1
+        report.tiers[result.tier] += 1
+        report.score_histogram[min(result.score // 10, 9)] += 1
+        if account.id in recent_wins:
+            recent_win_tiers[result.tier] += recent_wins[account.id]
+        update = update_for(account, result, scored_at=now)
+        if update is None:
+            report.unchanged += 1
+        else:
+            report.changed += 1
+            report.transitions[(account.current.tier or "none", update.tier)] += 1
+            if len(report.examples) < settings.sync.examples:
+                report.examples.append(_example(account, update))
+            if not dry_run:
+                pending.append(update)
+                if len(pending) >= chunk:
+                    written += _write(connector, pending, report)
+                    pending = []
+                    if should_stop is not None and should_stop():
+                        report.stopped = report.stopped or "stop requested"
+                    if report.stopped:
+                        break
+        if on_progress and report.scored % 1000 == 0:
+            on_progress(report.scored)
+    if pending and not report.stopped:
+        written += _write(connector, pending, report)
+    wins = sum(recent_wins.values())
+    if report.mode == "full" and wins:
+        top = recent_win_tiers[TIER_1] + recent_win_tiers[TIER_2]
+        report.drift["recent_wins"] = wins
+        report.drift["recent_wins_top_tiers_share"] = round(top / wins, 4)
+    return written
+
+
+def _accounts(connector: Connector, cursor: datetime | None, touched: set[str]) -> Iterator[Account]:
+    """Accounts modified since the cursor, then those only their deals touched."""
+    seen: set[str] = set()
+    for account in connector.read_accounts(cursor):
+        if cursor is not None:
+            seen.add(account.id)
+        yield account
+    rest = touched - seen
+    if cursor is not None and rest:
+        yield from connector.read_accounts_by_id(sorted(rest))
+
+
+def _write(connector: Connector, updates: list[ScoreUpdate], report: RunReport) -> list[ScoreUpdate]:
+    result = connector.write_scores(updates)
+    failed = {f.account_id for f in result.failures}
+    report.written += result.updated
+    report.failed += len(result.failures)
+    report.failures.extend(result.failures)
+    report.stopped = report.stopped or result.stopped
+    if result.stopped:
+        log.warning("run stopped: %s; the next run resumes", result.stopped)
+    return [u for u in updates if u.account_id not in failed]
+
+
+def _example(account: Account, update: ScoreUpdate) -> dict[str, object]:
+    return {
+        "id": account.id,
+        "name": account.name,
+        "from": account.current.tier,
+        "to": update.tier,
+        "score": update.score,
+        "reasons": update.reasons,
+    }
+
+
+def _tally_connector(connector: Connector, report: RunReport) -> None:
+    report.api_calls.update(connector.stats.api_calls)
+    report.bad_values.update(connector.stats.bad_values)
+    report.skipped.update(connector.stats.skipped)
+
+
+def _record(
+    settings: Settings,
+    state: StateStore,
+    report: RunReport,
+    written: list[ScoreUpdate],
+    read_started: datetime,
+    now: datetime,
+    profile: Profile,
+) -> None:
+    """Drift, history, the run row, and (after a complete, real run) the cursor."""
+    previous = state.last_full_histogram(report.crm) if report.mode == "full" else None
+    report.drift.update(score_drift(report, previous))
+    share = report.drift.get("recent_wins_top_tiers_share")
+    if share is not None:
+        baseline = state.profile_baseline(report.crm, profile.version)
+        report.drift.update(profile_drift_share(share, baseline))
+    warnings = _drift_warnings(settings, report)
+    report.drift["warnings"] = warnings
+    for warning in warnings:
+        log.warning("drift: %s", warning)
+    if report.dry_run:
+        return
+    state.record_run(report, written, now)
+    if report.complete:
+        state.set_cursor(report.crm, ACCOUNTS, read_started - CURSOR_OVERLAP)
+
+
+def _drift_warnings(settings: Settings, report: RunReport) -> list[str]:
+    drift = report.drift
+    limits = settings.drift
+    out = []
+    if (drift.get("psi") or 0) > limits.psi_warn:
+        out.append(
+            f"score distribution moved (PSI {drift['psi']:.2f} > {limits.psi_warn}): check for a data "
+            "change in the CRM or a profile edit"
+        )
+    if (drift.get("tier_change_share") or 0) > limits.tier_change_share_warn:
+        out.append(
+            f"{drift['tier_change_share']:.0%} of scored accounts changed tier: review the transitions "
+            "before reps notice"
+        )
+    drop = drift.get("profile_drift")
+    if drop is not None and drop > limits.profile_drift_warn:
+        out.append(
+            f"recent wins land in Tier 1-2 {drop:.0%} less often than when this profile started: "
+            "re-learn it (icpsync learn) and compare (icpsync report --profile)"
+        )
+    return out

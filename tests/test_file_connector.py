@@ -1,0 +1,77 @@
+"""The file connector: canonical CSV/JSONL in, bad rows counted, ICP values round-trip."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from connectors.file import FileConnector
+from icpsync.model import ScoreUpdate
+
+
+def test_reads_csv_with_bad_values_counted_and_extra_columns_as_signals(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(
+        b"id,name,domain,industry,employees,annual_revenue,country,region,tech_stack,client\n"
+        b"1,Acme,https://www.acme.com/x,Technology,250,N/A,USA,,Salesforce;Outreach,Current\n"
+        b"2,Bad Corp,,Retail,-5,lots,Canada,,,\n"
+        b"1,Dup,,,,,,,,\n"
+        b",No Id,,,,,,,,\n"
+        b",,,,,,,,,\n"
+        b"3,Caf\xe9 \xff GmbH,,Manufacturing,text,1e7,Germany,,,New\n"
+    )
+    connector = FileConnector(path)
+    accounts = list(connector.read_accounts())
+    assert [a.id for a in accounts] == ["1", "2", "3"]
+    acme = accounts[0]
+    assert acme.domain == "acme.com"
+    assert acme.country == "United States"
+    assert acme.tech_stack == frozenset({"Salesforce", "Outreach"})
+    assert acme.signals == {"client": "Current"}
+    assert acme.annual_revenue is None
+    assert accounts[1].employees is None and accounts[1].annual_revenue is None
+    assert accounts[2].employees is None and accounts[2].annual_revenue == 1e7
+    assert "\ufffd" in (accounts[2].name or "")
+    stats = connector.stats
+    assert stats.bad_values["employees"] == 2
+    assert stats.bad_values["annual_revenue"] == 1  # "N/A" is missing, "lots" is bad
+    assert stats.skipped["duplicate_account_id"] == 1
+    assert stats.skipped["account_without_id"] == 1
+    assert stats.skipped["empty_row"] == 1
+
+
+def test_reads_json_lines_and_skips_malformed_lines(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text(
+        json.dumps({"id": "j1", "industry": "Finance", "employees": 300, "tech_stack": ["HubSpot"]}) + "\n"
+        + '{"id": "j2", "employees": \n'
+        + "[1, 2]\n"
+        + json.dumps({"id": "j3", "employees": "many"}) + "\n"
+    )
+    connector = FileConnector(path)
+    accounts = list(connector.read_accounts())
+    assert [a.id for a in accounts] == ["j1", "j3"]
+    assert accounts[0].tech_stack == frozenset({"HubSpot"})
+    assert connector.stats.skipped["malformed_json_line"] == 1
+    assert connector.stats.skipped["json_line_not_an_object"] == 1
+    assert connector.stats.bad_values["employees"] == 1
+
+
+def test_written_values_are_read_back_as_current(tmp_path: Path) -> None:
+    accounts = tmp_path / "a.csv"
+    accounts.write_text("id,name\nx1,One\nx2,Two\n")
+    out = tmp_path / "out" / "scored.csv"
+    connector = FileConnector(accounts, output=out)
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    report = connector.write_scores([
+        ScoreUpdate("x1", 72, "Tier 1", ("competitor", "tiny"), "+25 target industry", "abc", when)
+    ])
+    assert report.updated == 1 and not report.failures
+    connector.close()
+    again = {a.id: a for a in FileConnector(accounts, output=out).read_accounts()}
+    current = again["x1"].current
+    assert (current.score, current.tier, current.flags) == (72, "Tier 1", ("competitor", "tiny"))
+    assert current.reasons == "+25 target industry" and current.profile_version == "abc"
+    assert current.scored_at == when
+    assert again["x2"].current.score is None
