@@ -95,6 +95,23 @@ leases = Table(
 MIGRATIONS: dict[int, list[str]] = {}
 
 
+def _holder_is_dead(holder: str | None) -> bool:
+    """True when a lease holder ran on this host and its process no longer exists."""
+    if not holder:
+        return False
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class StateStore:
     """Everything icpsync remembers between runs.
 
@@ -148,9 +165,13 @@ class StateStore:
                 taken = False
         if not taken:
             with self.engine.begin() as conn:
+                stale = conn.execute(select(leases.c.holder).where(
+                    leases.c.connection == connection)).scalar()
+                expired = leases.c.expires_at < now
+                condition = expired if not _holder_is_dead(stale) else leases.c.holder == stale
                 result = conn.execute(
                     update(leases)
-                    .where(leases.c.connection == connection, leases.c.expires_at < now)
+                    .where(leases.c.connection == connection, condition)
                     .values(holder=holder, expires_at=now + seconds)
                 )
             if result.rowcount != 1:

@@ -1,0 +1,58 @@
+"""The scheduler: job settings, due jobs under an injected clock, and a real run of a job."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from icpsync.scheduler import build_scheduler, due_jobs, job_specs, run_job
+from icpsync.settings import load_settings
+from icpsync.state import StateStore
+
+
+def test_jobs_from_settings_run_one_at_a_time_with_a_sane_grace(file_config: Path) -> None:
+    settings = load_settings(file_config)
+    specs = job_specs(settings)
+    assert [s.id for s in specs] == ["file:incremental", "file:full"]
+    scheduler = build_scheduler(settings, str(file_config))
+    assert scheduler._job_defaults["max_instances"] == 1
+    assert scheduler._job_defaults["coalesce"] is True
+    assert scheduler._job_defaults["misfire_grace_time"] == 600
+    assert scheduler._executors["default"]._pool._max_workers == 1
+    start = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+    full = next(s for s in specs if s.full)
+    assert full.trigger.get_next_fire_time(None, start) == datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    incremental = next(s for s in specs if not s.full)
+    assert incremental.trigger.get_next_fire_time(None, start) == start  # interval starts now
+
+
+def test_due_jobs_follow_the_injected_clock(file_config: Path) -> None:
+    settings = load_settings(file_config)
+    state = StateStore(settings.state.database_url())
+    clock = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+    assert [j.id for j in due_jobs(settings, state, clock)] == ["file:full"]  # never ran in full
+
+    summary = run_job(str(file_config), "file", True)
+    assert summary is not None and summary["mode"] == "full" and summary["written"] == 120
+    last_full = state.last_full_started_at("file")
+    assert last_full is not None
+
+    # Before the next 02:00 after the last full run only the incremental job is due ...
+    next_fire = datetime.combine(last_full.date(), datetime.min.time(), UTC) + timedelta(hours=2)
+    if next_fire <= last_full:
+        next_fire += timedelta(days=1)
+    assert [j.id for j in due_jobs(settings, state, next_fire - timedelta(minutes=1))] == ["file:incremental"]
+    # ... and at 02:00 the full one.
+    assert [j.id for j in due_jobs(settings, state, next_fire)] == ["file:full"]
+
+    summary = run_job(str(file_config), "file", False)
+    assert summary is not None and summary["mode"] == "incremental" and summary["written"] == 0
+    state.close()
+
+
+def test_scheduled_job_reports_a_locked_connection_instead_of_raising(file_config: Path) -> None:
+    settings = load_settings(file_config)
+    state = StateStore(settings.state.database_url())
+    with state.lease("file", seconds=60):
+        assert run_job(str(file_config), "file", False) is None
+    state.close()
