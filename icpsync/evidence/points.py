@@ -1,8 +1,9 @@
 """Coefficients -> integer points per bin, anti-ICP candidates and tier thresholds.
 
 Within a field, the worst bin is worth 0 points and every other bin its coefficient's
-distance above it; the scale makes the sum of each field's best bin 100, so the best
-account lands near 100 and the worst near 0. A tech-stack item that lowers the odds keeps
+distance above it; the scale makes the sum of each field's best bin (for tech-stack items:
+of every item that raises the odds) 100, so the best account lands near 100 and the worst
+near 0. A tech-stack item that lowers the odds keeps
 negative points (there is no "does not contain" operator). Bins of one field that round to
 the same points are merged into one criterion; a bin worth 0 points is left out.
 """
@@ -89,7 +90,7 @@ def to_points(model: FittedModel, examples: Sequence[Example]) -> PointsProfile:
     spans = []
     for feature, coefs in zip(model.features, model.coefficients, strict=True):
         spans.append(
-            sum(abs(c) for c in coefs) if feature.kind == "items" else max(coefs) - min(coefs)
+            sum(max(c, 0.0) for c in coefs) if feature.kind == "items" else max(coefs) - min(coefs)
         )
     total = sum(spans)
     scale = 100.0 / total if total > 0 else 0.0
