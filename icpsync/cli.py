@@ -169,7 +169,9 @@ _register_optional()
 def main(argv: list[str] | None = None) -> None:
     """Console entry point with the shared error policy."""
     try:
-        cli.main(args=argv, prog_name="icpsync", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="icpsync", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -11,6 +11,18 @@ from datetime import UTC, datetime
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the record (tests swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 class RedactingFilter(logging.Filter):
     """Replaces any known secret value in a record's message with ``**********``."""
 
@@ -45,7 +57,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure(*, json_lines: bool, level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Send icpsync's logs to stderr in the chosen format."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(
         JsonFormatter() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(message)s")
     )

@@ -39,4 +39,8 @@ def connector_class(name: str) -> type[Connector]:
 
 def build_connector(settings: Settings, name: str | None = None) -> Connector:
     """Build the named (else the configured) connector from the settings."""
-    return connector_class(name or settings.sync.crm).from_settings(settings)
+    try:
+        cls = connector_class(name or settings.sync.crm)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, source=settings.source, key=exc.key) from None
+    return cls.from_settings(settings)

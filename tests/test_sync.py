@@ -14,13 +14,20 @@ from icpsync.errors import RunLocked
 from icpsync.model import RecordFailure, ScoreUpdate, WriteReport
 from icpsync.settings import Settings, load_settings
 from icpsync.state import StateStore
+from icpsync.run_report import RunReport
 from icpsync.sync import run_once
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def _connector(settings: Settings) -> FileConnector:
-    return FileConnector.from_settings(settings)
+def _run(settings: Settings, state: StateStore, connector: FileConnector | None = None,
+         **options: object) -> RunReport:
+    """One run with a fresh file connector, closed afterwards (which writes its output)."""
+    connector = connector or FileConnector.from_settings(settings)
+    try:
+        return run_once(settings, connector=connector, state=state, now=NOW, **options)  # type: ignore[arg-type]
+    finally:
+        connector.close()
 
 
 def _values(path: Path) -> dict[str, tuple[str, str]]:
@@ -29,7 +36,7 @@ def _values(path: Path) -> dict[str, tuple[str, str]]:
 
 
 def _edit(accounts: Path, ids: set[str], when: datetime) -> None:
-    rows = list(csv.DictReader(accounts.open()))
+    rows = list(csv.DictReader(accounts.read_text().splitlines()))
     for row in rows:
         if row["id"] in ids:
             row["employees"] = "750"
@@ -58,7 +65,7 @@ class FlakyFileConnector(FileConnector):
 def test_full_then_no_change_then_incremental(file_config: Path, tmp_path: Path) -> None:
     settings = load_settings(file_config)
     state = StateStore(settings.state.database_url())
-    first = run_once(settings, connector=_connector(settings), state=state, now=NOW)
+    first = _run(settings, state)
     assert first.mode == "full"
     assert first.accounts_read == 120 and first.scored == 120
     assert first.changed == first.written == 120 and first.failed == 0
@@ -71,17 +78,17 @@ def test_full_then_no_change_then_incremental(file_config: Path, tmp_path: Path)
     written = _values(settings.file.output)  # type: ignore[arg-type]
     assert len(written) == 120
 
-    second = run_once(settings, connector=_connector(settings), state=state, now=NOW)
+    second = _run(settings, state)
     assert second.mode == "incremental" and second.written == 0
 
     edited = {"A0000003", "A0000010", "A0000042"}
     _edit(settings.file.accounts, edited, datetime.now(UTC) + timedelta(minutes=5))  # type: ignore[arg-type]
-    third = run_once(settings, connector=_connector(settings), state=state, now=NOW)
+    third = _run(settings, state)
     assert third.mode == "incremental"
     assert third.accounts_read == 3
     assert third.written == third.changed <= 3
     assert third.written >= 1
-    full_again = run_once(settings, connector=_connector(settings), state=state, now=NOW, full=True)
+    full_again = _run(settings, state, full=True)
     assert full_again.accounts_read == 120 and full_again.written == 0
     runs = state.list_runs("file")
     assert [r["mode"] for r in runs] == ["full", "incremental", "incremental", "full"]
@@ -91,7 +98,7 @@ def test_full_then_no_change_then_incremental(file_config: Path, tmp_path: Path)
 def test_dry_run_writes_nothing_and_moves_no_cursor(file_config: Path) -> None:
     settings = load_settings(file_config)
     state = StateStore(settings.state.database_url())
-    report = run_once(settings, connector=_connector(settings), state=state, now=NOW, dry_run=True)
+    report = _run(settings, state, dry_run=True)
     assert report.changed == 120 and report.written == 0
     assert report.examples and report.transitions[("none", report.examples[0]["to"])] >= 1
     assert not settings.file.output.exists()  # type: ignore[union-attr]
@@ -104,11 +111,11 @@ def test_cursor_advances_only_after_every_write_succeeded(file_config: Path) -> 
     state = StateStore(settings.state.database_url())
     flaky = FlakyFileConnector.from_settings(settings)
     flaky.refuse = {"A0000001", "A0000002"}
-    first = run_once(settings, connector=flaky, state=state, now=NOW)
+    first = _run(settings, state, flaky)
     assert first.failed == 2 and first.written == 118
     assert {f.account_id for f in first.failures} == {"A0000001", "A0000002"}
     assert state.cursor("file", "accounts") is None
-    retry = run_once(settings, connector=_connector(settings), state=state, now=NOW)
+    retry = _run(settings, state)
     assert retry.mode == "full"  # no cursor yet: the failed records are read again
     assert retry.written == 2 and retry.failed == 0
     assert state.cursor("file", "accounts") is not None
@@ -119,7 +126,7 @@ def test_second_run_is_refused_while_the_lease_is_held(file_config: Path) -> Non
     settings = load_settings(file_config)
     state = StateStore(settings.state.database_url())
     with state.lease("file", seconds=60), pytest.raises(RunLocked, match="in progress"):
-        run_once(settings, connector=_connector(settings), state=state, now=NOW)
+        _run(settings, state)
     with state.lease("file", seconds=-1):  # an expired lease (a crashed run) is taken over
         pass
     state.close()
@@ -130,7 +137,7 @@ def test_expired_lease_is_taken_over(file_config: Path) -> None:
     state = StateStore(settings.state.database_url())
     crashed = state.lease("file", seconds=-5)
     crashed.__enter__()  # never released, as after SIGKILL
-    report = run_once(settings, connector=_connector(settings), state=state, now=NOW)
+    report = _run(settings, state)
     assert report.written == 120
     state.close()
 
@@ -138,16 +145,16 @@ def test_expired_lease_is_taken_over(file_config: Path) -> None:
 def test_profile_change_forces_a_full_run(file_config: Path, tmp_path: Path) -> None:
     settings = load_settings(file_config)
     state = StateStore(settings.state.database_url())
-    run_once(settings, connector=_connector(settings), state=state, now=NOW)
+    _run(settings, state)
     profile = tmp_path / "p.toml"
     profile.write_text('[profile]\n[[profile.criteria]]\nid = "big"\nfield = "employees"\n'
                        'at_least = 1000\npoints = 80\n')
     changed = load_settings(file_config, profile_file=str(profile))
-    report = run_once(changed, connector=_connector(changed), state=state, now=NOW)
+    report = _run(changed, state)
     assert report.mode == "full" and report.accounts_read == 120
     assert report.profile_version == changed.active_profile().version
     assert report.written > 0
-    same = run_once(changed, connector=_connector(changed), state=state, now=NOW)
+    same = _run(changed, state)
     assert same.mode == "incremental" and same.written == 0
     state.close()
 
@@ -155,7 +162,7 @@ def test_profile_change_forces_a_full_run(file_config: Path, tmp_path: Path) -> 
 def test_history_and_drift_are_recorded(file_config: Path) -> None:
     settings = load_settings(file_config)
     state = StateStore(settings.state.database_url())
-    run_once(settings, connector=_connector(settings), state=state, now=NOW)
+    _run(settings, state)
     history = state.account_history("A0000000")
     assert len(history) == 1 and history[0]["old_tier"] is None
     drift = state.list_drift("file")

@@ -1,0 +1,242 @@
+"""The scoring core: one account, its aggregates and a profile in; an :class:`IcpScore` out.
+
+Pure: no I/O, no clock (``as_of`` is passed in), no CRM field names, nothing from
+``connectors``. The same input always gives the same output. :class:`Scorer` compiles a
+profile once into plain closures so that scoring a million accounts is cheap;
+:func:`score_account` is the one-off form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from icpsync.model import (
+    ANTI_ICP,
+    TIERS,
+    Account,
+    Aggregates,
+    Contribution,
+    IcpScore,
+)
+from icpsync.profile import AntiRule, Condition, Profile, TIER_ORDER
+from icpsync.reasons import describe, join_reasons
+
+Getter = Callable[[Account, Aggregates, datetime], Any]
+Predicate = Callable[[Any], "bool | str"]
+
+
+def _account_getter(name: str) -> Getter:
+    if name == "tech_stack":
+        return lambda a, g, t: a.tech_stack or None
+    return lambda a, g, t: getattr(a, name)
+
+
+def _days_since_last_win(a: Account, g: Aggregates, t: datetime) -> int | None:
+    return None if g.last_win is None else (t.date() - g.last_win).days
+
+
+_AGGREGATE_GETTERS: dict[str, Getter] = {
+    "customer": lambda a, g, t: g.won_deals > 0,
+    "won_deals": lambda a, g, t: g.won_deals,
+    "lost_deals": lambda a, g, t: g.lost_deals,
+    "open_deals": lambda a, g, t: g.open_deals,
+    "open_pipeline": lambda a, g, t: g.open_pipeline,
+    "days_since_last_win": _days_since_last_win,
+    "sales_cycle_days": lambda a, g, t: g.sales_cycle_days,
+}
+
+
+def _signal_getter(name: str) -> Getter:
+    def get(a: Account, g: Aggregates, t: datetime) -> Any:
+        value = a.signals.get(name)
+        return None if value is None or value == "" else value
+
+    return get
+
+
+def getter_for(field: str) -> Getter:
+    """How to read a profile field from an account and its aggregates."""
+    if field in _AGGREGATE_GETTERS:
+        return _AGGREGATE_GETTERS[field]
+    if field.startswith("signals."):
+        return _signal_getter(field.removeprefix("signals."))
+    return _account_getter(field)
+
+
+def _key(value: Any) -> str:
+    """Case-insensitive comparison key; 5 and 5.0 compare equal."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip().lower()
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value).replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _items(value: Any) -> dict[str, str]:
+    """Lowered item -> original item, for a set or a ``;``-separated string."""
+    raw: Iterable[Any] = value if isinstance(value, frozenset | set | list | tuple) else str(value).split(";")
+    return {_key(v): str(v).strip() for v in raw if str(v).strip()}
+
+
+def predicate_for(cond: Condition) -> Predicate:
+    """A function of the (present) value: False, True, or the matched text for the reason."""
+    op, operand = cond.operator, cond.operand
+    if op == "in":
+        wanted = {_key(v) for v in operand}
+        return lambda v: str(v) if _key(v) in wanted else False
+    if op == "not_in":
+        unwanted = {_key(v) for v in operand}
+        return lambda v: _key(v) not in unwanted
+    if op in ("between", "at_least", "at_most"):
+        low, high = (operand if op == "between" else
+                     (operand, float("inf")) if op == "at_least" else (float("-inf"), operand))
+
+        def in_range(v: Any) -> bool:
+            number = _number(v)
+            return number is not None and low <= number <= high
+
+        return in_range
+    if op == "contains_any":
+        wanted_any = {_key(v) for v in operand}
+
+        def contains_any(v: Any) -> bool | str:
+            items = _items(v)
+            hits = sorted(items[k] for k in wanted_any if k in items)
+            return ", ".join(hits) if hits else False
+
+        return contains_any
+    if op == "contains_all":
+        wanted_all = {_key(v) for v in operand}
+        return lambda v: wanted_all <= set(_items(v))
+    raise ValueError(f"operator {op} has no predicate")  # is_missing is handled by the caller
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    id: str
+    field: str
+    get: Getter
+    test: Predicate | None  # None: an is_missing test
+    wants_missing: bool
+    points: int
+    label: str
+    rule: AntiRule | None = None
+
+
+def _compile(cond: Condition, points: int, rule: AntiRule | None = None) -> _Compiled:
+    tests_missing = cond.operator == "is_missing"
+    return _Compiled(
+        id=getattr(cond, "id", cond.field),
+        field=cond.field,
+        get=getter_for(cond.field),
+        test=None if tests_missing else predicate_for(cond),
+        wants_missing=bool(cond.is_missing) if tests_missing else False,
+        points=points,
+        label=getattr(cond, "label", None) or describe(cond),
+        rule=rule,
+    )
+
+
+def _holds(c: _Compiled, account: Account, aggregates: Aggregates, as_of: datetime,
+           missing: list[str]) -> bool | str:
+    value = c.get(account, aggregates, as_of)
+    if c.test is None:
+        return (value is None) == c.wants_missing
+    if value is None:
+        name = c.field.removeprefix("signals.").replace("_", " ")
+        if name not in missing:
+            missing.append(name)
+        return False
+    return c.test(value)
+
+
+class Scorer:
+    """A profile compiled for fast, repeated scoring."""
+
+    def __init__(self, profile: Profile):
+        self.profile = profile
+        self.version = profile.version
+        self._criteria = [_compile(c, c.points) for c in profile.criteria]
+        self._anti = [_compile(r, -(r.points or 0), r) for r in profile.anti]
+        self._tier_for = profile.tiers.tier_for
+
+    def score(self, account: Account, aggregates: Aggregates, as_of: datetime) -> IcpScore:
+        """Score one account."""
+        missing: list[str] = []
+        gains: list[tuple[int, int, str]] = []
+        total = 0
+        for index, c in enumerate(self._criteria):
+            hit = _holds(c, account, aggregates, as_of, missing)
+            if hit is not False:
+                total += c.points
+                label = f"{c.label} ({hit})" if isinstance(hit, str) else c.label
+                gains.append((c.points, index, label))
+        flags: list[str] = []
+        notes: list[str] = []
+        cap_rank = 0
+        disqualified = False
+        for index, c in enumerate(self._anti):
+            if _holds(c, account, aggregates, as_of, missing) is False:
+                continue
+            rule = c.rule
+            assert rule is not None
+            flags.append(rule.id)
+            if rule.effect == "penalty":
+                total += c.points
+                gains.append((c.points, len(self._criteria) + index, f"anti-ICP: {c.label}"))
+            elif rule.effect == "cap":
+                cap_rank = max(cap_rank, TIER_ORDER[rule.cap or "Not ICP"])
+                notes.append(f"anti-ICP: {c.label} (capped at {rule.cap})")
+            else:
+                disqualified = True
+                notes.append(f"anti-ICP: {c.label} (disqualified)")
+        score = 0 if disqualified else max(0, min(100, total))
+        tier = self._tier_for(score)
+        if TIER_ORDER[tier] < cap_rank:
+            tier = TIERS[cap_rank]
+        if disqualified:
+            tier = ANTI_ICP
+        computed = tier
+        override = account.current.override
+        overridden = override is not None and override in TIER_ORDER
+        lead: list[str] = []
+        if overridden:
+            assert override is not None
+            tier = override
+            lead.append(f"manual override: {override} (computed {computed})")
+        gains.sort(key=lambda g: (g[0] < 0, -abs(g[0]), g[1]))
+        contributions = tuple(Contribution(points, label) for points, _, label in gains)
+        parts = [*lead, *(str(c) for c in contributions), *notes]
+        if missing:
+            parts.append("missing: " + ", ".join(missing))
+        reasons, short = join_reasons(parts)
+        return IcpScore(
+            account_id=account.id,
+            score=score,
+            tier=tier,
+            flags=tuple(sorted(flags)),
+            contributions=contributions,
+            missing=tuple(missing),
+            profile_version=self.version,
+            computed_tier=computed,
+            overridden=overridden,
+            reasons=reasons,
+            reasons_short=short,
+        )
+
+
+def score_account(account: Account, aggregates: Aggregates, profile: Profile, *, as_of: datetime) -> IcpScore:
+    """Score one account against a profile (compiles the profile; use :class:`Scorer` in loops)."""
+    return Scorer(profile).score(account, aggregates, as_of)
