@@ -96,7 +96,8 @@ class Bin:
         text = as_text(value)
         if text is None:
             return False
-        return (text in self.values) == (self.kind == "values")
+        named = text.lower() in {v.lower() for v in self.values}  # as the scorer: any case
+        return named == (self.kind == "values")
 
     @property
     def label(self) -> str:
@@ -243,7 +244,11 @@ def numeric_feature(
 def categorical_feature(name: str, values: Sequence[object], support: int) -> Feature | None:
     """One bin per common value, rare values pooled as "other", missing when common."""
     texts = [as_text(v) for v in values]
-    counts = Counter(t for t in texts if t is not None)
+    spelling: dict[str, str] = {}
+    for text in texts:
+        if text is not None:
+            spelling.setdefault(text.lower(), text)
+    counts = Counter(spelling[t.lower()] for t in texts if t is not None)
     kept = sorted(v for v, c in counts.most_common(MAX_GROUPS) if c >= support)
     bins = [Bin(name, "values", values=(v,)) for v in kept]
     pooled = sum(c for v, c in counts.items() if v not in kept)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 from icpsync.evidence.binning import Feature, as_number, as_text
 from icpsync.evidence.dataset import Example
@@ -67,6 +68,8 @@ def fit_predict_reference(
         early_stopping=len(train) >= 1000,
         random_state=seed,
     )
-    model.fit(x_train, y)
-    result: np.ndarray = model.predict_proba(x_test)[:, 1]
+    # One thread: the data is small, and OpenMP threads spin badly on a busy machine.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        model.fit(x_train, y)
+        result: np.ndarray = model.predict_proba(x_test)[:, 1]
     return result

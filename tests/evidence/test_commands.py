@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from icpsync.scoring import Scorer
 
 from icpsync.cli import cli
 from icpsync.default_profile import default_profile
 from icpsync.model import NO_AGGREGATES, Account
 from icpsync.profile import load_profile
+from icpsync.scoring import Scorer
 
 SharedData = Callable[[str], tuple[Path, Path]]
 SyntheticFiles = Callable[..., tuple[Path, Path]]
@@ -28,7 +28,7 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 def _invoke(*args: str | Path) -> dict[str, Any]:
     result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 def test_maven_crm_has_no_reliable_signal(shared_data: SharedData, tmp_path: Path) -> None:
