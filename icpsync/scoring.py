@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 from datetime import datetime
 from typing import Any
 
@@ -149,37 +150,85 @@ def _compile(cond: Condition, points: int, rule: AntiRule | None = None) -> _Com
     )
 
 
-def _holds(c: _Compiled, account: Account, aggregates: Aggregates, as_of: datetime,
-           missing: list[str]) -> bool | str:
-    value = c.get(account, aggregates, as_of)
-    if c.test is None:
-        return (value is None) == c.wants_missing
-    if value is None:
-        name = c.field.removeprefix("signals.").replace("_", " ")
-        if name not in missing:
-            missing.append(name)
-        return False
-    return c.test(value)
+_MISSING = None
+#: Account attributes read directly (tech_stack is not: an empty set means missing).
+_PLAIN_FIELDS = frozenset({"name", "domain", "industry", "employees", "annual_revenue", "country", "region"})
+CACHE_LIMIT = 200_000
+
+
+def _memoised(test: Predicate) -> Predicate:
+    """Remember the answer for text and set values (they repeat); numbers are cheap anyway."""
+    memo: dict[Any, bool | str] = {}
+
+    def cached(value: Any) -> bool | str:
+        if isinstance(value, str | frozenset):
+            hit = memo.get(value)
+            if hit is None:
+                hit = test(value)
+                if len(memo) < CACHE_LIMIT:
+                    memo[value] = hit
+            return hit
+        return test(value)
+
+    return cached
 
 
 class Scorer:
-    """A profile compiled for fast, repeated scoring."""
+    """A profile compiled for fast, repeated scoring.
+
+    Each account is reduced to the outcome of every criterion and rule (held, not held,
+    missing, or the matched text); the score, tier and reasons for an outcome are built
+    once and remembered, since accounts share outcomes far more often than not.
+    """
 
     def __init__(self, profile: Profile):
         self.profile = profile
         self.version = profile.version
         self._criteria = [_compile(c, c.points) for c in profile.criteria]
         self._anti = [_compile(r, -(r.points or 0), r) for r in profile.anti]
+        self._checks = [
+            (
+                attrgetter(c.field) if c.field in _PLAIN_FIELDS else None,
+                c.get,
+                None if c.test is None else _memoised(c.test),
+                c.wants_missing,
+            )
+            for c in (*self._criteria, *self._anti)
+        ]
         self._tier_for = profile.tiers.tier_for
+        self._outcomes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def score(self, account: Account, aggregates: Aggregates, as_of: datetime) -> IcpScore:
         """Score one account."""
+        hits: list[bool | str | None] = []
+        append = hits.append
+        for plain, get, test, wants_missing in self._checks:
+            value = plain(account) if plain is not None else get(account, aggregates, as_of)
+            if test is None:
+                append((value is None) == wants_missing)
+            elif value is None:
+                append(_MISSING)
+            else:
+                append(test(value))
+        key = (*hits, account.current.override)
+        outcome = self._outcomes.get(key)
+        if outcome is None:
+            outcome = self._assemble(hits, account.current.override)
+            if len(self._outcomes) < CACHE_LIMIT:
+                self._outcomes[key] = outcome
+        return IcpScore(account.id, *outcome)
+
+    def _assemble(self, hits: list[bool | str | None], override: str | None) -> tuple[Any, ...]:
+        """Score, tier, flags, contributions and reasons for one set of outcomes."""
         missing: list[str] = []
+        for c, hit in zip((*self._criteria, *self._anti), hits, strict=True):
+            name = c.field.removeprefix("signals.").replace("_", " ")
+            if hit is _MISSING and name not in missing:
+                missing.append(name)
         gains: list[tuple[int, int, str]] = []
         total = 0
-        for index, c in enumerate(self._criteria):
-            hit = _holds(c, account, aggregates, as_of, missing)
-            if hit is not False:
+        for index, (c, hit) in enumerate(zip(self._criteria, hits, strict=False)):
+            if hit:
                 total += c.points
                 label = f"{c.label} ({hit})" if isinstance(hit, str) else c.label
                 gains.append((c.points, index, label))
@@ -187,15 +236,16 @@ class Scorer:
         notes: list[str] = []
         cap_rank = 0
         disqualified = False
+        offset = len(self._criteria)
         for index, c in enumerate(self._anti):
-            if _holds(c, account, aggregates, as_of, missing) is False:
+            if not hits[offset + index]:
                 continue
             rule = c.rule
             assert rule is not None
             flags.append(rule.id)
             if rule.effect == "penalty":
                 total += c.points
-                gains.append((c.points, len(self._criteria) + index, f"anti-ICP: {c.label}"))
+                gains.append((c.points, offset + index, f"anti-ICP: {c.label}"))
             elif rule.effect == "cap":
                 cap_rank = max(cap_rank, TIER_ORDER[rule.cap or "Not ICP"])
                 notes.append(f"anti-ICP: {c.label} (capped at {rule.cap})")
@@ -209,11 +259,9 @@ class Scorer:
         if disqualified:
             tier = ANTI_ICP
         computed = tier
-        override = account.current.override
         overridden = override is not None and override in TIER_ORDER
         lead: list[str] = []
-        if overridden:
-            assert override is not None
+        if override is not None and overridden:
             tier = override
             lead.append(f"manual override: {override} (computed {computed})")
         gains.sort(key=lambda g: (g[0] < 0, -abs(g[0]), g[1]))
@@ -222,19 +270,8 @@ class Scorer:
         if missing:
             parts.append("missing: " + ", ".join(missing))
         reasons, short = join_reasons(parts)
-        return IcpScore(
-            account_id=account.id,
-            score=score,
-            tier=tier,
-            flags=tuple(sorted(flags)),
-            contributions=contributions,
-            missing=tuple(missing),
-            profile_version=self.version,
-            computed_tier=computed,
-            overridden=overridden,
-            reasons=reasons,
-            reasons_short=short,
-        )
+        return (score, tier, tuple(sorted(flags)), contributions, tuple(missing), self.version,
+                computed, overridden, reasons, short)
 
 
 def score_account(account: Account, aggregates: Aggregates, profile: Profile, *, as_of: datetime) -> IcpScore:
