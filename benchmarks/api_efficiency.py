@@ -35,7 +35,9 @@ def _calls(server: Any) -> int:
     return int(stats.get("total", 0))
 
 
-def _sync(settings: Settings, state: StateStore, crm: str, server: Any) -> tuple[dict[str, Any], int]:
+def _sync(
+    settings: Settings, state: StateStore, crm: str, server: Any
+) -> tuple[dict[str, Any], int]:
     server.reset_stats()
     connector = build_connector(settings, crm)
     try:
@@ -69,17 +71,33 @@ def measure(crm: str, accounts: int, opportunities: int) -> list[dict[str, Any]]
                 seconds = time.perf_counter() - started
                 by_kind = report["api_calls"]
                 if deal_reads is None:
-                    deal_reads = sum(v for k, v in by_kind.items()
-                                     if any(w in k for w in ("opportunit", "deal", "association")))
-                minimum = (math.ceil(report["accounts_read"] / PAGE[crm]) + (deal_reads or 0)
-                           + math.ceil(report["changed"] / BATCH[crm]))
-                rows.append({"crm": crm, "run": label, "accounts_read": report["accounts_read"],
-                             "changed": report["changed"], "written": report["written"],
-                             "calls": calls, "minimum": minimum,
-                             "ratio": round(calls / minimum, 3) if minimum else None,
-                             "naive_calls": report["changed"] + math.ceil(report["accounts_read"] / PAGE[crm])
-                             + (deal_reads or 0),
-                             "seconds": round(seconds, 2), "by_kind": by_kind})
+                    deal_reads = sum(
+                        v
+                        for k, v in by_kind.items()
+                        if any(w in k for w in ("opportunit", "deal", "association"))
+                    )
+                minimum = (
+                    math.ceil(report["accounts_read"] / PAGE[crm])
+                    + (deal_reads or 0)
+                    + math.ceil(report["changed"] / BATCH[crm])
+                )
+                rows.append(
+                    {
+                        "crm": crm,
+                        "run": label,
+                        "accounts_read": report["accounts_read"],
+                        "changed": report["changed"],
+                        "written": report["written"],
+                        "calls": calls,
+                        "minimum": minimum,
+                        "ratio": round(calls / minimum, 3) if minimum else None,
+                        "naive_calls": report["changed"]
+                        + math.ceil(report["accounts_read"] / PAGE[crm])
+                        + (deal_reads or 0),
+                        "seconds": round(seconds, 2),
+                        "by_kind": by_kind,
+                    }
+                )
                 print(json.dumps(rows[-1]), flush=True)
             state.close()
         finally:
@@ -100,8 +118,10 @@ def main() -> None:
     print("\n| CRM | run | read | changed | calls | minimum | ratio | naive writer |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['crm']} | {r['run']} | {r['accounts_read']} | {r['changed']} | {r['calls']} | "
-              f"{r['minimum']} | {r['ratio']} | {r['naive_calls']} |")
+        print(
+            f"| {r['crm']} | {r['run']} | {r['accounts_read']} | {r['changed']} | {r['calls']} | "
+            f"{r['minimum']} | {r['ratio']} | {r['naive_calls']} |"
+        )
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2))
 

@@ -26,8 +26,13 @@ from icpsync.scoring import Scorer
 
 INDUSTRIES = ["Technology", "Finance", "Retail", "Education", "Healthcare", "Manufacturing", None]
 COUNTRIES = ["United States", "Canada", "Germany", "United Kingdom", "India", None]
-STACKS = [frozenset(), frozenset({"Salesforce"}), frozenset({"HubSpot", "Outreach"}),
-          frozenset({"Slack", "Jira"}), frozenset({"Salesforce", "Gong", "Slack"})]
+STACKS = [
+    frozenset(),
+    frozenset({"Salesforce"}),
+    frozenset({"HubSpot", "Outreach"}),
+    frozenset({"Slack", "Jira"}),
+    frozenset({"Salesforce", "Gong", "Slack"}),
+]
 
 
 def accounts(n: int) -> list[Account]:
@@ -38,10 +43,17 @@ def accounts(n: int) -> list[Account]:
     out = []
     for i in range(n):
         employees = int(rng.lognormvariate(5.3, 1.8)) if rng.random() > 0.05 else None
-        out.append(Account(id=f"A{i}", domain=f"c{i}.example.com", industry=rng.choice(INDUSTRIES),
-                           employees=employees,
-                           annual_revenue=employees * 150_000.0 if employees else None,
-                           country=rng.choice(COUNTRIES), tech_stack=rng.choice(STACKS)))
+        out.append(
+            Account(
+                id=f"A{i}",
+                domain=f"c{i}.example.com",
+                industry=rng.choice(INDUSTRIES),
+                employees=employees,
+                annual_revenue=employees * 150_000.0 if employees else None,
+                country=rng.choice(COUNTRIES),
+                tech_stack=rng.choice(STACKS),
+            )
+        )
     return out
 
 
@@ -54,8 +66,12 @@ def bench_core(n: int) -> dict[str, float]:
     for account in data:
         score(account, NO_AGGREGATES, now)
     seconds = time.perf_counter() - started
-    return {"accounts": n, "seconds": round(seconds, 2), "accounts_per_s": round(n / seconds),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    return {
+        "accounts": n,
+        "seconds": round(seconds, 2),
+        "accounts_per_s": round(n / seconds),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 def bench_pipeline(n: int) -> dict[str, float]:
@@ -63,18 +79,56 @@ def bench_pipeline(n: int) -> dict[str, float]:
         path = Path(tmp) / "accounts.csv"
         with path.open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["id", "name", "domain", "industry", "employees", "annual_revenue",
-                             "country", "region", "tech_stack"])
+            writer.writerow(
+                [
+                    "id",
+                    "name",
+                    "domain",
+                    "industry",
+                    "employees",
+                    "annual_revenue",
+                    "country",
+                    "region",
+                    "tech_stack",
+                ]
+            )
             for a in accounts(n):
-                writer.writerow([a.id, a.name or "", a.domain, a.industry or "", a.employees or "",
-                                 a.annual_revenue or "", a.country or "", "", ";".join(sorted(a.tech_stack))])
+                writer.writerow(
+                    [
+                        a.id,
+                        a.name or "",
+                        a.domain,
+                        a.industry or "",
+                        a.employees or "",
+                        a.annual_revenue or "",
+                        a.country or "",
+                        "",
+                        ";".join(sorted(a.tech_stack)),
+                    ]
+                )
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "icpsync", "score", "--accounts", str(path),
-                        "--out", str(Path(tmp) / "scored.csv")], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "icpsync",
+                "score",
+                "--accounts",
+                str(path),
+                "--out",
+                str(Path(tmp) / "scored.csv"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         seconds = time.perf_counter() - started
         child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"accounts": n, "seconds": round(seconds, 2), "accounts_per_s": round(n / seconds),
-            "peak_rss_mb": round(child)}
+    return {
+        "accounts": n,
+        "seconds": round(seconds, 2),
+        "accounts_per_s": round(n / seconds),
+        "peak_rss_mb": round(child),
+    }
 
 
 def main() -> None:

@@ -47,20 +47,53 @@ def write_data(folder: Path, accounts: int) -> None:
     tools = ["Salesforce", "HubSpot", "Outreach", "Slack", "Jira", "Gong"]
     with (folder / "accounts.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["id", "name", "domain", "industry", "employees", "annual_revenue",
-                         "country", "region", "tech_stack"])
+        writer.writerow(
+            [
+                "id",
+                "name",
+                "domain",
+                "industry",
+                "employees",
+                "annual_revenue",
+                "country",
+                "region",
+                "tech_stack",
+            ]
+        )
         for i in range(accounts):
             employees = int(rng.lognormvariate(5.3, 1.8))
-            writer.writerow([f"A{i:08d}", f"Company {i}", f"c{i}.example.com", rng.choice(industries),
-                             employees, employees * 150_000, rng.choice(countries), "",
-                             ";".join(rng.sample(tools, rng.randint(0, 3)))])
+            writer.writerow(
+                [
+                    f"A{i:08d}",
+                    f"Company {i}",
+                    f"c{i}.example.com",
+                    rng.choice(industries),
+                    employees,
+                    employees * 150_000,
+                    rng.choice(countries),
+                    "",
+                    ";".join(rng.sample(tools, rng.randint(0, 3))),
+                ]
+            )
     with (folder / "opportunities.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["id", "account_id", "stage", "is_closed", "is_won", "amount", "created", "closed"])
+        writer.writerow(
+            ["id", "account_id", "stage", "is_closed", "is_won", "amount", "created", "closed"]
+        )
         for i in range(accounts * 3 // 10):
             won = rng.random() < 0.4
-            writer.writerow([f"O{i:08d}", f"A{rng.randrange(accounts):08d}", "Closed Won" if won else "Closed Lost",
-                             "true", str(won).lower(), rng.randint(1000, 90000), "2025-01-10", "2025-04-01"])
+            writer.writerow(
+                [
+                    f"O{i:08d}",
+                    f"A{rng.randrange(accounts):08d}",
+                    "Closed Won" if won else "Closed Lost",
+                    "true",
+                    str(won).lower(),
+                    rng.randint(1000, 90000),
+                    "2025-01-10",
+                    "2025-04-01",
+                ]
+            )
 
 
 def main() -> None:
@@ -74,8 +107,12 @@ def main() -> None:
             started = time.perf_counter()
             write_data(folder, size)
             generated = time.perf_counter() - started
-            out = subprocess.run([sys.executable, "-c", CHILD, str(folder)], check=True,
-                                 capture_output=True, text=True).stdout
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, str(folder)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
             result = json.loads(out.strip().splitlines()[-1])
             rows.append({"accounts": size, **result, "generate_s": generated})
             print(json.dumps(rows[-1]), flush=True)

@@ -27,13 +27,20 @@ def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
     settings = load_settings(obj.get("config_path"), **overrides)
     secrets = [
         s.get_secret_value()
-        for s in (settings.salesforce.password, settings.salesforce.security_token,
-                  settings.salesforce.consumer_secret, settings.salesforce.session_id,
-                  settings.hubspot.access_token)
+        for s in (
+            settings.salesforce.password,
+            settings.salesforce.security_token,
+            settings.salesforce.consumer_secret,
+            settings.salesforce.session_id,
+            settings.hubspot.access_token,
+        )
         if s is not None
     ]
-    configure(json_lines=obj.get("log_json") or settings.logging.json_lines,
-              level=settings.logging.level, secrets=secrets)
+    configure(
+        json_lines=obj.get("log_json") or settings.logging.json_lines,
+        level=settings.logging.level,
+        secrets=secrets,
+    )
     return settings
 
 
@@ -44,8 +51,12 @@ def profile_for(settings: Settings, path: Path | None) -> Profile:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="icpsync")
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
-              help="Config file (default: $ICPSYNC_CONFIG, else ./icpsync.toml).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Config file (default: $ICPSYNC_CONFIG, else ./icpsync.toml).",
+)
 @click.option("--log-json", is_flag=True, help="Log JSON lines instead of readable text.")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, log_json: bool) -> None:
@@ -56,17 +67,35 @@ def cli(ctx: click.Context, config_path: Path | None, log_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--accounts", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True,
-              help="Accounts CSV or JSONL with the canonical columns.")
-@click.option("--opportunities", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              help="Opportunities CSV or JSONL (for customer and deal aggregates).")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write the scored rows here (CSV).")
-@click.option("--profile", "profile_path", type=click.Path(path_type=Path), help="Profile TOML to use.")
+@click.option(
+    "--accounts",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    required=True,
+    help="Accounts CSV or JSONL with the canonical columns.",
+)
+@click.option(
+    "--opportunities",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Opportunities CSV or JSONL (for customer and deal aggregates).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the scored rows here (CSV).",
+)
+@click.option(
+    "--profile", "profile_path", type=click.Path(path_type=Path), help="Profile TOML to use."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as one JSON object.")
 @click.pass_context
-def score(ctx: click.Context, accounts: Path, opportunities: Path | None, out: Path | None,
-          profile_path: Path | None, as_json: bool) -> None:
+def score(
+    ctx: click.Context,
+    accounts: Path,
+    opportunities: Path | None,
+    out: Path | None,
+    profile_path: Path | None,
+    as_json: bool,
+) -> None:
     """Score every row of an accounts file."""
     settings = settings_from(ctx)
     profile = profile_for(settings, profile_path)
@@ -78,19 +107,31 @@ def score(ctx: click.Context, accounts: Path, opportunities: Path | None, out: P
         return
     click.echo(tier_summary(report.tiers))
     click.echo(run_summary(report.to_dict()))
-    click.echo(f"profile {profile.name} (version {profile.version})"
-               + (f"; scored rows written to {out}" if out else ""))
+    click.echo(
+        f"profile {profile.name} (version {profile.version})"
+        + (f"; scored rows written to {out}" if out else "")
+    )
 
 
 @cli.command()
 @click.option("--crm", help="Connection to sync (default: [sync] crm).")
-@click.option("--full", is_flag=True, help="Read every account, not only those changed since the last run.")
+@click.option(
+    "--full", is_flag=True, help="Read every account, not only those changed since the last run."
+)
 @click.option("--dry-run", is_flag=True, help="Write nothing; show what would change.")
-@click.option("--profile", "profile_path", type=click.Path(path_type=Path), help="Profile TOML to use.")
+@click.option(
+    "--profile", "profile_path", type=click.Path(path_type=Path), help="Profile TOML to use."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as one JSON object.")
 @click.pass_context
-def sync(ctx: click.Context, crm: str | None, full: bool, dry_run: bool,
-         profile_path: Path | None, as_json: bool) -> None:
+def sync(
+    ctx: click.Context,
+    crm: str | None,
+    full: bool,
+    dry_run: bool,
+    profile_path: Path | None,
+    as_json: bool,
+) -> None:
     """Score the CRM's accounts and write back what changed."""
     from icpsync.progress import progress_printer
     from icpsync.registry import build_connector
@@ -103,8 +144,15 @@ def sync(ctx: click.Context, crm: str | None, full: bool, dry_run: bool,
     state = StateStore(settings.state.database_url())
     try:
         with progress_printer(enabled=not as_json) as on_progress:
-            report = run_once(settings, connector=connector, state=state, full=full,
-                              dry_run=dry_run, profile=profile, on_progress=on_progress)
+            report = run_once(
+                settings,
+                connector=connector,
+                state=state,
+                full=full,
+                dry_run=dry_run,
+                profile=profile,
+                on_progress=on_progress,
+            )
     finally:
         connector.close()
         state.close()
@@ -115,11 +163,17 @@ def sync(ctx: click.Context, crm: str | None, full: bool, dry_run: bool,
         click.echo(tier_summary(report.tiers))
         click.echo(run_summary(data))
         if report.transitions:
-            click.echo(table(("from", "to", "accounts"),
-                             [(o, n, c) for (o, n), c in sorted(report.transitions.items())]))
+            click.echo(
+                table(
+                    ("from", "to", "accounts"),
+                    [(o, n, c) for (o, n), c in sorted(report.transitions.items())],
+                )
+            )
         for ex in report.examples:
-            click.echo(f"  {ex['id']} {ex['name'] or ''}: {ex['from'] or '-'} -> {ex['to']} "
-                       f"({ex['score']}) {ex['reasons']}")
+            click.echo(
+                f"  {ex['id']} {ex['name'] or ''}: {ex['from'] or '-'} -> {ex['to']} "
+                f"({ex['score']}) {ex['reasons']}"
+            )
         for warning in report.drift.get("warnings", []):
             click.echo(f"drift warning: {warning}")
     if report.failed or report.stopped:
@@ -141,8 +195,10 @@ def config_check(ctx: click.Context) -> None:
     profile = settings.active_profile()
     click.echo(f"config OK: {settings.source}")
     click.echo(json.dumps(settings.masked(), indent=2, default=str))
-    click.echo(f"profile: {profile.name} (version {profile.version}, {len(profile.criteria)} criteria, "
-               f"{len(profile.anti)} anti-ICP rules)")
+    click.echo(
+        f"profile: {profile.name} (version {profile.version}, {len(profile.criteria)} criteria, "
+        f"{len(profile.anti)} anti-ICP rules)"
+    )
 
 
 def _register_optional() -> None:

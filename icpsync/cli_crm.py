@@ -60,19 +60,39 @@ def sandbox_class(crm: str) -> Any:
 @click.command()
 @click.argument("crm", type=click.Choice(SANDBOX_CRMS))
 @click.option("--accounts", default=2000, show_default=True, help="Accounts (companies) to seed.")
-@click.option("--opportunities", default=6000, show_default=True, help="Opportunities (deals) to seed.")
+@click.option(
+    "--opportunities", default=6000, show_default=True, help="Opportunities (deals) to seed."
+)
 @click.option("--seed", default=7, show_default=True, help="Random seed for the data and faults.")
 @click.option("--port", default=0, help="Port to listen on (default: a free one).")
 @click.option("--latency-ms", default=0, help="Latency added to every response.")
 @click.option("--fault-rate", default=0.0, help="Share of requests that fail (0-1).")
 @click.option("--rate-limit", type=int, help="Requests per 10 s before a 429 (HubSpot).")
-@click.option("--write-config", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write an icpsync config pointing at this sandbox.")
-def sandbox(crm: str, accounts: int, opportunities: int, seed: int, port: int, latency_ms: int,
-            fault_rate: float, rate_limit: int | None, write_config: Path | None) -> None:
+@click.option(
+    "--write-config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write an icpsync config pointing at this sandbox.",
+)
+def sandbox(
+    crm: str,
+    accounts: int,
+    opportunities: int,
+    seed: int,
+    port: int,
+    latency_ms: int,
+    fault_rate: float,
+    rate_limit: int | None,
+    write_config: Path | None,
+) -> None:
     """Run a local CRM sandbox until interrupted; prints one JSON line when ready."""
-    options: dict[str, Any] = {"accounts": accounts, "opportunities": opportunities, "seed": seed,
-                               "port": port, "latency_ms": latency_ms, "fault_rate": fault_rate}
+    options: dict[str, Any] = {
+        "accounts": accounts,
+        "opportunities": opportunities,
+        "seed": seed,
+        "port": port,
+        "latency_ms": latency_ms,
+        "fault_rate": fault_rate,
+    }
     if rate_limit is not None:
         options["rate_limit"] = rate_limit
     server = sandbox_class(crm)(**options)
@@ -82,8 +102,16 @@ def sandbox(crm: str, accounts: int, opportunities: int, seed: int, port: int, l
     try:
         if write_config:
             server.write_config(write_config)
-        click.echo(json.dumps({"crm": crm, "url": server.url,
-                               "config": str(write_config) if write_config else None}), color=False)
+        click.echo(
+            json.dumps(
+                {
+                    "crm": crm,
+                    "url": server.url,
+                    "config": str(write_config) if write_config else None,
+                }
+            ),
+            color=False,
+        )
         sys.stdout.flush()
         while not stop.wait(0.5):
             pass

@@ -28,11 +28,37 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
     if as_json:
         echo_json(rows)
         return
-    click.echo(table(
-        ("run", "crm", "mode", "started", "read", "changed", "written", "failed", "calls", "seconds"),
-        [(r["run_id"], r["crm"], r["mode"], r["started_at"][:19], r["accounts_read"], r["changed"],
-          r["written"], r["failed"], r["api_calls"]["total"], r["duration_s"]) for r in rows],
-    ))
+    click.echo(
+        table(
+            (
+                "run",
+                "crm",
+                "mode",
+                "started",
+                "read",
+                "changed",
+                "written",
+                "failed",
+                "calls",
+                "seconds",
+            ),
+            [
+                (
+                    r["run_id"],
+                    r["crm"],
+                    r["mode"],
+                    r["started_at"][:19],
+                    r["accounts_read"],
+                    r["changed"],
+                    r["written"],
+                    r["failed"],
+                    r["api_calls"]["total"],
+                    r["duration_s"],
+                )
+                for r in rows
+            ],
+        )
+    )
 
 
 @click.command()
@@ -57,12 +83,33 @@ def drift(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> Non
     def pct(value: object) -> str:
         return f"{value:.1%}" if isinstance(value, int | float) else "-"
 
-    click.echo(table(
-        ("run", "crm", "at", "tier changed", "PSI", "recent wins in T1-2", "baseline", "warnings"),
-        [(r["run_id"], r["connection"], r["at"][:19], pct(r.get("tier_change_share")),
-          r.get("psi") if r.get("psi") is not None else "-", pct(r.get("recent_wins_top_tiers_share")),
-          pct(r.get("profile_baseline")), len(r.get("warnings", []))) for r in rows],
-    ))
+    click.echo(
+        table(
+            (
+                "run",
+                "crm",
+                "at",
+                "tier changed",
+                "PSI",
+                "recent wins in T1-2",
+                "baseline",
+                "warnings",
+            ),
+            [
+                (
+                    r["run_id"],
+                    r["connection"],
+                    r["at"][:19],
+                    pct(r.get("tier_change_share")),
+                    r.get("psi") if r.get("psi") is not None else "-",
+                    pct(r.get("recent_wins_top_tiers_share")),
+                    pct(r.get("profile_baseline")),
+                    len(r.get("warnings", [])),
+                )
+                for r in rows
+            ],
+        )
+    )
 
 
 @click.command()
@@ -87,15 +134,29 @@ def schedule(ctx: click.Context, once: bool) -> None:
         state.close()
     for job in jobs:
         summary = run_job(config, job.connection, job.full)
-        click.echo(f"{job.id}: " + ("skipped or failed (see log)" if summary is None else
-                                     f"scored {summary['scored']}, wrote {summary['written']}"))
+        click.echo(
+            f"{job.id}: "
+            + (
+                "skipped or failed (see log)"
+                if summary is None
+                else f"scored {summary['scored']}, wrote {summary['written']}"
+            )
+        )
 
 
 @click.command()
-@click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Keep the demo's state here (default: a temporary folder).")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep the demo's state here (default: a temporary folder).",
+)
 @click.option("--accounts", default=2000, show_default=True, help="Accounts per sandbox CRM.")
-@click.option("--edits", default=200, show_default=True, help="Records a 'user' edits before the incremental run.")
+@click.option(
+    "--edits",
+    default=200,
+    show_default=True,
+    help="Records a 'user' edits before the incremental run.",
+)
 def demo(state_dir: Path | None, accounts: int, edits: int) -> None:
     """Run the whole product against local Salesforce and HubSpot sandboxes; no credentials."""
     from icpsync.demo import run_demo

@@ -33,8 +33,9 @@ def _sync(settings: Settings, state: StateStore, crm: str) -> RunReport:
         connector.close()
 
 
-def _demo_crm(crm: str, state_dir: Path, accounts: int, edits: int,
-              echo: Callable[[str], None]) -> dict[str, Any]:
+def _demo_crm(
+    crm: str, state_dir: Path, accounts: int, edits: int, echo: Callable[[str], None]
+) -> dict[str, Any]:
     module = __import__(f"connectors.{crm}.sandbox", fromlist=["edit_accounts"])
     with ExitStack() as stack:
         server = sandbox_class(crm)(accounts=accounts, opportunities=accounts * 3, seed=7)
@@ -53,8 +54,10 @@ def _demo_crm(crm: str, state_dir: Path, accounts: int, edits: int,
             checks = connector.preflight()
         finally:
             connector.close()
-        echo(f"install: {sum(1 for s in steps if s.action != 'none')} changes; "
-             f"doctor: {sum(c.ok for c in checks)}/{len(checks)} checks pass")
+        echo(
+            f"install: {sum(1 for s in steps if s.action != 'none')} changes; "
+            f"doctor: {sum(c.ok for c in checks)}/{len(checks)} checks pass"
+        )
 
         full = _sync(settings, state, crm)
         again = _sync(settings, state, crm)
@@ -62,30 +65,59 @@ def _demo_crm(crm: str, state_dir: Path, accounts: int, edits: int,
         incremental = _sync(settings, state, crm)
 
         echo(tier_summary(full.tiers))
-        rows = [(name, r.mode, r.accounts_read, r.changed, r.written, r.failed,
-                 r.api_calls.total(), f"{r.duration_s:.1f}")
-                for name, r in (("full sync", full), ("second sync", again),
-                                (f"after {len(edited)} edits", incremental))]
-        echo(table(("run", "mode", "read", "changed", "written", "failed", "API calls", "seconds"), rows))
-        for ex in (full.examples[:3] + incremental.examples[:2]):
+        rows = [
+            (
+                name,
+                r.mode,
+                r.accounts_read,
+                r.changed,
+                r.written,
+                r.failed,
+                r.api_calls.total(),
+                f"{r.duration_s:.1f}",
+            )
+            for name, r in (
+                ("full sync", full),
+                ("second sync", again),
+                (f"after {len(edited)} edits", incremental),
+            )
+        ]
+        echo(
+            table(
+                ("run", "mode", "read", "changed", "written", "failed", "API calls", "seconds"),
+                rows,
+            )
+        )
+        for ex in full.examples[:3] + incremental.examples[:2]:
             echo(f"  {ex['name'] or ex['id']}: {ex['to']} ({ex['score']}) - {ex['reasons']}")
         moved = incremental.drift.get("tier_changed", 0)
-        echo(f"drift: {moved} accounts changed tier in the incremental run; "
-             f"recent wins in Tier 1-2: {full.drift.get('recent_wins_top_tiers_share', 0):.0%}")
-        return {"crm": crm, "full": full.to_dict(), "second": again.to_dict(),
-                "incremental": incremental.to_dict()}
+        echo(
+            f"drift: {moved} accounts changed tier in the incremental run; "
+            f"recent wins in Tier 1-2: {full.drift.get('recent_wins_top_tiers_share', 0):.0%}"
+        )
+        return {
+            "crm": crm,
+            "full": full.to_dict(),
+            "second": again.to_dict(),
+            "incremental": incremental.to_dict(),
+        }
 
 
-def run_demo(*, state_dir: Path | None, accounts: int, edits: int,
-             echo: Callable[[str], None]) -> list[dict[str, Any]]:
+def run_demo(
+    *, state_dir: Path | None, accounts: int, edits: int, echo: Callable[[str], None]
+) -> list[dict[str, Any]]:
     """Run the demo on both CRMs; returns their run reports."""
     started = time.perf_counter()
     with ExitStack() as stack:
         if state_dir is None:
-            state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="icpsync-demo-")))
+            state_dir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="icpsync-demo-"))
+            )
         echo("icpsync demo: scoring accounts in two local sandbox CRMs (no credentials needed)")
         results = [_demo_crm(crm, Path(state_dir), accounts, edits, echo) for crm in CRMS]
-    echo(f"\ndone in {time.perf_counter() - started:.0f} s. A real org: copy config.example.toml to "
-         "icpsync.toml, fill in credentials, then `icpsync install`, `icpsync doctor`, "
-         "`icpsync sync --dry-run`.")
+    echo(
+        f"\ndone in {time.perf_counter() - started:.0f} s. A real org: copy config.example.toml to "
+        "icpsync.toml, fill in credentials, then `icpsync install`, `icpsync doctor`, "
+        "`icpsync sync --dry-run`."
+    )
     return results

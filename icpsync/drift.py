@@ -40,7 +40,9 @@ def score_drift(report: RunReport, previous_histogram: Sequence[int] | None) -> 
     for (old, new), n in sorted(report.transitions.items()):
         matrix.setdefault(old, {})[new] = n
     out: dict[str, Any] = {
-        "tier_mix": {t: round(report.tiers.get(t, 0) / scored, 4) if scored else 0.0 for t in TIERS},
+        "tier_mix": {
+            t: round(report.tiers.get(t, 0) / scored, 4) if scored else 0.0 for t in TIERS
+        },
         "transition_matrix": matrix,
         "tier_changed": moved,
         "tier_change_share": round(moved / scored, 4) if scored else 0.0,

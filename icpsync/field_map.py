@@ -93,7 +93,9 @@ def parse_field_map(data: dict[str, Any], *, name: str, source: str) -> FieldMap
     vocabularies: dict[str, Vocabulary] = {}
     for fname, spec in (data.get("values") or {}).items():
         if not isinstance(spec, dict) or not isinstance(spec.get("map", {}), dict):
-            raise ConfigError("expected keep_unknown and a map table", source=source, key=f"values.{fname}")
+            raise ConfigError(
+                "expected keep_unknown and a map table", source=source, key=f"values.{fname}"
+            )
         vocabularies[fname] = Vocabulary(
             values={str(k): str(v) for k, v in spec.get("map", {}).items()},
             keep_unknown=bool(spec.get("keep_unknown", True)),

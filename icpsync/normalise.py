@@ -30,8 +30,16 @@ _FALSE = frozenset({"false", "0", "no", "n", "f"})
 
 ACCOUNT_KEYS = frozenset(
     {
-        "id", "name", "domain", "industry", "employees", "annual_revenue", "country",
-        "region", "tech_stack", "last_modified",
+        "id",
+        "name",
+        "domain",
+        "industry",
+        "employees",
+        "annual_revenue",
+        "country",
+        "region",
+        "tech_stack",
+        "last_modified",
     }
 )
 CURRENT_KEYS = {
@@ -95,7 +103,7 @@ def parse_int(raw: object) -> int | None:
     number = parse_float(raw)
     if number is None:
         return None
-    return int(round(number))
+    return round(number)
 
 
 def parse_float(raw: object) -> float | None:
@@ -169,8 +177,10 @@ def parse_set(raw: object) -> frozenset[str]:
     """A ``;``-separated (or list) set of trimmed, non-empty strings."""
     if raw is None:
         return frozenset()
-    items: Iterable[object] = raw if isinstance(raw, list | tuple | set | frozenset) else (
-        str(_text(raw) or "").split(";")
+    items: Iterable[object] = (
+        raw
+        if isinstance(raw, list | tuple | set | frozenset)
+        else (str(_text(raw) or "").split(";"))
     )
     return frozenset(t for t in (_text(i) for i in items) if t)
 
@@ -183,9 +193,7 @@ class Normaliser:
         vocabularies: per canonical field, how CRM values map to canonical ones.
     """
 
-    def __init__(
-        self, stats: ConnectorStats, vocabularies: Mapping[str, Vocabulary] | None = None
-    ):
+    def __init__(self, stats: ConnectorStats, vocabularies: Mapping[str, Vocabulary] | None = None):
         self.stats = stats
         self.vocabularies = dict(vocabularies or {})
         self._seen_accounts: set[str] = set()
@@ -248,9 +256,15 @@ class Normaliser:
             country=self._vocab_text("country", raw.get("country")),
             region=self._vocab_text("region", raw.get("region")),
             tech_stack=frozenset(
-                v for v in (self._vocab_text("tech_stack", t) for t in parse_set(raw.get("tech_stack"))) if v
+                v
+                for v in (
+                    self._vocab_text("tech_stack", t) for t in parse_set(raw.get("tech_stack"))
+                )
+                if v
             ),
-            signals=MappingProxyType(dict(signals)) if isinstance(signals, Mapping) else MappingProxyType({}),
+            signals=MappingProxyType(dict(signals))
+            if isinstance(signals, Mapping)
+            else MappingProxyType({}),
             last_modified=self._clean("last_modified", raw.get("last_modified"), parse_datetime),
             current=self._current(raw),
         )
@@ -300,7 +314,7 @@ def _clean_domain(text: str | None) -> str | None:
     low = text.lower()
     for prefix in ("https://", "http://"):
         if low.startswith(prefix):
-            low = low[len(prefix):]
+            low = low[len(prefix) :]
     low = low.split("/", 1)[0]
     if low.startswith("www."):
         low = low[4:]

@@ -15,17 +15,23 @@ from icpsync.protocol import Check, PlanStep
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """A plain aligned text table."""
     body = [[str(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)
+    ]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line, rule, *("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in body)])
+    return "\n".join(
+        [line, rule, *("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in body)]
+    )
 
 
 def tier_summary(tiers: Mapping[str, int]) -> str:
     """Accounts per tier with their share."""
     total = sum(tiers.values()) or 1
-    return table(("tier", "accounts", "share"),
-                 [(t, tiers.get(t, 0), f"{tiers.get(t, 0) / total:.1%}") for t in TIERS])
+    return table(
+        ("tier", "accounts", "share"),
+        [(t, tiers.get(t, 0), f"{tiers.get(t, 0) / total:.1%}") for t in TIERS],
+    )
 
 
 def echo_json(data: Any) -> None:
@@ -66,9 +72,14 @@ def run_summary(data: Mapping[str, Any]) -> str:
         f"in {data['duration_s']:.1f} s using {calls.get('total', 0)} API calls",
     ]
     if data.get("bad_values"):
-        lines.append("bad values (now missing): " + ", ".join(f"{k} {v}" for k, v in data["bad_values"].items()))
+        lines.append(
+            "bad values (now missing): "
+            + ", ".join(f"{k} {v}" for k, v in data["bad_values"].items())
+        )
     if data.get("skipped"):
-        lines.append("skipped records: " + ", ".join(f"{k} {v}" for k, v in data["skipped"].items()))
+        lines.append(
+            "skipped records: " + ", ".join(f"{k} {v}" for k, v in data["skipped"].items())
+        )
     if data.get("stopped"):
         lines.append(f"stopped early: {data['stopped']} (the next run resumes)")
     return "\n".join(lines)

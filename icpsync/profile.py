@@ -19,15 +19,32 @@ from icpsync.errors import ConfigError
 from icpsync.model import ANTI_ICP, NOT_ICP, TIER_1, TIER_2, TIER_3
 
 ACCOUNT_FIELDS = (
-    "name", "domain", "industry", "employees", "annual_revenue", "country", "region",
+    "name",
+    "domain",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "region",
     "tech_stack",
 )
 AGGREGATE_FIELDS = (
-    "customer", "won_deals", "lost_deals", "open_deals", "open_pipeline",
-    "days_since_last_win", "sales_cycle_days",
+    "customer",
+    "won_deals",
+    "lost_deals",
+    "open_deals",
+    "open_pipeline",
+    "days_since_last_win",
+    "sales_cycle_days",
 )
 OPERATORS = (
-    "in", "not_in", "between", "at_least", "at_most", "contains_any", "contains_all",
+    "in",
+    "not_in",
+    "between",
+    "at_least",
+    "at_most",
+    "contains_any",
+    "contains_all",
     "is_missing",
 )
 Scalar = str | int | float | bool
@@ -63,7 +80,8 @@ class Condition(BaseModel):
             or (name.startswith("signals.") and len(name) > len("signals."))
         ):
             raise ValueError(
-                f"unknown field {name!r}; expected one of {', '.join(ACCOUNT_FIELDS + AGGREGATE_FIELDS)}"
+                f"unknown field {name!r}; expected one of "
+                f"{', '.join(ACCOUNT_FIELDS + AGGREGATE_FIELDS)}"
                 " or signals.<name>"
             )
         if self.between is not None and self.between[0] > self.between[1]:

@@ -55,6 +55,9 @@ class RunReport:
         data["transitions"] = {
             f"{old} -> {new}": n for (old, new), n in sorted(self.transitions.items())
         }
-        data["api_calls"] = {"total": sum(self.api_calls.values()), **dict(sorted(self.api_calls.items()))}
+        data["api_calls"] = {
+            "total": sum(self.api_calls.values()),
+            **dict(sorted(self.api_calls.items())),
+        }
         data["duration_s"] = round(self.duration_s, 3)
         return data

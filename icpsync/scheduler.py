@@ -43,12 +43,21 @@ def job_specs(settings: Settings) -> list[JobSpec]:
     try:
         cron = CronTrigger.from_crontab(conf.full_cron, timezone=conf.timezone)
     except (ValueError, KeyError) as exc:
-        raise ConfigError(f"expected a 5-field cron expression ({exc})", source=settings.source,
-                          key="schedule.full_cron") from exc
+        raise ConfigError(
+            f"expected a 5-field cron expression ({exc})",
+            source=settings.source,
+            key="schedule.full_cron",
+        ) from exc
     specs = []
     for name in conf.connections:
-        specs.append(JobSpec(f"{name}:incremental", name, False,
-                             IntervalTrigger(minutes=conf.incremental_minutes, timezone=conf.timezone)))
+        specs.append(
+            JobSpec(
+                f"{name}:incremental",
+                name,
+                False,
+                IntervalTrigger(minutes=conf.incremental_minutes, timezone=conf.timezone),
+            )
+        )
         specs.append(JobSpec(f"{name}:full", name, True, cron))
     return specs
 
@@ -65,8 +74,9 @@ def run_job(config_path: str | None, connection: str, full: bool) -> dict[str, A
         state = StateStore(settings.state.database_url())
         connector = build_connector(settings, connection)
         try:
-            report = run_once(settings, connector=connector, state=state, full=full,
-                              should_stop=STOP.is_set)
+            report = run_once(
+                settings, connector=connector, state=state, full=full, should_stop=STOP.is_set
+            )
         finally:
             connector.close()
             state.close()
@@ -77,8 +87,15 @@ def run_job(config_path: str | None, connection: str, full: bool) -> dict[str, A
         log.error("sync failed: %s", exc, extra={"connection": connection})
         return None
     summary = {k: v for k, v in report.to_dict().items() if k not in ("examples", "failures")}
-    log.info("sync %s %s: scored %d, wrote %d, failed %d", connection, report.mode, report.scored,
-             report.written, report.failed, extra={"run": summary})
+    log.info(
+        "sync %s %s: scored %d, wrote %d, failed %d",
+        connection,
+        report.mode,
+        report.scored,
+        report.written,
+        report.failed,
+        extra={"run": summary},
+    )
     return summary
 
 
@@ -87,14 +104,22 @@ def build_scheduler(settings: Settings, config_path: str | None) -> BlockingSche
     scheduler = BlockingScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=settings.state.database_url())},
         executors={"default": ThreadPoolExecutor(max_workers=1)},
-        job_defaults={"max_instances": 1, "coalesce": True,
-                      "misfire_grace_time": settings.schedule.misfire_grace_s},
+        job_defaults={
+            "max_instances": 1,
+            "coalesce": True,
+            "misfire_grace_time": settings.schedule.misfire_grace_s,
+        },
         timezone=settings.schedule.timezone,
     )
     for spec in job_specs(settings):
-        scheduler.add_job("icpsync.scheduler:run_job", trigger=spec.trigger, id=spec.id,
-                          args=[config_path, spec.connection, spec.full], replace_existing=True,
-                          name=spec.id)
+        scheduler.add_job(
+            "icpsync.scheduler:run_job",
+            trigger=spec.trigger,
+            id=spec.id,
+            args=[config_path, spec.connection, spec.full],
+            replace_existing=True,
+            name=spec.id,
+        )
     return scheduler
 
 

@@ -16,7 +16,14 @@ from icpsync.registry import connector_class
 from icpsync.run_report import RunReport
 from icpsync.scoring import Scorer
 
-OUTPUT_COLUMNS = ("id", "icp_score", "icp_tier", "icp_anti_flags", "icp_reasons", "icp_profile_version")
+OUTPUT_COLUMNS = (
+    "id",
+    "icp_score",
+    "icp_tier",
+    "icp_anti_flags",
+    "icp_reasons",
+    "icp_profile_version",
+)
 
 
 def score_files(
@@ -35,8 +42,9 @@ def score_files(
     """
     started = time.perf_counter()
     connector = connector_class("file")(accounts, opportunities)  # type: ignore[call-arg]
-    report = RunReport(crm="file", mode="score", started_at=now.isoformat(),
-                       profile_version=profile.version)
+    report = RunReport(
+        crm="file", mode="score", started_at=now.isoformat(), profile_version=profile.version
+    )
     builder = AggregateBuilder()
     for opp in connector.read_opportunities():
         report.opportunities_read += 1
@@ -55,8 +63,16 @@ def score_files(
             report.tiers[result.tier] += 1
             report.score_histogram[min(result.score // 10, 9)] += 1
             if writer:
-                writer.writerow((account.id, result.score, result.tier, ";".join(result.flags),
-                                 result.reasons_short, result.profile_version))
+                writer.writerow(
+                    (
+                        account.id,
+                        result.score,
+                        result.tier,
+                        ";".join(result.flags),
+                        result.reasons_short,
+                        result.profile_version,
+                    )
+                )
     report.written = report.scored if (out or stdout) else 0
     report.api_calls.update(connector.stats.api_calls)
     report.bad_values.update(connector.stats.bad_values)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from operator import attrgetter
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from icpsync.model import (
@@ -22,7 +22,7 @@ from icpsync.model import (
     Contribution,
     IcpScore,
 )
-from icpsync.profile import AntiRule, Condition, Profile, TIER_ORDER
+from icpsync.profile import TIER_ORDER, AntiRule, Condition, Profile
 from icpsync.reasons import describe, join_reasons
 
 Getter = Callable[[Account, Aggregates, datetime], Any]
@@ -87,7 +87,9 @@ def _number(value: Any) -> float | None:
 
 def _items(value: Any) -> dict[str, str]:
     """Lowered item -> original item, for a set or a ``;``-separated string."""
-    raw: Iterable[Any] = value if isinstance(value, frozenset | set | list | tuple) else str(value).split(";")
+    raw: Iterable[Any] = (
+        value if isinstance(value, frozenset | set | list | tuple) else str(value).split(";")
+    )
     return {_key(v): str(v).strip() for v in raw if str(v).strip()}
 
 
@@ -101,8 +103,13 @@ def predicate_for(cond: Condition) -> Predicate:
         unwanted = {_key(v) for v in operand}
         return lambda v: _key(v) not in unwanted
     if op in ("between", "at_least", "at_most"):
-        low, high = (operand if op == "between" else
-                     (operand, float("inf")) if op == "at_least" else (float("-inf"), operand))
+        low, high = (
+            operand
+            if op == "between"
+            else (operand, float("inf"))
+            if op == "at_least"
+            else (float("-inf"), operand)
+        )
 
         def in_range(v: Any) -> bool:
             number = _number(v)
@@ -152,7 +159,9 @@ def _compile(cond: Condition, points: int, rule: AntiRule | None = None) -> _Com
 
 _MISSING = None
 #: Account attributes read directly (tech_stack is not: an empty set means missing).
-_PLAIN_FIELDS = frozenset({"name", "domain", "industry", "employees", "annual_revenue", "country", "region"})
+_PLAIN_FIELDS = frozenset(
+    {"name", "domain", "industry", "employees", "annual_revenue", "country", "region"}
+)
 CACHE_LIMIT = 200_000
 
 
@@ -270,10 +279,22 @@ class Scorer:
         if missing:
             parts.append("missing: " + ", ".join(missing))
         reasons, short = join_reasons(parts)
-        return (score, tier, tuple(sorted(flags)), contributions, tuple(missing), self.version,
-                computed, overridden, reasons, short)
+        return (
+            score,
+            tier,
+            tuple(sorted(flags)),
+            contributions,
+            tuple(missing),
+            self.version,
+            computed,
+            overridden,
+            reasons,
+            short,
+        )
 
 
-def score_account(account: Account, aggregates: Aggregates, profile: Profile, *, as_of: datetime) -> IcpScore:
+def score_account(
+    account: Account, aggregates: Aggregates, profile: Profile, *, as_of: datetime
+) -> IcpScore:
     """Score one account against a profile (compiles the profile; use :class:`Scorer` in loops)."""
     return Scorer(profile).score(account, aggregates, as_of)

@@ -39,10 +39,15 @@ from icpsync.run_report import RunReport
 SCHEMA_VERSION = 1
 metadata = MetaData()
 
-meta = Table("icpsync_meta", metadata, Column("key", String(64), primary_key=True),
-             Column("value", String(255), nullable=False))
+meta = Table(
+    "icpsync_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
 runs = Table(
-    "icpsync_runs", metadata,
+    "icpsync_runs",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("connection", String(64), nullable=False, index=True),
     Column("mode", String(16), nullable=False),
@@ -52,25 +57,30 @@ runs = Table(
     Column("report", Text, nullable=False),
 )
 cursors = Table(
-    "icpsync_cursors", metadata,
+    "icpsync_cursors",
+    metadata,
     Column("connection", String(64), primary_key=True),
     Column("object", String(64), primary_key=True),
     Column("value", String(40), nullable=False),
 )
 history = Table(
-    "icpsync_score_history", metadata,
+    "icpsync_score_history",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer, nullable=False, index=True),
     Column("connection", String(64), nullable=False),
     Column("account_id", String(64), nullable=False, index=True),
     Column("at", String(40), nullable=False),
-    Column("old_score", Integer), Column("new_score", Integer, nullable=False),
-    Column("old_tier", String(16)), Column("new_tier", String(16), nullable=False),
+    Column("old_score", Integer),
+    Column("new_score", Integer, nullable=False),
+    Column("old_tier", String(16)),
+    Column("new_tier", String(16), nullable=False),
     Column("flags", String(255), nullable=False),
     Column("profile_version", String(32), nullable=False),
 )
 drift_log = Table(
-    "icpsync_drift", metadata,
+    "icpsync_drift",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer, nullable=False),
     Column("connection", String(64), nullable=False, index=True),
@@ -78,14 +88,16 @@ drift_log = Table(
     Column("data", Text, nullable=False),
 )
 baselines = Table(
-    "icpsync_profile_baselines", metadata,
+    "icpsync_profile_baselines",
+    metadata,
     Column("connection", String(64), primary_key=True),
     Column("profile_version", String(32), primary_key=True),
     Column("share", Float, nullable=False),
     Column("at", String(40), nullable=False),
 )
 leases = Table(
-    "icpsync_leases", metadata,
+    "icpsync_leases",
+    metadata,
     Column("connection", String(64), primary_key=True),
     Column("holder", String(128), nullable=False),
     Column("expires_at", Float, nullable=False),
@@ -138,8 +150,11 @@ class StateStore:
                 for statement in MIGRATIONS.get(version, []):
                     conn.exec_driver_sql(statement)
             if current < SCHEMA_VERSION:
-                conn.execute(update(meta).where(meta.c.key == "schema_version")
-                             .values(value=str(SCHEMA_VERSION)))
+                conn.execute(
+                    update(meta)
+                    .where(meta.c.key == "schema_version")
+                    .values(value=str(SCHEMA_VERSION))
+                )
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -158,15 +173,19 @@ class StateStore:
         now = time.time()
         with self.engine.begin() as conn:
             try:
-                conn.execute(insert(leases).values(connection=connection, holder=holder,
-                                                   expires_at=now + seconds))
+                conn.execute(
+                    insert(leases).values(
+                        connection=connection, holder=holder, expires_at=now + seconds
+                    )
+                )
                 taken = True
             except IntegrityError:
                 taken = False
         if not taken:
             with self.engine.begin() as conn:
-                stale = conn.execute(select(leases.c.holder).where(
-                    leases.c.connection == connection)).scalar()
+                stale = conn.execute(
+                    select(leases.c.holder).where(leases.c.connection == connection)
+                ).scalar()
                 expired = leases.c.expires_at < now
                 condition = expired if not _holder_is_dead(stale) else leases.c.holder == stale
                 result = conn.execute(
@@ -176,7 +195,9 @@ class StateStore:
                 )
             if result.rowcount != 1:
                 with self.engine.connect() as conn:
-                    row = conn.execute(select(leases).where(leases.c.connection == connection)).first()
+                    row = conn.execute(
+                        select(leases).where(leases.c.connection == connection)
+                    ).first()
                 left = int(row.expires_at - now) if row else 0
                 raise RunLocked(
                     f"another run of {connection!r} is in progress ({row.holder if row else '?'}); "
@@ -186,27 +207,38 @@ class StateStore:
             yield holder
         finally:
             with self.engine.begin() as conn:
-                conn.execute(delete(leases).where(leases.c.connection == connection,
-                                                  leases.c.holder == holder))
+                conn.execute(
+                    delete(leases).where(
+                        leases.c.connection == connection, leases.c.holder == holder
+                    )
+                )
 
     # -- cursors -------------------------------------------------------------------------
 
     def cursor(self, connection: str, obj: str) -> datetime | None:
         """The stored cursor, or None before the first complete run."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(cursors.c.value).where(
-                cursors.c.connection == connection, cursors.c.object == obj)).first()
+            row = conn.execute(
+                select(cursors.c.value).where(
+                    cursors.c.connection == connection, cursors.c.object == obj
+                )
+            ).first()
         return datetime.fromisoformat(row[0]) if row else None
 
     def set_cursor(self, connection: str, obj: str, value: datetime) -> None:
         """Move the cursor (called only after the run's writes succeeded)."""
         with self.engine.begin() as conn:
-            done = conn.execute(update(cursors).where(
-                cursors.c.connection == connection, cursors.c.object == obj
-            ).values(value=value.isoformat())).rowcount
+            done = conn.execute(
+                update(cursors)
+                .where(cursors.c.connection == connection, cursors.c.object == obj)
+                .values(value=value.isoformat())
+            ).rowcount
             if not done:
-                conn.execute(insert(cursors).values(connection=connection, object=obj,
-                                                    value=value.isoformat()))
+                conn.execute(
+                    insert(cursors).values(
+                        connection=connection, object=obj, value=value.isoformat()
+                    )
+                )
 
     # -- runs, history, drift ------------------------------------------------------------
 
@@ -214,31 +246,62 @@ class StateStore:
         """Store the run report, the history of values it changed and its drift; the run id."""
         data = report.to_dict()
         with self.engine.begin() as conn:
-            run_id = conn.execute(insert(runs).values(
-                connection=report.crm, mode=report.mode, started_at=report.started_at,
-                profile_version=report.profile_version, complete=report.complete,
-                report=json.dumps(data, default=str),
-            )).inserted_primary_key[0]
+            inserted = conn.execute(
+                insert(runs).values(
+                    connection=report.crm,
+                    mode=report.mode,
+                    started_at=report.started_at,
+                    profile_version=report.profile_version,
+                    complete=report.complete,
+                    report=json.dumps(data, default=str),
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            run_id = inserted[0]
             if written:
-                conn.execute(insert(history), [
-                    {"run_id": run_id, "connection": report.crm, "account_id": u.account_id,
-                     "at": u.scored_at.isoformat(), "old_score": u.previous.score,
-                     "new_score": u.score, "old_tier": u.previous.tier, "new_tier": u.tier,
-                     "flags": ";".join(u.flags)[:255], "profile_version": u.profile_version}
-                    for u in written
-                ])
-            conn.execute(insert(drift_log).values(run_id=run_id, connection=report.crm,
-                                                  at=at.isoformat(),
-                                                  data=json.dumps(report.drift, default=str)))
+                conn.execute(
+                    insert(history),
+                    [
+                        {
+                            "run_id": run_id,
+                            "connection": report.crm,
+                            "account_id": u.account_id,
+                            "at": u.scored_at.isoformat(),
+                            "old_score": u.previous.score,
+                            "new_score": u.score,
+                            "old_tier": u.previous.tier,
+                            "new_tier": u.tier,
+                            "flags": ";".join(u.flags)[:255],
+                            "profile_version": u.profile_version,
+                        }
+                        for u in written
+                    ],
+                )
+            conn.execute(
+                insert(drift_log).values(
+                    run_id=run_id,
+                    connection=report.crm,
+                    at=at.isoformat(),
+                    data=json.dumps(report.drift, default=str),
+                )
+            )
             share = report.drift.get("recent_wins_top_tiers_share")
             if share is not None and report.complete:
-                exists = conn.execute(select(baselines.c.share).where(
-                    baselines.c.connection == report.crm,
-                    baselines.c.profile_version == report.profile_version)).first()
+                exists = conn.execute(
+                    select(baselines.c.share).where(
+                        baselines.c.connection == report.crm,
+                        baselines.c.profile_version == report.profile_version,
+                    )
+                ).first()
                 if not exists:
-                    conn.execute(insert(baselines).values(
-                        connection=report.crm, profile_version=report.profile_version,
-                        share=share, at=at.isoformat()))
+                    conn.execute(
+                        insert(baselines).values(
+                            connection=report.crm,
+                            profile_version=report.profile_version,
+                            share=share,
+                            at=at.isoformat(),
+                        )
+                    )
         return int(run_id)
 
     def _last_full(self, connection: str) -> Any:
@@ -246,7 +309,8 @@ class StateStore:
             return conn.execute(
                 select(runs.c.profile_version, runs.c.report)
                 .where(runs.c.connection == connection, runs.c.mode == "full", runs.c.complete)
-                .order_by(runs.c.id.desc()).limit(1)
+                .order_by(runs.c.id.desc())
+                .limit(1)
             ).first()
 
     def last_full_profile_version(self, connection: str) -> str | None:
@@ -260,7 +324,8 @@ class StateStore:
             row = conn.execute(
                 select(runs.c.started_at)
                 .where(runs.c.connection == connection, runs.c.mode == "full", runs.c.complete)
-                .order_by(runs.c.id.desc()).limit(1)
+                .order_by(runs.c.id.desc())
+                .limit(1)
             ).first()
         return datetime.fromisoformat(row[0]) if row else None
 
@@ -272,8 +337,11 @@ class StateStore:
     def profile_baseline(self, connection: str, version: str) -> float | None:
         """Share of recent wins in Tier 1-2 when this profile version was first used."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(baselines.c.share).where(
-                baselines.c.connection == connection, baselines.c.profile_version == version)).first()
+            row = conn.execute(
+                select(baselines.c.share).where(
+                    baselines.c.connection == connection, baselines.c.profile_version == version
+                )
+            ).first()
         return float(row[0]) if row else None
 
     def list_runs(self, connection: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
@@ -290,12 +358,15 @@ class StateStore:
         if connection:
             query = query.where(drift_log.c.connection == connection)
         with self.engine.connect() as conn:
-            return [{"run_id": r.run_id, "connection": r.connection, "at": r.at, **json.loads(r.data)}
-                    for r in conn.execute(query)]
+            return [
+                {"run_id": r.run_id, "connection": r.connection, "at": r.at, **json.loads(r.data)}
+                for r in conn.execute(query)
+            ]
 
     def account_history(self, account_id: str) -> list[dict[str, Any]]:
         """Every recorded change of one account's ICP values, oldest first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(history).where(history.c.account_id == account_id)
-                                .order_by(history.c.id))
+            rows = conn.execute(
+                select(history).where(history.c.account_id == account_id).order_by(history.c.id)
+            )
             return [dict(r._mapping) for r in rows]

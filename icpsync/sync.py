@@ -71,8 +71,9 @@ def run_once(
     name = connector.name
     now = now or datetime.now(UTC)
     started = time.perf_counter()
-    report = RunReport(crm=name, dry_run=dry_run, started_at=now.isoformat(),
-                       profile_version=profile.version)
+    report = RunReport(
+        crm=name, dry_run=dry_run, started_at=now.isoformat(), profile_version=profile.version
+    )
     lease = state.lease(name, seconds=settings.state.lease_seconds) if state else nullcontext()
     try:
         with lease:
@@ -85,8 +86,9 @@ def run_once(
             report.mode = "full" if cursor is None else "incremental"
             report.cursor = cursor.isoformat() if cursor else None
             read_started = datetime.now(UTC)
-            written = _run(settings, connector, profile, report, cursor, now, dry_run, on_progress,
-                           should_stop)
+            written = _run(
+                settings, connector, profile, report, cursor, now, dry_run, on_progress, should_stop
+            )
             report.duration_s = time.perf_counter() - started
             _tally_connector(connector, report)
             if state is not None:
@@ -167,7 +169,9 @@ def _run(
     return written
 
 
-def _accounts(connector: Connector, cursor: datetime | None, touched: set[str]) -> Iterator[Account]:
+def _accounts(
+    connector: Connector, cursor: datetime | None, touched: set[str]
+) -> Iterator[Account]:
     """Accounts modified since the cursor, then those only their deals touched."""
     seen: set[str] = set()
     for account in connector.read_accounts(cursor):
@@ -179,7 +183,9 @@ def _accounts(connector: Connector, cursor: datetime | None, touched: set[str]) 
         yield from connector.read_accounts_by_id(sorted(rest))
 
 
-def _write(connector: Connector, updates: list[ScoreUpdate], report: RunReport) -> list[ScoreUpdate]:
+def _write(
+    connector: Connector, updates: list[ScoreUpdate], report: RunReport
+) -> list[ScoreUpdate]:
     result = connector.write_scores(updates)
     failed = {f.account_id for f in result.failures}
     report.written += result.updated
@@ -241,13 +247,13 @@ def _drift_warnings(settings: Settings, report: RunReport) -> list[str]:
     out = []
     if (drift.get("psi") or 0) > limits.psi_warn:
         out.append(
-            f"score distribution moved (PSI {drift['psi']:.2f} > {limits.psi_warn}): check for a data "
-            "change in the CRM or a profile edit"
+            f"score distribution moved (PSI {drift['psi']:.2f} > {limits.psi_warn}): "
+            "check for a data change in the CRM or a profile edit"
         )
     if (drift.get("tier_change_share") or 0) > limits.tier_change_share_warn:
         out.append(
-            f"{drift['tier_change_share']:.0%} of scored accounts changed tier: review the transitions "
-            "before reps notice"
+            f"{drift['tier_change_share']:.0%} of scored accounts changed tier: "
+            "review the transitions before reps notice"
         )
     drop = drift.get("profile_drift")
     if drop is not None and drop > limits.profile_drift_warn:

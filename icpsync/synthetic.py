@@ -16,26 +16,83 @@ from datetime import UTC, date, datetime, timedelta
 from icpsync.model import Account, Opportunity
 
 INDUSTRIES = (
-    ("Technology", 18), ("Finance", 8), ("Banking", 4), ("Insurance", 4), ("Healthcare", 9),
-    ("Manufacturing", 10), ("Retail", 8), ("Education", 6), ("Government", 4), ("Media", 5),
-    ("Telecommunications", 4), ("Energy", 4), ("Transportation", 4), ("Consulting", 7),
-    ("Not For Profit", 3), ("Biotechnology", 2),
+    ("Technology", 18),
+    ("Finance", 8),
+    ("Banking", 4),
+    ("Insurance", 4),
+    ("Healthcare", 9),
+    ("Manufacturing", 10),
+    ("Retail", 8),
+    ("Education", 6),
+    ("Government", 4),
+    ("Media", 5),
+    ("Telecommunications", 4),
+    ("Energy", 4),
+    ("Transportation", 4),
+    ("Consulting", 7),
+    ("Not For Profit", 3),
+    ("Biotechnology", 2),
 )
 COUNTRIES = (
-    ("United States", 45), ("Canada", 8), ("United Kingdom", 10), ("Germany", 8),
-    ("France", 6), ("Netherlands", 3), ("Australia", 5), ("India", 6), ("Brazil", 4),
-    ("Japan", 3), ("Singapore", 2),
+    ("United States", 45),
+    ("Canada", 8),
+    ("United Kingdom", 10),
+    ("Germany", 8),
+    ("France", 6),
+    ("Netherlands", 3),
+    ("Australia", 5),
+    ("India", 6),
+    ("Brazil", 4),
+    ("Japan", 3),
+    ("Singapore", 2),
 )
 TOOLS = (
-    ("Salesforce", 0.35), ("HubSpot", 0.25), ("Microsoft Dynamics", 0.08), ("Outreach", 0.15),
-    ("Salesloft", 0.10), ("Gong", 0.12), ("Slack", 0.55), ("Zendesk", 0.20), ("Jira", 0.40),
-    ("Snowflake", 0.15), ("Marketo", 0.10), ("Shopify", 0.08),
+    ("Salesforce", 0.35),
+    ("HubSpot", 0.25),
+    ("Microsoft Dynamics", 0.08),
+    ("Outreach", 0.15),
+    ("Salesloft", 0.10),
+    ("Gong", 0.12),
+    ("Slack", 0.55),
+    ("Zendesk", 0.20),
+    ("Jira", 0.40),
+    ("Snowflake", 0.15),
+    ("Marketo", 0.10),
+    ("Shopify", 0.08),
 )
-STAGES_OPEN = ("Prospecting", "Qualification", "Needs Analysis", "Proposal/Price Quote", "Negotiation/Review")
+STAGES_OPEN = (
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+)
 _WORDS = (
-    "Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Wonka",
-    "Cyberdyne", "Soylent", "Tyrell", "Massive", "Aperture", "Nimbus", "Vertex", "Quantum",
-    "Summit", "Harbor", "Pioneer", "Beacon", "Northwind", "Contoso", "Fabrikam", "Lumen",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Hooli",
+    "Vandelay",
+    "Wonka",
+    "Cyberdyne",
+    "Soylent",
+    "Tyrell",
+    "Massive",
+    "Aperture",
+    "Nimbus",
+    "Vertex",
+    "Quantum",
+    "Summit",
+    "Harbor",
+    "Pioneer",
+    "Beacon",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Lumen",
 )
 _SUFFIXES = ("Inc", "Corp", "Labs", "Group", "Systems", "Holdings", "Partners", "Analytics")
 
@@ -146,7 +203,9 @@ class SyntheticData:
             is_closed = closed_at < self.as_of
             is_won = is_closed and rng.random() < true_win_probability(account)
             stage = (
-                ("Closed Won" if is_won else "Closed Lost") if is_closed else rng.choice(STAGES_OPEN)
+                ("Closed Won" if is_won else "Closed Lost")
+                if is_closed
+                else rng.choice(STAGES_OPEN)
             )
             yield Opportunity(
                 id=f"O{index:08d}",

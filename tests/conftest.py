@@ -9,12 +9,34 @@ import pytest
 
 from icpsync.synthetic import SyntheticData
 
-ACCOUNT_COLUMNS = "id,name,domain,industry,employees,annual_revenue,country,region,tech_stack".split(",")
-OPP_COLUMNS = "id,account_id,stage,is_closed,is_won,amount,created,closed,last_modified".split(",")
+ACCOUNT_COLUMNS = [
+    "id",
+    "name",
+    "domain",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "region",
+    "tech_stack",
+]
+OPP_COLUMNS = [
+    "id",
+    "account_id",
+    "stage",
+    "is_closed",
+    "is_won",
+    "amount",
+    "created",
+    "closed",
+    "last_modified",
+]
 REPO = Path(__file__).resolve().parents[1]
 
 
-def write_synthetic(folder: Path, accounts: int = 120, opportunities: int = 360, seed: int = 5) -> tuple[Path, Path]:
+def write_synthetic(
+    folder: Path, accounts: int = 120, opportunities: int = 360, seed: int = 5
+) -> tuple[Path, Path]:
     """Write canonical accounts.csv and opportunities.csv from synthetic data."""
     data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed)
     acc_path, opp_path = folder / "accounts.csv", folder / "opportunities.csv"
@@ -22,15 +44,37 @@ def write_synthetic(folder: Path, accounts: int = 120, opportunities: int = 360,
         writer = csv.writer(handle)
         writer.writerow([*ACCOUNT_COLUMNS, "last_modified"])
         for a in data.iter_accounts():
-            writer.writerow([a.id, a.name, a.domain, a.industry or "", a.employees or "",
-                             a.annual_revenue or "", a.country or "", "", ";".join(sorted(a.tech_stack)),
-                             a.last_modified.isoformat() if a.last_modified else ""])
+            writer.writerow(
+                [
+                    a.id,
+                    a.name,
+                    a.domain,
+                    a.industry or "",
+                    a.employees or "",
+                    a.annual_revenue or "",
+                    a.country or "",
+                    "",
+                    ";".join(sorted(a.tech_stack)),
+                    a.last_modified.isoformat() if a.last_modified else "",
+                ]
+            )
     with opp_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(OPP_COLUMNS)
         for o in data.iter_opportunities():
-            writer.writerow([o.id, o.account_id, o.stage, o.is_closed, o.is_won, o.amount, o.created,
-                             o.closed or "", o.last_modified.isoformat() if o.last_modified else ""])
+            writer.writerow(
+                [
+                    o.id,
+                    o.account_id,
+                    o.stage,
+                    o.is_closed,
+                    o.is_won,
+                    o.amount,
+                    o.created,
+                    o.closed or "",
+                    o.last_modified.isoformat() if o.last_modified else "",
+                ]
+            )
     return acc_path, opp_path
 
 

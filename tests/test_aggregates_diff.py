@@ -11,9 +11,33 @@ from icpsync.model import Account, CurrentIcp, IcpScore, Opportunity
 
 def test_aggregates_by_hand() -> None:
     opps = [
-        Opportunity("1", "a", is_closed=True, is_won=True, amount=100, created=date(2026, 1, 1), closed=date(2026, 1, 31)),
-        Opportunity("2", "a", is_closed=True, is_won=True, amount=50, created=date(2026, 2, 1), closed=date(2026, 2, 11)),
-        Opportunity("3", "a", is_closed=True, is_won=True, amount=50, created=date(2026, 3, 1), closed=date(2026, 5, 30)),
+        Opportunity(
+            "1",
+            "a",
+            is_closed=True,
+            is_won=True,
+            amount=100,
+            created=date(2026, 1, 1),
+            closed=date(2026, 1, 31),
+        ),
+        Opportunity(
+            "2",
+            "a",
+            is_closed=True,
+            is_won=True,
+            amount=50,
+            created=date(2026, 2, 1),
+            closed=date(2026, 2, 11),
+        ),
+        Opportunity(
+            "3",
+            "a",
+            is_closed=True,
+            is_won=True,
+            amount=50,
+            created=date(2026, 3, 1),
+            closed=date(2026, 5, 30),
+        ),
         Opportunity("4", "a", is_closed=True, is_won=False),
         Opportunity("5", "a", amount=70.5),
         Opportunity("6", "a", amount=None),
@@ -30,18 +54,34 @@ def test_aggregates_by_hand() -> None:
 
 
 def _score(**kw: object) -> IcpScore:
-    base: dict[str, object] = {"account_id": "a", "score": 72, "tier": "Tier 1", "flags": ("x",),
-                               "contributions": (), "missing": (), "profile_version": "v1",
-                               "computed_tier": "Tier 1", "reasons": "+72 fit", "reasons_short": "+72 fit"}
+    base: dict[str, object] = {
+        "account_id": "a",
+        "score": 72,
+        "tier": "Tier 1",
+        "flags": ("x",),
+        "contributions": (),
+        "missing": (),
+        "profile_version": "v1",
+        "computed_tier": "Tier 1",
+        "reasons": "+72 fit",
+        "reasons_short": "+72 fit",
+    }
     return IcpScore(**{**base, **kw})  # type: ignore[arg-type]
 
 
 def test_no_update_when_the_crm_already_holds_the_values() -> None:
-    held = CurrentIcp(score=72, tier="Tier 1", flags=("x",), reasons="+72 fit", profile_version="v1")
+    held = CurrentIcp(
+        score=72, tier="Tier 1", flags=("x",), reasons="+72 fit", profile_version="v1"
+    )
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert update_for(Account("a", current=held), _score(), scored_at=now) is None
-    for change in ({"score": 71}, {"tier": "Tier 2"}, {"flags": ()}, {"reasons_short": "+71 fit"},
-                   {"profile_version": "v2"}):
+    for change in (
+        {"score": 71},
+        {"tier": "Tier 2"},
+        {"flags": ()},
+        {"reasons_short": "+71 fit"},
+        {"profile_version": "v2"},
+    ):
         update = update_for(Account("a", current=held), _score(**change), scored_at=now)
         assert update is not None and update.previous == held and update.scored_at == now
     fresh = update_for(Account("a"), _score(), scored_at=now)

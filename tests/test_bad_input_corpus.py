@@ -42,17 +42,31 @@ BROKEN_CONFIGS: list[tuple[str, str]] = [
     ("profile_file = 'does-not-exist.toml'\n", "does-not-exist.toml"),
     ("[profile]\nname = 'x'\nweights = 1\n", "profile.weights"),
     ("[profile.tiers]\ntier_1 = 120\n", "profile.tiers.tier_1"),
-    ("[[profile.criteria]]\nid = 'a'\nfield = 'employees'\nbetween = [5, 1]\npoints = 3\n",
-     "profile.criteria.0"),
-    ("[[profile.criteria]]\nid = 'a'\nfield = 'employees'\nat_least = 'ten'\npoints = 3\n",
-     "profile.criteria.0.at_least"),
-    ("[[profile.criteria]]\nid = 'a'\nfield = 'employees'\nat_least = 1\npoints = 300\n",
-     "profile.criteria.0.points"),
-    ("[[profile.anti]]\nid = 'a'\nfield = 'employees'\nat_most = 1\neffect = 'cap'\n", "profile.anti.0"),
-    ("[[profile.anti]]\nid = 'a'\nfield = 'employees'\nat_most = 1\neffect = 'explode'\n",
-     "profile.anti.0.effect"),
-    ("[[profile.criteria]]\nid = 'a'\nfield = 'employees'\nat_least = 1\npoints = 3\n"
-     "[[profile.criteria]]\nid = 'a'\nfield = 'industry'\nin = ['x']\npoints = 3\n", "unique"),
+    (
+        "[[profile.criteria]]\nid = 'a'\nfield = 'employees'\nbetween = [5, 1]\npoints = 3\n",
+        "profile.criteria.0",
+    ),
+    (
+        "[[profile.criteria]]\nid = 'a'\nfield = 'employees'\nat_least = 'ten'\npoints = 3\n",
+        "profile.criteria.0.at_least",
+    ),
+    (
+        "[[profile.criteria]]\nid = 'a'\nfield = 'employees'\nat_least = 1\npoints = 300\n",
+        "profile.criteria.0.points",
+    ),
+    (
+        "[[profile.anti]]\nid = 'a'\nfield = 'employees'\nat_most = 1\neffect = 'cap'\n",
+        "profile.anti.0",
+    ),
+    (
+        "[[profile.anti]]\nid = 'a'\nfield = 'employees'\nat_most = 1\neffect = 'explode'\n",
+        "profile.anti.0.effect",
+    ),
+    (
+        "[[profile.criteria]]\nid = 'a'\nfield = 'employees'\nat_least = 1\npoints = 3\n"
+        "[[profile.criteria]]\nid = 'a'\nfield = 'industry'\nin = ['x']\npoints = 3\n",
+        "unique",
+    ),
 ]
 
 
@@ -79,30 +93,72 @@ def test_corpus_is_large_enough() -> None:
     assert len(MALFORMED_ACCOUNTS) >= 50
 
 
-GOOD = {"id": "good", "name": "Good Co", "industry": "Technology", "employees": 500,
-        "annual_revenue": 5e7, "country": "United States", "tech_stack": "Salesforce"}
+GOOD = {
+    "id": "good",
+    "name": "Good Co",
+    "industry": "Technology",
+    "employees": 500,
+    "annual_revenue": 5e7,
+    "country": "United States",
+    "tech_stack": "Salesforce",
+}
 
 MALFORMED_ACCOUNTS: list[object] = [
-    {}, {"id": None}, {"id": ""}, {"id": "   "}, {"name": "no id"}, {"id": "x", "employees": "N/A"},
-    {"id": "x", "employees": -1}, {"id": "x", "employees": "12 people"}, {"id": "x", "employees": 1e400},
-    {"id": "x", "employees": float("nan")}, {"id": "x", "employees": True}, {"id": "x", "employees": []},
-    {"id": "x", "employees": {"n": 1}}, {"id": "x", "annual_revenue": "$3M"},
-    {"id": "x", "annual_revenue": "-5"}, {"id": "x", "annual_revenue": "Infinity"},
-    {"id": "x", "annual_revenue": "1,200"}, {"id": "x", "industry": 42}, {"id": "x", "industry": ["a"]},
-    {"id": "x", "industry": "x" * 100_000}, {"id": "x", "name": "n" * 1_000_000},
-    {"id": "x" * 5000}, {"id": 12345}, {"id": 1.5}, {"id": True}, {"id": ["list"]},
-    {"id": "x", "tech_stack": 7}, {"id": "x", "tech_stack": [None, "", 3]},
-    {"id": "x", "tech_stack": ";;;"}, {"id": "x", "tech_stack": {"a": 1}}, {"id": "x", "country": None},
+    {},
+    {"id": None},
+    {"id": ""},
+    {"id": "   "},
+    {"name": "no id"},
+    {"id": "x", "employees": "N/A"},
+    {"id": "x", "employees": -1},
+    {"id": "x", "employees": "12 people"},
+    {"id": "x", "employees": 1e400},
+    {"id": "x", "employees": float("nan")},
+    {"id": "x", "employees": True},
+    {"id": "x", "employees": []},
+    {"id": "x", "employees": {"n": 1}},
+    {"id": "x", "annual_revenue": "$3M"},
+    {"id": "x", "annual_revenue": "-5"},
+    {"id": "x", "annual_revenue": "Infinity"},
+    {"id": "x", "annual_revenue": "1,200"},
+    {"id": "x", "industry": 42},
+    {"id": "x", "industry": ["a"]},
+    {"id": "x", "industry": "x" * 100_000},
+    {"id": "x", "name": "n" * 1_000_000},
+    {"id": "x" * 5000},
+    {"id": 12345},
+    {"id": 1.5},
+    {"id": True},
+    {"id": ["list"]},
+    {"id": "x", "tech_stack": 7},
+    {"id": "x", "tech_stack": [None, "", 3]},
+    {"id": "x", "tech_stack": ";;;"},
+    {"id": "x", "tech_stack": {"a": 1}},
+    {"id": "x", "country": None},
     {"id": "x", "country": "<html><body>502 Bad Gateway</body></html>"},
-    {"id": "x", "last_modified": "yesterday"}, {"id": "x", "last_modified": "2026-13-45"},
-    {"id": "x", "last_modified": 99999999999999999999}, {"id": "x", "icp_score": "high"},
-    {"id": "x", "icp_score": -10}, {"id": "x", "icp_tier_override": "Tier 0"},
-    {"id": "x", "icp_tier_override": 1}, {"id": "x", "icp_scored_at": "never"},
-    {"id": "x", "icp_anti_flags": 3}, {"id": "x", "domain": "http://"}, {"id": "x", "domain": 5},
-    {"id": "x", "region": "\ud800"}, {"id": "x", "name": "\x00\x01\x02"},
-    {"id": "dup"}, {"id": "dup"}, {"id": "x", "employees": "0x1F"}, {"id": "x", "employees": "1e3"},
-    {"id": "x", "annual_revenue": ""}, {"id": "x", "extra": {"deep": [1, {"deeper": None}]}},
-    [1, 2, 3], "just a string", 42, None,
+    {"id": "x", "last_modified": "yesterday"},
+    {"id": "x", "last_modified": "2026-13-45"},
+    {"id": "x", "last_modified": 99999999999999999999},
+    {"id": "x", "icp_score": "high"},
+    {"id": "x", "icp_score": -10},
+    {"id": "x", "icp_tier_override": "Tier 0"},
+    {"id": "x", "icp_tier_override": 1},
+    {"id": "x", "icp_scored_at": "never"},
+    {"id": "x", "icp_anti_flags": 3},
+    {"id": "x", "domain": "http://"},
+    {"id": "x", "domain": 5},
+    {"id": "x", "region": "\ud800"},
+    {"id": "x", "name": "\x00\x01\x02"},
+    {"id": "dup"},
+    {"id": "dup"},
+    {"id": "x", "employees": "0x1F"},
+    {"id": "x", "employees": "1e3"},
+    {"id": "x", "annual_revenue": ""},
+    {"id": "x", "extra": {"deep": [1, {"deeper": None}]}},
+    [1, 2, 3],
+    "just a string",
+    42,
+    None,
 ]
 
 
@@ -120,7 +176,8 @@ def test_malformed_records_are_counted_and_lose_no_other_record(tmp_path: Path) 
     out = tmp_path / "scored.csv"
     result = CliRunner().invoke(
         __import__("icpsync.cli", fromlist=["cli"]).cli,
-        ["score", "--accounts", str(path), "--out", str(out), "--json"], catch_exceptions=False,
+        ["score", "--accounts", str(path), "--out", str(out), "--json"],
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
@@ -137,6 +194,8 @@ def test_malformed_records_are_counted_and_lose_no_other_record(tmp_path: Path) 
 
 def test_file_connector_survives_every_malformed_record(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in MALFORMED_ACCOUNTS if isinstance(r, dict)) + "\n")
+    path.write_text(
+        "\n".join(json.dumps(r) for r in MALFORMED_ACCOUNTS if isinstance(r, dict)) + "\n"
+    )
     accounts = list(FileConnector(path).read_accounts())
     assert all(a.id for a in accounts)

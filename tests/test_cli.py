@@ -20,13 +20,25 @@ def _invoke(*args: str) -> tuple[int, str]:
 
 def test_score_writes_every_row_and_prints_a_tier_summary(repo_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "scored.csv"
-    code, output = _invoke("score", "--accounts", str(repo_root / "examples/accounts.csv"),
-                           "--opportunities", str(repo_root / "examples/opportunities.csv"),
-                           "--out", str(out))
+    code, output = _invoke(
+        "score",
+        "--accounts",
+        str(repo_root / "examples/accounts.csv"),
+        "--opportunities",
+        str(repo_root / "examples/opportunities.csv"),
+        "--out",
+        str(out),
+    )
     assert code == 0, output
     rows = list(csv.DictReader(out.read_text().splitlines()))
-    assert list(rows[0]) == ["id", "icp_score", "icp_tier", "icp_anti_flags", "icp_reasons",
-                             "icp_profile_version"]
+    assert list(rows[0]) == [
+        "id",
+        "icp_score",
+        "icp_tier",
+        "icp_anti_flags",
+        "icp_reasons",
+        "icp_profile_version",
+    ]
     assert len(rows) == 201  # 202 data rows, one duplicate id skipped
     assert all(r["icp_tier"] in TIERS and 0 <= int(r["icp_score"]) <= 100 for r in rows)
     assert all(len(r["icp_reasons"]) <= 255 for r in rows)
@@ -36,7 +48,9 @@ def test_score_writes_every_row_and_prints_a_tier_summary(repo_root: Path, tmp_p
 
 
 def test_score_json_is_one_run_report(repo_root: Path) -> None:
-    code, output = _invoke("score", "--accounts", str(repo_root / "examples/accounts.csv"), "--json")
+    code, output = _invoke(
+        "score", "--accounts", str(repo_root / "examples/accounts.csv"), "--json"
+    )
     assert code == 0
     report = json.loads(output)
     assert report["scored"] == 201 and report["accounts_read"] == 201

@@ -25,13 +25,20 @@ def _config(folder: Path, accounts: Path, opportunities: Path) -> Path:
 
 
 def _sync(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "icpsync", "--config", str(config), "sync", "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "icpsync", "--config", str(config), "sync", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _scores(path: Path) -> dict[str, tuple[str, str, str]]:
     with path.open() as handle:
-        return {r["id"]: (r["icp_score"], r["icp_tier"], r["icp_reasons"]) for r in csv.DictReader(handle)}
+        return {
+            r["id"]: (r["icp_score"], r["icp_tier"], r["icp_reasons"])
+            for r in csv.DictReader(handle)
+        }
 
 
 def test_sigkill_mid_run_then_rerun_converges(tmp_path: Path, synthetic_files) -> None:  # type: ignore[no-untyped-def]
@@ -59,7 +66,7 @@ def test_sigkill_mid_run_then_rerun_converges(tmp_path: Path, synthetic_files) -
     state.close()
 
     rerun = _sync(killed_config)
-    out, err = rerun.communicate(timeout=120)
+    _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err  # the dead run's lease does not block the next one
     clean = _sync(_config(clean_dir, accounts, opportunities))
     clean.communicate(timeout=120)

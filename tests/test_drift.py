@@ -23,7 +23,9 @@ def test_psi_matches_hand_computation() -> None:
 def test_score_drift_tier_mix_transitions_and_share() -> None:
     report = RunReport(crm="file", mode="full", scored=10)
     report.tiers = Counter({"Tier 1": 2, "Tier 2": 3, "Not ICP": 5})
-    report.transitions = Counter({("Tier 1", "Tier 2"): 2, ("none", "Tier 1"): 2, ("Tier 3", "Tier 3"): 1})
+    report.transitions = Counter(
+        {("Tier 1", "Tier 2"): 2, ("none", "Tier 1"): 2, ("Tier 3", "Tier 3"): 1}
+    )
     report.score_histogram = [5, 0, 0, 0, 0, 3, 0, 2, 0, 0]
     drift = score_drift(report, [5, 0, 0, 0, 0, 3, 0, 2, 0, 0])
     assert drift["tier_mix"]["Tier 2"] == 0.3

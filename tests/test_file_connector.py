@@ -44,10 +44,12 @@ def test_reads_csv_with_bad_values_counted_and_extra_columns_as_signals(tmp_path
 def test_reads_json_lines_and_skips_malformed_lines(tmp_path: Path) -> None:
     path = tmp_path / "a.jsonl"
     path.write_text(
-        json.dumps({"id": "j1", "industry": "Finance", "employees": 300, "tech_stack": ["HubSpot"]}) + "\n"
+        json.dumps({"id": "j1", "industry": "Finance", "employees": 300, "tech_stack": ["HubSpot"]})
+        + "\n"
         + '{"id": "j2", "employees": \n'
         + "[1, 2]\n"
-        + json.dumps({"id": "j3", "employees": "many"}) + "\n"
+        + json.dumps({"id": "j3", "employees": "many"})
+        + "\n"
     )
     connector = FileConnector(path)
     accounts = list(connector.read_accounts())
@@ -64,9 +66,13 @@ def test_written_values_are_read_back_as_current(tmp_path: Path) -> None:
     out = tmp_path / "out" / "scored.csv"
     connector = FileConnector(accounts, output=out)
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    report = connector.write_scores([
-        ScoreUpdate("x1", 72, "Tier 1", ("competitor", "tiny"), "+25 target industry", "abc", when)
-    ])
+    report = connector.write_scores(
+        [
+            ScoreUpdate(
+                "x1", 72, "Tier 1", ("competitor", "tiny"), "+25 target industry", "abc", when
+            )
+        ]
+    )
     assert report.updated == 1 and not report.failures
     connector.close()
     again = {a.id: a for a in FileConnector(accounts, output=out).read_accounts()}

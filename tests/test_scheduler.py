@@ -41,7 +41,9 @@ def test_due_jobs_follow_the_injected_clock(file_config: Path) -> None:
     next_fire = datetime.combine(last_full.date(), datetime.min.time(), UTC) + timedelta(hours=2)
     if next_fire <= last_full:
         next_fire += timedelta(days=1)
-    assert [j.id for j in due_jobs(settings, state, next_fire - timedelta(minutes=1))] == ["file:incremental"]
+    assert [j.id for j in due_jobs(settings, state, next_fire - timedelta(minutes=1))] == [
+        "file:incremental"
+    ]
     # ... and at 02:00 the full one.
     assert [j.id for j in due_jobs(settings, state, next_fire)] == ["file:full"]
 

@@ -16,10 +16,18 @@ from icpsync.scoring import Scorer, score_account
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def profile(*criteria: dict[str, Any], anti: tuple[dict[str, Any], ...] = (),
-            tiers: dict[str, int] | None = None) -> Profile:
-    return Profile.model_validate({"criteria": list(criteria), "anti": list(anti),
-                                   "tiers": tiers or {"tier_1": 70, "tier_2": 50, "tier_3": 30}})
+def profile(
+    *criteria: dict[str, Any],
+    anti: tuple[dict[str, Any], ...] = (),
+    tiers: dict[str, int] | None = None,
+) -> Profile:
+    return Profile.model_validate(
+        {
+            "criteria": list(criteria),
+            "anti": list(anti),
+            "tiers": tiers or {"tier_1": 70, "tier_2": 50, "tier_3": 30},
+        }
+    )
 
 
 def one(field: str, points: int = 10, **op: Any) -> dict[str, Any]:
@@ -27,8 +35,14 @@ def one(field: str, points: int = 10, **op: Any) -> dict[str, Any]:
 
 
 ACME = Account(
-    id="1", name="Acme", domain="acme.com", industry="Technology", employees=500,
-    annual_revenue=5e7, country="United States", tech_stack=frozenset({"Salesforce", "Gong"}),
+    id="1",
+    name="Acme",
+    domain="acme.com",
+    industry="Technology",
+    employees=500,
+    annual_revenue=5e7,
+    country="United States",
+    tech_stack=frozenset({"Salesforce", "Gong"}),
     signals=MappingProxyType({"client": "Current", "intent": 0.8}),
 )
 
@@ -56,29 +70,54 @@ ACME = Account(
         (one("customer", **{"in": [True]}), ACME, NO_AGGREGATES, False),
         (one("won_deals", at_least=2), ACME, Aggregates(won_deals=2), True),
         (one("open_pipeline", at_least=1000), ACME, Aggregates(open_pipeline=999.0), False),
-        (one("days_since_last_win", at_most=31), ACME, Aggregates(won_deals=1, last_win=date(2026, 10, 1)), True),
-        (one("days_since_last_win", at_most=30), ACME, Aggregates(won_deals=1, last_win=date(2026, 10, 1)), False),
+        (
+            one("days_since_last_win", at_most=31),
+            ACME,
+            Aggregates(won_deals=1, last_win=date(2026, 10, 1)),
+            True,
+        ),
+        (
+            one("days_since_last_win", at_most=30),
+            ACME,
+            Aggregates(won_deals=1, last_win=date(2026, 10, 1)),
+            False,
+        ),
         (one("sales_cycle_days", between=[30, 90]), ACME, Aggregates(sales_cycle_days=45.0), True),
     ],
 )
-def test_operators(criterion: dict[str, Any], account: Account, aggregates: Aggregates, earned: bool) -> None:
+def test_operators(
+    criterion: dict[str, Any], account: Account, aggregates: Aggregates, earned: bool
+) -> None:
     result = score_account(account, aggregates, profile(criterion), as_of=AS_OF)
     assert result.score == (10 if earned else 0)
 
 
 def test_missing_inputs_earn_nothing_and_are_named_once() -> None:
     bare = Account(id="2")
-    p = profile(one("employees", at_least=1), {**one("employees", between=[1, 9]), "id": "d"},
-                {**one("industry", **{"in": ["x"]}), "id": "e"},
-                {**one("industry", not_in=["x"]), "id": "f"})
+    p = profile(
+        one("employees", at_least=1),
+        {**one("employees", between=[1, 9]), "id": "d"},
+        {**one("industry", **{"in": ["x"]}), "id": "e"},
+        {**one("industry", not_in=["x"]), "id": "f"},
+    )
     result = score_account(bare, NO_AGGREGATES, p, as_of=AS_OF)
     assert result.score == 0
     assert result.missing == ("employees", "industry")
     assert result.reasons.endswith("missing: employees, industry")
 
 
-@pytest.mark.parametrize(("points", "tier"), [(70, "Tier 1"), (69, "Tier 2"), (50, "Tier 2"), (49, "Tier 3"),
-                                              (30, "Tier 3"), (29, "Not ICP"), (0, "Not ICP")])
+@pytest.mark.parametrize(
+    ("points", "tier"),
+    [
+        (70, "Tier 1"),
+        (69, "Tier 2"),
+        (50, "Tier 2"),
+        (49, "Tier 3"),
+        (30, "Tier 3"),
+        (29, "Not ICP"),
+        (0, "Not ICP"),
+    ],
+)
 def test_tier_edges(points: int, tier: str) -> None:
     p = profile(one("employees", points=points, at_least=0)) if points else profile()
     result = score_account(ACME, NO_AGGREGATES, p, as_of=AS_OF)
@@ -86,36 +125,57 @@ def test_tier_edges(points: int, tier: str) -> None:
 
 
 def test_score_is_clamped_to_0_100() -> None:
-    p = profile(one("employees", points=80, at_least=0), {**one("industry", points=80, **{"in": ["Technology"]}), "id": "x"})
+    p = profile(
+        one("employees", points=80, at_least=0),
+        {**one("industry", points=80, **{"in": ["Technology"]}), "id": "x"},
+    )
     assert score_account(ACME, NO_AGGREGATES, p, as_of=AS_OF).score == 100
     negative = profile(one("employees", points=-60, at_least=0))
     assert score_account(ACME, NO_AGGREGATES, negative, as_of=AS_OF).score == 0
 
 
 def _anti(effect: str, **extra: Any) -> dict[str, Any]:
-    return {"id": "competitor", "label": "competitor", "field": "domain", "in": ["acme.com"],
-            "effect": effect, **extra}
+    return {
+        "id": "competitor",
+        "label": "competitor",
+        "field": "domain",
+        "in": ["acme.com"],
+        "effect": effect,
+        **extra,
+    }
 
 
 def test_anti_icp_effects() -> None:
     base = one("employees", points=80, at_least=0)
-    disq = score_account(ACME, NO_AGGREGATES, profile(base, anti=(_anti("disqualify"),)), as_of=AS_OF)
+    disq = score_account(
+        ACME, NO_AGGREGATES, profile(base, anti=(_anti("disqualify"),)), as_of=AS_OF
+    )
     assert (disq.score, disq.tier, disq.flags) == (0, "Anti-ICP", ("competitor",))
     assert "anti-ICP: competitor (disqualified)" in disq.reasons
-    cap = score_account(ACME, NO_AGGREGATES, profile(base, anti=(_anti("cap", cap="Tier 3"),)), as_of=AS_OF)
+    cap = score_account(
+        ACME, NO_AGGREGATES, profile(base, anti=(_anti("cap", cap="Tier 3"),)), as_of=AS_OF
+    )
     assert (cap.score, cap.tier) == (80, "Tier 3")
     assert "capped at Tier 3" in cap.reasons
-    pen = score_account(ACME, NO_AGGREGATES, profile(base, anti=(_anti("penalty", points=30),)), as_of=AS_OF)
+    pen = score_account(
+        ACME, NO_AGGREGATES, profile(base, anti=(_anti("penalty", points=30),)), as_of=AS_OF
+    )
     assert (pen.score, pen.tier) == (50, "Tier 2")
     assert pen.reasons.startswith("+80 employees at least 0; -30 anti-ICP: competitor")
-    miss = score_account(Account(id="x", domain="other.com", employees=10), NO_AGGREGATES,
-                         profile(base, anti=(_anti("disqualify"),)), as_of=AS_OF)
+    miss = score_account(
+        Account(id="x", domain="other.com", employees=10),
+        NO_AGGREGATES,
+        profile(base, anti=(_anti("disqualify"),)),
+        as_of=AS_OF,
+    )
     assert miss.flags == () and miss.tier == "Tier 1"
 
 
 def test_manual_override_wins_and_says_so() -> None:
     held = Account(id="3", employees=5, current=CurrentIcp(override="Tier 1"))
-    result = score_account(held, NO_AGGREGATES, profile(one("employees", at_least=100)), as_of=AS_OF)
+    result = score_account(
+        held, NO_AGGREGATES, profile(one("employees", at_least=100)), as_of=AS_OF
+    )
     assert result.tier == "Tier 1" and result.computed_tier == "Not ICP" and result.overridden
     assert result.reasons.startswith("manual override: Tier 1 (computed Not ICP)")
 
@@ -131,8 +191,16 @@ def test_reasons_are_ordered_by_size_with_matched_values() -> None:
 
 
 def test_short_reasons_fit_255_characters() -> None:
-    criteria = [{"id": f"c{i}", "label": f"criterion number {i} with a fairly long label",
-                 "field": "employees", "at_least": 0, "points": 1} for i in range(20)]
+    criteria = [
+        {
+            "id": f"c{i}",
+            "label": f"criterion number {i} with a fairly long label",
+            "field": "employees",
+            "at_least": 0,
+            "points": 1,
+        }
+        for i in range(20)
+    ]
     result = score_account(ACME, NO_AGGREGATES, profile(*criteria), as_of=AS_OF)
     assert len(result.reasons) > 255
     assert len(result.reasons_short) <= 255

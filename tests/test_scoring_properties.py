@@ -16,19 +16,41 @@ from icpsync.scoring import Scorer
 SCORER = Scorer(default_profile())
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 values = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=300), st.binary(max_size=50), st.lists(st.text(max_size=20), max_size=5),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=300),
+    st.binary(max_size=50),
+    st.lists(st.text(max_size=20), max_size=5),
 )
-KEYS = ["id", "name", "domain", "industry", "employees", "annual_revenue", "country", "region",
-        "tech_stack", "last_modified", "icp_score", "icp_tier", "icp_tier_override", "icp_anti_flags",
-        "icp_scored_at", "signals"]
+KEYS = [
+    "id",
+    "name",
+    "domain",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "region",
+    "tech_stack",
+    "last_modified",
+    "icp_score",
+    "icp_tier",
+    "icp_tier_override",
+    "icp_anti_flags",
+    "icp_scored_at",
+    "signals",
+]
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(KEYS), values, max_size=len(KEYS)))
 def test_any_record_scores_validly(raw: dict[str, object]) -> None:
     raw = {**raw, "id": raw.get("id") or "fixed-id"}
-    normaliser = Normaliser(ConnectorStats(), {"industry": Vocabulary({"Tech": "Technology"}, keep_unknown=False)})
+    normaliser = Normaliser(
+        ConnectorStats(), {"industry": Vocabulary({"Tech": "Technology"}, keep_unknown=False)}
+    )
     account = normaliser.account(raw, dedupe=False)
     if account is None:  # an id that cleans to nothing
         return

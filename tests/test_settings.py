@@ -24,7 +24,7 @@ def test_example_config_loads_as_it_is_and_carries_the_default_profile() -> None
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "c.toml"
-    config.write_text('[sync]\nlookback_days = 100\n[hubspot]\nrate_limit_per_10s = 100\n')
+    config.write_text("[sync]\nlookback_days = 100\n[hubspot]\nrate_limit_per_10s = 100\n")
     monkeypatch.setenv("ICPSYNC_SYNC__LOOKBACK_DAYS", "365")
     monkeypatch.setenv("ICPSYNC_HUBSPOT__ACCESS_TOKEN", "pat-na1-secret-value")
     settings = load_settings(config)
@@ -35,9 +35,11 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     assert "pat-na1-secret-value" not in repr(settings)
 
 
-def test_config_env_variable_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_env_variable_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "from-env.toml"
-    config.write_text('[sync]\nexamples = 9\n')
+    config.write_text("[sync]\nexamples = 9\n")
     monkeypatch.setenv("ICPSYNC_CONFIG", str(config))
     assert load_settings().sync.examples == 9
 
@@ -45,19 +47,27 @@ def test_config_env_variable_names_the_file(tmp_path: Path, monkeypatch: pytest.
 @pytest.mark.parametrize(
     ("text", "key", "expected"),
     [
-        ('[sync]\nlookbak_days = 3\n', "sync.lookbak_days", "unknown key"),
+        ("[sync]\nlookbak_days = 3\n", "sync.lookbak_days", "unknown key"),
         ('[sync]\nlookback_days = "soon"\n', "sync.lookback_days", "valid integer"),
-        ('[sync]\nlookback_days = 0\n', "sync.lookback_days", "greater than or equal to 1"),
+        ("[sync]\nlookback_days = 0\n", "sync.lookback_days", "greater than or equal to 1"),
         ('[salesforce]\nauth = "magic"\n', "salesforce.auth", "'password'"),
-        ('[nonsense]\na = 1\n', "nonsense", "unknown key"),
-        ('[profile.tiers]\ntier_1 = 10\ntier_2 = 50\n', "profile.tiers", "tier_1 >= tier_2"),
-        ('[[profile.criteria]]\nid = "x"\nfield = "employees"\npoints = 5\n', "profile.criteria.0",
-         "exactly one operator"),
-        ('[[profile.criteria]]\nid = "x"\nfield = "shoe_size"\nat_least = 3\npoints = 5\n',
-         "profile.criteria.0", "unknown field"),
+        ("[nonsense]\na = 1\n", "nonsense", "unknown key"),
+        ("[profile.tiers]\ntier_1 = 10\ntier_2 = 50\n", "profile.tiers", "tier_1 >= tier_2"),
+        (
+            '[[profile.criteria]]\nid = "x"\nfield = "employees"\npoints = 5\n',
+            "profile.criteria.0",
+            "exactly one operator",
+        ),
+        (
+            '[[profile.criteria]]\nid = "x"\nfield = "shoe_size"\nat_least = 3\npoints = 5\n',
+            "profile.criteria.0",
+            "unknown field",
+        ),
     ],
 )
-def test_bad_config_names_file_key_and_expectation(tmp_path: Path, text: str, key: str, expected: str) -> None:
+def test_bad_config_names_file_key_and_expectation(
+    tmp_path: Path, text: str, key: str, expected: str
+) -> None:
     config = tmp_path / "bad.toml"
     config.write_text(text)
     with pytest.raises(ConfigError) as err:
@@ -82,8 +92,19 @@ def test_cli_with_broken_config_exits_2_with_one_line_and_no_traceback(tmp_path:
     bad.write_text('[sync]\nlookback_days = "soon"\n')
     accounts = REPO / "examples" / "accounts.csv"
     proc = subprocess.run(
-        [sys.executable, "-m", "icpsync", "--config", str(bad), "score", "--accounts", str(accounts)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "icpsync",
+            "--config",
+            str(bad),
+            "score",
+            "--accounts",
+            str(accounts),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

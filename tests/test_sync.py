@@ -1,4 +1,4 @@
-"""run_once with the file connector: full, no-change, incremental, failures, lease, profile change."""
+"""run_once with the file connector: full, no-change, incremental, failures, lease, profile."""
 
 from __future__ import annotations
 
@@ -6,22 +6,24 @@ import csv
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from connectors.file import FileConnector
 from icpsync.errors import RunLocked
 from icpsync.model import RecordFailure, ScoreUpdate, WriteReport
+from icpsync.run_report import RunReport
 from icpsync.settings import Settings, load_settings
 from icpsync.state import StateStore
-from icpsync.run_report import RunReport
 from icpsync.sync import run_once
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def _run(settings: Settings, state: StateStore, connector: FileConnector | None = None,
-         **options: object) -> RunReport:
+def _run(
+    settings: Settings, state: StateStore, connector: FileConnector | None = None, **options: object
+) -> RunReport:
     """One run with a fresh file connector, closed afterwards (which writes its output)."""
     connector = connector or FileConnector.from_settings(settings)
     try:
@@ -51,14 +53,17 @@ def _edit(accounts: Path, ids: set[str], when: datetime) -> None:
 class FlakyFileConnector(FileConnector):
     """Refuses to write the named accounts (a per-record failure, as a CRM would report)."""
 
-    refuse: set[str] = set()
+    refuse: ClassVar[set[str]] = set()
 
     def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
         ok = [u for u in updates if u.account_id not in self.refuse]
         report = super().write_scores(ok)
         report.attempted = len(updates)
-        report.failures = [RecordFailure(u.account_id, "UNABLE_TO_LOCK_ROW") for u in updates
-                           if u.account_id in self.refuse]
+        report.failures = [
+            RecordFailure(u.account_id, "UNABLE_TO_LOCK_ROW")
+            for u in updates
+            if u.account_id in self.refuse
+        ]
         return report
 
 
@@ -72,8 +77,20 @@ def test_full_then_no_change_then_incremental(file_config: Path, tmp_path: Path)
     assert sum(first.tiers.values()) == 120
     assert first.opportunities_read == 360
     assert set(first.to_dict()) >= {
-        "mode", "dry_run", "accounts_read", "opportunities_read", "scored", "changed", "written",
-        "unchanged", "failed", "bad_values", "tiers", "api_calls", "duration_s", "profile_version",
+        "mode",
+        "dry_run",
+        "accounts_read",
+        "opportunities_read",
+        "scored",
+        "changed",
+        "written",
+        "unchanged",
+        "failed",
+        "bad_values",
+        "tiers",
+        "api_calls",
+        "duration_s",
+        "profile_version",
     }
     written = _values(settings.file.output)  # type: ignore[arg-type]
     assert len(written) == 120
@@ -147,8 +164,10 @@ def test_profile_change_forces_a_full_run(file_config: Path, tmp_path: Path) -> 
     state = StateStore(settings.state.database_url())
     _run(settings, state)
     profile = tmp_path / "p.toml"
-    profile.write_text('[profile]\n[[profile.criteria]]\nid = "big"\nfield = "employees"\n'
-                       'at_least = 1000\npoints = 80\n')
+    profile.write_text(
+        '[profile]\n[[profile.criteria]]\nid = "big"\nfield = "employees"\n'
+        "at_least = 1000\npoints = 80\n"
+    )
     changed = load_settings(file_config, profile_file=str(profile))
     report = _run(changed, state)
     assert report.mode == "full" and report.accounts_read == 120

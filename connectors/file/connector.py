@@ -25,6 +25,18 @@ if TYPE_CHECKING:
     from icpsync.settings import Settings
 
 
+#: field map ICP key -> the raw key the normaliser reads the current value from.
+ICP_RAW_KEYS = {
+    "score": "icp_score",
+    "tier": "icp_tier",
+    "flags": "icp_anti_flags",
+    "reasons": "icp_reasons",
+    "profile_version": "icp_profile_version",
+    "scored_at": "icp_scored_at",
+    "override": "icp_tier_override",
+}
+
+
 class FileConnector:
     """Accounts and opportunities from files; ICP values to an output CSV.
 
@@ -67,7 +79,9 @@ class FileConnector:
 
         conf = settings.file
         if conf.accounts is None:
-            raise ConfigError("expected a path to the accounts file", source=settings.source, key="file.accounts")
+            raise ConfigError(
+                "expected a path to the accounts file", source=settings.source, key="file.accounts"
+            )
         return cls(conf.accounts, conf.opportunities, conf.output, load_field_map(conf.field_map))
 
     # -- reading -------------------------------------------------------------------------
@@ -88,18 +102,20 @@ class FileConnector:
     def _raw_account(self, row: Mapping[str, object]) -> dict[str, object]:
         fields = self.field_map.account.fields
         used = set(fields.values())
-        raw: dict[str, object] = {canonical: row.get(column) for canonical, column in fields.items()}
+        raw: dict[str, object] = {
+            canonical: row.get(column) for canonical, column in fields.items()
+        }
         ignore = set(self.field_map.options.get("ignore_columns", []))
         icp_columns = set(self.field_map.icp.values())
         raw["signals"] = {
-            k: v for k, v in row.items()
+            k: v
+            for k, v in row.items()
             if k not in used and k not in ignore and k not in icp_columns and v not in (None, "")
         }
         held = self._held_values() if self.output_path else {}
         current = held.get(str(raw.get("id") or "").strip(), {})
         for key, column in self.field_map.icp.items():
-            value = current.get(column, row.get(column))
-            raw[f"icp_{'anti_flags' if key == 'flags' else 'tier_override' if key == 'override' else key}"] = value
+            raw[ICP_RAW_KEYS[key]] = current.get(column, row.get(column))
         return raw
 
     def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
@@ -110,7 +126,11 @@ class FileConnector:
             account = normaliser.account(self._raw_account(row))
             if account is None:
                 continue
-            if since is not None and account.last_modified is not None and account.last_modified < since:
+            if (
+                since is not None
+                and account.last_modified is not None
+                and account.last_modified < since
+            ):
                 continue
             yield account
 
@@ -181,18 +201,35 @@ class FileConnector:
 
     def preflight(self) -> list[Check]:
         """The input files exist and the output folder is writable."""
-        checks = [Check("accounts file", self.accounts_path.is_file(), str(self.accounts_path),
-                        "set [file] accounts to an existing CSV or JSONL file")]
+        checks = [
+            Check(
+                "accounts file",
+                self.accounts_path.is_file(),
+                str(self.accounts_path),
+                "set [file] accounts to an existing CSV or JSONL file",
+            )
+        ]
         if self.opportunities_path is not None:
-            checks.append(Check("opportunities file", self.opportunities_path.is_file(),
-                                str(self.opportunities_path), "set [file] opportunities to an existing file"))
+            checks.append(
+                Check(
+                    "opportunities file",
+                    self.opportunities_path.is_file(),
+                    str(self.opportunities_path),
+                    "set [file] opportunities to an existing file",
+                )
+            )
         if self.output_path is not None:
             folder = self.output_path.parent
-            checks.append(Check("output folder writable", os.access(folder, os.W_OK) if folder.exists() else True,
-                                str(folder), "choose an output path in a writable folder"))
+            checks.append(
+                Check(
+                    "output folder writable",
+                    os.access(folder, os.W_OK) if folder.exists() else True,
+                    str(folder),
+                    "choose an output path in a writable folder",
+                )
+            )
         return checks
 
     def close(self) -> None:
         """Write the output file."""
         self.flush()
-

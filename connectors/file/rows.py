@@ -50,7 +50,7 @@ def read_rows(path: Path, on_bad_row: Callable[[str], None]) -> Iterator[dict[st
         reader = csv.DictReader(handle)
         try:
             for row in reader:
-                extra = row.pop(None, None)  # type: ignore[call-overload]
+                extra = row.pop(None, None)
                 if extra:
                     on_bad_row("csv_row_with_extra_columns")
                 if any(v not in (None, "") for v in row.values()):
