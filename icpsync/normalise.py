@@ -25,6 +25,7 @@ from icpsync.model import (
 
 MAX_TEXT = 1000
 _MISSING_TOKENS = frozenset({"", "n/a", "na", "null", "none", "-", "--", "?", "nan", "unknown"})
+_LONGEST_TOKEN = max(len(t) for t in _MISSING_TOKENS)
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
 
@@ -54,6 +55,9 @@ CURRENT_KEYS = {
 
 
 T = TypeVar("T")
+
+
+_NO_CURRENT = CurrentIcp()
 
 
 class _Bad(Exception):
@@ -86,8 +90,13 @@ class Vocabulary:
 
 
 def _text(raw: object) -> str | None:
-    if raw is None:
+    if raw is None or raw == "":
         return None
+    if raw.__class__ is str:
+        text = raw.strip()
+        if len(text) <= _LONGEST_TOKEN and text.lower() in _MISSING_TOKENS:
+            return None
+        return text if len(text) <= MAX_TEXT else text[:MAX_TEXT]
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
     if isinstance(raw, float) and math.isnan(raw):
@@ -220,6 +229,8 @@ class Normaliser:
             return None
 
     def _current(self, raw: Mapping[str, object]) -> CurrentIcp:
+        if all(raw.get(key) in (None, "") for key in CURRENT_KEYS):
+            return _NO_CURRENT
         override = _text(raw.get("icp_tier_override"))
         if override is not None and override not in TIERS:
             self.stats.bad_values["icp_tier_override"] += 1
