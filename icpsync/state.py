@@ -242,9 +242,8 @@ class StateStore:
 
     # -- runs, history, drift ------------------------------------------------------------
 
-    def record_run(self, report: RunReport, written: Sequence[ScoreUpdate], at: datetime) -> int:
-        """Store the run report, the history of values it changed and its drift; the run id."""
-        data = report.to_dict()
+    def start_run(self, report: RunReport) -> int:
+        """Record that a run began (incomplete until ``finish_run``); its id."""
         with self.engine.begin() as conn:
             inserted = conn.execute(
                 insert(runs).values(
@@ -252,31 +251,49 @@ class StateStore:
                     mode=report.mode,
                     started_at=report.started_at,
                     profile_version=report.profile_version,
-                    complete=report.complete,
-                    report=json.dumps(data, default=str),
+                    complete=False,
+                    report=json.dumps(report.to_dict(), default=str),
                 )
             ).inserted_primary_key
-            assert inserted is not None
-            run_id = inserted[0]
-            if written:
-                conn.execute(
-                    insert(history),
-                    [
-                        {
-                            "run_id": run_id,
-                            "connection": report.crm,
-                            "account_id": u.account_id,
-                            "at": u.scored_at.isoformat(),
-                            "old_score": u.previous.score,
-                            "new_score": u.score,
-                            "old_tier": u.previous.tier,
-                            "new_tier": u.tier,
-                            "flags": ";".join(u.flags)[:255],
-                            "profile_version": u.profile_version,
-                        }
-                        for u in written
-                    ],
+        assert inserted is not None
+        return int(inserted[0])
+
+    def record_history(self, run_id: int, connection: str, written: Sequence[ScoreUpdate]) -> None:
+        """Keep the old and new values of every account a write just changed."""
+        if not written:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(history),
+                [
+                    {
+                        "run_id": run_id,
+                        "connection": connection,
+                        "account_id": u.account_id,
+                        "at": u.scored_at.isoformat(),
+                        "old_score": u.previous.score,
+                        "new_score": u.score,
+                        "old_tier": u.previous.tier,
+                        "new_tier": u.tier,
+                        "flags": ";".join(u.flags)[:255],
+                        "profile_version": u.profile_version,
+                    }
+                    for u in written
+                ],
+            )
+
+    def finish_run(self, run_id: int, report: RunReport, at: datetime) -> None:
+        """Store the final run report, its drift, and the profile's baseline on first use."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(
+                    mode=report.mode,
+                    complete=report.complete,
+                    report=json.dumps(report.to_dict(), default=str),
                 )
+            )
             conn.execute(
                 insert(drift_log).values(
                     run_id=run_id,
@@ -302,7 +319,6 @@ class StateStore:
                             at=at.isoformat(),
                         )
                     )
-        return int(run_id)
 
     def _last_full(self, connection: str) -> Any:
         with self.engine.connect() as conn:

@@ -86,13 +86,28 @@ def run_once(
             report.mode = "full" if cursor is None else "incremental"
             report.cursor = cursor.isoformat() if cursor else None
             read_started = datetime.now(UTC)
-            written = _run(
-                settings, connector, profile, report, cursor, now, dry_run, on_progress, should_stop
+            run_id = None if state is None or dry_run else state.start_run(report)
+
+            def on_written(updates: list[ScoreUpdate]) -> None:
+                if state is not None and run_id is not None:
+                    state.record_history(run_id, name, updates)
+
+            _run(
+                settings,
+                connector,
+                profile,
+                report,
+                cursor,
+                now,
+                dry_run,
+                on_progress,
+                should_stop,
+                on_written,
             )
             report.duration_s = time.perf_counter() - started
             _tally_connector(connector, report)
             if state is not None:
-                _record(settings, state, report, written, read_started, now, profile)
+                _record(settings, state, report, run_id, read_started, now, profile)
     finally:
         if owns_connector:
             connector.close()
@@ -111,7 +126,8 @@ def _run(
     dry_run: bool,
     on_progress: Callable[[int], None] | None,
     should_stop: Callable[[], bool] | None,
-) -> list[ScoreUpdate]:
+    on_written: Callable[[list[ScoreUpdate]], None],
+) -> None:
     builder = AggregateBuilder()
     touched: set[str] = set()
     recent_wins: Counter[str] = Counter()
@@ -130,7 +146,6 @@ def _run(
     scorer = Scorer(profile)
     chunk = max(1, min(connector.write_chunk_size, settings.sync.write_chunk))
     pending: list[ScoreUpdate] = []
-    written: list[ScoreUpdate] = []
     recent_win_tiers: Counter[str] = Counter()
     for account in _accounts(connector, cursor, touched):
         report.accounts_read += 1
@@ -151,7 +166,7 @@ def _run(
             if not dry_run:
                 pending.append(update)
                 if len(pending) >= chunk:
-                    written += _write(connector, pending, report)
+                    on_written(_write(connector, pending, report))
                     pending = []
                     if should_stop is not None and should_stop():
                         report.stopped = report.stopped or "stop requested"
@@ -160,13 +175,12 @@ def _run(
         if on_progress and report.scored % 1000 == 0:
             on_progress(report.scored)
     if pending and not report.stopped:
-        written += _write(connector, pending, report)
+        on_written(_write(connector, pending, report))
     wins = sum(recent_wins.values())
     if report.mode == "full" and wins:
         top = recent_win_tiers[TIER_1] + recent_win_tiers[TIER_2]
         report.drift["recent_wins"] = wins
         report.drift["recent_wins_top_tiers_share"] = round(top / wins, 4)
-    return written
 
 
 def _accounts(
@@ -218,12 +232,12 @@ def _record(
     settings: Settings,
     state: StateStore,
     report: RunReport,
-    written: list[ScoreUpdate],
+    run_id: int | None,
     read_started: datetime,
     now: datetime,
     profile: Profile,
 ) -> None:
-    """Drift, history, the run row, and (after a complete, real run) the cursor."""
+    """Drift, the final run row, and (after a complete, real run) the cursor."""
     previous = state.last_full_histogram(report.crm) if report.mode == "full" else None
     report.drift.update(score_drift(report, previous))
     share = report.drift.get("recent_wins_top_tiers_share")
@@ -234,9 +248,9 @@ def _record(
     report.drift["warnings"] = warnings
     for warning in warnings:
         log.warning("drift: %s", warning)
-    if report.dry_run:
+    if report.dry_run or run_id is None:
         return
-    state.record_run(report, written, now)
+    state.finish_run(run_id, report, now)
     if report.complete:
         state.set_cursor(report.crm, ACCOUNTS, read_started - CURSOR_OVERLAP)
 

@@ -8,7 +8,6 @@ second sync writes nothing, and it is replaced atomically on ``close()``.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from connectors.file.rows import read_rows
+from connectors.file.store import OutputStore
 from icpsync.field_map import FieldMap, load_field_map
 from icpsync.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.normalise import Normaliser
@@ -62,7 +62,7 @@ class FileConnector:
         self.output_path = Path(output) if output else None
         self.field_map = field_map or load_field_map("file")
         self.stats = ConnectorStats()
-        self._held: dict[str, dict[str, str]] | None = None
+        self._store: OutputStore | None = None
         self._dirty = False
 
     @classmethod
@@ -89,15 +89,12 @@ class FileConnector:
     def _skip(self, reason: str) -> None:
         self.stats.skipped[reason] += 1
 
-    def _held_values(self) -> dict[str, dict[str, str]]:
-        if self._held is None:
-            self._held = {}
-            if self.output_path is not None and self.output_path.exists():
-                for row in read_rows(self.output_path, self._skip):
-                    key = str(row.get("id") or "")
-                    if key:
-                        self._held[key] = {k: str(v) for k, v in row.items() if v is not None}
-        return self._held
+    def _output(self) -> OutputStore | None:
+        if self.output_path is None:
+            return None
+        if self._store is None:
+            self._store = OutputStore(self.output_path, self._skip)
+        return self._store
 
     def _raw_account(self, row: Mapping[str, object]) -> dict[str, object]:
         fields = self.field_map.account.fields
@@ -112,8 +109,8 @@ class FileConnector:
             for k, v in row.items()
             if k not in used and k not in ignore and k not in icp_columns and v not in (None, "")
         }
-        held = self._held_values() if self.output_path else {}
-        current = held.get(str(raw.get("id") or "").strip(), {})
+        store = self._output()
+        current = store.get(str(raw.get("id") or "").strip()) if store else {}
         for key, column in self.field_map.icp.items():
             raw[ICP_RAW_KEYS[key]] = current.get(column, row.get(column))
         return raw
@@ -161,38 +158,35 @@ class FileConnector:
     def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
         """Record the ICP values; the output file is replaced on ``close()``."""
         report = WriteReport(attempted=len(updates))
-        if self.output_path is None:
+        store = self._output()
+        if store is None:
             return report
-        held = self._held_values()
         icp = self.field_map.icp
+        rows = []
         for update in updates:
-            row = held.setdefault(update.account_id, {"id": update.account_id})
+            row = store.get(update.account_id) or {"id": update.account_id}
             row[icp["score"]] = str(update.score)
             row[icp["tier"]] = update.tier
             row[icp["flags"]] = ";".join(update.flags)
             row[icp["reasons"]] = update.reasons
             row[icp["profile_version"]] = update.profile_version
             row[icp["scored_at"]] = update.scored_at.isoformat()
-            report.updated += 1
+            rows.append(row)
+        store.put(rows)
+        report.updated = len(rows)
         self.stats.api_calls["write"] += 1
         self._dirty = True
         return report
 
     def flush(self) -> None:
         """Replace the output file with the values held, atomically."""
-        if not self._dirty or self.output_path is None or self._held is None:
+        if not self._dirty or self.output_path is None or self._store is None:
             return
         columns = ["id", *[self.field_map.icp[k] for k in self.field_map.icp if k != "override"]]
         override = self.field_map.icp.get("override")
-        if override and any(override in row for row in self._held.values()):
+        if override and override in self._store.columns:
             columns.append(override)
-        tmp = self.output_path.with_name(self.output_path.name + ".tmp")
-        self.output_path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(self._held.values())
-        os.replace(tmp, self.output_path)
+        self._store.export(self.output_path, columns)
         self._dirty = False
 
     def ensure_fields(self, *, dry_run: bool) -> list[PlanStep]:
@@ -231,5 +225,8 @@ class FileConnector:
         return checks
 
     def close(self) -> None:
-        """Write the output file."""
+        """Write the output file and drop the temporary store."""
         self.flush()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
