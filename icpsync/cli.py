@@ -4,6 +4,7 @@ traceback reaches the user."""
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -248,3 +249,12 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # the last line of defence: one line, no traceback
+        if os.environ.get("ICPSYNC_DEBUG"):
+            raise
+        click.echo(
+            f"icpsync: unexpected error: {type(exc).__name__}: {exc} "
+            "(set ICPSYNC_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)

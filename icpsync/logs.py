@@ -70,5 +70,5 @@ def configure(*, json_lines: bool, level: str = "INFO", secrets: Iterable[str] =
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("urllib3", "apscheduler.executors.default", "zeep"):
+    for noisy in ("urllib3", "apscheduler", "zeep"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

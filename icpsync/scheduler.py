@@ -101,6 +101,9 @@ def run_job(config_path: str | None, connection: str, full: bool) -> dict[str, A
 
 def build_scheduler(settings: Settings, config_path: str | None) -> BlockingScheduler:
     """A scheduler with the configured jobs in the state database's job store."""
+    from icpsync.state import StateStore
+
+    StateStore(settings.state.database_url()).close()  # creates the folder and the schema
     scheduler = BlockingScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=settings.state.database_url())},
         executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -111,7 +114,9 @@ def build_scheduler(settings: Settings, config_path: str | None) -> BlockingSche
         },
         timezone=settings.schedule.timezone,
     )
+    start_now = datetime.now(UTC)
     for spec in job_specs(settings):
+        first = {} if spec.full else {"next_run_time": start_now}  # a first sync right away
         scheduler.add_job(
             "icpsync.scheduler:run_job",
             trigger=spec.trigger,
@@ -119,6 +124,7 @@ def build_scheduler(settings: Settings, config_path: str | None) -> BlockingSche
             args=[config_path, spec.connection, spec.full],
             replace_existing=True,
             name=spec.id,
+            **first,
         )
     return scheduler
 

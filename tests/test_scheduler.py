@@ -58,3 +58,32 @@ def test_scheduled_job_reports_a_locked_connection_instead_of_raising(file_confi
     with state.lease("file", seconds=60):
         assert run_job(str(file_config), "file", False) is None
     state.close()
+
+
+def test_schedule_runs_at_once_and_stops_cleanly_on_sigterm(file_config: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "icpsync", "--config", str(file_config), "schedule"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    settings = load_settings(file_config)
+    deadline = time.monotonic() + 60
+    runs: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not runs:
+        time.sleep(0.3)
+        if (settings.state.dir / "icpsync.db").exists():
+            state = StateStore(settings.state.database_url())
+            runs = [r for r in state.list_runs("file") if r.get("duration_s")]
+            state.close()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert runs and runs[0]["written"] == 120
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "stopping after the current batch" in err
