@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from icpsync.cli_crm import sandbox_class
+from icpsync.errors import IcpSyncError
 from icpsync.output import table, tier_summary
 from icpsync.registry import build_connector
 from icpsync.run_report import RunReport
@@ -23,6 +24,20 @@ from icpsync.state import StateStore
 from icpsync.sync import run_once
 
 CRMS = ("salesforce", "hubspot")
+
+
+def available_crms() -> list[str]:
+    """The CRMs whose sandbox is installed (both, in a complete install)."""
+    found = []
+    for crm in CRMS:
+        try:
+            sandbox_class(crm)
+        except (ImportError, AttributeError):
+            continue
+        found.append(crm)
+    if not found:
+        raise IcpSyncError("no sandbox CRM is installed; reinstall icpsync")
+    return found
 
 
 def _sync(settings: Settings, state: StateStore, crm: str) -> RunReport:
@@ -114,7 +129,9 @@ def run_demo(
                 stack.enter_context(tempfile.TemporaryDirectory(prefix="icpsync-demo-"))
             )
         echo("icpsync demo: scoring accounts in two local sandbox CRMs (no credentials needed)")
-        results = [_demo_crm(crm, Path(state_dir), accounts, edits, echo) for crm in CRMS]
+        results = [
+            _demo_crm(crm, Path(state_dir), accounts, edits, echo) for crm in available_crms()
+        ]
     echo(
         f"\ndone in {time.perf_counter() - started:.0f} s. A real org: copy config.example.toml to "
         "icpsync.toml, fill in credentials, then `icpsync install`, `icpsync doctor`, "
