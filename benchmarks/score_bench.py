@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from icpsync.default_profile import default_profile
-from icpsync.model import NO_AGGREGATES, Account
+from icpsync.model import ACCOUNT_COLUMNS, NO_AGGREGATES, Account
 from icpsync.scoring import Scorer
 
 INDUSTRIES = ["Technology", "Finance", "Retail", "Education", "Healthcare", "Manufacturing", None]
@@ -79,19 +79,7 @@ def bench_pipeline(n: int) -> dict[str, float]:
         path = Path(tmp) / "accounts.csv"
         with path.open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(
-                [
-                    "id",
-                    "name",
-                    "domain",
-                    "industry",
-                    "employees",
-                    "annual_revenue",
-                    "country",
-                    "region",
-                    "tech_stack",
-                ]
-            )
+            writer.writerow(ACCOUNT_COLUMNS)
             for a in accounts(n):
                 writer.writerow(
                     [

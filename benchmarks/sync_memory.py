@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from icpsync.model import ACCOUNT_COLUMNS, OPPORTUNITY_COLUMNS
+
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
@@ -47,19 +49,7 @@ def write_data(folder: Path, accounts: int) -> None:
     tools = ["Salesforce", "HubSpot", "Outreach", "Slack", "Jira", "Gong"]
     with (folder / "accounts.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "id",
-                "name",
-                "domain",
-                "industry",
-                "employees",
-                "annual_revenue",
-                "country",
-                "region",
-                "tech_stack",
-            ]
-        )
+        writer.writerow(ACCOUNT_COLUMNS)
         for i in range(accounts):
             employees = int(rng.lognormvariate(5.3, 1.8))
             writer.writerow(
@@ -77,9 +67,7 @@ def write_data(folder: Path, accounts: int) -> None:
             )
     with (folder / "opportunities.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            ["id", "account_id", "stage", "is_closed", "is_won", "amount", "created", "closed"]
-        )
+        writer.writerow(OPPORTUNITY_COLUMNS)
         for i in range(accounts * 3 // 10):
             won = rng.random() < 0.4
             writer.writerow(

@@ -20,6 +20,29 @@ ANTI_ICP = "Anti-ICP"
 #: Tiers from best to worst; ``Anti-ICP`` is below every other tier.
 TIERS: tuple[str, ...] = (TIER_1, TIER_2, TIER_3, NOT_ICP, ANTI_ICP)
 
+#: The canonical columns of an accounts file and of an opportunities file.
+ACCOUNT_COLUMNS = (
+    "id",
+    "name",
+    "domain",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "region",
+    "tech_stack",
+)
+OPPORTUNITY_COLUMNS = (
+    "id",
+    "account_id",
+    "stage",
+    "is_closed",
+    "is_won",
+    "amount",
+    "created",
+    "closed",
+)
+
 _EMPTY: Mapping[str, object] = MappingProxyType({})
 
 

@@ -29,20 +29,6 @@ _LONGEST_TOKEN = max(len(t) for t in _MISSING_TOKENS)
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
 
-ACCOUNT_KEYS = frozenset(
-    {
-        "id",
-        "name",
-        "domain",
-        "industry",
-        "employees",
-        "annual_revenue",
-        "country",
-        "region",
-        "tech_stack",
-        "last_modified",
-    }
-)
 CURRENT_KEYS = {
     "icp_score": "score",
     "icp_tier": "tier",

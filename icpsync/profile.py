@@ -16,18 +16,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from icpsync.errors import ConfigError
-from icpsync.model import ANTI_ICP, NOT_ICP, TIER_1, TIER_2, TIER_3
+from icpsync.model import ACCOUNT_COLUMNS, ANTI_ICP, NOT_ICP, TIER_1, TIER_2, TIER_3
 
-ACCOUNT_FIELDS = (
-    "name",
-    "domain",
-    "industry",
-    "employees",
-    "annual_revenue",
-    "country",
-    "region",
-    "tech_stack",
-)
+#: Account fields a criterion may test (every canonical column but the id).
+ACCOUNT_FIELDS = ACCOUNT_COLUMNS[1:]
 AGGREGATE_FIELDS = (
     "customer",
     "won_deals",

@@ -7,30 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from icpsync.model import ACCOUNT_COLUMNS, OPPORTUNITY_COLUMNS
 from icpsync.synthetic import SyntheticData
 
-ACCOUNT_COLUMNS = [
-    "id",
-    "name",
-    "domain",
-    "industry",
-    "employees",
-    "annual_revenue",
-    "country",
-    "region",
-    "tech_stack",
-]
-OPP_COLUMNS = [
-    "id",
-    "account_id",
-    "stage",
-    "is_closed",
-    "is_won",
-    "amount",
-    "created",
-    "closed",
-    "last_modified",
-]
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -60,7 +39,7 @@ def write_synthetic(
             )
     with opp_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(OPP_COLUMNS)
+        writer.writerow([*OPPORTUNITY_COLUMNS, "last_modified"])
         for o in data.iter_opportunities():
             writer.writerow(
                 [
