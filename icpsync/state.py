@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -36,7 +37,7 @@ from icpsync.errors import RunLocked
 from icpsync.model import ScoreUpdate
 from icpsync.run_report import RunReport
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 metadata = MetaData()
 
 meta = Table(
@@ -95,6 +96,21 @@ baselines = Table(
     Column("share", Float, nullable=False),
     Column("at", String(40), nullable=False),
 )
+#: each connection's opportunities, so incremental runs read only those that changed.
+opportunities = Table(
+    "icpsync_opportunities",
+    metadata,
+    Column("connection", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("account_id", String(64)),
+    Column("is_closed", Boolean, nullable=False),
+    Column("is_won", Boolean, nullable=False),
+    Column("amount", Float),
+    Column("created", String(10)),
+    Column("closed", String(10)),
+    Column("last_modified", String(40)),
+    Index("ix_icpsync_opportunities_account", "connection", "account_id"),
+)
 leases = Table(
     "icpsync_leases",
     metadata,
@@ -103,8 +119,9 @@ leases = Table(
     Column("expires_at", Float, nullable=False),
 )
 
-#: schema version -> statements that bring the previous version up to it.
-MIGRATIONS: dict[int, list[str]] = {}
+#: schema version -> statements that bring the previous version up to it (new tables are
+#: created by ``create_all``; version 2 added ``icpsync_opportunities``).
+MIGRATIONS: dict[int, list[str]] = {2: []}
 
 
 def _holder_is_dead(holder: str | None) -> bool:
@@ -239,6 +256,13 @@ class StateStore:
                         connection=connection, object=obj, value=value.isoformat()
                     )
                 )
+
+    def clear_cursor(self, connection: str, obj: str) -> None:
+        """Forget a cursor: the next run reads that object in full."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(cursors).where(cursors.c.connection == connection, cursors.c.object == obj)
+            )
 
     # -- runs, history, drift ------------------------------------------------------------
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import nullcontext
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from icpsync.aggregates import AggregateBuilder
 from icpsync.diff import update_for
 from icpsync.drift import profile_drift_share, score_drift
-from icpsync.model import NO_AGGREGATES, TIER_1, TIER_2, Account, ScoreUpdate
+from icpsync.model import NO_AGGREGATES, TIER_1, TIER_2, Account, Aggregates, ScoreUpdate
+from icpsync.opportunity_cache import OpportunityCache
 from icpsync.registry import build_connector
 from icpsync.run_report import RunReport
 from icpsync.scoring import Scorer
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CURSOR_OVERLAP = timedelta(minutes=2)
 ACCOUNTS = "accounts"
+OPPORTUNITIES = "opportunities"
+#: accounts scored together: their aggregates are looked up in one query.
+ACCOUNT_BATCH = 500
 
 
 def run_once(
@@ -87,6 +91,12 @@ def run_once(
             report.cursor = cursor.isoformat() if cursor else None
             read_started = datetime.now(UTC)
             run_id = None if state is None or dry_run else state.start_run(report)
+            cache = None if state is None else OpportunityCache(state.engine, name)
+            opp_cursor = None
+            if state is not None and cursor is not None:
+                opp_cursor = state.cursor(name, OPPORTUNITIES)
+            if state is not None and opp_cursor is None:
+                state.clear_cursor(name, OPPORTUNITIES)  # the copy is rebuilt from scratch
 
             def on_written(updates: list[ScoreUpdate]) -> None:
                 if state is not None and run_id is not None:
@@ -103,6 +113,8 @@ def run_once(
                 on_progress,
                 should_stop,
                 on_written,
+                cache,
+                opp_cursor,
             )
             report.duration_s = time.perf_counter() - started
             _tally_connector(connector, report)
@@ -127,53 +139,46 @@ def _run(
     on_progress: Callable[[int], None] | None,
     should_stop: Callable[[], bool] | None,
     on_written: Callable[[list[ScoreUpdate]], None],
+    cache: OpportunityCache | None,
+    opp_cursor: datetime | None,
 ) -> None:
-    builder = AggregateBuilder()
-    touched: set[str] = set()
-    recent_wins: Counter[str] = Counter()
     recent_since = (now - timedelta(days=settings.drift.recent_win_days)).date()
-    for opp in connector.read_opportunities():
-        report.opportunities_read += 1
-        builder.add(opp)
-        if opp.account_id is None:
-            continue
-        if cursor is not None and opp.last_modified is not None and opp.last_modified >= cursor:
-            touched.add(opp.account_id)
-        if opp.is_won and opp.closed is not None and opp.closed >= recent_since:
-            recent_wins[opp.account_id] += 1
-    aggregates = builder.result()
-
+    source, touched, recent_wins = _read_opportunities(
+        connector, report, cache, cursor, opp_cursor, recent_since
+    )
     scorer = Scorer(profile)
     chunk = max(1, min(connector.write_chunk_size, settings.sync.write_chunk))
     pending: list[ScoreUpdate] = []
     recent_win_tiers: Counter[str] = Counter()
-    for account in _accounts(connector, cursor, touched):
-        report.accounts_read += 1
-        result = scorer.score(account, aggregates.get(account.id, NO_AGGREGATES), now)
-        report.scored += 1
-        report.tiers[result.tier] += 1
-        report.score_histogram[min(result.score // 10, 9)] += 1
-        if account.id in recent_wins:
-            recent_win_tiers[result.tier] += recent_wins[account.id]
-        update = update_for(account, result, scored_at=now)
-        if update is None:
-            report.unchanged += 1
-        else:
+    for batch in _batches(_accounts(connector, cursor, touched), ACCOUNT_BATCH):
+        aggregates = source.aggregates_for([a.id for a in batch])
+        for account in batch:
+            report.accounts_read += 1
+            result = scorer.score(account, aggregates.get(account.id, NO_AGGREGATES), now)
+            report.scored += 1
+            report.tiers[result.tier] += 1
+            report.score_histogram[min(result.score // 10, 9)] += 1
+            if account.id in recent_wins:
+                recent_win_tiers[result.tier] += recent_wins[account.id]
+            update = update_for(account, result, scored_at=now)
+            if update is None:
+                report.unchanged += 1
+                continue
             report.changed += 1
             report.transitions[(account.current.tier or "none", update.tier)] += 1
             if len(report.examples) < settings.sync.examples:
                 report.examples.append(_example(account, update))
             if not dry_run:
                 pending.append(update)
-                if len(pending) >= chunk:
-                    on_written(_write(connector, pending, report))
-                    pending = []
-                    if should_stop is not None and should_stop():
-                        report.stopped = report.stopped or "stop requested"
-                    if report.stopped:
-                        break
-        if on_progress and report.scored % 1000 == 0:
+        while len(pending) >= chunk and not report.stopped:
+            on_written(_write(connector, pending[:chunk], report))
+            pending = pending[chunk:]
+            if should_stop is not None and should_stop():
+                report.stopped = report.stopped or "stop requested"
+        if on_progress:
             on_progress(report.scored)
+        if report.stopped:
+            break
     if pending and not report.stopped:
         on_written(_write(connector, pending, report))
     wins = sum(recent_wins.values())
@@ -181,6 +186,73 @@ def _run(
         top = recent_win_tiers[TIER_1] + recent_win_tiers[TIER_2]
         report.drift["recent_wins"] = wins
         report.drift["recent_wins_top_tiers_share"] = round(top / wins, 4)
+
+
+class _AggregateSource(Protocol):
+    def aggregates_for(self, account_ids: Collection[str]) -> dict[str, Aggregates]: ...
+
+
+class _InMemory:
+    """Aggregates built in memory (runs without a state store)."""
+
+    def __init__(self, by_account: dict[str, Aggregates]):
+        self.by_account = by_account
+
+    def aggregates_for(self, account_ids: Collection[str]) -> dict[str, Aggregates]:
+        return {i: self.by_account[i] for i in account_ids if i in self.by_account}
+
+
+def _read_opportunities(
+    connector: Connector,
+    report: RunReport,
+    cache: OpportunityCache | None,
+    cursor: datetime | None,
+    opp_cursor: datetime | None,
+    recent_since: date,
+) -> tuple[_AggregateSource, set[str], Counter[str]]:
+    """Read opportunities (only those changed since ``opp_cursor`` when given).
+
+    Returns where aggregates come from, the accounts whose opportunities changed since the
+    accounts cursor, and recent wins per account (for profile drift).
+    """
+    builder = AggregateBuilder() if cache is None else None
+    if cache is not None and opp_cursor is None:
+        cache.clear()
+    touched: set[str] = set()
+    recent_wins: Counter[str] = Counter()
+    for opp in connector.read_opportunities(opp_cursor):
+        report.opportunities_read += 1
+        if builder is not None:
+            builder.add(opp)
+        else:
+            assert cache is not None
+            moved = cache.put(opp)
+            if opp_cursor is not None:
+                touched |= moved
+        if opp.account_id is None:
+            continue
+        if cursor is not None and opp.last_modified is not None and opp.last_modified >= cursor:
+            touched.add(opp.account_id)
+        if opp.is_won and opp.closed is not None and opp.closed >= recent_since:
+            recent_wins[opp.account_id] += 1
+    if builder is not None:
+        return _InMemory(builder.result()), touched, recent_wins
+    assert cache is not None
+    moved = cache.flush()
+    if opp_cursor is not None:
+        touched |= moved
+    return cache, touched, recent_wins
+
+
+def _batches(accounts: Iterator[Account], size: int) -> Iterator[list[Account]]:
+    batch: list[Account] = []
+    for account in accounts:
+        batch.append(account)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _accounts(
@@ -253,6 +325,7 @@ def _record(
     state.finish_run(run_id, report, now)
     if report.complete:
         state.set_cursor(report.crm, ACCOUNTS, read_started - CURSOR_OVERLAP)
+        state.set_cursor(report.crm, OPPORTUNITIES, read_started - CURSOR_OVERLAP)
 
 
 def _drift_warnings(settings: Settings, report: RunReport) -> list[str]:

@@ -1,0 +1,143 @@
+"""The state store's copy of opportunities: incremental runs read only changed deals and
+still score every touched account on all of its deals."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from connectors.file import FileConnector
+from icpsync.model import Opportunity
+from icpsync.opportunity_cache import OpportunityCache
+from icpsync.run_report import RunReport
+from icpsync.settings import Settings, load_settings
+from icpsync.state import StateStore
+from icpsync.sync import OPPORTUNITIES, run_once
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _run(settings: Settings, state: StateStore, **options: object) -> RunReport:
+    connector = FileConnector.from_settings(settings)
+    try:
+        return run_once(settings, connector=connector, state=state, now=NOW, **options)  # type: ignore[arg-type]
+    finally:
+        connector.close()
+
+
+def _append_deals(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open() as handle:
+        fields = list(csv.DictReader(handle).fieldnames or [])
+    with path.open("a", newline="") as handle:
+        csv.DictWriter(handle, fieldnames=fields).writerows(rows)
+
+
+def _values(path: Path) -> dict[str, tuple[str, str, str]]:
+    with path.open() as handle:
+        return {
+            r["id"]: (r["icp_score"], r["icp_tier"], r["icp_reasons"])
+            for r in csv.DictReader(handle)
+        }
+
+
+def test_incremental_run_reads_only_changed_deals_and_matches_a_full_run(
+    file_config: Path, tmp_path: Path
+) -> None:
+    settings = load_settings(file_config)
+    state = StateStore(settings.state.database_url())
+    first = _run(settings, state)
+    assert first.opportunities_read == 360
+    assert OpportunityCache(state.engine, "file").count() == 360
+
+    later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    new_deals = [
+        {
+            "id": f"NEW{i}",
+            "account_id": "A0000007",
+            "stage": "Closed Won",
+            "is_closed": "true",
+            "is_won": "true",
+            "amount": "50000",
+            "created": "2026-06-01",
+            "closed": "2026-10-01",
+            "last_modified": later,
+        }
+        for i in range(3)
+    ]
+    _append_deals(settings.file.opportunities, new_deals)  # type: ignore[arg-type]
+    second = _run(settings, state)
+    assert second.mode == "incremental"
+    assert second.opportunities_read == 3  # not the 363 deals
+    assert second.accounts_read == 1  # the account those deals belong to
+    assert OpportunityCache(state.engine, "file").count() == 363
+
+    # A full run from scratch on the same files gives the same values.
+    fresh_dir = tmp_path / "fresh"
+    fresh = load_settings(
+        file_config,
+        state={"dir": str(fresh_dir)},
+        file={
+            "accounts": str(settings.file.accounts),
+            "opportunities": str(settings.file.opportunities),
+            "output": str(fresh_dir / "out.csv"),
+        },
+    )
+    fresh_state = StateStore(fresh.state.database_url())
+    _run(fresh, fresh_state)
+    assert _values(fresh.file.output) == _values(settings.file.output)  # type: ignore[arg-type]
+    state.close()
+    fresh_state.close()
+
+
+def test_interrupted_reload_forces_a_full_read_of_deals(file_config: Path) -> None:
+    settings = load_settings(file_config)
+    state = StateStore(settings.state.database_url())
+    _run(settings, state)
+    assert state.cursor("file", OPPORTUNITIES) is not None
+    # A forced full run clears the copy and its cursor first; if it dies there, the next
+    # run must not trust the half-built copy.
+    state.clear_cursor("file", OPPORTUNITIES)
+    OpportunityCache(state.engine, "file").clear()
+    report = _run(settings, state)
+    assert report.mode == "incremental"
+    assert report.opportunities_read == 360
+    assert OpportunityCache(state.engine, "file").count() == 360
+    assert state.cursor("file", OPPORTUNITIES) is not None
+    state.close()
+
+
+def test_rereading_the_same_deal_touches_nothing_and_a_moved_deal_touches_both(
+    tmp_path: Path,
+) -> None:
+    state = StateStore(f"sqlite:///{tmp_path / 's.db'}")
+    cache = OpportunityCache(state.engine, "crm")
+    deal = Opportunity(
+        "O1",
+        "A1",
+        is_closed=True,
+        is_won=True,
+        amount=10.0,
+        created=date(2026, 1, 1),
+        closed=date(2026, 2, 1),
+    )
+    cache.put(deal)
+    assert cache.flush() == {"A1"}
+    cache.put(deal)
+    assert cache.flush() == set()
+    cache.put(
+        Opportunity(
+            "O1",
+            "A2",
+            is_closed=True,
+            is_won=True,
+            amount=10.0,
+            created=date(2026, 1, 1),
+            closed=date(2026, 2, 1),
+        )
+    )
+    assert cache.flush() == {"A1", "A2"}
+    figures = cache.aggregates_for(["A1", "A2"])
+    assert "A1" not in figures
+    assert figures["A2"].won_deals == 1 and figures["A2"].sales_cycle_days == 31.0
+    state.close()
