@@ -4,6 +4,7 @@ still score every touched account on all of its deals."""
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -125,17 +126,7 @@ def test_rereading_the_same_deal_touches_nothing_and_a_moved_deal_touches_both(
     assert cache.flush() == {"A1"}
     cache.put(deal)
     assert cache.flush() == set()
-    cache.put(
-        Opportunity(
-            "O1",
-            "A2",
-            is_closed=True,
-            is_won=True,
-            amount=10.0,
-            created=date(2026, 1, 1),
-            closed=date(2026, 2, 1),
-        )
-    )
+    cache.put(replace(deal, account_id="A2"))
     assert cache.flush() == {"A1", "A2"}
     figures = cache.aggregates_for(["A1", "A2"])
     assert "A1" not in figures
