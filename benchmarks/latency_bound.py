@@ -1,0 +1,172 @@
+"""Wall time of a full sync when every API call costs latency, against the time the minimum
+number of calls needs at the concurrency each API allows.
+
+    python benchmarks/latency_bound.py --crm salesforce --accounts 100000 --latency-ms 50
+    python benchmarks/latency_bound.py --crm hubspot --accounts 100000 --latency-ms 50
+
+The sandbox runs in its own process (``icpsync sandbox``), so its work does not share this
+process's interpreter lock; the sync runs here. Two runs per CRM: one with no injected
+latency (what the CPU alone costs: reading, scoring, writing, both sides) and one with the
+latency. The ratios: wall time over the bound, and over the larger of the bound and the
+no-latency time (neither the calls nor the CPU work can take less). Bounds, per CRM:
+
+- Salesforce: paged reads are chains (each page names the next), writes of 200 records can
+  run side by side (the org allows 25 long-running requests at once; these are short). The
+  floor is ``latency x (longest read chain + one write round)``; the issue's flat bound is
+  ``latency x ceil(minimum calls / 25)``.
+- HubSpot: every call counts against the ten-second limit, so the floor is
+  ``minimum calls x 10 s / limit`` (the latency is hidden below that rate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from icpsync.registry import build_connector
+from icpsync.settings import load_settings
+from icpsync.state import StateStore
+from icpsync.sync import run_once
+
+PAGE = {"salesforce": 2000, "hubspot": 100}
+BATCH = {"salesforce": 200, "hubspot": 100}
+SALESFORCE_CONCURRENCY = 25
+
+
+class SandboxProcess:
+    """``icpsync sandbox CRM ...`` in a child process, with its config written to a folder."""
+
+    def __init__(self, crm: str, folder: Path, **options: Any):
+        self.config = folder / f"{crm}.toml"
+        args = [sys.executable, "-m", "icpsync", "sandbox", crm, "--write-config", str(self.config)]
+        for key, value in options.items():
+            if value is not None:
+                args += [f"--{key.replace('_', '-')}", str(value)]
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit(f"the {crm} sandbox did not start")
+        self.url = json.loads(line)["url"]
+        self.verify: str | bool = True
+
+    def _session(self) -> requests.Session:
+        session = requests.Session()
+        session.verify = self.verify
+        return session
+
+    def stats(self) -> dict[str, int]:
+        with self._session() as session:
+            return dict(session.get(f"{self.url}/__sandbox__/stats", timeout=30).json())
+
+    def reset_stats(self) -> None:
+        with self._session() as session:
+            session.post(f"{self.url}/__sandbox__/reset-stats", timeout=30)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def _full_sync(crm: str, folder: Path, args: argparse.Namespace, latency_ms: int) -> dict[str, Any]:
+    sandbox = SandboxProcess(
+        crm,
+        folder,
+        accounts=args.accounts,
+        opportunities=args.opportunities,
+        seed=7,
+        latency_ms=latency_ms,
+        rate_limit=args.rate_limit if crm == "hubspot" else None,
+    )
+    try:
+        settings = load_settings(sandbox.config, state={"dir": str(folder / f"state-{latency_ms}")})
+        if crm == "salesforce" and settings.salesforce.ca_bundle:
+            sandbox.verify = str(settings.salesforce.ca_bundle)
+        connector = build_connector(settings, crm)
+        try:
+            connector.ensure_fields(dry_run=False)
+        finally:
+            connector.close()
+        sandbox.reset_stats()
+        state = StateStore(settings.state.database_url())
+        connector = build_connector(settings, crm)
+        started = time.perf_counter()
+        try:
+            report = run_once(settings, connector=connector, state=state)
+        finally:
+            connector.close()
+            state.close()
+        seconds = time.perf_counter() - started
+        stats = sandbox.stats()
+        limit = getattr(settings, crm).model_dump().get("rate_limit_per_10s")
+    finally:
+        sandbox.stop()
+    return {
+        "seconds": seconds,
+        "report": report.to_dict(),
+        "calls": int(stats.get("total", 0)),
+        "by_kind": stats,
+        "rate_limit_per_10s": limit,
+    }
+
+
+def _bounds(crm: str, run: dict[str, Any], latency_s: float) -> dict[str, float]:
+    report = run["report"]
+    account_pages = math.ceil(report["accounts_read"] / PAGE[crm])
+    deal_pages = math.ceil(report["opportunities_read"] / PAGE[crm])
+    writes = math.ceil(report["changed"] / BATCH[crm])
+    minimum = account_pages + deal_pages + writes
+    if crm == "hubspot":
+        rate = float(run["rate_limit_per_10s"] or 100) / 10.0
+        return {"minimum_calls": minimum, "bound_s": max(minimum / rate, latency_s * minimum / 10)}
+    chain = max(account_pages, deal_pages) + 1
+    return {
+        "minimum_calls": minimum,
+        "bound_s": latency_s * chain,
+        "flat_bound_s": latency_s * math.ceil(minimum / SALESFORCE_CONCURRENCY),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--crm", choices=["salesforce", "hubspot"], required=True)
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--opportunities", type=int, default=30_000)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--rate-limit", type=int, help="HubSpot sandbox requests per 10 s.")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="icpsync-latency-") as tmp:
+        cpu = _full_sync(args.crm, Path(tmp), args, 0)
+        slow = _full_sync(args.crm, Path(tmp), args, args.latency_ms)
+    bounds = _bounds(args.crm, slow, args.latency_ms / 1000)
+    row = {
+        "crm": args.crm,
+        "accounts": args.accounts,
+        "opportunities": args.opportunities,
+        "latency_ms": args.latency_ms,
+        "calls": slow["calls"],
+        "seconds_no_latency": round(cpu["seconds"], 2),
+        "seconds": round(slow["seconds"], 2),
+        **{k: round(v, 2) for k, v in bounds.items()},
+        "ratio_to_bound": round(slow["seconds"] / bounds["bound_s"], 2),
+        # The CPU work cannot go faster than it does with no latency at all.
+        "ratio_to_max_of_bound_and_cpu": round(
+            slow["seconds"] / max(bounds["bound_s"], cpu["seconds"]), 2
+        ),
+        "written": slow["report"]["written"],
+        "api_calls_by_kind": slow["report"]["api_calls"],
+    }
+    print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
