@@ -4,6 +4,10 @@ A connector is a small class satisfying :class:`Connector`. It is built with an 
 vendor client (tests point that client at a local sandbox) and a separate
 ``from_settings`` builds the real one. Connectors are found by name through the
 ``icpsync.connectors`` entry point group (see :mod:`icpsync.registry`).
+
+A connector may set the class attribute ``thread_safe_writes = True`` when
+``write_scores`` can run in another thread while the run reads on; the engine then
+overlaps one chunk's writes with the next accounts' reads (``[sync] overlap_writes``).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from icpsync.aggregates import AggregateBuilder
+from icpsync.batch_writer import BatchWriter
 from icpsync.diff import update_for
 from icpsync.drift import profile_drift_share, score_drift
 from icpsync.model import NO_AGGREGATES, TIER_1, TIER_2, Account, Aggregates, ScoreUpdate
@@ -148,39 +149,41 @@ def _run(
     )
     scorer = Scorer(profile)
     chunk = max(1, min(connector.write_chunk_size, settings.sync.write_chunk))
-    pending: list[ScoreUpdate] = []
+    overlap = settings.sync.overlap_writes and getattr(connector, "thread_safe_writes", False)
+    writer = BatchWriter(connector, report, chunk, on_written, overlap=overlap)
     recent_win_tiers: Counter[str] = Counter()
-    for batch in _batches(_accounts(connector, cursor, touched), ACCOUNT_BATCH):
-        aggregates = source.aggregates_for([a.id for a in batch])
-        for account in batch:
-            report.accounts_read += 1
-            result = scorer.score(account, aggregates.get(account.id, NO_AGGREGATES), now)
-            report.scored += 1
-            report.tiers[result.tier] += 1
-            report.score_histogram[min(result.score // 10, 9)] += 1
-            if account.id in recent_wins:
-                recent_win_tiers[result.tier] += recent_wins[account.id]
-            update = update_for(account, result, scored_at=now)
-            if update is None:
-                report.unchanged += 1
-                continue
-            report.changed += 1
-            report.transitions[(account.current.tier or "none", update.tier)] += 1
-            if len(report.examples) < settings.sync.examples:
-                report.examples.append(_example(account, update))
-            if not dry_run:
-                pending.append(update)
-        while len(pending) >= chunk and not report.stopped:
-            on_written(_write(connector, pending[:chunk], report))
-            pending = pending[chunk:]
+    try:
+        for batch in _batches(_accounts(connector, cursor, touched), ACCOUNT_BATCH):
+            aggregates = source.aggregates_for([a.id for a in batch])
+            for account in batch:
+                report.accounts_read += 1
+                result = scorer.score(account, aggregates.get(account.id, NO_AGGREGATES), now)
+                report.scored += 1
+                report.tiers[result.tier] += 1
+                report.score_histogram[min(result.score // 10, 9)] += 1
+                if account.id in recent_wins:
+                    recent_win_tiers[result.tier] += recent_wins[account.id]
+                update = update_for(account, result, scored_at=now)
+                if update is None:
+                    report.unchanged += 1
+                    continue
+                report.changed += 1
+                report.transitions[(account.current.tier or "none", update.tier)] += 1
+                if len(report.examples) < settings.sync.examples:
+                    report.examples.append(_example(account, update))
+                if not dry_run:
+                    writer.add(update)
+            writer.write_full()
             if should_stop is not None and should_stop():
                 report.stopped = report.stopped or "stop requested"
-        if on_progress:
-            on_progress(report.scored)
-        if report.stopped:
-            break
-    if pending and not report.stopped:
-        on_written(_write(connector, pending, report))
+            if on_progress:
+                on_progress(report.scored)
+            if report.stopped:
+                break
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
     wins = sum(recent_wins.values())
     if report.mode == "full" and wins:
         top = recent_win_tiers[TIER_1] + recent_win_tiers[TIER_2]
@@ -267,20 +270,6 @@ def _accounts(
     rest = touched - seen
     if cursor is not None and rest:
         yield from connector.read_accounts_by_id(sorted(rest))
-
-
-def _write(
-    connector: Connector, updates: list[ScoreUpdate], report: RunReport
-) -> list[ScoreUpdate]:
-    result = connector.write_scores(updates)
-    failed = {f.account_id for f in result.failures}
-    report.written += result.updated
-    report.failed += len(result.failures)
-    report.failures.extend(result.failures)
-    report.stopped = report.stopped or result.stopped
-    if result.stopped:
-        log.warning("run stopped: %s; the next run resumes", result.stopped)
-    return [u for u in updates if u.account_id not in failed]
 
 
 def _example(account: Account, update: ScoreUpdate) -> dict[str, object]:

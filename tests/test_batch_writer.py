@@ -1,0 +1,89 @@
+"""The batch writer: full chunks, one in flight, results in order, stops honoured."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from icpsync.batch_writer import BatchWriter
+from icpsync.model import ConnectorStats, RecordFailure, ScoreUpdate, WriteReport
+from icpsync.run_report import RunReport
+
+AT = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+class MemoryCrm:
+    """Keeps written values; refuses ids in ``refuse``; reports a stop on chunk ``stop_at``."""
+
+    thread_safe_writes = True
+    write_chunk_size = 3
+
+    def __init__(self, refuse: set[str] = frozenset(), stop_at: int | None = None):  # type: ignore[assignment]
+        self.stats = ConnectorStats()
+        self.refuse = refuse
+        self.stop_at = stop_at
+        self.calls: list[list[str]] = []
+        self.threads: set[str] = set()
+
+    def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
+        self.threads.add(threading.current_thread().name)
+        self.calls.append([u.account_id for u in updates])
+        if self.stop_at is not None and len(self.calls) > self.stop_at:
+            raise AssertionError("written after a stop")
+        failures = [
+            RecordFailure(u.account_id, "LOCKED") for u in updates if u.account_id in self.refuse
+        ]
+        stopped = "daily limit" if len(self.calls) == self.stop_at else None
+        return WriteReport(len(updates), len(updates) - len(failures), failures, stopped)
+
+
+def _update(i: int) -> ScoreUpdate:
+    return ScoreUpdate(f"A{i}", 50, "Tier 2", (), "+50 x", "v1", AT)
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_chunks_are_written_in_order_and_failures_are_not_recorded(overlap: bool) -> None:
+    crm = MemoryCrm(refuse={"A4"})
+    report = RunReport(crm="memory")
+    recorded: list[str] = []
+    writer = BatchWriter(
+        crm, report, 3, lambda ups: recorded.extend(u.account_id for u in ups), overlap=overlap
+    )  # type: ignore[arg-type]
+    for i in range(8):
+        writer.add(_update(i))
+        writer.write_full()
+    writer.close()
+    assert crm.calls == [["A0", "A1", "A2"], ["A3", "A4", "A5"], ["A6", "A7"]]
+    assert report.written == 7 and report.failed == 1
+    assert [f.account_id for f in report.failures] == ["A4"]
+    assert recorded == ["A0", "A1", "A2", "A3", "A5", "A6", "A7"]
+    assert (crm.threads == {"MainThread"}) is not overlap
+
+
+def test_a_stop_ends_the_handing_over() -> None:
+    crm = MemoryCrm(stop_at=2)
+    report = RunReport(crm="memory")
+    writer = BatchWriter(crm, report, 2, lambda ups: None)  # type: ignore[arg-type]
+    for i in range(10):
+        writer.add(_update(i))
+        writer.write_full()
+    writer.close()
+    assert report.stopped == "daily limit"
+    assert len(crm.calls) == 2
+    assert report.written == 4
+
+
+def test_an_error_in_the_background_reaches_the_caller() -> None:
+    class Broken(MemoryCrm):
+        def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
+            raise ConnectionError("CRM unreachable")
+
+    report = RunReport(crm="memory")
+    writer = BatchWriter(Broken(), report, 1, lambda ups: None)  # type: ignore[arg-type]
+    writer.add(_update(1))
+    writer.write_full()
+    with pytest.raises(ConnectionError, match="unreachable"):
+        writer.close()
