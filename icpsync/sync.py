@@ -3,8 +3,9 @@
 ``run_once`` serves the CLI, the tests and the scheduler alike. The cursor moves only
 after every changed record was written; a crash or a stop leaves it where it was, so the
 next run reads those records again and (thanks to the diff) writes only what is still
-different. The cursor is the time the read started, less an overlap: records we write
-in this run are read once more next time and found unchanged.
+different. The cursor is the time the read started, less an allowance for the difference
+between this machine's clock and the CRM's (``[sync] cursor_overlap_s``): records we write
+in this run are read once more next time and found unchanged, never written again.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from icpsync.state import StateStore
 
 log = logging.getLogger(__name__)
-CURSOR_OVERLAP = timedelta(minutes=2)
 ACCOUNTS = "accounts"
 OPPORTUNITIES = "opportunities"
 #: accounts scored together: their aggregates are looked up in one query.
@@ -313,8 +313,9 @@ def _record(
         return
     state.finish_run(run_id, report, now)
     if report.complete:
-        state.set_cursor(report.crm, ACCOUNTS, read_started - CURSOR_OVERLAP)
-        state.set_cursor(report.crm, OPPORTUNITIES, read_started - CURSOR_OVERLAP)
+        next_cursor = read_started - timedelta(seconds=settings.sync.cursor_overlap_s)
+        state.set_cursor(report.crm, ACCOUNTS, next_cursor)
+        state.set_cursor(report.crm, OPPORTUNITIES, next_cursor)
 
 
 def _drift_warnings(settings: Settings, report: RunReport) -> list[str]:
