@@ -95,6 +95,8 @@ class HubSpotSettings(Section):
     mirror_native_tier: bool = False
     timeout_s: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=5, ge=0)
+    retry_backoff_s: float = Field(default=1.0, ge=0)
+    write_concurrency: int = Field(default=1, ge=1, le=10)
     daily_budget_share: float = Field(default=0.5, gt=0, le=1)
 
 

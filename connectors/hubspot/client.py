@@ -1,0 +1,271 @@
+"""The HubSpot client as icpsync uses it: one set of API objects, limited, retried, counted.
+
+hubspot-api-client builds a new ``ApiClient`` (and connection pool) on every attribute
+access of ``client.crm.companies.basic_api``; this wrapper builds each API once and closes
+their pools. Its own urllib3 retry is switched off (it never retries POST anyway): retries
+happen here, with tenacity, so they are counted and bounded. Vendor errors (each API
+package has its own ``ApiException``) become icpsync's error tree::
+
+    401/403                   -> AuthError
+    429 DAILY                 -> BudgetExhausted (stop cleanly, resume next run)
+    429 TEN_SECONDLY/SECONDLY -> RateLimited (retried after a back-off)
+    5xx, timeouts, lost conn. -> RetriableError (retried)
+    other 4xx                 -> RequestRefused (a FatalError with HubSpot's message)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import urllib3
+from hubspot import HubSpot
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from urllib3.util.retry import Retry
+
+from connectors.hubspot.limiter import SlidingWindowLimiter
+from icpsync.errors import AuthError, BudgetExhausted, FatalError, RetriableError
+
+if TYPE_CHECKING:
+    from icpsync.settings import HubSpotSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_SEARCH = "search"
+
+
+class RateLimited(RetriableError):
+    """HubSpot said 429 for the ten-secondly (or search's secondly) policy."""
+
+
+class ResponseLost(RetriableError):
+    """No response came back (timeout, dropped connection): the call may have been applied."""
+
+
+class RequestRefused(FatalError):
+    """HubSpot refused the request (4xx other than auth and rate limits).
+
+    Attributes:
+        status: the HTTP status.
+        category: HubSpot's error category (``VALIDATION_ERROR``, ``CONFLICT``...).
+    """
+
+    def __init__(self, message: str, status: int, category: str | None):
+        super().__init__(message)
+        self.status = status
+        self.category = category
+
+
+def error_body(exc: Exception) -> dict[str, Any]:
+    """HubSpot's JSON error body of a client exception ({} when there is none)."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(body) if body else {}
+    except ValueError:
+        return {"message": str(body)[:200]}
+    return data if isinstance(data, dict) else {}
+
+
+def translate(exc: Exception, kind: str) -> Exception:
+    """icpsync's error for a hubspot-api-client or urllib3 exception."""
+    if isinstance(exc, urllib3.exceptions.HTTPError):
+        return ResponseLost(f"HubSpot {kind}: no response ({type(exc).__name__})")
+    status = int(getattr(exc, "status", 0) or 0)
+    body = error_body(exc)
+    message = str(body.get("message") or getattr(exc, "reason", "") or exc)
+    if status in (401, 403):
+        return AuthError(
+            f"HubSpot refused the access token ({status}): {message}. "
+            "Check the private app's token and its crm.objects.companies/deals and schema scopes."
+        )
+    if status == 429:
+        if body.get("policyName") == "DAILY":
+            return BudgetExhausted("HubSpot's daily API limit is reached; the next run resumes")
+        return RateLimited(f"HubSpot rate limit ({body.get('policyName', 'unknown')}): {message}")
+    if status >= 500 or status == 0:
+        return RetriableError(f"HubSpot {kind}: server error {status}: {message}")
+    return RequestRefused(f"HubSpot {kind}: {status} {message}", status, body.get("category"))
+
+
+def _is_vendor_error(exc: Exception) -> bool:
+    return type(exc).__module__.startswith("hubspot.") and hasattr(exc, "status")
+
+
+class DailyBudget:
+    """Stops a run before it spends more than ``share`` of the daily calls left at its start."""
+
+    def __init__(self, share: float):
+        self.share = share
+        self.allowed: int | None = None
+        self.used = 0
+        self.remaining: int | None = None
+        self.daily: int | None = None
+
+    def check(self) -> None:
+        """Raise BudgetExhausted when this run's share is spent."""
+        if self.allowed is not None and self.used >= self.allowed:
+            raise BudgetExhausted(
+                f"this run used its share ({self.share:.0%}) of HubSpot's daily API calls; "
+                "the next run resumes"
+            )
+
+    def observe(self, headers: Any) -> None:
+        """Read ``X-HubSpot-RateLimit-Daily(-Remaining)`` from a response."""
+        self.used += 1
+        if headers is None:
+            return
+        remaining = headers.get("X-HubSpot-RateLimit-Daily-Remaining")
+        daily = headers.get("X-HubSpot-RateLimit-Daily")
+        if remaining is not None and str(remaining).isdigit():
+            self.remaining = int(remaining)
+            if self.allowed is None:
+                self.allowed = int(self.remaining * self.share)
+        if daily is not None and str(daily).isdigit():
+            self.daily = int(daily)
+
+
+class HubSpotApi:
+    """The API objects icpsync uses, behind one limiter, one retry policy and one budget.
+
+    Args:
+        client: a ``hubspot.HubSpot`` client (its ``host`` points at the portal or sandbox).
+        rate_limit_per_10s: calls per 10 s the client allows itself.
+        search_per_second: search calls per second.
+        timeout_s: per-request timeout.
+        max_retries: retries of a retriable failure (so ``max_retries + 1`` attempts).
+        backoff_s: first back-off; doubles each retry.
+        budget_share: share of the remaining daily calls one run may spend.
+    """
+
+    def __init__(
+        self,
+        client: HubSpot,
+        *,
+        rate_limit_per_10s: int = 100,
+        search_per_second: int = 4,
+        timeout_s: float = 60.0,
+        max_retries: int = 5,
+        backoff_s: float = 1.0,
+        budget_share: float = 0.5,
+    ):
+        crm = client.crm
+        self.companies = crm.companies.basic_api
+        self.companies_search = crm.companies.search_api
+        self.companies_batch = crm.companies.batch_api
+        self.deals = crm.deals.basic_api
+        self.properties = crm.properties.core_api
+        self.groups = crm.properties.groups_api
+        self.pipelines = crm.pipelines.pipelines_api
+        self.associations = crm.associations.v4.batch_api
+        self.limiter = SlidingWindowLimiter(rate_limit_per_10s, 10.0)
+        self.search_limiter = SlidingWindowLimiter(search_per_second, 1.0)
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.budget = DailyBudget(budget_share)
+        self.calls: Counter[str] = Counter()
+        self.retries: Counter[str] = Counter()
+        self.last_headers: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, conf: HubSpotSettings) -> HubSpotApi:
+        """A client for the ``[hubspot]`` settings (token, host, limits, retries)."""
+        token = conf.access_token.get_secret_value() if conf.access_token else None
+        client = HubSpot(access_token=token, host=conf.host.rstrip("/"), retry=Retry(False))
+        return cls(
+            client,
+            rate_limit_per_10s=conf.rate_limit_per_10s,
+            search_per_second=conf.search_per_second,
+            timeout_s=conf.timeout_s,
+            max_retries=conf.max_retries,
+            backoff_s=conf.retry_backoff_s,
+            budget_share=conf.daily_budget_share,
+        )
+
+    def call_once(
+        self, kind: str, method: Callable[..., T], *args: Any, raw: bool = False, **kwargs: Any
+    ) -> T:
+        """One attempt of ``method`` (a bound API method), limited, counted and translated.
+
+        With ``raw`` the response body is returned as parsed JSON instead of the client's
+        models (whose deserialiser parses every ``createdAt`` with dateutil: most of the
+        time of a large read).
+        """
+        with_info = getattr(method.__self__, f"{method.__name__}_with_http_info")  # type: ignore[attr-defined]
+        limiter = self.search_limiter if kind.startswith(_SEARCH) else self.limiter
+        with self._lock:
+            self.budget.check()
+            self.calls[kind] += 1
+        if raw:
+            kwargs["_preload_content"] = False
+        with limiter.slot():
+            try:
+                result = with_info(*args, _request_timeout=self.timeout_s, **kwargs)
+                if raw:
+                    headers = result.headers
+                    try:
+                        data: Any = json.loads(result.data or b"{}")
+                    finally:
+                        result.release_conn()
+                else:
+                    data, _status, headers = result
+            except Exception as exc:
+                if not (_is_vendor_error(exc) or isinstance(exc, urllib3.exceptions.HTTPError)):
+                    raise
+                with self._lock:
+                    self.budget.observe(getattr(exc, "headers", None))
+                raise translate(exc, kind) from exc
+        with self._lock:
+            self.budget.observe(headers)
+            if headers is not None and headers.get("X-HubSpot-RateLimit-Max") is not None:
+                self.last_headers = {
+                    k: v for k, v in headers.items() if k.lower().startswith("x-hubspot-ratelimit")
+                }
+        return data  # type: ignore[no-any-return]
+
+    def retrying(self) -> Retrying:
+        """The retry policy: retriable errors, ``max_retries`` times, exponential back-off."""
+        return Retrying(
+            retry=retry_if_exception_type(RetriableError),
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=wait_exponential(multiplier=self.backoff_s, max=max(self.backoff_s * 16, 10.0)),
+            reraise=True,
+            before_sleep=self._note_retry,
+        )
+
+    def _note_retry(self, state: Any) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        with self._lock:
+            self.retries[type(exc).__name__] += 1
+        log.info("HubSpot call failed (%s); retrying", exc)
+
+    def call(
+        self, kind: str, method: Callable[..., T], *args: Any, raw: bool = False, **kwargs: Any
+    ) -> T:
+        """``call_once`` retried on retriable errors (use only for reads and idempotent calls)."""
+        for attempt in self.retrying():
+            with attempt:
+                return self.call_once(kind, method, *args, raw=raw, **kwargs)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        """Close every API object's connection pool."""
+        for api in (
+            self.companies,
+            self.companies_search,
+            self.companies_batch,
+            self.deals,
+            self.properties,
+            self.groups,
+            self.pipelines,
+            self.associations,
+        ):
+            api.api_client.rest_client.pool_manager.clear()
+            api.api_client.close()

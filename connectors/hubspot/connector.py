@@ -1,0 +1,113 @@
+"""The HubSpot connector: companies and deals in, ICP values out, through hubspot-api-client."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
+
+from connectors.hubspot.client import HubSpotApi
+from connectors.hubspot.doctor import preflight
+from connectors.hubspot.install import ensure_fields
+from connectors.hubspot.reader import Reader
+from connectors.hubspot.writer import Writer
+from icpsync.errors import ConfigError
+from icpsync.field_map import FieldMap, load_field_map
+from icpsync.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
+from icpsync.protocol import Check, PlanStep
+
+if TYPE_CHECKING:
+    from icpsync.settings import Settings
+
+
+class HubSpotConnector:
+    """A HubSpot portal's companies (accounts) and deals (opportunities).
+
+    Args:
+        api: the client wrapper (tests build it against the sandbox).
+        field_map: property names and vocabularies; the shipped ``hubspot`` map by default.
+        lookback_days: closed deals older than this are not read.
+        mirror_native_tier: also write ``hs_ideal_customer_profile``.
+        write_concurrency: batch updates in flight at once.
+        rate_limit_per_10s: what the client allows itself (doctor compares it with HubSpot's).
+    """
+
+    name: ClassVar[str] = "hubspot"
+    #: updates per ``write_scores`` call: 20 batch updates of 100.
+    write_chunk_size = 2000
+
+    def __init__(
+        self,
+        api: HubSpotApi,
+        field_map: FieldMap | None = None,
+        *,
+        lookback_days: int = 730,
+        mirror_native_tier: bool = False,
+        write_concurrency: int = 1,
+        rate_limit_per_10s: int = 100,
+    ):
+        self.api = api
+        self.field_map = field_map or load_field_map("hubspot")
+        self.stats = ConnectorStats(api_calls=api.calls)
+        self.mirror_native_tier = mirror_native_tier
+        self.rate_limit_per_10s = rate_limit_per_10s
+        self.reader = Reader(api, self.field_map, self.stats, lookback_days)
+        self.writer = Writer(
+            api,
+            self.field_map,
+            mirror_native_tier=mirror_native_tier,
+            concurrency=write_concurrency,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HubSpotConnector:
+        """Build from the ``[hubspot]`` settings."""
+        conf = settings.hubspot
+        if conf.access_token is None or not conf.access_token.get_secret_value():
+            raise ConfigError(
+                "expected a private-app access token (set ICPSYNC_HUBSPOT__ACCESS_TOKEN)",
+                source=settings.source,
+                key="hubspot.access_token",
+            )
+        return cls(
+            HubSpotApi.from_settings(conf),
+            load_field_map(conf.field_map),
+            lookback_days=settings.sync.lookback_days,
+            mirror_native_tier=conf.mirror_native_tier,
+            write_concurrency=conf.write_concurrency,
+            rate_limit_per_10s=conf.rate_limit_per_10s,
+        )
+
+    def preflight(self) -> list[Check]:
+        """Token, properties and their types, deal access, rate-limit headroom."""
+        return preflight(
+            self.api,
+            self.field_map,
+            rate_limit_per_10s=self.rate_limit_per_10s,
+            mirror_native_tier=self.mirror_native_tier,
+        )
+
+    def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
+        """Every company, or (``since``) those modified at or after it, via search."""
+        return self.reader.companies(since)
+
+    def read_accounts_by_id(self, ids: Collection[str]) -> Iterator[Account]:
+        """The named companies (batch reads of 100)."""
+        return self.reader.companies_by_id(sorted(ids))
+
+    def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
+        """Open deals and deals closed within the look-back (``since`` is not used: every
+        deal counts towards its company's aggregates)."""
+        return self.reader.deals()
+
+    def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
+        """Batch updates of 100; per-record failures; a clean stop on the daily limit."""
+        return self.writer.write(updates)
+
+    def ensure_fields(self, *, dry_run: bool) -> list[PlanStep]:
+        """The property group and the ICP properties (idempotent)."""
+        return ensure_fields(self.api, self.field_map, dry_run=dry_run)
+
+    def close(self) -> None:
+        """Close the client's connection pools."""
+        self.api.close()

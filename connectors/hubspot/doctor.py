@@ -1,0 +1,119 @@
+"""``icpsync doctor --crm hubspot``: token, properties, read access and rate-limit headroom."""
+
+from __future__ import annotations
+
+from connectors.hubspot.client import HubSpotApi
+from connectors.hubspot.install import existing_properties, specs_for
+from icpsync.errors import AuthError, ConnectorError
+from icpsync.field_map import FieldMap
+from icpsync.protocol import Check
+
+#: below this many daily calls left, a full sync of a large portal may not finish.
+LOW_DAILY_REMAINING = 5_000
+
+
+def preflight(
+    api: HubSpotApi, field_map: FieldMap, *, rate_limit_per_10s: int, mirror_native_tier: bool
+) -> list[Check]:
+    """The checks, in order; each failed one says how to fix it."""
+    try:
+        props = existing_properties(api)
+    except AuthError as exc:
+        return [
+            Check(
+                "access token",
+                False,
+                str(exc),
+                "create a private app with crm.objects.companies.read/write, crm.objects.deals.read and crm.schemas.companies.read/write scopes; set ICPSYNC_HUBSPOT__ACCESS_TOKEN",
+            )
+        ]
+    except ConnectorError as exc:
+        return [Check("HubSpot reachable", False, str(exc), "check [hubspot] host and the network")]
+    checks = [Check("access token", True, "HubSpot accepted the token")]
+    for name, spec in specs_for(field_map):
+        prop = props.get(name)
+        if prop is None:
+            checks.append(
+                Check(f"property {name}", False, "missing", "run `icpsync install --crm hubspot`")
+            )
+            continue
+        ok = prop.type == spec.type
+        detail = f"{prop.type}" + ("" if ok else f", expected {spec.type}")
+        options = {o.value for o in prop.options or []}
+        missing = [label for value, label in spec.options if value not in options]
+        if missing:
+            ok = False
+            detail += f"; options missing: {', '.join(missing)}"
+        checks.append(
+            Check(
+                f"property {name}",
+                ok,
+                detail,
+                "run `icpsync install --crm hubspot` (or fix the property's type by hand)",
+            )
+        )
+    read = [n for n in field_map.account.crm_names() if n not in props and n != "hs_object_id"]
+    checks.append(
+        Check(
+            "company properties read",
+            not read,
+            "all present" if not read else f"unknown: {', '.join(read)}",
+            "fix the names in the [account.fields] of the field map",
+        )
+    )
+    if mirror_native_tier:
+        native = props.get("hs_ideal_customer_profile")
+        checks.append(
+            Check(
+                "native ICP tier property",
+                native is not None,
+                "hs_ideal_customer_profile",
+                "turn off [hubspot] mirror_native_tier: this portal has no hs_ideal_customer_profile",
+            )
+        )
+    try:
+        stages = api.call("pipelines", api.pipelines.get_all, "deals").results
+        checks.append(Check("deals readable", True, f"{len(stages)} deal pipeline(s)"))
+    except ConnectorError as exc:
+        checks.append(
+            Check(
+                "deals readable",
+                False,
+                str(exc),
+                "add the crm.objects.deals.read scope to the private app",
+            )
+        )
+    checks.extend(_headroom(api, rate_limit_per_10s))
+    return checks
+
+
+def _headroom(api: HubSpotApi, rate_limit_per_10s: int) -> list[Check]:
+    headers = {k.lower(): v for k, v in api.last_headers.items()}
+    if not headers:
+        return [
+            Check("rate-limit headers", True, "none sent (OAuth or search): limits not checked")
+        ]
+    checks = []
+    top = headers.get("x-hubspot-ratelimit-max")
+    if top is not None and top.isdigit():
+        ok = rate_limit_per_10s <= int(top)
+        checks.append(
+            Check(
+                "ten-second limit",
+                ok,
+                f"client allows {rate_limit_per_10s}, HubSpot allows {top} per 10 s",
+                f"set [hubspot] rate_limit_per_10s to at most {top}",
+            )
+        )
+    remaining = headers.get("x-hubspot-ratelimit-daily-remaining")
+    daily = headers.get("x-hubspot-ratelimit-daily")
+    if remaining is not None and remaining.isdigit():
+        checks.append(
+            Check(
+                "daily API budget",
+                int(remaining) >= LOW_DAILY_REMAINING,
+                f"{remaining} of {daily or '?'} calls left today",
+                "wait for the daily reset (midnight, portal time zone) or raise the portal's API limit",
+            )
+        )
+    return checks

@@ -1,0 +1,235 @@
+"""Reading companies and deals: paged lists, cursor searches and batch reads.
+
+* Full reads page through ``basic_api.get_page`` (100 a page; never ``get_all``).
+* Incremental reads search ``hs_lastmodifieddate >= cursor`` sorted ascending, 200 a
+  page; at the 10,000-result cap the search starts again from the last timestamp seen
+  (ids already read are skipped). Should 10,000 records share one timestamp, the rest is
+  read with the paged list and filtered here.
+* Deals come from one paged list with ``associations=["companies"]``: the deal -> company
+  link rides along, so no association call is needed (``ceil(deals / 100)`` calls).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hubspot.crm.companies import (
+    BatchReadInputSimplePublicObjectId,
+    Filter,
+    FilterGroup,
+    PublicObjectSearchRequest,
+    SimplePublicObjectId,
+)
+
+from connectors.hubspot.client import HubSpotApi
+from connectors.hubspot.values import epoch_ms, tier_label
+from icpsync.field_map import FieldMap
+from icpsync.model import Account, ConnectorStats, Opportunity
+from icpsync.normalise import CURRENT_KEYS, Normaliser, parse_datetime
+
+log = logging.getLogger(__name__)
+PAGE = 100
+SEARCH_PAGE = 200
+SEARCH_CAP = 10_000
+LAST_MODIFIED = "hs_lastmodifieddate"
+#: field map ICP key -> the raw key the normaliser reads the current value from.
+RAW_ICP = {key: raw for raw, key in CURRENT_KEYS.items()}
+
+
+def _next(page: dict[str, Any]) -> str | None:
+    """The ``after`` token of the next page, or None on the last page."""
+    after = ((page.get("paging") or {}).get("next") or {}).get("after")
+    return str(after) if after else None
+
+
+class Reader:
+    """Reads one portal's companies and deals into canonical objects.
+
+    Args:
+        api: the limited, retried client.
+        field_map: HubSpot property names and vocabularies.
+        stats: where bad values and skipped records are counted.
+        lookback_days: closed deals older than this are left out.
+    """
+
+    def __init__(
+        self, api: HubSpotApi, field_map: FieldMap, stats: ConnectorStats, lookback_days: int
+    ):
+        self.api = api
+        self.field_map = field_map
+        self.stats = stats
+        self.lookback_days = lookback_days
+        account = field_map.account
+        self.company_properties = list(
+            dict.fromkeys([*account.crm_names(), *field_map.icp_names(), LAST_MODIFIED])
+        )
+        self.deal_properties = field_map.opportunity.crm_names()
+
+    # -- companies -------------------------------------------------------------------
+
+    def _raw(self, record: dict[str, Any]) -> dict[str, object]:
+        props = record.get("properties") or {}
+        account = self.field_map.account
+        raw: dict[str, object] = {
+            canonical: props.get(name) for canonical, name in account.fields.items()
+        }
+        raw["id"] = record.get("id")
+        raw["signals"] = {
+            signal: props.get(name)
+            for signal, name in account.signals.items()
+            if props.get(name) not in (None, "")
+        }
+        for key, name in self.field_map.icp.items():
+            raw[RAW_ICP[key]] = props.get(name)
+        for key in ("icp_tier", "icp_tier_override"):
+            raw[key] = tier_label(raw.get(key))  # type: ignore[arg-type]
+        return raw
+
+    def _accounts(self, records: Iterable[dict[str, Any]]) -> Iterator[Account]:
+        normaliser = Normaliser(self.stats, self.field_map.vocabularies)
+        for record in records:
+            account = normaliser.account(self._raw(record))
+            if account is not None:
+                yield account
+
+    def _list_companies(self) -> Iterator[dict[str, Any]]:
+        after = None
+        while True:
+            page = self.api.call(
+                "list_companies",
+                self.api.companies.get_page,
+                raw=True,
+                limit=PAGE,
+                after=after,
+                properties=self.company_properties,
+                archived=False,
+            )
+            yield from page.get("results") or []
+            after = _next(page)
+            if not after:
+                return
+
+    def _search_companies(self, since: datetime) -> Iterator[dict[str, Any]]:
+        cursor = epoch_ms(since)
+        seen: set[str] = set()
+        while True:
+            after: str | None = None
+            last: int | None = None
+            while True:
+                request = PublicObjectSearchRequest(
+                    filter_groups=[
+                        FilterGroup(
+                            filters=[
+                                Filter(
+                                    property_name=LAST_MODIFIED, operator="GTE", value=str(cursor)
+                                )
+                            ]
+                        )
+                    ],
+                    sorts=[{"propertyName": LAST_MODIFIED, "direction": "ASCENDING"}],  # type: ignore[list-item]
+                    properties=self.company_properties,
+                    limit=SEARCH_PAGE,
+                    after=after,
+                )
+                page = self.api.call(
+                    "search_companies",
+                    self.api.companies_search.do_search,
+                    raw=True,
+                    public_object_search_request=request,
+                )
+                for record in page.get("results") or []:
+                    stamp = parse_datetime((record.get("properties") or {}).get(LAST_MODIFIED))
+                    if stamp is not None:
+                        last = epoch_ms(stamp)
+                    if record["id"] not in seen:
+                        seen.add(record["id"])
+                        yield record
+                after = _next(page)
+                if after is None:
+                    return
+                if int(after) + SEARCH_PAGE > SEARCH_CAP:
+                    break
+            if last is None or last <= cursor:
+                log.warning(
+                    "over %d companies share one modification time: reading the list", SEARCH_CAP
+                )
+                for record in self._list_companies():
+                    stamp = parse_datetime((record.get("properties") or {}).get(LAST_MODIFIED))
+                    if record["id"] not in seen and (stamp is None or epoch_ms(stamp) >= cursor):
+                        yield record
+                return
+            cursor = last  # re-window: the search starts again at the last time seen
+
+    def companies(self, since: datetime | None) -> Iterator[Account]:
+        """Every company (``since`` None) or those modified at or after ``since``."""
+        return self._accounts(
+            self._list_companies() if since is None else self._search_companies(since)
+        )
+
+    def companies_by_id(self, ids: Sequence[str]) -> Iterator[Account]:
+        """The named companies, 100 per batch read."""
+
+        def records() -> Iterator[dict[str, Any]]:
+            for start in range(0, len(ids), PAGE):
+                body = BatchReadInputSimplePublicObjectId(
+                    inputs=[SimplePublicObjectId(id=i) for i in ids[start : start + PAGE]],
+                    properties=self.company_properties,
+                    properties_with_history=[],
+                )
+                result = self.api.call(
+                    "batch_read_companies",
+                    self.api.companies_batch.read,
+                    body,
+                    raw=True,
+                    archived=False,
+                )
+                yield from result.get("results") or []
+
+        return self._accounts(records())
+
+    # -- deals ------------------------------------------------------------------------
+
+    def deals(self, now: datetime | None = None) -> Iterator[Opportunity]:
+        """Open deals and those closed within the look-back, each with its company."""
+        normaliser = Normaliser(self.stats, self.field_map.vocabularies)
+        fields = self.field_map.opportunity.fields
+        cutoff = ((now or datetime.now(UTC)) - timedelta(days=self.lookback_days)).date()
+        after = None
+        while True:
+            page = self.api.call(
+                "list_deals",
+                self.api.deals.get_page,
+                raw=True,
+                limit=PAGE,
+                after=after,
+                properties=self.deal_properties,
+                associations=["companies"],
+                archived=False,
+            )
+            for record in page.get("results") or []:
+                props = record.get("properties") or {}
+                raw: dict[str, object] = {c: props.get(n) for c, n in fields.items()}
+                raw["id"] = record.get("id")
+                raw["account_id"] = _company_of(record)
+                opp = normaliser.opportunity(raw)
+                if opp is None:
+                    continue
+                if opp.is_closed and opp.closed is not None and opp.closed < cutoff:
+                    self.stats.skipped["deal_closed_before_lookback"] += 1
+                    continue
+                yield opp
+            after = _next(page)
+            if not after:
+                return
+
+
+def _company_of(record: dict[str, Any]) -> str | None:
+    """The deal's company: the primary (``deal_to_company``) association, else the first."""
+    links = ((record.get("associations") or {}).get("companies") or {}).get("results") or []
+    for link in links:
+        if link.get("type") == "deal_to_company":
+            return str(link["id"])
+    return str(links[0]["id"]) if links else None

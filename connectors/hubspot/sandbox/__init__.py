@@ -1,0 +1,217 @@
+"""A local HubSpot portal that unmodified hubspot-api-client works against.
+
+``Sandbox(accounts=, opportunities=, seed=, port=, latency_ms=, fault_rate=, rate_limit=)``
+serves HubSpot's CRM v3/v4 shapes on 127.0.0.1: companies and deals (list, get, search,
+batch read/update), properties and groups, v4 association batch reads, deal pipelines,
+``X-HubSpot-RateLimit-*`` headers and 429s with ``policyName``. ``edit_accounts`` plays a
+user editing companies through the API.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from connectors.hubspot.sandbox.limits import Limits
+from connectors.hubspot.sandbox.portal import Portal
+from connectors.hubspot.sandbox.seed import INDUSTRY_OPTIONS
+from connectors.hubspot.sandbox.server import SandboxServer
+
+if TYPE_CHECKING:
+    from icpsync.settings import Settings
+
+__all__ = ["DEFAULT_RATE_LIMIT", "TOKEN", "Sandbox", "edit_accounts"]
+
+#: the Professional tier: 190 calls per 10 s per app.
+DEFAULT_RATE_LIMIT = 190
+DEFAULT_SEARCH_PER_SECOND = 5
+DEFAULT_DAILY_LIMIT = 625_000
+#: the sandbox's private-app token (not a secret: it opens nothing but this local server).
+TOKEN = "pat-sandbox-0000"
+
+
+class Sandbox:
+    """A running (once started) local HubSpot portal.
+
+    Args:
+        accounts: companies to seed.
+        opportunities: deals to seed, associated with companies.
+        seed: seed of the data and of the faults.
+        port: port to listen on (0: a free one).
+        latency_ms: delay added to every response.
+        fault_rate: share of calls that fail (500/503, lost responses, 429, 207 partials).
+        rate_limit: calls per 10 s before ``TEN_SECONDLY_ROLLING`` (default: Professional).
+        search_per_second: search calls per second before the secondly 429.
+        daily_limit: calls before ``DAILY``.
+        fault_delay_s: how long a lost response keeps the client waiting.
+    """
+
+    def __init__(
+        self,
+        accounts: int = 2000,
+        opportunities: int = 6000,
+        seed: int = 7,
+        port: int = 0,
+        latency_ms: int = 0,
+        fault_rate: float = 0.0,
+        rate_limit: int = DEFAULT_RATE_LIMIT,
+        search_per_second: int = DEFAULT_SEARCH_PER_SECOND,
+        daily_limit: int = DEFAULT_DAILY_LIMIT,
+        fault_delay_s: float = 0.2,
+    ):
+        self.portal = Portal(accounts, opportunities, seed)
+        self.limits = Limits(rate_limit, search_per_second, daily_limit, fault_rate, seed)
+        self.port = port
+        self.latency_ms = latency_ms
+        self.fault_delay_s = fault_delay_s
+        self._server: SandboxServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL to give hubspot-api-client as ``host``."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> Sandbox:
+        """Listen and serve in a background thread."""
+        server = SandboxServer(
+            self.portal, self.limits, TOKEN, self.latency_ms, self.fault_delay_s, port=self.port
+        )
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="hubspot-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every socket."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.close_connections()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- for tests, the demo and benchmarks ----------------------------------------------
+
+    def stats(self) -> dict[str, int]:
+        """Calls seen by kind (``total``, ``list_companies``, ``batch_update_companies``,
+        ``search_companies``, ``429``, ``fault_*``...)."""
+        return self.limits.stats()
+
+    def reset_stats(self) -> None:
+        """Zero the counters and the per-record write counts."""
+        self.limits.reset()
+        with self.portal.lock:
+            self.portal.writes.clear()
+
+    def write_counts(self) -> dict[str, int]:
+        """Successful writes per company id since the last reset."""
+        with self.portal.lock:
+            return dict(self.portal.writes)
+
+    def company(self, company_id: str) -> dict[str, str]:
+        """A copy of one company's stored properties."""
+        with self.portal.lock:
+            return dict(self.portal.records["companies"][company_id])
+
+    def values(self, names: tuple[str, ...]) -> dict[str, tuple[str | None, ...]]:
+        """``id -> values of names`` for every company (to compare runs)."""
+        with self.portal.lock:
+            return {
+                cid: tuple(props.get(n) for n in names)
+                for cid, props in self.portal.records["companies"].items()
+            }
+
+    def settings_overrides(self, **hubspot: Any) -> dict[str, Any]:
+        """Settings (as ``Settings(**overrides)``) pointing icpsync at this sandbox."""
+        section = {
+            "access_token": TOKEN,
+            "host": self.url,
+            "rate_limit_per_10s": self.limits.rate_limit,
+            "search_per_second": max(1, self.limits.search_per_second - 1),
+        }
+        section.update(hubspot)
+        return {"sync": {"crm": "hubspot"}, "hubspot": section}
+
+    def write_config(self, path: str | Path, **hubspot: Any) -> Path:
+        """Write an icpsync config (TOML) pointing at this sandbox; state next to it."""
+        path = Path(path)
+        section = self.settings_overrides(**hubspot)["hubspot"]
+        lines = [
+            "[sync]",
+            'crm = "hubspot"',
+            "",
+            "[state]",
+            f"dir = {json.dumps(str(path.parent / '.icpsync'))}",
+            "",
+            "[hubspot]",
+        ]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in section.items()]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+
+def edit_accounts(settings: Settings, n: int, seed: int, *, batch_size: int = 100) -> list[str]:
+    """Edit ``n`` companies through the API (employees and industry), as a user would.
+
+    Lists the companies with the real client, picks ``n`` with ``seed``, and updates them
+    in batches. Returns their ids.
+    """
+    from hubspot.crm.companies import (
+        BatchInputSimplePublicObjectBatchInput,
+        SimplePublicObjectBatchInput,
+    )
+
+    from connectors.hubspot.client import HubSpotApi
+
+    api = HubSpotApi.from_settings(settings.hubspot)
+    try:
+        rows: list[tuple[str, dict[str, str]]] = []
+        after = None
+        while True:
+            page = api.call(
+                "list_companies",
+                api.companies.get_page,
+                limit=100,
+                after=after,
+                properties=["numberofemployees", "industry"],
+            )
+            rows.extend((c.id, c.properties or {}) for c in page.results)
+            after = page.paging.next.after if page.paging and page.paging.next else None
+            if not after:
+                break
+        rng = random.Random(seed)
+        chosen = rng.sample(rows, min(n, len(rows)))
+        inputs = []
+        for cid, props in chosen:
+            employees = int(float(props.get("numberofemployees") or 100))
+            employees = rng.choice(
+                [max(1, employees // 10), employees * 5 + 50, rng.randint(200, 2000)]
+            )
+            industry = rng.choice([v for v in INDUSTRY_OPTIONS if v != props.get("industry")])
+            inputs.append(
+                SimplePublicObjectBatchInput(
+                    id=cid, properties={"numberofemployees": str(employees), "industry": industry}
+                )
+            )
+        for start in range(0, len(inputs), batch_size):
+            body = BatchInputSimplePublicObjectBatchInput(inputs=inputs[start : start + batch_size])
+            api.call("batch_update", api.companies_batch.update, body)
+        return [cid for cid, _ in chosen]
+    finally:
+        api.close()

@@ -1,0 +1,445 @@
+"""The sandbox portal: companies, deals, associations, properties and groups in memory.
+
+Every operation returns ``(status, body)`` shaped like HubSpot's CRM v3/v4 responses. One
+lock serialises changes; ``hs_lastmodifieddate`` moves on every write, and successful
+company writes are counted per record id so tests can check none is written twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+from connectors.hubspot.sandbox import seed
+from connectors.hubspot.sandbox.properties import (
+    FIELD_TYPES,
+    TYPES,
+    default_groups,
+    default_properties,
+    definition,
+    group,
+    invalid,
+    parse_time,
+)
+from connectors.hubspot.sandbox.search import SearchError, compile_filters, sort_keys
+from icpsync.synthetic import SyntheticData
+
+Response = tuple[int, dict[str, Any]]
+SEARCH_CAP = 10_000
+DEFAULT_PROPERTIES = {"companies": ("name", "domain"), "deals": ("dealname", "amount")}
+ALWAYS = ("hs_object_id", "createdate", "hs_lastmodifieddate")
+
+
+def error(status: int, category: str, message: str, **extra: Any) -> Response:
+    """HubSpot's error body."""
+    body = {
+        "status": "error",
+        "message": message,
+        "correlationId": str(uuid.uuid4()),
+        "category": category,
+    }
+    body.update(extra)
+    return status, body
+
+
+def now_iso() -> str:
+    """The current time as HubSpot writes it."""
+    return seed.iso_ms(time.time())
+
+
+class Portal:
+    """One HubSpot portal's CRM data."""
+
+    def __init__(self, accounts: int, opportunities: int, seed_value: int):
+        data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed_value)
+        self.lock = threading.RLock()
+        self.records: dict[str, dict[str, dict[str, str]]] = {"companies": {}, "deals": {}}
+        self.deal_company: dict[str, str] = {}
+        self.company_deals: dict[str, list[str]] = {}
+        for cid, props in seed.companies(data):
+            self.records["companies"][cid] = props
+        for did, cid, props in seed.deals(data):
+            self.records["deals"][did] = props
+            self.deal_company[did] = cid
+            self.company_deals.setdefault(cid, []).append(did)
+        self.properties = default_properties()
+        self.groups = default_groups()
+        self.writes: Counter[str] = Counter()
+
+    # -- objects ---------------------------------------------------------------------
+
+    def _object(self, kind: str, rid: str, names: list[str] | None, assoc: list[str]) -> dict:
+        props = self.records[kind][rid]
+        wanted = list(names) if names else list(DEFAULT_PROPERTIES[kind])
+        out = {
+            n: props.get(n) for n in dict.fromkeys([*wanted, *ALWAYS]) if n in self.properties[kind]
+        }
+        body: dict[str, Any] = {
+            "id": rid,
+            "properties": out,
+            "createdAt": props.get("createdate") or seed.EPOCH_ISO,
+            "updatedAt": props.get("hs_lastmodifieddate") or seed.EPOCH_ISO,
+            "archived": False,
+        }
+        links = self._associations(kind, rid, assoc)
+        if links:
+            body["associations"] = links
+        return body
+
+    def _associations(self, kind: str, rid: str, assoc: list[str]) -> dict[str, Any]:
+        links: dict[str, Any] = {}
+        for to in assoc:
+            if kind == "deals" and to == "companies" and rid in self.deal_company:
+                ids = [self.deal_company[rid]]
+                type_ = "deal_to_company"
+            elif kind == "companies" and to == "deals":
+                ids = self.company_deals.get(rid, [])[:100]
+                type_ = "company_to_deal"
+            else:
+                continue
+            if ids:
+                links[to] = {"results": [{"id": i, "type": type_} for i in ids]}
+        return links
+
+    def list(
+        self, kind: str, limit: int, after: str | None, names: list[str], assoc: list[str]
+    ) -> Response:
+        """``GET /crm/v3/objects/{kind}``: ids ascending, ``after`` is the next offset."""
+        if not 1 <= limit <= 100:
+            return error(400, "VALIDATION_ERROR", "limit must be between 1 and 100")
+        with self.lock:
+            ids = list(self.records[kind])
+            start = int(after) if after and after.isdigit() else 0
+            page = ids[start : start + limit]
+            body: dict[str, Any] = {"results": [self._object(kind, i, names, assoc) for i in page]}
+        if start + limit < len(ids):
+            nxt = str(start + limit)
+            body["paging"] = {"next": {"after": nxt, "link": f"?after={nxt}"}}
+        return 200, body
+
+    def get(self, kind: str, rid: str, names: list[str], assoc: list[str]) -> Response:
+        """``GET /crm/v3/objects/{kind}/{id}``."""
+        with self.lock:
+            if rid not in self.records[kind]:
+                return error(
+                    404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric."
+                )
+            return 200, self._object(kind, rid, names, assoc)
+
+    def search(self, kind: str, request: dict[str, Any]) -> Response:
+        """``POST /crm/v3/objects/{kind}/search`` with the 200-a-page and 10,000 caps."""
+        limit = int(request.get("limit") or 10)
+        after = int(request.get("after") or 0)
+        if not 1 <= limit <= 200:
+            return error(400, "VALIDATION_ERROR", "limit must be between 1 and 200")
+        if after + limit > SEARCH_CAP:
+            return error(
+                400,
+                "VALIDATION_ERROR",
+                f"The maximum number of results for a search is {SEARCH_CAP}: after + limit exceeds it.",
+            )
+        kinds = {n: p["type"] for n, p in self.properties[kind].items()}
+        try:
+            keep = compile_filters(request.get("filterGroups") or [], kinds)
+            sorts = sort_keys(request.get("sorts") or [])
+        except SearchError as exc:
+            return error(400, "VALIDATION_ERROR", str(exc))
+        with self.lock:
+            hits = [rid for rid, props in self.records[kind].items() if keep(props)]
+            for name, descending in reversed(sorts or [("hs_object_id", False)]):
+                kind_of = kinds.get(name, "string")
+                hits.sort(
+                    key=lambda rid: _sort_value(self.records[kind][rid].get(name), kind_of),
+                    reverse=descending,
+                )
+            page = hits[after : after + limit]
+            results = [self._object(kind, rid, request.get("properties") or [], []) for rid in page]
+        body: dict[str, Any] = {"total": len(hits), "results": results}
+        if after + limit < len(hits):
+            body["paging"] = {"next": {"after": str(after + limit), "link": ""}}
+        return 200, body
+
+    def batch_read(self, kind: str, request: dict[str, Any]) -> Response:
+        """``POST /crm/v3/objects/{kind}/batch/read``."""
+        inputs = request.get("inputs") or []
+        if len(inputs) > 100:
+            return error(400, "VALIDATION_ERROR", "at most 100 inputs are allowed")
+        started = now_iso()
+        names = request.get("properties") or []
+        results, missing = [], []
+        with self.lock:
+            for item in inputs:
+                rid = str(item.get("id"))
+                if rid in self.records[kind]:
+                    results.append(self._object(kind, rid, names, []))
+                else:
+                    missing.append(rid)
+        body = _batch(results, started)
+        if not missing:
+            return 200, body
+        body["numErrors"] = 1
+        body["errors"] = [
+            _record_error(
+                "OBJECT_NOT_FOUND",
+                "Could not get some objects, they may be deleted or not exist.",
+                missing,
+            )
+        ]
+        return 207, body
+
+    def batch_update(
+        self, kind: str, request: dict[str, Any], fail_ids: set[str] = frozenset()
+    ) -> Response:  # type: ignore[assignment]
+        """``POST /crm/v3/objects/{kind}/batch/update``: 200, 207 per-record errors, or 400."""
+        inputs = request.get("inputs") or []
+        if not inputs or len(inputs) > 100:
+            return error(400, "VALIDATION_ERROR", "between 1 and 100 inputs are allowed")
+        started = now_iso()
+        results, errors = [], []
+        with self.lock:
+            for item in inputs:
+                rid = str(item.get("id"))
+                values = item.get("properties") or {}
+                if rid not in self.records[kind]:
+                    errors.append(
+                        _record_error("OBJECT_NOT_FOUND", f"Object {rid} not found", [rid])
+                    )
+                    continue
+                if rid in fail_ids:
+                    errors.append(
+                        _record_error(
+                            "INTERNAL_ERROR",
+                            "Internal error while updating the object; try again",
+                            [rid],
+                        )
+                    )
+                    continue
+                bad = [(n, invalid(self.properties[kind].get(n), n, v)) for n, v in values.items()]
+                bad = [(n, b) for n, b in bad if b is not None]
+                if bad:
+                    detail = [
+                        {"message": m, "code": c, "context": {"propertyName": [n]}}
+                        for n, (c, m) in bad
+                    ]
+                    errors.append(
+                        _record_error(
+                            "VALIDATION_ERROR", "Property values were not valid", [rid], detail
+                        )
+                    )
+                    continue
+                results.append(self._apply(kind, rid, values))
+        if errors and not results and all(e["category"] == "VALIDATION_ERROR" for e in errors):
+            first = errors[0]["errors"][0]
+            return error(
+                400,
+                "VALIDATION_ERROR",
+                f"Property values were not valid: {first['message']}",
+                errors=errors[0]["errors"],
+            )
+        body = _batch(results, started)
+        if not errors:
+            return 200, body
+        body["numErrors"] = len(errors)
+        body["errors"] = errors
+        return 207, body
+
+    def _apply(self, kind: str, rid: str, values: dict[str, Any]) -> dict[str, Any]:
+        props = self.records[kind][rid]
+        for name, value in values.items():
+            text = "" if value is None else str(value)
+            if text and self.properties[kind][name]["type"] in ("datetime", "date"):
+                text = seed.iso_ms((parse_time(text) or 0) / 1000)
+            props[name] = text
+        props["hs_lastmodifieddate"] = now_iso()
+        if kind == "companies":
+            self.writes[rid] += 1
+        return self._object(kind, rid, list(values), [])
+
+    # -- associations v4 and pipelines --------------------------------------------------
+
+    def association_batch_read(
+        self, from_kind: str, to_kind: str, request: dict[str, Any]
+    ) -> Response:
+        """``POST /crm/v4/associations/{from}/{to}/batch/read``."""
+        started = now_iso()
+        results = []
+        type_ids = {("deals", "companies"): 5, ("companies", "deals"): 6}
+        with self.lock:
+            for item in request.get("inputs") or []:
+                rid = str(item.get("id"))
+                links = (
+                    self._associations(from_kind, rid, [to_kind])
+                    .get(to_kind, {})
+                    .get("results", [])
+                )
+                if not links:
+                    continue
+                to = [
+                    {
+                        "toObjectId": int(link["id"]),
+                        "associationTypes": [
+                            {
+                                "category": "HUBSPOT_DEFINED",
+                                "typeId": type_ids.get((from_kind, to_kind), 1),
+                                "label": "Primary",
+                            }
+                        ],
+                    }
+                    for link in links
+                ]
+                results.append({"from": {"id": rid}, "to": to})
+        return 200, _batch(results, started)
+
+    def pipelines(self) -> Response:
+        """``GET /crm/v3/pipelines/deals``: the default pipeline and its stages."""
+        stages = [
+            {
+                "id": sid,
+                "label": label,
+                "displayOrder": i,
+                "metadata": {
+                    "probability": str(prob),
+                    "isClosed": str(sid.startswith("closed")).lower(),
+                },
+                "createdAt": seed.EPOCH_ISO,
+                "updatedAt": seed.EPOCH_ISO,
+                "archived": False,
+            }
+            for i, (sid, label, prob) in enumerate(seed.STAGES)
+        ]
+        pipeline = {
+            "id": "default",
+            "label": "Sales Pipeline",
+            "displayOrder": 0,
+            "stages": stages,
+            "createdAt": seed.EPOCH_ISO,
+            "updatedAt": seed.EPOCH_ISO,
+            "archived": False,
+        }
+        return 200, {"results": [pipeline]}
+
+    # -- properties and groups ------------------------------------------------------------
+
+    def list_properties(self, kind: str) -> Response:
+        with self.lock:
+            return 200, {"results": list(self.properties[kind].values())}
+
+    def get_property(self, kind: str, name: str) -> Response:
+        with self.lock:
+            prop = self.properties[kind].get(name)
+        if prop is None:
+            return error(
+                404, "OBJECT_NOT_FOUND", f"Unable to find property {name} for object type {kind}"
+            )
+        return 200, prop
+
+    def create_property(self, kind: str, spec: dict[str, Any]) -> Response:
+        """``POST /crm/v3/properties/{kind}``: 201, 409 on a duplicate, 400 when invalid."""
+        required = ("name", "label", "type", "fieldType", "groupName")
+        missing = [k for k in required if not spec.get(k)]
+        if missing:
+            return error(400, "VALIDATION_ERROR", f"missing required fields: {missing}")
+        if spec["type"] not in TYPES or spec["fieldType"] not in FIELD_TYPES:
+            return error(400, "VALIDATION_ERROR", "invalid type or fieldType")
+        with self.lock:
+            if spec["groupName"] not in self.groups[kind]:
+                return error(
+                    400, "VALIDATION_ERROR", f"property group {spec['groupName']} does not exist"
+                )
+            if spec["name"] in self.properties[kind]:
+                return error(409, "CONFLICT", f"A property named '{spec['name']}' already exists.")
+            options = [
+                {
+                    "label": o["label"],
+                    "value": o["value"],
+                    "displayOrder": o.get("displayOrder", i),
+                    "hidden": bool(o.get("hidden", False)),
+                }
+                for i, o in enumerate(spec.get("options") or [])
+            ]
+            prop = definition(
+                spec["name"],
+                spec["label"],
+                spec["type"],
+                spec["fieldType"],
+                group=spec["groupName"],
+                options=options,
+                hubspot_defined=False,
+            )
+            prop["description"] = spec.get("description") or ""
+            self.properties[kind][spec["name"]] = prop
+        return 201, prop
+
+    def update_property(self, kind: str, name: str, spec: dict[str, Any]) -> Response:
+        """``PATCH /crm/v3/properties/{kind}/{name}`` (labels, options)."""
+        with self.lock:
+            prop = self.properties[kind].get(name)
+            if prop is None:
+                return error(404, "OBJECT_NOT_FOUND", f"Unable to find property {name}")
+            if prop["hubspotDefined"] and "options" in spec:
+                return error(400, "VALIDATION_ERROR", f"{name} is a HubSpot-defined property")
+            for key in ("label", "description", "groupName"):
+                if spec.get(key) is not None:
+                    prop[key] = spec[key]
+            if spec.get("options") is not None:
+                prop["options"] = [
+                    {
+                        "label": o["label"],
+                        "value": o["value"],
+                        "displayOrder": o.get("displayOrder", i),
+                        "hidden": bool(o.get("hidden", False)),
+                    }
+                    for i, o in enumerate(spec["options"])
+                ]
+            return 200, prop
+
+    def list_groups(self, kind: str) -> Response:
+        with self.lock:
+            return 200, {"results": list(self.groups[kind].values())}
+
+    def create_group(self, kind: str, spec: dict[str, Any]) -> Response:
+        """``POST /crm/v3/properties/{kind}/groups``: 201 or 409."""
+        if not spec.get("name") or not spec.get("label"):
+            return error(400, "VALIDATION_ERROR", "name and label are required")
+        with self.lock:
+            if spec["name"] in self.groups[kind]:
+                return error(
+                    409, "CONFLICT", f"A property group named '{spec['name']}' already exists."
+                )
+            created = group(spec["name"], spec["label"], int(spec.get("displayOrder", -1)))
+            self.groups[kind][spec["name"]] = created
+        return 201, created
+
+
+def _sort_value(raw: str | None, kind: str) -> tuple[int, Any]:
+    if raw in (None, ""):
+        return (1, 0)
+    if kind in ("number", "datetime", "date"):
+        value = float(raw) if kind == "number" else parse_time(raw)
+        return (0, value if value is not None else 0)
+    return (0, raw.lower())
+
+
+def _batch(results: list[dict[str, Any]], started: str) -> dict[str, Any]:
+    return {
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": started,
+        "completedAt": now_iso(),
+    }
+
+
+def _record_error(
+    category: str, message: str, ids: list[str], errors: list[dict] | None = None
+) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "category": category,
+        "message": message,
+        "context": {"ids": ids},
+        "errors": errors or [],
+        "links": {},
+    }
