@@ -15,6 +15,7 @@ package has its own ``ApiException``) become icpsync's error tree::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -27,7 +28,7 @@ from hubspot import HubSpot
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 from urllib3.util.retry import Retry
 
-from connectors.hubspot.limiter import SlidingWindowLimiter
+from connectors.hubspot.limiter import SlidingWindowLimiter, shared_limiter
 from icpsync.errors import AuthError, BudgetExhausted, FatalError, RetriableError
 
 if TYPE_CHECKING:
@@ -141,6 +142,8 @@ class HubSpotApi:
         max_retries: retries of a retriable failure (so ``max_retries + 1`` attempts).
         backoff_s: first back-off; doubles each retry.
         budget_share: share of the remaining daily calls one run may spend.
+        limiter_key: share the limiters with every client of this key in the process
+            (HubSpot counts per app); private limiters when None.
     """
 
     def __init__(
@@ -153,6 +156,7 @@ class HubSpotApi:
         max_retries: int = 5,
         backoff_s: float = 1.0,
         budget_share: float = 0.5,
+        limiter_key: str | None = None,
     ):
         crm = client.crm
         self.companies = crm.companies.basic_api
@@ -163,8 +167,12 @@ class HubSpotApi:
         self.groups = crm.properties.groups_api
         self.pipelines = crm.pipelines.pipelines_api
         self.associations = crm.associations.v4.batch_api
-        self.limiter = SlidingWindowLimiter(rate_limit_per_10s, 10.0)
-        self.search_limiter = SlidingWindowLimiter(search_per_second, 1.0)
+        if limiter_key is None:
+            self.limiter = SlidingWindowLimiter(rate_limit_per_10s, 10.0)
+            self.search_limiter = SlidingWindowLimiter(search_per_second, 1.0)
+        else:
+            self.limiter = shared_limiter(limiter_key, rate_limit_per_10s, 10.0)
+            self.search_limiter = shared_limiter(limiter_key + "#search", search_per_second, 1.0)
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.backoff_s = backoff_s
@@ -187,6 +195,7 @@ class HubSpotApi:
             max_retries=conf.max_retries,
             backoff_s=conf.retry_backoff_s,
             budget_share=conf.daily_budget_share,
+            limiter_key=f"{conf.host.rstrip('/')}|{hashlib.sha256((token or '').encode()).hexdigest()[:16]}",
         )
 
     def call_once(
@@ -228,7 +237,7 @@ class HubSpotApi:
                 self.last_headers = {
                     k: v for k, v in headers.items() if k.lower().startswith("x-hubspot-ratelimit")
                 }
-        return data  # type: ignore[no-any-return]
+        return data
 
     def retrying(self) -> Retrying:
         """The retry policy: retriable errors, ``max_retries`` times, exponential back-off."""

@@ -24,7 +24,9 @@ def preflight(
                 "access token",
                 False,
                 str(exc),
-                "create a private app with crm.objects.companies.read/write, crm.objects.deals.read and crm.schemas.companies.read/write scopes; set ICPSYNC_HUBSPOT__ACCESS_TOKEN",
+                "give the private app the crm.objects.companies.read/write, "
+                "crm.objects.deals.read and crm.schemas.companies.read/write scopes; "
+                "set ICPSYNC_HUBSPOT__ACCESS_TOKEN",
             )
         ]
     except ConnectorError as exc:
@@ -68,7 +70,7 @@ def preflight(
                 "native ICP tier property",
                 native is not None,
                 "hs_ideal_customer_profile",
-                "turn off [hubspot] mirror_native_tier: this portal has no hs_ideal_customer_profile",
+                "turn off [hubspot] mirror_native_tier: this portal lacks the property",
             )
         )
     try:
@@ -113,7 +115,7 @@ def _headroom(api: HubSpotApi, rate_limit_per_10s: int) -> list[Check]:
                 "daily API budget",
                 int(remaining) >= LOW_DAILY_REMAINING,
                 f"{remaining} of {daily or '?'} calls left today",
-                "wait for the daily reset (midnight, portal time zone) or raise the portal's API limit",
+                "wait for the daily reset (midnight, portal time zone) or raise the API limit",
             )
         )
     return checks

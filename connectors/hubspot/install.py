@@ -126,7 +126,8 @@ def ensure_fields(api: HubSpotApi, field_map: FieldMap, *, dry_run: bool) -> lis
                 PlanStep(
                     "conflict",
                     target,
-                    f"is {prop.type}, expected {spec.type}: rename it or point [icp] {spec.key} at another property",
+                    f"is {prop.type}, expected {spec.type}: "
+                    f"rename it or point [icp] {spec.key} at another property",
                     done=False,
                 )
             )

@@ -81,3 +81,20 @@ class SlidingWindowLimiter:
             yield
         finally:
             self.release()
+
+
+_SHARED: dict[tuple[str, int, float], SlidingWindowLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiter(key: str, limit: int, window_s: float) -> SlidingWindowLimiter:
+    """The process-wide limiter for ``key`` (one per HubSpot app), made on first use.
+
+    HubSpot counts calls per app, not per client object: connectors built one after the
+    other in one process (the scheduler, the demo, tests) must share one window.
+    """
+    with _SHARED_LOCK:
+        limiter = _SHARED.get((key, limit, window_s))
+        if limiter is None:
+            limiter = _SHARED[(key, limit, window_s)] = SlidingWindowLimiter(limit, window_s)
+        return limiter

@@ -129,7 +129,7 @@ class Reader:
                             ]
                         )
                     ],
-                    sorts=[{"propertyName": LAST_MODIFIED, "direction": "ASCENDING"}],  # type: ignore[list-item]
+                    sorts=[{"propertyName": LAST_MODIFIED, "direction": "ASCENDING"}],
                     properties=self.company_properties,
                     limit=SEARCH_PAGE,
                     after=after,

@@ -23,7 +23,7 @@ from connectors.hubspot.sandbox.server import SandboxServer
 if TYPE_CHECKING:
     from icpsync.settings import Settings
 
-__all__ = ["DEFAULT_RATE_LIMIT", "TOKEN", "Sandbox", "edit_accounts"]
+__all__ = ["DEFAULT_RATE_LIMIT", "ICP_VALUES", "TOKEN", "Sandbox", "edit_accounts"]
 
 #: the Professional tier: 190 calls per 10 s per app.
 DEFAULT_RATE_LIMIT = 190
@@ -31,6 +31,8 @@ DEFAULT_SEARCH_PER_SECOND = 5
 DEFAULT_DAILY_LIMIT = 625_000
 #: the sandbox's private-app token (not a secret: it opens nothing but this local server).
 TOKEN = "pat-sandbox-0000"
+#: the ICP values a run decides (``icp_scored_at`` is the run's own time: left out).
+ICP_VALUES = ("icp_score", "icp_tier", "icp_anti_flags", "icp_reasons", "icp_profile_version")
 
 
 class Sandbox:
@@ -129,7 +131,7 @@ class Sandbox:
         with self.portal.lock:
             return dict(self.portal.records["companies"][company_id])
 
-    def values(self, names: tuple[str, ...]) -> dict[str, tuple[str | None, ...]]:
+    def values(self, names: tuple[str, ...] = ICP_VALUES) -> dict[str, tuple[str | None, ...]]:
         """``id -> values of names`` for every company (to compare runs)."""
         with self.portal.lock:
             return {

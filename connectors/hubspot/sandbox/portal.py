@@ -104,7 +104,7 @@ class Portal:
                 links[to] = {"results": [{"id": i, "type": type_} for i in ids]}
         return links
 
-    def list(
+    def list_objects(
         self, kind: str, limit: int, after: str | None, names: list[str], assoc: list[str]
     ) -> Response:
         """``GET /crm/v3/objects/{kind}``: ids ascending, ``after`` is the next offset."""
@@ -139,7 +139,8 @@ class Portal:
             return error(
                 400,
                 "VALIDATION_ERROR",
-                f"The maximum number of results for a search is {SEARCH_CAP}: after + limit exceeds it.",
+                f"The maximum number of results for a search is {SEARCH_CAP}: "
+                "after + limit exceeds it.",
             )
         kinds = {n: p["type"] for n, p in self.properties[kind].items()}
         try:
@@ -191,8 +192,8 @@ class Portal:
         return 207, body
 
     def batch_update(
-        self, kind: str, request: dict[str, Any], fail_ids: set[str] = frozenset()
-    ) -> Response:  # type: ignore[assignment]
+        self, kind: str, request: dict[str, Any], fail_ids: frozenset[str] | set[str] = frozenset()
+    ) -> Response:
         """``POST /crm/v3/objects/{kind}/batch/update``: 200, 207 per-record errors, or 400."""
         inputs = request.get("inputs") or []
         if not inputs or len(inputs) > 100:
@@ -217,8 +218,10 @@ class Portal:
                         )
                     )
                     continue
-                bad = [(n, invalid(self.properties[kind].get(n), n, v)) for n, v in values.items()]
-                bad = [(n, b) for n, b in bad if b is not None]
+                checked = [
+                    (n, invalid(self.properties[kind].get(n), n, v)) for n, v in values.items()
+                ]
+                bad = [(n, b) for n, b in checked if b is not None]
                 if bad:
                     detail = [
                         {"message": m, "code": c, "context": {"propertyName": [n]}}

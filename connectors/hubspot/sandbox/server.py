@@ -149,7 +149,8 @@ class Handler(BaseHTTPRequestHandler):
                 *error(
                     401,
                     "INVALID_AUTHENTICATION",
-                    "Authentication credentials not found. This API supports OAuth 2.0 authentication.",
+                    "Authentication credentials not found. "
+                    "This API supports OAuth 2.0 authentication.",
                 )
             )
             return
@@ -219,7 +220,7 @@ class Handler(BaseHTTPRequestHandler):
             return [v for item in query.get(key, []) for v in item.split(",") if v]
 
         if name == "list":
-            return portal.list(
+            return portal.list_objects(
                 kind,
                 int(query.get("limit", ["10"])[0]),
                 query.get("after", [None])[0],
