@@ -87,7 +87,7 @@ def translate(exc: Exception, kind: str) -> Exception:
         )
     if status == 429:
         if body.get("policyName") == "DAILY":
-            return BudgetExhausted("HubSpot's daily API limit is reached; the next run resumes")
+            return BudgetExhausted("HubSpot's daily API limit is reached")
         return RateLimited(f"HubSpot rate limit ({body.get('policyName', 'unknown')}): {message}")
     if status >= 500 or status == 0:
         return RetriableError(f"HubSpot {kind}: server error {status}: {message}")
@@ -99,7 +99,10 @@ def _is_vendor_error(exc: Exception) -> bool:
 
 
 class DailyBudget:
-    """Stops a run before it spends more than ``share`` of the daily calls left at its start."""
+    """Stops a run before it spends more than ``share`` of the daily calls left at its start.
+
+    A share of 1 sets no limit of its own: HubSpot's ``DAILY`` 429 stops the run.
+    """
 
     def __init__(self, share: float):
         self.share = share
@@ -112,8 +115,7 @@ class DailyBudget:
         """Raise BudgetExhausted when this run's share is spent."""
         if self.allowed is not None and self.used >= self.allowed:
             raise BudgetExhausted(
-                f"this run used its share ({self.share:.0%}) of HubSpot's daily API calls; "
-                "the next run resumes"
+                f"this run used its share ({self.share * 100:.3g}%) of HubSpot's daily API calls"
             )
 
     def observe(self, headers: Any) -> None:
@@ -125,8 +127,9 @@ class DailyBudget:
         daily = headers.get("X-HubSpot-RateLimit-Daily")
         if remaining is not None and str(remaining).isdigit():
             self.remaining = int(remaining)
-            if self.allowed is None:
-                self.allowed = int(self.remaining * self.share)
+            if self.allowed is None and self.share < 1:
+                # the first call is already spent: it counts against the share too
+                self.allowed = int((self.remaining + 1) * self.share)
         if daily is not None and str(daily).isdigit():
             self.daily = int(daily)
 

@@ -86,7 +86,7 @@ def ensure_fields(api: HubSpotApi, field_map: FieldMap, *, dry_run: bool) -> lis
     else:
         if not dry_run:
             _create(
-                lambda: api.call_once(
+                lambda: api.call(
                     "groups",
                     api.groups.create,
                     OBJECT,
@@ -113,7 +113,7 @@ def ensure_fields(api: HubSpotApi, field_map: FieldMap, *, dry_run: bool) -> lis
                     ],
                 )
                 _create(
-                    lambda body=body: api.call_once(
+                    lambda body=body: api.call(
                         "properties", api.properties.create, OBJECT, body
                     )
                 )
@@ -169,7 +169,8 @@ def ensure_fields(api: HubSpotApi, field_map: FieldMap, *, dry_run: bool) -> lis
 
 
 def _create(call: Any) -> None:
-    """Create once; a 409 (it appeared meanwhile) counts as done."""
+    """Create (retried); a 409 (made meanwhile, or by a retried call whose response was
+    lost) counts as done."""
     try:
         call()
     except RequestRefused as exc:

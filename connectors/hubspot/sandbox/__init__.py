@@ -153,6 +153,7 @@ class Sandbox:
     def write_config(self, path: str | Path, **hubspot: Any) -> Path:
         """Write an icpsync config (TOML) pointing at this sandbox; state next to it."""
         path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         section = self.settings_overrides(**hubspot)["hubspot"]
         lines = [
             "[sync]",

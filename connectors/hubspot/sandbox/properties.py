@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from connectors.hubspot.sandbox.seed import INDUSTRY_OPTIONS, STAGES, TECH_VALUES
@@ -130,6 +131,7 @@ def group(name: str, label: str, display_order: int = -1) -> dict[str, Any]:
     return {"name": name, "label": label, "displayOrder": display_order, "archived": False}
 
 
+@lru_cache(maxsize=1 << 18)  # searches compare the same timestamps over and over
 def parse_time(value: str) -> float | None:
     """Epoch milliseconds from an ISO string or an epoch-ms string; None when unreadable."""
     text = value.strip()

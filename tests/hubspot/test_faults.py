@@ -1,0 +1,160 @@
+"""Fault drills: injected faults, a DAILY stop, a spent budget, per-record refusals, SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from connectors.hubspot.sandbox import Sandbox
+from icpsync.settings import load_settings
+from icpsync.state import StateStore
+from icpsync.sync import run_once
+
+ACCOUNTS, DEALS = 600, 1800
+
+
+def test_faults_end_with_the_values_of_a_clean_run_and_no_double_writes(
+    start_sandbox: Callable[..., Sandbox], runner_for: Callable[..., Any]
+) -> None:
+    clean = start_sandbox(ACCOUNTS, DEALS)
+    runner_for(clean).sync()
+    faulty = start_sandbox(ACCOUNTS, DEALS, fault_rate=0.1, fault_delay_s=0.05)
+    runner = runner_for(faulty)
+    faulty.reset_stats()
+
+    report = runner.sync()
+
+    stats = faulty.stats()
+    injected = {k: v for k, v in stats.items() if k.startswith("fault_")}
+    assert sum(injected.values()) >= 5, injected
+    assert {"fault_timeout", "fault_500", "fault_503", "fault_429"} & set(injected)
+    assert report.failed == 0 and report.written == ACCOUNTS
+    assert faulty.values() == clean.values()
+    assert max(faulty.write_counts().values()) == 1
+    assert len(faulty.write_counts()) == ACCOUNTS
+
+
+def test_lost_write_responses_are_read_back_not_written_twice(
+    start_sandbox: Callable[..., Sandbox], runner_for: Callable[..., Any]
+) -> None:
+    sandbox = start_sandbox(ACCOUNTS, DEALS, fault_delay_s=0.01)
+    runner = runner_for(sandbox)
+    sandbox.limits.fault_rate = 0.5  # half the calls fail, many of them after the write
+    sandbox.reset_stats()
+    report = runner.sync()
+    stats = sandbox.stats()
+    assert stats.get("fault_timeout", 0) > 0
+    assert stats.get("batch_read_companies", 0) > 0  # the read-backs
+    assert max(sandbox.write_counts().values()) == 1
+    assert report.written + report.failed == ACCOUNTS
+    assert report.failed == 0 or all(f.retriable for f in report.failures)
+
+
+def test_refused_records_are_reported_one_by_one_and_written_after_the_fix(
+    sandbox: Sandbox, runner_for: Callable[..., Any]
+) -> None:
+    runner = runner_for(sandbox)
+    with sandbox.portal.lock:  # an admin deleted the Anti-ICP option
+        tier = sandbox.portal.properties["companies"]["icp_tier"]
+        tier["options"] = [o for o in tier["options"] if o["value"] != "anti_icp"]
+
+    first = runner.sync()
+
+    anti = {cid for cid, v in sandbox.values().items() if v[1] == "anti_icp"}
+    assert not anti
+    assert first.failed > 0 and first.written == 300 - first.failed
+    assert all(not f.retriable and "INVALID_OPTION" in f.reason for f in first.failures)
+    assert first.stopped is None
+
+    runner.install()  # adds the missing option back
+    second = runner.sync(full=True)
+    assert second.failed == 0 and second.written == first.failed
+    refused = {f.account_id for f in first.failures}
+    assert refused == {cid for cid, v in sandbox.values().items() if v[1] == "anti_icp"}
+
+
+def test_daily_limit_stops_cleanly_and_the_next_run_resumes(
+    start_sandbox: Callable[..., Sandbox], runner_for: Callable[..., Any]
+) -> None:
+    clean = start_sandbox(ACCOUNTS, DEALS)
+    runner_for(clean).sync()
+    sandbox = start_sandbox(ACCOUNTS, DEALS)
+    runner = runner_for(sandbox, daily_budget_share=1.0)  # only HubSpot's 429 stops it
+    # enough for the reads and three batch updates, then DAILY 429s
+    sandbox.limits.daily_limit = sandbox.limits.daily_used + 6 + 18 + 3
+
+    stopped = runner.sync()
+
+    assert stopped.stopped and "daily" in stopped.stopped
+    assert stopped.written == 300
+    assert {f.account_id for f in stopped.failures}.isdisjoint(sandbox.write_counts())
+    assert runner.state.cursor("hubspot", "accounts") is None
+    assert sandbox.stats()["429_daily"] >= 1
+
+    sandbox.limits.daily_limit = 10**6  # the next day
+    resumed = runner.sync()
+    assert resumed.mode == "full" and resumed.stopped is None
+    assert resumed.written == ACCOUNTS - 300
+    assert sandbox.values() == clean.values()
+
+
+def test_run_stops_at_its_share_of_the_daily_budget(
+    sandbox: Sandbox, runner_for: Callable[..., Any]
+) -> None:
+    runner = runner_for(sandbox)
+    left = sandbox.limits.daily_limit - sandbox.limits.daily_used
+    # a share worth the 12 reads and one batch update
+    runner.settings.hubspot.daily_budget_share = 13.5 / left
+    sandbox.reset_stats()
+    report = runner.sync()
+    assert report.stopped and "share" in report.stopped
+    assert report.written == 100
+    assert sandbox.stats()["total"] == 13
+    assert sandbox.stats().get("429", 0) == 0
+
+
+def test_sigkill_half_way_then_a_normal_run_matches_an_uninterrupted_run(
+    start_sandbox: Callable[..., Sandbox], runner_for: Callable[..., Any], tmp_path: Path
+) -> None:
+    accounts, deals = 2000, 1000
+    clean = start_sandbox(accounts, deals)
+    runner_for(clean).sync()
+    sandbox = start_sandbox(accounts, deals, latency_ms=15)
+    runner_for(sandbox)  # installs the properties
+    config = sandbox.write_config(tmp_path / "killed" / "icpsync.toml", retry_backoff_s=0.01)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ICPSYNC_")}
+    sandbox.reset_stats()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "icpsync", "--config", str(config), "sync", "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while sandbox.stats().get("batch_update_companies", 0) < 5:
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    written_before = len(sandbox.write_counts())
+    assert 0 < written_before < accounts
+
+    settings = load_settings(config)
+    state = StateStore(settings.state.database_url())
+    try:
+        assert state.cursor("hubspot", "accounts") is None
+        report = run_once(settings, state=state)
+    finally:
+        state.close()
+    assert report.mode == "full" and report.failed == 0
+    assert report.written == accounts - written_before
+    assert sandbox.values() == clean.values()
