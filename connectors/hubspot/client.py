@@ -94,6 +94,11 @@ def translate(exc: Exception, kind: str) -> Exception:
     return RequestRefused(f"HubSpot {kind}: {status} {message}", status, body.get("category"))
 
 
+def _fingerprint(token: str) -> str:
+    """A short, one-way name for a token (limiters are shared per app, never keyed by it)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
 def _is_vendor_error(exc: Exception) -> bool:
     return type(exc).__module__.startswith("hubspot.") and hasattr(exc, "status")
 
@@ -198,7 +203,7 @@ class HubSpotApi:
             max_retries=conf.max_retries,
             backoff_s=conf.retry_backoff_s,
             budget_share=conf.daily_budget_share,
-            limiter_key=f"{conf.host.rstrip('/')}|{hashlib.sha256((token or '').encode()).hexdigest()[:16]}",
+            limiter_key=f"{conf.host.rstrip('/')}|{_fingerprint(token or '')}",
         )
 
     def call_once(

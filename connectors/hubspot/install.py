@@ -113,9 +113,7 @@ def ensure_fields(api: HubSpotApi, field_map: FieldMap, *, dry_run: bool) -> lis
                     ],
                 )
                 _create(
-                    lambda body=body: api.call(
-                        "properties", api.properties.create, OBJECT, body
-                    )
+                    lambda body=body: api.call("properties", api.properties.create, OBJECT, body)
                 )
             steps.append(
                 PlanStep("create", target, f"{spec.type}/{spec.field_type}", done=not dry_run)

@@ -95,7 +95,7 @@ def test_install_adds_missing_tier_options_and_survives_a_409(
 def test_doctor_reports_a_wrong_type_a_bad_token_and_too_high_a_rate(
     sandbox: Sandbox, runner_for: Callable[..., Any]
 ) -> None:
-    runner = runner_for(sandbox)
+    runner_for(sandbox)  # installs
     with sandbox.portal.lock:
         sandbox.portal.properties["companies"]["icp_score"]["type"] = "string"
     fast = runner_for(sandbox, install=False, rate_limit_per_10s=250)

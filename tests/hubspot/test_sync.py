@@ -74,7 +74,7 @@ def test_second_sync_writes_nothing_and_edits_are_read_incrementally(
 def test_limiter_keeps_every_run_under_the_default_limit(
     start_sandbox: Callable[..., Sandbox], runner_for: Callable[..., Any]
 ) -> None:
-    # ~250 calls in a few seconds, from separate connectors: more than one 10-second window's worth at 190.
+    # ~250 calls in a few seconds from separate connectors: over one window's worth at 190.
     sandbox = start_sandbox(accounts=1200, opportunities=3600)
     runner = runner_for(sandbox)
     for _ in range(4):

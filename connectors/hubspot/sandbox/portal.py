@@ -68,6 +68,9 @@ class Portal:
         self.properties = default_properties()
         self.groups = default_groups()
         self.writes: Counter[str] = Counter()
+        #: bumped on every write; a search's sorted hits are reused while it stands still.
+        self.version = 0
+        self._hits: dict[str, tuple[object, list[str]]] = {}
 
     # -- objects ---------------------------------------------------------------------
 
@@ -149,13 +152,19 @@ class Portal:
         except SearchError as exc:
             return error(400, "VALIDATION_ERROR", str(exc))
         with self.lock:
-            hits = [rid for rid, props in self.records[kind].items() if keep(props)]
-            for name, descending in reversed(sorts or [("hs_object_id", False)]):
-                kind_of = kinds.get(name, "string")
-                hits.sort(
-                    key=lambda rid: _sort_value(self.records[kind][rid].get(name), kind_of),
-                    reverse=descending,
-                )
+            key = (self.version, repr(request.get("filterGroups")), repr(sorts))
+            cached = self._hits.get(kind)
+            if cached is not None and cached[0] == key:
+                hits = cached[1]
+            else:
+                hits = [rid for rid, props in self.records[kind].items() if keep(props)]
+                for name, descending in reversed(sorts or [("hs_object_id", False)]):
+                    kind_of = kinds.get(name, "string")
+                    hits.sort(
+                        key=lambda rid: _sort_value(self.records[kind][rid].get(name), kind_of),
+                        reverse=descending,
+                    )
+                self._hits[kind] = (key, hits)
             page = hits[after : after + limit]
             results = [self._object(kind, rid, request.get("properties") or [], []) for rid in page]
         body: dict[str, Any] = {"total": len(hits), "results": results}
@@ -257,6 +266,7 @@ class Portal:
                 text = seed.iso_ms((parse_time(text) or 0) / 1000)
             props[name] = text
         props["hs_lastmodifieddate"] = now_iso()
+        self.version += 1
         if kind == "companies":
             self.writes[rid] += 1
         return self._object(kind, rid, list(values), [])
