@@ -171,6 +171,7 @@ class HubSpotApi:
         self.companies_search = crm.companies.search_api
         self.companies_batch = crm.companies.batch_api
         self.deals = crm.deals.basic_api
+        self.deals_batch = crm.deals.batch_api
         self.properties = crm.properties.core_api
         self.groups = crm.properties.groups_api
         self.pipelines = crm.pipelines.pipelines_api
@@ -279,6 +280,7 @@ class HubSpotApi:
             self.companies_search,
             self.companies_batch,
             self.deals,
+            self.deals_batch,
             self.properties,
             self.groups,
             self.pipelines,

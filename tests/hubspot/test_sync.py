@@ -138,3 +138,33 @@ def test_deals_are_aggregated_per_associated_company(
     assert deals and all(d.account_id == expected[d.id] for d in deals)
     assert {d.stage for d in deals if d.is_won} == {"Closed Won"}
     assert any(not d.is_closed for d in deals)
+
+
+def test_a_changed_deal_rescoring_only_its_company_by_batch_read(
+    sandbox: Sandbox, runner_for: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hubspot.crm.deals import (
+        BatchInputSimplePublicObjectBatchInput,
+        SimplePublicObjectBatchInput,
+    )
+
+    from connectors.hubspot.client import HubSpotApi
+
+    monkeypatch.setattr(icpsync.sync, "CURSOR_OVERLAP", timedelta(0))
+    runner = runner_for(sandbox)
+    runner.sync()
+    runner.sync()
+    deal, company = next(iter(sandbox.portal.deal_company.items()))
+    api = HubSpotApi.from_settings(runner.settings.hubspot)
+    try:  # a rep edits a deal: only its company is read again
+        body = BatchInputSimplePublicObjectBatchInput(
+            inputs=[SimplePublicObjectBatchInput(id=deal, properties={"amount": "123456"})]
+        )
+        api.call_once("batch_update_deals", api.deals_batch.update, body)
+    finally:
+        api.close()
+    sandbox.reset_stats()
+    report = runner.sync()
+    assert report.accounts_read == 1
+    assert sandbox.stats()["batch_read_companies"] == 1
+    assert report.examples == [] or report.examples[0]["id"] == company

@@ -86,7 +86,10 @@ class Sandbox:
         )
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, name="hubspot-sandbox", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="hubspot-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self
