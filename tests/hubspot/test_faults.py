@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from connectors.hubspot.sandbox import Sandbox
 from icpsync.settings import load_settings
 from icpsync.state import StateStore
@@ -19,13 +21,14 @@ from icpsync.sync import run_once
 ACCOUNTS, DEALS = 600, 1800
 
 
+@pytest.mark.parametrize("concurrency", [1, 4])
 def test_faults_end_with_the_values_of_a_clean_run_and_no_double_writes(
-    start_sandbox: Callable[..., Sandbox], runner_for: Callable[..., Any]
+    start_sandbox: Callable[..., Sandbox], runner_for: Callable[..., Any], concurrency: int
 ) -> None:
     clean = start_sandbox(ACCOUNTS, DEALS)
     runner_for(clean).sync()
     faulty = start_sandbox(ACCOUNTS, DEALS, fault_rate=0.1, fault_delay_s=0.05)
-    runner = runner_for(faulty)
+    runner = runner_for(faulty, write_concurrency=concurrency)
     faulty.reset_stats()
 
     report = runner.sync()
@@ -40,11 +43,12 @@ def test_faults_end_with_the_values_of_a_clean_run_and_no_double_writes(
     assert len(faulty.write_counts()) == ACCOUNTS
 
 
-def test_lost_write_responses_are_read_back_not_written_twice(
+def test_timed_out_writes_are_read_back_not_written_twice(
     start_sandbox: Callable[..., Sandbox], runner_for: Callable[..., Any]
 ) -> None:
-    sandbox = start_sandbox(ACCOUNTS, DEALS, fault_delay_s=0.01)
-    runner = runner_for(sandbox)
+    # the sandbox applies the call, then holds the response past the client's timeout
+    sandbox = start_sandbox(ACCOUNTS, DEALS, fault_delay_s=0.6)
+    runner = runner_for(sandbox, timeout_s=0.3)
     sandbox.limits.fault_rate = 0.5  # half the calls fail, many of them after the write
     sandbox.reset_stats()
     report = runner.sync()
