@@ -1,4 +1,6 @@
-"""The sandbox portal: companies, deals, associations, properties and groups in memory.
+"""The sandbox portal's records: companies, deals and their associations, in memory.
+
+Property definitions and groups live in :mod:`.schema`; writes are validated against them.
 
 Every operation returns ``(status, body)`` shaped like HubSpot's CRM v3/v4 responses. One
 lock serialises changes; ``hs_lastmodifieddate`` moves on every write, and successful
@@ -8,46 +10,18 @@ company writes are counted per record id so tests can check none is written twic
 from __future__ import annotations
 
 import threading
-import time
-import uuid
 from collections import Counter
 from typing import Any
 
 from connectors.hubspot.sandbox import seed
-from connectors.hubspot.sandbox.properties import (
-    FIELD_TYPES,
-    TYPES,
-    default_groups,
-    default_properties,
-    definition,
-    group,
-    invalid,
-    parse_time,
-)
+from connectors.hubspot.sandbox.properties import invalid, parse_time
+from connectors.hubspot.sandbox.schema import Response, Schema, error, now_iso
 from connectors.hubspot.sandbox.search import SearchError, compile_filters, sort_keys
 from icpsync.synthetic import SyntheticData
 
-Response = tuple[int, dict[str, Any]]
 SEARCH_CAP = 10_000
 DEFAULT_PROPERTIES = {"companies": ("name", "domain"), "deals": ("dealname", "amount")}
 ALWAYS = ("hs_object_id", "createdate", "hs_lastmodifieddate")
-
-
-def error(status: int, category: str, message: str, **extra: Any) -> Response:
-    """HubSpot's error body."""
-    body = {
-        "status": "error",
-        "message": message,
-        "correlationId": str(uuid.uuid4()),
-        "category": category,
-    }
-    body.update(extra)
-    return status, body
-
-
-def now_iso() -> str:
-    """The current time as HubSpot writes it."""
-    return seed.iso_ms(time.time())
 
 
 class Portal:
@@ -65,8 +39,8 @@ class Portal:
             self.records["deals"][did] = props
             self.deal_company[did] = cid
             self.company_deals.setdefault(cid, []).append(did)
-        self.properties = default_properties()
-        self.groups = default_groups()
+        self.schema = Schema(self.lock)
+        self.properties = self.schema.properties
         self.writes: Counter[str] = Counter()
         #: bumped on every write; a search's sorted hits are reused while it stands still.
         self.version = 0
@@ -333,98 +307,6 @@ class Portal:
             "archived": False,
         }
         return 200, {"results": [pipeline]}
-
-    # -- properties and groups ------------------------------------------------------------
-
-    def list_properties(self, kind: str) -> Response:
-        with self.lock:
-            return 200, {"results": list(self.properties[kind].values())}
-
-    def get_property(self, kind: str, name: str) -> Response:
-        with self.lock:
-            prop = self.properties[kind].get(name)
-        if prop is None:
-            return error(
-                404, "OBJECT_NOT_FOUND", f"Unable to find property {name} for object type {kind}"
-            )
-        return 200, prop
-
-    def create_property(self, kind: str, spec: dict[str, Any]) -> Response:
-        """``POST /crm/v3/properties/{kind}``: 201, 409 on a duplicate, 400 when invalid."""
-        required = ("name", "label", "type", "fieldType", "groupName")
-        missing = [k for k in required if not spec.get(k)]
-        if missing:
-            return error(400, "VALIDATION_ERROR", f"missing required fields: {missing}")
-        if spec["type"] not in TYPES or spec["fieldType"] not in FIELD_TYPES:
-            return error(400, "VALIDATION_ERROR", "invalid type or fieldType")
-        with self.lock:
-            if spec["groupName"] not in self.groups[kind]:
-                return error(
-                    400, "VALIDATION_ERROR", f"property group {spec['groupName']} does not exist"
-                )
-            if spec["name"] in self.properties[kind]:
-                return error(409, "CONFLICT", f"A property named '{spec['name']}' already exists.")
-            options = [
-                {
-                    "label": o["label"],
-                    "value": o["value"],
-                    "displayOrder": o.get("displayOrder", i),
-                    "hidden": bool(o.get("hidden", False)),
-                }
-                for i, o in enumerate(spec.get("options") or [])
-            ]
-            prop = definition(
-                spec["name"],
-                spec["label"],
-                spec["type"],
-                spec["fieldType"],
-                group=spec["groupName"],
-                options=options,
-                hubspot_defined=False,
-            )
-            prop["description"] = spec.get("description") or ""
-            self.properties[kind][spec["name"]] = prop
-        return 201, prop
-
-    def update_property(self, kind: str, name: str, spec: dict[str, Any]) -> Response:
-        """``PATCH /crm/v3/properties/{kind}/{name}`` (labels, options)."""
-        with self.lock:
-            prop = self.properties[kind].get(name)
-            if prop is None:
-                return error(404, "OBJECT_NOT_FOUND", f"Unable to find property {name}")
-            if prop["hubspotDefined"] and "options" in spec:
-                return error(400, "VALIDATION_ERROR", f"{name} is a HubSpot-defined property")
-            for key in ("label", "description", "groupName"):
-                if spec.get(key) is not None:
-                    prop[key] = spec[key]
-            if spec.get("options") is not None:
-                prop["options"] = [
-                    {
-                        "label": o["label"],
-                        "value": o["value"],
-                        "displayOrder": o.get("displayOrder", i),
-                        "hidden": bool(o.get("hidden", False)),
-                    }
-                    for i, o in enumerate(spec["options"])
-                ]
-            return 200, prop
-
-    def list_groups(self, kind: str) -> Response:
-        with self.lock:
-            return 200, {"results": list(self.groups[kind].values())}
-
-    def create_group(self, kind: str, spec: dict[str, Any]) -> Response:
-        """``POST /crm/v3/properties/{kind}/groups``: 201 or 409."""
-        if not spec.get("name") or not spec.get("label"):
-            return error(400, "VALIDATION_ERROR", "name and label are required")
-        with self.lock:
-            if spec["name"] in self.groups[kind]:
-                return error(
-                    409, "CONFLICT", f"A property group named '{spec['name']}' already exists."
-                )
-            created = group(spec["name"], spec["label"], int(spec.get("displayOrder", -1)))
-            self.groups[kind][spec["name"]] = created
-        return 201, created
 
 
 def _sort_value(raw: str | None, kind: str) -> tuple[int, Any]:

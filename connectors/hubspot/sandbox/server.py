@@ -245,16 +245,16 @@ class Handler(BaseHTTPRequestHandler):
         if name == "pipelines":
             return portal.pipelines()
         if name == "list_groups":
-            return portal.list_groups(kind)
+            return portal.schema.list_groups(kind)
         if name == "create_group":
-            return portal.create_group(kind, body)
+            return portal.schema.create_group(kind, body)
         if name == "list_properties":
-            return portal.list_properties(kind)
+            return portal.schema.list_properties(kind)
         if name == "create_property":
-            return portal.create_property(kind, body)
+            return portal.schema.create_property(kind, body)
         if name == "get_property":
-            return portal.get_property(kind, params["name"])
-        return portal.update_property(kind, params["name"], body)
+            return portal.schema.get_property(kind, params["name"])
+        return portal.schema.update_property(kind, params["name"], body)
 
     def _control(self, method: str, path: str) -> None:
         limits = self.server.limits
