@@ -139,6 +139,18 @@ def test_deals_are_aggregated_per_associated_company(
     assert {d.stage for d in deals if d.is_won} == {"Closed Won"}
     assert any(not d.is_closed for d in deals)
 
+    short = runner_for(sandbox, install=False)
+    short.settings.sync.lookback_days = 180
+    connector = short.connector()
+    try:
+        recent = list(connector.read_opportunities())
+        skipped = connector.stats.skipped["deal_closed_before_lookback"]
+    finally:
+        connector.close()
+    assert len(recent) + skipped == len(sandbox.portal.records["deals"])
+    assert len(recent) < len(deals)
+    assert {d.id for d in deals if not d.is_closed} <= {d.id for d in recent}
+
 
 def test_a_changed_deal_rescoring_only_its_company_by_batch_read(
     sandbox: Sandbox, runner_for: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
