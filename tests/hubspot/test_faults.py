@@ -162,3 +162,26 @@ def test_sigkill_half_way_then_a_normal_run_matches_an_uninterrupted_run(
     assert report.mode == "full" and report.failed == 0
     assert report.written == accounts - written_before
     assert sandbox.values() == clean.values()
+
+
+def test_each_fault_kind_on_a_write_is_retried_once_and_counted(
+    sandbox: Sandbox, runner_for: Callable[..., Any]
+) -> None:
+    runner = runner_for(sandbox)
+    sandbox.limits.inject("batch_update_companies", "429", "503", "timeout", "207", "500")
+    sandbox.reset_stats()
+    connector = runner.connector()
+    try:
+        report = run_once(runner.settings, connector=connector, state=runner.state)
+        retries = dict(connector.api.retries)
+    finally:
+        connector.close()
+    stats = sandbox.stats()
+    for kind in ("429", "503", "timeout", "207", "500"):
+        assert stats[f"fault_{kind}"] == 1
+    assert report.written == 300 and report.failed == 0
+    assert retries["RateLimited"] == 1 and retries["ResponseLost"] == 1
+    assert retries["RetriableError"] == 2 and retries["_Retry"] == 1
+    # a 5xx or a lost response may have been applied: each is read back before the retry
+    assert stats["batch_read_companies"] == 3
+    assert max(sandbox.write_counts().values()) == 1

@@ -55,6 +55,12 @@ class Limits:
         self._search_window: deque[float] = deque()
         self.daily_used = 0
         self.calls: Counter[str] = Counter()
+        self._planned: deque[tuple[str, str]] = deque()
+
+    def inject(self, kind: str, *faults: str) -> None:
+        """Fail the next calls of ``kind`` (e.g. ``batch_update_companies``) with ``faults``."""
+        with self._lock:
+            self._planned.extend((kind, fault) for fault in faults)
 
     def admit(self, kind: str, search: bool) -> tuple[Refusal | None, dict[str, str]]:
         """Count one call of ``kind``; a refusal when over a limit, and the headers to send."""
@@ -103,6 +109,11 @@ class Limits:
 
     def fault(self, kind: str, partial_possible: bool) -> str | None:
         """The fault to inject into this call (``500``, ``503``, ``timeout``, ``429``, ``207``)."""
+        with self._lock:
+            if self._planned and self._planned[0][0] == kind:
+                chosen = self._planned.popleft()[1]
+                self.calls[f"fault_{chosen}"] += 1
+                return chosen
         if self.fault_rate <= 0:
             return None
         with self._lock:
