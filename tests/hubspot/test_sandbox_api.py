@@ -214,3 +214,22 @@ def test_sandbox_command_prints_url_and_config_and_stops_on_sigterm(tmp_path: Pa
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_get_by_id_and_batch_read_with_a_missing_id(client: HubSpot) -> None:
+    from hubspot.crm.companies import BatchReadInputSimplePublicObjectId, SimplePublicObjectId
+    from hubspot.crm.companies.exceptions import NotFoundException
+
+    one = client.crm.companies.basic_api.get_by_id("9000000003", properties=["industry"])
+    assert one.id == "9000000003" and "industry" in one.properties
+    with pytest.raises(NotFoundException):
+        client.crm.companies.basic_api.get_by_id("123")
+    body = BatchReadInputSimplePublicObjectId(
+        inputs=[SimplePublicObjectId(id="9000000003"), SimplePublicObjectId(id="1")],
+        properties=["name"],
+        properties_with_history=[],
+    )
+    result = client.crm.companies.batch_api.read(body)
+    assert [r.id for r in result.results] == ["9000000003"]
+    assert result.errors[0].category == "OBJECT_NOT_FOUND"
+    assert result.errors[0].context["ids"] == ["1"]
