@@ -172,6 +172,7 @@ class HubSpotApi:
         self.companies_batch = crm.companies.batch_api
         self.deals = crm.deals.basic_api
         self.deals_batch = crm.deals.batch_api
+        self.deals_search = crm.deals.search_api
         self.properties = crm.properties.core_api
         self.groups = crm.properties.groups_api
         self.pipelines = crm.pipelines.pipelines_api
@@ -281,6 +282,7 @@ class HubSpotApi:
             self.companies_batch,
             self.deals,
             self.deals_batch,
+            self.deals_search,
             self.properties,
             self.groups,
             self.pipelines,

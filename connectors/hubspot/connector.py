@@ -35,6 +35,9 @@ class HubSpotConnector:
     name: ClassVar[str] = "hubspot"
     #: updates per ``write_scores`` call: 20 batch updates of 100.
     write_chunk_size = 2000
+    #: ``write_scores`` may run in a thread while the run reads on: the client's limiter,
+    #: counters and budget are locked, and reads and writes use separate API objects.
+    thread_safe_writes = True
 
     def __init__(
         self,
@@ -96,9 +99,8 @@ class HubSpotConnector:
         return self.reader.companies_by_id(sorted(ids))
 
     def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
-        """Open deals and deals closed within the look-back (``since`` is not used: every
-        deal counts towards its company's aggregates)."""
-        return self.reader.deals()
+        """Open deals and deals closed within the look-back (modified since ``since``)."""
+        return self.reader.deals(since)
 
     def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
         """Batch updates of 100; per-record failures; a clean stop on the daily limit."""

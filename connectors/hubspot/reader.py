@@ -6,7 +6,9 @@
   (ids already read are skipped). Should 10,000 records share one timestamp, the rest is
   read with the paged list and filtered here.
 * Deals come from one paged list with ``associations=["companies"]``: the deal -> company
-  link rides along, so no association call is needed (``ceil(deals / 100)`` calls).
+  link rides along, so no association call is needed (``ceil(deals / 100)`` calls). An
+  incremental run searches the deals modified since its cursor instead, and reads their
+  companies with v4 association batch reads (search results carry no associations).
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hubspot.crm.associations.v4 import (
+    BatchInputPublicFetchAssociationsBatchRequest,
+    PublicFetchAssociationsBatchRequest,
+)
 from hubspot.crm.companies import (
     BatchReadInputSimplePublicObjectId,
     Filter,
@@ -37,6 +43,8 @@ SEARCH_CAP = 10_000
 LAST_MODIFIED = "hs_lastmodifieddate"
 #: field map ICP key -> the raw key the normaliser reads the current value from.
 RAW_ICP = {key: raw for raw, key in CURRENT_KEYS.items()}
+#: v4 association type of a deal's primary company.
+PRIMARY_DEAL_TO_COMPANY = 5
 
 
 def _next(page: dict[str, Any]) -> str | None:
@@ -95,50 +103,51 @@ class Reader:
             if account is not None:
                 yield account
 
-    def _list_companies(self) -> Iterator[dict[str, Any]]:
+    def _list(self, kind: str) -> Iterator[dict[str, Any]]:
+        """Every record of ``kind`` (companies or deals), 100 a page."""
+        api = self.api.companies if kind == "companies" else self.api.deals
+        extra = {"associations": ["companies"]} if kind == "deals" else {}
         after = None
         while True:
             page = self.api.call(
-                "list_companies",
-                self.api.companies.get_page,
+                f"list_{kind}",
+                api.get_page,
                 raw=True,
                 limit=PAGE,
                 after=after,
-                properties=self.company_properties,
+                properties=self._properties(kind),
                 archived=False,
+                **extra,
             )
             yield from page.get("results") or []
             after = _next(page)
             if not after:
                 return
 
-    def _search_companies(self, since: datetime) -> Iterator[dict[str, Any]]:
+    def _properties(self, kind: str) -> list[str]:
+        return self.company_properties if kind == "companies" else self.deal_properties
+
+    def _search(self, kind: str, since: datetime) -> Iterator[dict[str, Any]]:
+        """Records of ``kind`` modified at or after ``since``, re-windowed past the cap."""
+        api = self.api.companies_search if kind == "companies" else self.api.deals_search
         cursor = epoch_ms(since)
         seen: set[str] = set()
         while True:
             after: str | None = None
             last: int | None = None
             while True:
+                since_cursor = Filter(
+                    property_name=LAST_MODIFIED, operator="GTE", value=str(cursor)
+                )
                 request = PublicObjectSearchRequest(
-                    filter_groups=[
-                        FilterGroup(
-                            filters=[
-                                Filter(
-                                    property_name=LAST_MODIFIED, operator="GTE", value=str(cursor)
-                                )
-                            ]
-                        )
-                    ],
+                    filter_groups=[FilterGroup(filters=[since_cursor])],
                     sorts=[{"propertyName": LAST_MODIFIED, "direction": "ASCENDING"}],
-                    properties=self.company_properties,
+                    properties=self._properties(kind),
                     limit=SEARCH_PAGE,
                     after=after,
                 )
                 page = self.api.call(
-                    "search_companies",
-                    self.api.companies_search.do_search,
-                    raw=True,
-                    public_object_search_request=request,
+                    f"search_{kind}", api.do_search, raw=True, public_object_search_request=request
                 )
                 for record in page.get("results") or []:
                     stamp = parse_datetime((record.get("properties") or {}).get(LAST_MODIFIED))
@@ -153,20 +162,44 @@ class Reader:
                 if int(after) + SEARCH_PAGE > SEARCH_CAP:
                     break
             if last is None or last <= cursor:
-                log.warning(
-                    "over %d companies share one modification time: reading the list", SEARCH_CAP
-                )
-                for record in self._list_companies():
+                log.warning("over %d %s share one modification time: listing", SEARCH_CAP, kind)
+                for record in self._list(kind):
                     stamp = parse_datetime((record.get("properties") or {}).get(LAST_MODIFIED))
                     if record["id"] not in seen and (stamp is None or epoch_ms(stamp) >= cursor):
                         yield record
                 return
             cursor = last  # re-window: the search starts again at the last time seen
 
+    def _with_companies(self, deals: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Searched deals (search returns no associations) with their companies attached,
+        read with v4 association batch reads of 100."""
+        for chunk in _chunks(deals, PAGE):
+            body = BatchInputPublicFetchAssociationsBatchRequest(
+                inputs=[PublicFetchAssociationsBatchRequest(id=d["id"]) for d in chunk]
+            )
+            result = self.api.call(
+                "associations", self.api.associations.get_page, "deals", "companies", body, raw=True
+            )
+            links: dict[str, list[dict[str, Any]]] = {}
+            for row in result.get("results") or []:
+                primary = {PRIMARY_DEAL_TO_COMPANY}
+                links[str(row["from"]["id"])] = [
+                    {
+                        "id": str(to["toObjectId"]),
+                        "type": "deal_to_company"
+                        if primary & {t.get("typeId") for t in to.get("associationTypes") or []}
+                        else "other",
+                    }
+                    for to in row.get("to") or []
+                ]
+            for deal in chunk:
+                deal["associations"] = {"companies": {"results": links.get(deal["id"], [])}}
+                yield deal
+
     def companies(self, since: datetime | None) -> Iterator[Account]:
         """Every company (``since`` None) or those modified at or after ``since``."""
         return self._accounts(
-            self._list_companies() if since is None else self._search_companies(since)
+            self._list("companies") if since is None else self._search("companies", since)
         )
 
     def companies_by_id(self, ids: Sequence[str]) -> Iterator[Account]:
@@ -192,38 +225,34 @@ class Reader:
 
     # -- deals ------------------------------------------------------------------------
 
-    def deals(self, now: datetime | None = None) -> Iterator[Opportunity]:
-        """Open deals and those closed within the look-back, each with its company."""
+    def deals(
+        self, since: datetime | None = None, now: datetime | None = None
+    ) -> Iterator[Opportunity]:
+        """Open deals and those closed within the look-back, each with its company.
+
+        Every deal (a paged list with companies attached), or with ``since`` only those
+        modified at or after it (a search, then v4 association reads for their companies).
+        """
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
         fields = self.field_map.opportunity.fields
         cutoff = ((now or datetime.now(UTC)) - timedelta(days=self.lookback_days)).date()
-        after = None
-        while True:
-            page = self.api.call(
-                "list_deals",
-                self.api.deals.get_page,
-                raw=True,
-                limit=PAGE,
-                after=after,
-                properties=self.deal_properties,
-                associations=["companies"],
-                archived=False,
-            )
-            for record in page.get("results") or []:
-                props = record.get("properties") or {}
-                raw: dict[str, object] = {c: props.get(n) for c, n in fields.items()}
-                raw["id"] = record.get("id")
-                raw["account_id"] = _company_of(record)
-                opp = normaliser.opportunity(raw)
-                if opp is None:
-                    continue
-                if opp.is_closed and opp.closed is not None and opp.closed < cutoff:
-                    self.stats.skipped["deal_closed_before_lookback"] += 1
-                    continue
-                yield opp
-            after = _next(page)
-            if not after:
-                return
+        records = (
+            self._list("deals")
+            if since is None
+            else self._with_companies(self._search("deals", since))
+        )
+        for record in records:
+            props = record.get("properties") or {}
+            raw: dict[str, object] = {c: props.get(n) for c, n in fields.items()}
+            raw["id"] = record.get("id")
+            raw["account_id"] = _company_of(record)
+            opp = normaliser.opportunity(raw)
+            if opp is None:
+                continue
+            if opp.is_closed and opp.closed is not None and opp.closed < cutoff:
+                self.stats.skipped["deal_closed_before_lookback"] += 1
+                continue
+            yield opp
 
 
 def _company_of(record: dict[str, Any]) -> str | None:
@@ -233,3 +262,14 @@ def _company_of(record: dict[str, Any]) -> str | None:
         if link.get("type") == "deal_to_company":
             return str(link["id"])
     return str(links[0]["id"]) if links else None
+
+
+def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -41,9 +41,12 @@ def sandbox(start_sandbox: Callable[..., Sandbox]) -> Sandbox:
     return start_sandbox()
 
 
-def settings_for(sandbox: Sandbox, state_dir: Path, **hubspot: Any) -> Settings:
+def settings_for(
+    sandbox: Sandbox, state_dir: Path, sync: dict[str, Any] | None = None, **hubspot: Any
+) -> Settings:
     """Settings for the sandbox, state in ``state_dir``, fast retries unless overridden."""
     overrides = sandbox.settings_overrides(**{**FAST, **hubspot})
+    overrides["sync"].update(sync or {})
     overrides["state"] = {"dir": str(state_dir)}
     return Settings(**overrides)
 
@@ -78,11 +81,19 @@ class Runner:
 
 @pytest.fixture
 def runner_for(tmp_path: Path) -> Iterator[Callable[..., Runner]]:
-    """A factory: ``runner_for(sandbox, **hubspot_settings)``, installed, state in tmp_path."""
+    """A factory: ``runner_for(sandbox, sync={...}, **hubspot_settings)``, installed, state in
+    tmp_path."""
     runners: list[Runner] = []
 
-    def make(sandbox: Sandbox, *, install: bool = True, **hubspot: Any) -> Runner:
-        runner = Runner(settings_for(sandbox, tmp_path / f"state{len(runners)}", **hubspot))
+    def make(
+        sandbox: Sandbox,
+        *,
+        install: bool = True,
+        sync: dict[str, Any] | None = None,
+        **hubspot: Any,
+    ) -> Runner:
+        state = tmp_path / f"state{len(runners)}"
+        runner = Runner(settings_for(sandbox, state, sync, **hubspot))
         runners.append(runner)
         if install:
             runner.install()

@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-import icpsync.sync
 from connectors.hubspot.sandbox import Sandbox, edit_accounts
 from icpsync.cli import cli
 from icpsync.settings import load_settings
@@ -30,11 +28,12 @@ def _run(config: Path, *args: str) -> tuple[int, str]:
 
 @pytest.mark.slow
 def test_install_doctor_sync_resync_and_increment_on_a_large_portal(
-    start_sandbox: Callable[..., Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    start_sandbox: Callable[..., Sandbox], tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(icpsync.sync, "CURSOR_OVERLAP", timedelta(0))  # see test_sync.py
     sandbox = start_sandbox(COMPANIES, DEALS, rate_limit=2000, search_per_second=100)
-    config = sandbox.write_config(tmp_path / "icpsync.toml", write_concurrency=4)
+    config = sandbox.write_config(
+        tmp_path / "icpsync.toml", sync={"cursor_overlap_s": 0}, write_concurrency=4
+    )  # no clock-skew allowance: the runs are milliseconds apart (see test_sync.py)
 
     assert _run(config, "install", "--crm", "hubspot")[0] == 0
     sandbox.reset_stats()
@@ -61,7 +60,9 @@ def test_install_doctor_sync_resync_and_increment_on_a_large_portal(
     again = json.loads(out)
     assert code == 0 and again["mode"] == "incremental" and again["written"] == 0
     assert again["accounts_read"] == COMPANIES  # every one was written after the cursor
-    assert sandbox.stats()["search_companies"] > 10_000 // 200  # past the cap: re-windowed
+    stats = sandbox.stats()
+    assert stats["search_companies"] > 10_000 // 200  # past the cap: re-windowed
+    assert stats.get("list_deals", 0) == 0 and stats["search_deals"] == 1
 
     edited = edit_accounts(load_settings(config), 100, 11)
     before = sandbox.values()
@@ -73,4 +74,5 @@ def test_install_doctor_sync_resync_and_increment_on_a_large_portal(
     assert code == 0 and third["accounts_read"] == 100
     assert third["written"] == len(changed) and changed <= set(edited)
     assert sandbox.stats()["search_companies"] == 1
+    assert sandbox.stats()["total"] <= 3  # the company search, the deal search, one update
     assert max(sandbox.write_counts().values()) == 1

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
-import pytest
-
-import icpsync.sync
 from connectors.hubspot.sandbox import Sandbox, edit_accounts
 from connectors.hubspot.values import TIER_LABEL
 from icpsync.model import TIERS
 
+#: Runs minutes apart do not re-read each other's writes; here they are milliseconds apart,
+#: so the clock-skew allowance is taken out to see the increment alone.
+NO_OVERLAP = {"cursor_overlap_s": 0}
 SETUP_CALLS = 3  # the budget header read and property look-ups a run may add
 
 
@@ -43,13 +42,9 @@ def test_full_sync_writes_every_company_in_the_fewest_calls(
 def test_second_sync_writes_nothing_and_edits_are_read_incrementally(
     start_sandbox: Callable[..., Sandbox],
     runner_for: Callable[..., Any],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Runs minutes apart do not re-read each other's writes; here they are milliseconds
-    # apart, so the engine's 2-minute cursor overlap is taken out to see the increment.
-    monkeypatch.setattr(icpsync.sync, "CURSOR_OVERLAP", timedelta(0))
     sandbox = start_sandbox(accounts=800, opportunities=2400)
-    runner = runner_for(sandbox)
+    runner = runner_for(sandbox, sync=NO_OVERLAP)
     runner.sync()
     again = runner.sync()
     assert again.mode == "incremental"
@@ -66,8 +61,9 @@ def test_second_sync_writes_nothing_and_edits_are_read_incrementally(
     assert third.accounts_read == 100
     assert 0 < third.written == len(changed) <= 100
     assert changed <= set(edited)
-    assert sandbox.stats()["search_companies"] == 1
-    assert sandbox.stats().get("list_companies", 0) == 0
+    stats = sandbox.stats()
+    assert stats["search_companies"] == 1 and stats["search_deals"] == 1
+    assert stats.get("list_companies", 0) == 0 and stats.get("list_deals", 0) == 0
     assert max(sandbox.write_counts().values()) == 1
 
 
@@ -153,7 +149,7 @@ def test_deals_are_aggregated_per_associated_company(
 
 
 def test_a_changed_deal_rescoring_only_its_company_by_batch_read(
-    sandbox: Sandbox, runner_for: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+    sandbox: Sandbox, runner_for: Callable[..., Any]
 ) -> None:
     from hubspot.crm.deals import (
         BatchInputSimplePublicObjectBatchInput,
@@ -162,8 +158,7 @@ def test_a_changed_deal_rescoring_only_its_company_by_batch_read(
 
     from connectors.hubspot.client import HubSpotApi
 
-    monkeypatch.setattr(icpsync.sync, "CURSOR_OVERLAP", timedelta(0))
-    runner = runner_for(sandbox)
+    runner = runner_for(sandbox, sync=NO_OVERLAP)
     runner.sync()
     runner.sync()
     deal, company = next(iter(sandbox.portal.deal_company.items()))
@@ -177,6 +172,9 @@ def test_a_changed_deal_rescoring_only_its_company_by_batch_read(
         api.close()
     sandbox.reset_stats()
     report = runner.sync()
-    assert report.accounts_read == 1
-    assert sandbox.stats()["batch_read_companies"] == 1
+    assert report.accounts_read == 1 and report.opportunities_read == 1
+    stats = sandbox.stats()
+    assert stats["search_deals"] == 1 and stats["associations_deals"] == 1
+    assert stats["batch_read_companies"] == 1
+    assert stats.get("list_deals", 0) == 0
     assert report.examples == [] or report.examples[0]["id"] == company

@@ -153,14 +153,20 @@ class Sandbox:
         section.update(hubspot)
         return {"sync": {"crm": "hubspot"}, "hubspot": section}
 
-    def write_config(self, path: str | Path, **hubspot: Any) -> Path:
-        """Write an icpsync config (TOML) pointing at this sandbox; state next to it."""
+    def write_config(
+        self, path: str | Path, *, sync: dict[str, Any] | None = None, **hubspot: Any
+    ) -> Path:
+        """Write an icpsync config (TOML) pointing at this sandbox; state next to it.
+
+        ``sync`` adds keys to ``[sync]``; other keyword arguments go to ``[hubspot]``.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         section = self.settings_overrides(**hubspot)["hubspot"]
         lines = [
             "[sync]",
             'crm = "hubspot"',
+            *[f"{key} = {json.dumps(value)}" for key, value in (sync or {}).items()],
             "",
             "[state]",
             f"dir = {json.dumps(str(path.parent / '.icpsync'))}",
