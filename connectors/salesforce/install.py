@@ -15,6 +15,7 @@ from typing import Any
 from simple_salesforce import format_soql
 
 from connectors.salesforce.api import Api
+from icpsync.errors import FatalError
 from icpsync.model import TIERS
 from icpsync.protocol import PlanStep
 
@@ -58,6 +59,14 @@ class Installer:
             return [PlanStep("none", self.obj, "fields, permission sets and assignment in place", True)]
         return steps
 
+    def _create(self, kind: str, fn: Any) -> None:
+        """Create something; "already exists" (a retried request that had landed) is fine."""
+        try:
+            self.api.call(kind, fn)
+        except FatalError as exc:
+            if "DUPLICATE_DEVELOPER_NAME" not in str(exc):
+                raise
+
     def _existing_fields(self) -> dict[str, str]:
         query = format_soql(
             "SELECT Id, DeveloperName FROM CustomField WHERE TableEnumOrId = {}", self.obj
@@ -78,7 +87,7 @@ class Installer:
             if name not in existing:
                 if not dry_run:
                     body = {"FullName": target, "Metadata": {"label": label, **metadata}}
-                    self.api.call(
+                    self._create(
                         "tooling_create",
                         lambda c, b=body: c.toolingexecute("sobjects/CustomField", "POST", b),
                     )
@@ -121,9 +130,11 @@ class Installer:
                 continue
             if not dry_run:
                 body = {"Name": name, "Label": label, "Description": "Created by icpsync install"}
-                result = self.api.call("insert", lambda c, b=body: c.PermissionSet.create(b))
-                found[name] = result["id"]
+                self._create("insert", lambda c, b=body: c.PermissionSet.create(b))
             steps.append(PlanStep("create permission set", name, label, not dry_run))
+        if not dry_run and len(found) < len(names):
+            rows = self.api.call("query", lambda c: c.query_all(query)["records"])
+            found = {r["Name"]: r["Id"] for r in rows}
         wanted: list[dict[str, Any]] = []
         for set_name in names:
             for key, name in self.icp.items():
