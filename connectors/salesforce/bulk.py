@@ -29,7 +29,7 @@ def wait(api: Api, obj: str, job_id: str, *, query: bool, poll_s: float) -> dict
     Raises:
         FatalError: the job failed or was aborted.
     """
-    kind = "bulk_query_poll" if query else "bulk_ingest_poll"
+    kind = f"bulk_query_poll_{obj.lower()}" if query else "bulk_ingest_poll"
     delay = poll_s
     while True:
         time.sleep(delay)

@@ -39,34 +39,39 @@ class Reader:
     def rows(self, obj: str, query: str, *, allow_bulk: bool = True) -> Iterator[dict[str, Any]]:
         """The rows of ``query`` as dicts of field name -> raw value."""
         if allow_bulk and self.bulk_threshold > 0:
-            total = self.api.call("count", lambda c: c.query(soql.count(query))["totalSize"])
+            total = self.api.call(
+                f"count_{obj.lower()}", lambda c: c.query(soql.count(query))["totalSize"]
+            )
             if total >= self.bulk_threshold:
                 yield from self._bulk(obj, query)
                 return
-        yield from self._rest(query)
+        yield from self._rest(obj, query)
 
-    def _rest(self, query: str) -> Iterator[dict[str, Any]]:
-        page = self.api.call("query", lambda c: c.query(query, headers=QUERY_OPTIONS))
+    def _rest(self, obj: str, query: str) -> Iterator[dict[str, Any]]:
+        """Pages of a REST query; call kinds name the object (``query_more_account``)."""
+        page = self.api.call(
+            f"query_{obj.lower()}", lambda c: c.query(query, headers=QUERY_OPTIONS)
+        )
         while True:
             yield from page["records"]
             if page["done"]:
                 return
             url = page["nextRecordsUrl"]
             page = self.api.call(
-                "query_more",
+                f"query_more_{obj.lower()}",
                 lambda c, u=url: c.query_more(u, identifier_is_url=True, headers=QUERY_OPTIONS),
             )
 
     def _bulk(self, obj: str, query: str) -> Iterator[dict[str, Any]]:
         job = self.api.call(
-            "bulk_query_create", lambda c: bulk.client(obj, c).create_job(Operation.query, query)
+            f"bulk_query_create_{obj.lower()}", lambda c: bulk.client(obj, c).create_job(Operation.query, query)
         )
         job_id = job["id"]
         bulk.wait(self.api, obj, job_id, query=True, poll_s=self.poll_s)
         locator = ""
         while True:
             page = self.api.call(
-                "bulk_query_results",
+                f"bulk_query_results_{obj.lower()}",
                 lambda c, loc=locator: bulk.client(obj, c).get_query_results(job_id, loc, BULK_PAGE),
             )
             for row in csv.DictReader(io.StringIO(page["records"])):

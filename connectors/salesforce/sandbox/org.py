@@ -226,7 +226,7 @@ class Org:
         name = spec["name"]
         if value is None:
             return None
-        if spec["type"] in ("string", "textarea", "url") and len(value) > spec["length"]:
+        if spec["type"] in ("string", "textarea", "url", "picklist") and len(value) > spec["length"]:
             raise RecordError(
                 "STRING_TOO_LONG",
                 f"{spec['label']}: data value too large: {value[:40]} (max length="

@@ -58,7 +58,7 @@ def field(
         "name": name,
         "label": label or name.removesuffix("__c").replace("_", " "),
         "type": ftype,
-        "length": length,
+        "length": length or (255 if ftype == "picklist" else 0),
         "precision": precision,
         "scale": scale,
         "updateable": updateable,
