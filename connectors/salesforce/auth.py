@@ -103,7 +103,8 @@ class Session:
         try:
             token, instance = self._login(http)
         except SalesforceAuthenticationFailed as exc:
-            raise AuthError(f"salesforce ({self.mode}): login refused: {exc.message}") from exc
+            reason = getattr(exc, "auth_message", "") or str(exc)
+            raise AuthError(f"salesforce ({self.mode}): login refused: {reason}") from exc
         except requests.RequestException as exc:
             raise AuthError(
                 f"salesforce ({self.mode}): cannot reach the login server: {type(exc).__name__}"
