@@ -71,7 +71,7 @@ def test_jwt_login_refused_names_the_mode(tmp_path: Path) -> None:
     conf = _conf(auth="jwt", username="u@example.com", consumer_key="ck", privatekey_file=path)
     with pytest.raises(AuthError, match=r"^salesforce \(jwt\): login refused: .*audience is invalid"):
         Session.open(conf)
-    assert b"grant_type=urn" in responses.calls[0].request.body  # type: ignore[operator]
+    assert "grant_type=urn" in str(responses.calls[0].request.body)
 
 
 @responses.activate
