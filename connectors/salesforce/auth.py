@@ -39,7 +39,7 @@ class _TimeoutSession(requests.Session):
         self.default_timeout = timeout
         self.verify = verify
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self.default_timeout)
         if isinstance(self.verify, str):
             kwargs.setdefault("verify", self.verify)
@@ -191,7 +191,8 @@ class Session:
                 session=local.http,
             )
             local.generation = self.generation
-        return local.client  # type: ignore[no-any-return]
+        client: Salesforce = local.client
+        return client
 
     def current_generation(self) -> int:
         return int(getattr(self._local, "generation", self.generation))

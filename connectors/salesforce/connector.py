@@ -54,8 +54,12 @@ class SalesforceConnector:
         self.field_map = field_map or load_field_map(conf.field_map)
         self.lookback_days = lookback_days
         self.stats = ConnectorStats()
-        self.api = Api(session, self.stats, max_retries=conf.max_retries, share=conf.api_budget_share)
-        self.reader = Reader(self.api, bulk_threshold=conf.bulk_read_threshold, poll_s=conf.bulk_poll_s)
+        self.api = Api(
+            session, self.stats, max_retries=conf.max_retries, share=conf.api_budget_share
+        )
+        self.reader = Reader(
+            self.api, bulk_threshold=conf.bulk_read_threshold, poll_s=conf.bulk_poll_s
+        )
         self.writer = Writer(
             self.api,
             self.field_map.account.object,
@@ -72,7 +76,10 @@ class SalesforceConnector:
         """Build from the ``[salesforce]`` settings (no network until first use)."""
         conf = settings.salesforce
         return cls(
-            Session(conf), conf, load_field_map(conf.field_map), lookback_days=settings.sync.lookback_days
+            Session(conf),
+            conf,
+            load_field_map(conf.field_map),
+            lookback_days=settings.sync.lookback_days,
         )
 
     # -- reading -------------------------------------------------------------------------
@@ -85,7 +92,9 @@ class SalesforceConnector:
     def _account(self, normaliser: Normaliser, record: dict[str, Any]) -> Account | None:
         account = self.field_map.account
         raw = rename(record, dict(account.fields))
-        raw["signals"] = {k: v for k, v in rename(record, dict(account.signals)).items() if v is not None}
+        raw["signals"] = {
+            k: v for k, v in rename(record, dict(account.signals)).items() if v is not None
+        }
         for key, name in self.field_map.icp.items():
             raw[ICP_RAW_KEYS[key]] = record.get(name)
         return normaliser.account(raw)
@@ -121,7 +130,11 @@ class SalesforceConnector:
             clean = normaliser.opportunity(rename(record, dict(opp.fields)))
             if clean is None:
                 continue
-            if since is not None and clean.last_modified is not None and clean.last_modified < since:
+            if (
+                since is not None
+                and clean.last_modified is not None
+                and clean.last_modified < since
+            ):
                 continue
             yield clean
 
@@ -135,14 +148,17 @@ class SalesforceConnector:
         """The running user's id (from the token response or ``/oauth2/userinfo``)."""
         if self._user_id is None:
             self.session.client()
-            self._user_id = self.session.user_id or str(
-                self.api.call("userinfo", lambda c: c.oauth2("userinfo"))["user_id"]
-            )
+            if self.session.user_id is None:
+                info = self.api.call("userinfo", lambda c: c.oauth2("userinfo")) or {}
+                self.session.user_id = str(info.get("user_id") or "")
+            self._user_id = self.session.user_id
         return self._user_id
 
     def ensure_fields(self, *, dry_run: bool) -> list[PlanStep]:
         """Create the missing fields, picklist values and permission sets; idempotent."""
-        installer = Installer(self.api, self.field_map.account.object, self.field_map.icp, self.user_id)
+        installer = Installer(
+            self.api, self.field_map.account.object, self.field_map.icp, self.user_id
+        )
         return installer.ensure(dry_run=dry_run)
 
     def preflight(self) -> list[Check]:

@@ -17,7 +17,12 @@ INSTALL = "run `icpsync install --crm salesforce`"
 
 
 def run_checks(
-    api: Api, obj: str, icp: Mapping[str, str], read_fields: list[str], mode: str, version: str,
+    api: Api,
+    obj: str,
+    icp: Mapping[str, str],
+    read_fields: list[str],
+    mode: str,
+    version: str,
     user_id: Callable[[], str],
 ) -> list[Check]:
     """Every doctor line; stops early when auth fails (nothing else can be checked)."""
@@ -31,7 +36,14 @@ def run_checks(
         api.call("versions", lambda c: c.restful(""))
         checks.append(Check(f"API version {version}", True))
     except IcpSyncError as exc:
-        checks.append(Check(f"API version {version}", False, str(exc), "set [salesforce] api_version to one the org serves"))
+        checks.append(
+            Check(
+                f"API version {version}",
+                False,
+                str(exc),
+                "set [salesforce] api_version to one the org serves",
+            )
+        )
         return checks
     describe = api.call("describe", lambda c: getattr(c, obj).describe())
     fields = {f["name"]: f for f in describe["fields"]}
@@ -58,7 +70,12 @@ def _field_check(key: str, name: str, spec: dict[str, Any] | None, types: tuple[
     if spec is None:
         return Check(label, False, "missing or not visible to this user", INSTALL)
     if spec["type"] not in types:
-        return Check(label, False, f"type {spec['type']}, expected {' or '.join(types)}", "delete or rename the field, then install")
+        return Check(
+            label,
+            False,
+            f"type {spec['type']}, expected {' or '.join(types)}",
+            "delete or rename the field, then install",
+        )
     if key != "override" and not spec.get("updateable"):
         return Check(label, False, "not editable by this user", INSTALL + " (grants edit access)")
     if key == "tier":
@@ -70,7 +87,9 @@ def _field_check(key: str, name: str, spec: dict[str, Any] | None, types: tuple[
 
 
 def _permission_checks(api: Api, user: str) -> list[Check]:
-    query = format_soql("SELECT Id, Name FROM PermissionSet WHERE Name IN {}", [INTEGRATION_SET, READER_SET])
+    query = format_soql(
+        "SELECT Id, Name FROM PermissionSet WHERE Name IN {}", [INTEGRATION_SET, READER_SET]
+    )
     found = {r["Name"]: r["Id"] for r in api.call("query", lambda c: c.query_all(query)["records"])}
     checks = [
         Check(f"permission set {name}", name in found, "" if name in found else "missing", INSTALL)
@@ -83,7 +102,9 @@ def _permission_checks(api: Api, user: str) -> list[Check]:
             found[INTEGRATION_SET],
         )
         assigned = bool(api.call("query", lambda c: c.query(query)["totalSize"]))
-        checks.append(Check(f"{INTEGRATION_SET} assigned to the running user", assigned, "", INSTALL))
+        checks.append(
+            Check(f"{INTEGRATION_SET} assigned to the running user", assigned, "", INSTALL)
+        )
     return checks
 
 

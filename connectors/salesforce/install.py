@@ -10,7 +10,7 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from simple_salesforce import format_soql
 
@@ -41,7 +41,11 @@ FIELDS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
     "reasons": ("ICP Reasons", {"type": "Text", "length": 255}, ("string", "textarea")),
     "profile_version": ("ICP Profile Version", {"type": "Text", "length": 40}, ("string",)),
     "scored_at": ("ICP Scored At", {"type": "DateTime"}, ("datetime",)),
-    "override": ("ICP Tier Override", {"type": "Picklist", "valueSet": _picklist(TIERS)}, ("picklist",)),
+    "override": (
+        "ICP Tier Override",
+        {"type": "Picklist", "valueSet": _picklist(TIERS)},
+        ("picklist",),
+    ),
 }
 PICKLISTS = ("tier", "override")
 
@@ -56,7 +60,9 @@ class Installer:
     def ensure(self, *, dry_run: bool) -> list[PlanStep]:
         steps = self._fields(dry_run) + self._permission_sets(dry_run)
         if not steps:
-            return [PlanStep("none", self.obj, "fields, permission sets and assignment in place", True)]
+            return [
+                PlanStep("none", self.obj, "fields, permission sets and assignment in place", True)
+            ]
         return steps
 
     def _create(self, kind: str, fn: Any) -> None:
@@ -91,7 +97,9 @@ class Installer:
                         "tooling_create",
                         lambda c, b=body: c.toolingexecute("sobjects/CustomField", "POST", b),
                     )
-                steps.append(PlanStep("create field", target, f"{label} ({metadata['type']})", not dry_run))
+                steps.append(
+                    PlanStep("create field", target, f"{label} ({metadata['type']})", not dry_run)
+                )
             elif key in PICKLISTS:
                 step = self._picklist_values(existing[name], target, dry_run)
                 if step:
@@ -124,13 +132,19 @@ class Installer:
         steps: list[PlanStep] = []
         names = [INTEGRATION_SET, READER_SET]
         query = format_soql("SELECT Id, Name FROM PermissionSet WHERE Name IN {}", names)
-        found = {r["Name"]: r["Id"] for r in self.api.call("query", lambda c: c.query_all(query)["records"])}
-        for name, label in ((INTEGRATION_SET, "ICP Sync integration"), (READER_SET, "ICP Sync read-only")):
+        found = {
+            r["Name"]: r["Id"]
+            for r in self.api.call("query", lambda c: c.query_all(query)["records"])
+        }
+        for name, label in (
+            (INTEGRATION_SET, "ICP Sync integration"),
+            (READER_SET, "ICP Sync read-only"),
+        ):
             if name in found:
                 continue
             if not dry_run:
-                body = {"Name": name, "Label": label, "Description": "Created by icpsync install"}
-                self._create("insert", lambda c, b=body: c.PermissionSet.create(b))
+                new_set = {"Name": name, "Label": label, "Description": "Created by icpsync"}
+                self._create("insert", lambda c, b=new_set: cast(Any, c).PermissionSet.create(b))
             steps.append(PlanStep("create permission set", name, label, not dry_run))
         if not dry_run and len(found) < len(names):
             rows = self.api.call("query", lambda c: c.query_all(query)["records"])
@@ -140,12 +154,19 @@ class Installer:
             for key, name in self.icp.items():
                 edit = set_name == INTEGRATION_SET and key != "override"
                 wanted.append(
-                    {"set": set_name, "Field": f"{self.obj}.{name}", "PermissionsRead": True, "PermissionsEdit": edit}
+                    {
+                        "set": set_name,
+                        "Field": f"{self.obj}.{name}",
+                        "PermissionsRead": True,
+                        "PermissionsEdit": edit,
+                    }
                 )
         have: set[tuple[str, str]] = set()
         ids = [found[n] for n in names if n in found]
         if ids:
-            query = format_soql("SELECT ParentId, Field FROM FieldPermissions WHERE ParentId IN {}", ids)
+            query = format_soql(
+                "SELECT ParentId, Field FROM FieldPermissions WHERE ParentId IN {}", ids
+            )
             rows = self.api.call("query", lambda c: c.query_all(query)["records"])
             have = {(r["ParentId"], r["Field"]) for r in rows}
         missing = [w for w in wanted if (found.get(w["set"]), w["Field"]) not in have]
@@ -162,7 +183,7 @@ class Installer:
                     }
                     for w in missing
                 ]
-                body = {"allOrNone": True, "records": records}
+                body: dict[str, Any] = {"allOrNone": True, "records": records}
                 self.api.call(
                     "composite_insert",
                     lambda c: c.restful("composite/sobjects", method="POST", json=body),
@@ -171,7 +192,12 @@ class Installer:
                 count = sum(1 for w in missing if w["set"] == set_name)
                 if count:
                     steps.append(
-                        PlanStep("grant field access", set_name, f"{count} field permission(s)", not dry_run)
+                        PlanStep(
+                            "grant field access",
+                            set_name,
+                            f"{count} field permission(s)",
+                            not dry_run,
+                        )
                     )
         steps += self._assignment(found, dry_run)
         return steps
@@ -181,13 +207,23 @@ class Installer:
         set_id = found.get(INTEGRATION_SET)
         if set_id:
             query = format_soql(
-                "SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = {} AND PermissionSetId = {}",
+                "SELECT Id FROM PermissionSetAssignment "
+                "WHERE AssigneeId = {} AND PermissionSetId = {}",
                 user_id,
                 set_id,
             )
             if self.api.call("query", lambda c: c.query(query)["totalSize"]):
                 return []
         if not dry_run:
-            body = {"AssigneeId": user_id, "PermissionSetId": set_id}
-            self.api.call("insert", lambda c: c.PermissionSetAssignment.create(body))
-        return [PlanStep("assign permission set", INTEGRATION_SET, f"to the running user {user_id}", not dry_run)]
+            assignment = {"AssigneeId": user_id, "PermissionSetId": set_id}
+            self.api.call(
+                "insert", lambda c: cast(Any, c).PermissionSetAssignment.create(assignment)
+            )
+        return [
+            PlanStep(
+                "assign permission set",
+                INTEGRATION_SET,
+                f"to the running user {user_id}",
+                not dry_run,
+            )
+        ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from simple_salesforce.bulk2 import Operation
@@ -56,29 +56,39 @@ class Reader:
             yield from page["records"]
             if page["done"]:
                 return
-            url = page["nextRecordsUrl"]
-            page = self.api.call(
-                f"query_more_{obj.lower()}",
-                lambda c, u=url: c.query_more(u, identifier_is_url=True, headers=QUERY_OPTIONS),
-            )
+            page = self.api.call(f"query_more_{obj.lower()}", _more(page["nextRecordsUrl"]))
 
     def _bulk(self, obj: str, query: str) -> Iterator[dict[str, Any]]:
         job = self.api.call(
-            f"bulk_query_create_{obj.lower()}", lambda c: bulk.client(obj, c).create_job(Operation.query, query)
+            f"bulk_query_create_{obj.lower()}",
+            lambda c: bulk.client(obj, c).create_job(Operation.query, query),
         )
         job_id = job["id"]
         bulk.wait(self.api, obj, job_id, query=True, poll_s=self.poll_s)
         locator = ""
         while True:
             page = self.api.call(
-                f"bulk_query_results_{obj.lower()}",
-                lambda c, loc=locator: bulk.client(obj, c).get_query_results(job_id, loc, BULK_PAGE),
+                f"bulk_query_results_{obj.lower()}", _results(obj, job_id, locator)
             )
             for row in csv.DictReader(io.StringIO(page["records"])):
                 yield {k: (v if v != "" else None) for k, v in row.items()}
             locator = page["locator"]
             if not locator:
                 return
+
+
+def _more(url: str) -> Callable[[Any], Any]:
+    def fetch(client: Any) -> Any:
+        return client.query_more(url, identifier_is_url=True, headers=QUERY_OPTIONS)
+
+    return fetch
+
+
+def _results(obj: str, job_id: str, locator: str) -> Callable[[Any], Any]:
+    def fetch(client: Any) -> Any:
+        return bulk.client(obj, client).get_query_results(job_id, locator, BULK_PAGE)
+
+    return fetch
 
 
 def rename(record: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:

@@ -43,7 +43,10 @@ def accounts(obj: str, fields: Sequence[str], since: datetime | None) -> str:
 
 def accounts_by_id(obj: str, fields: Sequence[str], ids: Sequence[str]) -> str:
     return format_soql(
-        "SELECT {:literal} FROM {:literal} WHERE Id IN {}", checked(fields), checked([obj]), list(ids)
+        "SELECT {:literal} FROM {:literal} WHERE Id IN {}",
+        checked(fields),
+        checked([obj]),
+        list(ids),
     )
 
 
@@ -59,6 +62,6 @@ def opportunities(obj: str, fields: Sequence[str], closed_since: date) -> str:
 
 def count(query: str) -> str:
     """The ``COUNT()`` form of a query built above (same filter, no order)."""
-    head, _, rest = query.partition(" FROM ")
+    _, _, rest = query.partition(" FROM ")
     rest = rest.split(" ORDER BY ", 1)[0]
     return "SELECT COUNT() FROM " + rest

@@ -105,7 +105,11 @@ class Writer:
                 return report
             sent: list[ScoreUpdate] = []
 
-            def send(client: Any) -> Any:
+            def send(
+                client: Any,
+                sent: list[ScoreUpdate] = sent,
+                pending: dict[str, ScoreUpdate] = pending,
+            ) -> Any:
                 sent[:] = list(pending.values())
                 if not sent:
                     return []
@@ -116,7 +120,11 @@ class Writer:
                 body = {"allOrNone": False, "records": records}
                 return client.restful("composite/sobjects", method="PATCH", json=body)
 
-            def settle(exc: BaseException) -> None:
+            def settle(
+                exc: BaseException,
+                report: WriteReport = report,
+                pending: dict[str, ScoreUpdate] = pending,
+            ) -> None:
                 if isinstance(exc, requests.Timeout | requests.ConnectionError):
                     report.updated += self._already_written(pending)
 
@@ -188,7 +196,9 @@ class Writer:
         writer.writerow(["Id", *names])
         for update in updates:
             row = values(update, self.icp)
-            writer.writerow([update.account_id, *("#N/A" if row[n] is None else row[n] for n in names)])
+            writer.writerow(
+                [update.account_id, *("#N/A" if row[n] is None else row[n] for n in names)]
+            )
         data = out.getvalue()
         obj = self.obj
         try:
@@ -196,11 +206,15 @@ class Writer:
                 "bulk_ingest_create", lambda c: bulk.client(obj, c).create_job(Operation.update)
             )
             job_id = job["id"]
-            self.api.call("bulk_ingest_upload", lambda c: bulk.client(obj, c).upload_job_data(job_id, data))
+            self.api.call(
+                "bulk_ingest_upload", lambda c: bulk.client(obj, c).upload_job_data(job_id, data)
+            )
             try:
                 self.api.call("bulk_ingest_close", lambda c: bulk.client(obj, c).close_job(job_id))
             except ConnectorError:
-                info = self.api.call("bulk_ingest_poll", lambda c: bulk.client(obj, c).get_job(job_id, False))
+                info = self.api.call(
+                    "bulk_ingest_poll", lambda c: bulk.client(obj, c).get_job(job_id, False)
+                )
                 if info["state"] in ("Open", "Aborted", "Failed"):
                     raise
             info = bulk.wait(self.api, obj, job_id, query=False, poll_s=self.poll_s)
@@ -219,15 +233,15 @@ class Writer:
         locked: list[ScoreUpdate] = []
         for row in csv.DictReader(io.StringIO(failed_csv)):
             code, _, message = str(row.get("sf__Error") or "").partition(":")
-            update = by_id.get(str(row.get("sf__Id") or row.get("Id") or ""))
-            if update is None:
+            failed = by_id.get(str(row.get("sf__Id") or row.get("Id") or ""))
+            if failed is None:
                 continue
             if code == LOCKED:
-                locked.append(update)
+                locked.append(failed)
             else:
                 reason = f"{code}: {message.removesuffix(':--')}"
                 report.failures.append(
-                    RecordFailure(update.account_id, reason, code in RETRIABLE_CODES)
+                    RecordFailure(failed.account_id, reason, code in RETRIABLE_CODES)
                 )
         report.updated = int(info.get("numberRecordsProcessed", 0)) - int(
             info.get("numberRecordsFailed", 0)

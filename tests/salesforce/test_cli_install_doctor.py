@@ -58,7 +58,9 @@ def test_install_doctor_sync_from_a_fresh_org(make_sandbox, tmp_path: Path) -> N
     box.reset_stats()
     second = _cli(config, "install", "--crm", "salesforce")
     assert second.returncode == 0 and "exists" in second.stdout
-    assert len(box.org.tooling["CustomField"]) == 7 and len(box.org.records["FieldPermissions"]) == 14
+    assert (
+        len(box.org.tooling["CustomField"]) == 7 and len(box.org.records["FieldPermissions"]) == 14
+    )
     assert "tooling_post" not in box.stats() and "sobject_insert" not in box.stats()
 
     doctor = _cli(config, "doctor", "--crm", "salesforce")
@@ -88,7 +90,10 @@ def test_failed_login_is_one_line_naming_the_mode(sandbox: Sandbox, tmp_path: Pa
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0
-    assert "salesforce (client_credentials): login refused: invalid client credentials" in result.stderr
+    assert (
+        "salesforce (client_credentials): login refused: invalid client credentials"
+        in result.stderr
+    )
     doctor = _cli(config, "doctor", "--crm", "salesforce")
     assert doctor.returncode == 1 and "✗ auth (client_credentials)" in doctor.stdout
     assert "wrong-secret" not in doctor.stdout + result.stderr
@@ -108,7 +113,9 @@ def test_install_adds_missing_tier_values(sf, sandbox: Sandbox) -> None:  # type
     connector = sf.connector_for(settings)
     try:
         checks = {c.name: c for c in connector.preflight()}
-        assert not checks["field ICP_Tier__c"].ok and "Not ICP" in checks["field ICP_Tier__c"].detail
+        assert (
+            not checks["field ICP_Tier__c"].ok and "Not ICP" in checks["field ICP_Tier__c"].detail
+        )
         steps = connector.ensure_fields(dry_run=False)
         assert [(s.action, s.detail) for s in steps] == [
             ("add picklist values", "Tier 3, Not ICP, Anti-ICP")
@@ -121,8 +128,19 @@ def test_install_adds_missing_tier_values(sf, sandbox: Sandbox) -> None:  # type
 def test_sandbox_command_prints_one_json_line(tmp_path: Path) -> None:
     config = tmp_path / "sb.toml"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "icpsync", "sandbox", "salesforce", "--accounts", "50",
-         "--opportunities", "100", "--write-config", str(config)],
+        [
+            sys.executable,
+            "-m",
+            "icpsync",
+            "sandbox",
+            "salesforce",
+            "--accounts",
+            "50",
+            "--opportunities",
+            "100",
+            "--write-config",
+            str(config),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

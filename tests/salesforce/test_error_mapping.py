@@ -34,7 +34,7 @@ SOAP_FAULT = (
     'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
     'xmlns:sf="urn:fault.partner.soap.sforce.com"><soapenv:Body><soapenv:Fault>'
     "<faultcode>INVALID_LOGIN</faultcode><faultstring>INVALID_LOGIN: bad</faultstring>"
-    '<detail><sf:LoginFault><sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode>'
+    "<detail><sf:LoginFault><sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode>"
     "<sf:exceptionMessage>Invalid username, password, security token; or user locked out."
     "</sf:exceptionMessage></sf:LoginFault></detail></soapenv:Fault></soapenv:Body>"
     "</soapenv:Envelope>"
@@ -44,7 +44,9 @@ SOAP_FAULT = (
 @responses.activate
 def test_password_login_refused_names_the_mode() -> None:
     responses.post("https://test.salesforce.com/services/Soap/u/62.0", body=SOAP_FAULT, status=500)
-    conf = _conf(auth="password", username="u@example.com", password="pw", security_token="t", domain="test")
+    conf = _conf(
+        auth="password", username="u@example.com", password="pw", security_token="t", domain="test"
+    )
     with pytest.raises(AuthError) as caught:
         Session.open(conf)
     message = str(caught.value)
@@ -69,7 +71,9 @@ def test_jwt_login_refused_names_the_mode(tmp_path: Path) -> None:
         status=400,
     )
     conf = _conf(auth="jwt", username="u@example.com", consumer_key="ck", privatekey_file=path)
-    with pytest.raises(AuthError, match=r"^salesforce \(jwt\): login refused: .*audience is invalid"):
+    with pytest.raises(
+        AuthError, match=r"^salesforce \(jwt\): login refused: .*audience is invalid"
+    ):
         Session.open(conf)
     assert "grant_type=urn" in str(responses.calls[0].request.body)
 
@@ -82,14 +86,19 @@ def test_client_credentials_uses_my_domain_and_http_basic() -> None:
         status=400,
     )
     conf = _conf(auth="client_credentials", consumer_key="ck", consumer_secret="cs", domain="acme")
-    with pytest.raises(AuthError, match="client_credentials.*invalid client credentials"):
+    with pytest.raises(AuthError, match=r"client_credentials.*invalid client credentials"):
         Session.open(conf)
     assert responses.calls[0].request.headers["Authorization"].startswith("Basic ")
 
 
 def test_unreachable_login_server_and_missing_settings() -> None:
-    conf = _conf(auth="client_credentials", consumer_key="ck", consumer_secret="cs",
-                 instance_url="https://127.0.0.1:9", timeout_s=2)
+    conf = _conf(
+        auth="client_credentials",
+        consumer_key="ck",
+        consumer_secret="cs",
+        instance_url="https://127.0.0.1:9",
+        timeout_s=2,
+    )
     with pytest.raises(AuthError, match=r"client_credentials\): cannot reach the login server"):
         Session.open(conf).close()
     with pytest.raises(ConfigError, match="needs username"):
@@ -152,7 +161,9 @@ def test_bad_request_is_fatal_with_the_error_code() -> None:
 
 @responses.activate
 def test_expired_session_reauthenticates_with_client_credentials() -> None:
-    conf = _conf(auth="client_credentials", consumer_key="ck", consumer_secret="cs", instance_url=INSTANCE)
+    conf = _conf(
+        auth="client_credentials", consumer_key="ck", consumer_secret="cs", instance_url=INSTANCE
+    )
     token = responses.post(
         f"{INSTANCE}/services/oauth2/token",
         json={"access_token": "tok", "instance_url": INSTANCE, "id": f"{INSTANCE}/id/00D/005X"},

@@ -90,13 +90,15 @@ def test_sigkill_half_way_then_rerun_converges(sf, make_sandbox, tmp_path: Path)
     half = sum(box.record_writes().values())
     assert 0 < half < 3000
     rerun = _subprocess_sync(config)
-    out, err = rerun.communicate(timeout=120)
+    _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
     assert box.values(fields) == clean
     assert max(box.record_writes().values()) == 1  # the rerun skipped what the dead run wrote
 
 
-def test_budget_share_stops_the_run_and_the_next_day_resumes(sf, make_sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_budget_share_stops_the_run_and_the_next_day_resumes(
+    sf, make_sandbox, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     clean = _clean_values(sf, make_sandbox, 1000, 3000)
     box = make_sandbox(accounts=1000, opportunities=3000, daily_limit=5000)
     settings = sf.settings_for(box, tmp_path / "state", api_budget_share=0.08, write_concurrency=1)
@@ -123,8 +125,7 @@ def test_request_limit_exceeded_stops_cleanly_then_resumes(sf, sandbox: Sandbox)
     try:
         accounts = list(connector.read_accounts())
         updates = [
-            ScoreUpdate(a.id, 42, "Tier 3", ("student",), "because", "v9", sf.NOW)
-            for a in accounts
+            ScoreUpdate(a.id, 42, "Tier 3", ("student",), "because", "v9", sf.NOW) for a in accounts
         ]
         sandbox.org.api_used = sandbox.org.daily_limit  # the org's daily cap is spent
         report = connector.write_scores(updates)

@@ -41,7 +41,8 @@ def test_soql_filters_order_and_limit(sf, sandbox: Sandbox, client_for) -> None:
     client = client_for(sf.settings_for(sandbox))
     query = format_soql(
         "SELECT Id, Industry, NumberOfEmployees FROM Account WHERE Industry IN {} "
-        "AND (NumberOfEmployees > {} OR BillingCountry = {}) ORDER BY NumberOfEmployees DESC LIMIT 5",
+        "AND (NumberOfEmployees > {} OR BillingCountry = {}) "
+        "ORDER BY NumberOfEmployees DESC LIMIT 5",
         ["Technology", "Finance"],
         100,
         "Canada",
@@ -69,12 +70,17 @@ def test_unknown_and_uninstalled_fields_are_invalid(sf, sandbox: Sandbox, client
     assert "Industry" in names and "ICP_Score__c" not in names
 
 
-def test_new_fields_stay_invisible_until_field_level_security(sf, sandbox: Sandbox, client_for) -> None:  # type: ignore[no-untyped-def]
+def test_new_fields_stay_invisible_until_field_level_security(
+    sf, sandbox: Sandbox, client_for
+) -> None:  # type: ignore[no-untyped-def]
     client = client_for(sf.settings_for(sandbox))
     created = client.toolingexecute(
         "sobjects/CustomField",
         "POST",
-        {"FullName": "Account.Fit__c", "Metadata": {"label": "Fit", "type": "Number", "precision": 3, "scale": 0}},
+        {
+            "FullName": "Account.Fit__c",
+            "Metadata": {"label": "Fit", "type": "Number", "precision": 3, "scale": 0},
+        },
     )
     assert created["success"] is True and created["id"].startswith("00N")
     with pytest.raises(SalesforceMalformedRequest, match="DUPLICATE_DEVELOPER_NAME"):
@@ -87,8 +93,13 @@ def test_new_fields_stay_invisible_until_field_level_security(sf, sandbox: Sandb
         client.query("SELECT Fit__c FROM Account")
     perm = client.PermissionSet.create({"Name": "Fit_Edit", "Label": "Fit edit"})
     client.FieldPermissions.create(
-        {"ParentId": perm["id"], "SobjectType": "Account", "Field": "Account.Fit__c",
-         "PermissionsRead": True, "PermissionsEdit": False}
+        {
+            "ParentId": perm["id"],
+            "SobjectType": "Account",
+            "Field": "Account.Fit__c",
+            "PermissionsRead": True,
+            "PermissionsEdit": False,
+        }
     )
     with pytest.raises(SalesforceMalformedRequest):
         client.query("SELECT Fit__c FROM Account")  # granted, but not assigned yet
@@ -104,7 +115,9 @@ def test_new_fields_stay_invisible_until_field_level_security(sf, sandbox: Sandb
 
 def test_collections_update_reports_per_record(sf, sandbox: Sandbox, client_for) -> None:  # type: ignore[no-untyped-def]
     client = client_for(sf.settings_for(sandbox))
-    ids = [r["Id"] for r in client.query("SELECT Id, SystemModstamp FROM Account LIMIT 2")["records"]]
+    ids = [
+        r["Id"] for r in client.query("SELECT Id, SystemModstamp FROM Account LIMIT 2")["records"]
+    ]
     before = client.Account.get(ids[0])["SystemModstamp"]
     body = {
         "allOrNone": False,
@@ -128,14 +141,21 @@ def test_collections_update_reports_per_record(sf, sandbox: Sandbox, client_for)
 
 def test_bulk2_query_and_update_through_the_library(sf, sandbox: Sandbox, client_for) -> None:  # type: ignore[no-untyped-def]
     client = client_for(sf.settings_for(sandbox))
-    pages = list(client.bulk2.Account.query("SELECT Id, Industry FROM Account", max_records=120, wait=0))
+    pages = list(
+        client.bulk2.Account.query("SELECT Id, Industry FROM Account", max_records=120, wait=0)
+    )
     rows = [r for page in pages for r in csv.DictReader(io.StringIO(page))]
     assert len(pages) == 3 and len(rows) == 300
     ids = [r["Id"] for r in rows[:3]]
-    records = [{"Id": ids[0], "NumberOfEmployees": "77"}, {"Id": ids[1], "NumberOfEmployees": "lots"}]
+    records = [
+        {"Id": ids[0], "NumberOfEmployees": "77"},
+        {"Id": ids[1], "NumberOfEmployees": "lots"},
+    ]
     result = client.bulk2.Account.update(records=records, wait=0)
     assert result[0]["numberRecordsProcessed"] == 2 and result[0]["numberRecordsFailed"] == 1
-    failed = list(csv.DictReader(io.StringIO(client.bulk2.Account.get_failed_records(result[0]["job_id"]))))
+    failed = list(
+        csv.DictReader(io.StringIO(client.bulk2.Account.get_failed_records(result[0]["job_id"])))
+    )
     assert failed[0]["sf__Id"] == ids[1]
     assert failed[0]["sf__Error"].startswith("INVALID_TYPE_ON_FIELD_IN_RECORD")
     assert sandbox.values(["NumberOfEmployees"])[ids[0]] == (77,)
@@ -180,7 +200,11 @@ def test_soql_subset_parser() -> None:
     assert query.order == [("SystemModstamp", False), ("Id", True)] and query.limit == 10
     assert query.referenced() == {"Id", "Name", "SystemModstamp"}
     assert parse("SELECT COUNT() FROM Opportunity").count
-    for bad in ("SELECT Id Account", "SELECT Id FROM Account WHERE", "SELECT Id FROM Account LIMIT x"):
+    for bad in (
+        "SELECT Id Account",
+        "SELECT Id FROM Account WHERE",
+        "SELECT Id FROM Account LIMIT x",
+    ):
         with pytest.raises(SoqlError):
             parse(bad)
 

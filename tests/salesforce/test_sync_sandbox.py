@@ -46,9 +46,14 @@ def test_full_second_and_incremental_sync(sf, make_sandbox, tmp_path: Path) -> N
     assert full.accounts_read == 2500 and full.written == 2500 and full.failed == 0  # type: ignore[attr-defined]
     calls = out["full_calls"]
     reads = 2500 + full.opportunities_read  # type: ignore[attr-defined]
-    assert calls["query"] + calls.get("query_more", 0) <= math.ceil(2500 / 2000) + math.ceil(
-        full.opportunities_read / 2000  # type: ignore[attr-defined]
-    ) + 2  # the two COUNT() calls
+    assert (
+        calls["query"] + calls.get("query_more", 0)
+        <= math.ceil(2500 / 2000)
+        + math.ceil(
+            full.opportunities_read / 2000  # type: ignore[attr-defined]
+        )
+        + 2
+    )  # the two COUNT() calls
     assert calls["composite_update"] == math.ceil(2500 / 200)
     assert calls["total"] <= math.ceil(reads / 2000) + math.ceil(2500 / 200) + 5
     assert again.written == 0 and again.changed == 0  # type: ignore[attr-defined]
@@ -92,7 +97,9 @@ def test_per_record_failures_are_reported_not_raised(sf, sandbox: Sandbox) -> No
             ScoreUpdate(a.id, 50, "Tier 2", (), "why", "v1", sf.NOW, CurrentIcp()) for a in accounts
         ]
         updates.append(ScoreUpdate("001000000000000AAA", 10, "Tier 3", (), "", "v1", sf.NOW))
-        updates.append(ScoreUpdate(accounts[0].id.replace("001", "002"), 1000, "Tier 1", (), "", "v", sf.NOW))
+        updates.append(
+            ScoreUpdate(accounts[0].id.replace("001", "002"), 1000, "Tier 1", (), "", "v", sf.NOW)
+        )
         report = connector.write_scores(updates)
     finally:
         connector.close()

@@ -152,7 +152,7 @@ class Sandbox:
         assert self.ca_path is not None, "start() the sandbox first"
         shutil.copyfile(self.ca_path, ca)
         section = self.settings_overrides(ca)["salesforce"]
-        lines = ['[sync]', 'crm = "salesforce"', "", "[salesforce]"]
+        lines = ["[sync]", 'crm = "salesforce"', "", "[salesforce]"]
         lines += [f'{key} = "{value}"' for key, value in section.items()]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
@@ -168,7 +168,7 @@ def edit_accounts(settings: Settings, n: int, seed: int, **_: Any) -> list[str]:
     rng = random.Random(seed)
     session = Session.open(settings.salesforce)
     try:
-        client = session.client()
+        client: Any = session.client()
         ids = [r["Id"] for r in client.query_all_iter("SELECT Id FROM Account ORDER BY Id")]
         chosen = sorted(rng.sample(ids, min(n, len(ids))))
         industries = ("Technology", "Education", "Retail", "Finance", "Government")

@@ -120,7 +120,9 @@ class Jobs:
         if operation != "update":
             raise ApiError(400, "FEATURENOTENABLED", f"operation {operation!r} is not supported")
         self.org.fields(str(body.get("object")))  # INVALID_TYPE for an unknown object
-        job = IngestJob(id=sf_id("750", next(_serial)), object=str(body["object"]), operation=operation)
+        job = IngestJob(
+            id=sf_id("750", next(_serial)), object=str(body["object"]), operation=operation
+        )
         with self.lock:
             self.ingest_jobs[job.id] = job
         return job.info()

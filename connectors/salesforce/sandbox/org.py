@@ -11,6 +11,7 @@ import itertools
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from connectors.salesforce.sandbox import schema
@@ -108,9 +109,7 @@ class Org:
     def fields(self, object_name: str) -> dict[str, dict[str, Any]]:
         """The fields the running user can see on ``object_name`` (FLS applied)."""
         if object_name not in self.schema:
-            raise ApiError(
-                400, "INVALID_TYPE", f"sObject type '{object_name}' is not supported."
-            )
+            raise ApiError(400, "INVALID_TYPE", f"sObject type '{object_name}' is not supported.")
         fields = self.schema[object_name]
         if not any((object_name, n) in self.fls_fields for n in fields):
             return fields
@@ -173,8 +172,10 @@ class Org:
                     return schema.coerce(fields[name], value)
                 except (ValueError, TypeError):
                     raise ApiError(
-                        400, "INVALID_QUERY_FILTER_OPERATOR", f"value of filter criterion for "
-                        f"field '{name}' must be of type {fields[name]['type']}"
+                        400,
+                        "INVALID_QUERY_FILTER_OPERATOR",
+                        f"value of filter criterion for "
+                        f"field '{name}' must be of type {fields[name]['type']}",
                     ) from None
 
             keep = matcher(query.where, typed)
@@ -182,7 +183,7 @@ class Org:
             for name, desc in reversed(query.order):
                 present = [r for r in rows if r.get(name) is not None]
                 absent = [r for r in rows if r.get(name) is None]
-                present.sort(key=lambda r, n=name: r[n], reverse=desc)
+                present.sort(key=itemgetter(name), reverse=desc)
                 rows = present + absent if desc else absent + present
             if query.limit is not None:
                 rows = rows[: query.limit]
@@ -215,8 +216,9 @@ class Org:
                 value = schema.coerce(spec, raw)
             except (ValueError, TypeError):
                 raise RecordError(
-                    "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{spec['label']}: value not of required "
-                    f"type: {raw}", [name]
+                    "INVALID_TYPE_ON_FIELD_IN_RECORD",
+                    f"{spec['label']}: value not of required type: {raw}",
+                    [name],
                 ) from None
             clean[name] = self._validate(spec, value)
         return clean
@@ -226,7 +228,10 @@ class Org:
         name = spec["name"]
         if value is None:
             return None
-        if spec["type"] in ("string", "textarea", "url", "picklist") and len(value) > spec["length"]:
+        if (
+            spec["type"] in ("string", "textarea", "url", "picklist")
+            and len(value) > spec["length"]
+        ):
             raise RecordError(
                 "STRING_TOO_LONG",
                 f"{spec['label']}: data value too large: {value[:40]} (max length="
@@ -263,7 +268,9 @@ class Org:
                 raise RecordError("INVALID_TYPE", f"sObject type '{object_name}' is not supported.")
             record = table.get(str(record_id))
             if record is None:
-                code = "MALFORMED_ID" if len(str(record_id)) not in (15, 18) else "ENTITY_IS_DELETED"
+                code = (
+                    "MALFORMED_ID" if len(str(record_id)) not in (15, 18) else "ENTITY_IS_DELETED"
+                )
                 raise RecordError(code, f"invalid cross reference id: {record_id}", ["Id"])
             clean = self._check(object_name, values, create=False)
             record.update(clean)
@@ -288,7 +295,7 @@ class Org:
                     )
             if object_name == "FieldPermissions":
                 self._check_field_permission(clean)
-            record = {name: None for name in self.schema[object_name]}
+            record: dict[str, Any] = {name: None for name in self.schema[object_name]}
             record.update(clean)
             stamp = self.stamp()
             record.update(
@@ -335,8 +342,7 @@ class Org:
                 raise ApiError(
                     400,
                     "DUPLICATE_DEVELOPER_NAME",
-                    f"There is already a field named {name.removesuffix('__c')} on "
-                    f"{object_name}.",
+                    f"There is already a field named {name.removesuffix('__c')} on {object_name}.",
                 )
             try:
                 spec = schema.custom_field(full_name, metadata)

@@ -11,13 +11,40 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-INDUSTRIES = (
-    "Agriculture, Apparel, Banking, Biotechnology, Chemicals, Communications, Construction, "
-    "Consulting, Education, Electronics, Energy, Engineering, Entertainment, Environmental, "
-    "Finance, Food & Beverage, Government, Healthcare, Hospitality, Insurance, Machinery, "
-    "Manufacturing, Media, Not For Profit, Recreation, Retail, Shipping, Technology, "
-    "Telecommunications, Transportation, Utilities, Other"
-).split(", ")
+INDUSTRIES = [
+    "Agriculture",
+    "Apparel",
+    "Banking",
+    "Biotechnology",
+    "Chemicals",
+    "Communications",
+    "Construction",
+    "Consulting",
+    "Education",
+    "Electronics",
+    "Energy",
+    "Engineering",
+    "Entertainment",
+    "Environmental",
+    "Finance",
+    "Food & Beverage",
+    "Government",
+    "Healthcare",
+    "Hospitality",
+    "Insurance",
+    "Machinery",
+    "Manufacturing",
+    "Media",
+    "Not For Profit",
+    "Recreation",
+    "Retail",
+    "Shipping",
+    "Technology",
+    "Telecommunications",
+    "Transportation",
+    "Utilities",
+    "Other",
+]
 ACCOUNT_TYPES = (
     "Prospect",
     "Customer - Direct",
@@ -34,10 +61,20 @@ STAGES = (
     "Closed Won",
     "Closed Lost",
 )
-TOOLS = (
-    "Salesforce, HubSpot, Microsoft Dynamics, Outreach, Salesloft, Gong, Slack, Zendesk, "
-    "Jira, Snowflake, Marketo, Shopify"
-).split(", ")
+TOOLS = [
+    "Salesforce",
+    "HubSpot",
+    "Microsoft Dynamics",
+    "Outreach",
+    "Salesloft",
+    "Gong",
+    "Slack",
+    "Zendesk",
+    "Jira",
+    "Snowflake",
+    "Marketo",
+    "Shopify",
+]
 
 
 def field(

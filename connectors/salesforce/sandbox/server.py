@@ -153,7 +153,11 @@ class App:
                 key, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
         if form.get("grant_type") != "client_credentials":
             return Response(
-                400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
+                400,
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "grant type not supported",
+                },
             )
         if key != self.consumer_key or secret != self.consumer_secret:
             return Response(
@@ -264,9 +268,7 @@ class App:
         size = 2000
         return self._page(version, cursor_id, int(start), size)
 
-    def _sobjects(
-        self, method: str, version: str, parts: list[str], data: Any
-    ) -> Response:
+    def _sobjects(self, method: str, version: str, parts: list[str], data: Any) -> Response:
         if not parts:
             names = sorted(self.org.schema)
             return Response(body={"sobjects": [{"name": n, "queryable": True} for n in names]})
@@ -302,7 +304,9 @@ class App:
         records = data["records"]
         if len(records) > 200:
             return _error(
-                400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records"
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "record limit reached. cannot submit more than 200 records",
             )
         results = []
         for record in records:
@@ -390,7 +394,11 @@ def _versions() -> list[dict[str, str]]:
     version = MIN_VERSION
     while version <= MAX_VERSION:
         out.append(
-            {"label": "sandbox", "url": f"/services/data/v{version:.1f}", "version": f"{version:.1f}"}
+            {
+                "label": "sandbox",
+                "url": f"/services/data/v{version:.1f}",
+                "version": f"{version:.1f}",
+            }
         )
         version += 1
     return out
@@ -429,7 +437,7 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError, ssl.SSLError):
             self.request.do_handshake()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _serve(self) -> None:
@@ -464,7 +472,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], app: App, context: ssl.SSLContext, latency_s: float):
+    def __init__(
+        self, address: tuple[str, int], app: App, context: ssl.SSLContext, latency_s: float
+    ):
         self.app = app
         self.context = context
         self.latency_s = latency_s
@@ -472,7 +482,9 @@ class _Server(ThreadingHTTPServer):
 
     def get_request(self) -> tuple[Any, Any]:
         sock, address = self.socket.accept()
-        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+        return self.context.wrap_socket(
+            sock, server_side=True, do_handshake_on_connect=False
+        ), address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         return  # a client that went away (timeouts, killed runs) is not the server's problem
