@@ -174,5 +174,6 @@ class SalesforceConnector:
         )
 
     def close(self) -> None:
-        """Close the HTTP sessions."""
+        """Stop the writer threads and close the HTTP sessions."""
+        self.writer.close()
         self.session.close()

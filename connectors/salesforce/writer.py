@@ -67,6 +67,7 @@ class Writer:
         self.poll_s = poll_s
         self._stop: str | None = None
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     def write(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
         """Write ``updates``; never raises for one record."""
@@ -76,12 +77,19 @@ class Writer:
         else:
             report = WriteReport(attempted=len(updates))
             batches = list(chunks(list(updates), BATCH))  # type: ignore[arg-type]
-            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches) or 1)) as pool:
-                for part in pool.map(self._collection, batches):
-                    report.merge(part)
+            if self._pool is None:  # kept across calls: each thread keeps its client
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="sf-write")
+            for part in self._pool.map(self._collection, batches):
+                report.merge(part)
             report.attempted = len(updates)
         report.stopped = self._stop
         return report
+
+    def close(self) -> None:
+        """Stop the writer threads."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _halt(self, reason: str) -> None:
         with self._lock:
