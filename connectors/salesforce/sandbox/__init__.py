@@ -158,28 +158,38 @@ class Sandbox:
         return path
 
 
+def _update(record_id: str, values: dict[str, Any]) -> Any:
+    def send(client: Any) -> Any:
+        return client.Account.update(record_id, values)
+
+    return send
+
+
 def edit_accounts(settings: Settings, n: int, seed: int, **_: Any) -> list[str]:
     """Edit ``n`` accounts through the REST API (single-record PATCH), as a user would.
 
     Employees and industry change, so some scores change. Returns the edited ids.
     """
+    from connectors.salesforce.api import Api
     from connectors.salesforce.auth import Session
+    from icpsync.model import ConnectorStats
 
     rng = random.Random(seed)
     session = Session.open(settings.salesforce)
+    # A user's script that retries what a fault-injecting sandbox throws at it.
+    api = Api(session, ConnectorStats(), max_retries=8, share=1.0)
     try:
-        client: Any = session.client()
-        ids = [r["Id"] for r in client.query_all_iter("SELECT Id FROM Account ORDER BY Id")]
-        chosen = sorted(rng.sample(ids, min(n, len(ids))))
+        ids = api.call(
+            "query", lambda c: [r["Id"] for r in c.query_all("SELECT Id FROM Account")["records"]]
+        )
+        chosen = sorted(rng.sample(sorted(ids), min(n, len(ids))))
         industries = ("Technology", "Education", "Retail", "Finance", "Government")
         for record_id in chosen:
-            client.Account.update(
-                record_id,
-                {
-                    "NumberOfEmployees": rng.choice((5, 40, 150, 800, 1500, 12000)),
-                    "Industry": rng.choice(industries),
-                },
-            )
+            values = {
+                "NumberOfEmployees": rng.choice((5, 40, 150, 800, 1500, 12000)),
+                "Industry": rng.choice(industries),
+            }
+            api.call("update", _update(record_id, values))
         return chosen
     finally:
         session.close()
