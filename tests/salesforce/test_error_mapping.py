@@ -186,3 +186,21 @@ def test_expired_session_id_cannot_be_renewed() -> None:
     with pytest.raises(AuthError, match=r"salesforce \(session\): the session expired"):
         api.call("query", lambda c: c.query("SELECT Id FROM Account"))
     session.close()
+
+
+def test_soql_field_names_are_identifiers_and_values_are_quoted() -> None:
+    from datetime import UTC, datetime
+
+    from connectors.salesforce import soql
+
+    query = soql.accounts("Account", ["Id", "Name"], datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    assert query == (
+        "SELECT Id, Name FROM Account WHERE SystemModstamp >= 2026-01-02T03:04:05+00:00 "
+        "ORDER BY SystemModstamp, Id"
+    )
+    assert soql.count(query) == (
+        "SELECT COUNT() FROM Account WHERE SystemModstamp >= 2026-01-02T03:04:05+00:00"
+    )
+    assert "IN ('a\\'b')" in soql.accounts_by_id("Account", ["Id"], ["a'b"])
+    with pytest.raises(ConfigError, match="not a Salesforce field name"):
+        soql.accounts("Account", ["Id", "Name FROM User --"], None)

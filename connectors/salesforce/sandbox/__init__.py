@@ -45,6 +45,8 @@ class Sandbox:
         daily_limit: the org's daily API request limit.
         api_used: API requests already spent today.
         slow_ms: how long a slow response takes.
+        rate_limit: accepted for the CLI's sake and ignored: Salesforce limits requests per
+            day (``daily_limit``), not per 10 seconds.
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class Sandbox:
         daily_limit: int = 1_000_000,
         api_used: int = 0,
         slow_ms: float = 1500,
+        rate_limit: int | None = None,
     ):
         self.port = port
         self.latency_s = latency_ms / 1000
