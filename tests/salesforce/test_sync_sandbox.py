@@ -115,3 +115,30 @@ def test_sync_without_install_is_a_clear_error(sf, sandbox: Sandbox) -> None:
 
     with pytest.raises(FatalError, match="INVALID_FIELD: No such column 'ICP_"):
         sf.sync(sf.settings_for(sandbox))
+
+
+def test_a_won_deal_rescores_its_account_incrementally(
+    sf, sandbox: Sandbox, client_for, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    settings = sf.settings_for(sandbox, tmp_path / "state")
+    sf.install(settings)
+    state = StateStore(settings.state.database_url())
+    try:
+        sandbox.org.clock_offset = -timedelta(hours=1)
+        sf.sync(settings, state)
+        sandbox.org.clock_offset = timedelta(0)
+        client = client_for(settings)
+        deal = client.query("SELECT Id, AccountId FROM Opportunity WHERE IsClosed = false LIMIT 1")[
+            "records"
+        ][0]
+        client.Opportunity.update(
+            deal["Id"], {"StageName": "Closed Won", "CloseDate": "2026-11-20"}
+        )
+        assert client.Opportunity.get(deal["Id"])["IsWon"] is True
+        sandbox.reset_stats()
+        report = sf.sync(settings, state)
+    finally:
+        state.close()
+    assert report.mode == "incremental"
+    assert report.accounts_read == 1  # read by id: only its deal changed
+    assert sandbox.stats()["query"] >= 3  # COUNT + accounts since cursor + accounts by id

@@ -273,6 +273,9 @@ class Org:
                 )
                 raise RecordError(code, f"invalid cross reference id: {record_id}", ["Id"])
             clean = self._check(object_name, values, create=False)
+            if object_name == "Opportunity" and "StageName" in clean:
+                clean["IsClosed"] = clean["StageName"] in ("Closed Won", "Closed Lost")
+                clean["IsWon"] = clean["StageName"] == "Closed Won"
             record.update(clean)
             record["LastModifiedDate"] = record["SystemModstamp"] = self.stamp()
             self.write_counts[record["Id"]] += 1
