@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connectors.salesforce.sandbox import seed as seed_data
+from connectors.salesforce.sandbox.app import App
 from connectors.salesforce.sandbox.faults import Faults
 from connectors.salesforce.sandbox.org import Org
-from connectors.salesforce.sandbox.server import App, _Server
+from connectors.salesforce.sandbox.server import _Server
 from connectors.salesforce.sandbox.tls import make_tls
 from icpsync.synthetic import SyntheticData
 

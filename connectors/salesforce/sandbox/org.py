@@ -15,8 +15,10 @@ from operator import itemgetter
 from typing import Any
 
 from connectors.salesforce.sandbox import schema
+from connectors.salesforce.sandbox.errors import ApiError, RecordError
 from connectors.salesforce.sandbox.seed import sf_id
 from connectors.salesforce.sandbox.soql import Query, SoqlError, matcher, parse
+from connectors.salesforce.sandbox.tooling import Tooling
 
 PREFIX = {
     "Account": "001",
@@ -34,26 +36,7 @@ NO_SUCH_COLUMN = (
 )
 
 
-class ApiError(Exception):
-    """A request-level error: HTTP status and the ``[{message, errorCode, fields}]`` body."""
-
-    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.fields = status, code, message, fields or []
-
-    def body(self) -> list[dict[str, Any]]:
-        return [{"message": self.message, "errorCode": self.code, "fields": self.fields}]
-
-
-class RecordError(Exception):
-    """A record-level error, reported in a collection's or a bulk job's results."""
-
-    def __init__(self, code: str, message: str, fields: list[str] | None = None):
-        super().__init__(message)
-        self.code, self.message, self.fields = code, message, fields or []
-
-
-class Org:
+class Org(Tooling):
     """One in-memory org with a single running (integration) user."""
 
     def __init__(self, *, daily_limit: int = 1_000_000, api_used: int = 0):
@@ -327,66 +310,6 @@ class Org:
         for record in records:
             table[record["Id"]] = record
 
-    # -- tooling ---------------------------------------------------------------------
-
-    def create_custom_field(self, body: dict[str, Any]) -> str:
-        """Tooling ``CustomField`` insert: the field exists, hidden until FLS grants it.
-
-        Raises:
-            ApiError: bad metadata, unknown object, or the field exists already.
-        """
-        full_name = str(body.get("FullName") or "")
-        metadata = body.get("Metadata") or {}
-        object_name, _, name = full_name.partition(".")
-        with self.lock:
-            if object_name not in self.schema or not name.endswith("__c"):
-                raise ApiError(400, "INVALID_FIELD", f"invalid FullName: {full_name}", ["FullName"])
-            if name in self.schema[object_name]:
-                raise ApiError(
-                    400,
-                    "DUPLICATE_DEVELOPER_NAME",
-                    f"There is already a field named {name.removesuffix('__c')} on {object_name}.",
-                )
-            try:
-                spec = schema.custom_field(full_name, metadata)
-            except (KeyError, ValueError) as exc:
-                raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION", str(exc)) from None
-            self.schema[object_name][name] = spec
-            self.fls_fields.add((object_name, name))
-            for record in self.records[object_name].values():
-                record.setdefault(name, None)
-            field_id = self.new_id("CustomField")
-            self.tooling["CustomField"][field_id] = {
-                "Id": field_id,
-                "DeveloperName": name.removesuffix("__c"),
-                "TableEnumOrId": object_name,
-                "FullName": full_name,
-            }
-            self.metadata[field_id] = dict(metadata)
-            return field_id
-
-    def custom_field(self, field_id: str) -> dict[str, Any]:
-        with self.lock:
-            row = self.tooling["CustomField"].get(field_id)
-            if row is None:
-                raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
-            return {**row, "Metadata": self.metadata[field_id]}
-
-    def update_custom_field(self, field_id: str, body: dict[str, Any]) -> None:
-        """Tooling ``CustomField`` update (e.g. picklist values added)."""
-        with self.lock:
-            row = self.tooling["CustomField"].get(field_id)
-            if row is None:
-                raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
-            metadata = {**self.metadata[field_id], **(body.get("Metadata") or {})}
-            object_name, _, name = row["FullName"].partition(".")
-            try:
-                spec = schema.custom_field(row["FullName"], metadata)
-            except (KeyError, ValueError) as exc:
-                raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION", str(exc)) from None
-            self.schema[object_name][name] = spec
-            self.metadata[field_id] = metadata
-
     # -- limits ----------------------------------------------------------------------
 
     def spend(self) -> bool:
@@ -399,3 +322,6 @@ class Org:
 
     def limit_info(self) -> str:
         return f"api-usage={self.api_used}/{self.daily_limit}"
+
+
+__all__ = ["ApiError", "Org", "RecordError"]
