@@ -142,3 +142,20 @@ def test_a_won_deal_rescores_its_account_incrementally(
     assert report.mode == "incremental"
     assert report.accounts_read == 1  # read by id: only its deal changed
     assert sandbox.stats()["query"] >= 3  # COUNT + accounts since cursor + accounts by id
+
+
+def test_the_override_wins_and_is_never_written(sf, sandbox: Sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = sf.settings_for(sandbox)
+    sf.install(settings)
+    account_id = sorted(sandbox.org.records["Account"])[0]
+    sandbox.org.records["Account"][account_id]["ICP_Tier_Override__c"] = (
+        "Anti-ICP"  # a human set it
+    )
+    report = sf.sync(settings)
+    assert report.written == 300
+    assert sandbox.values(["ICP_Tier__c", "ICP_Tier_Override__c"])[account_id] == (
+        "Anti-ICP",
+        "Anti-ICP",
+    )
+    overrides = sandbox.values(["ICP_Tier_Override__c"])
+    assert sum(1 for v in overrides.values() if v != (None,)) == 1
