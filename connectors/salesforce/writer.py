@@ -26,7 +26,7 @@ from simple_salesforce.bulk2 import Operation
 from connectors.salesforce import bulk, soql
 from connectors.salesforce.api import Api
 from connectors.salesforce.reader import chunks
-from icpsync.errors import BudgetExhausted, ConnectorError
+from icpsync.errors import AuthError, BudgetExhausted, ConnectorError
 from icpsync.model import RecordFailure, ScoreUpdate, WriteReport
 
 BATCH = 200
@@ -138,9 +138,10 @@ class Writer:
 
             try:
                 results = self.api.call("composite_update", send, before_retry=settle)
-            except BudgetExhausted as exc:
+            except (BudgetExhausted, AuthError) as exc:  # nothing more can be written now
                 self._halt(str(exc))
-                continue
+                report.merge(self._unwritten(list(pending.values()), f"not written: {exc}"))
+                return report
             except ConnectorError as exc:
                 report.merge(self._unwritten(list(pending.values()), str(exc)))
                 return report
