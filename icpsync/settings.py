@@ -82,6 +82,8 @@ class SalesforceSettings(Section):
     api_budget_share: float = Field(default=0.5, gt=0, le=1)
     max_retries: int = Field(default=5, ge=0)
     lock_retries: int = Field(default=3, ge=0)
+    write_concurrency: int = Field(default=4, ge=1, le=25)
+    bulk_poll_s: float = Field(default=0.5, gt=0)
 
 
 class HubSpotSettings(Section):

@@ -1,0 +1,176 @@
+"""Every Salesforce call goes through :class:`Api`: counted, retried, translated.
+
+* 5xx, timeouts and dropped connections back off and retry (tenacity), up to
+  ``max_retries``; a ``before_retry`` hook lets writers re-read what a timed-out request
+  may already have applied, so no record is written twice.
+* 401 ``INVALID_SESSION_ID`` logs in again (once per expiry across threads) and retries.
+* 403 ``REQUEST_LIMIT_EXCEEDED`` raises :class:`BudgetExhausted`; other API errors raise
+  :class:`FatalError` with Salesforce's ``errorCode: message``.
+* ``Sforce-Limit-Info`` is read after each call into :class:`Budget`, which says when a
+  run would spend more than ``api_budget_share`` of what was left when it started.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceOperationError,
+    SalesforceRefusedRequest,
+)
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from connectors.salesforce.auth import Session
+from icpsync.errors import BudgetExhausted, FatalError, RetriableError
+from icpsync.model import ConnectorStats
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def error_text(exc: SalesforceError) -> str:
+    """``errorCode: message`` from Salesforce's error body, or the status."""
+    content = exc.content
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        first = content[0]
+        return f"{first.get('errorCode', exc.status)}: {first.get('message', '')}".strip()
+    return f"HTTP {exc.status}"
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, requests.Timeout | requests.ConnectionError):
+        return True
+    if isinstance(exc, SalesforceExpiredSession):
+        return True
+    return isinstance(exc, SalesforceGeneralError) and int(exc.status) >= 500
+
+
+def _limit_refusal(exc: BaseException) -> bool:
+    return isinstance(exc, SalesforceRefusedRequest) and "REQUEST_LIMIT_EXCEEDED" in str(
+        exc.content
+    )
+
+
+class Budget:
+    """The share of the daily API budget this run may spend."""
+
+    def __init__(self, share: float):
+        self.share = share
+        self.used: int | None = None
+        self.total: int | None = None
+        self.start_used: int | None = None
+        self._lock = threading.Lock()
+
+    def observe(self, client: Salesforce) -> None:
+        usage = client.api_usage.get("api-usage")
+        if usage is None:
+            return
+        with self._lock:
+            if self.start_used is None:
+                self.start_used = usage.used
+            self.used = max(self.used or 0, usage.used)
+            self.total = usage.total
+
+    def allowance(self) -> int | None:
+        """Calls this run may make in all, or None before any usage was seen."""
+        if self.total is None or self.start_used is None:
+            return None
+        return int(self.share * max(0, self.total - self.start_used))
+
+    def would_exceed(self, calls: int) -> str | None:
+        """Why ``calls`` more calls would pass the share, or None when they fit."""
+        allowance = self.allowance()
+        if allowance is None or self.used is None or self.start_used is None:
+            return None
+        spent = self.used - self.start_used
+        if spent + calls > allowance:
+            return (
+                f"daily API budget share reached: this run used {spent} of the {allowance} calls "
+                f"allowed ({self.share:.0%} of what was left; org usage {self.used}/{self.total})"
+            )
+        return None
+
+
+class Api:
+    """Calls simple-salesforce through one policy (see the module docstring)."""
+
+    def __init__(self, session: Session, stats: ConnectorStats, *, max_retries: int, share: float):
+        self.session = session
+        self.stats = stats
+        self.max_retries = max_retries
+        self.budget = Budget(share)
+        self._stats_lock = threading.Lock()
+
+    def count(self, kind: str, n: int = 1) -> None:
+        with self._stats_lock:
+            self.stats.api_calls[kind] += n
+
+    def call(
+        self,
+        kind: str,
+        fn: Callable[[Salesforce], T],
+        *,
+        before_retry: Callable[[BaseException], None] | None = None,
+    ) -> T:
+        """Run ``fn(client)`` under the retry policy; one count per attempt.
+
+        Raises:
+            BudgetExhausted: the org refused with ``REQUEST_LIMIT_EXCEEDED``.
+            AuthError: the session expired and could not be renewed.
+            RetriableError: a transient fault outlasted the retries.
+            FatalError: any other API error.
+        """
+
+        def attempt() -> T:
+            client = self.session.client()
+            generation = self.session.current_generation()
+            self.count(kind)
+            try:
+                result = fn(client)
+            except SalesforceExpiredSession:
+                self.session.refresh(generation)
+                raise
+            self.budget.observe(client)
+            return result
+
+        def prepare(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            log.info("salesforce %s: retrying after %s", kind, type(exc).__name__)
+            if before_retry is not None and exc is not None:
+                before_retry(exc)
+
+        retrying = Retrying(
+            retry=retry_if_exception(_transient),
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=wait_exponential(multiplier=0.1, max=5),
+            before_sleep=prepare,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except SalesforceRefusedRequest as exc:
+            if _limit_refusal(exc):
+                raise BudgetExhausted(f"salesforce: {error_text(exc)}") from exc
+            raise FatalError(f"salesforce {kind}: {error_text(exc)}") from exc
+        except SalesforceError as exc:
+            if _transient(exc):
+                raise RetriableError(f"salesforce {kind}: {error_text(exc)}") from exc
+            raise FatalError(f"salesforce {kind}: {error_text(exc)}") from exc
+        except requests.RequestException as exc:
+            raise RetriableError(f"salesforce {kind}: {type(exc).__name__}") from exc
+        except SalesforceOperationError as exc:
+            raise FatalError(f"salesforce {kind}: {exc}") from exc

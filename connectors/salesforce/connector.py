@@ -1,0 +1,179 @@
+"""The Salesforce connector: reads Accounts and Opportunities, writes ICP values back."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from connectors.salesforce import soql
+from connectors.salesforce.api import Api
+from connectors.salesforce.auth import Session
+from connectors.salesforce.doctor import run_checks
+from connectors.salesforce.install import Installer
+from connectors.salesforce.reader import Reader, chunks, rename
+from connectors.salesforce.writer import Writer
+from icpsync.field_map import FieldMap, load_field_map
+from icpsync.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
+from icpsync.normalise import CURRENT_KEYS, Normaliser
+from icpsync.protocol import Check, PlanStep
+from icpsync.settings import SalesforceSettings
+
+if TYPE_CHECKING:
+    from icpsync.settings import Settings
+
+#: ICP key of the field map -> raw key the normaliser reads the current value from.
+ICP_RAW_KEYS = {icp: raw for raw, icp in CURRENT_KEYS.items()}
+ID_CHUNK = 200
+
+
+class SalesforceConnector:
+    """Accounts and Opportunities of a Salesforce org through simple-salesforce.
+
+    Args:
+        session: the org connection (logs in lazily on first use).
+        conf: the ``[salesforce]`` settings.
+        field_map: CRM field names; the shipped ``salesforce`` map by default.
+        lookback_days: closed opportunities older than this are not read.
+    """
+
+    name: ClassVar[str] = "salesforce"
+    #: Collections up to bulk_write_threshold records a call; a Bulk job above it.
+    write_chunk_size = 10_000
+
+    def __init__(
+        self,
+        session: Session,
+        conf: SalesforceSettings,
+        field_map: FieldMap | None = None,
+        *,
+        lookback_days: int = 730,
+    ):
+        self.session = session
+        self.conf = conf
+        self.field_map = field_map or load_field_map(conf.field_map)
+        self.lookback_days = lookback_days
+        self.stats = ConnectorStats()
+        self.api = Api(
+            session, self.stats, max_retries=conf.max_retries, share=conf.api_budget_share
+        )
+        self.reader = Reader(
+            self.api, bulk_threshold=conf.bulk_read_threshold, poll_s=conf.bulk_poll_s
+        )
+        self.writer = Writer(
+            self.api,
+            self.field_map.account.object,
+            self.field_map.icp,
+            bulk_threshold=conf.bulk_write_threshold,
+            concurrency=conf.write_concurrency,
+            lock_retries=conf.lock_retries,
+            poll_s=conf.bulk_poll_s,
+        )
+        self._user_id: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SalesforceConnector:
+        """Build from the ``[salesforce]`` settings (no network until first use)."""
+        conf = settings.salesforce
+        return cls(
+            Session(conf),
+            conf,
+            load_field_map(conf.field_map),
+            lookback_days=settings.sync.lookback_days,
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _account_fields(self) -> list[str]:
+        account = self.field_map.account
+        icp = [self.field_map.icp[k] for k in ICP_RAW_KEYS if k in self.field_map.icp]
+        return list(dict.fromkeys([*account.crm_names(), *icp]))
+
+    def _account(self, normaliser: Normaliser, record: dict[str, Any]) -> Account | None:
+        account = self.field_map.account
+        raw = rename(record, dict(account.fields))
+        raw["signals"] = {
+            k: v for k, v in rename(record, dict(account.signals)).items() if v is not None
+        }
+        for key, name in self.field_map.icp.items():
+            raw[ICP_RAW_KEYS[key]] = record.get(name)
+        return normaliser.account(raw)
+
+    def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
+        """Accounts (``SystemModstamp >= since`` when given) with their current ICP values."""
+        normaliser = Normaliser(self.stats, self.field_map.vocabularies)
+        obj = self.field_map.account.object
+        query = soql.accounts(obj, self._account_fields(), since)
+        for record in self.reader.rows(obj, query):
+            account = self._account(normaliser, record)
+            if account is not None:
+                yield account
+
+    def read_accounts_by_id(self, ids: Collection[str]) -> Iterator[Account]:
+        """The named accounts, 200 ids a query."""
+        normaliser = Normaliser(self.stats, self.field_map.vocabularies)
+        obj = self.field_map.account.object
+        for part in chunks(sorted(ids), ID_CHUNK):
+            query = soql.accounts_by_id(obj, self._account_fields(), part)
+            for record in self.reader.rows(obj, query, allow_bulk=False):
+                account = self._account(normaliser, record)
+                if account is not None:
+                    yield account
+
+    def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
+        """Open opportunities and those closed within the look-back."""
+        normaliser = Normaliser(self.stats, self.field_map.vocabularies)
+        opp = self.field_map.opportunity
+        closed_since = (datetime.now(UTC) - timedelta(days=self.lookback_days)).date()
+        query = soql.opportunities(opp.object, opp.crm_names(), closed_since)
+        for record in self.reader.rows(opp.object, query):
+            clean = normaliser.opportunity(rename(record, dict(opp.fields)))
+            if clean is None:
+                continue
+            if (
+                since is not None
+                and clean.last_modified is not None
+                and clean.last_modified < since
+            ):
+                continue
+            yield clean
+
+    # -- writing, setup --------------------------------------------------------------------
+
+    def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
+        """Write ICP values (Collections, or one Bulk job above ``bulk_write_threshold``)."""
+        return self.writer.write(updates)
+
+    def user_id(self) -> str:
+        """The running user's id (from the token response or ``/oauth2/userinfo``)."""
+        if self._user_id is None:
+            self.session.client()
+            if self.session.user_id is None:
+                info = self.api.call("userinfo", lambda c: c.oauth2("userinfo")) or {}
+                self.session.user_id = str(info.get("user_id") or "")
+            self._user_id = self.session.user_id
+        return self._user_id
+
+    def ensure_fields(self, *, dry_run: bool) -> list[PlanStep]:
+        """Create the missing fields, picklist values and permission sets; idempotent."""
+        installer = Installer(
+            self.api, self.field_map.account.object, self.field_map.icp, self.user_id
+        )
+        return installer.ensure(dry_run=dry_run)
+
+    def preflight(self) -> list[Check]:
+        """Auth, API version, fields, permission sets and budget, one line each."""
+        return run_checks(
+            self.api,
+            self.field_map.account.object,
+            self.field_map.icp,
+            self.field_map.account.crm_names(),
+            self.conf.auth,
+            self.conf.api_version,
+            self.user_id,
+        )
+
+    def close(self) -> None:
+        """Stop the writer threads and close the HTTP sessions."""
+        self.writer.close()
+        self.session.close()

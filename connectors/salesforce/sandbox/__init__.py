@@ -1,0 +1,199 @@
+"""A local Salesforce org over HTTPS that unmodified simple-salesforce works against.
+
+``Sandbox(accounts=, opportunities=, seed=, port=, latency_ms=, fault_rate=)`` seeds an org,
+``start()`` serves it on 127.0.0.1 with a certificate from a CA made at start, ``stop()``
+ends it. ``settings_overrides()`` / ``write_config(path)`` point icpsync at it
+(``auth = "client_credentials"``, the CA as ``ca_bundle``).
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from connectors.salesforce.sandbox import seed as seed_data
+from connectors.salesforce.sandbox.app import App
+from connectors.salesforce.sandbox.faults import Faults
+from connectors.salesforce.sandbox.org import Org
+from connectors.salesforce.sandbox.server import _Server
+from connectors.salesforce.sandbox.tls import make_tls
+from icpsync.synthetic import SyntheticData
+
+if TYPE_CHECKING:
+    from icpsync.settings import Settings
+
+__all__ = ["Sandbox", "edit_accounts"]
+
+CONSUMER_KEY = "3MVG9sandbox.icpsync"
+CONSUMER_SECRET = "sandbox-secret"  # a local throw-away org's credential, not a real one
+
+
+class Sandbox:
+    """A seeded local Salesforce org.
+
+    Args:
+        accounts: Accounts to seed.
+        opportunities: Opportunities to seed.
+        seed: random seed of the data and of the faults.
+        port: port on 127.0.0.1 (0: a free one).
+        latency_ms: delay added to every API response.
+        fault_rate: share of API requests that fail (503, expired session, row locks, slow).
+        daily_limit: the org's daily API request limit.
+        api_used: API requests already spent today.
+        slow_ms: how long a slow response takes.
+        rate_limit: accepted for the CLI's sake and ignored: Salesforce limits requests per
+            day (``daily_limit``), not per 10 seconds.
+    """
+
+    def __init__(
+        self,
+        accounts: int = 2000,
+        opportunities: int = 6000,
+        seed: int = 7,
+        port: int = 0,
+        latency_ms: float = 0,
+        fault_rate: float = 0.0,
+        *,
+        daily_limit: int = 1_000_000,
+        api_used: int = 0,
+        slow_ms: float = 1500,
+        rate_limit: int | None = None,
+    ):
+        self.port = port
+        self.latency_s = latency_ms / 1000
+        self.org = Org(daily_limit=daily_limit, api_used=api_used)
+        data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed)
+        self.org.seed("Account", seed_data.accounts(data))
+        self.org.seed("Opportunity", seed_data.opportunities(data))
+        self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000)
+        self.app = App(
+            self.org, self.faults, consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET
+        )
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._folder: Path | None = None
+        self.ca_path: Path | None = None
+        self.url = ""
+
+    def start(self) -> Sandbox:
+        """Serve on 127.0.0.1 in a background thread."""
+        self._folder = Path(tempfile.mkdtemp(prefix="icpsync-sf-sandbox-"))
+        context, self.ca_path = make_tls(self._folder)
+        self._server = _Server(("127.0.0.1", self.port), self.app, context, self.latency_s)
+        self.url = f"https://127.0.0.1:{self._server.server_address[1]}"
+        self.app.base_url = self.url
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and remove the certificates."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what tests and the demo read ------------------------------------------------
+
+    def stats(self) -> dict[str, int]:
+        """Requests by kind, and ``total``."""
+        return self.app.snapshot()
+
+    def reset_stats(self) -> None:
+        """Zero the request counts and the per-record write counts."""
+        self.app.reset()
+
+    def record_writes(self) -> Counter[str]:
+        """Successful writes per record id since the last reset."""
+        with self.org.lock:
+            return Counter(self.org.write_counts)
+
+    def values(self, fields: list[str]) -> dict[str, tuple[Any, ...]]:
+        """The named Account fields of every account, by id (for comparing runs)."""
+        with self.org.lock:
+            return {
+                rid: tuple(r.get(f) for f in fields)
+                for rid, r in self.org.records["Account"].items()
+            }
+
+    def settings_overrides(self, ca_bundle: Path | None = None) -> dict[str, Any]:
+        """Settings data (``Settings(**overrides)``) pointing icpsync at this sandbox."""
+        return {
+            "sync": {"crm": "salesforce"},
+            "salesforce": {
+                "auth": "client_credentials",
+                "instance_url": self.url,
+                "consumer_key": CONSUMER_KEY,
+                "consumer_secret": CONSUMER_SECRET,
+                "ca_bundle": str(ca_bundle or self.ca_path),
+            },
+        }
+
+    def write_config(self, path: Path) -> Path:
+        """Write an icpsync config for this sandbox (and its CA next to it)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ca = path.with_name(f"{path.stem}-ca.pem")
+        assert self.ca_path is not None, "start() the sandbox first"
+        shutil.copyfile(self.ca_path, ca)
+        section = self.settings_overrides(ca)["salesforce"]
+        lines = ["[sync]", 'crm = "salesforce"', "", "[salesforce]"]
+        lines += [f'{key} = "{value}"' for key, value in section.items()]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+
+def _update(record_id: str, values: dict[str, Any]) -> Any:
+    def send(client: Any) -> Any:
+        return client.Account.update(record_id, values)
+
+    return send
+
+
+def edit_accounts(settings: Settings, n: int, seed: int, **_: Any) -> list[str]:
+    """Edit ``n`` accounts through the REST API (single-record PATCH), as a user would.
+
+    Employees and industry change, so some scores change. Returns the edited ids.
+    """
+    from connectors.salesforce.api import Api
+    from connectors.salesforce.auth import Session
+    from icpsync.model import ConnectorStats
+
+    rng = random.Random(seed)
+    session = Session.open(settings.salesforce)
+    # A user's script that retries what a fault-injecting sandbox throws at it.
+    api = Api(session, ConnectorStats(), max_retries=8, share=1.0)
+    try:
+        ids = api.call(
+            "query", lambda c: [r["Id"] for r in c.query_all("SELECT Id FROM Account")["records"]]
+        )
+        chosen = sorted(rng.sample(sorted(ids), min(n, len(ids))))
+        industries = ("Technology", "Education", "Retail", "Finance", "Government")
+        for record_id in chosen:
+            values = {
+                "NumberOfEmployees": rng.choice((5, 40, 150, 800, 1500, 12000)),
+                "Industry": rng.choice(industries),
+            }
+            api.call("update", _update(record_id, values))
+        return chosen
+    finally:
+        session.close()

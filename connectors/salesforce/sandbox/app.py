@@ -1,0 +1,169 @@
+"""The sandbox app: auth, fault injection, request counting, then the org's routes.
+
+Every API request is counted by kind (``/__sandbox__/stats``), spends one unit of the
+daily budget (``Sforce-Limit-Info``) and may draw an injected fault.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import re
+import secrets
+import threading
+import time
+from collections import Counter
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from connectors.salesforce.sandbox import faults as fault_kinds
+from connectors.salesforce.sandbox.bulk import Jobs
+from connectors.salesforce.sandbox.faults import Faults
+from connectors.salesforce.sandbox.org import ApiError, Org
+from connectors.salesforce.sandbox.routes import (
+    MAX_VERSION,
+    MIN_VERSION,
+    Response,
+    Routes,
+    error,
+    request_kind,
+    versions,
+)
+
+_DATA = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<rest>.*)$")
+
+
+class App(Routes):
+    """Routes requests to the org; no HTTP in here, so it is easy to reason about."""
+
+    def __init__(self, org: Org, faults: Faults, *, consumer_key: str, consumer_secret: str):
+        self.org = org
+        self.jobs = Jobs(org)
+        self.faults = faults
+        self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
+        self.tokens: set[str] = set()
+        self.session_id = self.new_token()
+        self.stats: Counter[str] = Counter()
+        self.stats_lock = threading.Lock()
+        self.cursors: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        self.base_url = ""
+
+    def new_token(self) -> str:
+        token = f"00D5g0000000001!{secrets.token_urlsafe(24)}"
+        self.tokens.add(token)
+        return token
+
+    def count(self, kind: str) -> None:
+        with self.stats_lock:
+            self.stats[kind] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self.stats_lock:
+            out = dict(self.stats)
+        out["total"] = sum(out.values())
+        return out
+
+    def reset(self) -> None:
+        with self.stats_lock:
+            self.stats.clear()
+        with self.org.lock:
+            self.org.write_counts.clear()
+
+    # -- entry point -----------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: Any, body: bytes) -> Response:
+        url = urlsplit(target)
+        path, params = url.path, parse_qs(url.query)
+        if path.startswith("/__sandbox__/"):
+            return self._sandbox(method, path)
+        if path == "/services/oauth2/token" and method == "POST":
+            self.count("oauth_token")
+            return self._token(headers, body)
+        token = str(headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        if path == "/services/oauth2/userinfo":
+            self.count("userinfo")
+            if token not in self.tokens:
+                return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+            return Response(body=self._userinfo())
+        if path.rstrip("/") == "/services/data":
+            self.count("versions")
+            return Response(body=versions())
+        match = _DATA.match(path)
+        if match is None:
+            return error(404, "NOT_FOUND", "The requested resource does not exist")
+        version, rest = match["version"], match["rest"].rstrip("/")
+        self.count(request_kind(method, rest))
+        if not MIN_VERSION <= float(version) <= MAX_VERSION:
+            return error(404, "NOT_FOUND", "The requested resource does not exist")
+        if token not in self.tokens:
+            return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        fault = self.faults.draw()
+        if fault == fault_kinds.UNAVAILABLE:
+            return error(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable")
+        if fault == fault_kinds.EXPIRED:
+            self.tokens.discard(token)
+            return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        if fault == fault_kinds.SLOW and method == "GET":
+            time.sleep(self.faults.slow_s)
+        if not self.org.spend():
+            return error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        try:
+            response = self._route(method, version, rest, params, headers, body, fault)
+        except ApiError as exc:
+            response = Response(exc.status, exc.body())
+        except (ValueError, KeyError, TypeError) as exc:
+            response = error(400, "JSON_PARSER_ERROR", f"bad request: {exc}")
+        response.headers["Sforce-Limit-Info"] = self.org.limit_info()
+        if fault == fault_kinds.SLOW and method != "GET":
+            time.sleep(self.faults.slow_s)  # the write is applied; the answer comes late
+        return response
+
+    def _sandbox(self, method: str, path: str) -> Response:
+        if path == "/__sandbox__/stats" and method == "GET":
+            return Response(body=self.snapshot())
+        if path == "/__sandbox__/reset-stats" and method == "POST":
+            self.reset()
+            return Response(body={"ok": True})
+        if path == "/__sandbox__/writes" and method == "GET":
+            with self.org.lock:
+                return Response(body=dict(self.org.write_counts))
+        return error(404, "NOT_FOUND", "unknown sandbox endpoint")
+
+    def _token(self, headers: Any, body: bytes) -> Response:
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        key, secret = form.get("client_id"), form.get("client_secret")
+        auth = str(headers.get("Authorization") or "")
+        if auth.startswith("Basic "):
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                key, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+        if form.get("grant_type") != "client_credentials":
+            return Response(
+                400,
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "grant type not supported",
+                },
+            )
+        if key != self.consumer_key or secret != self.consumer_secret:
+            return Response(
+                400, {"error": "invalid_client", "error_description": "invalid client credentials"}
+            )
+        return Response(
+            body={
+                "access_token": self.new_token(),
+                "instance_url": self.base_url,
+                "id": f"{self.base_url}/id/{self.org.org_id}/{self.org.user_id}",
+                "token_type": "Bearer",
+                "issued_at": str(int(time.time() * 1000)),
+                "signature": base64.b64encode(secrets.token_bytes(32)).decode(),
+            }
+        )
+
+    def _userinfo(self) -> dict[str, Any]:
+        return {
+            "user_id": self.org.user_id,
+            "organization_id": self.org.org_id,
+            "preferred_username": "integration@icpsync.sandbox",
+        }
+
+    # -- REST ------------------------------------------------------------------------

@@ -1,0 +1,327 @@
+"""The sandbox org: records, fields (with field-level security), queries and writes.
+
+Thread-safe behind one lock. Fields created through Tooling ``CustomField`` exist but stay
+invisible to describe, SOQL and DML until a ``FieldPermissions`` row of a permission set
+assigned to the running user grants read (and edit, to write them), as in a real org.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
+from typing import Any
+
+from connectors.salesforce.sandbox import schema
+from connectors.salesforce.sandbox.errors import ApiError, RecordError
+from connectors.salesforce.sandbox.seed import sf_id
+from connectors.salesforce.sandbox.soql import Query, SoqlError, matcher, parse
+from connectors.salesforce.sandbox.tooling import Tooling
+
+PREFIX = {
+    "Account": "001",
+    "Opportunity": "006",
+    "User": "005",
+    "PermissionSet": "0PS",
+    "FieldPermissions": "01k",
+    "PermissionSetAssignment": "0Pa",
+    "CustomField": "00N",
+}
+NO_SUCH_COLUMN = (
+    "No such column '{name}' on entity '{object}'. If you are attempting to use a custom "
+    "field, be sure to append the '__c' after the custom field name. Please reference your "
+    "WSDL or the describe call for the appropriate names."
+)
+
+
+class Org(Tooling):
+    """One in-memory org with a single running (integration) user."""
+
+    def __init__(self, *, daily_limit: int = 1_000_000, api_used: int = 0):
+        self.lock = threading.RLock()
+        self.schema = schema.standard_objects()
+        self.tooling_schema = schema.tooling_objects()
+        self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schema}
+        self.tooling: dict[str, dict[str, dict[str, Any]]] = {"CustomField": {}}
+        self.metadata: dict[str, dict[str, Any]] = {}
+        self.fls_fields: set[tuple[str, str]] = set()
+        self.write_counts: Counter[str] = Counter()
+        self.daily_limit = daily_limit
+        self.api_used = api_used
+        self._serial = itertools.count(1)
+        self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
+        #: added to the wall clock for modstamps (tests simulate "the full sync ran an hour ago").
+        self.clock_offset = timedelta(0)
+        self.org_id = sf_id("00D", 1)
+        self.user_id = self.insert("User", {"Username": "integration@icpsync.sandbox"})
+
+    # -- ids, clock ------------------------------------------------------------------
+
+    def new_id(self, object_name: str) -> str:
+        return sf_id(PREFIX.get(object_name, "a00"), 1_000_000 + next(self._serial))
+
+    def stamp(self) -> datetime:
+        """A modstamp that always moves forward (millisecond resolution)."""
+        now = datetime.now(UTC) + self.clock_offset
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if now > self._last_stamp or self.clock_offset >= timedelta(0):
+            now = max(now, self._last_stamp + timedelta(milliseconds=1))
+        self._last_stamp = now
+        return self._last_stamp
+
+    # -- field-level security --------------------------------------------------------
+
+    def _granted(self) -> dict[str, tuple[bool, bool]]:
+        assigned = {
+            a["PermissionSetId"]
+            for a in self.records["PermissionSetAssignment"].values()
+            if a["AssigneeId"] == self.user_id
+        }
+        grants: dict[str, tuple[bool, bool]] = {}
+        for perm in self.records["FieldPermissions"].values():
+            if perm["ParentId"] in assigned:
+                read, edit = grants.get(perm["Field"], (False, False))
+                grants[perm["Field"]] = (
+                    read or bool(perm["PermissionsRead"]),
+                    edit or bool(perm["PermissionsEdit"]),
+                )
+        return grants
+
+    def fields(self, object_name: str) -> dict[str, dict[str, Any]]:
+        """The fields the running user can see on ``object_name`` (FLS applied)."""
+        if object_name not in self.schema:
+            raise ApiError(400, "INVALID_TYPE", f"sObject type '{object_name}' is not supported.")
+        fields = self.schema[object_name]
+        if not any((object_name, n) in self.fls_fields for n in fields):
+            return fields
+        grants = self._granted()
+        out = {}
+        for name, spec in fields.items():
+            if (object_name, name) in self.fls_fields:
+                read, edit = grants.get(f"{object_name}.{name}", (False, False))
+                if not read:
+                    continue
+                if not edit:
+                    spec = {**spec, "updateable": False, "createable": False}
+            out[name] = spec
+        return out
+
+    def describe(self, object_name: str) -> dict[str, Any]:
+        with self.lock:
+            fields = self.fields(object_name)
+        return {
+            "name": object_name,
+            "label": object_name,
+            "custom": False,
+            "createable": True,
+            "updateable": True,
+            "queryable": True,
+            "keyPrefix": PREFIX.get(object_name),
+            "fields": list(fields.values()),
+            "recordTypeInfos": [],
+            "urls": {"describe": f"/sobjects/{object_name}/describe"},
+        }
+
+    # -- queries ---------------------------------------------------------------------
+
+    def query(self, text: str, *, tooling: bool = False) -> tuple[Query, list[dict[str, Any]]]:
+        """Run a SOQL query; rows are projected to the selected fields (Python values).
+
+        Raises:
+            ApiError: MALFORMED_QUERY, INVALID_TYPE or INVALID_FIELD.
+        """
+        try:
+            query = parse(text)
+        except SoqlError as exc:
+            raise ApiError(400, "MALFORMED_QUERY", str(exc)) from None
+        with self.lock:
+            if tooling:
+                if query.object not in self.tooling_schema:
+                    raise ApiError(
+                        400, "INVALID_TYPE", f"sObject type '{query.object}' is not supported."
+                    )
+                fields, table = self.tooling_schema[query.object], self.tooling[query.object]
+            else:
+                fields, table = self.fields(query.object), self.records[query.object]
+            for name in query.referenced():
+                if name not in fields:
+                    message = NO_SUCH_COLUMN.format(name=name, object=query.object)
+                    raise ApiError(400, "INVALID_FIELD", message)
+
+            def typed(name: str, value: Any) -> Any:
+                try:
+                    return schema.coerce(fields[name], value)
+                except (ValueError, TypeError):
+                    raise ApiError(
+                        400,
+                        "INVALID_QUERY_FILTER_OPERATOR",
+                        f"value of filter criterion for "
+                        f"field '{name}' must be of type {fields[name]['type']}",
+                    ) from None
+
+            keep = matcher(query.where, typed)
+            rows = [r for r in table.values() if keep(r)]
+            for name, desc in reversed(query.order):
+                present = [r for r in rows if r.get(name) is not None]
+                absent = [r for r in rows if r.get(name) is None]
+                present.sort(key=itemgetter(name), reverse=desc)
+                rows = present + absent if desc else absent + present
+            if query.limit is not None:
+                rows = rows[: query.limit]
+            if query.count:
+                return query, rows
+            return query, [{name: row.get(name) for name in query.fields} for row in rows]
+
+    # -- writes ----------------------------------------------------------------------
+
+    def _check(self, object_name: str, values: dict[str, Any], *, create: bool) -> dict[str, Any]:
+        fields = self.fields(object_name)
+        clean: dict[str, Any] = {}
+        for name, raw in values.items():
+            if name in ("attributes", "Id", "id"):
+                continue
+            spec = fields.get(name)
+            if spec is None:
+                raise RecordError(
+                    "INVALID_FIELD", NO_SUCH_COLUMN.format(name=name, object=object_name), [name]
+                )
+            if not spec["updateable"] and not (create and spec["createable"]):
+                raise RecordError(
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"Unable to create/update fields: {name}. Please check the security "
+                    "settings of this field and verify that it is read/write for your "
+                    "profile or permission set.",
+                    [name],
+                )
+            try:
+                value = schema.coerce(spec, raw)
+            except (ValueError, TypeError):
+                raise RecordError(
+                    "INVALID_TYPE_ON_FIELD_IN_RECORD",
+                    f"{spec['label']}: value not of required type: {raw}",
+                    [name],
+                ) from None
+            clean[name] = self._validate(spec, value)
+        return clean
+
+    @staticmethod
+    def _validate(spec: dict[str, Any], value: Any) -> Any:
+        name = spec["name"]
+        if value is None:
+            return None
+        if (
+            spec["type"] in ("string", "textarea", "url", "picklist")
+            and len(value) > spec["length"]
+        ):
+            raise RecordError(
+                "STRING_TOO_LONG",
+                f"{spec['label']}: data value too large: {value[:40]} (max length="
+                f"{spec['length']})",
+                [name],
+            )
+        if spec["type"] == "picklist" and spec["restrictedPicklist"]:
+            allowed = {v["value"] for v in spec["picklistValues"]}
+            if value not in allowed:
+                raise RecordError(
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{spec['label']}: bad value for restricted picklist field: {value}",
+                    [name],
+                )
+        if spec["type"] == "double" and spec["precision"]:
+            if abs(value) >= 10 ** (spec["precision"] - spec["scale"]):
+                raise RecordError(
+                    "NUMBER_OUTSIDE_VALID_RANGE",
+                    f"{spec['label']}: value outside of valid range on numeric field: {value}",
+                    [name],
+                )
+            value = round(value, spec["scale"])
+        return value
+
+    def update(self, object_name: str, record_id: str, values: dict[str, Any]) -> None:
+        """Apply one update, bumping ``SystemModstamp``; counts the write per record id.
+
+        Raises:
+            RecordError: the record is missing or a value is refused.
+        """
+        with self.lock:
+            table = self.records.get(object_name)
+            if table is None:
+                raise RecordError("INVALID_TYPE", f"sObject type '{object_name}' is not supported.")
+            record = table.get(str(record_id))
+            if record is None:
+                code = (
+                    "MALFORMED_ID" if len(str(record_id)) not in (15, 18) else "ENTITY_IS_DELETED"
+                )
+                raise RecordError(code, f"invalid cross reference id: {record_id}", ["Id"])
+            clean = self._check(object_name, values, create=False)
+            if object_name == "Opportunity" and "StageName" in clean:
+                clean["IsClosed"] = clean["StageName"] in ("Closed Won", "Closed Lost")
+                clean["IsWon"] = clean["StageName"] == "Closed Won"
+            record.update(clean)
+            record["LastModifiedDate"] = record["SystemModstamp"] = self.stamp()
+            self.write_counts[record["Id"]] += 1
+
+    def insert(self, object_name: str, values: dict[str, Any]) -> str:
+        """Create a record; returns its id.
+
+        Raises:
+            RecordError: a value is refused or a unique name is taken.
+        """
+        with self.lock:
+            clean = self._check(object_name, values, create=True)
+            if object_name == "PermissionSet":
+                taken = {p["Name"] for p in self.records["PermissionSet"].values()}
+                if clean.get("Name") in taken:
+                    raise RecordError(
+                        "DUPLICATE_DEVELOPER_NAME",
+                        "The API Name you entered is already in use.",
+                        ["Name"],
+                    )
+            if object_name == "FieldPermissions":
+                self._check_field_permission(clean)
+            record: dict[str, Any] = {name: None for name in self.schema[object_name]}
+            record.update(clean)
+            stamp = self.stamp()
+            record.update(
+                Id=self.new_id(object_name),
+                CreatedDate=stamp,
+                LastModifiedDate=stamp,
+                SystemModstamp=stamp,
+                IsDeleted=False,
+            )
+            self.records[object_name][record["Id"]] = record
+            return str(record["Id"])
+
+    def _check_field_permission(self, values: dict[str, Any]) -> None:
+        target = str(values.get("Field") or "")
+        object_name, _, name = target.partition(".")
+        if name not in self.schema.get(object_name, {}):
+            raise RecordError("INVALID_FIELD", f"Field {target} does not exist", ["Field"])
+        if values.get("ParentId") not in self.records["PermissionSet"]:
+            raise RecordError(
+                "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["ParentId"]
+            )
+
+    def seed(self, object_name: str, records: Any) -> None:
+        """Load records as they are (ids and stamps included)."""
+        table = self.records[object_name]
+        for record in records:
+            table[record["Id"]] = record
+
+    # -- limits ----------------------------------------------------------------------
+
+    def spend(self) -> bool:
+        """Count one API request; False when the daily limit is already spent."""
+        with self.lock:
+            if self.api_used >= self.daily_limit:
+                return False
+            self.api_used += 1
+            return True
+
+    def limit_info(self) -> str:
+        return f"api-usage={self.api_used}/{self.daily_limit}"
+
+
+__all__ = ["ApiError", "Org", "RecordError"]
