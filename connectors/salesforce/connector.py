@@ -40,6 +40,8 @@ class SalesforceConnector:
     name: ClassVar[str] = "salesforce"
     #: Collections up to bulk_write_threshold records a call; a Bulk job above it.
     write_chunk_size = 10_000
+    #: writes use their own clients per thread; logins and counters are locked.
+    thread_safe_writes = True
 
     def __init__(
         self,
@@ -121,22 +123,16 @@ class SalesforceConnector:
                     yield account
 
     def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
-        """Open opportunities and those closed within the look-back."""
+        """Open opportunities and those closed within the look-back (modified at or after
+        ``since`` when given: the SOQL filters on ``SystemModstamp``)."""
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
         opp = self.field_map.opportunity
         closed_since = (datetime.now(UTC) - timedelta(days=self.lookback_days)).date()
-        query = soql.opportunities(opp.object, opp.crm_names(), closed_since)
+        query = soql.opportunities(opp.object, opp.crm_names(), closed_since, since)
         for record in self.reader.rows(opp.object, query):
             clean = normaliser.opportunity(rename(record, dict(opp.fields)))
-            if clean is None:
-                continue
-            if (
-                since is not None
-                and clean.last_modified is not None
-                and clean.last_modified < since
-            ):
-                continue
-            yield clean
+            if clean is not None:
+                yield clean
 
     # -- writing, setup --------------------------------------------------------------------
 

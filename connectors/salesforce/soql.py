@@ -50,13 +50,21 @@ def accounts_by_id(obj: str, fields: Sequence[str], ids: Sequence[str]) -> str:
     )
 
 
-def opportunities(obj: str, fields: Sequence[str], closed_since: date) -> str:
-    """Open opportunities and those closed on or after ``closed_since``."""
+def opportunities(
+    obj: str, fields: Sequence[str], closed_since: date, since: datetime | None = None
+) -> str:
+    """Open opportunities and those closed on or after ``closed_since`` (and, when
+    ``since`` is given, only those modified at or after it)."""
+    where = "(IsClosed = false OR CloseDate >= {})"
+    values: list[object] = [closed_since]
+    if since is not None:
+        where += " AND SystemModstamp >= {}"
+        values.append(since)
     return format_soql(
-        "SELECT {:literal} FROM {:literal} WHERE IsClosed = false OR CloseDate >= {}",
+        "SELECT {:literal} FROM {:literal} WHERE " + where,
         checked(fields),
         checked([obj]),
-        closed_since,
+        *values,
     )
 
 

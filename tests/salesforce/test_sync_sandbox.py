@@ -141,6 +141,7 @@ def test_a_won_deal_rescores_its_account_incrementally(
         state.close()
     assert report.mode == "incremental"
     assert report.accounts_read == 1  # read by id: only its deal changed
+    assert report.opportunities_read == 1  # only the changed deal (SystemModstamp >= cursor)
     assert sandbox.stats()["query"] >= 3  # COUNT + accounts since cursor + accounts by id
 
 

@@ -63,11 +63,12 @@ class Org(Tooling):
         return sf_id(PREFIX.get(object_name, "a00"), 1_000_000 + next(self._serial))
 
     def stamp(self) -> datetime:
-        """A modstamp that always moves forward (millisecond resolution)."""
+        """A modstamp that never moves back (millisecond resolution; records written in the
+        same millisecond share it, as in a real org, so the clock never runs ahead)."""
         now = datetime.now(UTC) + self.clock_offset
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        if now > self._last_stamp or self.clock_offset >= timedelta(0):
-            now = max(now, self._last_stamp + timedelta(milliseconds=1))
+        if self.clock_offset >= timedelta(0):
+            now = max(now, self._last_stamp)
         self._last_stamp = now
         return self._last_stamp
 
