@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from operator import attrgetter
 from typing import Any
 
 from icpsync.frozen import fast_constructor
 from icpsync.model import (
     ANTI_ICP,
-    NO_AGGREGATES,
     TIERS,
     Account,
     Aggregates,
@@ -26,6 +26,7 @@ from icpsync.model import (
 )
 from icpsync.profile import TIER_ORDER, AntiRule, Condition, Profile
 from icpsync.reasons import describe, join_reasons
+from icpsync.scoring_columns import score_batch
 
 Getter = Callable[[Account, Aggregates, datetime], Any]
 Predicate = Callable[[Any], "bool | str"]
@@ -170,6 +171,8 @@ _PLAIN_FIELDS = frozenset(
     {"name", "domain", "industry", "employees", "annual_revenue", "country", "region"}
 )
 CACHE_LIMIT = 200_000
+#: Accounts scored together by ``score_many``.
+BATCH_ACCOUNTS = 2048
 #: Value classes whose equal values always get equal outcomes (floats only for ranges:
 #: ``-0.0 == 0.0`` but they print differently in a matched-text reason).
 _EXACT_CLASSES = (str, frozenset, int, bool)
@@ -196,7 +199,7 @@ class _Field:
         # Text tested only for membership: a value whose key is in no list has a fixed
         # outcome, so unique values (domains, names) cost one lookup and are not remembered.
         self.keys: frozenset[str] | None = None
-        self.unmatched: tuple[bool, ...] = ()
+        self.unmatched: tuple[bool | None, ...] = ()
         if operators <= _MEMBERSHIP_OPERATORS:
             conditions = [c for _, c in compiled]
             self.keys = frozenset(k for c in conditions for k in c.operand_keys)
@@ -263,9 +266,7 @@ class Scorer:
         found = tuple(key)
         outcome = self._outcomes.get(found)
         if outcome is None:
-            outcome = self._assemble(self._hits(found), override)
-            if len(self._outcomes) < CACHE_LIMIT:
-                self._outcomes[found] = outcome
+            outcome = self._outcome(found, override)
         return _new_score(account.id, *outcome)
 
     def score_many(
@@ -274,11 +275,21 @@ class Scorer:
         aggregates: Mapping[str, Aggregates],
         as_of: datetime,
     ) -> Iterator[IcpScore]:
-        """Score a stream of accounts, each with its aggregates (none when not in the map)."""
-        score = self.score
-        get = aggregates.get
-        for account in accounts:
-            yield score(account, get(account.id, NO_AGGREGATES), as_of)
+        """Score a stream of accounts, each with its aggregates (none when not in the map).
+
+        Accounts are scored a batch at a time, column by column (``scoring_columns``);
+        the results are those of :meth:`score`.
+        """
+        stream = iter(accounts)
+        while batch := list(islice(stream, BATCH_ACCOUNTS)):
+            yield from score_batch(self, batch, aggregates, as_of)
+
+    def _outcome(self, key: tuple[Any, ...], override: str | None) -> tuple[Any, ...]:
+        """Assemble (and remember) the outcome of a score key not seen before."""
+        outcome = self._assemble(self._hits(key), override)
+        if len(self._outcomes) < CACHE_LIMIT:
+            self._outcomes[key] = outcome
+        return outcome
 
     def _hits(self, key: tuple[Any, ...]) -> list[bool | str | None]:
         """The outcome of every criterion and rule, in profile order, from a score key."""

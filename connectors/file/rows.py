@@ -47,15 +47,32 @@ def read_rows(path: Path, on_bad_row: Callable[[str], None]) -> Iterator[dict[st
                 else:
                     on_bad_row("json_line_not_an_object")
             return
-        reader = csv.DictReader(handle)
         try:
-            for row in reader:
-                extra = row.pop(None, None)
-                if extra:
-                    on_bad_row("csv_row_with_extra_columns")
-                if any(v not in (None, "") for v in row.values()):
-                    yield dict(row)
-                else:
-                    on_bad_row("empty_row")
+            yield from _csv_rows(csv.reader(handle), on_bad_row)
         except csv.Error:
             on_bad_row("malformed_csv")
+
+
+def _csv_rows(
+    reader: Iterator[list[str]], on_bad_row: Callable[[str], None]
+) -> Iterator[dict[str, object]]:
+    """Rows as ``csv.DictReader`` makes them (blank lines skipped, short rows padded with
+    None, surplus cells dropped and counted), without its per-row Python overhead."""
+    header = next(reader, None)
+    if header is None:
+        return
+    width = len(header)
+    for cells in reader:
+        if not cells:
+            continue
+        row: dict[str, object] = dict(zip(header, cells, strict=False))
+        if len(cells) > width:
+            on_bad_row("csv_row_with_extra_columns")
+        elif len(cells) < width:
+            for name in header[len(cells) :]:
+                row[name] = None
+        # Cells are strings (or None for padding): present means neither None nor "".
+        if any(row.values()):
+            yield row
+        else:
+            on_bad_row("empty_row")
