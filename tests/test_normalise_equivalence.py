@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from icpsync.model import ConnectorStats
 from icpsync.normalise import Normaliser, Vocabulary
+from icpsync.normalise_columns import accounts_from_columns
 
 
 def load_reference(name: str) -> ModuleType:
@@ -103,3 +104,51 @@ def test_opportunities_match_reference(raws: list[dict[str, object]]) -> None:
     got = list(fast.opportunities(raws + raws))
     assert repr(got) == repr(list(ref.opportunities(raws + raws)))
     assert counts(fast_stats) == counts(ref_stats)
+
+
+TEXT_CELLS = st.one_of(st.none(), st.sampled_from(WORDS), st.text(max_size=6))
+
+
+@st.composite
+def text_batches(draw: st.DrawFn) -> tuple[dict[str, list[str | None]], list[object]]:
+    size = draw(st.integers(0, 12))
+    keys = draw(st.sets(st.sampled_from([k for k in ACCOUNT_KEYS if k not in ("id", "signals")])))
+    cells = st.lists(TEXT_CELLS, min_size=size, max_size=size)
+    columns = {key: draw(cells) for key in ["id", *sorted(keys)]}
+    columns["id"] = draw(
+        st.lists(st.sampled_from(["A", "B", "C", " ", "", None]), min_size=size, max_size=size)
+    )
+    signals = draw(
+        st.lists(
+            st.one_of(
+                st.none(), st.dictionaries(st.sampled_from(["plan"]), st.sampled_from(WORDS))
+            ),
+            min_size=size,
+            max_size=size,
+        )
+    )
+    return columns, signals
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(text_batches(), min_size=1, max_size=4), st.booleans())
+def test_column_batches_match_reference_rows(
+    batches: list[tuple[dict[str, list[str | None]], list[object]]], dedupe: bool
+) -> None:
+    fast_stats, ref_stats = ConnectorStats(), ConnectorStats()
+    fast = Normaliser(fast_stats, vocabularies(ref=False))  # type: ignore[arg-type]
+    ref = REFERENCE.Normaliser(ref_stats, vocabularies(ref=True))
+    for columns, signals in batches + batches:  # the second pass hits the remembered values
+        rows = [
+            {**{key: values[i] for key, values in columns.items()}, "signals": signals[i]}
+            for i in range(len(signals))
+        ]
+        expected = [ref.account(row, dedupe=dedupe) for row in rows]
+        got = accounts_from_columns(fast, columns, signals, dedupe=dedupe)
+        assert repr(got) == repr([a for a in expected if a is not None])
+        assert dict(fast_stats.bad_values) == dict(ref_stats.bad_values)
+        assert dict(fast_stats.skipped) == dict(ref_stats.skipped)
+        # the row-by-row path shares the remembered values with the column path
+        assert repr(fast.account(rows[0], dedupe=False) if rows else None) == repr(
+            ref.account(rows[0], dedupe=False) if rows else None
+        )
