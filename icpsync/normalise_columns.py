@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from types import MappingProxyType
 from typing import Any
 
 from icpsync.model import Account
 from icpsync.normalise import (
     _BAD,
+    _MISSING_TOKENS,
     _NO_CURRENT,
     _NO_SIGNALS,
     CURRENT_KEYS,
+    MAX_TEXT,
     MEMO_LIMIT,
     Normaliser,
     _Bad,
@@ -85,9 +87,37 @@ def _stack_column(normaliser: Normaliser, values: Column) -> list[frozenset[str]
     return list(map(_first, pairs))
 
 
+def _text_column(values: Column) -> list[str | None]:
+    """``_text`` of every value, the per-value work done by ``map`` in C."""
+    if None in values:
+        return list(map(_text, values))
+    stripped: list[str | None] = list(map(str.strip, values))  # type: ignore[arg-type]
+    if max(map(len, stripped), default=0) > MAX_TEXT:  # type: ignore[arg-type]
+        return list(map(_text, values))
+    missing = list(map(_MISSING_TOKENS.__contains__, map(str.lower, stripped)))  # type: ignore[arg-type]
+    if all(missing):
+        return [None] * len(stripped)
+    if any(missing):
+        return [None if gone else text for text, gone in zip(stripped, missing, strict=True)]
+    return stripped
+
+
+_URL_START = methodcaller("startswith", ("http://", "https://", "www."))
+
+
+def _domain_column(texts: list[str | None]) -> list[str | None]:
+    """``_clean_domain`` of every text; plain host names (the usual case) in C."""
+    if None in texts:
+        return list(map(_clean_domain, texts))
+    lows = list(map(str.lower, texts))  # type: ignore[arg-type]
+    if "/" in "\0".join(lows) or any(map(_URL_START, lows)):
+        return list(map(_clean_domain, texts))
+    return lows  # type: ignore[return-value]
+
+
 def _kept_ids(normaliser: Normaliser, raw_ids: Column, dedupe: bool) -> tuple[list[str], list[int]]:
     """Clean ids and the positions of the rows kept (no id or a repeated id: skipped)."""
-    ids = list(map(_text, raw_ids))
+    ids = _text_column(raw_ids)
     seen = normaliser._seen_accounts
     if None not in ids and (not dedupe or (len(set(ids)) == len(ids) and seen.isdisjoint(ids))):
         if dedupe:
@@ -137,8 +167,8 @@ def accounts_from_columns(
     def vocab(key: str) -> list[Any]:
         return _clean_column(normaliser, key, normaliser._vocab_parser(key), column(key))
 
-    names = list(map(_text, column("name")))
-    domains = list(map(_clean_domain, map(_text, column("domain"))))
+    names = _text_column(column("name"))
+    domains = _domain_column(_text_column(column("domain")))
     industries = vocab("industry")
     employees = _clean_column(normaliser, "employees", parse_int, column("employees"))
     revenues = _clean_column(normaliser, "annual_revenue", parse_float, column("annual_revenue"))

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
-from itertools import chain, islice, repeat
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from connectors.file.rows import is_jsonl, read_rows
+from connectors.file.rows import is_jsonl, read_csv_columns, read_rows
 from connectors.file.store import OutputStore
 from icpsync.field_map import FieldMap, load_field_map
 from icpsync.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
@@ -141,15 +141,21 @@ class FileConnector:
     def _csv_account_batches(self, normaliser: Normaliser) -> Iterator[list[Account]]:
         """Accounts of a CSV file with no output file, cleaned a batch of rows at a time."""
         pairs, not_signals = self._account_columns()
-        rows = read_rows(self.accounts_path, self._skip)
-        while batch := list(islice(rows, BATCH_ROWS)):
-            columns: dict[str, list[object]] = {}
+        for header, cells in read_csv_columns(self.accounts_path, self._skip, BATCH_ROWS):
+            position = {name: i for i, name in enumerate(header)}
+            absent = [None] * len(cells[0])
+            columns: dict[str, Sequence[str | None]] = {}
             for key, column in pairs:  # later pairs win, as in the row-by-row record
-                columns[key] = list(map(dict.get, batch, repeat(column)))
+                columns[key] = cells[position[column]] if column in position else absent
+            extra = [name for name in header if name not in not_signals]
             signals = None
-            if batch[0].keys() - not_signals:  # CSV rows all have the header's keys
-                signals = [_signals(row, not_signals) for row in batch]
-            yield accounts_from_columns(normaliser, columns, signals)  # type: ignore[arg-type]
+            if extra:
+                values = [cells[position[name]] for name in extra]
+                signals = [
+                    {k: v for k, v in zip(extra, row, strict=True) if v not in (None, "")}
+                    for row in zip(*values, strict=True)
+                ]
+            yield accounts_from_columns(normaliser, columns, signals)
 
     def read_account_batches(self, since: datetime | None = None) -> Iterator[list[Account]]:
         """Accounts a batch at a time (those modified at or after ``since`` when the file
