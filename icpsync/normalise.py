@@ -26,7 +26,7 @@ from icpsync.model import (
 
 MAX_TEXT = 1000
 #: Distinct raw texts remembered per field (values repeat: industries, headcounts, stacks).
-MEMO_LIMIT = 100_000
+MEMO_LIMIT = 20_000
 _MISSING_TOKENS = frozenset({"", "n/a", "na", "null", "none", "-", "--", "?", "nan", "unknown"})
 _LONGEST_TOKEN = max(len(t) for t in _MISSING_TOKENS)
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})

@@ -171,6 +171,8 @@ _PLAIN_FIELDS = frozenset(
     {"name", "domain", "industry", "employees", "annual_revenue", "country", "region"}
 )
 CACHE_LIMIT = 200_000
+#: Distinct values whose outcomes each field remembers (repeated values are far fewer).
+VALUE_CACHE_LIMIT = 20_000
 #: Accounts scored together by ``score_many``.
 BATCH_ACCOUNTS = 2048
 #: Value classes whose equal values always get equal outcomes (floats only for ranges:
@@ -222,7 +224,7 @@ class _Field:
             if hit is not None:
                 return hit
         hit = tuple(not wants if test is None else test(value) for test, wants in self.tests)
-        if memo is not None and len(memo) < CACHE_LIMIT:
+        if memo is not None and len(memo) < VALUE_CACHE_LIMIT:
             memo[value] = hit
         return hit
 

@@ -20,6 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import connectors.file.connector as file_connector
+import icpsync.normalise as normalise
+import icpsync.normalise_columns as normalise_columns
+import icpsync.scoring as scoring
 from connectors.file.connector import ICP_RAW_KEYS
 from connectors.file.rows import read_rows
 from icpsync.default_profile import default_profile
@@ -171,10 +174,21 @@ def reference_score_files(path: Path, profile: Profile) -> tuple[str, dict[str, 
     return buffer.getvalue(), counts
 
 
-@pytest.mark.parametrize("batch_rows", [3, 2048])
+@pytest.mark.parametrize(("batch_rows", "memo_limit"), [(3, 1), (2048, 0), (2048, 20_000)])
 @pytest.mark.parametrize("profile", [default_profile(), SIGNAL_PROFILE], ids=["default", "signals"])
-def test_score_files_matches_reference_pipeline(batch_rows: int, profile: Profile) -> None:
-    @settings(max_examples=60, deadline=None)
+def test_score_files_matches_reference_pipeline(
+    batch_rows: int, memo_limit: int, profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also with memories that fill at once (0, 1): what is not remembered is recomputed."""
+    for module, name in [
+        (normalise, "MEMO_LIMIT"),
+        (normalise_columns, "MEMO_LIMIT"),
+        (scoring, "VALUE_CACHE_LIMIT"),
+        (scoring, "CACHE_LIMIT"),
+    ]:
+        monkeypatch.setattr(module, name, memo_limit)
+
+    @settings(max_examples=40, deadline=None)
     @given(csv_texts())
     def check(text: str) -> None:
         path = written(text)
@@ -192,9 +206,5 @@ def test_score_files_matches_reference_pipeline(batch_rows: int, profile: Profil
             path.unlink()
             out.unlink(missing_ok=True)
 
-    saved = file_connector.BATCH_ROWS
-    file_connector.BATCH_ROWS = batch_rows
-    try:
-        check()
-    finally:
-        file_connector.BATCH_ROWS = saved
+    monkeypatch.setattr(file_connector, "BATCH_ROWS", batch_rows)
+    check()
