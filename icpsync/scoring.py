@@ -3,7 +3,8 @@
 Pure: no I/O, no clock (``as_of`` is passed in), no CRM field names, nothing from
 ``connectors``. The same input always gives the same output. :class:`Scorer` compiles a
 profile once into plain closures so that scoring a million accounts is cheap;
-:func:`score_account` is the one-off form.
+:meth:`Scorer.score_many` scores a stream in columnar batches (``scoring_columns``) with
+the same results; :func:`score_account` is the one-off form.
 """
 
 from __future__ import annotations
