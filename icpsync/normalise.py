@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from icpsync.frozen import fast_constructor
 from icpsync.model import (
     TIERS,
     Account,
@@ -24,6 +25,8 @@ from icpsync.model import (
 )
 
 MAX_TEXT = 1000
+#: Distinct raw texts remembered per field (values repeat: industries, headcounts, stacks).
+MEMO_LIMIT = 20_000
 _MISSING_TOKENS = frozenset({"", "n/a", "na", "null", "none", "-", "--", "?", "nan", "unknown"})
 _LONGEST_TOKEN = max(len(t) for t in _MISSING_TOKENS)
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
@@ -44,6 +47,15 @@ T = TypeVar("T")
 
 
 _NO_CURRENT = CurrentIcp()
+_NO_SIGNALS: Mapping[str, object] = MappingProxyType({})
+_new_account = fast_constructor(Account)
+
+
+class _BadValue:
+    """Marks a remembered raw text that was bad (counted again at every occurrence)."""
+
+
+_BAD = _BadValue()
 
 
 class _Bad(Exception):
@@ -193,8 +205,35 @@ class Normaliser:
         self.vocabularies = dict(vocabularies or {})
         self._seen_accounts: set[str] = set()
         self._seen_opportunities: set[str] = set()
+        # Per field and parser: raw text -> clean value (or _BAD). Parsing is a pure
+        # function of the text, so a remembered answer is the answer; bad ones are still
+        # counted at every occurrence.
+        self._memos: dict[tuple[str, Callable[..., object]], dict[Any, Any]] = {}
+        self._vocab_parsers: dict[str, Callable[[object], str | None]] = {}
+
+    def _memo(self, name: str, parse: Callable[..., object]) -> dict[Any, Any]:
+        memo = self._memos.get((name, parse))
+        if memo is None:
+            memo = self._memos[name, parse] = {}
+        return memo
 
     def _clean(self, name: str, raw: object, parse: Callable[[object], T | None]) -> T | None:
+        if raw is None:
+            return None  # every parser reads None as missing
+        if raw.__class__ is str:
+            memo = self._memo(name, parse)
+            value = memo.get(raw)
+            if value is None:
+                try:
+                    value = parse(raw)
+                except _Bad:
+                    value = _BAD
+                if len(memo) < MEMO_LIMIT:
+                    memo[raw] = value
+            if value is _BAD:
+                self.stats.bad_values[name] += 1
+                return None
+            return value  # type: ignore[return-value]
         try:
             return parse(raw)
         except _Bad:
@@ -202,20 +241,64 @@ class Normaliser:
             return None
 
     def _vocab_text(self, name: str, raw: object) -> str | None:
-        text = _text(raw)
-        if text is None:
-            return None
-        vocab = self.vocabularies.get(name)
-        if vocab is None:
-            return text
+        if raw.__class__ is str:
+            return self._clean(name, raw, self._vocab_parser(name))
         try:
-            return vocab.lookup(text)
+            return self._vocab_parser(name)(raw)
         except _Bad:
             self.stats.bad_values[name] += 1
             return None
 
+    def _vocab_parser(self, name: str) -> Callable[[object], str | None]:
+        """Text through the field's vocabulary; raises _Bad for a value outside it."""
+        vocab = self.vocabularies.get(name)
+        if vocab is None:
+            return _text
+        parser = self._vocab_parsers.get(name)
+        if parser is None:
+            lookup = vocab.lookup
+
+            def parser(raw: object) -> str | None:
+                text = _text(raw)
+                return None if text is None else lookup(text)
+
+            self._vocab_parsers[name] = parser
+        return parser
+
+    def _tech_stack(self, raw: object) -> frozenset[str]:
+        """The stack as a set of vocabulary values; bad items are counted and dropped."""
+        if raw.__class__ is str:
+            memo = self._memo("tech_stack", parse_set)
+            hit: tuple[frozenset[str], int] | None = memo.get(raw)
+            if hit is None:
+                hit = self.parse_stack(raw)
+                if len(memo) < MEMO_LIMIT:
+                    memo[raw] = hit
+        else:
+            hit = self.parse_stack(raw)
+        stack, bad = hit
+        if bad:
+            self.stats.bad_values["tech_stack"] += bad
+        return stack
+
+    def parse_stack(self, raw: object) -> tuple[frozenset[str], int]:
+        """The stack of a raw value and how many of its items are bad (nothing counted)."""
+        parse = self._vocab_parser("tech_stack")
+        values: list[str | None] = []
+        bad = 0
+        for item in parse_set(raw):
+            try:
+                values.append(parse(item))
+            except _Bad:
+                bad += 1
+        return frozenset(v for v in values if v), bad
+
     def _current(self, raw: Mapping[str, object]) -> CurrentIcp:
-        if all(raw.get(key) in (None, "") for key in CURRENT_KEYS):
+        get = raw.get
+        for key in CURRENT_KEYS:
+            if get(key) not in (None, ""):
+                break
+        else:
             return _NO_CURRENT
         override = _text(raw.get("icp_tier_override"))
         if override is not None and override not in TIERS:
@@ -242,28 +325,23 @@ class Normaliser:
                 self.stats.skipped["duplicate_account_id"] += 1
                 return None
             self._seen_accounts.add(account_id)
-        signals = raw.get("signals")
-        return Account(
-            id=account_id,
-            name=_text(raw.get("name")),
-            domain=_clean_domain(_text(raw.get("domain"))),
-            industry=self._vocab_text("industry", raw.get("industry")),
-            employees=self._clean("employees", raw.get("employees"), parse_int),
-            annual_revenue=self._clean("annual_revenue", raw.get("annual_revenue"), parse_float),
-            country=self._vocab_text("country", raw.get("country")),
-            region=self._vocab_text("region", raw.get("region")),
-            tech_stack=frozenset(
-                v
-                for v in (
-                    self._vocab_text("tech_stack", t) for t in parse_set(raw.get("tech_stack"))
-                )
-                if v
-            ),
-            signals=MappingProxyType(dict(signals))
-            if isinstance(signals, Mapping)
-            else MappingProxyType({}),
-            last_modified=self._clean("last_modified", raw.get("last_modified"), parse_datetime),
-            current=self._current(raw),
+        get = raw.get
+        signals = get("signals")
+        return _new_account(  # every field, in Account's order
+            account_id,
+            _text(get("name")),
+            _clean_domain(_text(get("domain"))),
+            self._vocab_text("industry", get("industry")),
+            self._clean("employees", get("employees"), parse_int),
+            self._clean("annual_revenue", get("annual_revenue"), parse_float),
+            self._vocab_text("country", get("country")),
+            self._vocab_text("region", get("region")),
+            self._tech_stack(get("tech_stack")),
+            MappingProxyType(dict(signals))
+            if isinstance(signals, Mapping) and signals
+            else _NO_SIGNALS,
+            self._clean("last_modified", get("last_modified"), parse_datetime),
+            self._current(raw),
         )
 
     def opportunity(self, raw: Mapping[str, object]) -> Opportunity | None:

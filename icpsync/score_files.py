@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import csv
 import time
+from collections import Counter
+from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import datetime
+from functools import partial
+from itertools import islice
+from operator import attrgetter
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from icpsync.aggregates import AggregateBuilder
-from icpsync.model import NO_AGGREGATES
 from icpsync.profile import Profile
 from icpsync.registry import connector_class
 from icpsync.run_report import RunReport
 from icpsync.scoring import Scorer
+from icpsync.scoring_columns import score_batch
+
+if TYPE_CHECKING:
+    from icpsync.model import Account
+    from icpsync.protocol import Connector
 
 OUTPUT_COLUMNS = (
     "id",
@@ -24,6 +33,21 @@ OUTPUT_COLUMNS = (
     "icp_reasons",
     "icp_profile_version",
 )
+
+_account_id = attrgetter("account_id")
+_score = attrgetter("score")
+_tier = attrgetter("tier")
+_flags = attrgetter("flags")
+_reasons_short = attrgetter("reasons_short")
+_profile_version = attrgetter("profile_version")
+
+
+def _account_batches(connector: Connector) -> Iterator[list[Account]]:
+    """The connector's accounts in batches (the file connector reads them that way)."""
+    read_batches = getattr(connector, "read_account_batches", None)
+    if read_batches is not None:
+        return read_batches()
+    return iter(partial(list, islice(connector.read_accounts(), 2048)), [])  # pragma: no cover
 
 
 def score_files(
@@ -56,23 +80,25 @@ def score_files(
         writer = csv.writer(handle) if handle is not None else None
         if writer:
             writer.writerow(OUTPUT_COLUMNS)
-        for account in connector.read_accounts():
-            report.accounts_read += 1
-            result = scorer.score(account, aggregates.get(account.id, NO_AGGREGATES), now)
-            report.scored += 1
-            report.tiers[result.tier] += 1
-            report.score_histogram[min(result.score // 10, 9)] += 1
+        for batch in _account_batches(connector):
+            results = score_batch(scorer, batch, aggregates, now)
+            scores = list(map(_score, results))
+            report.tiers.update(map(_tier, results))
+            for score, n in Counter(scores).items():
+                report.score_histogram[min(score // 10, 9)] += n
             if writer:
-                writer.writerow(
-                    (
-                        account.id,
-                        result.score,
-                        result.tier,
-                        ";".join(result.flags),
-                        result.reasons_short,
-                        result.profile_version,
+                writer.writerows(
+                    zip(
+                        map(_account_id, results),
+                        scores,
+                        map(_tier, results),
+                        map(";".join, map(_flags, results)),
+                        map(_reasons_short, results),
+                        map(_profile_version, results),
+                        strict=True,
                     )
                 )
+    report.accounts_read = report.scored = sum(report.tiers.values())
     report.written = report.scored if (out or stdout) else 0
     report.api_calls.update(connector.stats.api_calls)
     report.bad_values.update(connector.stats.bad_values)

@@ -3,17 +3,20 @@
 Pure: no I/O, no clock (``as_of`` is passed in), no CRM field names, nothing from
 ``connectors``. The same input always gives the same output. :class:`Scorer` compiles a
 profile once into plain closures so that scoring a million accounts is cheap;
-:func:`score_account` is the one-off form.
+:meth:`Scorer.score_many` scores a stream in columnar batches (``scoring_columns``) with
+the same results; :func:`score_account` is the one-off form.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from operator import attrgetter
 from typing import Any
 
+from icpsync.frozen import fast_constructor
 from icpsync.model import (
     ANTI_ICP,
     TIERS,
@@ -24,6 +27,7 @@ from icpsync.model import (
 )
 from icpsync.profile import TIER_ORDER, AntiRule, Condition, Profile
 from icpsync.reasons import describe, join_reasons
+from icpsync.scoring_columns import score_batch
 
 Getter = Callable[[Account, Aggregates, datetime], Any]
 Predicate = Callable[[Any], "bool | str"]
@@ -141,10 +145,13 @@ class _Compiled:
     points: int
     label: str
     rule: AntiRule | None = None
+    operator: str = ""
+    operand_keys: frozenset[str] = frozenset()  # in / not_in: the keys of the list
 
 
 def _compile(cond: Condition, points: int, rule: AntiRule | None = None) -> _Compiled:
     tests_missing = cond.operator == "is_missing"
+    membership = cond.operator in ("in", "not_in")
     return _Compiled(
         id=getattr(cond, "id", cond.field),
         field=cond.field,
@@ -154,6 +161,8 @@ def _compile(cond: Condition, points: int, rule: AntiRule | None = None) -> _Com
         points=points,
         label=getattr(cond, "label", None) or describe(cond),
         rule=rule,
+        operator=cond.operator,
+        operand_keys=frozenset(_key(v) for v in cond.operand) if membership else frozenset(),
     )
 
 
@@ -163,23 +172,62 @@ _PLAIN_FIELDS = frozenset(
     {"name", "domain", "industry", "employees", "annual_revenue", "country", "region"}
 )
 CACHE_LIMIT = 200_000
+#: Distinct values whose outcomes each field remembers (repeated values are far fewer).
+VALUE_CACHE_LIMIT = 20_000
+#: Accounts scored together by ``score_many``.
+BATCH_ACCOUNTS = 2048
+#: Value classes whose equal values always get equal outcomes (floats only for ranges:
+#: ``-0.0 == 0.0`` but they print differently in a matched-text reason).
+_EXACT_CLASSES = (str, frozenset, int, bool)
+_RANGE_OPERATORS = frozenset({"between", "at_least", "at_most", "is_missing"})
+_MEMBERSHIP_OPERATORS = frozenset({"in", "not_in", "is_missing"})
+_new_score = fast_constructor(IcpScore)
 
 
-def _memoised(test: Predicate) -> Predicate:
-    """Remember the answer for text and set values (they repeat); numbers are cheap anyway."""
-    memo: dict[Any, bool | str] = {}
+class _Field:
+    """Every check on one field: read the value once, remember its outcomes per value."""
 
-    def cached(value: Any) -> bool | str:
-        if isinstance(value, str | frozenset):
+    __slots__ = ("get", "keys", "memos", "missing", "plain", "positions", "tests", "unmatched")
+
+    def __init__(self, compiled: list[tuple[int, _Compiled]]):
+        first = compiled[0][1]
+        operators = {c.operator for _, c in compiled}
+        self.plain = attrgetter(first.field) if first.field in _PLAIN_FIELDS else None
+        self.get = first.get
+        self.positions = tuple(index for index, _ in compiled)
+        self.tests = tuple((c.test, c.wants_missing) for _, c in compiled)
+        self.missing = tuple(_MISSING if test is not None else wants for test, wants in self.tests)
+        classes = (*_EXACT_CLASSES, float) if operators <= _RANGE_OPERATORS else _EXACT_CLASSES
+        self.memos: dict[type, dict[Any, tuple[Any, ...]]] = {cls: {} for cls in classes}
+        # Text tested only for membership: a value whose key is in no list has a fixed
+        # outcome, so unique values (domains, names) cost one lookup and are not remembered.
+        self.keys: frozenset[str] | None = None
+        self.unmatched: tuple[bool | None, ...] = ()
+        if operators <= _MEMBERSHIP_OPERATORS:
+            conditions = [c for _, c in compiled]
+            self.keys = frozenset(k for c in conditions for k in c.operand_keys)
+            self.unmatched = tuple(
+                not c.wants_missing if c.test is None else c.operator == "not_in"
+                for c in conditions
+            )
+
+    def outcomes(self, value: Any) -> tuple[Any, ...]:
+        """The outcome of each check for a present value (not None)."""
+        if (
+            self.keys is not None
+            and value.__class__ is str
+            and value.strip().lower() not in self.keys
+        ):
+            return self.unmatched
+        memo = self.memos.get(value.__class__)
+        if memo is not None:
             hit = memo.get(value)
-            if hit is None:
-                hit = test(value)
-                if len(memo) < CACHE_LIMIT:
-                    memo[value] = hit
-            return hit
-        return test(value)
-
-    return cached
+            if hit is not None:
+                return hit
+        hit = tuple(not wants if test is None else test(value) for test, wants in self.tests)
+        if memo is not None and len(memo) < VALUE_CACHE_LIMIT:
+            memo[value] = hit
+        return hit
 
 
 class Scorer:
@@ -187,7 +235,8 @@ class Scorer:
 
     Each account is reduced to the outcome of every criterion and rule (held, not held,
     missing, or the matched text); the score, tier and reasons for an outcome are built
-    once and remembered, since accounts share outcomes far more often than not.
+    once and remembered, since accounts share outcomes far more often than not. Checks
+    on the same field read it once, and the outcomes of a value are remembered too.
     """
 
     def __init__(self, profile: Profile):
@@ -195,37 +244,63 @@ class Scorer:
         self.version = profile.version
         self._criteria = [_compile(c, c.points) for c in profile.criteria]
         self._anti = [_compile(r, -(r.points or 0), r) for r in profile.anti]
-        self._checks = [
-            (
-                attrgetter(c.field) if c.field in _PLAIN_FIELDS else None,
-                c.get,
-                None if c.test is None else _memoised(c.test),
-                c.wants_missing,
-            )
-            for c in (*self._criteria, *self._anti)
-        ]
+        by_field: dict[str, list[tuple[int, _Compiled]]] = {}
+        for index, c in enumerate((*self._criteria, *self._anti)):
+            by_field.setdefault(c.field, []).append((index, c))
+        self._fields = [_Field(checks) for checks in by_field.values()]
+        self._reads = tuple((f.plain, f.get, f.missing, f.memos, f.outcomes) for f in self._fields)
         self._tier_for = profile.tiers.tier_for
         self._outcomes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def score(self, account: Account, aggregates: Aggregates, as_of: datetime) -> IcpScore:
         """Score one account."""
-        hits: list[bool | str | None] = []
-        append = hits.append
-        for plain, get, test, wants_missing in self._checks:
+        key: list[Any] = []
+        append = key.append
+        for plain, get, missing, memos, outcomes in self._reads:
             value = plain(account) if plain is not None else get(account, aggregates, as_of)
-            if test is None:
-                append((value is None) == wants_missing)
-            elif value is None:
-                append(_MISSING)
-            else:
-                append(test(value))
-        key = (*hits, account.current.override)
-        outcome = self._outcomes.get(key)
+            if value is None:
+                append(missing)
+                continue
+            memo = memos.get(value.__class__)
+            hit = memo.get(value) if memo is not None else None
+            append(hit if hit is not None else outcomes(value))
+        override = account.current.override
+        append(override)
+        found = tuple(key)
+        outcome = self._outcomes.get(found)
         if outcome is None:
-            outcome = self._assemble(hits, account.current.override)
-            if len(self._outcomes) < CACHE_LIMIT:
-                self._outcomes[key] = outcome
-        return IcpScore(account.id, *outcome)
+            outcome = self._outcome(found, override)
+        return _new_score(account.id, *outcome)
+
+    def score_many(
+        self,
+        accounts: Iterable[Account],
+        aggregates: Mapping[str, Aggregates],
+        as_of: datetime,
+    ) -> Iterator[IcpScore]:
+        """Score a stream of accounts, each with its aggregates (none when not in the map).
+
+        Accounts are scored a batch at a time, column by column (``scoring_columns``);
+        the results are those of :meth:`score`.
+        """
+        stream = iter(accounts)
+        while batch := list(islice(stream, BATCH_ACCOUNTS)):
+            yield from score_batch(self, batch, aggregates, as_of)
+
+    def _outcome(self, key: tuple[Any, ...], override: str | None) -> tuple[Any, ...]:
+        """Assemble (and remember) the outcome of a score key not seen before."""
+        outcome = self._assemble(self._hits(key), override)
+        if len(self._outcomes) < CACHE_LIMIT:
+            self._outcomes[key] = outcome
+        return outcome
+
+    def _hits(self, key: tuple[Any, ...]) -> list[bool | str | None]:
+        """The outcome of every criterion and rule, in profile order, from a score key."""
+        hits: list[bool | str | None] = [None] * (len(self._criteria) + len(self._anti))
+        for field, outcomes in zip(self._fields, key, strict=False):
+            for position, hit in zip(field.positions, outcomes, strict=True):
+                hits[position] = hit
+        return hits
 
     def _assemble(self, hits: list[bool | str | None], override: str | None) -> tuple[Any, ...]:
         """Score, tier, flags, contributions and reasons for one set of outcomes."""
