@@ -15,7 +15,6 @@ from datetime import date, timedelta
 from typing import Literal
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold
 
 from icpsync.errors import ConfigError
 from icpsync.evidence.dataset import Dataset
@@ -128,6 +127,8 @@ def cross_validation(dataset: Dataset, *, seed: int = 0) -> tuple[Split, ...]:
     folds = min(FOLDS, n_groups, minority)
     if folds < 2:
         return ()
+    from sklearn.model_selection import StratifiedGroupKFold  # slow import: only when used
+
     splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
     return tuple(
         Split(tuple(int(i) for i in tr), tuple(int(i) for i in te))
