@@ -23,6 +23,7 @@ from icpsync.model import (
     CurrentIcp,
     Opportunity,
 )
+from icpsync.seen_ids import SeenIds
 
 MAX_TEXT = 1000
 #: Distinct raw texts remembered per field (values repeat: industries, headcounts, stacks).
@@ -203,8 +204,8 @@ class Normaliser:
     def __init__(self, stats: ConnectorStats, vocabularies: Mapping[str, Vocabulary] | None = None):
         self.stats = stats
         self.vocabularies = dict(vocabularies or {})
-        self._seen_accounts: set[str] = set()
-        self._seen_opportunities: set[str] = set()
+        self._seen_accounts = SeenIds()
+        self._seen_opportunities = SeenIds()
         # Per field and parser: raw text -> clean value (or _BAD). Parsing is a pure
         # function of the text, so a remembered answer is the answer; bad ones are still
         # counted at every occurrence.
@@ -320,11 +321,9 @@ class Normaliser:
         if account_id is None:
             self.stats.skipped["account_without_id"] += 1
             return None
-        if dedupe:
-            if account_id in self._seen_accounts:
-                self.stats.skipped["duplicate_account_id"] += 1
-                return None
-            self._seen_accounts.add(account_id)
+        if dedupe and not self._seen_accounts.add_new(account_id):
+            self.stats.skipped["duplicate_account_id"] += 1
+            return None
         get = raw.get
         signals = get("signals")
         return _new_account(  # every field, in Account's order
@@ -350,10 +349,9 @@ class Normaliser:
         if opp_id is None:
             self.stats.skipped["opportunity_without_id"] += 1
             return None
-        if opp_id in self._seen_opportunities:
+        if not self._seen_opportunities.add_new(opp_id):
             self.stats.skipped["duplicate_opportunity_id"] += 1
             return None
-        self._seen_opportunities.add(opp_id)
         is_won = self._clean("is_won", raw.get("is_won"), parse_bool)
         is_closed = self._clean("is_closed", raw.get("is_closed"), parse_bool)
         return Opportunity(

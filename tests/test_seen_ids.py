@@ -1,0 +1,32 @@
+"""The compact duplicate-id guard answers like a set, before and after folding."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from icpsync.seen_ids import SeenIds
+
+
+@given(st.lists(st.text(max_size=12), max_size=200), st.lists(st.text(max_size=12), max_size=50))
+def test_answers_like_a_set(added: list[str], probes: list[str]) -> None:
+    seen, reference = SeenIds(fold=7), set()
+    for key in added:
+        assert (key in seen) == (key in reference)
+        assert seen.add_new(key) == (key not in reference)
+        reference.add(key)
+    for key in probes:
+        assert (key in seen) == (key in reference)
+    assert seen.isdisjoint(probes) == reference.isdisjoint(probes)
+
+
+def test_update_folds_and_still_finds_every_id() -> None:
+    seen = SeenIds(fold=1000)
+    ids = [f"A{i:07d}" for i in range(5000)]
+    seen.update(ids[:2500])
+    assert seen.isdisjoint(ids[2500:])
+    assert not seen.isdisjoint(["nope", ids[10]])
+    for key in ids[2500:]:
+        seen.add(key)
+    assert all(key in seen for key in ids)
+    assert "A9999999" not in seen
