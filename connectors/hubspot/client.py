@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -61,6 +62,42 @@ class RequestRefused(FatalError):
         self.category = category
 
 
+def snippet(body: object, limit: int = 120) -> str:
+    """A short, readable form of a response body: the text of an HTML page (a proxy's
+    error page, say) without its tags, or the start of anything else."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    if text.lstrip().startswith("<"):
+        text = "HTML page: " + re.sub(r"<[^>]*>", " ", text)
+    return " ".join(text.split())[:limit]
+
+
+def not_json(kind: str, body: object) -> RetriableError:
+    """The error for a 2xx response whose body is not the JSON HubSpot sends."""
+    return RetriableError(
+        f"HubSpot {kind}: the response was not HubSpot's JSON (cut off, or from a proxy?): "
+        f"{snippet(body)!r}"
+    )
+
+
+def _refuse_broken_json(api_client: Any) -> None:
+    """Make one generated API client raise on a body that is not JSON.
+
+    Its own ``deserialize`` falls back to building models from the raw text, which turns
+    a cut-off body into a model full of ``None`` (and a ``TypeError`` far away).
+    """
+    lenient = api_client.deserialize
+
+    def deserialize(response: Any, response_type: Any) -> Any:
+        if response_type != "file" and response.data:
+            try:
+                json.loads(response.data)
+            except ValueError:
+                raise not_json(str(response_type), response.data) from None
+        return lenient(response, response_type)
+
+    api_client.deserialize = deserialize
+
+
 def error_body(exc: Exception) -> dict[str, Any]:
     """HubSpot's JSON error body of a client exception ({} when there is none)."""
     body = getattr(exc, "body", None)
@@ -69,7 +106,7 @@ def error_body(exc: Exception) -> dict[str, Any]:
     try:
         data = json.loads(body) if body else {}
     except ValueError:
-        return {"message": str(body)[:200]}
+        return {"message": snippet(body)}
     return data if isinstance(data, dict) else {}
 
 
@@ -177,6 +214,8 @@ class HubSpotApi:
         self.groups = crm.properties.groups_api
         self.pipelines = crm.pipelines.pipelines_api
         self.associations = crm.associations.v4.batch_api
+        for api in self._apis():
+            _refuse_broken_json(api.api_client)
         if limiter_key is None:
             self.limiter = SlidingWindowLimiter(rate_limit_per_10s, 10.0)
             self.search_limiter = SlidingWindowLimiter(search_per_second, 1.0)
@@ -231,6 +270,8 @@ class HubSpotApi:
                     headers = result.headers
                     try:
                         data: Any = json.loads(result.data or b"{}")
+                    except ValueError:
+                        raise not_json(kind, result.data) from None
                     finally:
                         result.release_conn()
                 else:
@@ -274,9 +315,8 @@ class HubSpotApi:
                 return self.call_once(kind, method, *args, raw=raw, **kwargs)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def close(self) -> None:
-        """Close every API object's connection pool."""
-        for api in (
+    def _apis(self) -> tuple[Any, ...]:
+        return (
             self.companies,
             self.companies_search,
             self.companies_batch,
@@ -287,6 +327,10 @@ class HubSpotApi:
             self.groups,
             self.pipelines,
             self.associations,
-        ):
+        )
+
+    def close(self) -> None:
+        """Close every API object's connection pool."""
+        for api in self._apis():
             api.api_client.rest_client.pool_manager.clear()
             api.api_client.close()

@@ -51,8 +51,12 @@ def error_text(exc: SalesforceError) -> str:
     return f"HTTP {exc.status}"
 
 
+#: a request whose outcome is unknown: it may have been applied (a write is read back).
+UNCERTAIN = (requests.Timeout, requests.ConnectionError, requests.exceptions.JSONDecodeError)
+
+
 def _transient(exc: BaseException) -> bool:
-    if isinstance(exc, requests.Timeout | requests.ConnectionError):
+    if isinstance(exc, UNCERTAIN):
         return True
     if isinstance(exc, SalesforceExpiredSession):
         return True
@@ -170,6 +174,10 @@ class Api:
             if _transient(exc):
                 raise RetriableError(f"salesforce {kind}: {error_text(exc)}") from exc
             raise FatalError(f"salesforce {kind}: {error_text(exc)}") from exc
+        except requests.exceptions.JSONDecodeError as exc:
+            raise RetriableError(
+                f"salesforce {kind}: the response was not valid JSON (cut off, or from a proxy?)"
+            ) from exc
         except requests.RequestException as exc:
             raise RetriableError(f"salesforce {kind}: {type(exc).__name__}") from exc
         except SalesforceOperationError as exc:

@@ -20,11 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from typing import Any
 
-import requests
 from simple_salesforce.bulk2 import Operation
 
 from connectors.salesforce import bulk, soql
-from connectors.salesforce.api import Api
+from connectors.salesforce.api import UNCERTAIN, Api
 from connectors.salesforce.reader import chunks
 from icpsync.errors import AuthError, BudgetExhausted, ConnectorError
 from icpsync.model import RecordFailure, ScoreUpdate, WriteReport
@@ -133,7 +132,7 @@ class Writer:
                 report: WriteReport = report,
                 pending: dict[str, ScoreUpdate] = pending,
             ) -> None:
-                if isinstance(exc, requests.Timeout | requests.ConnectionError):
+                if isinstance(exc, UNCERTAIN):
                     report.updated += self._already_written(pending)
 
             try:

@@ -204,3 +204,25 @@ def test_soql_field_names_are_identifiers_and_values_are_quoted() -> None:
     assert "IN ('a\\'b')" in soql.accounts_by_id("Account", ["Id"], ["a'b"])
     with pytest.raises(ConfigError, match="not a Salesforce field name"):
         soql.accounts("Account", ["Id", "Name FROM User --"], None)
+
+
+@responses.activate
+def test_a_proxy_error_page_is_retried_then_named_in_one_line() -> None:
+    api, session = _api(_conf(auth="session", session_id="sid", instance_url=INSTANCE))
+    page = "<html><head><title>502 Bad Gateway</title></head><body><h1>nginx</h1></body></html>"
+    responses.get(QUERY, body=page, status=502, content_type="text/html")
+    with pytest.raises(RetriableError) as caught:
+        api.call("query", lambda c: c.query("SELECT Id FROM Account"))
+    assert len(responses.calls) == 3
+    assert "502" in str(caught.value) and "\n" not in str(caught.value)
+    session.close()
+
+
+@responses.activate
+def test_a_cut_off_body_is_retried_then_a_clear_error() -> None:
+    api, session = _api(_conf(auth="session", session_id="sid", instance_url=INSTANCE))
+    responses.get(QUERY, body='{"totalSize": 3, "done": true, "records": [{"Id"', status=200)
+    with pytest.raises(RetriableError, match="not valid JSON"):
+        api.call("query", lambda c: c.query("SELECT Id FROM Account"))
+    assert len(responses.calls) == 3
+    session.close()
