@@ -50,9 +50,12 @@ def sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
 
 
 def settings_for(box: Sandbox, state_dir: Path | None = None, **salesforce: Any) -> Settings:
-    """Settings pointing at ``box`` (fast bulk polling), with overrides for [salesforce]."""
+    """Settings pointing at ``box`` (fast bulk polling), with overrides for [salesforce].
+
+    Writes go by sObject Collections unless a test sets ``bulk_write_threshold``.
+    """
     data = box.settings_overrides()
-    data["salesforce"].update({"bulk_poll_s": 0.02, **salesforce})
+    data["salesforce"].update({"bulk_poll_s": 0.02, "bulk_write_threshold": 0, **salesforce})
     if state_dir is not None:
         data["state"] = {"dir": str(state_dir)}
     return Settings(**data)

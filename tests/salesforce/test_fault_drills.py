@@ -76,7 +76,7 @@ def test_sigkill_half_way_then_rerun_converges(sf, make_sandbox, tmp_path: Path)
     fields = sf.ICP_FIELDS  # scored_at is the wall clock of each run: compared apart
     clean = _clean_values(sf, make_sandbox, 3000, 3000)
     box: Sandbox = make_sandbox(accounts=3000, opportunities=3000, latency_ms=40)
-    config = box.write_config(tmp_path / "icpsync.toml")
+    config = box.write_config(tmp_path / "icpsync.toml", bulk_write_threshold=0)
     settings = load_settings(config)
     sf.install(settings)
     box.reset_stats()

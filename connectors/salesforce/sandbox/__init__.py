@@ -8,6 +8,8 @@ ends it. ``settings_overrides()`` / ``write_config(path)`` point icpsync at it
 
 from __future__ import annotations
 
+import json
+
 import random
 import shutil
 import tempfile
@@ -148,16 +150,20 @@ class Sandbox:
             },
         }
 
-    def write_config(self, path: Path) -> Path:
-        """Write an icpsync config for this sandbox (and its CA next to it)."""
+    def write_config(self, path: Path, **salesforce: Any) -> Path:
+        """Write an icpsync config for this sandbox (and its CA next to it); keyword
+        arguments add or replace ``[salesforce]`` settings."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         ca = path.with_name(f"{path.stem}-ca.pem")
         assert self.ca_path is not None, "start() the sandbox first"
         shutil.copyfile(self.ca_path, ca)
-        section = self.settings_overrides(ca)["salesforce"]
+        section = {**self.settings_overrides(ca)["salesforce"], **salesforce}
         lines = ["[sync]", 'crm = "salesforce"', "", "[salesforce]"]
-        lines += [f'{key} = "{value}"' for key, value in section.items()]
+        lines += [
+            f"{key} = {json.dumps(value if isinstance(value, int | float) else str(value))}"
+            for key, value in section.items()
+        ]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
 
