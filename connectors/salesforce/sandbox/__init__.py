@@ -9,7 +9,6 @@ ends it. ``settings_overrides()`` / ``write_config(path)`` point icpsync at it
 from __future__ import annotations
 
 import json
-
 import random
 import shutil
 import tempfile
