@@ -33,7 +33,7 @@ class SyncSettings(Section):
 
     crm: str = "file"
     lookback_days: int = Field(default=730, ge=1)
-    write_chunk: int = Field(default=10_000, ge=1)
+    write_chunk: int = Field(default=50_000, ge=1)
     overlap_writes: bool = True
     cursor_overlap_s: int = Field(default=120, ge=0)
     examples: int = Field(default=5, ge=0)

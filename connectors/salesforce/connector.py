@@ -39,7 +39,7 @@ class SalesforceConnector:
 
     name: ClassVar[str] = "salesforce"
     #: Collections up to bulk_write_threshold records a call; a Bulk job above it.
-    write_chunk_size = 10_000
+    write_chunk_size = 50_000
     #: writes use their own clients per thread; logins and counters are locked.
     thread_safe_writes = True
 
