@@ -5,54 +5,27 @@ a naive writer that spends one call per changed record.
 
 For each CRM: a full sync, a no-change re-sync, and an incremental sync after 1% of the
 accounts were edited through the CRM's API. Calls are counted by the sandbox itself
-(``/__sandbox__/stats``), so nothing the connector forgets to count escapes. The minimum:
-reads ceil(records / page size) (+ the deal and association reads), writes ceil(changed /
-batch size). The naive writer updates each changed record with its own call.
+(``/__sandbox__/stats``), so nothing the connector forgets to count escapes. The minimum is
+in ``api_minimum.py``: reads ceil(records / page size) or a Bulk job, writes ceil(changed /
+batch size) or a Bulk job. The naive writer updates each changed record with its own call.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from api_minimum import minimum_calls
 
 from icpsync.cli_crm import sandbox_class
 from icpsync.registry import build_connector
 from icpsync.settings import Settings
 from icpsync.state import StateStore
 from icpsync.sync import run_once
-
-#: records a call can carry: full account reads, reads of what changed since the cursor
-#: (SOQL pages; HubSpot search), deal reads, and writes.
-LIST_PAGE = {"salesforce": 2000, "hubspot": 100}
-CHANGED_PAGE = {"salesforce": 2000, "hubspot": 200}
-DEAL_PAGE = {"salesforce": 2000, "hubspot": 100}
-BATCH = {"salesforce": 200, "hubspot": 100}
-
-
-def minimum_calls(crm: str, report: dict[str, Any], deals_total: int) -> dict[str, int]:
-    """The fewest calls the API allows for what this run read and wrote.
-
-    HubSpot's deal list cannot filter on the close date, so a full read pages through every
-    deal; a SOQL query filters on the server. Deals found by search on HubSpot need one
-    association read per 100 to learn their companies.
-    """
-    full = report["mode"] == "full"
-    accounts, deals = report["accounts_read"], report["opportunities_read"]
-    if full:
-        reads = math.ceil(accounts / LIST_PAGE[crm])
-        listed = deals_total if crm == "hubspot" else deals
-        reads += math.ceil(listed / DEAL_PAGE[crm])
-    else:
-        reads = max(1, math.ceil(accounts / CHANGED_PAGE[crm]))
-        reads += max(1, math.ceil(deals / CHANGED_PAGE[crm]))
-        if crm == "hubspot":
-            reads += math.ceil(deals / 100)
-    return {"reads": reads, "writes": math.ceil(report["changed"] / BATCH[crm])}
 
 
 def _calls(server: Any) -> int:

@@ -10,10 +10,11 @@ latency (what the CPU alone costs: reading, scoring, writing, both sides) and on
 latency. The ratios: wall time over the bound, and over the larger of the bound and the
 no-latency time (neither the calls nor the CPU work can take less). Bounds, per CRM:
 
-- Salesforce: paged reads are chains (each page names the next), writes of 200 records can
-  run side by side (the org allows 25 long-running requests at once; these are short). The
-  floor is ``latency x (longest read chain + one write round)``; the issue's flat bound is
-  ``latency x ceil(minimum calls / 25)``.
+- Salesforce: reads are chains (each page names the next; a Bulk job's steps follow one
+  another), accounts and deals could be read side by side, then the writes: a Bulk job's
+  steps, or rounds of up to 25 Collections calls at once (the org's concurrent request
+  limit). The floor is ``latency x (longest read chain + write steps)``; the flat bound,
+  ``latency x ceil(minimum calls / 25)``, ignores that chains cannot be parallel.
 - HubSpot: every call counts against the ten-second limit, so the floor is
   ``minimum calls x 10 s / limit`` (the latency is hidden below that rate).
 """
@@ -31,14 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from api_minimum import minimum_calls
 
 from icpsync.registry import build_connector
 from icpsync.settings import load_settings
 from icpsync.state import StateStore
 from icpsync.sync import run_once
 
-PAGE = {"salesforce": 2000, "hubspot": 100}
-BATCH = {"salesforce": 200, "hubspot": 100}
 SALESFORCE_CONCURRENCY = 25
 
 
@@ -59,18 +59,14 @@ class SandboxProcess:
         self.url = json.loads(line)["url"]
         self.verify: str | bool = True
 
-    def _session(self) -> requests.Session:
-        session = requests.Session()
-        session.verify = self.verify
-        return session
-
     def stats(self) -> dict[str, int]:
-        with self._session() as session:
-            return dict(session.get(f"{self.url}/__sandbox__/stats", timeout=30).json())
+        # verify per request: a session's own is overridden by $REQUESTS_CA_BUNDLE
+        url = f"{self.url}/__sandbox__/stats"
+        return dict(requests.get(url, verify=self.verify, timeout=30).json())
 
     def reset_stats(self) -> None:
-        with self._session() as session:
-            session.post(f"{self.url}/__sandbox__/reset-stats", timeout=30)
+        url = f"{self.url}/__sandbox__/reset-stats"
+        requests.post(url, verify=self.verify, timeout=30)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -119,19 +115,24 @@ def _full_sync(crm: str, folder: Path, args: argparse.Namespace, latency_ms: int
     }
 
 
-def _bounds(crm: str, run: dict[str, Any], latency_s: float) -> dict[str, float]:
+def _bounds(crm: str, run: dict[str, Any], latency_s: float, deals_total: int) -> dict[str, float]:
     report = run["report"]
-    account_pages = math.ceil(report["accounts_read"] / PAGE[crm])
-    deal_pages = math.ceil(report["opportunities_read"] / PAGE[crm])
-    writes = math.ceil(report["changed"] / BATCH[crm])
-    minimum = account_pages + deal_pages + writes
+    least = minimum_calls(crm, report, deals_total)
+    minimum = least["reads"] + least["writes"]
     if crm == "hubspot":
         rate = float(run["rate_limit_per_10s"] or 100) / 10.0
         return {"minimum_calls": minimum, "bound_s": max(minimum / rate, latency_s * minimum / 10)}
-    chain = max(account_pages, deal_pages) + 1
+    # Accounts and deals are two read chains that could run side by side; the writes (a
+    # Bulk job's steps, or rounds of 25 Collections calls) come after the last page.
+    chain = max(
+        minimum_calls(crm, {**report, "opportunities_read": 0, "changed": 0}, 0)["reads"],
+        minimum_calls(crm, {**report, "accounts_read": 0, "changed": 0}, 0)["reads"],
+    )
+    collections = math.ceil(report["changed"] / 200)
+    write_rounds = min(math.ceil(collections / SALESFORCE_CONCURRENCY), least["writes"])
     return {
         "minimum_calls": minimum,
-        "bound_s": latency_s * chain,
+        "bound_s": latency_s * (chain + write_rounds),
         "flat_bound_s": latency_s * math.ceil(minimum / SALESFORCE_CONCURRENCY),
     }
 
@@ -147,7 +148,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="icpsync-latency-") as tmp:
         cpu = _full_sync(args.crm, Path(tmp), args, 0)
         slow = _full_sync(args.crm, Path(tmp), args, args.latency_ms)
-    bounds = _bounds(args.crm, slow, args.latency_ms / 1000)
+    bounds = _bounds(args.crm, slow, args.latency_ms / 1000, args.opportunities)
     row = {
         "crm": args.crm,
         "accounts": args.accounts,
