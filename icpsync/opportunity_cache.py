@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from icpsync.aggregates import AggregateBuilder
 from icpsync.model import Aggregates, Opportunity
@@ -75,11 +76,13 @@ class OpportunityCache:
         self.engine = engine
         self.connection = connection
         self._pending: list[Opportunity] = []
+        self._empty = False
 
     def clear(self) -> None:
         """Forget every opportunity of the connection (before a full reload)."""
         with self.engine.begin() as conn:
             conn.execute(delete(table).where(table.c.connection == self.connection))
+        self._empty = True
 
     def put(self, opp: Opportunity) -> set[str]:
         """Store (or replace) one opportunity; returns accounts whose figures may change.
@@ -102,6 +105,13 @@ class OpportunityCache:
             return set()
         rows = {opp.id: _row(self.connection, opp) for opp in pending}
         touched: set[str] = set()
+        if self._empty:  # a reload: nothing stored to compare with
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(table), list(rows.values()))
+                return {str(r["account_id"]) for r in rows.values() if r["account_id"]}
+            except IntegrityError:  # an id the reload already stored: compare as usual
+                pass
         with self.engine.begin() as conn:
             where = (table.c.connection == self.connection) & table.c.id.in_(list(rows))
             for old in conn.execute(select(table).where(where)):

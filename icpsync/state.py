@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     delete,
+    event,
     insert,
     select,
     update,
@@ -124,6 +125,15 @@ leases = Table(
 MIGRATIONS: dict[int, list[str]] = {2: []}
 
 
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Write-ahead log and no fsync per commit: a crash keeps the database consistent
+    (it may lose the last commits, which a run repeats: cursors move last)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 def _holder_is_dead(holder: str | None) -> bool:
     """True when a lease holder ran on this host and its process no longer exists."""
     if not holder:
@@ -153,6 +163,8 @@ class StateStore:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
         self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         self._upgrade()
 
     def _upgrade(self) -> None:

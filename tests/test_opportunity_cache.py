@@ -132,3 +132,17 @@ def test_rereading_the_same_deal_touches_nothing_and_a_moved_deal_touches_both(
     assert "A1" not in figures
     assert figures["A2"].won_deals == 1 and figures["A2"].sales_cycle_days == 31.0
     state.close()
+
+
+def test_a_reload_that_meets_an_id_again_keeps_the_latest(tmp_path: Path) -> None:
+    state = StateStore(f"sqlite:///{tmp_path / 's.db'}")
+    cache = OpportunityCache(state.engine, "crm")
+    cache.clear()
+    first = Opportunity("O1", "A1", is_closed=True, is_won=False)
+    cache.put(first)
+    cache.flush()
+    cache.put(replace(first, is_won=True))
+    assert cache.flush() == {"A1"}
+    assert cache.count() == 1
+    assert cache.aggregates_for(["A1"])["A1"].won_deals == 1
+    state.close()
