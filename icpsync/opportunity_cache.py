@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from icpsync.aggregates import AggregateBuilder
 from icpsync.model import Aggregates, Opportunity
+from icpsync.state import dirty_accounts
 from icpsync.state import opportunities as table
 
 #: rows per INSERT and ids per ``IN (...)``: well under every database's parameter limit.
@@ -84,6 +85,21 @@ class OpportunityCache:
             conn.execute(delete(table).where(table.c.connection == self.connection))
         self._empty = True
 
+    def dirty(self) -> set[str]:
+        """Accounts whose deals changed in runs that did not complete: read them again."""
+        with self.engine.connect() as conn:
+            query = select(dirty_accounts.c.account_id).where(
+                dirty_accounts.c.connection == self.connection
+            )
+            return {r[0] for r in conn.execute(query)}
+
+    def settle(self) -> None:
+        """After a complete run: every changed account was scored and written."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(dirty_accounts).where(dirty_accounts.c.connection == self.connection)
+            )
+
     def put(self, opp: Opportunity) -> set[str]:
         """Store (or replace) one opportunity; returns accounts whose figures may change.
 
@@ -127,7 +143,24 @@ class OpportunityCache:
                     )
                 )
                 conn.execute(insert(table), list(rows.values()))
-        touched.update(str(r["account_id"]) for r in rows.values() if r["account_id"])
+            touched.update(str(r["account_id"]) for r in rows.values() if r["account_id"])
+            # Kept with the copy, in one transaction: if this run does not complete, the
+            # next one still knows which accounts the changed deals belong to.
+            known = {
+                r[0]
+                for r in conn.execute(
+                    select(dirty_accounts.c.account_id).where(
+                        dirty_accounts.c.connection == self.connection,
+                        dirty_accounts.c.account_id.in_(list(touched)),
+                    )
+                )
+            }
+            fresh = touched - known
+            if fresh:
+                conn.execute(
+                    insert(dirty_accounts),
+                    [{"connection": self.connection, "account_id": a} for a in fresh],
+                )
         return touched
 
     def count(self) -> int:

@@ -112,6 +112,13 @@ opportunities = Table(
     Column("last_modified", String(40)),
     Index("ix_icpsync_opportunities_account", "connection", "account_id"),
 )
+#: accounts whose deals changed in a run that has not completed yet: the next run reads them.
+dirty_accounts = Table(
+    "icpsync_dirty_accounts",
+    metadata,
+    Column("connection", String(64), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+)
 leases = Table(
     "icpsync_leases",
     metadata,
@@ -121,7 +128,8 @@ leases = Table(
 )
 
 #: schema version -> statements that bring the previous version up to it (new tables are
-#: created by ``create_all``; version 2 added ``icpsync_opportunities``).
+#: created by ``create_all``; version 2 added ``icpsync_opportunities`` and
+#: ``icpsync_dirty_accounts``).
 MIGRATIONS: dict[int, list[str]] = {2: []}
 
 

@@ -92,12 +92,14 @@ def run_once(
             report.cursor = cursor.isoformat() if cursor else None
             read_started = datetime.now(UTC)
             run_id = None if state is None or dry_run else state.start_run(report)
-            cache = None if state is None else OpportunityCache(state.engine, name)
+            # A dry run reads every deal into memory: it must not change the stored copy.
+            cache = None if state is None or dry_run else OpportunityCache(state.engine, name)
             opp_cursor = None
-            if state is not None and cursor is not None:
-                opp_cursor = state.cursor(name, OPPORTUNITIES)
-            if state is not None and opp_cursor is None:
-                state.clear_cursor(name, OPPORTUNITIES)  # the copy is rebuilt from scratch
+            if state is not None and cache is not None:
+                if cursor is not None:
+                    opp_cursor = state.cursor(name, OPPORTUNITIES)
+                if opp_cursor is None:
+                    state.clear_cursor(name, OPPORTUNITIES)  # the copy is rebuilt from scratch
 
             def on_written(updates: list[ScoreUpdate]) -> None:
                 if state is not None and run_id is not None:
@@ -121,6 +123,8 @@ def run_once(
             _tally_connector(connector, report)
             if state is not None:
                 _record(settings, state, report, run_id, read_started, now, profile)
+                if cache is not None and report.complete:
+                    cache.settle()
     finally:
         if owns_connector:
             connector.close()
@@ -222,6 +226,8 @@ def _read_opportunities(
     if cache is not None and opp_cursor is None:
         cache.clear()
     touched: set[str] = set()
+    if cache is not None and cursor is not None:
+        touched |= cache.dirty()  # deals a run that did not complete had already stored
     recent_wins: Counter[str] = Counter()
     for opp in connector.read_opportunities(opp_cursor):
         report.opportunities_read += 1

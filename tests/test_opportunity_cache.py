@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from connectors.file import FileConnector
-from icpsync.model import Opportunity
+from icpsync.model import Opportunity, RecordFailure
 from icpsync.opportunity_cache import OpportunityCache
 from icpsync.run_report import RunReport
 from icpsync.settings import Settings, load_settings
@@ -32,6 +32,32 @@ def _append_deals(path: Path, rows: list[dict[str, str]]) -> None:
         fields = list(csv.DictReader(handle).fieldnames or [])
     with path.open("a", newline="") as handle:
         csv.DictWriter(handle, fieldnames=fields).writerows(rows)
+
+
+def _new_deal(deal_id: str, account_id: str) -> dict[str, str]:
+    return {
+        "id": deal_id,
+        "account_id": account_id,
+        "stage": "Closed Won",
+        "is_closed": "true",
+        "is_won": "true",
+        "amount": "50000",
+        "created": "2026-06-01",
+        "closed": "2026-10-01",
+        "last_modified": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+    }
+
+
+def _move_deal(path: Path, deal_id: str, account_id: str) -> None:
+    rows = list(csv.DictReader(path.read_text().splitlines()))
+    for row in rows:
+        if row["id"] == deal_id:
+            row["account_id"] = account_id
+            row["last_modified"] = (datetime.now(UTC) + timedelta(minutes=10)).isoformat()
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _values(path: Path) -> dict[str, tuple[str, str, str]]:
@@ -145,4 +171,57 @@ def test_a_reload_that_meets_an_id_again_keeps_the_latest(tmp_path: Path) -> Non
     assert cache.flush() == {"A1"}
     assert cache.count() == 1
     assert cache.aggregates_for(["A1"])["A1"].won_deals == 1
+    state.close()
+
+
+def test_a_dry_run_leaves_the_copy_alone(file_config: Path) -> None:
+    settings = load_settings(file_config)
+    state = StateStore(settings.state.database_url())
+    _run(settings, state)
+    cursor = state.cursor("file", OPPORTUNITIES)
+    _append_deals(settings.file.opportunities, [_new_deal("DRY1", "A0000009")])  # type: ignore[arg-type]
+    preview = _run(settings, state, full=True, dry_run=True)
+    assert preview.opportunities_read == 361
+    assert OpportunityCache(state.engine, "file").count() == 360  # untouched
+    assert state.cursor("file", OPPORTUNITIES) == cursor
+    real = _run(settings, state)
+    assert real.opportunities_read == 1 and real.accounts_read == 1
+    state.close()
+
+
+def test_accounts_of_deals_stored_by_a_failed_run_are_read_by_the_next(
+    file_config: Path, tmp_path: Path
+) -> None:
+    profile = tmp_path / "pipeline.toml"
+    profile.write_text(
+        '[profile]\n[[profile.criteria]]\nid = "big_pipeline"\nfield = "open_pipeline"\n'
+        "at_least = 10000000\npoints = 60\n"
+    )
+    settings = load_settings(file_config, profile_file=str(profile))
+    state = StateStore(settings.state.database_url())
+    deal = _new_deal("BIG1", "A0000011") | {"stage": "Negotiation", "is_closed": "false"}
+    deal |= {"is_won": "false", "closed": "", "amount": "20000000"}
+    _append_deals(settings.file.opportunities, [deal])  # type: ignore[arg-type]
+    _run(settings, state)  # A0000011 now holds the big deal, and its score says so
+    _move_deal(settings.file.opportunities, "BIG1", "A0000012")  # type: ignore[arg-type]
+
+    class Refusing(FileConnector):
+        def write_scores(self, updates):  # type: ignore[no-untyped-def]
+            report = super().write_scores([])
+            report.attempted = len(updates)
+            report.failures = [RecordFailure(u.account_id, "LOCKED") for u in updates]
+            return report
+
+    connector = Refusing.from_settings(settings)
+    try:
+        failed = run_once(settings, connector=connector, state=state, now=NOW)
+    finally:
+        connector.close()
+    assert failed.failed == 2 and not failed.complete
+    assert OpportunityCache(state.engine, "file").dirty() == {"A0000011", "A0000012"}
+    # The moved deal is stored now: comparing with the copy finds nothing new, and its
+    # modification time names only its new account. The dirty list names the old one too.
+    retry = _run(settings, state)
+    assert retry.accounts_read == 2 and retry.written == 2
+    assert OpportunityCache(state.engine, "file").dirty() == set()
     state.close()
