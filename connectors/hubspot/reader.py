@@ -1,10 +1,12 @@
 """Reading companies and deals: paged lists, cursor searches and batch reads.
 
 * Full reads page through ``basic_api.get_page`` (100 a page; never ``get_all``).
-* Incremental reads search ``hs_lastmodifieddate >= cursor`` sorted ascending, 200 a
-  page; at the 10,000-result cap the search starts again from the last timestamp seen
-  (ids already read are skipped). Should 10,000 records share one timestamp, the rest is
-  read with the paged list and filtered here.
+* Incremental reads search ``cursor <= hs_lastmodifieddate < start of the read`` sorted
+  ascending, 200 a page, and never page by offset: the run writes (and so re-stamps)
+  records while it reads, which would shift offsets and skip records. Every page is a
+  fresh search from the last timestamp seen (ids already read at it are skipped); a page
+  all at one timestamp is followed by that timestamp alone, paged by ``hs_object_id``.
+  No query pages, so the 10,000-result cap never applies.
 * Deals come from one paged list with ``associations=["companies"]``: the deal -> company
   link rides along, so no association call is needed (``ceil(deals / 100)`` calls). An
   incremental run searches the deals modified since its cursor instead, and reads their
@@ -39,8 +41,8 @@ from icpsync.normalise import CURRENT_KEYS, Normaliser, parse_datetime
 log = logging.getLogger(__name__)
 PAGE = 100
 SEARCH_PAGE = 200
-SEARCH_CAP = 10_000
 LAST_MODIFIED = "hs_lastmodifieddate"
+ID = "hs_object_id"
 #: field map ICP key -> the raw key the normaliser reads the current value from.
 RAW_ICP = {key: raw for raw, key in CURRENT_KEYS.items()}
 #: v4 association type of a deal's primary company.
@@ -128,47 +130,82 @@ class Reader:
         return self.company_properties if kind == "companies" else self.deal_properties
 
     def _search(self, kind: str, since: datetime) -> Iterator[dict[str, Any]]:
-        """Records of ``kind`` modified at or after ``since``, re-windowed past the cap."""
+        """Records of ``kind`` modified at or after ``since`` and before the read started.
+
+        Never pages by offset: the run writes what it has read while it reads on, and every
+        write moves ``hs_lastmodifieddate``, so offsets into the sorted result set shift and
+        skip records. Each page is a fresh search from the last timestamp seen (ids already
+        read at it are skipped), bounded above by the time this read started: the run's own
+        writes never re-enter, and anything modified later is the next run's (its cursor is
+        earlier than this start). A page whose results all share one timestamp is followed
+        by reading that timestamp alone, by ``hs_object_id``.
+        """
         api = self.api.companies_search if kind == "companies" else self.api.deals_search
-        cursor = epoch_ms(since)
-        seen: set[str] = set()
+        until = Filter(
+            property_name=LAST_MODIFIED, operator="LT", value=str(epoch_ms(datetime.now(UTC)))
+        )
+        lower, strict = epoch_ms(since), False
+        read: set[str] = set()  # ids read at ``lower``
         while True:
-            after: str | None = None
-            last: int | None = None
-            while True:
-                since_cursor = Filter(
-                    property_name=LAST_MODIFIED, operator="GTE", value=str(cursor)
-                )
-                request = PublicObjectSearchRequest(
-                    filter_groups=[FilterGroup(filters=[since_cursor])],
-                    sorts=[{"propertyName": LAST_MODIFIED, "direction": "ASCENDING"}],
-                    properties=self._properties(kind),
-                    limit=SEARCH_PAGE,
-                    after=after,
-                )
-                page = self.api.call(
-                    f"search_{kind}", api.do_search, raw=True, public_object_search_request=request
-                )
-                for record in page.get("results") or []:
-                    stamp = parse_datetime((record.get("properties") or {}).get(LAST_MODIFIED))
-                    if stamp is not None:
-                        last = epoch_ms(stamp)
-                    if record["id"] not in seen:
-                        seen.add(record["id"])
-                        yield record
-                after = _next(page)
-                if after is None:
-                    return
-                if int(after) + SEARCH_PAGE > SEARCH_CAP:
-                    break
-            if last is None or last <= cursor:
-                log.warning("over %d %s share one modification time: listing", SEARCH_CAP, kind)
-                for record in self._list(kind):
-                    stamp = parse_datetime((record.get("properties") or {}).get(LAST_MODIFIED))
-                    if record["id"] not in seen and (stamp is None or epoch_ms(stamp) >= cursor):
-                        yield record
+            after_lower = Filter(
+                property_name=LAST_MODIFIED, operator="GT" if strict else "GTE", value=str(lower)
+            )
+            page, more = self._search_page(kind, api, [after_lower, until], LAST_MODIFIED)
+            stamps: list[int] = []
+            for record in page:
+                stamp = _stamp(record)
+                if stamp is None:  # cannot match the filter; never expected
+                    continue
+                stamps.append(stamp)
+                if stamp == lower and record["id"] in read:
+                    continue
+                if stamp != lower:
+                    lower, strict, read = stamp, False, set()
+                read.add(record["id"])
+                yield record
+            if not more:
                 return
-            cursor = last  # re-window: the search starts again at the last time seen
+            if not stamps:  # a full page without timestamps: no window can move past it
+                log.warning("%s search returned no %s: stopping", kind, LAST_MODIFIED)
+                return
+            if stamps[0] == stamps[-1] == lower and not strict:
+                # A whole page at one timestamp: read it out by id, then move past it.
+                yield from self._search_at(kind, api, lower, read)
+                strict, read = True, set()
+
+    def _search_at(
+        self, kind: str, api: Any, stamp: int, read: set[str]
+    ) -> Iterator[dict[str, Any]]:
+        """Every record modified at exactly ``stamp`` not in ``read``, paged by id."""
+        at = Filter(property_name=LAST_MODIFIED, operator="EQ", value=str(stamp))
+        last_id: str | None = None
+        while True:
+            filters = [at]
+            if last_id is not None:
+                filters.append(Filter(property_name=ID, operator="GT", value=last_id))
+            page, more = self._search_page(kind, api, filters, ID)
+            for record in page:
+                if record["id"] not in read:
+                    yield record
+            if not more or not page:
+                return
+            last_id = str(page[-1]["id"])
+
+    def _search_page(
+        self, kind: str, api: Any, filters: list[Filter], sort: str
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One fresh search (no ``after``): up to 200 matches of ``filters`` sorted by
+        ``sort`` ascending, and whether more matched than were returned."""
+        request = PublicObjectSearchRequest(
+            filter_groups=[FilterGroup(filters=filters)],
+            sorts=[{"propertyName": sort, "direction": "ASCENDING"}],
+            properties=self._properties(kind),
+            limit=SEARCH_PAGE,
+        )
+        page = self.api.call(
+            f"search_{kind}", api.do_search, raw=True, public_object_search_request=request
+        )
+        return list(page.get("results") or []), _next(page) is not None
 
     def _with_companies(self, deals: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """Searched deals (search returns no associations) with their companies attached,
@@ -262,6 +299,12 @@ def _company_of(record: dict[str, Any]) -> str | None:
         if link.get("type") == "deal_to_company":
             return str(link["id"])
     return str(links[0]["id"]) if links else None
+
+
+def _stamp(record: dict[str, Any]) -> int | None:
+    """The record's ``hs_lastmodifieddate`` in epoch milliseconds."""
+    stamp = parse_datetime((record.get("properties") or {}).get(LAST_MODIFIED))
+    return None if stamp is None else epoch_ms(stamp)
 
 
 def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
