@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -132,16 +133,23 @@ def schedule(ctx: click.Context, once: bool) -> None:
         jobs = due_jobs(settings, state, datetime.now(UTC))
     finally:
         state.close()
+    all_ok = True
     for job in jobs:
         summary = run_job(config, job.connection, job.full)
+        ok = summary is not None and not summary["failed"] and not summary["stopped"]
+        all_ok = all_ok and ok
         click.echo(
             f"{job.id}: "
             + (
                 "skipped or failed (see log)"
                 if summary is None
-                else f"scored {summary['scored']}, wrote {summary['written']}"
+                else f"scored {summary['scored']}, wrote {summary['written']}, "
+                f"failed {summary['failed']}"
+                + (f", stopped: {summary['stopped']}" if summary["stopped"] else "")
             )
         )
+    if not all_ok:
+        sys.exit(1)
 
 
 @click.command()

@@ -49,7 +49,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             key="schedule.full_cron",
         ) from exc
     specs = []
-    for name in conf.connections:
+    for name in conf.connections or [settings.sync.crm]:
         specs.append(
             JobSpec(
                 f"{name}:incremental",

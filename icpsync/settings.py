@@ -105,7 +105,8 @@ class HubSpotSettings(Section):
 class ScheduleSettings(Section):
     """Background jobs for ``icpsync schedule``."""
 
-    connections: list[str] = Field(default_factory=lambda: ["file"])
+    #: connections to keep current; unset: the ``[sync] crm`` one.
+    connections: list[str] | None = None
     incremental_minutes: int = Field(default=15, ge=1)
     full_cron: str = "0 2 * * *"
     misfire_grace_s: int = Field(default=600, ge=1)

@@ -32,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from icpsync.errors import RunLocked
 from icpsync.model import ScoreUpdate
@@ -176,7 +176,14 @@ class StateStore:
         self._upgrade()
 
     def _upgrade(self) -> None:
-        metadata.create_all(self.engine)
+        for attempt in range(20):
+            try:
+                metadata.create_all(self.engine)
+                break
+            except OperationalError as exc:  # another process is creating the same tables
+                if "already exists" not in str(exc) or attempt == 19:
+                    raise
+                time.sleep(0.05)
         with self.engine.begin() as conn:
             row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
             current = int(row[0]) if row else 0

@@ -24,6 +24,7 @@ def test_jobs_from_settings_run_one_at_a_time_with_a_sane_grace(file_config: Pat
     assert full.trigger.get_next_fire_time(None, start) == datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
     incremental = next(s for s in specs if not s.full)
     assert incremental.trigger.interval.total_seconds() == 15 * 60
+    scheduler._jobstores["default"].engine.dispose()  # close its SQLite connection
 
 
 def test_due_jobs_follow_the_injected_clock(file_config: Path) -> None:
@@ -87,3 +88,37 @@ def test_schedule_runs_at_once_and_stops_cleanly_on_sigterm(file_config: Path) -
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "stopping after the current batch" in err
+
+
+def test_jobs_default_to_the_sync_connection(file_config: Path) -> None:
+    text = file_config.read_text().replace('crm = "file"', 'crm = "hubspot"')
+    file_config.write_text(text)
+    assert [s.id for s in job_specs(load_settings(file_config))] == [
+        "hubspot:incremental",
+        "hubspot:full",
+    ]
+
+
+def test_schedule_once_exits_1_when_a_job_fails(file_config: Path) -> None:
+    import subprocess
+    import sys
+
+    ok = subprocess.run(
+        [sys.executable, "-m", "icpsync", "--config", str(file_config), "schedule", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "file:full: scored 120, wrote 120, failed 0" in ok.stdout
+    broken = file_config.read_text() + '[schedule]\nconnections = ["hubspot"]\n'
+    file_config.write_text(broken)  # no token, no portal: the job fails
+    failed = subprocess.run(
+        [sys.executable, "-m", "icpsync", "--config", str(file_config), "schedule", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert failed.returncode == 1
+    assert "hubspot:full: skipped or failed" in failed.stdout
+    assert "Traceback" not in failed.stderr
