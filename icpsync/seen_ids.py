@@ -21,7 +21,13 @@ class SeenIds:
     def __init__(self, fold: int = FOLD):
         self._fold_at = max(1, fold)
         self._recent: set[str] = set()
-        self._hashes = np.empty(0, dtype=np.int64)
+        # the folded hashes, sorted, are ``_buffer[:_size]``; the buffer doubles when full
+        self._buffer = np.empty(0, dtype=np.int64)
+        self._size = 0
+
+    @property
+    def _hashes(self) -> np.ndarray:
+        return self._buffer[: self._size]
 
     def __contains__(self, key: object) -> bool:
         if key in self._recent:
@@ -63,6 +69,17 @@ class SeenIds:
         return not bool(np.any(self._hashes[at] == wanted))
 
     def _fold(self) -> None:
-        hashes = np.fromiter(map(hash, self._recent), dtype=np.int64, count=len(self._recent))
-        self._hashes = np.union1d(self._hashes, hashes)
+        """Move the recent ids' hashes into the sorted buffer, in place (no temporary the
+        size of the whole buffer: those fragment the heap and RSS would grow with them)."""
+        count = len(self._recent)
+        needed = self._size + count
+        if needed > len(self._buffer):
+            grown = np.empty(max(needed, 2 * len(self._buffer), self._fold_at), dtype=np.int64)
+            grown[: self._size] = self._buffer[: self._size]
+            self._buffer = grown
+        self._buffer[self._size : needed] = np.fromiter(
+            map(hash, self._recent), dtype=np.int64, count=count
+        )
+        self._size = needed
+        self._buffer[:needed].sort()  # in place; a repeated hash does no harm to lookups
         self._recent.clear()
