@@ -205,6 +205,16 @@ def parse_profile(data: dict[str, Any], *, source: str, prefix: str = "profile")
         raise config_error_from(exc, source=source, prefix=prefix) from None
 
 
+#: settings keys that hold credentials: a wrong value is never echoed back.
+SECRET_KEYS = frozenset(
+    {"password", "security_token", "consumer_secret", "session_id", "access_token", "token"}
+)
+
+
+def _secret(parts: list[str]) -> bool:
+    return any(p.lower() in SECRET_KEYS or "secret" in p.lower() for p in parts)
+
+
 def config_error_from(exc: ValidationError, *, source: str, prefix: str = "") -> ConfigError:
     """The first error of a pydantic ValidationError as a ConfigError with a dotted key."""
     err = exc.errors()[0]
@@ -213,6 +223,11 @@ def config_error_from(exc: ValidationError, *, source: str, prefix: str = "") ->
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         message = "unknown key"
-    elif "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], dict):
+    elif (
+        "input" in err
+        and err["type"] not in ("missing",)
+        and not isinstance(err["input"], dict)
+        and not _secret(parts)
+    ):
         message = f"{message} (got {err['input']!r})"
     return ConfigError(message, source=source, key=key or None)

@@ -111,3 +111,23 @@ def test_cli_with_broken_config_exits_2_with_one_line_and_no_traceback(tmp_path:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
     assert str(bad) in lines[0] and "sync.lookback_days" in lines[0] and "integer" in lines[0]
+
+
+def test_a_secret_of_the_wrong_type_is_not_echoed(tmp_path: Path) -> None:
+    from icpsync.errors import ConfigError
+    from icpsync.settings import load_settings
+
+    for text in (
+        "[salesforce]\npassword = 98765432\n",
+        '[hubspot]\naccess_token = ["pat-na1-very-secret"]\n',
+    ):
+        config = tmp_path / "icpsync.toml"
+        config.write_text(text)
+        try:
+            load_settings(config)
+        except ConfigError as exc:
+            message = str(exc)
+        else:
+            raise AssertionError("expected a config error")
+        assert "98765432" not in message and "very-secret" not in message
+        assert "password" in message or "access_token" in message
