@@ -32,9 +32,17 @@ def psi(expected: Sequence[int], actual: Sequence[int]) -> float | None:
     return round(value, 4)
 
 
-def score_drift(report: RunReport, previous_histogram: Sequence[int] | None) -> dict[str, Any]:
-    """Tier mix, transition matrix, share of accounts that changed tier, and PSI."""
+def score_drift(
+    report: RunReport, previous_histogram: Sequence[int] | None, population: int | None = None
+) -> dict[str, Any]:
+    """Tier mix, transition matrix, share of accounts that changed tier, and PSI.
+
+    The share that changed tier is of ``population`` (the accounts of the last full run)
+    when given: an incremental run scores only the accounts that changed, and three of
+    three moving is not 100% of the book moving.
+    """
     scored = report.scored or 0
+    base = max(population or 0, scored)
     moved = sum(n for (old, new), n in report.transitions.items() if old != "none" and old != new)
     matrix: dict[str, dict[str, int]] = {}
     for (old, new), n in sorted(report.transitions.items()):
@@ -45,7 +53,7 @@ def score_drift(report: RunReport, previous_histogram: Sequence[int] | None) -> 
         },
         "transition_matrix": matrix,
         "tier_changed": moved,
-        "tier_change_share": round(moved / scored, 4) if scored else 0.0,
+        "tier_change_share": round(moved / base, 4) if base else 0.0,
     }
     if report.mode == "full":
         out["psi"] = psi(previous_histogram, report.score_histogram) if previous_histogram else None

@@ -305,8 +305,10 @@ def _record(
     profile: Profile,
 ) -> None:
     """Drift, the final run row, and (after a complete, real run) the cursor."""
-    previous = state.last_full_histogram(report.crm) if report.mode == "full" else None
-    report.drift.update(score_drift(report, previous))
+    last_full = state.last_full_histogram(report.crm)
+    previous = last_full if report.mode == "full" else None
+    population = sum(last_full) if last_full and report.mode != "full" else None
+    report.drift.update(score_drift(report, previous, population))
     share = report.drift.get("recent_wins_top_tiers_share")
     if share is not None:
         baseline = state.profile_baseline(report.crm, profile.version)

@@ -39,3 +39,10 @@ def test_profile_drift_is_the_fall_below_the_first_share() -> None:
     assert profile_drift_share(0.8, None) == {"profile_baseline": 0.8, "profile_drift": 0.0}
     assert profile_drift_share(0.5, 0.8) == {"profile_baseline": 0.8, "profile_drift": 0.3}
     assert profile_drift_share(0.9, 0.8)["profile_drift"] == 0.0
+
+
+def test_an_incremental_run_measures_tier_changes_against_the_whole_book() -> None:
+    report = RunReport(crm="file", mode="incremental", scored=3)
+    report.transitions = Counter({("Tier 1", "Tier 3"): 3})
+    assert score_drift(report, None)["tier_change_share"] == 1.0
+    assert score_drift(report, None, population=1000)["tier_change_share"] == 0.003
