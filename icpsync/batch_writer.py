@@ -3,7 +3,8 @@
 A chunk is written in a background thread while the run goes on reading and scoring, so
 the write calls' latency overlaps the read calls' latency. Results are applied to the run
 report in the caller's thread, in order; a chunk that reports a stop (daily limit, budget)
-ends the run: nothing after it is handed over.
+ends the run: nothing after it is handed over. So do two chunks in a row in which every
+record failed (the CRM is unreachable, or a field refuses every value).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
     from icpsync.run_report import RunReport
 
 log = logging.getLogger(__name__)
+#: per-record failures kept in the run report (all are counted in ``failed``).
+MAX_FAILURES_KEPT = 1000
+#: chunks in a row whose every record failed before the run stops.
+FAILED_CHUNKS_TO_STOP = 2
 
 
 class BatchWriter:
@@ -49,6 +54,7 @@ class BatchWriter:
         self._pending: list[ScoreUpdate] = []
         self._pool = ThreadPoolExecutor(1, "icpsync-writer") if overlap else None
         self._in_flight: tuple[list[ScoreUpdate], Future[WriteReport]] | None = None
+        self._failed_chunks = 0
 
     def add(self, update: ScoreUpdate) -> None:
         """Queue one update; written once a full chunk is queued (see :meth:`write_full`)."""
@@ -103,8 +109,18 @@ class BatchWriter:
         failed = {f.account_id for f in result.failures}
         report.written += result.updated
         report.failed += len(result.failures)
-        report.failures.extend(result.failures)
+        room = MAX_FAILURES_KEPT - len(report.failures)
+        if room > 0:
+            report.failures.extend(result.failures[:room])
         report.stopped = report.stopped or result.stopped
-        if result.stopped:
-            log.warning("run stopped: %s; the next run resumes", result.stopped)
+        if result.attempted and not result.updated and len(result.failures) == result.attempted:
+            self._failed_chunks += 1
+        else:
+            self._failed_chunks = 0
+        if self._failed_chunks >= FAILED_CHUNKS_TO_STOP and not report.stopped:
+            # Every record of two chunks in a row failed: the CRM or the network is down,
+            # or a field refuses every value. Stop spending calls; the next run resumes.
+            report.stopped = f"writes are failing: {result.failures[0].reason}"
+        if report.stopped and (result.stopped or self._failed_chunks >= FAILED_CHUNKS_TO_STOP):
+            log.warning("run stopped: %s; the next run resumes", report.stopped)
         self.on_written([u for u in updates if u.account_id not in failed])

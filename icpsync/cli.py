@@ -15,7 +15,7 @@ import click
 from icpsync import __version__
 from icpsync.errors import ConfigError, ConnectorError, IcpSyncError, RunLocked
 from icpsync.logs import configure
-from icpsync.output import echo_json, run_summary, table, tier_summary
+from icpsync.output import echo_json, failure_summary, run_summary, table, tier_summary
 from icpsync.profile import Profile, load_profile
 from icpsync.settings import Settings, load_settings
 
@@ -177,6 +177,8 @@ def sync(
             )
         for warning in report.drift.get("warnings", []):
             click.echo(f"drift warning: {warning}")
+        if report.failed or report.stopped:
+            click.echo(failure_summary(report))
     if report.failed or report.stopped:
         sys.exit(EXIT_FAILED)
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from icpsync.model import TIERS
 from icpsync.protocol import Check, PlanStep
+
+if TYPE_CHECKING:
+    from icpsync.run_report import RunReport
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -82,4 +86,19 @@ def run_summary(data: Mapping[str, Any]) -> str:
         )
     if data.get("stopped"):
         lines.append(f"stopped early: {data['stopped']} (the next run resumes)")
+    return "\n".join(lines)
+
+
+def failure_summary(report: RunReport) -> str:
+    """Why a run did not finish: the stop, the commonest write failures, a few ids."""
+    lines = []
+    if report.stopped:
+        lines.append(f"stopped: {report.stopped}")
+    if report.failures:
+        reasons = Counter(f.reason for f in report.failures)
+        lines.append(f"{report.failed} records not written; the commonest reasons:")
+        for reason, count in reasons.most_common(3):
+            ids = [f.account_id for f in report.failures if f.reason == reason][:3]
+            lines.append(f"  {count} x {reason} (e.g. {', '.join(ids)})")
+    lines.append("the cursor did not move: the next run retries what was not written")
     return "\n".join(lines)

@@ -87,3 +87,31 @@ def test_an_error_in_the_background_reaches_the_caller() -> None:
     writer.write_full()
     with pytest.raises(ConnectionError, match="unreachable"):
         writer.close()
+
+
+def test_two_chunks_that_fail_entirely_stop_the_run() -> None:
+    crm = MemoryCrm(refuse={f"A{i}" for i in range(100)})
+    report = RunReport(crm="memory")
+    writer = BatchWriter(crm, report, 2, lambda ups: None, overlap=False)  # type: ignore[arg-type]
+    for i in range(10):
+        writer.add(_update(i))
+        writer.write_full()
+    writer.close()
+    assert len(crm.calls) == 2
+    assert report.stopped == "writes are failing: LOCKED"
+    assert report.failed == 4 and report.written == 0
+
+
+def test_the_failure_summary_names_the_commonest_reasons() -> None:
+    from icpsync.output import failure_summary
+
+    report = RunReport(crm="memory", failed=3, stopped="writes are failing: LOCKED")
+    report.failures = [
+        RecordFailure("A1", "LOCKED"),
+        RecordFailure("A2", "LOCKED"),
+        RecordFailure("A3", "INVALID_OPTION"),
+    ]
+    text = failure_summary(report)
+    assert text.splitlines()[0] == "stopped: writes are failing: LOCKED"
+    assert "2 x LOCKED (e.g. A1, A2)" in text and "1 x INVALID_OPTION (e.g. A3)" in text
+    assert "cursor did not move" in text
