@@ -6,6 +6,9 @@ from icpsync.profile import Condition
 
 CRM_TEXT_LIMIT = 255
 ELLIPSIS = "…"
+#: how a disqualify or cap note begins (a penalty begins with its points).
+ANTI_NOTE = "anti-ICP:"
+NOTHING_MATCHED = "no ICP criteria matched"
 
 
 def _number(value: float) -> str:
@@ -37,9 +40,17 @@ def describe(cond: Condition) -> str:
 def join_reasons(parts: list[str], limit: int = CRM_TEXT_LIMIT) -> tuple[str, str]:
     """The full reasons line and one that fits ``limit`` characters.
 
-    The short form keeps whole items from the front and ends with ``…`` when it had to drop
-    some; a single item longer than the limit is cut at a word boundary.
+    Disqualify and cap notes come first. The short form keeps whole items from the front and
+    ends with ``…`` when it had to drop some; a single item longer than the limit is cut at a
+    word boundary. No items at all read ``no ICP criteria matched``.
     """
+    if not parts:
+        return NOTHING_MATCHED, NOTHING_MATCHED
+    # A disqualifying or capping rule decides the tier: it comes first, so a rep reads it
+    # first and a shortened line never drops it. Point penalties stay in order of size.
+    parts = [p for p in parts if p.startswith(ANTI_NOTE)] + [
+        p for p in parts if not p.startswith(ANTI_NOTE)
+    ]
     full = "; ".join(parts)
     if len(full) <= limit:
         return full, full

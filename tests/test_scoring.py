@@ -221,3 +221,20 @@ def test_profile_version_changes_with_content_not_name() -> None:
     c = profile(one("employees", at_least=11))
     assert a.version == b.version != c.version
     assert len(a.version) == 10
+
+
+def test_the_deciding_anti_icp_note_comes_first_and_survives_shortening() -> None:
+    from icpsync.reasons import join_reasons
+
+    parts = [
+        "+25 target industry (Technology)",
+        "+20 employees 200-2,000",
+        "-30 anti-ICP: competitor",
+        "anti-ICP: excluded industry (capped at Not ICP)",
+        "missing: " + ", ".join(["annual revenue"] * 20),
+    ]
+    full, short = join_reasons(parts)
+    assert full.startswith("anti-ICP: excluded industry (capped at Not ICP); +25 target")
+    assert "-30 anti-ICP: competitor" in full  # penalties keep their place by size
+    assert short.startswith("anti-ICP: excluded industry") and len(short) <= 255
+    assert join_reasons([]) == ("no ICP criteria matched", "no ICP criteria matched")
