@@ -257,6 +257,16 @@ class StateStore:
                     )
                 )
 
+    def renew_lease(self, connection: str, holder: str, *, seconds: int) -> bool:
+        """Push the lease's expiry ``seconds`` ahead; False when it is no longer ours."""
+        with self.engine.begin() as conn:
+            renewed = conn.execute(
+                update(leases)
+                .where(leases.c.connection == connection, leases.c.holder == holder)
+                .values(expires_at=time.time() + seconds)
+            ).rowcount
+        return bool(renewed)
+
     # -- cursors -------------------------------------------------------------------------
 
     def cursor(self, connection: str, obj: str) -> datetime | None:

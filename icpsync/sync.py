@@ -81,7 +81,7 @@ def run_once(
     )
     lease = state.lease(name, seconds=settings.state.lease_seconds) if state else nullcontext()
     try:
-        with lease:
+        with lease as holder:
             cursor = None
             if state is not None and not full:
                 cursor = state.cursor(name, ACCOUNTS)
@@ -105,6 +105,8 @@ def run_once(
                 if state is not None and run_id is not None:
                     state.record_history(run_id, name, updates)
 
+            keep_lease = None if state is None else _lease_keeper(state, name, holder, settings)
+
             _run(
                 settings,
                 connector,
@@ -118,6 +120,7 @@ def run_once(
                 on_written,
                 cache,
                 opp_cursor,
+                keep_lease,
             )
             report.duration_s = time.perf_counter() - started
             _tally_connector(connector, report)
@@ -146,6 +149,7 @@ def _run(
     on_written: Callable[[list[ScoreUpdate]], None],
     cache: OpportunityCache | None,
     opp_cursor: datetime | None,
+    keep_lease: Callable[[], bool] | None = None,
 ) -> None:
     recent_since = (now - timedelta(days=settings.drift.recent_win_days)).date()
     source, touched, recent_wins = _read_opportunities(
@@ -178,6 +182,8 @@ def _run(
                 if not dry_run:
                     writer.add(update)
             writer.write_full()
+            if keep_lease is not None and not keep_lease():
+                report.stopped = report.stopped or "lost the run lease to another run"
             if should_stop is not None and should_stop():
                 report.stopped = report.stopped or "stop requested"
             if on_progress:
@@ -207,6 +213,23 @@ class _InMemory:
 
     def aggregates_for(self, account_ids: Collection[str]) -> dict[str, Aggregates]:
         return {i: self.by_account[i] for i in account_ids if i in self.by_account}
+
+
+def _lease_keeper(
+    state: StateStore, name: str, holder: str | None, settings: Settings
+) -> Callable[[], bool]:
+    """Renews the run lease a third of the way through it; False once it was taken over."""
+    seconds = settings.state.lease_seconds
+    renewed = time.monotonic()
+
+    def keep() -> bool:
+        nonlocal renewed
+        if holder is None or time.monotonic() - renewed < seconds / 3:
+            return True
+        renewed = time.monotonic()
+        return state.renew_lease(name, holder, seconds=seconds)
+
+    return keep
 
 
 def _read_opportunities(
