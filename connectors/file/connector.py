@@ -90,6 +90,12 @@ class FileConnector:
         from icpsync.errors import ConfigError
 
         conf = settings.file
+        if conf.accounts is None and settings.source == "defaults":
+            raise ConfigError(
+                "not found in this folder: pass --config PATH or set ICPSYNC_CONFIG "
+                "(config.example.toml is a commented starting point)",
+                source="icpsync.toml",
+            )
         if conf.accounts is None:
             raise ConfigError(
                 "expected a path to the accounts file", source=settings.source, key="file.accounts"

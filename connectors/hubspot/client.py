@@ -119,7 +119,7 @@ def translate(exc: Exception, kind: str) -> Exception:
     message = str(body.get("message") or getattr(exc, "reason", "") or exc)
     if status in (401, 403):
         return AuthError(
-            f"HubSpot refused the access token ({status}): {message}. "
+            f"HubSpot refused the access token ({status}): {message.rstrip('.')}. "
             "Check the private app's token and its crm.objects.companies/deals and schema scopes."
         )
     if status == 429:

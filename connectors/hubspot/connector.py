@@ -54,7 +54,9 @@ class HubSpotConnector:
         self.stats = ConnectorStats(api_calls=api.calls)
         self.mirror_native_tier = mirror_native_tier
         self.rate_limit_per_10s = rate_limit_per_10s
-        self.reader = Reader(api, self.field_map, self.stats, lookback_days)
+        self.reader = Reader(
+            api, self.field_map, self.stats, lookback_days, mirror_native_tier=mirror_native_tier
+        )
         self.writer = Writer(
             api,
             self.field_map,

@@ -33,7 +33,7 @@ from hubspot.crm.companies import (
 )
 
 from connectors.hubspot.client import HubSpotApi
-from connectors.hubspot.values import epoch_ms, tier_label
+from connectors.hubspot.values import NATIVE, NATIVE_TIER, epoch_ms, tier_label
 from icpsync.field_map import FieldMap
 from icpsync.model import Account, ConnectorStats, Opportunity
 from icpsync.normalise import CURRENT_KEYS, Normaliser, parse_datetime
@@ -66,9 +66,16 @@ class Reader:
     """
 
     def __init__(
-        self, api: HubSpotApi, field_map: FieldMap, stats: ConnectorStats, lookback_days: int
+        self,
+        api: HubSpotApi,
+        field_map: FieldMap,
+        stats: ConnectorStats,
+        lookback_days: int,
+        *,
+        mirror_native_tier: bool = False,
     ):
         self.api = api
+        self.mirror_native_tier = mirror_native_tier
         self.field_map = field_map
         self.stats = stats
         self.lookback_days = lookback_days
@@ -76,6 +83,8 @@ class Reader:
         self.company_properties = list(
             dict.fromkeys([*account.crm_names(), *field_map.icp_names(), LAST_MODIFIED])
         )
+        if mirror_native_tier:
+            self.company_properties.append(NATIVE)
         self.deal_properties = field_map.opportunity.crm_names()
 
     # -- companies -------------------------------------------------------------------
@@ -96,6 +105,10 @@ class Reader:
             raw[RAW_ICP[key]] = props.get(name)
         for key in ("icp_tier", "icp_tier_override"):
             raw[key] = tier_label(raw.get(key))  # type: ignore[arg-type]
+        if self.mirror_native_tier:
+            tier = raw.get("icp_tier")
+            if NATIVE_TIER.get(str(tier), "") != (props.get(NATIVE) or ""):
+                raw["icp_tier"] = None  # the mirror is off: the values must be written again
         return raw
 
     def _accounts(self, records: Iterable[dict[str, Any]]) -> Iterator[Account]:

@@ -16,6 +16,8 @@ TIER_OPTIONS: tuple[tuple[str, str], ...] = (
 )
 TIER_VALUE = {label: value for value, label in TIER_OPTIONS}
 TIER_LABEL = {value: label for value, label in TIER_OPTIONS}
+#: HubSpot's own tier property, which the connector can mirror the tier into.
+NATIVE = "hs_ideal_customer_profile"
 #: HubSpot's own hs_ideal_customer_profile values; Not ICP and Anti-ICP clear it.
 NATIVE_TIER = {TIER_1: "tier_1", TIER_2: "tier_2", TIER_3: "tier_3"}
 

@@ -24,14 +24,13 @@ from hubspot.crm.companies import (
 )
 
 from connectors.hubspot.client import HubSpotApi, RateLimited, RequestRefused
-from connectors.hubspot.values import NATIVE_TIER, TIER_VALUE, hubspot_datetime
+from connectors.hubspot.values import NATIVE, NATIVE_TIER, TIER_VALUE, hubspot_datetime
 from icpsync.errors import BudgetExhausted, RetriableError
 from icpsync.field_map import FieldMap
 from icpsync.model import RecordFailure, ScoreUpdate, WriteReport
 
 log = logging.getLogger(__name__)
 BATCH = 100
-NATIVE = "hs_ideal_customer_profile"
 #: categories of a 207 error that retrying will not fix.
 FINAL_CATEGORIES = frozenset({"VALIDATION_ERROR", "OBJECT_NOT_FOUND"})
 #: compared when reading back after a lost response (scored_at is reformatted by HubSpot).

@@ -178,3 +178,26 @@ def test_a_changed_deal_rescoring_only_its_company_by_batch_read(
     assert stats["batch_read_companies"] == 1
     assert stats.get("list_deals", 0) == 0
     assert report.examples == [] or report.examples[0]["id"] == company
+
+
+def test_turning_the_mirror_on_later_fills_and_repairs_hubspots_own_tier(
+    sandbox: Sandbox, runner_for: Callable[..., Any]
+) -> None:
+    runner_for(sandbox).sync()  # mirror off: the native property is left alone
+    assert all(
+        not sandbox.company(cid).get("hs_ideal_customer_profile") for cid in sandbox.values()
+    )
+    mirrored = runner_for(sandbox, mirror_native_tier=True)
+    first = mirrored.sync()
+    native = {"tier_1": "tier_1", "tier_2": "tier_2", "tier_3": "tier_3"}
+    top = [c for c in sandbox.values() if sandbox.company(c)["icp_tier"] in native]
+    assert top and first.written == len(top)  # only the companies whose mirror was empty
+    assert all(sandbox.company(c)["hs_ideal_customer_profile"] for c in top)
+    with sandbox.portal.lock:  # someone edits HubSpot's own field by hand
+        sandbox.portal.records["companies"][top[0]]["hs_ideal_customer_profile"] = ""
+    repaired = mirrored.sync(full=True)
+    assert repaired.written == 1
+    assert (
+        sandbox.company(top[0])["hs_ideal_customer_profile"]
+        == native[sandbox.company(top[0])["icp_tier"]]
+    )
