@@ -1,9 +1,10 @@
 """The fewest API calls each CRM allows for what a run read and wrote (shared by the
 benchmarks).
 
-Salesforce: a SOQL page carries 2,000 records; a Bulk API 2.0 job costs 5 calls whatever
-its size (query: create, poll, results pages of 50,000; ingest: create, upload, close, poll,
-failed results), so the minimum is the cheaper of the two. HubSpot: a list page carries 100
+Salesforce: a SOQL page carries 2,000 records; a Bulk API 2.0 job costs a few calls whatever
+its size (query: create, poll, a results page per 50,000; ingest: create, upload, close,
+poll, failed results). The minimum is that of the path the settings choose: Bulk from
+``bulk_read_threshold`` records read and above ``bulk_write_threshold`` changes. HubSpot: a list page carries 100
 records, a search page 200, a batch update 100; its deal list cannot filter on the close
 date, so a full read pages through every deal, and deals found by search need one
 association read per 100 to learn their companies.
@@ -23,10 +24,15 @@ HUBSPOT_SEARCH_PAGE = 200
 HUBSPOT_BATCH = 100
 
 
+#: the Salesforce connector's defaults (``[salesforce]`` settings).
+BULK_READ_THRESHOLD = 100_000
+BULK_WRITE_THRESHOLD = 2000
+
+
 def _salesforce_read(records: int) -> int:
-    paged = max(1, math.ceil(records / SOQL_PAGE))
-    bulk = 2 + max(1, math.ceil(records / BULK_QUERY_PAGE))
-    return min(paged, bulk)
+    if records >= BULK_READ_THRESHOLD:
+        return 2 + math.ceil(records / BULK_QUERY_PAGE)
+    return max(1, math.ceil(records / SOQL_PAGE))
 
 
 def minimum_calls(crm: str, report: dict[str, Any], deals_total: int) -> dict[str, int]:
@@ -36,7 +42,10 @@ def minimum_calls(crm: str, report: dict[str, Any], deals_total: int) -> dict[st
     full = report["mode"] == "full"
     if crm == "salesforce":
         reads = _salesforce_read(accounts) + _salesforce_read(deals)
-        writes = min(math.ceil(changed / SALESFORCE_BATCH), BULK_JOB) if changed else 0
+        if changed > BULK_WRITE_THRESHOLD:
+            writes = BULK_JOB
+        else:
+            writes = math.ceil(changed / SALESFORCE_BATCH)
         return {"reads": reads, "writes": writes}
     if full:
         reads = math.ceil(accounts / HUBSPOT_LIST_PAGE) + math.ceil(deals_total / HUBSPOT_LIST_PAGE)

@@ -1,9 +1,9 @@
 """Stream Accounts and Opportunities: REST query pages, or Bulk API 2.0 CSV pages when big.
 
 REST pages are fetched with ``query`` + ``query_more`` (what ``query_all_iter`` does), one
-page per call so that a transient fault retries that page, not the whole read. Above
-``bulk_read_threshold`` records (decided with a ``COUNT()``) a Bulk 2.0 query job is used
-and each CSV page is parsed as it arrives; nothing holds all records at once.
+page per call so that a transient fault retries that page, not the whole read. From
+``bulk_read_threshold`` records (the first REST page's ``totalSize`` says how many) a Bulk
+2.0 query job is used and each CSV page is parsed as it arrives; nothing holds all records.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from simple_salesforce.bulk2 import Operation
 
-from connectors.salesforce import bulk, soql
+from connectors.salesforce import bulk
 from connectors.salesforce.api import Api
 
 QUERY_OPTIONS = {"Sforce-Query-Options": "batchSize=2000"}
@@ -37,21 +37,18 @@ class Reader:
         self.poll_s = poll_s
 
     def rows(self, obj: str, query: str, *, allow_bulk: bool = True) -> Iterator[dict[str, Any]]:
-        """The rows of ``query`` as dicts of field name -> raw value."""
-        if allow_bulk and self.bulk_threshold > 0:
-            total = self.api.call(
-                f"count_{obj.lower()}", lambda c: c.query(soql.count(query))["totalSize"]
-            )
-            if total >= self.bulk_threshold:
-                yield from self._bulk(obj, query)
-                return
-        yield from self._rest(obj, query)
+        """The rows of ``query`` as dicts of field name -> raw value.
 
-    def _rest(self, obj: str, query: str) -> Iterator[dict[str, Any]]:
-        """Pages of a REST query; call kinds name the object (``query_more_account``)."""
+        The first REST page says how many records the query has (``totalSize``): at or above
+        the bulk threshold its records are dropped and a Bulk 2.0 job reads them instead
+        (one call spent), else paging goes on. No separate ``COUNT()`` call is needed.
+        """
         page = self.api.call(
             f"query_{obj.lower()}", lambda c: c.query(query, headers=QUERY_OPTIONS)
         )
+        if allow_bulk and 0 < self.bulk_threshold <= int(page.get("totalSize") or 0):
+            yield from self._bulk(obj, query)
+            return
         while True:
             yield from page["records"]
             if page["done"]:

@@ -66,10 +66,3 @@ def opportunities(
         checked([obj]),
         *values,
     )
-
-
-def count(query: str) -> str:
-    """The ``COUNT()`` form of a query built above (same filter, no order)."""
-    _, _, rest = query.partition(" FROM ")
-    rest = rest.split(" ORDER BY ", 1)[0]
-    return "SELECT COUNT() FROM " + rest

@@ -57,8 +57,9 @@ def test_faults_were_really_injected(sf, make_sandbox) -> None:  # type: ignore[
     sf.install(settings)
     report = sf.sync(settings)
     calls = report.api_calls
-    # more attempts than the minimum: retries happened; tokens were renewed after 401s
-    assert calls["composite_update"] > 2
+    # more attempts than the minimum (1 account page, 1 deal page, 2 writes): retries
+    # happened; tokens were renewed after 401s
+    assert sum(calls.values()) > 4
     assert box.stats()["oauth_token"] > 1
     assert report.written + report.failed == 400
 
@@ -101,9 +102,9 @@ def test_budget_share_stops_the_run_and_the_next_day_resumes(
 ) -> None:  # type: ignore[no-untyped-def]
     clean = _clean_values(sf, make_sandbox, 1000, 3000)
     box = make_sandbox(accounts=1000, opportunities=3000, daily_limit=5000)
-    settings = sf.settings_for(box, tmp_path / "state", api_budget_share=0.08, write_concurrency=1)
+    settings = sf.settings_for(box, tmp_path / "state", api_budget_share=0.06, write_concurrency=1)
     sf.install(settings)
-    box.org.api_used = 4900  # 100 calls left today: this run may spend 8 (5 go on reads)
+    box.org.api_used = 4900  # 100 calls left today: this run may spend 6 (3 go on reads)
     state = StateStore(settings.state.database_url())
     try:
         first = sf.sync(settings, state)
