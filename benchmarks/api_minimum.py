@@ -4,10 +4,11 @@ benchmarks).
 Salesforce: a SOQL page carries 2,000 records; a Bulk API 2.0 job costs a few calls whatever
 its size (query: create, poll, a results page per 50,000; ingest: create, upload, close,
 poll, failed results). The minimum is that of the path the settings choose: Bulk from
-``bulk_read_threshold`` records read and above ``bulk_write_threshold`` changes. HubSpot: a list page carries 100
-records, a search page 200, a batch update 100; its deal list cannot filter on the close
-date, so a full read pages through every deal, and deals found by search need one
-association read per 100 to learn their companies.
+``bulk_read_threshold`` records read and above ``bulk_write_threshold`` changes.
+
+HubSpot: a list page carries 100 records, a search page 200, a batch update 100; its deal
+list cannot filter on the close date, so a full read pages through every deal, and deals
+found by search need one association read per 100 to learn their companies.
 """
 
 from __future__ import annotations
