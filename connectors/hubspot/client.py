@@ -113,7 +113,10 @@ def error_body(exc: Exception) -> dict[str, Any]:
 def translate(exc: Exception, kind: str) -> Exception:
     """icpsync's error for a hubspot-api-client or urllib3 exception."""
     if isinstance(exc, urllib3.exceptions.HTTPError):
-        return ResponseLost(f"HubSpot {kind}: no response ({type(exc).__name__})")
+        peer = getattr(exc, "conn", None) or getattr(exc, "pool", None)
+        host = getattr(peer, "host", None)
+        where = f" from {host}" if host else ""
+        return ResponseLost(f"HubSpot {kind}: no response{where} ({type(exc).__name__})")
     status = int(getattr(exc, "status", 0) or 0)
     body = error_body(exc)
     message = str(body.get("message") or getattr(exc, "reason", "") or exc)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from simple_salesforce import Salesforce, SalesforceLogin
@@ -106,8 +107,11 @@ class Session:
             reason = getattr(exc, "auth_message", "") or str(exc)
             raise AuthError(f"salesforce ({self.mode}): login refused: {reason}") from exc
         except requests.RequestException as exc:
+            url = getattr(getattr(exc, "request", None), "url", None) or ""
+            where = f" {urlsplit(url).netloc}" if url else ""
             raise AuthError(
-                f"salesforce ({self.mode}): cannot reach the login server: {type(exc).__name__}"
+                f"salesforce ({self.mode}): cannot reach the login server{where}: "
+                f"{type(exc).__name__}; check the network and [salesforce] domain/instance_url"
             ) from exc
         except SalesforceError as exc:
             raise AuthError(f"salesforce ({self.mode}): login refused ({exc.status})") from exc

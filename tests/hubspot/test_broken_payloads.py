@@ -5,6 +5,7 @@ hubspot-api-client talks over HTTP to a canned server."""
 from __future__ import annotations
 
 import http.server
+import socket
 import subprocess
 import sys
 import threading
@@ -111,3 +112,25 @@ def test_the_cli_says_it_in_one_line(canned: Canned, tmp_path: Path) -> None:
         assert done.returncode == 1, done.stderr
         assert "Traceback" not in done.stderr and "unexpected error" not in done.stderr
         assert "pat-test" not in done.stdout + done.stderr
+
+
+def test_an_unreachable_host_is_named(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(
+        sync={"crm": "hubspot"},
+        state={"dir": str(tmp_path)},
+        hubspot={
+            "access_token": "pat-test",
+            "host": f"http://127.0.0.1:{port}",
+            "max_retries": 1,
+            "retry_backoff_s": 0.01,
+        },
+    )
+    connector = HubSpotConnector.from_settings(settings)
+    try:
+        with pytest.raises(RetriableError, match=r"no response from 127\.0\.0\.1"):
+            list(connector.read_opportunities())
+    finally:
+        connector.close()

@@ -99,7 +99,7 @@ def test_unreachable_login_server_and_missing_settings() -> None:
         instance_url="https://127.0.0.1:9",
         timeout_s=2,
     )
-    with pytest.raises(AuthError, match=r"client_credentials\): cannot reach the login server"):
+    with pytest.raises(AuthError, match=r"client_credentials\): cannot reach the login server 127"):
         Session.open(conf).close()
     with pytest.raises(ConfigError, match="needs username"):
         Session(_conf(auth="password"))
