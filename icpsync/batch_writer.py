@@ -112,15 +112,16 @@ class BatchWriter:
         room = MAX_FAILURES_KEPT - len(report.failures)
         if room > 0:
             report.failures.extend(result.failures[:room])
-        report.stopped = report.stopped or result.stopped
-        if result.attempted and not result.updated and len(result.failures) == result.attempted:
-            self._failed_chunks += 1
-        else:
-            self._failed_chunks = 0
-        if self._failed_chunks >= FAILED_CHUNKS_TO_STOP and not report.stopped:
+        all_failed = (
+            result.attempted and not result.updated and len(result.failures) == result.attempted
+        )
+        self._failed_chunks = self._failed_chunks + 1 if all_failed else 0
+        stop = result.stopped
+        if not stop and self._failed_chunks >= FAILED_CHUNKS_TO_STOP:
             # Every record of two chunks in a row failed: the CRM or the network is down,
             # or a field refuses every value. Stop spending calls; the next run resumes.
-            report.stopped = f"writes are failing: {result.failures[0].reason}"
-        if report.stopped and (result.stopped or self._failed_chunks >= FAILED_CHUNKS_TO_STOP):
-            log.warning("run stopped: %s; the next run resumes", report.stopped)
+            stop = f"writes are failing: {result.failures[0].reason}"
+        if stop and not report.stopped:
+            report.stopped = stop
+            log.warning("run stopped: %s; the next run resumes", stop)
         self.on_written([u for u in updates if u.account_id not in failed])

@@ -42,6 +42,8 @@ CURRENT_KEYS = {
     "icp_scored_at": "scored_at",
     "icp_tier_override": "override",
 }
+#: field map ICP key -> the raw key the normaliser reads the current value from.
+ICP_RAW_KEYS = {key: raw for raw, key in CURRENT_KEYS.items()}
 
 
 T = TypeVar("T")

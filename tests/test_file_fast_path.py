@@ -5,50 +5,32 @@ throughput work, frozen in tests/reference."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
-import sys
 import tempfile
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import normalise_v1 as NORMALISE
+from reference import rows_v1 as ROWS
+from reference import scoring_v1 as SCORING
 
 import connectors.file.connector as file_connector
 import icpsync.normalise as normalise
 import icpsync.normalise_columns as normalise_columns
 import icpsync.scoring as scoring
-from connectors.file.connector import ICP_RAW_KEYS
 from connectors.file.rows import read_rows
 from icpsync.default_profile import default_profile
 from icpsync.field_map import FieldMap, load_field_map
 from icpsync.model import NO_AGGREGATES, ConnectorStats
+from icpsync.normalise import ICP_RAW_KEYS
 from icpsync.profile import Profile
 from icpsync.score_files import OUTPUT_COLUMNS, score_files
 
-
-def load_reference(name: str) -> ModuleType:
-    """Import tests/reference/<name>.py under a private module name."""
-    module_name = f"_reference_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    path = Path(__file__).parent / "reference" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ROWS = load_reference("rows_v1")
-NORMALISE = load_reference("normalise_v1")
-SCORING = load_reference("scoring_v1")
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 CELLS = [

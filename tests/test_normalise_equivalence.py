@@ -3,34 +3,14 @@ code before the throughput work, frozen in tests/reference), record for record."
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import normalise_v1 as REFERENCE
 
 from icpsync.model import ConnectorStats
 from icpsync.normalise import Normaliser, Vocabulary
 from icpsync.normalise_columns import accounts_from_columns
 
-
-def load_reference(name: str) -> ModuleType:
-    """Import tests/reference/<name>.py under a private module name."""
-    module_name = f"_reference_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    path = Path(__file__).parent / "reference" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-REFERENCE = load_reference("normalise_v1")
 WORDS = [
     "Tech", "tech ", "Technology", "Bogus", "US", "n/a", "", " ", "-", "12", "1,200", "-5",
     "3.5", "1e400", "nan", "abc", "Salesforce; HubSpot", "Gong;;bogus", "2026-01-02",

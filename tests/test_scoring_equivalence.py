@@ -3,36 +3,18 @@ throughput work, frozen in tests/reference), for arbitrary profiles and accounts
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import UTC, date, datetime
-from pathlib import Path
-from types import MappingProxyType, ModuleType
+from types import MappingProxyType
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import scoring_v1 as REFERENCE
 
 from icpsync.model import TIERS, Account, Aggregates, CurrentIcp
 from icpsync.profile import Profile
 from icpsync.scoring import Scorer
 
-
-def load_reference(name: str) -> ModuleType:
-    """Import tests/reference/<name>.py under a private module name."""
-    module_name = f"_reference_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    path = Path(__file__).parent / "reference" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-REFERENCE = load_reference("scoring_v1")
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 
 WORDS = ["Technology", "technology ", "TECH", "Finance", "Education", "x", "", " ", "5", "5.0"]

@@ -19,24 +19,13 @@ from connectors.file.rows import is_jsonl, read_csv_columns, read_rows
 from connectors.file.store import OutputStore
 from icpsync.field_map import FieldMap, load_field_map
 from icpsync.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
-from icpsync.normalise import Normaliser
+from icpsync.normalise import ICP_RAW_KEYS, Normaliser
 from icpsync.normalise_columns import accounts_from_columns
 from icpsync.protocol import Check, PlanStep
 
 if TYPE_CHECKING:
     from icpsync.settings import Settings
 
-
-#: field map ICP key -> the raw key the normaliser reads the current value from.
-ICP_RAW_KEYS = {
-    "score": "icp_score",
-    "tier": "icp_tier",
-    "flags": "icp_anti_flags",
-    "reasons": "icp_reasons",
-    "profile_version": "icp_profile_version",
-    "scored_at": "icp_scored_at",
-    "override": "icp_tier_override",
-}
 
 #: Rows cleaned together on the CSV fast path.
 BATCH_ROWS = 2048

@@ -36,7 +36,7 @@ from connectors.hubspot.client import HubSpotApi
 from connectors.hubspot.values import NATIVE, NATIVE_TIER, epoch_ms, tier_label
 from icpsync.field_map import FieldMap
 from icpsync.model import Account, ConnectorStats, Opportunity
-from icpsync.normalise import CURRENT_KEYS, Normaliser, parse_datetime
+from icpsync.normalise import ICP_RAW_KEYS, Normaliser, parse_datetime
 
 log = logging.getLogger(__name__)
 PAGE = 100
@@ -44,7 +44,6 @@ SEARCH_PAGE = 200
 LAST_MODIFIED = "hs_lastmodifieddate"
 ID = "hs_object_id"
 #: field map ICP key -> the raw key the normaliser reads the current value from.
-RAW_ICP = {key: raw for raw, key in CURRENT_KEYS.items()}
 #: v4 association type of a deal's primary company.
 PRIMARY_DEAL_TO_COMPANY = 5
 
@@ -102,7 +101,7 @@ class Reader:
             if props.get(name) not in (None, "")
         }
         for key, name in self.field_map.icp.items():
-            raw[RAW_ICP[key]] = props.get(name)
+            raw[ICP_RAW_KEYS[key]] = props.get(name)
         for key in ("icp_tier", "icp_tier_override"):
             raw[key] = tier_label(raw.get(key))  # type: ignore[arg-type]
         if self.mirror_native_tier:

@@ -15,7 +15,7 @@ from connectors.salesforce.reader import Reader, chunks, rename
 from connectors.salesforce.writer import Writer
 from icpsync.field_map import FieldMap, load_field_map
 from icpsync.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
-from icpsync.normalise import CURRENT_KEYS, Normaliser
+from icpsync.normalise import ICP_RAW_KEYS, Normaliser
 from icpsync.protocol import Check, PlanStep
 from icpsync.settings import SalesforceSettings
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from icpsync.settings import Settings
 
 #: ICP key of the field map -> raw key the normaliser reads the current value from.
-ICP_RAW_KEYS = {icp: raw for raw, icp in CURRENT_KEYS.items()}
 ID_CHUNK = 200
 
 
