@@ -21,11 +21,11 @@ from typing import Any
 
 from api_minimum import minimum_calls
 
-from icpsync.cli_crm import sandbox_class
-from icpsync.registry import build_connector
-from icpsync.settings import Settings
-from icpsync.state import StateStore
-from icpsync.sync import run_once
+from icpsync.cli.crm import sandbox_class
+from icpsync.engine.registry import build_connector
+from icpsync.engine.settings import Settings
+from icpsync.engine.state import StateStore
+from icpsync.engine.sync import run_once
 
 
 def _calls(server: Any) -> int:

@@ -34,10 +34,10 @@ from typing import Any
 import requests
 from api_minimum import minimum_calls
 
-from icpsync.registry import build_connector
-from icpsync.settings import load_settings
-from icpsync.state import StateStore
-from icpsync.sync import run_once
+from icpsync.engine.registry import build_connector
+from icpsync.engine.settings import load_settings
+from icpsync.engine.state import StateStore
+from icpsync.engine.sync import run_once
 
 SALESFORCE_CONCURRENCY = 25
 

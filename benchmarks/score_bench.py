@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from icpsync.default_profile import default_profile
-from icpsync.model import ACCOUNT_COLUMNS, NO_AGGREGATES, Account
-from icpsync.scoring import Scorer
+from icpsync.core.default_profile import default_profile
+from icpsync.core.model import ACCOUNT_COLUMNS, NO_AGGREGATES, Account
+from icpsync.core.scoring import Scorer
 
 INDUSTRIES = ["Technology", "Finance", "Retail", "Education", "Healthcare", "Manufacturing", None]
 COUNTRIES = ["United States", "Canada", "Germany", "United Kingdom", "India", None]

@@ -17,14 +17,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from icpsync.model import ACCOUNT_COLUMNS, OPPORTUNITY_COLUMNS
+from icpsync.core.model import ACCOUNT_COLUMNS, OPPORTUNITY_COLUMNS
 
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-from icpsync.settings import Settings
-from icpsync.state import StateStore
-from icpsync.sync import run_once
+from icpsync.engine.settings import Settings
+from icpsync.engine.state import StateStore
+from icpsync.engine.sync import run_once
 folder = Path(sys.argv[1])
 settings = Settings(file={"accounts": str(folder / "accounts.csv"),
                           "opportunities": str(folder / "opportunities.csv"),

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from icpsync.model import ACCOUNT_COLUMNS, OPPORTUNITY_COLUMNS
-from icpsync.synthetic import SyntheticData
+from icpsync.core.model import ACCOUNT_COLUMNS, OPPORTUNITY_COLUMNS
+from icpsync.core.synthetic import SyntheticData
 
 REPO = Path(__file__).resolve().parents[1]
 

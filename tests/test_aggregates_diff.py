@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from icpsync.aggregates import aggregate_opportunities
-from icpsync.diff import tier_transition, update_for
-from icpsync.model import Account, CurrentIcp, IcpScore, Opportunity
+from icpsync.core.aggregates import aggregate_opportunities
+from icpsync.core.diff import tier_transition, update_for
+from icpsync.core.model import Account, CurrentIcp, IcpScore, Opportunity
 
 
 def test_aggregates_by_hand() -> None:

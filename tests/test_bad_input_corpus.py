@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connectors.file import FileConnector
 from icpsync.cli import main
-from icpsync.errors import ConfigError
-from icpsync.settings import load_settings
+from icpsync.connectors.file import FileConnector
+from icpsync.core.errors import ConfigError
+from icpsync.engine.settings import load_settings
 
 BROKEN_CONFIGS: list[tuple[str, str]] = [
     ("[sync\n", "not valid TOML"),

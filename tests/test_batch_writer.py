@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from icpsync.batch_writer import BatchWriter
-from icpsync.model import ConnectorStats, RecordFailure, ScoreUpdate, WriteReport
-from icpsync.run_report import RunReport
+from icpsync.core.model import ConnectorStats, RecordFailure, ScoreUpdate, WriteReport
+from icpsync.engine.batch_writer import BatchWriter
+from icpsync.engine.run_report import RunReport
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -103,7 +103,7 @@ def test_two_chunks_that_fail_entirely_stop_the_run() -> None:
 
 
 def test_the_failure_summary_names_the_commonest_reasons() -> None:
-    from icpsync.output import failure_summary
+    from icpsync.cli.output import failure_summary
 
     report = RunReport(crm="memory", failed=3, stopped="writes are failing: LOCKED")
     report.failures = [

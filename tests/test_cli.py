@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from icpsync.cli import cli, main
-from icpsync.model import TIERS
+from icpsync.core.model import TIERS
 
 
 def _invoke(*args: str) -> tuple[int, str]:

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from icpsync.settings import load_settings
-from icpsync.state import StateStore
+from icpsync.engine.settings import load_settings
+from icpsync.engine.state import StateStore
 
 
 def _config(folder: Path, accounts: Path, opportunities: Path) -> Path:

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from icpsync.drift import profile_drift_share, psi, score_drift
-from icpsync.run_report import RunReport
+from icpsync.engine.drift import profile_drift_share, psi, score_drift
+from icpsync.engine.run_report import RunReport
 
 
 def test_psi_matches_hand_computation() -> None:

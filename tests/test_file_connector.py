@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from connectors.file import FileConnector
-from icpsync.model import ScoreUpdate
+from icpsync.connectors.file import FileConnector
+from icpsync.core.model import ScoreUpdate
 
 
 def test_reads_csv_with_bad_values_counted_and_extra_columns_as_signals(tmp_path: Path) -> None:

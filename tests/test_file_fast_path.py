@@ -19,17 +19,17 @@ from reference import normalise_v1 as NORMALISE
 from reference import rows_v1 as ROWS
 from reference import scoring_v1 as SCORING
 
-import connectors.file.connector as file_connector
-import icpsync.normalise as normalise
-import icpsync.normalise_columns as normalise_columns
-import icpsync.scoring as scoring
-from connectors.file.rows import read_rows
-from icpsync.default_profile import default_profile
-from icpsync.field_map import FieldMap, load_field_map
-from icpsync.model import NO_AGGREGATES, ConnectorStats
-from icpsync.normalise import ICP_RAW_KEYS
-from icpsync.profile import Profile
-from icpsync.score_files import OUTPUT_COLUMNS, score_files
+import icpsync.connectors.file.connector as file_connector
+import icpsync.core.normalise as normalise
+import icpsync.core.normalise_columns as normalise_columns
+import icpsync.core.scoring as scoring
+from icpsync.connectors.file.rows import read_rows
+from icpsync.core.default_profile import default_profile
+from icpsync.core.model import NO_AGGREGATES, ConnectorStats
+from icpsync.core.normalise import ICP_RAW_KEYS
+from icpsync.core.profile import Profile
+from icpsync.engine.field_map import FieldMap, load_field_map
+from icpsync.engine.score_files import OUTPUT_COLUMNS, score_files
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 

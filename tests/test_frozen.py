@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from icpsync.frozen import fast_constructor
-from icpsync.model import Account, Contribution, CurrentIcp, IcpScore
+from icpsync.core.frozen import fast_constructor
+from icpsync.core.model import Account, Contribution, CurrentIcp, IcpScore
 
 FIELDS = (
     "A1",

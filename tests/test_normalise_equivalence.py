@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import normalise_v1 as REFERENCE
 
-from icpsync.model import ConnectorStats
-from icpsync.normalise import Normaliser, Vocabulary
-from icpsync.normalise_columns import accounts_from_columns
+from icpsync.core.model import ConnectorStats
+from icpsync.core.normalise import Normaliser, Vocabulary
+from icpsync.core.normalise_columns import accounts_from_columns
 
 WORDS = [
     "Tech", "tech ", "Technology", "Bogus", "US", "n/a", "", " ", "-", "12", "1,200", "-5",

@@ -8,13 +8,13 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from connectors.file import FileConnector
-from icpsync.model import Opportunity, RecordFailure
-from icpsync.opportunity_cache import OpportunityCache
-from icpsync.run_report import RunReport
-from icpsync.settings import Settings, load_settings
-from icpsync.state import StateStore
-from icpsync.sync import OPPORTUNITIES, run_once
+from icpsync.connectors.file import FileConnector
+from icpsync.core.model import Opportunity, RecordFailure
+from icpsync.engine.opportunity_cache import OpportunityCache
+from icpsync.engine.run_report import RunReport
+from icpsync.engine.settings import Settings, load_settings
+from icpsync.engine.state import StateStore
+from icpsync.engine.sync import OPPORTUNITIES, run_once
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 

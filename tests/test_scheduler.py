@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from icpsync.scheduler import build_scheduler, due_jobs, job_specs, run_job
-from icpsync.settings import load_settings
-from icpsync.state import StateStore
+from icpsync.engine.scheduler import build_scheduler, due_jobs, job_specs, run_job
+from icpsync.engine.settings import load_settings
+from icpsync.engine.state import StateStore
 
 
 def test_jobs_from_settings_run_one_at_a_time_with_a_sane_grace(file_config: Path) -> None:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from icpsync.default_profile import default_profile
-from icpsync.model import NO_AGGREGATES, Account, Aggregates, CurrentIcp
-from icpsync.profile import Profile
-from icpsync.scoring import Scorer, score_account
+from icpsync.core.default_profile import default_profile
+from icpsync.core.model import NO_AGGREGATES, Account, Aggregates, CurrentIcp
+from icpsync.core.profile import Profile
+from icpsync.core.scoring import Scorer, score_account
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -224,7 +224,7 @@ def test_profile_version_changes_with_content_not_name() -> None:
 
 
 def test_the_deciding_anti_icp_note_comes_first_and_survives_shortening() -> None:
-    from icpsync.reasons import join_reasons
+    from icpsync.core.reasons import join_reasons
 
     parts = [
         "+25 target industry (Technology)",

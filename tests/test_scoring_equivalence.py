@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import scoring_v1 as REFERENCE
 
-from icpsync.model import TIERS, Account, Aggregates, CurrentIcp
-from icpsync.profile import Profile
-from icpsync.scoring import Scorer
+from icpsync.core.model import TIERS, Account, Aggregates, CurrentIcp
+from icpsync.core.profile import Profile
+from icpsync.core.scoring import Scorer
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 

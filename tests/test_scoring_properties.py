@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icpsync.default_profile import default_profile
-from icpsync.model import NO_AGGREGATES, TIERS, ConnectorStats
-from icpsync.normalise import Normaliser, Vocabulary
-from icpsync.scoring import Scorer
+from icpsync.core.default_profile import default_profile
+from icpsync.core.model import NO_AGGREGATES, TIERS, ConnectorStats
+from icpsync.core.normalise import Normaliser, Vocabulary
+from icpsync.core.scoring import Scorer
 
 SCORER = Scorer(default_profile())
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)

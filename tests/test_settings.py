@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from icpsync.default_profile import default_profile
-from icpsync.errors import ConfigError
-from icpsync.settings import load_settings
+from icpsync.core.default_profile import default_profile
+from icpsync.core.errors import ConfigError
+from icpsync.engine.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -114,8 +114,8 @@ def test_cli_with_broken_config_exits_2_with_one_line_and_no_traceback(tmp_path:
 
 
 def test_a_secret_of_the_wrong_type_is_not_echoed(tmp_path: Path) -> None:
-    from icpsync.errors import ConfigError
-    from icpsync.settings import load_settings
+    from icpsync.core.errors import ConfigError
+    from icpsync.engine.settings import load_settings
 
     for text in (
         "[salesforce]\npassword = 98765432\n",

@@ -10,13 +10,13 @@ from typing import ClassVar
 
 import pytest
 
-from connectors.file import FileConnector
-from icpsync.errors import RunLocked
-from icpsync.model import RecordFailure, ScoreUpdate, WriteReport
-from icpsync.run_report import RunReport
-from icpsync.settings import Settings, load_settings
-from icpsync.state import StateStore
-from icpsync.sync import run_once
+from icpsync.connectors.file import FileConnector
+from icpsync.core.errors import RunLocked
+from icpsync.core.model import RecordFailure, ScoreUpdate, WriteReport
+from icpsync.engine.run_report import RunReport
+from icpsync.engine.settings import Settings, load_settings
+from icpsync.engine.state import StateStore
+from icpsync.engine.sync import run_once
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -195,8 +195,8 @@ def test_a_long_run_renews_its_lease_and_stops_when_it_was_taken(
 ) -> None:
     import time as real_time
 
-    from icpsync import sync as engine
-    from icpsync.state import leases
+    from icpsync.engine import sync as engine
+    from icpsync.engine.state import leases
 
     settings = load_settings(file_config)
     state = StateStore(settings.state.database_url())

@@ -1,5 +1,5 @@
 """The file connector: accounts and opportunities from CSV or JSON Lines files."""
 
-from connectors.file.connector import FileConnector
+from icpsync.connectors.file.connector import FileConnector
 
 __all__ = ["FileConnector"]

@@ -15,16 +15,16 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from connectors.file.rows import is_jsonl, read_csv_columns, read_rows
-from connectors.file.store import OutputStore
-from icpsync.field_map import FieldMap, load_field_map
-from icpsync.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
-from icpsync.normalise import ICP_RAW_KEYS, Normaliser
-from icpsync.normalise_columns import accounts_from_columns
-from icpsync.protocol import Check, PlanStep
+from icpsync.connectors.file.rows import is_jsonl, read_csv_columns, read_rows
+from icpsync.connectors.file.store import OutputStore
+from icpsync.engine.field_map import FieldMap, load_field_map
+from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
+from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
+from icpsync.core.normalise_columns import accounts_from_columns
+from icpsync.engine.protocol import Check, PlanStep
 
 if TYPE_CHECKING:
-    from icpsync.settings import Settings
+    from icpsync.engine.settings import Settings
 
 
 #: Rows cleaned together on the CSV fast path.
@@ -76,7 +76,7 @@ class FileConnector:
     @classmethod
     def from_settings(cls, settings: Settings) -> FileConnector:
         """Build from the ``[file]`` settings."""
-        from icpsync.errors import ConfigError
+        from icpsync.core.errors import ConfigError
 
         conf = settings.file
         if conf.accounts is None and settings.source == "defaults":

@@ -14,7 +14,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import TextIO
 
-from icpsync.errors import FatalError
+from icpsync.core.errors import FatalError
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 

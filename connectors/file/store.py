@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from connectors.file.rows import read_rows
+from icpsync.connectors.file.rows import read_rows
 
 
 class OutputStore:

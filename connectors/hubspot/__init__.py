@@ -1,5 +1,5 @@
 """HubSpot: companies and deals through hubspot-api-client, with a local sandbox portal."""
 
-from connectors.hubspot.connector import HubSpotConnector
+from icpsync.connectors.hubspot.connector import HubSpotConnector
 
 __all__ = ["HubSpotConnector"]

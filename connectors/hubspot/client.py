@@ -29,11 +29,11 @@ from hubspot import HubSpot
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 from urllib3.util.retry import Retry
 
-from connectors.hubspot.limiter import SlidingWindowLimiter, shared_limiter
-from icpsync.errors import AuthError, BudgetExhausted, FatalError, RetriableError
+from icpsync.connectors.hubspot.limiter import SlidingWindowLimiter, shared_limiter
+from icpsync.core.errors import AuthError, BudgetExhausted, FatalError, RetriableError
 
 if TYPE_CHECKING:
-    from icpsync.settings import HubSpotSettings
+    from icpsync.engine.settings import HubSpotSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -6,18 +6,18 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
-from connectors.hubspot.client import HubSpotApi
-from connectors.hubspot.doctor import preflight
-from connectors.hubspot.install import ensure_fields
-from connectors.hubspot.reader import Reader
-from connectors.hubspot.writer import Writer
-from icpsync.errors import ConfigError
-from icpsync.field_map import FieldMap, load_field_map
-from icpsync.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
-from icpsync.protocol import Check, PlanStep
+from icpsync.connectors.hubspot.client import HubSpotApi
+from icpsync.connectors.hubspot.doctor import preflight
+from icpsync.connectors.hubspot.install import ensure_fields
+from icpsync.connectors.hubspot.reader import Reader
+from icpsync.connectors.hubspot.writer import Writer
+from icpsync.core.errors import ConfigError
+from icpsync.engine.field_map import FieldMap, load_field_map
+from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
+from icpsync.engine.protocol import Check, PlanStep
 
 if TYPE_CHECKING:
-    from icpsync.settings import Settings
+    from icpsync.engine.settings import Settings
 
 
 class HubSpotConnector:

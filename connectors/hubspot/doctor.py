@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from connectors.hubspot.client import HubSpotApi
-from connectors.hubspot.install import existing_properties, specs_for
-from icpsync.errors import AuthError, ConnectorError
-from icpsync.field_map import FieldMap
-from icpsync.protocol import Check
+from icpsync.connectors.hubspot.client import HubSpotApi
+from icpsync.connectors.hubspot.install import existing_properties, specs_for
+from icpsync.core.errors import AuthError, ConnectorError
+from icpsync.engine.field_map import FieldMap
+from icpsync.engine.protocol import Check
 
 #: below this many daily calls left, a full sync of a large portal may not finish.
 LOW_DAILY_REMAINING = 5_000

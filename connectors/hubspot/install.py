@@ -12,10 +12,10 @@ from typing import Any
 
 from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate, PropertyUpdate
 
-from connectors.hubspot.client import HubSpotApi, RequestRefused
-from connectors.hubspot.values import TIER_OPTIONS
-from icpsync.field_map import FieldMap
-from icpsync.protocol import PlanStep
+from icpsync.connectors.hubspot.client import HubSpotApi, RequestRefused
+from icpsync.connectors.hubspot.values import TIER_OPTIONS
+from icpsync.engine.field_map import FieldMap
+from icpsync.engine.protocol import PlanStep
 
 OBJECT = "companies"
 

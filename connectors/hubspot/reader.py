@@ -32,11 +32,11 @@ from hubspot.crm.companies import (
     SimplePublicObjectId,
 )
 
-from connectors.hubspot.client import HubSpotApi
-from connectors.hubspot.values import NATIVE, NATIVE_TIER, epoch_ms, tier_label
-from icpsync.field_map import FieldMap
-from icpsync.model import Account, ConnectorStats, Opportunity
-from icpsync.normalise import ICP_RAW_KEYS, Normaliser, parse_datetime
+from icpsync.connectors.hubspot.client import HubSpotApi
+from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, epoch_ms, tier_label
+from icpsync.engine.field_map import FieldMap
+from icpsync.core.model import Account, ConnectorStats, Opportunity
+from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser, parse_datetime
 
 log = logging.getLogger(__name__)
 PAGE = 100

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from icpsync.model import ANTI_ICP, NOT_ICP, TIER_1, TIER_2, TIER_3
+from icpsync.core.model import ANTI_ICP, NOT_ICP, TIER_1, TIER_2, TIER_3
 
 #: icp_tier / icp_tier_override options: (internal value, label). Labels are the tiers.
 TIER_OPTIONS: tuple[tuple[str, str], ...] = (

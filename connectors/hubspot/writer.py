@@ -23,11 +23,11 @@ from hubspot.crm.companies import (
     SimplePublicObjectId,
 )
 
-from connectors.hubspot.client import HubSpotApi, RateLimited, RequestRefused
-from connectors.hubspot.values import NATIVE, NATIVE_TIER, TIER_VALUE, hubspot_datetime
-from icpsync.errors import BudgetExhausted, RetriableError
-from icpsync.field_map import FieldMap
-from icpsync.model import RecordFailure, ScoreUpdate, WriteReport
+from icpsync.connectors.hubspot.client import HubSpotApi, RateLimited, RequestRefused
+from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, TIER_VALUE, hubspot_datetime
+from icpsync.core.errors import BudgetExhausted, RetriableError
+from icpsync.engine.field_map import FieldMap
+from icpsync.core.model import RecordFailure, ScoreUpdate, WriteReport
 
 log = logging.getLogger(__name__)
 BATCH = 100

@@ -34,9 +34,9 @@ from tenacity import (
     wait_exponential,
 )
 
-from connectors.salesforce.auth import Session
-from icpsync.errors import BudgetExhausted, FatalError, RetriableError
-from icpsync.model import ConnectorStats
+from icpsync.connectors.salesforce.auth import Session
+from icpsync.core.errors import BudgetExhausted, FatalError, RetriableError
+from icpsync.core.model import ConnectorStats
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -12,8 +12,8 @@ from typing import Any
 
 from simple_salesforce.bulk2 import _Bulk2Client
 
-from connectors.salesforce.api import Api
-from icpsync.errors import FatalError
+from icpsync.connectors.salesforce.api import Api
+from icpsync.core.errors import FatalError
 
 DONE = ("JobComplete", "Failed", "Aborted")
 

@@ -6,21 +6,21 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from connectors.salesforce import soql
-from connectors.salesforce.api import Api
-from connectors.salesforce.auth import Session
-from connectors.salesforce.doctor import run_checks
-from connectors.salesforce.install import Installer
-from connectors.salesforce.reader import Reader, chunks, rename
-from connectors.salesforce.writer import Writer
-from icpsync.field_map import FieldMap, load_field_map
-from icpsync.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
-from icpsync.normalise import ICP_RAW_KEYS, Normaliser
-from icpsync.protocol import Check, PlanStep
-from icpsync.settings import SalesforceSettings
+from icpsync.connectors.salesforce import soql
+from icpsync.connectors.salesforce.api import Api
+from icpsync.connectors.salesforce.auth import Session
+from icpsync.connectors.salesforce.doctor import run_checks
+from icpsync.connectors.salesforce.install import Installer
+from icpsync.connectors.salesforce.reader import Reader, chunks, rename
+from icpsync.connectors.salesforce.writer import Writer
+from icpsync.engine.field_map import FieldMap, load_field_map
+from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
+from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
+from icpsync.engine.protocol import Check, PlanStep
+from icpsync.engine.settings import SalesforceSettings
 
 if TYPE_CHECKING:
-    from icpsync.settings import Settings
+    from icpsync.engine.settings import Settings
 
 #: ICP key of the field map -> raw key the normaliser reads the current value from.
 ID_CHUNK = 200

@@ -7,11 +7,11 @@ from typing import Any
 
 from simple_salesforce import format_soql
 
-from connectors.salesforce.api import Api
-from connectors.salesforce.install import FIELDS, INTEGRATION_SET, READER_SET
-from icpsync.errors import IcpSyncError
-from icpsync.model import TIERS
-from icpsync.protocol import Check
+from icpsync.connectors.salesforce.api import Api
+from icpsync.connectors.salesforce.install import FIELDS, INTEGRATION_SET, READER_SET
+from icpsync.core.errors import IcpSyncError
+from icpsync.core.model import TIERS
+from icpsync.engine.protocol import Check
 
 INSTALL = "run `icpsync install --crm salesforce`"
 

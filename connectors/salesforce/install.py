@@ -14,10 +14,10 @@ from typing import Any, cast
 
 from simple_salesforce import format_soql
 
-from connectors.salesforce.api import Api
-from icpsync.errors import FatalError
-from icpsync.model import TIERS
-from icpsync.protocol import PlanStep
+from icpsync.connectors.salesforce.api import Api
+from icpsync.core.errors import FatalError
+from icpsync.core.model import TIERS
+from icpsync.engine.protocol import PlanStep
 
 INTEGRATION_SET = "ICPSync_Integration"
 READER_SET = "ICPSync_Reader"

@@ -15,8 +15,8 @@ from typing import Any
 
 from simple_salesforce.bulk2 import Operation
 
-from connectors.salesforce import bulk
-from connectors.salesforce.api import Api
+from icpsync.connectors.salesforce import bulk
+from icpsync.connectors.salesforce.api import Api
 
 QUERY_OPTIONS = {"Sforce-Query-Options": "batchSize=2000"}
 BULK_PAGE = 50_000

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from simple_salesforce import format_soql
 
-from icpsync.errors import ConfigError
+from icpsync.core.errors import ConfigError
 
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 

@@ -22,11 +22,11 @@ from typing import Any
 
 from simple_salesforce.bulk2 import Operation
 
-from connectors.salesforce import bulk, soql
-from connectors.salesforce.api import UNCERTAIN, Api
-from connectors.salesforce.reader import chunks
-from icpsync.errors import AuthError, BudgetExhausted, ConnectorError
-from icpsync.model import RecordFailure, ScoreUpdate, WriteReport
+from icpsync.connectors.salesforce import bulk, soql
+from icpsync.connectors.salesforce.api import UNCERTAIN, Api
+from icpsync.connectors.salesforce.reader import chunks
+from icpsync.core.errors import AuthError, BudgetExhausted, ConnectorError
+from icpsync.core.model import RecordFailure, ScoreUpdate, WriteReport
 
 BATCH = 200
 LOCKED = "UNABLE_TO_LOCK_ROW"

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from icpsync.model import NO_AGGREGATES, Account, Aggregates, Opportunity
+from icpsync.core.model import NO_AGGREGATES, Account, Aggregates, Opportunity
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from icpsync.core.profile import Profile
 from icpsync.evidence.dataset import Example
-from icpsync.profile import Profile
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def score_examples(
     profile: Profile, examples: Sequence[Example], *, now: datetime
 ) -> list[ScoredDeal]:
     """Score every deal's account with ``profile`` (undated deals as of ``now``)."""
-    from icpsync.scoring import Scorer
+    from icpsync.core.scoring import Scorer
 
     scorer = Scorer(profile)
     scored = []

@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from icpsync.errors import ConfigError
+from icpsync.core.errors import ConfigError
 from icpsync.evidence.dataset import Dataset
 
 log = logging.getLogger(__name__)

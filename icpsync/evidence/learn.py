@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from icpsync.core.profile import Profile
 from icpsync.evidence.binning import learn_features
 from icpsync.evidence.dataset import (
     CATEGORICAL_FIELDS,
@@ -31,7 +32,6 @@ from icpsync.evidence.metrics import Interval, auc_interval
 from icpsync.evidence.points import PointsProfile, to_points
 from icpsync.evidence.profile_writer import profile_from_text, render_profile
 from icpsync.evidence.reference import fit_predict_reference
-from icpsync.profile import Profile
 
 
 @dataclass(frozen=True)

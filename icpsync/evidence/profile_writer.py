@@ -11,9 +11,9 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-from icpsync.errors import ConfigError
+from icpsync.core.errors import ConfigError
+from icpsync.core.profile import Profile, parse_profile
 from icpsync.evidence.points import PointsProfile, Rule, slug
-from icpsync.profile import Profile, parse_profile
 
 #: An accepted anti-ICP candidate keeps its accounts at Tier 3 or below.
 ANTI_CAP = "Tier 3"

@@ -16,12 +16,12 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
+from icpsync.core.profile import Profile
 from icpsync.evidence.dataset import Dataset
 from icpsync.evidence.evaluate import score_examples
 from icpsync.evidence.holdout import Holdout, plan_splits
 from icpsync.evidence.learn import candidate_fields, learn_profile, validate
 from icpsync.evidence.summary import MIN_DEALS, summarise
-from icpsync.profile import Profile
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class LearnOutcome:
 
 def hypothesis_text(n_deals: int) -> str:
     """The built-in default profile's TOML with a header saying why it is proposed."""
-    body = resources.files("icpsync").joinpath("profiles/default.toml").read_text("utf-8")
+    body = resources.files("icpsync.core").joinpath("profiles/default.toml").read_text("utf-8")
     header = (
         f"# Hypothesis profile: only {n_deals} closed deals, too few to learn from (at least "
         f"{MIN_DEALS} are needed).\n# This is the built-in default; edit it to your market and "

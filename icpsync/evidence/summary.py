@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from icpsync.core.model import ANTI_ICP, NOT_ICP, TIER_1, TIER_3, TIERS
 from icpsync.evidence.evaluate import ScoredDeal
 from icpsync.evidence.metrics import (
     CalibrationRow,
@@ -24,7 +25,6 @@ from icpsync.evidence.metrics import (
     lift,
     wilson,
 )
-from icpsync.model import ANTI_ICP, NOT_ICP, TIER_1, TIER_3, TIERS
 
 MIN_DEALS = 40
 MIN_TIER_DEALS = 10

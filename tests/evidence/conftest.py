@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from icpsync.core.model import Account
 from icpsync.evidence.dataset import Deal, Example
-from icpsync.model import Account
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from icpsync.core.model import Account
+from icpsync.core.profile import Criterion
 from icpsync.evidence.binning import (
     Bin,
     categorical_feature,
@@ -18,8 +20,6 @@ from icpsync.evidence.binning import (
     numeric_feature,
 )
 from icpsync.evidence.dataset import Example
-from icpsync.model import Account
-from icpsync.profile import Criterion
 
 MakeExample = Callable[..., Example]
 

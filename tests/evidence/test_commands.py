@@ -15,10 +15,10 @@ from typing import Any
 from click.testing import CliRunner
 
 from icpsync.cli import cli
-from icpsync.default_profile import default_profile
-from icpsync.model import NO_AGGREGATES, Account
-from icpsync.profile import load_profile
-from icpsync.scoring import Scorer
+from icpsync.core.default_profile import default_profile
+from icpsync.core.model import NO_AGGREGATES, Account
+from icpsync.core.profile import load_profile
+from icpsync.core.scoring import Scorer
 
 SharedData = Callable[[str], tuple[Path, Path]]
 SyntheticFiles = Callable[..., tuple[Path, Path]]

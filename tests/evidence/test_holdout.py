@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from icpsync.errors import ConfigError
+from icpsync.core.errors import ConfigError
+from icpsync.core.model import Account, Opportunity
 from icpsync.evidence.dataset import load_dataset
 from icpsync.evidence.holdout import Holdout, parse_holdout, plan_splits
-from icpsync.model import Account, Opportunity
 
 START = date(2025, 1, 1)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from icpsync.core.model import Account
 from icpsync.evidence.binning import Bin, Feature
 from icpsync.evidence.dataset import Example
 from icpsync.evidence.fit import FittedModel
 from icpsync.evidence.points import PointsProfile, Rule, tier_thresholds, to_points
 from icpsync.evidence.profile_writer import profile_from_text, render_profile
-from icpsync.model import Account
 
 MakeExample = Callable[..., Example]
 

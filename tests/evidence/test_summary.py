@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
+from icpsync.core.model import Account
 from icpsync.evidence.dataset import Example
 from icpsync.evidence.evaluate import ScoredDeal
 from icpsync.evidence.summary import summarise
-from icpsync.model import Account
 
 MakeExample = Callable[..., Example]
 

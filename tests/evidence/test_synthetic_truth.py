@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from icpsync.core.synthetic import SyntheticData, true_win_probability
 from icpsync.evidence.dataset import load_dataset
 from icpsync.evidence.holdout import plan_splits
 from icpsync.evidence.learn import candidate_fields, validate
 from icpsync.evidence.metrics import auc
 from icpsync.evidence.summary import summarise
-from icpsync.synthetic import SyntheticData, true_win_probability
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 

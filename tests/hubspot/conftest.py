@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from connectors.hubspot import HubSpotConnector
-from connectors.hubspot.sandbox import Sandbox
-from icpsync.run_report import RunReport
-from icpsync.settings import Settings
-from icpsync.state import StateStore
-from icpsync.sync import run_once
+from icpsync.connectors.hubspot import HubSpotConnector
+from icpsync.connectors.hubspot.sandbox import Sandbox
+from icpsync.engine.run_report import RunReport
+from icpsync.engine.settings import Settings
+from icpsync.engine.state import StateStore
+from icpsync.engine.sync import run_once
 
 #: tests back off for milliseconds, not seconds.
 FAST = {"retry_backoff_s": 0.01}

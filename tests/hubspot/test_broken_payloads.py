@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.hubspot import HubSpotConnector
-from icpsync.errors import RetriableError
-from icpsync.settings import Settings
+from icpsync.connectors.hubspot import HubSpotConnector
+from icpsync.core.errors import RetriableError
+from icpsync.engine.settings import Settings
 
 PROXY_PAGE = (
     "<html><head><title>502 Bad Gateway</title></head>"

@@ -12,14 +12,14 @@ import urllib3
 from hubspot.crm.companies.exceptions import ApiException, ForbiddenException
 from hubspot.crm.deals.exceptions import ServiceException
 
-from connectors.hubspot.client import (
+from icpsync.connectors.hubspot.client import (
     RateLimited,
     RequestRefused,
     ResponseLost,
     translate,
 )
-from connectors.hubspot.sandbox import TOKEN, Sandbox
-from icpsync.errors import AuthError, BudgetExhausted, RetriableError
+from icpsync.connectors.hubspot.sandbox import TOKEN, Sandbox
+from icpsync.core.errors import AuthError, BudgetExhausted, RetriableError
 
 
 def _error(cls: type[ApiException], status: int, body: dict[str, Any]) -> ApiException:

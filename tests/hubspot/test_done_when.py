@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connectors.hubspot.sandbox import Sandbox, edit_accounts
 from icpsync.cli import cli
-from icpsync.settings import load_settings
+from icpsync.connectors.hubspot.sandbox import Sandbox, edit_accounts
+from icpsync.engine.settings import load_settings
 
 COMPANIES, DEALS = 10_500, 10_500
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from connectors.hubspot.sandbox import Sandbox
-from icpsync.settings import load_settings
-from icpsync.state import StateStore
-from icpsync.sync import run_once
+from icpsync.connectors.hubspot.sandbox import Sandbox
+from icpsync.engine.settings import load_settings
+from icpsync.engine.state import StateStore
+from icpsync.engine.sync import run_once
 
 ACCOUNTS, DEALS = 600, 1800
 

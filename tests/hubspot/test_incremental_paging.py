@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from connectors.hubspot.sandbox import Sandbox, edit_accounts
+from icpsync.connectors.hubspot.sandbox import Sandbox, edit_accounts
 
 COMPANIES = 1200
 NO_OVERLAP = {"cursor_overlap_s": 0}

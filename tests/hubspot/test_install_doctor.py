@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from hubspot import HubSpot
 from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate
 
-from connectors.hubspot.sandbox import TOKEN, Sandbox
 from icpsync.cli import cli
+from icpsync.connectors.hubspot.sandbox import TOKEN, Sandbox
 
 
 def _cli(config: Path, *args: str) -> tuple[int, str]:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from connectors.hubspot.limiter import SLACK_S, SlidingWindowLimiter, shared_limiter
+from icpsync.connectors.hubspot.limiter import SLACK_S, SlidingWindowLimiter, shared_limiter
 
 
 class FakeClock:

@@ -28,7 +28,7 @@ from hubspot.crm.companies.exceptions import ApiException, UnauthorizedException
 from hubspot.crm.properties import PropertyCreate
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 
-from connectors.hubspot.sandbox import TOKEN, Sandbox
+from icpsync.connectors.hubspot.sandbox import TOKEN, Sandbox
 
 
 @pytest.fixture

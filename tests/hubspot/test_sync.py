@@ -6,9 +6,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from connectors.hubspot.sandbox import Sandbox, edit_accounts
-from connectors.hubspot.values import TIER_LABEL
-from icpsync.model import TIERS
+from icpsync.connectors.hubspot.sandbox import Sandbox, edit_accounts
+from icpsync.connectors.hubspot.values import TIER_LABEL
+from icpsync.core.model import TIERS
 
 #: Runs minutes apart do not re-read each other's writes; here they are milliseconds apart,
 #: so the clock-skew allowance is taken out to see the increment alone.
@@ -156,7 +156,7 @@ def test_a_changed_deal_rescoring_only_its_company_by_batch_read(
         SimplePublicObjectBatchInput,
     )
 
-    from connectors.hubspot.client import HubSpotApi
+    from icpsync.connectors.hubspot.client import HubSpotApi
 
     runner = runner_for(sandbox, sync=NO_OVERLAP)
     runner.sync()

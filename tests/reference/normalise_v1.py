@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import TypeVar
 
-from icpsync.model import (
+from icpsync.core.model import (
     TIERS,
     Account,
     ConnectorStats,

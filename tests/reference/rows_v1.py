@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from icpsync.errors import FatalError
+from icpsync.core.errors import FatalError
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 

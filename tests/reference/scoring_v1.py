@@ -16,7 +16,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from icpsync.model import (
+from icpsync.core.model import (
     ANTI_ICP,
     TIERS,
     Account,
@@ -24,8 +24,8 @@ from icpsync.model import (
     Contribution,
     IcpScore,
 )
-from icpsync.profile import TIER_ORDER, AntiRule, Condition, Profile
-from icpsync.reasons import describe, join_reasons
+from icpsync.core.profile import TIER_ORDER, AntiRule, Condition, Profile
+from icpsync.core.reasons import describe, join_reasons
 
 Getter = Callable[[Account, Aggregates, datetime], Any]
 Predicate = Callable[[Any], "bool | str"]

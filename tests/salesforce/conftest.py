@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from simple_salesforce import Salesforce
 
-from connectors.salesforce import SalesforceConnector
-from connectors.salesforce.auth import Session
-from connectors.salesforce.sandbox import Sandbox
-from icpsync.settings import Settings
-from icpsync.state import StateStore
-from icpsync.sync import run_once
+from icpsync.connectors.salesforce import SalesforceConnector
+from icpsync.connectors.salesforce.auth import Session
+from icpsync.connectors.salesforce.sandbox import Sandbox
+from icpsync.engine.settings import Settings
+from icpsync.engine.state import StateStore
+from icpsync.engine.sync import run_once
 
 ICP_FIELDS = [
     "ICP_Score__c",

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from connectors.salesforce.install import INTEGRATION_SET, READER_SET
-from connectors.salesforce.sandbox import Sandbox
 from icpsync.cli import cli
+from icpsync.connectors.salesforce.install import INTEGRATION_SET, READER_SET
+from icpsync.connectors.salesforce.sandbox import Sandbox
 
 
 def _icpsync(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -10,11 +10,11 @@ import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connectors.salesforce.api import Api
-from connectors.salesforce.auth import Session
-from icpsync.errors import AuthError, BudgetExhausted, ConfigError, FatalError, RetriableError
-from icpsync.model import ConnectorStats
-from icpsync.settings import SalesforceSettings
+from icpsync.connectors.salesforce.api import Api
+from icpsync.connectors.salesforce.auth import Session
+from icpsync.core.errors import AuthError, BudgetExhausted, ConfigError, FatalError, RetriableError
+from icpsync.core.model import ConnectorStats
+from icpsync.engine.settings import SalesforceSettings
 
 INSTANCE = "https://acme.my.salesforce.com"
 QUERY = re.compile(re.escape(INSTANCE) + r"/services/data/v62\.0/query/.*")
@@ -191,7 +191,7 @@ def test_expired_session_id_cannot_be_renewed() -> None:
 def test_soql_field_names_are_identifiers_and_values_are_quoted() -> None:
     from datetime import UTC, datetime
 
-    from connectors.salesforce import soql
+    from icpsync.connectors.salesforce import soql
 
     query = soql.accounts("Account", ["Id", "Name"], datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
     assert query == (

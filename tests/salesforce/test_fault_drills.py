@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from connectors.salesforce.sandbox import Sandbox
-from icpsync.model import ScoreUpdate
-from icpsync.settings import load_settings
-from icpsync.state import StateStore
+from icpsync.connectors.salesforce.sandbox import Sandbox
+from icpsync.core.model import ScoreUpdate
+from icpsync.engine.settings import load_settings
+from icpsync.engine.state import StateStore
 
 
 def _clean_values(sf, make_sandbox, accounts: int, opportunities: int) -> dict:  # type: ignore[no-untyped-def]

@@ -15,9 +15,9 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from connectors.salesforce.sandbox import Sandbox
-from connectors.salesforce.sandbox.seed import sf_id
-from connectors.salesforce.sandbox.soql import SoqlError, parse
+from icpsync.connectors.salesforce.sandbox import Sandbox
+from icpsync.connectors.salesforce.sandbox.seed import sf_id
+from icpsync.connectors.salesforce.sandbox.soql import SoqlError, parse
 
 
 def test_query_pages_with_next_records_url(sf, make_sandbox, client_for) -> None:  # type: ignore[no-untyped-def]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.salesforce.sandbox import Sandbox, edit_accounts
-from icpsync.model import CurrentIcp, ScoreUpdate
-from icpsync.state import StateStore
+from icpsync.connectors.salesforce.sandbox import Sandbox, edit_accounts
+from icpsync.core.model import CurrentIcp, ScoreUpdate
+from icpsync.engine.state import StateStore
 
 
 def _run_cycle(sf, box: Sandbox, tmp_path: Path, edits: int) -> dict[str, object]:
@@ -106,7 +106,7 @@ def test_per_record_failures_are_reported_not_raised(sf, sandbox: Sandbox) -> No
 
 
 def test_sync_without_install_is_a_clear_error(sf, sandbox: Sandbox) -> None:
-    from icpsync.errors import FatalError
+    from icpsync.core.errors import FatalError
 
     with pytest.raises(FatalError, match="INVALID_FIELD: No such column 'ICP_"):
         sf.sync(sf.settings_for(sandbox))

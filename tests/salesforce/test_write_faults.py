@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from connectors.salesforce.sandbox import Sandbox
-from connectors.salesforce.sandbox.faults import LOCK, SLOW
-from icpsync.model import ScoreUpdate
+from icpsync.connectors.salesforce.sandbox import Sandbox
+from icpsync.connectors.salesforce.sandbox.faults import LOCK, SLOW
+from icpsync.core.model import ScoreUpdate
 
 
 def _script(box: Sandbox, faults: list[str | None]) -> None:

@@ -15,13 +15,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from connectors.hubspot.sandbox.limits import Limits
-from connectors.hubspot.sandbox.portal import Portal
-from connectors.hubspot.sandbox.seed import INDUSTRY_OPTIONS
-from connectors.hubspot.sandbox.server import SandboxServer
+from icpsync.connectors.hubspot.sandbox.limits import Limits
+from icpsync.connectors.hubspot.sandbox.portal import Portal
+from icpsync.connectors.hubspot.sandbox.seed import INDUSTRY_OPTIONS
+from icpsync.connectors.hubspot.sandbox.server import SandboxServer
 
 if TYPE_CHECKING:
-    from icpsync.settings import Settings
+    from icpsync.engine.settings import Settings
 
 __all__ = ["DEFAULT_RATE_LIMIT", "ICP_VALUES", "TOKEN", "Sandbox", "edit_accounts"]
 
@@ -189,7 +189,7 @@ def edit_accounts(settings: Settings, n: int, seed: int, *, batch_size: int = 10
         SimplePublicObjectBatchInput,
     )
 
-    from connectors.hubspot.client import HubSpotApi
+    from icpsync.connectors.hubspot.client import HubSpotApi
 
     api = HubSpotApi.from_settings(settings.hubspot)
     try:

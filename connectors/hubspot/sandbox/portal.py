@@ -13,11 +13,11 @@ import threading
 from collections import Counter
 from typing import Any
 
-from connectors.hubspot.sandbox import seed
-from connectors.hubspot.sandbox.properties import invalid, parse_time
-from connectors.hubspot.sandbox.schema import Response, Schema, error, now_iso
-from connectors.hubspot.sandbox.search import SearchError, compile_filters, sort_keys
-from icpsync.synthetic import SyntheticData
+from icpsync.connectors.hubspot.sandbox import seed
+from icpsync.connectors.hubspot.sandbox.properties import invalid, parse_time
+from icpsync.connectors.hubspot.sandbox.schema import Response, Schema, error, now_iso
+from icpsync.connectors.hubspot.sandbox.search import SearchError, compile_filters, sort_keys
+from icpsync.core.synthetic import SyntheticData
 
 SEARCH_CAP = 10_000
 DEFAULT_PROPERTIES = {"companies": ("name", "domain"), "deals": ("dealname", "amount")}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from connectors.hubspot.sandbox.seed import INDUSTRY_OPTIONS, STAGES, TECH_VALUES
+from icpsync.connectors.hubspot.sandbox.seed import INDUSTRY_OPTIONS, STAGES, TECH_VALUES
 
 _CREATED = "2020-01-01T00:00:00.000Z"
 TYPES = ("bool", "date", "datetime", "enumeration", "number", "phone_number", "string")

@@ -11,8 +11,8 @@ import time
 import uuid
 from typing import Any
 
-from connectors.hubspot.sandbox import seed
-from connectors.hubspot.sandbox.properties import (
+from icpsync.connectors.hubspot.sandbox import seed
+from icpsync.connectors.hubspot.sandbox.properties import (
     FIELD_TYPES,
     TYPES,
     default_groups,

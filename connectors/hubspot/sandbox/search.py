@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from connectors.hubspot.sandbox.properties import parse_time
+from icpsync.connectors.hubspot.sandbox.properties import parse_time
 
 OPERATORS = (
     "EQ",

@@ -1,4 +1,4 @@
-"""Seed data in HubSpot's own vocabulary, translated from :class:`icpsync.synthetic.SyntheticData`.
+"""Seed data in HubSpot's own vocabulary, translated from :class:`icpsync.core.synthetic.SyntheticData`.
 
 Companies carry the industry enumeration (``COMPUTER_SOFTWARE``...), free-text countries
 (with the odd ``USA``), ``web_technologies`` internal values and numbers as strings; deals
@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
-from icpsync.synthetic import SyntheticData
+from icpsync.core.synthetic import SyntheticData
 
 COMPANY_ID_BASE = 9_000_000_000
 DEAL_ID_BASE = 7_000_000_000

@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from connectors.hubspot.sandbox.limits import Limits
-from connectors.hubspot.sandbox.portal import Portal, Response, error
+from icpsync.connectors.hubspot.sandbox.limits import Limits
+from icpsync.connectors.hubspot.sandbox.portal import Portal, Response, error
 
 KINDS = {"companies": "companies", "0-2": "companies", "deals": "deals", "0-3": "deals"}
 _OBJ = r"/crm/v3/objects/(?P<kind>companies|deals|0-2|0-3)"

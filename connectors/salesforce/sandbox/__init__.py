@@ -17,16 +17,16 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from connectors.salesforce.sandbox import seed as seed_data
-from connectors.salesforce.sandbox.app import App
-from connectors.salesforce.sandbox.faults import Faults
-from connectors.salesforce.sandbox.org import Org
-from connectors.salesforce.sandbox.server import _Server
-from connectors.salesforce.sandbox.tls import make_tls
-from icpsync.synthetic import SyntheticData
+from icpsync.connectors.salesforce.sandbox import seed as seed_data
+from icpsync.connectors.salesforce.sandbox.app import App
+from icpsync.connectors.salesforce.sandbox.faults import Faults
+from icpsync.connectors.salesforce.sandbox.org import Org
+from icpsync.connectors.salesforce.sandbox.server import _Server
+from icpsync.connectors.salesforce.sandbox.tls import make_tls
+from icpsync.core.synthetic import SyntheticData
 
 if TYPE_CHECKING:
-    from icpsync.settings import Settings
+    from icpsync.engine.settings import Settings
 
 __all__ = ["Sandbox", "edit_accounts"]
 
@@ -179,9 +179,9 @@ def edit_accounts(settings: Settings, n: int, seed: int, **_: Any) -> list[str]:
 
     Employees and industry change, so some scores change. Returns the edited ids.
     """
-    from connectors.salesforce.api import Api
-    from connectors.salesforce.auth import Session
-    from icpsync.model import ConnectorStats
+    from icpsync.connectors.salesforce.api import Api
+    from icpsync.connectors.salesforce.auth import Session
+    from icpsync.core.model import ConnectorStats
 
     rng = random.Random(seed)
     session = Session.open(settings.salesforce)

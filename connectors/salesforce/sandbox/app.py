@@ -16,11 +16,11 @@ from collections import Counter
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from connectors.salesforce.sandbox import faults as fault_kinds
-from connectors.salesforce.sandbox.bulk import Jobs
-from connectors.salesforce.sandbox.faults import Faults
-from connectors.salesforce.sandbox.org import ApiError, Org
-from connectors.salesforce.sandbox.routes import (
+from icpsync.connectors.salesforce.sandbox import faults as fault_kinds
+from icpsync.connectors.salesforce.sandbox.bulk import Jobs
+from icpsync.connectors.salesforce.sandbox.faults import Faults
+from icpsync.connectors.salesforce.sandbox.org import ApiError, Org
+from icpsync.connectors.salesforce.sandbox.routes import (
     MAX_VERSION,
     MIN_VERSION,
     Response,

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.salesforce.sandbox import schema
-from connectors.salesforce.sandbox.org import ApiError, Org, RecordError
-from connectors.salesforce.sandbox.seed import sf_id
+from icpsync.connectors.salesforce.sandbox import schema
+from icpsync.connectors.salesforce.sandbox.org import ApiError, Org, RecordError
+from icpsync.connectors.salesforce.sandbox.seed import sf_id
 
 _serial = itertools.count(1)
 

@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
-from connectors.salesforce.sandbox import schema
-from connectors.salesforce.sandbox.errors import ApiError, RecordError
-from connectors.salesforce.sandbox.seed import sf_id
-from connectors.salesforce.sandbox.soql import Query, SoqlError, matcher, parse
-from connectors.salesforce.sandbox.tooling import Tooling
+from icpsync.connectors.salesforce.sandbox import schema
+from icpsync.connectors.salesforce.sandbox.errors import ApiError, RecordError
+from icpsync.connectors.salesforce.sandbox.seed import sf_id
+from icpsync.connectors.salesforce.sandbox.soql import Query, SoqlError, matcher, parse
+from icpsync.connectors.salesforce.sandbox.tooling import Tooling
 
 PREFIX = {
     "Account": "001",

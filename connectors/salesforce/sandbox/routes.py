@@ -11,11 +11,11 @@ import json
 import re
 from typing import Any
 
-from connectors.salesforce.sandbox.bulk import Jobs
-from connectors.salesforce.sandbox.faults import LOCK, Faults
-from connectors.salesforce.sandbox.org import Org, RecordError
-from connectors.salesforce.sandbox.schema import to_json
-from connectors.salesforce.sandbox.seed import sf_id
+from icpsync.connectors.salesforce.sandbox.bulk import Jobs
+from icpsync.connectors.salesforce.sandbox.faults import LOCK, Faults
+from icpsync.connectors.salesforce.sandbox.org import Org, RecordError
+from icpsync.connectors.salesforce.sandbox.schema import to_json
+from icpsync.connectors.salesforce.sandbox.seed import sf_id
 
 MIN_VERSION, MAX_VERSION = 42.0, 62.0
 _serial = itertools.count(1)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from icpsync.synthetic import SyntheticData
+from icpsync.core.synthetic import SyntheticData
 
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _SUFFIX = string.ascii_uppercase + "012345"

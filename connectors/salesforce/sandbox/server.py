@@ -9,7 +9,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from connectors.salesforce.sandbox.app import App
+from icpsync.connectors.salesforce.sandbox.app import App
 
 
 class _Handler(BaseHTTPRequestHandler):

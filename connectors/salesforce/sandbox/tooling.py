@@ -9,12 +9,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from connectors.salesforce.sandbox import schema
-from connectors.salesforce.sandbox.errors import ApiError
+from icpsync.connectors.salesforce.sandbox import schema
+from icpsync.connectors.salesforce.sandbox.errors import ApiError
 
 
 class Tooling:
-    """Custom fields; mixed into :class:`~connectors.salesforce.sandbox.org.Org`."""
+    """Custom fields; mixed into :class:`~icpsync.connectors.salesforce.sandbox.org.Org`."""
 
     lock: threading.RLock
     schema: dict[str, dict[str, dict[str, Any]]]

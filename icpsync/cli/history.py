@@ -1,0 +1,172 @@
+"""Commands over the state store: ``runs``, ``drift``, ``schedule`` and ``demo``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from icpsync.cli.output import echo_json, table
+
+
+@click.command()
+@click.option("--crm", help="Only runs of this connection.")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None:
+    """List past runs, newest first."""
+    from icpsync.cli.context import settings_from
+    from icpsync.engine.state import StateStore
+
+    state = StateStore(settings_from(ctx).state.database_url())
+    try:
+        rows = state.list_runs(crm, limit)
+    finally:
+        state.close()
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(
+        table(
+            (
+                "run",
+                "crm",
+                "mode",
+                "started",
+                "read",
+                "changed",
+                "written",
+                "failed",
+                "calls",
+                "seconds",
+            ),
+            [
+                (
+                    r["run_id"],
+                    r["crm"],
+                    r["mode"],
+                    r["started_at"][:19],
+                    r["accounts_read"],
+                    r["changed"],
+                    r["written"],
+                    r["failed"],
+                    r["api_calls"]["total"],
+                    r["duration_s"],
+                )
+                for r in rows
+            ],
+        )
+    )
+
+
+@click.command()
+@click.option("--crm", help="Only drift of this connection.")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def drift(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None:
+    """Show the drift log: tier changes, PSI, and whether recent wins still land in Tier 1-2."""
+    from icpsync.cli.context import settings_from
+    from icpsync.engine.state import StateStore
+
+    state = StateStore(settings_from(ctx).state.database_url())
+    try:
+        rows = state.list_drift(crm, limit)
+    finally:
+        state.close()
+    if as_json:
+        echo_json(rows)
+        return
+
+    def pct(value: object) -> str:
+        return f"{value:.1%}" if isinstance(value, int | float) else "-"
+
+    click.echo(
+        table(
+            (
+                "run",
+                "crm",
+                "at",
+                "tier changed",
+                "PSI",
+                "recent wins in T1-2",
+                "baseline",
+                "warnings",
+            ),
+            [
+                (
+                    r["run_id"],
+                    r["connection"],
+                    r["at"][:19],
+                    pct(r.get("tier_change_share")),
+                    r.get("psi") if r.get("psi") is not None else "-",
+                    pct(r.get("recent_wins_top_tiers_share")),
+                    pct(r.get("profile_baseline")),
+                    len(r.get("warnings", [])),
+                )
+                for r in rows
+            ],
+        )
+    )
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Run every due job once and exit (for cron and tests).")
+@click.pass_context
+def schedule(ctx: click.Context, once: bool) -> None:
+    """Keep ICP values current: incremental syncs every N minutes, a full one on a cron."""
+    from icpsync.cli.context import settings_from
+    from icpsync.engine.scheduler import due_jobs, run_job, serve
+    from icpsync.engine.state import StateStore
+
+    settings = settings_from(ctx)
+    config_path = ctx.find_root().obj.get("config_path")
+    config = str(config_path) if config_path else None
+    if not once:
+        serve(settings, config)
+        return
+    state = StateStore(settings.state.database_url())
+    try:
+        jobs = due_jobs(settings, state, datetime.now(UTC))
+    finally:
+        state.close()
+    all_ok = True
+    for job in jobs:
+        summary = run_job(config, job.connection, job.full)
+        ok = summary is not None and not summary["failed"] and not summary["stopped"]
+        all_ok = all_ok and ok
+        click.echo(
+            f"{job.id}: "
+            + (
+                "skipped or failed (see log)"
+                if summary is None
+                else f"scored {summary['scored']}, wrote {summary['written']}, "
+                f"failed {summary['failed']}"
+                + (f", stopped: {summary['stopped']}" if summary["stopped"] else "")
+            )
+        )
+    if not all_ok:
+        sys.exit(1)
+
+
+@click.command()
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep the demo's state here (default: a temporary folder).",
+)
+@click.option("--accounts", default=2000, show_default=True, help="Accounts per sandbox CRM.")
+@click.option(
+    "--edits",
+    default=200,
+    show_default=True,
+    help="Records a 'user' edits before the incremental run.",
+)
+def demo(state_dir: Path | None, accounts: int, edits: int) -> None:
+    """Run the whole product against local Salesforce and HubSpot sandboxes; no credentials."""
+    from icpsync.cli.demo import run_demo
+
+    run_demo(state_dir=state_dir, accounts=accounts, edits=edits, echo=click.echo)

@@ -1,0 +1,104 @@
+"""Terminal output shared by the commands: tables, tier summaries, check lists."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from icpsync.core.model import TIERS
+from icpsync.engine.protocol import Check, PlanStep
+
+if TYPE_CHECKING:
+    from icpsync.engine.run_report import RunReport
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A plain aligned text table."""
+    body = [[str(c) for c in row] for row in rows]
+    widths = [
+        max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)
+    ]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join(
+        [line, rule, *("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in body)]
+    )
+
+
+def tier_summary(tiers: Mapping[str, int]) -> str:
+    """Accounts per tier with their share."""
+    total = sum(tiers.values()) or 1
+    return table(
+        ("tier", "accounts", "share"),
+        [(t, tiers.get(t, 0), f"{tiers.get(t, 0) / total:.1%}") for t in TIERS],
+    )
+
+
+def echo_json(data: Any) -> None:
+    """One JSON object on stdout."""
+    click.echo(json.dumps(data, default=str, sort_keys=False))
+
+
+def echo_checks(checks: Sequence[Check]) -> bool:
+    """Print a check mark or a cross per line, with the fix for each cross; True if all pass."""
+    for check in checks:
+        mark = click.style("✓", fg="green") if check.ok else click.style("✗", fg="red")
+        detail = f" ({check.detail})" if check.detail else ""
+        click.echo(f"{mark} {check.name}{detail}")
+        if not check.ok and check.fix:
+            click.echo(f"    fix: {check.fix}")
+    return all(c.ok for c in checks)
+
+
+def echo_plan(steps: Sequence[PlanStep], *, dry_run: bool) -> None:
+    """Print what install created (or would create)."""
+    if not steps:
+        click.echo("nothing to do: every field exists")
+        return
+    verb = "would" if dry_run else "did"
+    for step in steps:
+        state = "exists" if step.done and step.action == "none" else f"{verb} {step.action}"
+        click.echo(f"- {state}: {step.target}{' - ' + step.detail if step.detail else ''}")
+
+
+def run_summary(data: Mapping[str, Any]) -> str:
+    """A short human summary of a run report."""
+    calls = data.get("api_calls", {})
+    lines = [
+        f"{data['crm']} {data['mode']} run{' (dry run)' if data.get('dry_run') else ''}: "
+        f"read {data['accounts_read']} accounts and {data['opportunities_read']} opportunities, "
+        f"scored {data['scored']}, changed {data['changed']}, wrote {data['written']}, "
+        f"unchanged {data['unchanged']}, failed {data['failed']} "
+        f"in {data['duration_s']:.1f} s using {calls.get('total', 0)} API calls",
+    ]
+    if data.get("bad_values"):
+        lines.append(
+            "bad values (now missing): "
+            + ", ".join(f"{k} {v}" for k, v in data["bad_values"].items())
+        )
+    if data.get("skipped"):
+        lines.append(
+            "skipped records: " + ", ".join(f"{k} {v}" for k, v in data["skipped"].items())
+        )
+    if data.get("stopped"):
+        lines.append(f"stopped early: {data['stopped']} (the next run resumes)")
+    return "\n".join(lines)
+
+
+def failure_summary(report: RunReport) -> str:
+    """Why a run did not finish: the stop, the commonest write failures, a few ids."""
+    lines = []
+    if report.stopped:
+        lines.append(f"stopped: {report.stopped}")
+    if report.failures:
+        reasons = Counter(f.reason for f in report.failures)
+        lines.append(f"{report.failed} records not written; the commonest reasons:")
+        for reason, count in reasons.most_common(3):
+            ids = [f.account_id for f in report.failures if f.reason == reason][:3]
+            lines.append(f"  {count} x {reason} (e.g. {', '.join(ids)})")
+    lines.append("the cursor did not move: the next run retries what was not written")
+    return "\n".join(lines)

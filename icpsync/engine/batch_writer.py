@@ -1,0 +1,127 @@
+"""Hand changed records to the connector in full chunks, one chunk in flight at a time.
+
+A chunk is written in a background thread while the run goes on reading and scoring, so
+the write calls' latency overlaps the read calls' latency. Results are applied to the run
+report in the caller's thread, in order; a chunk that reports a stop (daily limit, budget)
+ends the run: nothing after it is handed over. So do two chunks in a row in which every
+record failed (the CRM is unreachable, or a field refuses every value).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from icpsync.core.model import ScoreUpdate, WriteReport
+
+if TYPE_CHECKING:
+    from icpsync.engine.protocol import Connector
+    from icpsync.engine.run_report import RunReport
+
+log = logging.getLogger(__name__)
+#: per-record failures kept in the run report (all are counted in ``failed``).
+MAX_FAILURES_KEPT = 1000
+#: chunks in a row whose every record failed before the run stops.
+FAILED_CHUNKS_TO_STOP = 2
+
+
+class BatchWriter:
+    """Collects updates and writes them in chunks of ``chunk``.
+
+    Args:
+        connector: where the updates go.
+        report: the run report the outcomes are added to.
+        chunk: updates per ``write_scores`` call.
+        on_written: called (in the caller's thread) with the updates a chunk applied.
+        overlap: write in a background thread; False writes inline (tests, debugging).
+    """
+
+    def __init__(
+        self,
+        connector: Connector,
+        report: RunReport,
+        chunk: int,
+        on_written: Callable[[list[ScoreUpdate]], None],
+        *,
+        overlap: bool = True,
+    ):
+        self.connector = connector
+        self.report = report
+        self.chunk = max(1, chunk)
+        self.on_written = on_written
+        self._pending: list[ScoreUpdate] = []
+        self._pool = ThreadPoolExecutor(1, "icpsync-writer") if overlap else None
+        self._in_flight: tuple[list[ScoreUpdate], Future[WriteReport]] | None = None
+        self._failed_chunks = 0
+
+    def add(self, update: ScoreUpdate) -> None:
+        """Queue one update; written once a full chunk is queued (see :meth:`write_full`)."""
+        self._pending.append(update)
+
+    def write_full(self) -> None:
+        """Hand over every full chunk queued so far (unless the run has stopped)."""
+        while len(self._pending) >= self.chunk and not self.report.stopped:
+            updates, self._pending = self._pending[: self.chunk], self._pending[self.chunk :]
+            self._submit(updates)
+
+    def close(self) -> None:
+        """Write what is left (unless stopped), wait for it, and release the thread."""
+        try:
+            if self._pending and not self.report.stopped:
+                self._submit(self._pending)
+            self._pending = []
+            self._collect()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+
+    def abort(self) -> None:
+        """After an error: apply what the chunk in flight did, drop the rest, release."""
+        self._pending = []
+        try:
+            self._collect()
+        except Exception:  # the error being raised already says what went wrong
+            log.debug("write in flight failed during abort", exc_info=True)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+
+    def _submit(self, updates: list[ScoreUpdate]) -> None:
+        self._collect()
+        if self.report.stopped:
+            return
+        if self._pool is None:
+            self._apply(updates, self.connector.write_scores(updates))
+            return
+        self._in_flight = (updates, self._pool.submit(self.connector.write_scores, updates))
+
+    def _collect(self) -> None:
+        if self._in_flight is None:
+            return
+        updates, future = self._in_flight
+        self._in_flight = None
+        self._apply(updates, future.result())
+
+    def _apply(self, updates: list[ScoreUpdate], result: WriteReport) -> None:
+        report = self.report
+        failed = {f.account_id for f in result.failures}
+        report.written += result.updated
+        report.failed += len(result.failures)
+        room = MAX_FAILURES_KEPT - len(report.failures)
+        if room > 0:
+            report.failures.extend(result.failures[:room])
+        all_failed = (
+            result.attempted and not result.updated and len(result.failures) == result.attempted
+        )
+        self._failed_chunks = self._failed_chunks + 1 if all_failed else 0
+        stop = result.stopped
+        if not stop and self._failed_chunks >= FAILED_CHUNKS_TO_STOP:
+            # Every record of two chunks in a row failed: the CRM or the network is down,
+            # or a field refuses every value. Stop spending calls; the next run resumes.
+            stop = f"writes are failing: {result.failures[0].reason}"
+        if stop and not report.stopped:
+            report.stopped = stop
+            log.warning("run stopped: %s; the next run resumes", stop)
+        self.on_written([u for u in updates if u.account_id not in failed])

@@ -1,0 +1,87 @@
+"""What a connector is: the one interface the sync engine, the CLI and the tests use.
+
+A connector is a small class satisfying :class:`Connector`. It is built with an injected
+vendor client (tests point that client at a local sandbox) and a separate
+``from_settings`` builds the real one. Connectors are found by name through the
+``icpsync.connectors`` entry point group (see :mod:`icpsync.engine.registry`).
+
+A connector may set the class attribute ``thread_safe_writes = True`` when
+``write_scores`` can run in another thread while the run reads on; the engine then
+overlaps one chunk's writes with the next accounts' reads (``[sync] overlap_writes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+
+from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
+
+if TYPE_CHECKING:
+    from icpsync.engine.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of ``doctor``/preflight: passed or not, what was seen, how to fix it."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStep:
+    """One thing ``install`` creates or changes (or would, with ``--dry-run``)."""
+
+    action: str
+    target: str
+    detail: str = ""
+    done: bool = False
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A CRM (or file) the engine reads accounts from and writes ICP values to."""
+
+    name: ClassVar[str]
+    #: counters: API calls by kind, bad values by canonical field, skipped records.
+    stats: ConnectorStats
+    #: how many updates the engine hands to one ``write_scores`` call.
+    write_chunk_size: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Connector:
+        """Build the connector with a real client from the settings."""
+        ...
+
+    def preflight(self) -> list[Check]:
+        """Auth, fields present and writable, budget left; cheap and side-effect free."""
+        ...
+
+    def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
+        """Stream accounts (modified at or after ``since`` when given) with current ICP values."""
+        ...
+
+    def read_accounts_by_id(self, ids: Collection[str]) -> Iterator[Account]:
+        """Stream the named accounts (used when only their opportunities changed)."""
+        ...
+
+    def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
+        """Stream open opportunities and those closed within the look-back."""
+        ...
+
+    def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
+        """Write ICP values, batching as the API allows; never raises for one record."""
+        ...
+
+    def ensure_fields(self, *, dry_run: bool) -> list[PlanStep]:
+        """Create the tool's fields that are missing; idempotent."""
+        ...
+
+    def close(self) -> None:
+        """Release sessions and files."""
+        ...

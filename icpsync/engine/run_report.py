@@ -1,0 +1,63 @@
+"""The report of one run: what was read, scored, changed, written, and what it cost."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from icpsync.core.model import TIERS, RecordFailure
+
+MAX_FAILURES_LISTED = 50
+
+
+@dataclass
+class RunReport:
+    """Counts and figures of one run; ``to_dict()`` is the JSON the CLI prints."""
+
+    crm: str
+    mode: str = "full"
+    dry_run: bool = False
+    started_at: str = ""
+    profile_version: str = ""
+    cursor: str | None = None
+    accounts_read: int = 0
+    opportunities_read: int = 0
+    scored: int = 0
+    changed: int = 0
+    written: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    failures: list[RecordFailure] = field(default_factory=list)
+    bad_values: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    tiers: Counter[str] = field(default_factory=Counter)
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    api_calls: Counter[str] = field(default_factory=Counter)
+    score_histogram: list[int] = field(default_factory=lambda: [0] * 10)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    stopped: str | None = None
+    duration_s: float = 0.0
+    drift: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """True when every changed record was written and nothing stopped the run."""
+        return self.failed == 0 and self.stopped is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON: counters as dicts, transitions as ``"old -> new"`` keys."""
+        data = asdict(self)
+        data["failures"] = [asdict(f) for f in self.failures[:MAX_FAILURES_LISTED]]
+        data["bad_values"] = dict(sorted(self.bad_values.items()))
+        data["skipped"] = dict(sorted(self.skipped.items()))
+        data["tiers"] = {t: self.tiers.get(t, 0) for t in TIERS}
+        data["transitions"] = {
+            f"{old} -> {new}": n for (old, new), n in sorted(self.transitions.items())
+        }
+        data["api_calls"] = {
+            "total": sum(self.api_calls.values()),
+            **dict(sorted(self.api_calls.items())),
+        }
+        data["duration_s"] = round(self.duration_s, 3)
+        return data

@@ -1,0 +1,449 @@
+"""Run state in SQL (SQLite by default, any SQLAlchemy URL): runs, cursors, score history,
+drift log, profile baselines and the run lease. The schema is created and upgraded here."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from icpsync.core.errors import RunLocked
+from icpsync.core.model import ScoreUpdate
+from icpsync.engine.run_report import RunReport
+
+SCHEMA_VERSION = 2
+metadata = MetaData()
+
+meta = Table(
+    "icpsync_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+runs = Table(
+    "icpsync_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("connection", String(64), nullable=False, index=True),
+    Column("mode", String(16), nullable=False),
+    Column("started_at", String(40), nullable=False),
+    Column("profile_version", String(32), nullable=False),
+    Column("complete", Boolean, nullable=False),
+    Column("report", Text, nullable=False),
+)
+cursors = Table(
+    "icpsync_cursors",
+    metadata,
+    Column("connection", String(64), primary_key=True),
+    Column("object", String(64), primary_key=True),
+    Column("value", String(40), nullable=False),
+)
+history = Table(
+    "icpsync_score_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False, index=True),
+    Column("connection", String(64), nullable=False),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("at", String(40), nullable=False),
+    Column("old_score", Integer),
+    Column("new_score", Integer, nullable=False),
+    Column("old_tier", String(16)),
+    Column("new_tier", String(16), nullable=False),
+    Column("flags", String(255), nullable=False),
+    Column("profile_version", String(32), nullable=False),
+)
+drift_log = Table(
+    "icpsync_drift",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False),
+    Column("connection", String(64), nullable=False, index=True),
+    Column("at", String(40), nullable=False),
+    Column("data", Text, nullable=False),
+)
+baselines = Table(
+    "icpsync_profile_baselines",
+    metadata,
+    Column("connection", String(64), primary_key=True),
+    Column("profile_version", String(32), primary_key=True),
+    Column("share", Float, nullable=False),
+    Column("at", String(40), nullable=False),
+)
+#: each connection's opportunities, so incremental runs read only those that changed.
+opportunities = Table(
+    "icpsync_opportunities",
+    metadata,
+    Column("connection", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("account_id", String(64)),
+    Column("is_closed", Boolean, nullable=False),
+    Column("is_won", Boolean, nullable=False),
+    Column("amount", Float),
+    Column("created", String(10)),
+    Column("closed", String(10)),
+    Column("last_modified", String(40)),
+    Index("ix_icpsync_opportunities_account", "connection", "account_id"),
+)
+#: accounts whose deals changed in a run that has not completed yet: the next run reads them.
+dirty_accounts = Table(
+    "icpsync_dirty_accounts",
+    metadata,
+    Column("connection", String(64), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+)
+leases = Table(
+    "icpsync_leases",
+    metadata,
+    Column("connection", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+#: schema version -> statements that bring the previous version up to it (new tables are
+#: created by ``create_all``; version 2 added ``icpsync_opportunities`` and
+#: ``icpsync_dirty_accounts``).
+MIGRATIONS: dict[int, list[str]] = {2: []}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Write-ahead log and no fsync per commit: a crash keeps the database consistent
+    (it may lose the last commits, which a run repeats: cursors move last)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _holder_is_dead(holder: str | None) -> bool:
+    """True when a lease holder ran on this host and its process no longer exists."""
+    if not holder:
+        return False
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class StateStore:
+    """Everything icpsync remembers between runs.
+
+    Args:
+        url: a SQLAlchemy URL; ``sqlite:///path`` creates the folder and file on first use.
+    """
+
+    def __init__(self, url: str):
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        for attempt in range(20):
+            try:
+                metadata.create_all(self.engine)
+                break
+            except OperationalError as exc:  # another process is creating the same tables
+                if "already exists" not in str(exc) or attempt == 19:
+                    raise
+                time.sleep(0.05)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+            current = int(row[0]) if row else 0
+            if current == 0:
+                conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                return
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS.get(version, []):
+                    conn.exec_driver_sql(statement)
+            if current < SCHEMA_VERSION:
+                conn.execute(
+                    update(meta)
+                    .where(meta.c.key == "schema_version")
+                    .values(value=str(SCHEMA_VERSION))
+                )
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+    # -- lease ---------------------------------------------------------------------------
+
+    @contextmanager
+    def lease(self, connection: str, *, seconds: int = 3600) -> Iterator[str]:
+        """Hold the run lease of ``connection`` for the block.
+
+        Raises:
+            RunLocked: another live run holds it (an expired lease is taken over).
+        """
+        holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        now = time.time()
+        with self.engine.begin() as conn:
+            try:
+                conn.execute(
+                    insert(leases).values(
+                        connection=connection, holder=holder, expires_at=now + seconds
+                    )
+                )
+                taken = True
+            except IntegrityError:
+                taken = False
+        if not taken:
+            with self.engine.begin() as conn:
+                stale = conn.execute(
+                    select(leases.c.holder).where(leases.c.connection == connection)
+                ).scalar()
+                expired = leases.c.expires_at < now
+                condition = expired if not _holder_is_dead(stale) else leases.c.holder == stale
+                result = conn.execute(
+                    update(leases)
+                    .where(leases.c.connection == connection, condition)
+                    .values(holder=holder, expires_at=now + seconds)
+                )
+            if result.rowcount != 1:
+                with self.engine.connect() as conn:
+                    row = conn.execute(
+                        select(leases).where(leases.c.connection == connection)
+                    ).first()
+                left = int(row.expires_at - now) if row else 0
+                raise RunLocked(
+                    f"another run of {connection!r} is in progress ({row.holder if row else '?'}); "
+                    f"its lease expires in {left} s"
+                )
+        try:
+            yield holder
+        finally:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    delete(leases).where(
+                        leases.c.connection == connection, leases.c.holder == holder
+                    )
+                )
+
+    def renew_lease(self, connection: str, holder: str, *, seconds: int) -> bool:
+        """Push the lease's expiry ``seconds`` ahead; False when it is no longer ours."""
+        with self.engine.begin() as conn:
+            renewed = conn.execute(
+                update(leases)
+                .where(leases.c.connection == connection, leases.c.holder == holder)
+                .values(expires_at=time.time() + seconds)
+            ).rowcount
+        return bool(renewed)
+
+    # -- cursors -------------------------------------------------------------------------
+
+    def cursor(self, connection: str, obj: str) -> datetime | None:
+        """The stored cursor, or None before the first complete run."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(cursors.c.value).where(
+                    cursors.c.connection == connection, cursors.c.object == obj
+                )
+            ).first()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def set_cursor(self, connection: str, obj: str, value: datetime) -> None:
+        """Move the cursor (called only after the run's writes succeeded)."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(cursors)
+                .where(cursors.c.connection == connection, cursors.c.object == obj)
+                .values(value=value.isoformat())
+            ).rowcount
+            if not done:
+                conn.execute(
+                    insert(cursors).values(
+                        connection=connection, object=obj, value=value.isoformat()
+                    )
+                )
+
+    def clear_cursor(self, connection: str, obj: str) -> None:
+        """Forget a cursor: the next run reads that object in full."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(cursors).where(cursors.c.connection == connection, cursors.c.object == obj)
+            )
+
+    # -- runs, history, drift ------------------------------------------------------------
+
+    def start_run(self, report: RunReport) -> int:
+        """Record that a run began (incomplete until ``finish_run``); its id."""
+        with self.engine.begin() as conn:
+            inserted = conn.execute(
+                insert(runs).values(
+                    connection=report.crm,
+                    mode=report.mode,
+                    started_at=report.started_at,
+                    profile_version=report.profile_version,
+                    complete=False,
+                    report=json.dumps(report.to_dict(), default=str),
+                )
+            ).inserted_primary_key
+        assert inserted is not None
+        return int(inserted[0])
+
+    def record_history(self, run_id: int, connection: str, written: Sequence[ScoreUpdate]) -> None:
+        """Keep the old and new values of every account a write just changed."""
+        if not written:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(history),
+                [
+                    {
+                        "run_id": run_id,
+                        "connection": connection,
+                        "account_id": u.account_id,
+                        "at": u.scored_at.isoformat(),
+                        "old_score": u.previous.score,
+                        "new_score": u.score,
+                        "old_tier": u.previous.tier,
+                        "new_tier": u.tier,
+                        "flags": ";".join(u.flags)[:255],
+                        "profile_version": u.profile_version,
+                    }
+                    for u in written
+                ],
+            )
+
+    def finish_run(self, run_id: int, report: RunReport, at: datetime) -> None:
+        """Store the final run report, its drift, and the profile's baseline on first use."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(
+                    mode=report.mode,
+                    complete=report.complete,
+                    report=json.dumps(report.to_dict(), default=str),
+                )
+            )
+            conn.execute(
+                insert(drift_log).values(
+                    run_id=run_id,
+                    connection=report.crm,
+                    at=at.isoformat(),
+                    data=json.dumps(report.drift, default=str),
+                )
+            )
+            share = report.drift.get("recent_wins_top_tiers_share")
+            if share is not None and report.complete:
+                exists = conn.execute(
+                    select(baselines.c.share).where(
+                        baselines.c.connection == report.crm,
+                        baselines.c.profile_version == report.profile_version,
+                    )
+                ).first()
+                if not exists:
+                    conn.execute(
+                        insert(baselines).values(
+                            connection=report.crm,
+                            profile_version=report.profile_version,
+                            share=share,
+                            at=at.isoformat(),
+                        )
+                    )
+
+    def _last_full(self, connection: str) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(runs.c.profile_version, runs.c.report)
+                .where(runs.c.connection == connection, runs.c.mode == "full", runs.c.complete)
+                .order_by(runs.c.id.desc())
+                .limit(1)
+            ).first()
+
+    def last_full_profile_version(self, connection: str) -> str | None:
+        """The profile version of the last complete full run."""
+        row = self._last_full(connection)
+        return row.profile_version if row else None
+
+    def last_full_started_at(self, connection: str) -> datetime | None:
+        """When the last complete full run started."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(runs.c.started_at)
+                .where(runs.c.connection == connection, runs.c.mode == "full", runs.c.complete)
+                .order_by(runs.c.id.desc())
+                .limit(1)
+            ).first()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def last_full_histogram(self, connection: str) -> list[int] | None:
+        """The score histogram of the last complete full run."""
+        row = self._last_full(connection)
+        return json.loads(row.report).get("score_histogram") if row else None
+
+    def profile_baseline(self, connection: str, version: str) -> float | None:
+        """Share of recent wins in Tier 1-2 when this profile version was first used."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(baselines.c.share).where(
+                    baselines.c.connection == connection, baselines.c.profile_version == version
+                )
+            ).first()
+        return float(row[0]) if row else None
+
+    def list_runs(self, connection: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """The most recent run reports, newest first."""
+        query = select(runs.c.id, runs.c.report).order_by(runs.c.id.desc()).limit(limit)
+        if connection:
+            query = query.where(runs.c.connection == connection)
+        with self.engine.connect() as conn:
+            return [{"run_id": r.id, **json.loads(r.report)} for r in conn.execute(query)]
+
+    def list_drift(self, connection: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """The most recent drift entries, newest first."""
+        query = select(drift_log).order_by(drift_log.c.id.desc()).limit(limit)
+        if connection:
+            query = query.where(drift_log.c.connection == connection)
+        with self.engine.connect() as conn:
+            return [
+                {"run_id": r.run_id, "connection": r.connection, "at": r.at, **json.loads(r.data)}
+                for r in conn.execute(query)
+            ]
+
+    def account_history(self, account_id: str) -> list[dict[str, Any]]:
+        """Every recorded change of one account's ICP values, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(history).where(history.c.account_id == account_id).order_by(history.c.id)
+            )
+            return [dict(r._mapping) for r in rows]

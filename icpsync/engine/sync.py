@@ -1,0 +1,372 @@
+"""One sync run: read, aggregate, score, diff, write what changed, record the run.
+
+``run_once`` serves the CLI, the tests and the scheduler alike. The cursor moves only
+after every changed record was written; a crash or a stop leaves it where it was, so the
+next run reads those records again and (thanks to the diff) writes only what is still
+different. The cursor is the time the read started, less an allowance for the difference
+between this machine's clock and the CRM's (``[sync] cursor_overlap_s``): records we write
+in this run are read once more next time and found unchanged, never written again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator
+from contextlib import nullcontext
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from icpsync.core.aggregates import AggregateBuilder
+from icpsync.core.diff import update_for
+from icpsync.core.model import NO_AGGREGATES, TIER_1, TIER_2, Account, Aggregates, ScoreUpdate
+from icpsync.core.scoring import Scorer
+from icpsync.engine.batch_writer import BatchWriter
+from icpsync.engine.drift import profile_drift_share, score_drift
+from icpsync.engine.opportunity_cache import OpportunityCache
+from icpsync.engine.registry import build_connector
+from icpsync.engine.run_report import RunReport
+
+if TYPE_CHECKING:
+    from icpsync.core.profile import Profile
+    from icpsync.engine.protocol import Connector
+    from icpsync.engine.settings import Settings
+    from icpsync.engine.state import StateStore
+
+log = logging.getLogger(__name__)
+ACCOUNTS = "accounts"
+OPPORTUNITIES = "opportunities"
+#: accounts scored together: their aggregates are looked up in one query.
+ACCOUNT_BATCH = 500
+
+
+def run_once(
+    settings: Settings,
+    *,
+    connector: Connector | None = None,
+    state: StateStore | None = None,
+    now: datetime | None = None,
+    full: bool = False,
+    dry_run: bool = False,
+    profile: Profile | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> RunReport:
+    """Run one sync against ``connector`` (built from the settings when not given).
+
+    Args:
+        settings: the settings tree.
+        connector: an already built connector (tests inject one pointed at a sandbox).
+        state: where cursors, runs and history live; without it every run is full.
+        now: the time of the run (scores' ``as_of``); the wall clock when not given.
+        full: read every account, whatever the cursor says.
+        dry_run: score and diff, write nothing, move no cursor.
+        profile: the profile to score with; the configured one when not given.
+        on_progress: called with the number of accounts scored so far, now and then.
+        should_stop: asked after each write batch; True ends the run early (cursor kept).
+
+    Raises:
+        RunLocked: another run holds this connection's lease.
+        ConnectorError: the CRM could not be read at all.
+    """
+    profile = profile or settings.active_profile()
+    owns_connector = connector is None
+    connector = connector or build_connector(settings)
+    name = connector.name
+    now = now or datetime.now(UTC)
+    started = time.perf_counter()
+    report = RunReport(
+        crm=name, dry_run=dry_run, started_at=now.isoformat(), profile_version=profile.version
+    )
+    lease = state.lease(name, seconds=settings.state.lease_seconds) if state else nullcontext()
+    try:
+        with lease as holder:
+            cursor = None
+            if state is not None and not full:
+                cursor = state.cursor(name, ACCOUNTS)
+                if cursor is not None and state.last_full_profile_version(name) != profile.version:
+                    log.info("profile changed to %s: full run", profile.version)
+                    cursor = None
+            report.mode = "full" if cursor is None else "incremental"
+            report.cursor = cursor.isoformat() if cursor else None
+            read_started = datetime.now(UTC)
+            run_id = None if state is None or dry_run else state.start_run(report)
+            # A dry run reads every deal into memory: it must not change the stored copy.
+            cache = None if state is None or dry_run else OpportunityCache(state.engine, name)
+            opp_cursor = None
+            if state is not None and cache is not None:
+                if cursor is not None:
+                    opp_cursor = state.cursor(name, OPPORTUNITIES)
+                if opp_cursor is None:
+                    state.clear_cursor(name, OPPORTUNITIES)  # the copy is rebuilt from scratch
+
+            def on_written(updates: list[ScoreUpdate]) -> None:
+                if state is not None and run_id is not None:
+                    state.record_history(run_id, name, updates)
+
+            keep_lease = None if state is None else _lease_keeper(state, name, holder, settings)
+
+            _run(
+                settings,
+                connector,
+                profile,
+                report,
+                cursor,
+                now,
+                dry_run,
+                on_progress,
+                should_stop,
+                on_written,
+                cache,
+                opp_cursor,
+                keep_lease,
+            )
+            report.duration_s = time.perf_counter() - started
+            _tally_connector(connector, report)
+            if state is not None:
+                _record(settings, state, report, run_id, read_started, now, profile)
+                if cache is not None and report.complete:
+                    cache.settle()
+    finally:
+        if owns_connector:
+            connector.close()
+    report.duration_s = time.perf_counter() - started
+    log.info("run finished", extra={"run": report.to_dict() | {"examples": None, "failures": None}})
+    return report
+
+
+def _run(
+    settings: Settings,
+    connector: Connector,
+    profile: Profile,
+    report: RunReport,
+    cursor: datetime | None,
+    now: datetime,
+    dry_run: bool,
+    on_progress: Callable[[int], None] | None,
+    should_stop: Callable[[], bool] | None,
+    on_written: Callable[[list[ScoreUpdate]], None],
+    cache: OpportunityCache | None,
+    opp_cursor: datetime | None,
+    keep_lease: Callable[[], bool] | None = None,
+) -> None:
+    recent_since = (now - timedelta(days=settings.drift.recent_win_days)).date()
+    source, touched, recent_wins = _read_opportunities(
+        connector, report, cache, cursor, opp_cursor, recent_since
+    )
+    scorer = Scorer(profile)
+    chunk = max(1, min(connector.write_chunk_size, settings.sync.write_chunk))
+    overlap = settings.sync.overlap_writes and getattr(connector, "thread_safe_writes", False)
+    writer = BatchWriter(connector, report, chunk, on_written, overlap=overlap)
+    recent_win_tiers: Counter[str] = Counter()
+    try:
+        for batch in _batches(_accounts(connector, cursor, touched), ACCOUNT_BATCH):
+            aggregates = source.aggregates_for([a.id for a in batch])
+            for account in batch:
+                report.accounts_read += 1
+                result = scorer.score(account, aggregates.get(account.id, NO_AGGREGATES), now)
+                report.scored += 1
+                report.tiers[result.tier] += 1
+                report.score_histogram[min(result.score // 10, 9)] += 1
+                if account.id in recent_wins:
+                    recent_win_tiers[result.tier] += recent_wins[account.id]
+                update = update_for(account, result, scored_at=now)
+                if update is None:
+                    report.unchanged += 1
+                    continue
+                report.changed += 1
+                report.transitions[(account.current.tier or "none", update.tier)] += 1
+                if len(report.examples) < settings.sync.examples:
+                    report.examples.append(_example(account, update))
+                if not dry_run:
+                    writer.add(update)
+            writer.write_full()
+            if keep_lease is not None and not keep_lease():
+                report.stopped = report.stopped or "lost the run lease to another run"
+            if should_stop is not None and should_stop():
+                report.stopped = report.stopped or "stop requested"
+            if on_progress:
+                on_progress(report.scored)
+            if report.stopped:
+                break
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+    wins = sum(recent_wins.values())
+    if report.mode == "full" and wins:
+        top = recent_win_tiers[TIER_1] + recent_win_tiers[TIER_2]
+        report.drift["recent_wins"] = wins
+        report.drift["recent_wins_top_tiers_share"] = round(top / wins, 4)
+
+
+class _AggregateSource(Protocol):
+    def aggregates_for(self, account_ids: Collection[str]) -> dict[str, Aggregates]: ...
+
+
+class _InMemory:
+    """Aggregates built in memory (runs without a state store)."""
+
+    def __init__(self, by_account: dict[str, Aggregates]):
+        self.by_account = by_account
+
+    def aggregates_for(self, account_ids: Collection[str]) -> dict[str, Aggregates]:
+        return {i: self.by_account[i] for i in account_ids if i in self.by_account}
+
+
+def _lease_keeper(
+    state: StateStore, name: str, holder: str | None, settings: Settings
+) -> Callable[[], bool]:
+    """Renews the run lease a third of the way through it; False once it was taken over."""
+    seconds = settings.state.lease_seconds
+    renewed = time.monotonic()
+
+    def keep() -> bool:
+        nonlocal renewed
+        if holder is None or time.monotonic() - renewed < seconds / 3:
+            return True
+        renewed = time.monotonic()
+        return state.renew_lease(name, holder, seconds=seconds)
+
+    return keep
+
+
+def _read_opportunities(
+    connector: Connector,
+    report: RunReport,
+    cache: OpportunityCache | None,
+    cursor: datetime | None,
+    opp_cursor: datetime | None,
+    recent_since: date,
+) -> tuple[_AggregateSource, set[str], Counter[str]]:
+    """Read opportunities (only those changed since ``opp_cursor`` when given).
+
+    Returns where aggregates come from, the accounts whose opportunities changed since the
+    accounts cursor, and recent wins per account (for profile drift).
+    """
+    builder = AggregateBuilder() if cache is None else None
+    if cache is not None and opp_cursor is None:
+        cache.clear()
+    touched: set[str] = set()
+    if cache is not None and cursor is not None:
+        touched |= cache.dirty()  # deals a run that did not complete had already stored
+    recent_wins: Counter[str] = Counter()
+    for opp in connector.read_opportunities(opp_cursor):
+        report.opportunities_read += 1
+        if builder is not None:
+            builder.add(opp)
+        else:
+            assert cache is not None
+            moved = cache.put(opp)
+            if opp_cursor is not None:
+                touched |= moved
+        if opp.account_id is None:
+            continue
+        if cursor is not None and opp.last_modified is not None and opp.last_modified >= cursor:
+            touched.add(opp.account_id)
+        if opp.is_won and opp.closed is not None and opp.closed >= recent_since:
+            recent_wins[opp.account_id] += 1
+    if builder is not None:
+        return _InMemory(builder.result()), touched, recent_wins
+    assert cache is not None
+    moved = cache.flush()
+    if opp_cursor is not None:
+        touched |= moved
+    return cache, touched, recent_wins
+
+
+def _batches(accounts: Iterator[Account], size: int) -> Iterator[list[Account]]:
+    batch: list[Account] = []
+    for account in accounts:
+        batch.append(account)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _accounts(
+    connector: Connector, cursor: datetime | None, touched: set[str]
+) -> Iterator[Account]:
+    """Accounts modified since the cursor, then those only their deals touched."""
+    seen: set[str] = set()
+    for account in connector.read_accounts(cursor):
+        if cursor is not None:
+            seen.add(account.id)
+        yield account
+    rest = touched - seen
+    if cursor is not None and rest:
+        yield from connector.read_accounts_by_id(sorted(rest))
+
+
+def _example(account: Account, update: ScoreUpdate) -> dict[str, object]:
+    return {
+        "id": account.id,
+        "name": account.name,
+        "from": account.current.tier,
+        "to": update.tier,
+        "score": update.score,
+        "reasons": update.reasons,
+    }
+
+
+def _tally_connector(connector: Connector, report: RunReport) -> None:
+    report.api_calls.update(connector.stats.api_calls)
+    report.bad_values.update(connector.stats.bad_values)
+    report.skipped.update(connector.stats.skipped)
+
+
+def _record(
+    settings: Settings,
+    state: StateStore,
+    report: RunReport,
+    run_id: int | None,
+    read_started: datetime,
+    now: datetime,
+    profile: Profile,
+) -> None:
+    """Drift, the final run row, and (after a complete, real run) the cursor."""
+    last_full = state.last_full_histogram(report.crm)
+    previous = last_full if report.mode == "full" else None
+    population = sum(last_full) if last_full and report.mode != "full" else None
+    report.drift.update(score_drift(report, previous, population))
+    share = report.drift.get("recent_wins_top_tiers_share")
+    if share is not None:
+        baseline = state.profile_baseline(report.crm, profile.version)
+        report.drift.update(profile_drift_share(share, baseline))
+    warnings = _drift_warnings(settings, report)
+    report.drift["warnings"] = warnings
+    for warning in warnings:
+        log.warning("drift: %s", warning)
+    if report.dry_run or run_id is None:
+        return
+    state.finish_run(run_id, report, now)
+    if report.complete:
+        next_cursor = read_started - timedelta(seconds=settings.sync.cursor_overlap_s)
+        state.set_cursor(report.crm, ACCOUNTS, next_cursor)
+        state.set_cursor(report.crm, OPPORTUNITIES, next_cursor)
+
+
+def _drift_warnings(settings: Settings, report: RunReport) -> list[str]:
+    drift = report.drift
+    limits = settings.drift
+    out = []
+    if (drift.get("psi") or 0) > limits.psi_warn:
+        out.append(
+            f"score distribution moved (PSI {drift['psi']:.2f} > {limits.psi_warn}): "
+            "check for a data change in the CRM or a profile edit"
+        )
+    if (drift.get("tier_change_share") or 0) > limits.tier_change_share_warn:
+        out.append(
+            f"{drift['tier_change_share']:.0%} of scored accounts changed tier: "
+            "review the transitions before reps notice"
+        )
+    drop = drift.get("profile_drift")
+    if drop is not None and drop > limits.profile_drift_warn:
+        out.append(
+            f"recent wins land in Tier 1-2 {drop:.0%} less often than when this profile started: "
+            "re-learn it (icpsync learn) and compare (icpsync report --profile)"
+        )
+    return out
