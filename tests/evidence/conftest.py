@@ -1,4 +1,4 @@
-"""Evidence test fixtures: hand-built deals and the shared public datasets."""
+"""Evidence test fixtures: hand-built deals and the public datasets vendored in tests/data."""
 
 from __future__ import annotations
 
@@ -11,18 +11,15 @@ import pytest
 from icpsync.core.model import Account
 from icpsync.evidence.dataset import Deal, Example
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPO.parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def _shared_data(name: str) -> tuple[Path, Path]:
-    """accounts.csv and opportunities.csv of a shared public dataset (beside the clone)."""
-    folder = SHARED_DATA / name
+    """accounts.csv and opportunities.csv of a public dataset vendored in tests/data."""
+    folder = DATA / name
     accounts, opportunities = folder / "accounts.csv", folder / "opportunities.csv"
     if not (accounts.is_file() and opportunities.is_file()):
-        pytest.fail(
-            f"shared dataset missing: expected {folder} (../shared/data beside the repository)"
-        )
+        pytest.fail(f"vendored dataset missing: expected {folder}")
     return accounts, opportunities
 
 
