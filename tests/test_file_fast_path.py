@@ -20,6 +20,7 @@ from reference import rows_v1 as ROWS
 from reference import scoring_v1 as SCORING
 
 import icpsync.connectors.file.connector as file_connector
+import icpsync.core.checks as checks
 import icpsync.core.normalise as normalise
 import icpsync.core.normalise_columns as normalise_columns
 import icpsync.core.scoring as scoring
@@ -165,7 +166,7 @@ def test_score_files_matches_reference_pipeline(
     for module, name in [
         (normalise, "MEMO_LIMIT"),
         (normalise_columns, "MEMO_LIMIT"),
-        (scoring, "VALUE_CACHE_LIMIT"),
+        (checks, "VALUE_CACHE_LIMIT"),
         (scoring, "CACHE_LIMIT"),
     ]:
         monkeypatch.setattr(module, name, memo_limit)

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from icpsync.core.model import TIERS
+from icpsync.core.text import table
 from icpsync.engine.protocol import Check, PlanStep
 
 if TYPE_CHECKING:
     from icpsync.engine.run_report import RunReport
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A plain aligned text table."""
-    body = [[str(c) for c in row] for row in rows]
-    widths = [
-        max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)
-    ]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join(
-        [line, rule, *("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in body)]
-    )
 
 
 def tier_summary(tiers: Mapping[str, int]) -> str:

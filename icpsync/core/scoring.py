@@ -3,231 +3,44 @@
 Pure: no I/O, no clock (``as_of`` is passed in), no CRM field names, nothing from
 ``connectors``. The same input always gives the same output. :class:`Scorer` compiles a
 profile once into plain closures so that scoring a million accounts is cheap;
-:meth:`Scorer.score_many` scores a stream in columnar batches (``scoring_columns``) with
-the same results; :func:`score_account` is the one-off form.
+:meth:`Scorer.score_many` scores a stream in columnar batches with the same results;
+:func:`score_account` is the one-off form. The checks themselves are in :mod:`.checks`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from itertools import islice
+from itertools import islice, repeat
 from operator import attrgetter
 from typing import Any
 
+from icpsync.core.checks import (
+    MISSING,
+    Check,
+    FieldChecks,
+    compile_check,
+)
 from icpsync.core.frozen import fast_constructor
 from icpsync.core.model import (
     ANTI_ICP,
+    NO_AGGREGATES,
     TIERS,
     Account,
     Aggregates,
     Contribution,
     IcpScore,
 )
-from icpsync.core.profile import TIER_ORDER, AntiRule, Condition, Profile
-from icpsync.core.reasons import describe, join_reasons
-from icpsync.core.scoring_columns import score_batch
+from icpsync.core.profile import TIER_ORDER, Profile
+from icpsync.core.reasons import join_reasons
 
-Getter = Callable[[Account, Aggregates, datetime], Any]
-Predicate = Callable[[Any], "bool | str"]
-
-
-def _account_getter(name: str) -> Getter:
-    if name == "tech_stack":
-        return lambda a, g, t: a.tech_stack or None
-    return lambda a, g, t: getattr(a, name)
-
-
-def _days_since_last_win(a: Account, g: Aggregates, t: datetime) -> int | None:
-    return None if g.last_win is None else (t.date() - g.last_win).days
-
-
-_AGGREGATE_GETTERS: dict[str, Getter] = {
-    "customer": lambda a, g, t: g.won_deals > 0,
-    "won_deals": lambda a, g, t: g.won_deals,
-    "lost_deals": lambda a, g, t: g.lost_deals,
-    "open_deals": lambda a, g, t: g.open_deals,
-    "open_pipeline": lambda a, g, t: g.open_pipeline,
-    "days_since_last_win": _days_since_last_win,
-    "sales_cycle_days": lambda a, g, t: g.sales_cycle_days,
-}
-
-
-def _signal_getter(name: str) -> Getter:
-    def get(a: Account, g: Aggregates, t: datetime) -> Any:
-        value = a.signals.get(name)
-        return None if value is None or value == "" else value
-
-    return get
-
-
-def getter_for(field: str) -> Getter:
-    """How to read a profile field from an account and its aggregates."""
-    if field in _AGGREGATE_GETTERS:
-        return _AGGREGATE_GETTERS[field]
-    if field.startswith("signals."):
-        return _signal_getter(field.removeprefix("signals."))
-    return _account_getter(field)
-
-
-def _key(value: Any) -> str:
-    """Case-insensitive comparison key; 5 and 5.0 compare equal."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip().lower()
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return float(str(value).replace(",", ""))
-    except ValueError:
-        return None
-
-
-def _items(value: Any) -> dict[str, str]:
-    """Lowered item -> original item, for a set or a ``;``-separated string."""
-    raw: Iterable[Any] = (
-        value if isinstance(value, frozenset | set | list | tuple) else str(value).split(";")
-    )
-    return {_key(v): str(v).strip() for v in raw if str(v).strip()}
-
-
-def predicate_for(cond: Condition) -> Predicate:
-    """A function of the (present) value: False, True, or the matched text for the reason."""
-    op, operand = cond.operator, cond.operand
-    if op == "in":
-        wanted = {_key(v) for v in operand}
-        return lambda v: str(v) if _key(v) in wanted else False
-    if op == "not_in":
-        unwanted = {_key(v) for v in operand}
-        return lambda v: _key(v) not in unwanted
-    if op in ("between", "at_least", "at_most"):
-        low, high = (
-            operand
-            if op == "between"
-            else (operand, float("inf"))
-            if op == "at_least"
-            else (float("-inf"), operand)
-        )
-
-        def in_range(v: Any) -> bool:
-            number = _number(v)
-            return number is not None and low <= number <= high
-
-        return in_range
-    if op == "contains_any":
-        wanted_any = {_key(v) for v in operand}
-
-        def contains_any(v: Any) -> bool | str:
-            items = _items(v)
-            hits = sorted(items[k] for k in wanted_any if k in items)
-            return ", ".join(hits) if hits else False
-
-        return contains_any
-    if op == "contains_all":
-        wanted_all = {_key(v) for v in operand}
-        return lambda v: wanted_all <= set(_items(v))
-    raise ValueError(f"operator {op} has no predicate")  # is_missing is handled by the caller
-
-
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    id: str
-    field: str
-    get: Getter
-    test: Predicate | None  # None: an is_missing test
-    wants_missing: bool
-    points: int
-    label: str
-    rule: AntiRule | None = None
-    operator: str = ""
-    operand_keys: frozenset[str] = frozenset()  # in / not_in: the keys of the list
-
-
-def _compile(cond: Condition, points: int, rule: AntiRule | None = None) -> _Compiled:
-    tests_missing = cond.operator == "is_missing"
-    membership = cond.operator in ("in", "not_in")
-    return _Compiled(
-        id=getattr(cond, "id", cond.field),
-        field=cond.field,
-        get=getter_for(cond.field),
-        test=None if tests_missing else predicate_for(cond),
-        wants_missing=bool(cond.is_missing) if tests_missing else False,
-        points=points,
-        label=getattr(cond, "label", None) or describe(cond),
-        rule=rule,
-        operator=cond.operator,
-        operand_keys=frozenset(_key(v) for v in cond.operand) if membership else frozenset(),
-    )
-
-
-_MISSING = None
-#: Account attributes read directly (tech_stack is not: an empty set means missing).
-_PLAIN_FIELDS = frozenset(
-    {"name", "domain", "industry", "employees", "annual_revenue", "country", "region"}
-)
+#: Distinct outcome combinations remembered (accounts share them far more often than not).
 CACHE_LIMIT = 200_000
-#: Distinct values whose outcomes each field remembers (repeated values are far fewer).
-VALUE_CACHE_LIMIT = 20_000
 #: Accounts scored together by ``score_many``.
 BATCH_ACCOUNTS = 2048
-#: Value classes whose equal values always get equal outcomes (floats only for ranges:
-#: ``-0.0 == 0.0`` but they print differently in a matched-text reason).
-_EXACT_CLASSES = (str, frozenset, int, bool)
-_RANGE_OPERATORS = frozenset({"between", "at_least", "at_most", "is_missing"})
-_MEMBERSHIP_OPERATORS = frozenset({"in", "not_in", "is_missing"})
 _new_score = fast_constructor(IcpScore)
-
-
-class _Field:
-    """Every check on one field: read the value once, remember its outcomes per value."""
-
-    __slots__ = ("get", "keys", "memos", "missing", "plain", "positions", "tests", "unmatched")
-
-    def __init__(self, compiled: list[tuple[int, _Compiled]]):
-        first = compiled[0][1]
-        operators = {c.operator for _, c in compiled}
-        self.plain = attrgetter(first.field) if first.field in _PLAIN_FIELDS else None
-        self.get = first.get
-        self.positions = tuple(index for index, _ in compiled)
-        self.tests = tuple((c.test, c.wants_missing) for _, c in compiled)
-        self.missing = tuple(_MISSING if test is not None else wants for test, wants in self.tests)
-        classes = (*_EXACT_CLASSES, float) if operators <= _RANGE_OPERATORS else _EXACT_CLASSES
-        self.memos: dict[type, dict[Any, tuple[Any, ...]]] = {cls: {} for cls in classes}
-        # Text tested only for membership: a value whose key is in no list has a fixed
-        # outcome, so unique values (domains, names) cost one lookup and are not remembered.
-        self.keys: frozenset[str] | None = None
-        self.unmatched: tuple[bool | None, ...] = ()
-        if operators <= _MEMBERSHIP_OPERATORS:
-            conditions = [c for _, c in compiled]
-            self.keys = frozenset(k for c in conditions for k in c.operand_keys)
-            self.unmatched = tuple(
-                not c.wants_missing if c.test is None else c.operator == "not_in"
-                for c in conditions
-            )
-
-    def outcomes(self, value: Any) -> tuple[Any, ...]:
-        """The outcome of each check for a present value (not None)."""
-        if (
-            self.keys is not None
-            and value.__class__ is str
-            and value.strip().lower() not in self.keys
-        ):
-            return self.unmatched
-        memo = self.memos.get(value.__class__)
-        if memo is not None:
-            hit = memo.get(value)
-            if hit is not None:
-                return hit
-        hit = tuple(not wants if test is None else test(value) for test, wants in self.tests)
-        if memo is not None and len(memo) < VALUE_CACHE_LIMIT:
-            memo[value] = hit
-        return hit
+_ids = attrgetter("id")
+_overrides = attrgetter("current.override")
 
 
 class Scorer:
@@ -242,12 +55,12 @@ class Scorer:
     def __init__(self, profile: Profile):
         self.profile = profile
         self.version = profile.version
-        self._criteria = [_compile(c, c.points) for c in profile.criteria]
-        self._anti = [_compile(r, -(r.points or 0), r) for r in profile.anti]
-        by_field: dict[str, list[tuple[int, _Compiled]]] = {}
+        self._criteria = [compile_check(c, c.points) for c in profile.criteria]
+        self._anti = [compile_check(r, -(r.points or 0), r) for r in profile.anti]
+        by_field: dict[str, list[tuple[int, Check]]] = {}
         for index, c in enumerate((*self._criteria, *self._anti)):
             by_field.setdefault(c.field, []).append((index, c))
-        self._fields = [_Field(checks) for checks in by_field.values()]
+        self._fields = [FieldChecks(checks) for checks in by_field.values()]
         self._reads = tuple((f.plain, f.get, f.missing, f.memos, f.outcomes) for f in self._fields)
         self._tier_for = profile.tiers.tier_for
         self._outcomes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
@@ -280,12 +93,41 @@ class Scorer:
     ) -> Iterator[IcpScore]:
         """Score a stream of accounts, each with its aggregates (none when not in the map).
 
-        Accounts are scored a batch at a time, column by column (``scoring_columns``);
+        Accounts are scored a batch at a time, column by column (:meth:`score_batch`);
         the results are those of :meth:`score`.
         """
         stream = iter(accounts)
         while batch := list(islice(stream, BATCH_ACCOUNTS)):
-            yield from score_batch(self, batch, aggregates, as_of)
+            yield from self.score_batch(batch, aggregates, as_of)
+
+    def score_batch(
+        self,
+        accounts: Sequence[Account],
+        aggregates: Mapping[str, Aggregates],
+        as_of: datetime,
+    ) -> list[IcpScore]:
+        """What :meth:`score` gives for each account, computed column by column."""
+        if not accounts:
+            return []
+        ids = list(map(_ids, accounts))
+        per_account: list[Aggregates] | None = None
+        columns = []
+        for field in self._fields:
+            if field.plain is not None:
+                values = list(map(field.plain, accounts))
+            else:
+                if per_account is None:
+                    per_account = list(map(aggregates.get, ids, repeat(NO_AGGREGATES)))
+                values = list(map(field.get, accounts, per_account, repeat(as_of)))
+            columns.append(field.column(values))
+        overrides = list(map(_overrides, accounts))
+        keys = list(zip(*columns, overrides, strict=True))
+        found: list[Any] = list(map(self._outcomes.get, keys))
+        if None in found:
+            for position, outcome in enumerate(found):
+                if outcome is None:
+                    found[position] = self._outcome(keys[position], overrides[position])
+        return list(map(_new_score, ids, *zip(*found, strict=True)))
 
     def _outcome(self, key: tuple[Any, ...], override: str | None) -> tuple[Any, ...]:
         """Assemble (and remember) the outcome of a score key not seen before."""
@@ -307,7 +149,7 @@ class Scorer:
         missing: list[str] = []
         for c, hit in zip((*self._criteria, *self._anti), hits, strict=True):
             name = c.field.removeprefix("signals.").replace("_", " ")
-            if hit is _MISSING and name not in missing:
+            if hit is MISSING and name not in missing:
                 missing.append(name)
         gains: list[tuple[int, int, str]] = []
         total = 0

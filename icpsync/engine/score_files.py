@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, TextIO
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.profile import Profile
 from icpsync.core.scoring import Scorer
-from icpsync.core.scoring_columns import score_batch
 from icpsync.engine.registry import connector_class
 from icpsync.engine.run_report import RunReport
 
@@ -81,7 +80,7 @@ def score_files(
         if writer:
             writer.writerow(OUTPUT_COLUMNS)
         for batch in _account_batches(connector):
-            results = score_batch(scorer, batch, aggregates, now)
+            results = scorer.score_batch(batch, aggregates, now)
             scores = list(map(_score, results))
             report.tiers.update(map(_tier, results))
             for score, n in Counter(scores).items():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from icpsync.cli.output import table
+from icpsync.core.text import table
 
 
 def _pct(value: float | None) -> str:

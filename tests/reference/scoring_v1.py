@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from icpsync.core.model import (
     ANTI_ICP,
@@ -24,8 +24,13 @@ from icpsync.core.model import (
     Contribution,
     IcpScore,
 )
-from icpsync.core.profile import TIER_ORDER, AntiRule, Condition, Profile
-from icpsync.core.reasons import describe, join_reasons
+from reference.reasons_v1 import describe, join_reasons
+
+if TYPE_CHECKING:  # the profile is this reference's input: its types only, no behaviour
+    from icpsync.core.profile import AntiRule, Condition, Profile
+
+#: frozen from icpsync.profile v1
+TIER_ORDER = {"Tier 1": 0, "Tier 2": 1, "Tier 3": 2, "Not ICP": 3, "Anti-ICP": 4}
 
 Getter = Callable[[Account, Aggregates, datetime], Any]
 Predicate = Callable[[Any], "bool | str"]

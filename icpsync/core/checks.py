@@ -1,0 +1,243 @@
+"""A profile's conditions compiled into checks: how to read each field, how to test a value,
+and, per field, the outcomes of every check on it remembered by value.
+
+Pure: no I/O, no clock. :mod:`icpsync.core.scoring` assembles scores from these outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from operator import attrgetter
+from typing import Any
+
+from icpsync.core.model import Account, Aggregates
+from icpsync.core.profile import AntiRule, Condition
+from icpsync.core.reasons import describe
+
+Getter = Callable[[Account, Aggregates, datetime], Any]
+Predicate = Callable[[Any], "bool | str"]
+
+
+def _account_getter(name: str) -> Getter:
+    if name == "tech_stack":
+        return lambda a, g, t: a.tech_stack or None
+    return lambda a, g, t: getattr(a, name)
+
+
+def _days_since_last_win(a: Account, g: Aggregates, t: datetime) -> int | None:
+    return None if g.last_win is None else (t.date() - g.last_win).days
+
+
+_AGGREGATE_GETTERS: dict[str, Getter] = {
+    "customer": lambda a, g, t: g.won_deals > 0,
+    "won_deals": lambda a, g, t: g.won_deals,
+    "lost_deals": lambda a, g, t: g.lost_deals,
+    "open_deals": lambda a, g, t: g.open_deals,
+    "open_pipeline": lambda a, g, t: g.open_pipeline,
+    "days_since_last_win": _days_since_last_win,
+    "sales_cycle_days": lambda a, g, t: g.sales_cycle_days,
+}
+
+
+def _signal_getter(name: str) -> Getter:
+    def get(a: Account, g: Aggregates, t: datetime) -> Any:
+        value = a.signals.get(name)
+        return None if value is None or value == "" else value
+
+    return get
+
+
+def getter_for(field: str) -> Getter:
+    """How to read a profile field from an account and its aggregates."""
+    if field in _AGGREGATE_GETTERS:
+        return _AGGREGATE_GETTERS[field]
+    if field.startswith("signals."):
+        return _signal_getter(field.removeprefix("signals."))
+    return _account_getter(field)
+
+
+def _key(value: Any) -> str:
+    """Case-insensitive comparison key; 5 and 5.0 compare equal."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip().lower()
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value).replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _items(value: Any) -> dict[str, str]:
+    """Lowered item -> original item, for a set or a ``;``-separated string."""
+    raw: Iterable[Any] = (
+        value if isinstance(value, frozenset | set | list | tuple) else str(value).split(";")
+    )
+    return {_key(v): str(v).strip() for v in raw if str(v).strip()}
+
+
+def predicate_for(cond: Condition) -> Predicate:
+    """A function of the (present) value: False, True, or the matched text for the reason."""
+    op, operand = cond.operator, cond.operand
+    if op == "in":
+        wanted = {_key(v) for v in operand}
+        return lambda v: str(v) if _key(v) in wanted else False
+    if op == "not_in":
+        unwanted = {_key(v) for v in operand}
+        return lambda v: _key(v) not in unwanted
+    if op in ("between", "at_least", "at_most"):
+        low, high = (
+            operand
+            if op == "between"
+            else (operand, float("inf"))
+            if op == "at_least"
+            else (float("-inf"), operand)
+        )
+
+        def in_range(v: Any) -> bool:
+            number = _number(v)
+            return number is not None and low <= number <= high
+
+        return in_range
+    if op == "contains_any":
+        wanted_any = {_key(v) for v in operand}
+
+        def contains_any(v: Any) -> bool | str:
+            items = _items(v)
+            hits = sorted(items[k] for k in wanted_any if k in items)
+            return ", ".join(hits) if hits else False
+
+        return contains_any
+    if op == "contains_all":
+        wanted_all = {_key(v) for v in operand}
+        return lambda v: wanted_all <= set(_items(v))
+    raise ValueError(f"operator {op} has no predicate")  # is_missing is handled by the caller
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    id: str
+    field: str
+    get: Getter
+    test: Predicate | None  # None: an is_missing test
+    wants_missing: bool
+    points: int
+    label: str
+    rule: AntiRule | None = None
+    operator: str = ""
+    operand_keys: frozenset[str] = frozenset()  # in / not_in: the keys of the list
+
+
+def compile_check(cond: Condition, points: int, rule: AntiRule | None = None) -> Check:
+    tests_missing = cond.operator == "is_missing"
+    membership = cond.operator in ("in", "not_in")
+    return Check(
+        id=getattr(cond, "id", cond.field),
+        field=cond.field,
+        get=getter_for(cond.field),
+        test=None if tests_missing else predicate_for(cond),
+        wants_missing=bool(cond.is_missing) if tests_missing else False,
+        points=points,
+        label=getattr(cond, "label", None) or describe(cond),
+        rule=rule,
+        operator=cond.operator,
+        operand_keys=frozenset(_key(v) for v in cond.operand) if membership else frozenset(),
+    )
+
+
+MISSING = None
+#: Account attributes read directly (tech_stack is not: an empty set means missing).
+_PLAIN_FIELDS = frozenset(
+    {"name", "domain", "industry", "employees", "annual_revenue", "country", "region"}
+)
+#: Distinct values whose outcomes each field remembers (repeated values are far fewer).
+VALUE_CACHE_LIMIT = 20_000
+#: Value classes whose equal values always get equal outcomes (floats only for ranges:
+#: ``-0.0 == 0.0`` but they print differently in a matched-text reason).
+_EXACT_CLASSES = (str, frozenset, int, bool)
+_RANGE_OPERATORS = frozenset({"between", "at_least", "at_most", "is_missing"})
+_MEMBERSHIP_OPERATORS = frozenset({"in", "not_in", "is_missing"})
+
+
+class FieldChecks:
+    """Every check on one field: read the value once, remember its outcomes per value."""
+
+    __slots__ = ("get", "keys", "memos", "missing", "plain", "positions", "tests", "unmatched")
+
+    def __init__(self, compiled: list[tuple[int, Check]]):
+        first = compiled[0][1]
+        operators = {c.operator for _, c in compiled}
+        self.plain = attrgetter(first.field) if first.field in _PLAIN_FIELDS else None
+        self.get = first.get
+        self.positions = tuple(index for index, _ in compiled)
+        self.tests = tuple((c.test, c.wants_missing) for _, c in compiled)
+        self.missing = tuple(MISSING if test is not None else wants for test, wants in self.tests)
+        classes = (*_EXACT_CLASSES, float) if operators <= _RANGE_OPERATORS else _EXACT_CLASSES
+        self.memos: dict[type, dict[Any, tuple[Any, ...]]] = {cls: {} for cls in classes}
+        # Text tested only for membership: a value whose key is in no list has a fixed
+        # outcome, so unique values (domains, names) cost one lookup and are not remembered.
+        self.keys: frozenset[str] | None = None
+        self.unmatched: tuple[bool | None, ...] = ()
+        if operators <= _MEMBERSHIP_OPERATORS:
+            conditions = [c for _, c in compiled]
+            self.keys = frozenset(k for c in conditions for k in c.operand_keys)
+            self.unmatched = tuple(
+                not c.wants_missing if c.test is None else c.operator == "not_in"
+                for c in conditions
+            )
+
+    def outcomes(self, value: Any) -> tuple[Any, ...]:
+        """The outcome of each check for a present value (not None)."""
+        if (
+            self.keys is not None
+            and value.__class__ is str
+            and value.strip().lower() not in self.keys
+        ):
+            return self.unmatched
+        memo = self.memos.get(value.__class__)
+        if memo is not None:
+            hit = memo.get(value)
+            if hit is not None:
+                return hit
+        hit = tuple(not wants if test is None else test(value) for test, wants in self.tests)
+        if memo is not None and len(memo) < VALUE_CACHE_LIMIT:
+            memo[value] = hit
+        return hit
+
+    def column(self, values: list[Any]) -> list[tuple[Any, ...]]:
+        """The outcomes of this field's checks for each value of a column.
+
+        Each distinct value is tested once (or found in memory) and every account gets its
+        outcome by a dictionary lookup done in C. A column whose values mix classes (``1``
+        and ``True``: equal as keys, not as reasons) or cannot be hashed is tested value by
+        value, so no two values that print differently share an outcome.
+        """
+        classes = set(map(type, values))
+        classes.discard(type(None))
+        cls = classes.pop() if len(classes) == 1 else None
+        memo = self.memos.get(cls) if cls is not None else None
+        if memo is None:  # mixed, unhashable or never-remembered values: one at a time
+            missing, outcomes = self.missing, self.outcomes
+            return [missing if v is None else outcomes(v) for v in values]
+        distinct = set(values)
+        distinct.discard(None)
+        new = distinct.difference(memo)
+        if new and self.keys is not None and cls is str:
+            keys = self.keys
+            lookup = dict.fromkeys(new, self.unmatched)
+            for value in [v for v in new if v.strip().lower() in keys]:
+                lookup[value] = self.outcomes(value)
+        else:
+            lookup = {value: self.outcomes(value) for value in new}
+        if len(new) < len(distinct):
+            lookup.update((value, memo[value]) for value in distinct - new)
+        lookup[None] = self.missing
+        return list(map(lookup.__getitem__, values))
