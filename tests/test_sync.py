@@ -188,27 +188,3 @@ def test_history_and_drift_are_recorded(file_config: Path) -> None:
     assert drift and "tier_mix" in drift[0]
     assert state.last_full_histogram("file") is not None
     state.close()
-
-
-def test_a_long_run_renews_its_lease_and_stops_when_it_was_taken(
-    file_config: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import time as real_time
-
-    from icpsync.engine import sync as engine
-    from icpsync.engine.state import leases
-
-    settings = load_settings(file_config)
-    state = StateStore(settings.state.database_url())
-    clock = [real_time.monotonic()]
-    monkeypatch.setattr(engine.time, "monotonic", lambda: clock[0])
-    with state.lease("file", seconds=60) as holder:
-        keep = engine._lease_keeper(state, "file", holder, settings)
-        assert keep()  # too early to renew
-        clock[0] += settings.state.lease_seconds  # an hour later
-        assert keep()  # renewed: still ours
-        with state.engine.begin() as conn:  # a second run took the expired lease over
-            conn.execute(leases.update().values(holder="elsewhere:1:x"))
-        clock[0] += settings.state.lease_seconds
-        assert not keep()
-    state.close()

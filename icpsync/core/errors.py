@@ -10,6 +10,7 @@
     │   │   └── AuthError      credentials rejected or session unusable
     │   └── BudgetExhausted    the API budget is spent: stop cleanly, resume next run
     ├── RunLocked              another run holds the lease for this connection
+    │   └── LeaseLost          this run's lease was taken over: its cursor stays put
     └── RecordError            one record is unusable: skipped and counted
 
 Adapters translate vendor exceptions into this tree with ``raise ... from exc``.
@@ -66,6 +67,10 @@ class BudgetExhausted(ConnectorError):
 
 class RunLocked(IcpSyncError):
     """Another run holds the lease for this connection."""
+
+
+class LeaseLost(RunLocked):
+    """This run's lease was taken over by another run: it may not move the cursor."""
 
 
 class RecordError(IcpSyncError):

@@ -182,8 +182,11 @@ class WriteReport:
 
 @dataclass(slots=True)
 class ConnectorStats:
-    """Counters a connector keeps while it runs: API calls, bad values, skipped rows."""
+    """Counters a connector keeps while it runs: API calls, bad values, skipped rows, and
+    records the reader could not place (id -> why; the run becomes ``partial`` and they are
+    quarantined until a full run or ``sync --retry-failed`` reads them)."""
 
     api_calls: Counter[str] = field(default_factory=Counter)
     bad_values: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
+    unplaced: dict[str, str] = field(default_factory=dict)

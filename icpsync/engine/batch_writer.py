@@ -5,6 +5,10 @@ the write calls' latency overlaps the read calls' latency. Results are applied t
 report in the caller's thread, in order; a chunk that reports a stop (daily limit, budget)
 ends the run: nothing after it is handed over. So do two chunks in a row in which every
 record failed (the CRM is unreachable, or a field refuses every value).
+
+A record refused for good (``RecordFailure.retriable`` False: a validation rule, an invalid
+value, a deleted record) is counted as quarantined and handed to ``on_refused``; the run
+goes on and may still complete (as ``partial``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from icpsync.core.model import ScoreUpdate, WriteReport
+from icpsync.core.model import RecordFailure, ScoreUpdate, WriteReport
 
 if TYPE_CHECKING:
     from icpsync.engine.protocol import Connector
@@ -36,6 +40,8 @@ class BatchWriter:
         chunk: updates per ``write_scores`` call.
         on_written: called (in the caller's thread) with the updates a chunk applied.
         overlap: write in a background thread; False writes inline (tests, debugging).
+        on_refused: called (in the caller's thread) with the records a chunk's CRM refused
+            for good.
     """
 
     def __init__(
@@ -46,8 +52,10 @@ class BatchWriter:
         on_written: Callable[[list[ScoreUpdate]], None],
         *,
         overlap: bool = True,
+        on_refused: Callable[[list[RecordFailure]], None] | None = None,
     ):
         self.connector = connector
+        self.on_refused = on_refused
         self.report = report
         self.chunk = max(1, chunk)
         self.on_written = on_written
@@ -112,6 +120,12 @@ class BatchWriter:
         room = MAX_FAILURES_KEPT - len(report.failures)
         if room > 0:
             report.failures.extend(result.failures[:room])
+        refused = [f for f in result.failures if not f.retriable]
+        if refused:
+            report.quarantined += len(refused)
+            report.quarantine_reasons.update(f.reason for f in refused)
+            if self.on_refused is not None:
+                self.on_refused(refused)
         all_failed = (
             result.attempted and not result.updated and len(result.failures) == result.attempted
         )

@@ -1,4 +1,14 @@
-"""The report of one run: what was read, scored, changed, written, and what it cost."""
+"""The report of one run: what was read, scored, changed, written, and what it cost.
+
+A run ends in one status (the ``status`` property; ``crashed`` is found later, by the
+state store, for a run that never got here):
+
+* ``complete``: every changed record was written;
+* ``partial``: everything else was written, but records were quarantined (refused by the
+  CRM for good, or not placed by the reader); the cursor moves all the same;
+* ``stopped``: a limit, a lost lease or a signal ended it early; the cursor stays;
+* ``failed``: an error ended it, or records failed in a way worth retrying; the cursor stays.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +39,13 @@ class RunReport:
     unchanged: int = 0
     failed: int = 0
     failures: list[RecordFailure] = field(default_factory=list)
+    #: of ``failed``, the records refused for good (quarantined), and why (reason -> count).
+    quarantined: int = 0
+    quarantine_reasons: Counter[str] = field(default_factory=Counter)
+    #: records the reader could not place: id -> why (quarantined too).
+    unplaced: dict[str, str] = field(default_factory=dict)
+    #: records that left quarantine in this run (written, found right, or gone).
+    released: int = 0
     bad_values: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     tiers: Counter[str] = field(default_factory=Counter)
@@ -39,16 +56,36 @@ class RunReport:
     stopped: str | None = None
     duration_s: float = 0.0
     drift: dict[str, Any] = field(default_factory=dict)
+    #: the error that ended the run (status ``failed``).
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        """``complete``, ``partial``, ``stopped`` or ``failed`` (see the module docstring)."""
+        if self.error:
+            return "failed"
+        if self.stopped:
+            return "stopped"
+        if self.failed > self.quarantined:
+            return "failed"
+        if self.quarantined or self.unplaced:
+            return "partial"
+        return "complete"
 
     @property
     def complete(self) -> bool:
-        """True when every changed record was written and nothing stopped the run."""
-        return self.failed == 0 and self.stopped is None
+        """True when the run went through: every changed record was written or quarantined
+        and nothing stopped it (status ``complete`` or ``partial``); the cursor may move."""
+        return self.status in ("complete", "partial")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON: counters as dicts, transitions as ``"old -> new"`` keys."""
         data = asdict(self)
+        data["status"] = self.status
         data["failures"] = [asdict(f) for f in self.failures[:MAX_FAILURES_LISTED]]
+        data["quarantine_reasons"] = dict(self.quarantine_reasons.most_common())
+        data["unplaced"] = dict(list(self.unplaced.items())[:MAX_FAILURES_LISTED])
+        data["unplaced_count"] = len(self.unplaced)
         data["bad_values"] = dict(sorted(self.bad_values.items()))
         data["skipped"] = dict(sorted(self.skipped.items()))
         data["tiers"] = {t: self.tiers.get(t, 0) for t in TIERS}

@@ -1,5 +1,11 @@
 """Run state in SQL (SQLite by default, any SQLAlchemy URL): runs, cursors, score history,
-drift log, profile baselines and the run lease. The schema is created and upgraded here."""
+drift log, profile baselines, quarantined records and the run lease. The schema is created
+and upgraded here.
+
+The lease fences the writes that matter: a cursor moves, and a run is finished, only in a
+transaction that first touches the lease row *as its holder* (``UPDATE ... WHERE holder =
+token``). The update takes the row's write lock, so a takeover waits for that transaction
+and then finds the lease renewed; a run whose lease was taken over writes nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -34,11 +40,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from icpsync.core.errors import RunLocked
+from icpsync.core.errors import LeaseLost, RunLocked
 from icpsync.core.model import ScoreUpdate
 from icpsync.engine.run_report import RunReport
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 metadata = MetaData()
 
 meta = Table(
@@ -57,7 +63,12 @@ runs = Table(
     Column("profile_version", String(32), nullable=False),
     Column("complete", Boolean, nullable=False),
     Column("report", Text, nullable=False),
+    # version 3: what the run came to (see RUN_STATUSES) and the lease token it ran under.
+    Column("status", String(16)),
+    Column("holder", String(128)),
 )
+#: running, then one of the others; ``crashed`` is found later (see ``list_runs``).
+RUN_STATUSES = ("running", "complete", "partial", "stopped", "failed", "crashed")
 cursors = Table(
     "icpsync_cursors",
     metadata,
@@ -127,10 +138,30 @@ leases = Table(
     Column("expires_at", Float, nullable=False),
 )
 
+#: records whose writes the CRM refuses for good (validation rule, invalid value, deleted
+#: record, field-level security) or that the reader could not place: the run goes on
+#: without them and they are retried on the next full run or ``sync --retry-failed``.
+failures = Table(
+    "icpsync_failures",
+    metadata,
+    Column("connection", String(64), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("first_seen", String(40), nullable=False),
+    Column("last_seen", String(40), nullable=False),
+    Column("attempts", Integer, nullable=False),
+)
+
 #: schema version -> statements that bring the previous version up to it (new tables are
 #: created by ``create_all``; version 2 added ``icpsync_opportunities`` and
-#: ``icpsync_dirty_accounts``).
-MIGRATIONS: dict[int, list[str]] = {2: []}
+#: ``icpsync_dirty_accounts``; version 3 ``icpsync_failures`` and the runs' status).
+MIGRATIONS: dict[int, list[str]] = {
+    2: [],
+    3: [
+        "ALTER TABLE icpsync_runs ADD COLUMN status VARCHAR(16)",
+        "ALTER TABLE icpsync_runs ADD COLUMN holder VARCHAR(128)",
+    ],
+}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -157,6 +188,48 @@ def _holder_is_dead(holder: str | None) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _fence(conn: Any, connection: str, holder: str, seconds: float | None = None) -> bool:
+    """Touch the lease row as ``holder`` (pushing its expiry ``seconds`` ahead when given):
+    True when ``holder`` holds it. The row stays write-locked until ``conn`` commits."""
+    expires = leases.c.expires_at if seconds is None else time.time() + seconds
+    touched = conn.execute(
+        update(leases)
+        .where(leases.c.connection == connection, leases.c.holder == holder)
+        .values(expires_at=expires)
+    ).rowcount
+    return bool(touched)
+
+
+def _put_cursor(conn: Any, connection: str, obj: str, value: datetime) -> None:
+    done = conn.execute(
+        update(cursors)
+        .where(cursors.c.connection == connection, cursors.c.object == obj)
+        .values(value=value.isoformat())
+    ).rowcount
+    if not done:
+        conn.execute(
+            insert(cursors).values(connection=connection, object=obj, value=value.isoformat())
+        )
+
+
+def _status_of(row: Any, live: dict[str, float], now: float) -> str:
+    """A run's status; a run marked running whose lease is gone, expired or held by a dead
+    process on this host died without finishing: ``crashed``."""
+    status = row.status
+    if status is None:  # recorded before version 3
+        report = json.loads(row.report)
+        if row.complete:
+            return "complete"
+        return (
+            "stopped" if report.get("stopped") else "failed" if report.get("failed") else "crashed"
+        )
+    if status == "running":
+        expires = live.get(row.holder or "")
+        if expires is None or expires < now or _holder_is_dead(row.holder):
+            return "crashed"
+    return str(status)
 
 
 class StateStore:
@@ -257,15 +330,10 @@ class StateStore:
                     )
                 )
 
-    def renew_lease(self, connection: str, holder: str, *, seconds: int) -> bool:
+    def renew_lease(self, connection: str, holder: str, *, seconds: float) -> bool:
         """Push the lease's expiry ``seconds`` ahead; False when it is no longer ours."""
         with self.engine.begin() as conn:
-            renewed = conn.execute(
-                update(leases)
-                .where(leases.c.connection == connection, leases.c.holder == holder)
-                .values(expires_at=time.time() + seconds)
-            ).rowcount
-        return bool(renewed)
+            return _fence(conn, connection, holder, seconds)
 
     # -- cursors -------------------------------------------------------------------------
 
@@ -279,20 +347,18 @@ class StateStore:
             ).first()
         return datetime.fromisoformat(row[0]) if row else None
 
-    def set_cursor(self, connection: str, obj: str, value: datetime) -> None:
-        """Move the cursor (called only after the run's writes succeeded)."""
+    def set_cursor(
+        self, connection: str, obj: str, value: datetime, *, holder: str | None = None
+    ) -> None:
+        """Move the cursor (called only after the run's writes succeeded).
+
+        Raises:
+            LeaseLost: ``holder`` was given and no longer holds the lease: nothing moved.
+        """
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(cursors)
-                .where(cursors.c.connection == connection, cursors.c.object == obj)
-                .values(value=value.isoformat())
-            ).rowcount
-            if not done:
-                conn.execute(
-                    insert(cursors).values(
-                        connection=connection, object=obj, value=value.isoformat()
-                    )
-                )
+            if holder is not None and not _fence(conn, connection, holder):
+                raise LeaseLost(f"the run lease of {connection!r} was taken over")
+            _put_cursor(conn, connection, obj, value)
 
     def clear_cursor(self, connection: str, obj: str) -> None:
         """Forget a cursor: the next run reads that object in full."""
@@ -303,9 +369,18 @@ class StateStore:
 
     # -- runs, history, drift ------------------------------------------------------------
 
-    def start_run(self, report: RunReport) -> int:
-        """Record that a run began (incomplete until ``finish_run``); its id."""
+    def start_run(self, report: RunReport, holder: str | None = None) -> int:
+        """Record that a run began (status ``running`` until ``finish_run``); its id.
+
+        Runs of the connection still marked running are dead (this one holds the lease):
+        they are marked ``crashed``.
+        """
         with self.engine.begin() as conn:
+            conn.execute(
+                update(runs)
+                .where(runs.c.connection == report.crm, runs.c.status == "running")
+                .values(status="crashed")
+            )
             inserted = conn.execute(
                 insert(runs).values(
                     connection=report.crm,
@@ -314,10 +389,21 @@ class StateStore:
                     profile_version=report.profile_version,
                     complete=False,
                     report=json.dumps(report.to_dict(), default=str),
+                    status="running",
+                    holder=holder,
                 )
             ).inserted_primary_key
         assert inserted is not None
         return int(inserted[0])
+
+    def record_progress(self, run_id: int, report: RunReport) -> None:
+        """Keep the counts a running run has reached (a run that dies keeps them)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.status == "running")
+                .values(mode=report.mode, report=json.dumps(report.to_dict(), default=str))
+            )
 
     def record_history(self, run_id: int, connection: str, written: Sequence[ScoreUpdate]) -> None:
         """Keep the old and new values of every account a write just changed."""
@@ -343,15 +429,43 @@ class StateStore:
                 ],
             )
 
-    def finish_run(self, run_id: int, report: RunReport, at: datetime) -> None:
-        """Store the final run report, its drift, and the profile's baseline on first use."""
+    def finish_run(
+        self,
+        run_id: int,
+        report: RunReport,
+        at: datetime,
+        *,
+        holder: str | None = None,
+        move_cursors: Mapping[str, datetime] | None = None,
+    ) -> bool:
+        """Store the final run report, its drift, the profile's baseline on first use and
+        the cursors to move, in one transaction.
+
+        With ``holder``, all of it happens only while ``holder`` holds the lease; a run that
+        lost it is recorded as ``stopped`` (no drift, no baseline, no cursor) and False is
+        returned.
+        """
         with self.engine.begin() as conn:
+            if holder is not None and not _fence(conn, report.crm, holder):
+                report.stopped = report.stopped or "lost the run lease to another run"
+                conn.execute(
+                    update(runs)
+                    .where(runs.c.id == run_id)
+                    .values(
+                        mode=report.mode,
+                        complete=False,
+                        status="stopped",
+                        report=json.dumps(report.to_dict(), default=str),
+                    )
+                )
+                return False
             conn.execute(
                 update(runs)
                 .where(runs.c.id == run_id)
                 .values(
                     mode=report.mode,
                     complete=report.complete,
+                    status=report.status,
                     report=json.dumps(report.to_dict(), default=str),
                 )
             )
@@ -380,6 +494,24 @@ class StateStore:
                             at=at.isoformat(),
                         )
                     )
+            for obj, value in (move_cursors or {}).items():
+                _put_cursor(conn, report.crm, obj, value)
+        return True
+
+    def abort_run(self, run_id: int, report: RunReport, status: str) -> None:
+        """Record a run that ended by an error (``failed``) or an interruption
+        (``stopped``): its counts and why, no cursor, no drift."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(
+                    mode=report.mode,
+                    complete=False,
+                    status=status,
+                    report=json.dumps(report.to_dict(), default=str),
+                )
+            )
 
     def _last_full(self, connection: str) -> Any:
         with self.engine.connect() as conn:
@@ -422,12 +554,21 @@ class StateStore:
         return float(row[0]) if row else None
 
     def list_runs(self, connection: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        """The most recent run reports, newest first."""
-        query = select(runs.c.id, runs.c.report).order_by(runs.c.id.desc()).limit(limit)
+        """The most recent run reports, newest first, each with its ``status``."""
+        query = (
+            select(runs.c.id, runs.c.report, runs.c.status, runs.c.holder, runs.c.complete)
+            .order_by(runs.c.id.desc())
+            .limit(limit)
+        )
         if connection:
             query = query.where(runs.c.connection == connection)
+        now = time.time()
         with self.engine.connect() as conn:
-            return [{"run_id": r.id, **json.loads(r.report)} for r in conn.execute(query)]
+            live = {r.holder: r.expires_at for r in conn.execute(select(leases))}
+            return [
+                {"run_id": r.id, **json.loads(r.report), "status": _status_of(r, live, now)}
+                for r in conn.execute(query)
+            ]
 
     def list_drift(self, connection: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """The most recent drift entries, newest first."""

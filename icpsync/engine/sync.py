@@ -1,11 +1,15 @@
 """One sync run: read, aggregate, score, diff, write what changed, record the run.
 
 ``run_once`` serves the CLI, the tests and the scheduler alike. The cursor moves only
-after every changed record was written; a crash or a stop leaves it where it was, so the
-next run reads those records again and (thanks to the diff) writes only what is still
-different. The cursor is the time the read started, less an allowance for the difference
-between this machine's clock and the CRM's (``[sync] cursor_overlap_s``): records we write
-in this run are read once more next time and found unchanged, never written again.
+after every changed record was written or quarantined (refused by the CRM for good: see
+:mod:`icpsync.engine.quarantine`), and only while this run holds the lease; a crash, a
+stop or a retriable failure leaves it where it was, so the next run reads those records
+again and (thanks to the diff) writes only what is still different. The run row keeps the
+counts reached as batches finish, so a run that dies is recorded with what it did.
+
+The cursor is the time the read started, less an allowance for the difference between
+this machine's clock and the CRM's (``[sync] cursor_overlap_s``): records we write in this
+run are read once more next time and found unchanged, never written again.
 """
 
 from __future__ import annotations
@@ -15,16 +19,27 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.diff import update_for
-from icpsync.core.model import NO_AGGREGATES, TIER_1, TIER_2, Account, Aggregates, ScoreUpdate
+from icpsync.core.model import (
+    NO_AGGREGATES,
+    TIER_1,
+    TIER_2,
+    Account,
+    Aggregates,
+    RecordFailure,
+    ScoreUpdate,
+)
 from icpsync.core.scoring import Scorer
 from icpsync.engine.batch_writer import BatchWriter
 from icpsync.engine.drift import profile_drift_share, score_drift
+from icpsync.engine.heartbeat import Heartbeat
 from icpsync.engine.opportunity_cache import OpportunityCache
+from icpsync.engine.quarantine import Quarantine, RunQuarantine
 from icpsync.engine.registry import build_connector
 from icpsync.engine.run_report import RunReport
 
@@ -39,6 +54,8 @@ ACCOUNTS = "accounts"
 OPPORTUNITIES = "opportunities"
 #: accounts scored together: their aggregates are looked up in one query.
 ACCOUNT_BATCH = 500
+#: deals read between two checks of the lease and of a stop request.
+OPPORTUNITY_CHECK = 5000
 
 
 def run_once(
@@ -51,7 +68,8 @@ def run_once(
     dry_run: bool = False,
     profile: Profile | None = None,
     on_progress: Callable[[int], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    should_stop: Callable[[], bool | str | None] | None = None,
+    retry_failed: bool = False,
 ) -> RunReport:
     """Run one sync against ``connector`` (built from the settings when not given).
 
@@ -64,11 +82,13 @@ def run_once(
         dry_run: score and diff, write nothing, move no cursor.
         profile: the profile to score with; the configured one when not given.
         on_progress: called with the number of accounts scored so far, now and then.
-        should_stop: asked after each write batch; True ends the run early (cursor kept).
+        should_stop: asked between batches; a true value (a string says why) ends the run
+            early, the batch in flight written, the cursor kept.
+        retry_failed: also read the quarantined records (a full run reads them anyway).
 
     Raises:
         RunLocked: another run holds this connection's lease.
-        ConnectorError: the CRM could not be read at all.
+        ConnectorError: the CRM could not be read at all (the run is recorded ``failed``).
     """
     profile = profile or settings.active_profile()
     owns_connector = connector is None
@@ -79,55 +99,85 @@ def run_once(
     report = RunReport(
         crm=name, dry_run=dry_run, started_at=now.isoformat(), profile_version=profile.version
     )
-    lease = state.lease(name, seconds=settings.state.lease_seconds) if state else nullcontext()
+    seconds = settings.state.lease_seconds
+    lease = state.lease(name, seconds=seconds) if state else nullcontext()
     try:
         with lease as holder:
-            cursor = None
-            if state is not None and not full:
-                cursor = state.cursor(name, ACCOUNTS)
-                if cursor is not None and state.last_full_profile_version(name) != profile.version:
-                    log.info("profile changed to %s: full run", profile.version)
-                    cursor = None
-            report.mode = "full" if cursor is None else "incremental"
-            report.cursor = cursor.isoformat() if cursor else None
-            read_started = datetime.now(UTC)
-            run_id = None if state is None or dry_run else state.start_run(report)
-            # A dry run reads every deal into memory: it must not change the stored copy.
-            cache = None if state is None or dry_run else OpportunityCache(state.engine, name)
-            opp_cursor = None
-            if state is not None and cache is not None:
-                if cursor is not None:
-                    opp_cursor = state.cursor(name, OPPORTUNITIES)
-                if opp_cursor is None:
-                    state.clear_cursor(name, OPPORTUNITIES)  # the copy is rebuilt from scratch
+            beat = Heartbeat(state, name, holder, seconds) if state and holder else None
+            with beat or nullcontext():
+                cursor = None
+                if state is not None and not full:
+                    cursor = state.cursor(name, ACCOUNTS)
+                    if (
+                        cursor is not None
+                        and state.last_full_profile_version(name) != profile.version
+                    ):
+                        log.info("profile changed to %s: full run", profile.version)
+                        cursor = None
+                report.mode = "full" if cursor is None else "incremental"
+                report.cursor = cursor.isoformat() if cursor else None
+                read_started = datetime.now(UTC)
+                run_id = None if state is None or dry_run else state.start_run(report, holder)
+                real = state is not None and not dry_run
+                # A dry run reads every deal into memory: it must not change the stored copy.
+                cache = OpportunityCache(state.engine, name) if real and state else None
+                opp_cursor = None
+                if state is not None and cache is not None:
+                    if cursor is not None:
+                        opp_cursor = state.cursor(name, OPPORTUNITIES)
+                    if opp_cursor is None:
+                        state.clear_cursor(name, OPPORTUNITIES)  # the copy is rebuilt
+                held = RunQuarantine(
+                    Quarantine(state.engine, name) if real and state else None, report
+                )
 
-            def on_written(updates: list[ScoreUpdate]) -> None:
-                if state is not None and run_id is not None:
-                    state.record_history(run_id, name, updates)
+                def on_written(updates: list[ScoreUpdate]) -> None:
+                    if state is not None and run_id is not None:
+                        state.record_history(run_id, name, updates)
+                    held.written(updates)
 
-            keep_lease = None if state is None else _lease_keeper(state, name, holder, settings)
+                def checkpoint() -> None:
+                    """Between batches: the lease, a stop request, the counts so far."""
+                    if beat is not None and beat.lost():
+                        report.stopped = report.stopped or "lost the run lease to another run"
+                    asked = should_stop() if should_stop is not None else None
+                    if asked:
+                        stop = asked if isinstance(asked, str) else "stop requested"
+                        report.stopped = report.stopped or stop
+                    if state is not None and run_id is not None:
+                        _tally_connector(connector, report)
+                        report.duration_s = time.perf_counter() - started
+                        state.record_progress(run_id, report)
 
-            _run(
-                settings,
-                connector,
-                profile,
-                report,
-                cursor,
-                now,
-                dry_run,
-                on_progress,
-                should_stop,
-                on_written,
-                cache,
-                opp_cursor,
-                keep_lease,
-            )
-            report.duration_s = time.perf_counter() - started
-            _tally_connector(connector, report)
-            if state is not None:
-                _record(settings, state, report, run_id, read_started, now, profile)
-                if cache is not None and report.complete:
-                    cache.settle()
+                try:
+                    _run(
+                        settings,
+                        _Wiring(connector, profile, report, cursor, now, dry_run),
+                        on_progress,
+                        checkpoint,
+                        on_written,
+                        lambda refused: held.refused(refused, now),
+                        held,
+                        retry_failed,
+                        cache,
+                        opp_cursor,
+                    )
+                    flush = getattr(connector, "flush", None)
+                    if callable(flush) and not dry_run:
+                        flush()  # buffered writes are durable before the cursor moves
+                except BaseException as exc:
+                    _abort(state, run_id, report, connector, exc, started)
+                    raise
+                report.duration_s = time.perf_counter() - started
+                _tally_connector(connector, report)
+                if state is not None:
+                    _record(settings, state, report, run_id, read_started, now, profile, holder)
+                    if report.complete:
+                        held.finish(read_everything=report.mode == "full" or retry_failed, at=now)
+                        if cache is not None:
+                            cache.settle()
+                    elif not dry_run:
+                        held.finish(read_everything=False, at=now)
     finally:
         if owns_connector:
             connector.close()
@@ -136,29 +186,71 @@ def run_once(
     return report
 
 
+def _abort(
+    state: StateStore | None,
+    run_id: int | None,
+    report: RunReport,
+    connector: Connector,
+    exc: BaseException,
+    started: float,
+) -> None:
+    """Record a run an error (``failed``) or an interruption (``stopped``) ended."""
+    if state is None or run_id is None:
+        return
+    report.duration_s = time.perf_counter() - started
+    _tally_connector(connector, report)
+    if isinstance(exc, Exception):
+        report.error = f"{type(exc).__name__}: {exc}"
+        status = "failed"
+    else:
+        report.stopped = report.stopped or f"interrupted ({type(exc).__name__})"
+        status = "stopped"
+    try:
+        state.abort_run(run_id, report, status)
+    except Exception:  # the error being raised says more than this one
+        log.warning("could not record the end of run %s", run_id, exc_info=True)
+
+
+@dataclass(frozen=True)
+class _Wiring:
+    """What one run works on."""
+
+    connector: Connector
+    profile: Profile
+    report: RunReport
+    cursor: datetime | None
+    now: datetime
+    dry_run: bool
+
+
 def _run(
     settings: Settings,
-    connector: Connector,
-    profile: Profile,
-    report: RunReport,
-    cursor: datetime | None,
-    now: datetime,
-    dry_run: bool,
+    wiring: _Wiring,
     on_progress: Callable[[int], None] | None,
-    should_stop: Callable[[], bool] | None,
+    checkpoint: Callable[[], None],
     on_written: Callable[[list[ScoreUpdate]], None],
+    on_refused: Callable[[list[RecordFailure]], None],
+    held: RunQuarantine,
+    retry_failed: bool,
     cache: OpportunityCache | None,
     opp_cursor: datetime | None,
-    keep_lease: Callable[[], bool] | None = None,
 ) -> None:
+    connector, profile, report = wiring.connector, wiring.profile, wiring.report
+    cursor, now, dry_run = wiring.cursor, wiring.now, wiring.dry_run
     recent_since = (now - timedelta(days=settings.drift.recent_win_days)).date()
     source, touched, recent_wins = _read_opportunities(
-        connector, report, cache, cursor, opp_cursor, recent_since
+        connector, report, cache, cursor, opp_cursor, recent_since, checkpoint
     )
+    if report.stopped:
+        return
+    if retry_failed and cursor is not None:
+        touched |= held.held  # quarantined records are read by id
     scorer = Scorer(profile)
     chunk = max(1, min(connector.write_chunk_size, settings.sync.write_chunk))
     overlap = settings.sync.overlap_writes and getattr(connector, "thread_safe_writes", False)
-    writer = BatchWriter(connector, report, chunk, on_written, overlap=overlap)
+    writer = BatchWriter(
+        connector, report, chunk, on_written, overlap=overlap, on_refused=on_refused
+    )
     recent_win_tiers: Counter[str] = Counter()
     try:
         for batch in _batches(_accounts(connector, cursor, touched), ACCOUNT_BATCH):
@@ -172,6 +264,8 @@ def _run(
                 if account.id in recent_wins:
                     recent_win_tiers[result.tier] += recent_wins[account.id]
                 update = update_for(account, result, scored_at=now)
+                if not dry_run:
+                    held.seen(account.id, unchanged=update is None)
                 if update is None:
                     report.unchanged += 1
                     continue
@@ -182,10 +276,7 @@ def _run(
                 if not dry_run:
                     writer.add(update)
             writer.write_full()
-            if keep_lease is not None and not keep_lease():
-                report.stopped = report.stopped or "lost the run lease to another run"
-            if should_stop is not None and should_stop():
-                report.stopped = report.stopped or "stop requested"
+            checkpoint()
             if on_progress:
                 on_progress(report.scored)
             if report.stopped:
@@ -215,23 +306,6 @@ class _InMemory:
         return {i: self.by_account[i] for i in account_ids if i in self.by_account}
 
 
-def _lease_keeper(
-    state: StateStore, name: str, holder: str | None, settings: Settings
-) -> Callable[[], bool]:
-    """Renews the run lease a third of the way through it; False once it was taken over."""
-    seconds = settings.state.lease_seconds
-    renewed = time.monotonic()
-
-    def keep() -> bool:
-        nonlocal renewed
-        if holder is None or time.monotonic() - renewed < seconds / 3:
-            return True
-        renewed = time.monotonic()
-        return state.renew_lease(name, holder, seconds=seconds)
-
-    return keep
-
-
 def _read_opportunities(
     connector: Connector,
     report: RunReport,
@@ -239,11 +313,13 @@ def _read_opportunities(
     cursor: datetime | None,
     opp_cursor: datetime | None,
     recent_since: date,
+    checkpoint: Callable[[], None] | None = None,
 ) -> tuple[_AggregateSource, set[str], Counter[str]]:
     """Read opportunities (only those changed since ``opp_cursor`` when given).
 
     Returns where aggregates come from, the accounts whose opportunities changed since the
-    accounts cursor, and recent wins per account (for profile drift).
+    accounts cursor, and recent wins per account (for profile drift). ``checkpoint`` is
+    called every ``OPPORTUNITY_CHECK`` deals; a stop it records ends the read.
     """
     builder = AggregateBuilder() if cache is None else None
     if cache is not None and opp_cursor is None:
@@ -254,6 +330,10 @@ def _read_opportunities(
     recent_wins: Counter[str] = Counter()
     for opp in connector.read_opportunities(opp_cursor):
         report.opportunities_read += 1
+        if checkpoint is not None and report.opportunities_read % OPPORTUNITY_CHECK == 0:
+            checkpoint()
+            if report.stopped:
+                break
         if builder is not None:
             builder.add(opp)
         else:
@@ -313,9 +393,12 @@ def _example(account: Account, update: ScoreUpdate) -> dict[str, object]:
 
 
 def _tally_connector(connector: Connector, report: RunReport) -> None:
-    report.api_calls.update(connector.stats.api_calls)
-    report.bad_values.update(connector.stats.bad_values)
-    report.skipped.update(connector.stats.skipped)
+    """The connector's counters so far (called between batches and at the end)."""
+    stats = connector.stats
+    report.api_calls = Counter(dict(stats.api_calls))
+    report.bad_values = Counter(dict(stats.bad_values))
+    report.skipped = Counter(dict(stats.skipped))
+    report.unplaced = dict(getattr(stats, "unplaced", None) or {})
 
 
 def _record(
@@ -326,8 +409,10 @@ def _record(
     read_started: datetime,
     now: datetime,
     profile: Profile,
+    holder: str | None = None,
 ) -> None:
-    """Drift, the final run row, and (after a complete, real run) the cursor."""
+    """Drift, the final run row, and (after a complete or partial real run) the cursors,
+    in one transaction fenced by the lease ``holder``."""
     last_full = state.last_full_histogram(report.crm)
     previous = last_full if report.mode == "full" else None
     population = sum(last_full) if last_full and report.mode != "full" else None
@@ -342,11 +427,12 @@ def _record(
         log.warning("drift: %s", warning)
     if report.dry_run or run_id is None:
         return
-    state.finish_run(run_id, report, now)
+    moves = {}
     if report.complete:
         next_cursor = read_started - timedelta(seconds=settings.sync.cursor_overlap_s)
-        state.set_cursor(report.crm, ACCOUNTS, next_cursor)
-        state.set_cursor(report.crm, OPPORTUNITIES, next_cursor)
+        moves = {ACCOUNTS: next_cursor, OPPORTUNITIES: next_cursor}
+    if not state.finish_run(run_id, report, now, holder=holder, move_cursors=moves):
+        log.warning("run stopped: %s; the cursor did not move", report.stopped)
 
 
 def _drift_warnings(settings: Settings, report: RunReport) -> list[str]:

@@ -1,0 +1,199 @@
+"""Quarantined records: what the CRM refuses for good, and what a reader could not place.
+
+A record whose write fails with a non-retriable error (a validation rule, an invalid
+value, a deleted record, field-level security) must not hold the cursor back: the run
+completes for everything else (status ``partial``), the cursor moves, and the record waits
+here with its reason, when it was first and last seen, and how many runs tried it. The
+next full run, or ``sync --retry-failed``, reads it again; it leaves the table once it is
+written, found already right, or found gone from the CRM.
+
+SQL is portable (SQLite, PostgreSQL): an upsert is a select of the ids present, then an
+``UPDATE`` and an ``INSERT`` of the rest, in one transaction, 500 ids at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from icpsync.core.model import RecordFailure, ScoreUpdate
+from icpsync.engine.run_report import RunReport
+from icpsync.engine.state import failures
+
+__all__ = ["Quarantine", "RunQuarantine", "list_failures"]
+
+#: ids per statement (well under every database's bound-parameter limit).
+CHUNK = 500
+
+
+def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Quarantine:
+    """The quarantined records of one connection.
+
+    Args:
+        engine: the state store's engine.
+        connection: the connection (CRM) name.
+    """
+
+    def __init__(self, engine: Engine, connection: str):
+        self.engine = engine
+        self.connection = connection
+
+    def ids(self) -> set[str]:
+        """Every quarantined record id."""
+        with self.engine.connect() as conn:
+            query = select(failures.c.account_id).where(failures.c.connection == self.connection)
+            return {r[0] for r in conn.execute(query)}
+
+    def put(self, refused: Sequence[RecordFailure], at: datetime) -> None:
+        """Add (or count one more attempt of) each refused record, with its latest reason."""
+        latest = {f.account_id: f.reason for f in refused}
+        if not latest:
+            return
+        stamp = at.isoformat()
+        table = failures
+        bump = (
+            update(table)
+            .where(
+                table.c.connection == bindparam("b_connection"),
+                table.c.account_id == bindparam("b_id"),
+            )
+            .values(reason=bindparam("b_reason"), last_seen=stamp, attempts=table.c.attempts + 1)
+        )
+        with self.engine.begin() as conn:
+            for chunk in _chunks(sorted(latest)):
+                present = {
+                    r[0]
+                    for r in conn.execute(
+                        select(table.c.account_id).where(
+                            table.c.connection == self.connection, table.c.account_id.in_(chunk)
+                        )
+                    )
+                }
+                old = [
+                    {"b_connection": self.connection, "b_id": i, "b_reason": latest[i]}
+                    for i in chunk
+                    if i in present
+                ]
+                new = [
+                    {
+                        "connection": self.connection,
+                        "account_id": i,
+                        "reason": latest[i],
+                        "first_seen": stamp,
+                        "last_seen": stamp,
+                        "attempts": 1,
+                    }
+                    for i in chunk
+                    if i not in present
+                ]
+                if old:
+                    conn.execute(bump, old)
+                if new:
+                    conn.execute(insert(table), new)
+
+    def release(self, ids: Collection[str]) -> int:
+        """Take these records out of quarantine; how many were in it."""
+        gone = 0
+        with self.engine.begin() as conn:
+            for chunk in _chunks(sorted(ids)):
+                gone += conn.execute(
+                    delete(failures).where(
+                        failures.c.connection == self.connection, failures.c.account_id.in_(chunk)
+                    )
+                ).rowcount
+        return gone
+
+    def count(self) -> int:
+        """How many records are quarantined."""
+        with self.engine.connect() as conn:
+            query = select(func.count()).where(failures.c.connection == self.connection)
+            return int(conn.execute(query).scalar() or 0)
+
+
+def list_failures(engine: Engine, connection: str | None = None) -> list[dict[str, Any]]:
+    """Quarantined records (of one connection, or all), most attempted first."""
+    query = select(failures).order_by(
+        failures.c.connection, failures.c.attempts.desc(), failures.c.account_id
+    )
+    if connection:
+        query = query.where(failures.c.connection == connection)
+    with engine.connect() as conn:
+        return [
+            {
+                "crm": r.connection,
+                "record_id": r.account_id,
+                "reason": r.reason,
+                "first_seen": r.first_seen,
+                "last_seen": r.last_seen,
+                "attempts": r.attempts,
+            }
+            for r in conn.execute(query)
+        ]
+
+
+class RunQuarantine:
+    """One run's dealings with the quarantine: records refused or found right as the run
+    goes, and at its end the records gone from the CRM and those the reader could not place.
+
+    Args:
+        store: the connection's quarantine (None: a dry run or no state; nothing is kept).
+        report: the run report (``released`` is counted into it).
+    """
+
+    def __init__(self, store: Quarantine | None, report: RunReport):
+        self.store = store
+        self.report = report
+        self.held: set[str] = store.ids() if store is not None else set()
+        self._unseen = set(self.held)
+        self._right: list[str] = []
+
+    def seen(self, account_id: str, *, unchanged: bool) -> None:
+        """The run read this account (and found it already right when ``unchanged``)."""
+        if account_id not in self.held:
+            return
+        self._unseen.discard(account_id)
+        if unchanged:
+            self._right.append(account_id)
+            if len(self._right) >= CHUNK:
+                self._release_right()
+
+    def written(self, updates: Sequence[ScoreUpdate]) -> None:
+        """These updates were applied: their records leave quarantine."""
+        ids = [u.account_id for u in updates if u.account_id in self.held]
+        if ids and self.store is not None:
+            self.report.released += self.store.release(ids)
+
+    def refused(self, refused: Sequence[RecordFailure], at: datetime) -> None:
+        """The CRM refused these records for good."""
+        if self.store is not None:
+            self.store.put(refused, at)
+
+    def finish(self, *, read_everything: bool, at: datetime) -> None:
+        """At the end of a run: release what it found right; after a run that read every
+        quarantined record it could (``read_everything``), release those it never saw (gone
+        from the CRM); quarantine the records the reader could not place."""
+        self._release_right()
+        if self.store is None:
+            return
+        if read_everything and self._unseen:
+            self.report.released += self.store.release(self._unseen)
+            self._unseen = set()
+        unplaced = self.report.unplaced
+        if unplaced:
+            self.store.put(
+                [RecordFailure(i, why, retriable=False) for i, why in unplaced.items()], at
+            )
+
+    def _release_right(self) -> None:
+        if self._right and self.store is not None:
+            self.report.released += self.store.release(self._right)
+        self._right = []
