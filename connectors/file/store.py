@@ -71,6 +71,8 @@ class OutputStore:
             writer.writeheader()
             for (text,) in self._db.execute("SELECT row FROM rows ORDER BY seq"):
                 writer.writerow(json.loads(text))
+            handle.flush()
+            os.fsync(handle.fileno())  # on disk before the rename, and so before the cursor
         os.replace(tmp, path)
 
     def close(self) -> None:

@@ -34,16 +34,17 @@ from hubspot.crm.companies import (
 
 from icpsync.connectors.hubspot.client import HubSpotApi
 from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, epoch_ms, tier_label
-from icpsync.engine.field_map import FieldMap
 from icpsync.core.model import Account, ConnectorStats, Opportunity
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser, parse_datetime
+from icpsync.engine.field_map import FieldMap
 
 log = logging.getLogger(__name__)
 PAGE = 100
 SEARCH_PAGE = 200
 LAST_MODIFIED = "hs_lastmodifieddate"
 ID = "hs_object_id"
-#: field map ICP key -> the raw key the normaliser reads the current value from.
+#: why a searched record without a timestamp is reported (``ConnectorStats.unplaced``).
+UNPLACED = f"no {LAST_MODIFIED}: the incremental search cannot place it"
 #: v4 association type of a deal's primary company.
 PRIMARY_DEAL_TO_COMPANY = 5
 
@@ -166,7 +167,8 @@ class Reader:
             stamps: list[int] = []
             for record in page:
                 stamp = _stamp(record)
-                if stamp is None:  # cannot match the filter; never expected
+                if stamp is None:  # cannot match the filter: reported, the run is partial
+                    self._unplaced(kind, str(record.get("id")))
                     continue
                 stamps.append(stamp)
                 if stamp == lower and record["id"] in read:
@@ -178,12 +180,29 @@ class Reader:
             if not more:
                 return
             if not stamps:  # a full page without timestamps: no window can move past it
-                log.warning("%s search returned no %s: stopping", kind, LAST_MODIFIED)
+                log.warning(
+                    "%s search returned a page without %s: its records are reported as not "
+                    "placed and the search stops",
+                    kind,
+                    LAST_MODIFIED,
+                )
+                self.stats.skipped[f"{kind}_search_stopped_on_a_page_without_timestamps"] += 1
                 return
             if stamps[0] == stamps[-1] == lower and not strict:
                 # A whole page at one timestamp: read it out by id, then move past it.
                 yield from self._search_at(kind, api, lower, read)
                 strict, read = True, set()
+
+    def _unplaced(self, kind: str, record_id: str) -> None:
+        """A searched record without a timestamp: a company is reported by id (the run is
+        partial and the company quarantined); a deal is counted and logged by id."""
+        if kind == "companies":
+            self.stats.unplaced[record_id] = UNPLACED
+        else:
+            self.stats.skipped["deal_without_timestamp"] += 1
+            log.warning(
+                "deal %s has no %s: not read by this incremental run", record_id, LAST_MODIFIED
+            )
 
     def _search_at(
         self, kind: str, api: Any, stamp: int, read: set[str]

@@ -88,6 +88,11 @@ def score(
 )
 @click.option("--dry-run", is_flag=True, help="Write nothing; show what would change.")
 @click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Also retry the quarantined records (icpsync failures lists them).",
+)
+@click.option(
     "--profile", "profile_path", type=click.Path(path_type=Path), help="Profile TOML to use."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as one JSON object.")
@@ -97,11 +102,18 @@ def sync(
     crm: str | None,
     full: bool,
     dry_run: bool,
+    retry_failed: bool,
     profile_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Score the CRM's accounts and write back what changed."""
+    """Score the CRM's accounts and write back what changed.
+
+    Exits 0 when every changed record was written, 1 when records were quarantined or not
+    written or the run stopped, 143 after SIGTERM (the batch in flight is finished first).
+    """
+    from icpsync.cli.stop import EXIT_SIGTERM, StopOnSigterm
     from icpsync.engine.progress import progress_printer
+    from icpsync.engine.quarantine import Quarantine
     from icpsync.engine.registry import build_connector
     from icpsync.engine.state import StateStore
     from icpsync.engine.sync import run_once
@@ -111,7 +123,7 @@ def sync(
     connector = build_connector(settings, crm)
     state = StateStore(settings.state.database_url())
     try:
-        with progress_printer(enabled=not as_json) as on_progress:
+        with StopOnSigterm() as sigterm, progress_printer(enabled=not as_json) as on_progress:
             report = run_once(
                 settings,
                 connector=connector,
@@ -120,7 +132,10 @@ def sync(
                 dry_run=dry_run,
                 profile=profile,
                 on_progress=on_progress,
+                should_stop=sigterm,
+                retry_failed=retry_failed,
             )
+        still_quarantined = Quarantine(state.engine, connector.name).count()
     finally:
         connector.close()
         state.close()
@@ -144,9 +159,16 @@ def sync(
             )
         for warning in report.drift.get("warnings", []):
             click.echo(f"drift warning: {warning}")
-        if report.failed or report.stopped:
+        if report.status != "complete":
             click.echo(failure_summary(report))
-    if report.failed or report.stopped:
+        if still_quarantined and not dry_run:
+            click.echo(
+                f"{still_quarantined} records in quarantine in all: `icpsync failures` lists "
+                "them; `icpsync sync --retry-failed` retries them"
+            )
+    if sigterm.received:
+        sys.exit(EXIT_SIGTERM)
+    if report.status != "complete":
         sys.exit(EXIT_FAILED)
 
 
@@ -179,6 +201,7 @@ def _register_commands() -> None:
         crm.doctor,
         crm.sandbox,
         history.runs,
+        history.failures,
         history.drift,
         history.schedule,
         history.demo,

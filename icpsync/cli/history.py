@@ -1,4 +1,4 @@
-"""Commands over the state store: ``runs``, ``drift``, ``schedule`` and ``demo``."""
+"""Commands over the state store: ``runs``, ``failures``, ``drift``, ``schedule``, ``demo``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from icpsync.cli.output import echo_json, table
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None:
-    """List past runs, newest first."""
+    """List past runs, newest first, with their status (running, complete, partial,
+    stopped, failed, or crashed: died without finishing)."""
     from icpsync.cli.context import settings_from
     from icpsync.engine.state import StateStore
 
@@ -35,6 +36,7 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
                 "run",
                 "crm",
                 "mode",
+                "status",
                 "started",
                 "read",
                 "changed",
@@ -48,6 +50,7 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
                     r["run_id"],
                     r["crm"],
                     r["mode"],
+                    r["status"],
                     r["started_at"][:19],
                     r["accounts_read"],
                     r["changed"],
@@ -59,6 +62,50 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
                 for r in rows
             ],
         )
+    )
+
+
+@click.command()
+@click.option("--crm", help="Only records of this connection.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def failures(ctx: click.Context, crm: str | None, as_json: bool) -> None:
+    """List the quarantined records: refused by the CRM for good (or not placed by the
+    reader); retried by the next full run or `sync --retry-failed`."""
+    from icpsync.cli.context import settings_from
+    from icpsync.engine.quarantine import list_failures
+    from icpsync.engine.state import StateStore
+
+    state = StateStore(settings_from(ctx).state.database_url())
+    try:
+        rows = list_failures(state.engine, crm)
+    finally:
+        state.close()
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no quarantined records" + (f" for {crm}" if crm else ""))
+        return
+    click.echo(
+        table(
+            ("crm", "record", "attempts", "first seen", "last seen", "reason"),
+            [
+                (
+                    r["crm"],
+                    r["record_id"],
+                    r["attempts"],
+                    r["first_seen"][:19],
+                    r["last_seen"][:19],
+                    r["reason"],
+                )
+                for r in rows
+            ],
+        )
+    )
+    click.echo(
+        f"{len(rows)} records quarantined; `icpsync sync --retry-failed` (or a full run) "
+        "retries them"
     )
 
 
@@ -136,7 +183,7 @@ def schedule(ctx: click.Context, once: bool) -> None:
     all_ok = True
     for job in jobs:
         summary = run_job(config, job.connection, job.full)
-        ok = summary is not None and not summary["failed"] and not summary["stopped"]
+        ok = summary is not None and summary["status"] == "complete"
         all_ok = all_ok and ok
         click.echo(
             f"{job.id}: "

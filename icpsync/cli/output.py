@@ -78,15 +78,35 @@ def run_summary(data: Mapping[str, Any]) -> str:
 
 
 def failure_summary(report: RunReport) -> str:
-    """Why a run did not finish: the stop, the commonest write failures, a few ids."""
+    """Why a run did not complete: the stop or error, the records quarantined (one line per
+    reason, commonest first), those left to retry, and whether the cursor moved."""
     lines = []
+    if report.error:
+        lines.append(f"failed: {report.error}")
     if report.stopped:
         lines.append(f"stopped: {report.stopped}")
-    if report.failures:
-        reasons = Counter(f.reason for f in report.failures)
-        lines.append(f"{report.failed} records not written; the commonest reasons:")
-        for reason, count in reasons.most_common(3):
+    if report.quarantined:
+        lines.append(
+            f"{report.quarantined} records quarantined (refused by the CRM for good; retried "
+            "by the next full run or `sync --retry-failed`):"
+        )
+        for reason, count in report.quarantine_reasons.most_common():
             ids = [f.account_id for f in report.failures if f.reason == reason][:3]
+            example = f" (e.g. {', '.join(ids)})" if ids else ""
+            lines.append(f"  {count} x {reason}{example}")
+    if report.unplaced:
+        lines.append(f"{len(report.unplaced)} records the reader could not place (quarantined):")
+        for reason, count in Counter(report.unplaced.values()).most_common():
+            ids = [i for i, why in report.unplaced.items() if why == reason][:3]
             lines.append(f"  {count} x {reason} (e.g. {', '.join(ids)})")
-    lines.append("the cursor did not move: the next run retries what was not written")
+    retriable = [f for f in report.failures if f.retriable]
+    if report.failed > report.quarantined:
+        lines.append(f"{report.failed - report.quarantined} records not written; the commonest:")
+        for reason, count in Counter(f.reason for f in retriable).most_common(3):
+            ids = [f.account_id for f in retriable if f.reason == reason][:3]
+            lines.append(f"  {count} x {reason} (e.g. {', '.join(ids)})")
+    if report.complete:
+        lines.append("the cursor moved: everything else was written")
+    else:
+        lines.append("the cursor did not move: the next run retries what was not written")
     return "\n".join(lines)
