@@ -95,3 +95,49 @@ def _no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("ICPSYNC_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
+
+
+# -- state backends: SQLite, and a real PostgreSQL started from the pgserver wheel ----------
+
+
+@pytest.fixture(scope="session")
+def postgres_server():  # type: ignore[no-untyped-def]
+    """A PostgreSQL server for the session (skipped, saying why, if it cannot start).
+
+    Run as root, pgserver runs the server as a user of its own, which must reach the data
+    folder: a fresh folder under the system temp dir (pytest's own is private to root).
+    """
+    import shutil
+    import tempfile
+    import warnings
+
+    folder = Path(tempfile.mkdtemp(prefix="icpsync-pg-"))
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        try:
+            import pgserver
+        except ImportError:
+            pytest.skip("PostgreSQL tests need the test extra (pip install 'icpsync[test]')")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = pgserver.get_server(folder, cleanup_mode="stop")
+    except Exception as exc:  # no shared memory, no permission to run initdb, ...
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"pgserver could not start PostgreSQL: {type(exc).__name__}: {exc}")
+    yield server
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A SQLAlchemy URL of an empty state database: SQLite, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state' / 'icpsync.db'}"
+    import uuid
+
+    server = request.getfixturevalue("postgres_server")
+    name = f"icpsync_{uuid.uuid4().hex[:12]}"
+    server.psql(f"CREATE DATABASE {name};")
+    return str(server.get_uri(name)).replace("postgresql://", "postgresql+psycopg://", 1)

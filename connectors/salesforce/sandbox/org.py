@@ -54,6 +54,9 @@ class Org(Tooling):
         self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
         #: added to the wall clock for modstamps (tests simulate "the full sync ran an hour ago").
         self.clock_offset = timedelta(0)
+        #: record id -> error message of a validation rule that refuses every save of it
+        #: (``FIELD_CUSTOM_VALIDATION_EXCEPTION``, a per-record failure no retry fixes).
+        self.validation_failures: dict[str, str] = {}
         self.org_id = sf_id("00D", 1)
         self.user_id = self.insert("User", {"Username": "integration@icpsync.sandbox"})
 
@@ -257,6 +260,9 @@ class Org(Tooling):
                 )
                 raise RecordError(code, f"invalid cross reference id: {record_id}", ["Id"])
             clean = self._check(object_name, values, create=False)
+            refusal = self.validation_failures.get(record["Id"])
+            if refusal is not None:
+                raise RecordError("FIELD_CUSTOM_VALIDATION_EXCEPTION", refusal, [])
             if object_name == "Opportunity" and "StageName" in clean:
                 clean["IsClosed"] = clean["StageName"] in ("Closed Won", "Closed Lost")
                 clean["IsWon"] = clean["StageName"] == "Closed Won"

@@ -1,0 +1,219 @@
+"""The run lease holds on SQLite and on a real PostgreSQL: heartbeat, fencing, crash detection.
+
+Every test runs once per backend (``state_url``); the PostgreSQL one is skipped, with the
+reason, only when pgserver cannot start a server.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from icpsync.connectors.file import FileConnector
+from icpsync.core.errors import LeaseLost, RunLocked
+from icpsync.core.model import RecordFailure, ScoreUpdate, WriteReport
+from icpsync.engine.heartbeat import Heartbeat
+from icpsync.engine.quarantine import Quarantine, list_failures
+from icpsync.engine.run_report import RunReport
+from icpsync.engine.settings import load_settings
+from icpsync.engine.state import StateStore, leases, runs
+from icpsync.engine.sync import ACCOUNTS, run_once
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _steal(state: StateStore, connection: str) -> None:
+    """Another run takes the lease over (as after this run's lease expired)."""
+    with state.engine.begin() as conn:
+        conn.execute(
+            update(leases).where(leases.c.connection == connection).values(holder="elsewhere:1:x")
+        )
+
+
+def test_cursor_and_finish_writes_are_refused_once_the_lease_was_taken(state_url: str) -> None:
+    state = StateStore(state_url)
+    try:
+        with state.lease("crm", seconds=60) as holder:
+            state.set_cursor("crm", ACCOUNTS, NOW, holder=holder)  # ours: it moves
+            report = RunReport(crm="crm", started_at=NOW.isoformat())
+            run_id = state.start_run(report, holder)
+            _steal(state, "crm")
+            with pytest.raises(LeaseLost):
+                state.set_cursor("crm", ACCOUNTS, datetime(2027, 1, 1, tzinfo=UTC), holder=holder)
+            later = {ACCOUNTS: datetime(2027, 1, 1, tzinfo=UTC)}
+            assert not state.finish_run(run_id, report, NOW, holder=holder, move_cursors=later)
+            assert not state.renew_lease("crm", holder, seconds=60)
+        assert state.cursor("crm", ACCOUNTS) == NOW  # never moved by the run that lost it
+        row = state.list_runs("crm")[0]
+        assert row["status"] == "stopped" and "lease" in row["stopped"]
+        assert state.list_drift("crm") == []  # no drift recorded for it either
+    finally:
+        state.close()
+
+
+def test_finish_moves_the_cursors_with_the_run_row_for_the_holder(state_url: str) -> None:
+    state = StateStore(state_url)
+    try:
+        with state.lease("crm", seconds=60) as holder:
+            report = RunReport(crm="crm", started_at=NOW.isoformat(), written=3)
+            run_id = state.start_run(report, holder)
+            assert state.finish_run(run_id, report, NOW, holder=holder, move_cursors={"x": NOW})
+        assert state.cursor("crm", "x") == NOW
+        row = state.list_runs("crm")[0]
+        assert row["status"] == "complete" and row["written"] == 3
+    finally:
+        state.close()
+
+
+def test_heartbeat_renews_in_the_background_and_notices_a_takeover(state_url: str) -> None:
+    state = StateStore(state_url)
+
+    def expiry() -> float:
+        with state.engine.connect() as conn:
+            return float(conn.execute(select(leases.c.expires_at)).scalar_one())
+
+    try:
+        with state.lease("crm", seconds=2) as holder:
+            first = expiry()
+            renewed = threading.Event()
+            with Heartbeat(state, "crm", holder, 30, interval=0.05) as beat:
+                # no run loop is involved: the thread renews on its own
+                assert _wait(lambda: beat.renewals >= 2, renewed)
+                assert expiry() > first + 20
+                assert not beat.lost()
+                _steal(state, "crm")
+                assert _wait(beat.lost, renewed)
+    finally:
+        state.close()
+
+
+def test_heartbeat_counts_the_lease_lost_when_it_cannot_renew_before_it_runs_out(
+    state_url: str,
+) -> None:
+    state = StateStore(state_url)
+    try:
+        with state.lease("crm", seconds=60) as holder:
+            broken = threading.Event()
+
+            class Unreachable(StateStore):
+                def renew_lease(self, *args: object, **kwargs: object) -> bool:
+                    raise OSError("database unreachable")
+
+            flaky = Unreachable.__new__(Unreachable)
+            flaky.__dict__.update(state.__dict__)
+            with Heartbeat(flaky, "crm", holder, 0.3, interval=0.05) as beat:
+                assert _wait(beat.lost, broken)
+    finally:
+        state.close()
+
+
+def _wait(condition, event: threading.Event, tries: int = 200) -> bool:  # type: ignore[no-untyped-def]
+    """Poll ``condition`` (at most ``tries`` times 50 ms); True once it holds."""
+    for _ in range(tries):
+        if condition():
+            return True
+        event.wait(0.05)
+    return bool(condition())
+
+
+def test_a_run_whose_lease_is_taken_mid_run_stops_and_keeps_the_cursor(
+    state_url: str, file_config: Path
+) -> None:
+    settings = load_settings(file_config)
+    settings.state.url = state_url
+    settings.sync.write_chunk = 20
+    state = StateStore(state_url)
+
+    class Stolen(FileConnector):
+        """A write during which another run takes the lease over."""
+
+        write_chunk_size = 20
+        calls = 0
+
+        def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
+            Stolen.calls += 1
+            if Stolen.calls == 1:
+                _steal(state, "file")
+            return super().write_scores(updates)
+
+    connector = Stolen.from_settings(settings)
+    try:
+        report = run_once(settings, connector=connector, state=state, now=NOW)
+    finally:
+        connector.close()
+    try:
+        assert report.status == "stopped" and "lease" in (report.stopped or "")
+        assert state.cursor("file", ACCOUNTS) is None
+        row = state.list_runs("file")[0]
+        assert row["status"] == "stopped"
+        assert row["written"] == report.written > 0  # the counts it reached are kept
+    finally:
+        state.close()
+
+
+def test_a_run_that_died_shows_as_crashed_and_the_next_run_records_it(
+    state_url: str, file_config: Path
+) -> None:
+    settings = load_settings(file_config)
+    settings.state.url = state_url
+    state = StateStore(state_url)
+    try:
+        holder = "elsewhere:4242:dead"  # a lease never released, as after SIGKILL
+        with state.engine.begin() as conn:
+            conn.execute(leases.insert().values(connection="file", holder=holder, expires_at=0))
+        run_id = state.start_run(RunReport(crm="file", started_at=NOW.isoformat()), holder)
+        state.record_progress(
+            run_id, RunReport(crm="file", started_at=NOW.isoformat(), written=60, scored=80)
+        )
+        row = state.list_runs("file")[0]
+        assert row["status"] == "crashed"  # running, but its lease expired
+        assert (row["written"], row["scored"]) == (60, 80)  # what it reached, not zeros
+        connector = FileConnector.from_settings(settings)
+        try:
+            report = run_once(settings, connector=connector, state=state, now=NOW)
+        finally:
+            connector.close()
+        assert report.status == "complete"
+        with state.engine.connect() as conn:
+            stored = conn.execute(select(runs.c.status).where(runs.c.id == run_id)).scalar_one()
+        assert stored == "crashed"  # written down by the next run
+        assert [r["status"] for r in state.list_runs("file")] == ["complete", "crashed"]
+    finally:
+        state.close()
+
+
+def test_a_live_lease_still_locks_out_a_second_run(state_url: str) -> None:
+    state = StateStore(state_url)
+    try:
+        with state.lease("crm", seconds=60), pytest.raises(RunLocked):  # noqa: SIM117
+            with state.lease("crm", seconds=60):
+                pass
+    finally:
+        state.close()
+
+
+def test_quarantine_upserts_count_attempts_on_either_database(state_url: str) -> None:
+    state = StateStore(state_url)
+    try:
+        store = Quarantine(state.engine, "crm")
+        store.put([RecordFailure("a", "FIELD_CUSTOM_VALIDATION_EXCEPTION: no", False)], NOW)
+        store.put(
+            [
+                RecordFailure("a", "INVALID_OPTION: tier", False),
+                RecordFailure("b", "ENTITY_IS_DELETED", False),
+            ],
+            datetime(2026, 11, 2, tzinfo=UTC),
+        )
+        rows = {r["record_id"]: r for r in list_failures(state.engine, "crm")}
+        assert rows["a"]["attempts"] == 2 and rows["a"]["reason"] == "INVALID_OPTION: tier"
+        assert rows["a"]["first_seen"].startswith("2026-11-01")
+        assert rows["a"]["last_seen"].startswith("2026-11-02")
+        assert rows["b"]["attempts"] == 1
+        assert store.release(["a", "zzz"]) == 1 and store.ids() == {"b"}
+    finally:
+        state.close()
