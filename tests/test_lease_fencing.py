@@ -217,3 +217,43 @@ def test_quarantine_upserts_count_attempts_on_either_database(state_url: str) ->
         assert store.release(["a", "zzz"]) == 1 and store.ids() == {"b"}
     finally:
         state.close()
+
+
+def test_the_lease_is_renewed_during_a_long_read_not_only_between_batches(
+    state_url: str, file_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functools import partial
+
+    from icpsync.engine import sync as engine
+
+    monkeypatch.setattr(engine, "Heartbeat", partial(Heartbeat, interval=0.05))
+    settings = load_settings(file_config)
+    settings.state.url = state_url
+    state = StateStore(state_url)
+
+    def expiry() -> float:
+        with state.engine.connect() as conn:
+            return float(conn.execute(select(leases.c.expires_at)).scalar_one())
+
+    class SlowRead(FileConnector):
+        """A read that lasts until the lease has been renewed twice (a long query or a Bulk
+        job: no batch boundary in between)."""
+
+        renewed_during_read = False
+
+        def read_accounts(self, since: datetime | None = None):  # type: ignore[no-untyped-def]
+            first = expiry()
+            waited = threading.Event()
+            SlowRead.renewed_during_read = _wait(lambda: expiry() > first, waited)
+            yield from super().read_accounts(since)
+
+    connector = SlowRead.from_settings(settings)
+    try:
+        report = run_once(settings, connector=connector, state=state, now=NOW)
+    finally:
+        connector.close()
+    try:
+        assert SlowRead.renewed_during_read
+        assert report.status == "complete" and state.cursor("file", ACCOUNTS) is not None
+    finally:
+        state.close()
