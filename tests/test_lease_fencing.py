@@ -257,3 +257,86 @@ def test_the_lease_is_renewed_during_a_long_read_not_only_between_batches(
         assert report.status == "complete" and state.cursor("file", ACCOUNTS) is not None
     finally:
         state.close()
+
+
+def test_a_version_2_state_is_upgraded_and_its_old_runs_get_a_status(state_url: str) -> None:
+    import json
+
+    from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text, create_engine
+
+    old = MetaData()
+    meta = Table(
+        "icpsync_meta",
+        old,
+        Column("key", String(64), primary_key=True),
+        Column("value", String(255)),
+    )
+    old_runs = Table(
+        "icpsync_runs",
+        old,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("connection", String(64), nullable=False),
+        Column("mode", String(16), nullable=False),
+        Column("started_at", String(40), nullable=False),
+        Column("profile_version", String(32), nullable=False),
+        Column("complete", Boolean, nullable=False),
+        Column("report", Text, nullable=False),
+    )
+    if state_url.startswith("sqlite:///"):
+        Path(state_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(state_url)
+    old.create_all(engine)
+    report = {"crm": "file", "mode": "full", "accounts_read": 5, "failed": 0, "stopped": None}
+    with engine.begin() as conn:
+        conn.execute(meta.insert().values(key="schema_version", value="2"))
+        for complete, extra in ((True, {}), (False, {"stopped": "daily limit"}), (False, {})):
+            conn.execute(
+                old_runs.insert().values(
+                    connection="file",
+                    mode="full",
+                    started_at=NOW.isoformat(),
+                    profile_version="v1",
+                    complete=complete,
+                    report=json.dumps({**report, **extra}),
+                )
+            )
+    engine.dispose()
+
+    state = StateStore(state_url)
+    try:
+        assert [r["status"] for r in state.list_runs("file")] == ["crashed", "stopped", "complete"]
+        run_id = state.start_run(RunReport(crm="file", started_at=NOW.isoformat()), "me:1:x")
+        assert state.list_runs("file")[0]["run_id"] == run_id
+    finally:
+        state.close()
+
+
+def test_full_then_incremental_sync_on_either_database(state_url: str, file_config: Path) -> None:
+    import csv
+
+    settings = load_settings(file_config)
+    settings.state.url = state_url
+    state = StateStore(state_url)
+
+    def sync() -> RunReport:
+        connector = FileConnector.from_settings(settings)
+        try:
+            return run_once(settings, connector=connector, state=state)
+        finally:
+            connector.close()
+
+    try:
+        first = sync()
+        assert first.mode == "full" and first.written == 120 and first.status == "complete"
+        accounts: Path = settings.file.accounts  # type: ignore[assignment]
+        rows = list(csv.DictReader(accounts.read_text().splitlines()))
+        rows[3]["employees"], rows[3]["last_modified"] = "900", "2099-01-01T00:00:00+00:00"
+        with accounts.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        second = sync()
+        assert second.mode == "incremental" and second.accounts_read == 1
+        assert second.status == "complete"
+    finally:
+        state.close()

@@ -57,7 +57,8 @@ def run_summary(data: Mapping[str, Any]) -> str:
     """A short human summary of a run report."""
     calls = data.get("api_calls", {})
     lines = [
-        f"{data['crm']} {data['mode']} run{' (dry run)' if data.get('dry_run') else ''}: "
+        f"{data['crm']} {data['mode']} run{' (dry run)' if data.get('dry_run') else ''} "
+        f"{data.get('status', '')}: "
         f"read {data['accounts_read']} accounts and {data['opportunities_read']} opportunities, "
         f"scored {data['scored']}, changed {data['changed']}, wrote {data['written']}, "
         f"unchanged {data['unchanged']}, failed {data['failed']} "
