@@ -8,6 +8,14 @@ vendor client (tests point that client at a local sandbox) and a separate
 A connector may set the class attribute ``thread_safe_writes = True`` when
 ``write_scores`` can run in another thread while the run reads on; the engine then
 overlaps one chunk's writes with the next accounts' reads (``[sync] overlap_writes``).
+
+A connector that buffers its writes (the file connector) defines ``flush()``: the engine
+calls it after the last write and before the run is recorded and the cursor moves, so the
+cursor never vouches for writes that are not durable. A reader that meets a record it
+cannot place (an incremental search result without a timestamp) adds its id and why to
+``stats.unplaced``: the run becomes ``partial`` and the record is quarantined.
+``write_scores`` marks each :class:`~icpsync.core.model.RecordFailure` ``retriable`` or not:
+a record refused for good is quarantined and does not hold the cursor back.
 """
 
 from __future__ import annotations
