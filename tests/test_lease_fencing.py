@@ -224,9 +224,9 @@ def test_the_lease_is_renewed_during_a_long_read_not_only_between_batches(
 ) -> None:
     from functools import partial
 
-    from icpsync.engine import sync as engine
+    from icpsync.engine import ledger
 
-    monkeypatch.setattr(engine, "Heartbeat", partial(Heartbeat, interval=0.05))
+    monkeypatch.setattr(ledger, "Heartbeat", partial(Heartbeat, interval=0.05))
     settings = load_settings(file_config)
     settings.state.url = state_url
     state = StateStore(state_url)

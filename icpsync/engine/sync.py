@@ -19,27 +19,17 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.diff import update_for
-from icpsync.core.model import (
-    NO_AGGREGATES,
-    TIER_1,
-    TIER_2,
-    Account,
-    Aggregates,
-    RecordFailure,
-    ScoreUpdate,
-)
+from icpsync.core.model import NO_AGGREGATES, TIER_1, TIER_2, Account, Aggregates, ScoreUpdate
 from icpsync.core.scoring import Scorer
 from icpsync.engine.batch_writer import BatchWriter
 from icpsync.engine.drift import profile_drift_share, score_drift
-from icpsync.engine.heartbeat import Heartbeat
+from icpsync.engine.ledger import RunLedger
 from icpsync.engine.opportunity_cache import OpportunityCache
-from icpsync.engine.quarantine import Quarantine, RunQuarantine
 from icpsync.engine.registry import build_connector
 from icpsync.engine.run_report import RunReport
 
@@ -102,82 +92,64 @@ def run_once(
     seconds = settings.state.lease_seconds
     lease = state.lease(name, seconds=seconds) if state else nullcontext()
     try:
-        with lease as holder:
-            beat = Heartbeat(state, name, holder, seconds) if state and holder else None
-            with beat or nullcontext():
-                cursor = None
-                if state is not None and not full:
-                    cursor = state.cursor(name, ACCOUNTS)
-                    if (
-                        cursor is not None
-                        and state.last_full_profile_version(name) != profile.version
-                    ):
-                        log.info("profile changed to %s: full run", profile.version)
-                        cursor = None
-                report.mode = "full" if cursor is None else "incremental"
-                report.cursor = cursor.isoformat() if cursor else None
-                read_started = datetime.now(UTC)
-                run_id = None if state is None or dry_run else state.start_run(report, holder)
-                real = state is not None and not dry_run
-                # A dry run reads every deal into memory: it must not change the stored copy.
-                cache = OpportunityCache(state.engine, name) if real and state else None
-                opp_cursor = None
-                if state is not None and cache is not None:
-                    if cursor is not None:
-                        opp_cursor = state.cursor(name, OPPORTUNITIES)
-                    if opp_cursor is None:
-                        state.clear_cursor(name, OPPORTUNITIES)  # the copy is rebuilt
-                held = RunQuarantine(
-                    Quarantine(state.engine, name) if real and state else None, report
+        with (
+            lease as holder,
+            RunLedger(
+                state,
+                report,
+                connector,
+                holder=holder,
+                lease_seconds=seconds,
+                now=now,
+                should_stop=should_stop,
+            ) as ledger,
+        ):
+            cursor = None
+            if state is not None and not full:
+                cursor = state.cursor(name, ACCOUNTS)
+                if cursor is not None and state.last_full_profile_version(name) != profile.version:
+                    log.info("profile changed to %s: full run", profile.version)
+                    cursor = None
+            report.mode = "full" if cursor is None else "incremental"
+            report.cursor = cursor.isoformat() if cursor else None
+            read_started = datetime.now(UTC)
+            ledger.start()
+            # A dry run reads every deal into memory: it must not change the stored copy.
+            cache = None if state is None or dry_run else OpportunityCache(state.engine, name)
+            opp_cursor = None
+            if state is not None and cache is not None:
+                if cursor is not None:
+                    opp_cursor = state.cursor(name, OPPORTUNITIES)
+                if opp_cursor is None:
+                    state.clear_cursor(name, OPPORTUNITIES)  # the copy is rebuilt from scratch
+            try:
+                _run(
+                    settings,
+                    connector,
+                    profile,
+                    report,
+                    cursor,
+                    now,
+                    dry_run,
+                    on_progress,
+                    ledger,
+                    retry_failed,
+                    cache,
+                    opp_cursor,
                 )
-
-                def on_written(updates: list[ScoreUpdate]) -> None:
-                    if state is not None and run_id is not None:
-                        state.record_history(run_id, name, updates)
-                    held.written(updates)
-
-                def checkpoint() -> None:
-                    """Between batches: the lease, a stop request, the counts so far."""
-                    if beat is not None and beat.lost():
-                        report.stopped = report.stopped or "lost the run lease to another run"
-                    asked = should_stop() if should_stop is not None else None
-                    if asked:
-                        stop = asked if isinstance(asked, str) else "stop requested"
-                        report.stopped = report.stopped or stop
-                    if state is not None and run_id is not None:
-                        _tally_connector(connector, report)
-                        report.duration_s = time.perf_counter() - started
-                        state.record_progress(run_id, report)
-
-                try:
-                    _run(
-                        settings,
-                        _Wiring(connector, profile, report, cursor, now, dry_run),
-                        on_progress,
-                        checkpoint,
-                        on_written,
-                        lambda refused: held.refused(refused, now),
-                        held,
-                        retry_failed,
-                        cache,
-                        opp_cursor,
-                    )
-                    flush = getattr(connector, "flush", None)
-                    if callable(flush) and not dry_run:
-                        flush()  # buffered writes are durable before the cursor moves
-                except BaseException as exc:
-                    _abort(state, run_id, report, connector, exc, started)
-                    raise
-                report.duration_s = time.perf_counter() - started
-                _tally_connector(connector, report)
-                if state is not None:
-                    _record(settings, state, report, run_id, read_started, now, profile, holder)
-                    if report.complete:
-                        held.finish(read_everything=report.mode == "full" or retry_failed, at=now)
-                        if cache is not None:
-                            cache.settle()
-                    elif not dry_run:
-                        held.finish(read_everything=False, at=now)
+                flush = getattr(connector, "flush", None)
+                if callable(flush) and not dry_run:
+                    flush()  # buffered writes are durable before the cursor moves
+            except BaseException as exc:
+                ledger.abort(exc)
+                raise
+            ledger.tally()
+            if state is not None:
+                _record(settings, state, report, ledger, read_started, now, profile)
+                if not dry_run:
+                    ledger.settle_quarantine(read_everything=report.mode == "full" or retry_failed)
+                if cache is not None and report.complete:
+                    cache.settle()
     finally:
         if owns_connector:
             connector.close()
@@ -186,70 +158,33 @@ def run_once(
     return report
 
 
-def _abort(
-    state: StateStore | None,
-    run_id: int | None,
-    report: RunReport,
-    connector: Connector,
-    exc: BaseException,
-    started: float,
-) -> None:
-    """Record a run an error (``failed``) or an interruption (``stopped``) ended."""
-    if state is None or run_id is None:
-        return
-    report.duration_s = time.perf_counter() - started
-    _tally_connector(connector, report)
-    if isinstance(exc, Exception):
-        report.error = f"{type(exc).__name__}: {exc}"
-        status = "failed"
-    else:
-        report.stopped = report.stopped or f"interrupted ({type(exc).__name__})"
-        status = "stopped"
-    try:
-        state.abort_run(run_id, report, status)
-    except Exception:  # the error being raised says more than this one
-        log.warning("could not record the end of run %s", run_id, exc_info=True)
-
-
-@dataclass(frozen=True)
-class _Wiring:
-    """What one run works on."""
-
-    connector: Connector
-    profile: Profile
-    report: RunReport
-    cursor: datetime | None
-    now: datetime
-    dry_run: bool
-
-
 def _run(
     settings: Settings,
-    wiring: _Wiring,
+    connector: Connector,
+    profile: Profile,
+    report: RunReport,
+    cursor: datetime | None,
+    now: datetime,
+    dry_run: bool,
     on_progress: Callable[[int], None] | None,
-    checkpoint: Callable[[], None],
-    on_written: Callable[[list[ScoreUpdate]], None],
-    on_refused: Callable[[list[RecordFailure]], None],
-    held: RunQuarantine,
+    ledger: RunLedger,
     retry_failed: bool,
     cache: OpportunityCache | None,
     opp_cursor: datetime | None,
 ) -> None:
-    connector, profile, report = wiring.connector, wiring.profile, wiring.report
-    cursor, now, dry_run = wiring.cursor, wiring.now, wiring.dry_run
     recent_since = (now - timedelta(days=settings.drift.recent_win_days)).date()
     source, touched, recent_wins = _read_opportunities(
-        connector, report, cache, cursor, opp_cursor, recent_since, checkpoint
+        connector, report, cache, cursor, opp_cursor, recent_since, ledger.checkpoint
     )
     if report.stopped:
         return
     if retry_failed and cursor is not None:
-        touched |= held.held  # quarantined records are read by id
+        touched |= ledger.quarantine.held  # quarantined records are read by id
     scorer = Scorer(profile)
     chunk = max(1, min(connector.write_chunk_size, settings.sync.write_chunk))
     overlap = settings.sync.overlap_writes and getattr(connector, "thread_safe_writes", False)
     writer = BatchWriter(
-        connector, report, chunk, on_written, overlap=overlap, on_refused=on_refused
+        connector, report, chunk, ledger.written, overlap=overlap, on_refused=ledger.refused
     )
     recent_win_tiers: Counter[str] = Counter()
     try:
@@ -265,7 +200,7 @@ def _run(
                     recent_win_tiers[result.tier] += recent_wins[account.id]
                 update = update_for(account, result, scored_at=now)
                 if not dry_run:
-                    held.seen(account.id, unchanged=update is None)
+                    ledger.quarantine.seen(account.id, unchanged=update is None)
                 if update is None:
                     report.unchanged += 1
                     continue
@@ -276,7 +211,7 @@ def _run(
                 if not dry_run:
                     writer.add(update)
             writer.write_full()
-            checkpoint()
+            ledger.checkpoint()
             if on_progress:
                 on_progress(report.scored)
             if report.stopped:
@@ -392,24 +327,14 @@ def _example(account: Account, update: ScoreUpdate) -> dict[str, object]:
     }
 
 
-def _tally_connector(connector: Connector, report: RunReport) -> None:
-    """The connector's counters so far (called between batches and at the end)."""
-    stats = connector.stats
-    report.api_calls = Counter(dict(stats.api_calls))
-    report.bad_values = Counter(dict(stats.bad_values))
-    report.skipped = Counter(dict(stats.skipped))
-    report.unplaced = dict(getattr(stats, "unplaced", None) or {})
-
-
 def _record(
     settings: Settings,
     state: StateStore,
     report: RunReport,
-    run_id: int | None,
+    ledger: RunLedger,
     read_started: datetime,
     now: datetime,
     profile: Profile,
-    holder: str | None = None,
 ) -> None:
     """Drift, the final run row, and (after a complete or partial real run) the cursors,
     in one transaction fenced by the lease ``holder``."""
@@ -425,13 +350,13 @@ def _record(
     report.drift["warnings"] = warnings
     for warning in warnings:
         log.warning("drift: %s", warning)
-    if report.dry_run or run_id is None:
+    if report.dry_run or ledger.run_id is None:
         return
     moves = {}
     if report.complete:
         next_cursor = read_started - timedelta(seconds=settings.sync.cursor_overlap_s)
         moves = {ACCOUNTS: next_cursor, OPPORTUNITIES: next_cursor}
-    if not state.finish_run(run_id, report, now, holder=holder, move_cursors=moves):
+    if not state.finish_run(ledger.run_id, report, now, holder=ledger.holder, move_cursors=moves):
         log.warning("run stopped: %s; the cursor did not move", report.stopped)
 
 
