@@ -264,3 +264,24 @@ def test_status_of_a_report() -> None:
     assert report.status == "failed"
     report.stopped = "SIGTERM received"
     assert report.status == "stopped" and not report.complete
+
+
+def test_the_summary_lists_reasons_commonest_first_and_sums_up_the_tail() -> None:
+    from icpsync.cli.output import REASON_LINES, failure_summary
+
+    report = RunReport(crm="x")
+    failures = [RecordFailure(f"R{i}", "INVALID_OPTION: tier", False) for i in range(5)]
+    failures += [RecordFailure(f"S{i}", "ENTITY_IS_DELETED: gone", False) for i in range(2)]
+    failures += [RecordFailure(f"T{i}", f"STRING_TOO_LONG: {i}", False) for i in range(12)]
+    report.failures = failures
+    report.failed = report.quarantined = len(failures)
+    report.quarantine_reasons.update(f.reason for f in failures)
+
+    lines = failure_summary(report).splitlines()
+
+    assert lines[0].startswith("19 records quarantined")
+    assert lines[1] == "  5 x INVALID_OPTION: tier (e.g. R0, R1, R2)"
+    assert lines[2] == "  2 x ENTITY_IS_DELETED: gone (e.g. S0, S1)"
+    assert len([line for line in lines if " x " in line]) == REASON_LINES
+    assert "4 more, for 4 other reasons" in lines[REASON_LINES + 1]
+    assert lines[-1].startswith("the cursor moved")

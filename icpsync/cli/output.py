@@ -78,6 +78,10 @@ def run_summary(data: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: quarantine reasons printed one a line after a run (the rest are summed up).
+REASON_LINES = 10
+
+
 def failure_summary(report: RunReport) -> str:
     """Why a run did not complete: the stop or error, the records quarantined (one line per
     reason, commonest first), those left to retry, and whether the cursor moved."""
@@ -91,10 +95,17 @@ def failure_summary(report: RunReport) -> str:
             f"{report.quarantined} records quarantined (refused by the CRM for good; retried "
             "by the next full run or `sync --retry-failed`):"
         )
-        for reason, count in report.quarantine_reasons.most_common():
+        reasons = report.quarantine_reasons.most_common()
+        for reason, count in reasons[:REASON_LINES]:
             ids = [f.account_id for f in report.failures if f.reason == reason][:3]
             example = f" (e.g. {', '.join(ids)})" if ids else ""
             lines.append(f"  {count} x {reason}{example}")
+        if len(reasons) > REASON_LINES:
+            rest = sum(count for _, count in reasons[REASON_LINES:])
+            lines.append(
+                f"  {rest} more, for {len(reasons) - REASON_LINES} other reasons: "
+                "`icpsync failures` lists every record"
+            )
     if report.unplaced:
         lines.append(f"{len(report.unplaced)} records the reader could not place (quarantined):")
         for reason, count in Counter(report.unplaced.values()).most_common():

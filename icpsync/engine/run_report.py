@@ -19,6 +19,8 @@ from typing import Any
 from icpsync.core.model import TIERS, RecordFailure
 
 MAX_FAILURES_LISTED = 50
+#: distinct quarantine reasons kept in the JSON report (commonest first).
+MAX_REASONS_LISTED = 20
 
 
 @dataclass
@@ -83,7 +85,7 @@ class RunReport:
         data = asdict(self)
         data["status"] = self.status
         data["failures"] = [asdict(f) for f in self.failures[:MAX_FAILURES_LISTED]]
-        data["quarantine_reasons"] = dict(self.quarantine_reasons.most_common())
+        data["quarantine_reasons"] = dict(self.quarantine_reasons.most_common(MAX_REASONS_LISTED))
         data["unplaced"] = dict(list(self.unplaced.items())[:MAX_FAILURES_LISTED])
         data["unplaced_count"] = len(self.unplaced)
         data["bad_values"] = dict(sorted(self.bad_values.items()))
