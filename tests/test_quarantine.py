@@ -285,3 +285,16 @@ def test_the_summary_lists_reasons_commonest_first_and_sums_up_the_tail() -> Non
     assert len([line for line in lines if " x " in line]) == REASON_LINES
     assert "4 more, for 4 other reasons" in lines[REASON_LINES + 1]
     assert lines[-1].startswith("the cursor moved")
+
+
+def test_a_dry_run_with_retry_failed_reads_the_quarantined_records_and_changes_nothing(
+    file_config: Path,
+) -> None:
+    settings = load_settings(file_config)
+    state = StateStore(settings.state.database_url())
+    _run(settings, state, {"A0000011"})
+    dry = _run(settings, state, set(), retry_failed=True, dry_run=True)
+    assert dry.mode == "incremental" and dry.accounts_read == 1 and dry.changed == 1
+    assert dry.written == 0 and set(_failures(state)) == {"A0000011"}
+    assert _failures(state)["A0000011"]["attempts"] == 1
+    state.close()

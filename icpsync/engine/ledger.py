@@ -66,8 +66,8 @@ class RunLedger:
         self.beat = (
             Heartbeat(state, report.crm, holder, lease_seconds) if state and holder else None
         )
-        store = Quarantine(state.engine, report.crm) if state is not None and self.keeps else None
-        self.quarantine = RunQuarantine(store, report)
+        store = Quarantine(state.engine, report.crm) if state is not None else None
+        self.quarantine = RunQuarantine(store, report, read_only=not self.keeps)
 
     def __enter__(self) -> RunLedger:
         if self.beat is not None:

@@ -145,14 +145,16 @@ class RunQuarantine:
     goes, and at its end the records gone from the CRM and those the reader could not place.
 
     Args:
-        store: the connection's quarantine (None: a dry run or no state; nothing is kept).
+        store: the connection's quarantine (None: no state).
         report: the run report (``released`` is counted into it).
+        read_only: a dry run: the quarantined ids are read (``--retry-failed`` shows what
+            it would retry), nothing is changed.
     """
 
-    def __init__(self, store: Quarantine | None, report: RunReport):
-        self.store = store
-        self.report = report
+    def __init__(self, store: Quarantine | None, report: RunReport, *, read_only: bool = False):
         self.held: set[str] = store.ids() if store is not None else set()
+        self.store = None if read_only else store
+        self.report = report
         self._unseen = set(self.held)
         self._right: list[str] = []
 

@@ -199,8 +199,7 @@ def _run(
                 if account.id in recent_wins:
                     recent_win_tiers[result.tier] += recent_wins[account.id]
                 update = update_for(account, result, scored_at=now)
-                if not dry_run:
-                    ledger.quarantine.seen(account.id, unchanged=update is None)
+                ledger.quarantine.seen(account.id, unchanged=update is None)
                 if update is None:
                     report.unchanged += 1
                     continue
