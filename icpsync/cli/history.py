@@ -44,6 +44,7 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
                 "failed",
                 "calls",
                 "seconds",
+                "why",
             ),
             [
                 (
@@ -58,11 +59,25 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
                     r["failed"],
                     r["api_calls"]["total"],
                     r["duration_s"],
+                    _why(r),
                 )
                 for r in rows
             ],
         )
     )
+
+
+def _why(run: dict[str, object]) -> str:
+    """One short line on why a run did not complete."""
+    status = run["status"]
+    if status == "crashed":
+        return "died without finishing (killed, or its host went away)"
+    text = run.get("error") or run.get("stopped") or ""
+    if not text and status == "partial":
+        quarantined, unplaced = run.get("quarantined") or 0, run.get("unplaced_count") or 0
+        text = f"{quarantined} quarantined, {unplaced} not placed"
+    text = str(text)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @click.command()

@@ -62,6 +62,7 @@ def test_a_validation_rule_quarantines_records_and_the_cursor_moves_past_them(
     assert json.loads(out)[0]["status"] == "partial"
     code, out = _cli(config, "runs")
     assert "status" in out.splitlines()[0] and "partial" in out
+    assert "4 quarantined, 0 not placed" in out  # the why column
 
     code, out = _cli(config, "sync", "--json")  # the next scheduled run: incremental, clean
     report = json.loads(out)
