@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from icpsync.core.errors import LeaseLost, RunLocked
+from icpsync.core.errors import RunLocked
 from icpsync.core.model import ScoreUpdate
 from icpsync.engine.run_report import RunReport
 
@@ -173,23 +173,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _holder_is_dead(holder: str | None) -> bool:
-    """True when a lease holder ran on this host and its process no longer exists."""
-    if not holder:
-        return False
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def _fence(conn: Any, connection: str, holder: str, seconds: float | None = None) -> bool:
     """Touch the lease row as ``holder`` (pushing its expiry ``seconds`` ahead when given):
     True when ``holder`` holds it. The row stays write-locked until ``conn`` commits."""
@@ -230,6 +213,23 @@ def _status_of(row: Any, live: dict[str, float], now: float) -> str:
         if expires is None or expires < now or _holder_is_dead(row.holder):
             return "crashed"
     return str(status)
+
+
+def _holder_is_dead(holder: str | None) -> bool:
+    """True when a lease holder ran on this host and its process no longer exists."""
+    if not holder:
+        return False
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class StateStore:
@@ -355,6 +355,8 @@ class StateStore:
         Raises:
             LeaseLost: ``holder`` was given and no longer holds the lease: nothing moved.
         """
+        from icpsync.core.errors import LeaseLost
+
         with self.engine.begin() as conn:
             if holder is not None and not _fence(conn, connection, holder):
                 raise LeaseLost(f"the run lease of {connection!r} was taken over")

@@ -128,19 +128,6 @@ class Sandbox:
         with self.org.lock:
             return Counter(self.org.write_counts)
 
-    def refuse_saves(
-        self, record_ids: list[str], message: str = "Billing country is required for customers"
-    ) -> None:
-        """Add a validation rule that refuses every save of these records (each write fails
-        with ``FIELD_CUSTOM_VALIDATION_EXCEPTION`` in Collections and Bulk results); an
-        empty ``message`` lifts it."""
-        with self.org.lock:
-            for record_id in record_ids:
-                if message:
-                    self.org.validation_failures[record_id] = message
-                else:
-                    self.org.validation_failures.pop(record_id, None)
-
     def values(self, fields: list[str]) -> dict[str, tuple[Any, ...]]:
         """The named Account fields of every account, by id (for comparing runs)."""
         with self.org.lock:
