@@ -298,3 +298,17 @@ def test_a_dry_run_with_retry_failed_reads_the_quarantined_records_and_changes_n
     assert dry.written == 0 and set(_failures(state)) == {"A0000011"}
     assert _failures(state)["A0000011"]["attempts"] == 1
     state.close()
+
+
+def test_an_in_memory_state_runs_without_a_heartbeat(file_config: Path) -> None:
+    settings = load_settings(file_config)
+    state = StateStore("sqlite:///:memory:")
+    try:
+        connector = FileConnector.from_settings(settings)
+        try:
+            report = run_once(settings, connector=connector, state=state, now=NOW)
+        finally:
+            connector.close()
+        assert report.status == "complete" and state.list_runs("file")[0]["status"] == "complete"
+    finally:
+        state.close()

@@ -63,8 +63,13 @@ class RunLedger:
         self.keeps = state is not None and not report.dry_run
         self.run_id: int | None = None
         self.started = time.perf_counter()
+        # An in-memory SQLite database is one per thread: no other process can take the
+        # lease over, and a heartbeat thread would see an empty database.
+        shared = state is not None and state.url not in ("sqlite://", "sqlite:///:memory:")
         self.beat = (
-            Heartbeat(state, report.crm, holder, lease_seconds) if state and holder else None
+            Heartbeat(state, report.crm, holder, lease_seconds)
+            if state is not None and holder and shared
+            else None
         )
         store = Quarantine(state.engine, report.crm) if state is not None else None
         self.quarantine = RunQuarantine(store, report, read_only=not self.keeps)
