@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_fixed
 
 from icpsync.core.errors import RunLocked
 from icpsync.core.model import ScoreUpdate
@@ -159,6 +160,10 @@ def _holder_is_dead(holder: str | None) -> bool:
     return False
 
 
+def _created_meanwhile(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and "already exists" in str(exc)
+
+
 class StateStore:
     """Everything icpsync remembers between runs.
 
@@ -176,14 +181,15 @@ class StateStore:
         self._upgrade()
 
     def _upgrade(self) -> None:
-        for attempt in range(20):
-            try:
+        # Another process may be creating the same tables: wait for it, for a few seconds.
+        for attempt in Retrying(
+            retry=retry_if_exception(_created_meanwhile),
+            stop=stop_after_delay(5) | stop_after_attempt(20),
+            wait=wait_fixed(0.05),
+            reraise=True,
+        ):
+            with attempt:
                 metadata.create_all(self.engine)
-                break
-            except OperationalError as exc:  # another process is creating the same tables
-                if "already exists" not in str(exc) or attempt == 19:
-                    raise
-                time.sleep(0.05)
         with self.engine.begin() as conn:
             row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
             current = int(row[0]) if row else 0
