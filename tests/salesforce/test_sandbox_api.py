@@ -134,7 +134,7 @@ def test_collections_update_reports_per_record(sf, sandbox: Sandbox, client_for)
     assert results[2]["errors"][0]["statusCode"] == "ENTITY_IS_DELETED"
     after = client.Account.get(ids[0])
     assert after["NumberOfEmployees"] == 321 and after["SystemModstamp"] > before
-    assert sandbox.record_writes()[ids[0]] == 1 and ids[1] not in sandbox.record_writes()
+    assert sandbox.write_counts()[ids[0]] == 1 and ids[1] not in sandbox.write_counts()
     with pytest.raises(SalesforceMalformedRequest, match="EXCEEDED_ID_LIMIT"):
         client.restful("composite/sobjects", method="PATCH", json={"records": [{}] * 201})
 
