@@ -18,9 +18,10 @@ To extend the suite: add the method to :class:`CrmUnderTest` and to each impleme
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -269,9 +270,8 @@ class HarnessBase:
         raise NotImplementedError
 
 
-def _read_scored(path: Path, account_id: Any) -> dict[str, Held]:
-    import csv
-
+def _read_scored(path: Path, account_id: Callable[[str], str]) -> dict[str, Held]:
+    """The rows ``score_files`` wrote, by the CRM's account id."""
     with path.open(encoding="utf-8", newline="") as handle:
         return {
             account_id(row["id"]): Held(
