@@ -38,7 +38,7 @@ def test_ten_percent_faults_end_like_a_clean_run(sf, make_sandbox, tmp_path: Pat
             box.reset_stats()
             report = sf.sync(settings, state, full=True)
             failures += report.failures
-            writes = box.record_writes()
+            writes = box.write_counts()
             assert max(writes.values(), default=1) == 1, "a record was written twice in one run"
             assert sum(writes.values()) == report.written
             if report.complete and report.failed == 0:
@@ -88,13 +88,13 @@ def test_sigkill_half_way_then_rerun_converges(sf, make_sandbox, tmp_path: Path)
     assert proc.poll() is None, "the run finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
-    half = sum(box.record_writes().values())
+    half = sum(box.write_counts().values())
     assert 0 < half < 3000
     rerun = _subprocess_sync(config)
     _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
     assert box.values(fields) == clean
-    assert max(box.record_writes().values()) == 1  # the rerun skipped what the dead run wrote
+    assert max(box.write_counts().values()) == 1  # the rerun skipped what the dead run wrote
 
 
 def test_budget_share_stops_the_run_and_the_next_day_resumes(

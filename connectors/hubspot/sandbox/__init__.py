@@ -4,7 +4,8 @@
 serves HubSpot's CRM v3/v4 shapes on 127.0.0.1: companies and deals (list, get, search,
 batch read/update), properties and groups, v4 association batch reads, deal pipelines,
 ``X-HubSpot-RateLimit-*`` headers and 429s with ``policyName``. ``edit_accounts`` plays a
-user editing companies through the API.
+user editing companies through the API. ``write_counts()``, ``reject_writes()`` and
+``restore()`` are named as in the Salesforce sandbox, so one test harness drives both.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +22,12 @@ from icpsync.connectors.hubspot.sandbox.limits import Limits
 from icpsync.connectors.hubspot.sandbox.portal import Portal
 from icpsync.connectors.hubspot.sandbox.seed import INDUSTRY_OPTIONS
 from icpsync.connectors.hubspot.sandbox.server import SandboxServer
+from icpsync.core.synthetic import SyntheticData
 
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
 
-__all__ = ["DEFAULT_RATE_LIMIT", "ICP_VALUES", "TOKEN", "Sandbox", "edit_accounts"]
+__all__ = ["DEFAULT_RATE_LIMIT", "ICP_VALUES", "REJECTED", "TOKEN", "Sandbox", "edit_accounts"]
 
 #: the Professional tier: 190 calls per 10 s per app.
 DEFAULT_RATE_LIMIT = 190
@@ -31,6 +35,8 @@ DEFAULT_SEARCH_PER_SECOND = 5
 DEFAULT_DAILY_LIMIT = 625_000
 #: the sandbox's private-app token (not a secret: it opens nothing but this local server).
 TOKEN = "pat-sandbox-0000"
+#: what the validation rule of ``reject_writes`` says.
+REJECTED = "ICP properties are locked on this company by a validation rule"
 #: the ICP values a run decides (``icp_scored_at`` is the run's own time: left out).
 ICP_VALUES = ("icp_score", "icp_tier", "icp_anti_flags", "icp_reasons", "icp_profile_version")
 
@@ -122,12 +128,30 @@ class Sandbox:
         """Zero the counters and the per-record write counts."""
         self.limits.reset()
         with self.portal.lock:
-            self.portal.writes.clear()
+            self.portal.write_counts.clear()
 
-    def write_counts(self) -> dict[str, int]:
+    def write_counts(self) -> Counter[str]:
         """Successful writes per company id since the last reset."""
         with self.portal.lock:
-            return dict(self.portal.writes)
+            return Counter(self.portal.write_counts)
+
+    def reject_writes(self, ids: Iterable[str], message: str = REJECTED) -> None:
+        """A property validation rule refuses every write of these companies from now on,
+        each with a ``VALIDATION_ERROR`` of its own in a 207 (the rest of the batch is
+        applied); no ids lifts the rule."""
+        with self.portal.lock:
+            self.portal.rejected = dict.fromkeys(ids, message)
+
+    def restore(self) -> None:
+        """Put every company and deal back as seeded (installed properties stay, their
+        values are gone), lift rejections and zero the counts."""
+        self.portal.restore()
+        self.limits.reset()
+
+    @property
+    def data(self) -> SyntheticData:
+        """The synthetic data set the portal was seeded from."""
+        return self.portal.data
 
     def company(self, company_id: str) -> dict[str, str]:
         """A copy of one company's stored properties."""

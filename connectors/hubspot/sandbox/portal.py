@@ -5,6 +5,8 @@ Property definitions and groups live in :mod:`.schema`; writes are validated aga
 Every operation returns ``(status, body)`` shaped like HubSpot's CRM v3/v4 responses. One
 lock serialises changes; ``hs_lastmodifieddate`` moves on every write, and successful
 company writes are counted per record id so tests can check none is written twice.
+Companies named in ``rejected`` fail a property validation rule on every write: a
+``VALIDATION_ERROR`` for that input alone in a 207 (the rest of the batch is applied).
 """
 
 from __future__ import annotations
@@ -28,23 +30,39 @@ class Portal:
     """One HubSpot portal's CRM data."""
 
     def __init__(self, accounts: int, opportunities: int, seed_value: int):
-        data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed_value)
+        self.data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed_value)
         self.lock = threading.RLock()
         self.records: dict[str, dict[str, dict[str, str]]] = {"companies": {}, "deals": {}}
         self.deal_company: dict[str, str] = {}
         self.company_deals: dict[str, list[str]] = {}
-        for cid, props in seed.companies(data):
-            self.records["companies"][cid] = props
-        for did, cid, props in seed.deals(data):
-            self.records["deals"][did] = props
-            self.deal_company[did] = cid
-            self.company_deals.setdefault(cid, []).append(did)
         self.schema = Schema(self.lock)
         self.properties = self.schema.properties
-        self.writes: Counter[str] = Counter()
+        self.write_counts: Counter[str] = Counter()
+        #: company id -> the message of the validation rule that refuses its writes.
+        self.rejected: dict[str, str] = {}
         #: bumped on every write; a search's sorted hits are reused while it stands still.
         self.version = 0
         self._hits: dict[str, tuple[object, list[str]]] = {}
+        self.restore()
+
+    def restore(self) -> None:
+        """Every company and deal as seeded (property definitions stay); counts and
+        rejections cleared."""
+        with self.lock:
+            for table in (self.records["companies"], self.records["deals"]):
+                table.clear()
+            self.deal_company.clear()
+            self.company_deals.clear()
+            for cid, props in seed.companies(self.data):
+                self.records["companies"][cid] = props
+            for did, cid, props in seed.deals(self.data):
+                self.records["deals"][did] = props
+                self.deal_company[did] = cid
+                self.company_deals.setdefault(cid, []).append(did)
+            self.write_counts.clear()
+            self.rejected = {}
+            self.version += 1
+            self._hits.clear()
 
     # -- objects ---------------------------------------------------------------------
 
@@ -216,15 +234,17 @@ class Portal:
                         )
                     )
                     continue
+                if rid in self.rejected:
+                    message = f"Property values were not valid: {self.rejected[rid]}"
+                    errors.append(_record_error("VALIDATION_ERROR", message, [rid]))
+                    continue
                 results.append(self._apply(kind, rid, values))
         if errors and not results and all(e["category"] == "VALIDATION_ERROR" for e in errors):
-            first = errors[0]["errors"][0]
-            return error(
-                400,
-                "VALIDATION_ERROR",
-                f"Property values were not valid: {first['message']}",
-                errors=errors[0]["errors"],
-            )
+            detail = errors[0]["errors"]
+            message = errors[0]["message"]
+            if detail:
+                message = f"Property values were not valid: {detail[0]['message']}"
+            return error(400, "VALIDATION_ERROR", message, errors=detail)
         body = _batch(results, started)
         if not errors:
             return 200, body
@@ -242,7 +262,7 @@ class Portal:
         props["hs_lastmodifieddate"] = now_iso()
         self.version += 1
         if kind == "companies":
-            self.writes[rid] += 1
+            self.write_counts[rid] += 1
         return self._object(kind, rid, list(values), [])
 
     # -- associations v4 and pipelines --------------------------------------------------

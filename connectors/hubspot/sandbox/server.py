@@ -263,7 +263,7 @@ class Handler(BaseHTTPRequestHandler):
         elif method == "POST" and path == "/__sandbox__/reset-stats":
             limits.reset()
             with self.server.portal.lock:
-                self.server.portal.writes.clear()
+                self.server.portal.write_counts.clear()
             self._send(200, {"ok": True})
         else:
             self._send(*error(404, "OBJECT_NOT_FOUND", path))

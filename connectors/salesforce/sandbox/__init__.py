@@ -3,7 +3,9 @@
 ``Sandbox(accounts=, opportunities=, seed=, port=, latency_ms=, fault_rate=)`` seeds an org,
 ``start()`` serves it on 127.0.0.1 with a certificate from a CA made at start, ``stop()``
 ends it. ``settings_overrides()`` / ``write_config(path)`` point icpsync at it
-(``auth = "client_credentials"``, the CA as ``ca_bundle``).
+(``auth = "client_credentials"``, the CA as ``ca_bundle``). ``write_counts()``,
+``reject_writes()`` and ``restore()`` are named as in the HubSpot sandbox, so one test
+harness drives both.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import shutil
 import tempfile
 import threading
 from collections import Counter
+from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +32,12 @@ from icpsync.core.synthetic import SyntheticData
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
 
-__all__ = ["Sandbox", "edit_accounts"]
+__all__ = ["REJECTED", "Sandbox", "edit_accounts"]
 
 CONSUMER_KEY = "3MVG9sandbox.icpsync"
 CONSUMER_SECRET = "sandbox-secret"  # a local throw-away org's credential, not a real one
+#: what the validation rule of ``reject_writes`` says.
+REJECTED = "ICP fields are locked on this account by a validation rule"
 
 
 class Sandbox:
@@ -68,9 +74,8 @@ class Sandbox:
         self.port = port
         self.latency_s = latency_ms / 1000
         self.org = Org(daily_limit=daily_limit, api_used=api_used)
-        data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed)
-        self.org.seed("Account", seed_data.accounts(data))
-        self.org.seed("Opportunity", seed_data.opportunities(data))
+        self.data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed)
+        self._seed()
         self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000)
         self.app = App(
             self.org, self.faults, consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET
@@ -123,10 +128,34 @@ class Sandbox:
         """Zero the request counts and the per-record write counts."""
         self.app.reset()
 
-    def record_writes(self) -> Counter[str]:
-        """Successful writes per record id since the last reset."""
+    def write_counts(self) -> Counter[str]:
+        """Successful writes per Account id since the last reset."""
         with self.org.lock:
             return Counter(self.org.write_counts)
+
+    def reject_writes(self, ids: Iterable[str], message: str = REJECTED) -> None:
+        """A validation rule refuses every save of these Accounts from now on, each with
+        ``FIELD_CUSTOM_VALIDATION_EXCEPTION`` in its own result (the rest of the batch is
+        saved); no ids lifts the rule."""
+        with self.org.lock:
+            self.org.rejected = dict.fromkeys(ids, message)
+
+    def restore(self) -> None:
+        """Put every Account and Opportunity back as seeded (installed fields stay, their
+        values are gone), lift rejections, clock offset and counts."""
+        with self.org.lock:
+            self.org.rejected = {}
+            self.org.clock_offset = timedelta(0)
+            self._seed()
+        self.reset_stats()
+
+    def _seed(self) -> None:
+        for name, records in (
+            ("Account", seed_data.accounts(self.data)),
+            ("Opportunity", seed_data.opportunities(self.data)),
+        ):
+            self.org.records[name].clear()
+            self.org.seed(name, records)
 
     def values(self, fields: list[str]) -> dict[str, tuple[Any, ...]]:
         """The named Account fields of every account, by id (for comparing runs)."""

@@ -47,7 +47,10 @@ class Org(Tooling):
         self.tooling: dict[str, dict[str, dict[str, Any]]] = {"CustomField": {}}
         self.metadata: dict[str, dict[str, Any]] = {}
         self.fls_fields: set[tuple[str, str]] = set()
+        #: successful updates per Account id (``Sandbox.write_counts``).
         self.write_counts: Counter[str] = Counter()
+        #: Account id -> the message of a validation rule that refuses every save of it.
+        self.rejected: dict[str, str] = {}
         self.daily_limit = daily_limit
         self.api_used = api_used
         self._serial = itertools.count(1)
@@ -241,7 +244,10 @@ class Org(Tooling):
         return value
 
     def update(self, object_name: str, record_id: str, values: dict[str, Any]) -> None:
-        """Apply one update, bumping ``SystemModstamp``; counts the write per record id.
+        """Apply one update, bumping ``SystemModstamp``; counts Account writes per id.
+
+        A record named in :attr:`rejected` fails its validation rule after the system
+        checks, as in a real org (``FIELD_CUSTOM_VALIDATION_EXCEPTION``, no field).
 
         Raises:
             RecordError: the record is missing or a value is refused.
@@ -257,12 +263,16 @@ class Org(Tooling):
                 )
                 raise RecordError(code, f"invalid cross reference id: {record_id}", ["Id"])
             clean = self._check(object_name, values, create=False)
+            rule = self.rejected.get(record["Id"]) if object_name == "Account" else None
+            if rule is not None:
+                raise RecordError("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule)
             if object_name == "Opportunity" and "StageName" in clean:
                 clean["IsClosed"] = clean["StageName"] in ("Closed Won", "Closed Lost")
                 clean["IsWon"] = clean["StageName"] == "Closed Won"
             record.update(clean)
             record["LastModifiedDate"] = record["SystemModstamp"] = self.stamp()
-            self.write_counts[record["Id"]] += 1
+            if object_name == "Account":
+                self.write_counts[record["Id"]] += 1
 
     def insert(self, object_name: str, values: dict[str, Any]) -> str:
         """Create a record; returns its id.
