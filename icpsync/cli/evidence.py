@@ -12,6 +12,7 @@ import click
 
 from icpsync.cli.output import echo_json
 from icpsync.core.profile import load_profile
+from icpsync.engine.registry import build_connector, build_from_section
 from icpsync.engine.settings import Settings, load_settings
 from icpsync.evidence.dataset import Dataset, load_dataset
 from icpsync.evidence.holdout import Holdout, parse_holdout
@@ -33,11 +34,12 @@ def read_dataset(
     if accounts is not None or opportunities is not None:
         if accounts is None or opportunities is None:
             raise click.UsageError("--accounts and --opportunities go together")
-        from icpsync.connectors.file import FileConnector
-
-        files = FileConnector.from_paths(accounts, opportunities)
-        return load_dataset(files.read_accounts(), files.read_opportunities()), accounts.parent.name
-    from icpsync.engine.registry import build_connector
+        files = build_from_section("file", accounts=accounts, opportunities=opportunities)
+        try:
+            dataset = load_dataset(files.read_accounts(), files.read_opportunities())
+        finally:
+            files.close()
+        return dataset, accounts.parent.name
 
     settings = _settings(ctx)
     connector = build_connector(settings)
