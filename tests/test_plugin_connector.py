@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from icpsync.cli import cli
+from icpsync.cli import cli, main
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN = Path(__file__).resolve().parent / "plugin_connector"
@@ -256,3 +256,40 @@ def test_unregistered_it_is_unknown(memo: dict[str, Path]) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(memo["config"])
     assert (err.value.key, err.value.message) == ("memo", "unknown key")
+
+
+def test_its_secret_is_redacted_from_logs(
+    registered: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    from icpsync.engine.logs import RedactingFilter
+    from icpsync.engine.settings import load_settings
+
+    monkeypatch.setenv("ICPSYNC_MEMO__API_KEY", SECRET)
+    secrets = load_settings(registered).secret_values()
+    assert secrets == [SECRET]
+    record = logging.LogRecord("memo", logging.INFO, "", 0, "key %s", (SECRET,), None)
+    RedactingFilter(secrets).filter(record)
+    assert SECRET not in record.getMessage() and "**********" in record.getMessage()
+
+
+def test_a_package_without_a_spec_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = tmp_path / "broken-site"
+    (site / "nospec").mkdir(parents=True)
+    (site / "nospec" / "__init__.py").write_text("class Thing:\n    name = 'nospec'\n")
+    dist = site / "nospec-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: nospec\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[icpsync.connectors]\nnospec = nospec:Thing\n")
+    monkeypatch.syspath_prepend(str(site))
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["config", "check"])
+    finally:
+        sys.modules.pop("nospec", None)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "connector 'nospec' (nospec:Thing) has no SPEC" in err and len(err.splitlines()) == 1

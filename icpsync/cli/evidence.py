@@ -12,8 +12,8 @@ import click
 
 from icpsync.cli.output import echo_json
 from icpsync.core.profile import load_profile
-from icpsync.engine.registry import build_connector, build_from_section
-from icpsync.engine.settings import Settings, load_settings
+from icpsync.engine.registry import build_connector
+from icpsync.engine.settings import Settings, load_settings, section_settings
 from icpsync.evidence.dataset import Dataset, load_dataset
 from icpsync.evidence.holdout import Holdout, parse_holdout
 
@@ -34,7 +34,9 @@ def read_dataset(
     if accounts is not None or opportunities is not None:
         if accounts is None or opportunities is None:
             raise click.UsageError("--accounts and --opportunities go together")
-        files = build_from_section("file", accounts=accounts, opportunities=opportunities)
+        files = build_connector(
+            section_settings("file", accounts=accounts, opportunities=opportunities), "file"
+        )
         try:
             dataset = load_dataset(files.read_accounts(), files.read_opportunities())
         finally:

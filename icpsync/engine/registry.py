@@ -59,8 +59,8 @@ def connector_spec(name: str) -> ConnectorSpec[Any]:
     ep = _entry_point(name)
     try:
         module = importlib.import_module(ep.module)
-    except ImportError as exc:
-        raise _broken(ep, f"cannot be imported ({exc})") from exc
+    except Exception as exc:  # a broken package: name it, whatever it raised
+        raise _broken(ep, f"cannot be imported ({type(exc).__name__}: {exc})") from exc
     spec = getattr(module, "SPEC", None)
     if not isinstance(spec, ConnectorSpec):
         raise _broken(ep, f"has no SPEC (a ConnectorSpec) in {ep.module}")
@@ -83,8 +83,8 @@ def connector_class(name: str) -> type[Connector]:
     ep = _entry_point(name)
     try:
         return cast("type[Connector]", ep.load())
-    except (ImportError, AttributeError) as exc:
-        raise _broken(ep, f"cannot be loaded ({exc})") from exc
+    except Exception as exc:  # a broken package: name it, whatever it raised
+        raise _broken(ep, f"cannot be loaded ({type(exc).__name__}: {exc})") from exc
 
 
 def build_connector(settings: Settings, name: str | None = None) -> Connector:
@@ -94,16 +94,6 @@ def build_connector(settings: Settings, name: str | None = None) -> Connector:
     except ConfigError as exc:
         raise ConfigError(exc.message, source=exc.source or settings.source, key=exc.key) from None
     return cls.from_settings(settings)
-
-
-def build_from_section(name: str, **section: Any) -> Connector:
-    """The named connector from its own settings section alone: no config file, no
-    environment, defaults elsewhere (``learn --accounts A --opportunities O`` reads files so)."""
-    from icpsync.engine.settings import settings_model
-
-    spec = connector_spec(name)
-    settings = settings_model().model_construct(**{name: spec.settings(**section)})
-    return connector_class(name).from_settings(settings)
 
 
 def sandbox_names() -> list[str]:

@@ -23,7 +23,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from icpsync.core.errors import ConfigError
 from icpsync.core.profile import Profile, config_error_from, load_profile
 from icpsync.engine.protocol import Section, fields_of_type
-from icpsync.engine.registry import connector_specs
+from icpsync.engine.registry import connector_spec, connector_specs
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -38,6 +38,7 @@ __all__ = [
     "SyncSettings",
     "config_path",
     "load_settings",
+    "section_settings",
     "settings_model",
 ]
 
@@ -201,6 +202,21 @@ def settings_model() -> type[Settings]:
         model = create_model("Settings", __base__=Settings, __module__=__name__, **fields)
         _MODELS[key] = model
     return model
+
+
+def section_settings(name: str, **section: Any) -> Settings:
+    """Settings from one connector section alone: defaults elsewhere, no config file, no
+    environment (``learn --accounts A --opportunities O`` reads its files so).
+
+    Raises:
+        ConfigError: no connector of that name, or the section is invalid.
+    """
+    spec = connector_spec(name)
+    try:
+        conf = spec.settings(**section)
+    except ValidationError as exc:
+        raise config_error_from(exc, source="command line", prefix=name) from None
+    return settings_model().model_construct(**{name: conf})
 
 
 def config_path(explicit: str | Path | None) -> tuple[Path, bool]:
