@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from icpsync.engine.protocol import ConnectorSpec, Section
+from icpsync.engine.connector_spec import ConnectorSpec, Section
 
 
 class FileSettings(Section):

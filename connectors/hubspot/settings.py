@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from icpsync.engine.protocol import ConnectorSpec, Section
+from icpsync.engine.connector_spec import ConnectorSpec, Section
 
 
 class HubSpotSettings(Section):

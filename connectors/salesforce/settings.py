@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from icpsync.engine.protocol import ConnectorSpec, Section
+from icpsync.engine.connector_spec import ConnectorSpec, Section
 
 
 class SalesforceSettings(Section):

@@ -4,8 +4,9 @@ A connector is a small class satisfying :class:`Connector`. It is built with an 
 vendor client (tests point that client at a local sandbox) and a separate
 ``from_settings`` builds the real one. Connectors are found by name through the
 ``icpsync.connectors`` entry point group (see :mod:`icpsync.engine.registry`); the module an
-entry point names declares ``SPEC``, a :class:`ConnectorSpec`: the connector's settings
-section, its secrets, its path-valued keys, its field map and its sandbox, in one place.
+entry point names declares ``SPEC``, a :class:`~icpsync.engine.connector_spec.ConnectorSpec`:
+the connector's settings section, its secrets, its path-valued keys, its field map and its
+sandbox (a :class:`Sandbox`), in one place.
 
 A connector may set the class attribute ``thread_safe_writes = True`` when
 ``write_scores`` can run in another thread while the run reads on; the engine then
@@ -14,86 +15,16 @@ overlaps one chunk's writes with the next accounts' reads (``[sync] overlap_writ
 
 from __future__ import annotations
 
-import types
-import typing
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, cast, runtime_checkable
-
-from pydantic import BaseModel, ConfigDict, SecretStr
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
-
-
-class Section(BaseModel):
-    """Base of every settings section (``[sync]``, ``[salesforce]``...): unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-def fields_of_type(model: type[BaseModel], kind: type) -> tuple[str, ...]:
-    """Names of the model's fields typed ``kind`` or ``kind | None``."""
-
-    def holds(annotation: Any) -> bool:
-        if annotation is kind:
-            return True
-        if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-            return any(holds(arg) for arg in typing.get_args(annotation))
-        return False
-
-    return tuple(name for name, info in model.model_fields.items() if holds(info.annotation))
-
-
-S = TypeVar("S", bound=Section)
-
-
-@dataclass(frozen=True)
-class ConnectorSpec(Generic[S]):
-    """What a connector declares about itself; core settings and the CLI learn it from here.
-
-    Attributes:
-        name: the ``--crm`` / ``[sync] crm`` value and the name of the settings section
-            (``[name]`` in the file, ``ICPSYNC_<NAME>__<KEY>`` in the environment).
-        settings: the section's model: keys, defaults and validation. It has a ``field_map``
-            key whose default names the connector's field map. Its ``SecretStr`` keys are the
-            connector's secrets (masked by ``config check``, redacted from logs, never echoed
-            in a config error); its ``Path`` keys are resolved against the config file's
-            folder.
-        sandbox: the module of a local sandbox CRM, when there is one: it holds ``Sandbox``
-            (see :class:`Sandbox`) and ``edit_accounts(settings, n, seed) -> list[str]``.
-    """
-
-    name: str
-    settings: type[S]
-    sandbox: str | None = None
-
-    def __post_init__(self) -> None:
-        if "field_map" not in self.settings.model_fields:
-            raise TypeError(f"{self.settings.__name__} needs a field_map key")
-
-    @property
-    def secret_fields(self) -> tuple[str, ...]:
-        """The section's credential keys: its ``SecretStr`` fields."""
-        return fields_of_type(self.settings, SecretStr)
-
-    @property
-    def path_keys(self) -> tuple[str, ...]:
-        """The section's path keys, relative to the config file when given in it."""
-        return fields_of_type(self.settings, Path)
-
-    @property
-    def field_map(self) -> str:
-        """The field map used when the section names none."""
-        return str(self.settings.model_fields["field_map"].default)
-
-    def section(self, settings: Settings) -> S:
-        """This connector's section of the settings tree, typed."""
-        return cast(S, getattr(settings, self.name))
 
 
 class Sandbox(Protocol):

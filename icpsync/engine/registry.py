@@ -2,89 +2,53 @@
 
 A third CRM is one new sub-package plus one entry point line in ``pyproject.toml``. The
 entry point names the connector class (``icpsync.connectors.hubspot:HubSpotConnector``);
-the module it names declares ``SPEC``, a :class:`~icpsync.engine.protocol.ConnectorSpec`,
-which this registry reads without loading the class (and its vendor client).
-
-Entry points are read afresh on every call (a few milliseconds): a connector installed, or
-put on ``sys.path``, after start-up is seen. Imported modules are cached by Python as usual.
+the module it names declares ``SPEC`` (see :mod:`icpsync.engine.connector_spec`), which
+also says where the connector's sandbox is.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from icpsync.core.errors import ConfigError
-from icpsync.engine.protocol import ConnectorSpec
+from icpsync.engine.connector_spec import (
+    broken,
+    connector_names,
+    connector_spec,
+    connector_specs,
+    entry_point,
+)
 
 if TYPE_CHECKING:
     from icpsync.engine.protocol import Connector, Sandbox
     from icpsync.engine.settings import Settings
 
-GROUP = "icpsync.connectors"
-
-
-def _entry_points() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=GROUP)}
-
-
-def connector_names() -> list[str]:
-    """Names of every installed connector."""
-    return sorted(_entry_points())
-
-
-def _entry_point(name: str) -> EntryPoint:
-    found = _entry_points()
-    if name not in found:
-        raise ConfigError(
-            f"unknown connector {name!r}; expected one of {', '.join(sorted(found))}",
-            key="sync.crm",
-        )
-    return found[name]
-
-
-def _broken(ep: EntryPoint, why: str) -> ConfigError:
-    return ConfigError(f"connector {ep.name!r} ({ep.value}) {why}", source=f"entry point {GROUP}")
-
-
-def connector_spec(name: str) -> ConnectorSpec[Any]:
-    """The declaration of the connector registered under ``name``.
-
-    Raises:
-        ConfigError: no connector of that name is installed, or it declares no valid ``SPEC``.
-    """
-    ep = _entry_point(name)
-    try:
-        module = importlib.import_module(ep.module)
-    except Exception as exc:  # a broken package: name it, whatever it raised
-        raise _broken(ep, f"cannot be imported ({type(exc).__name__}: {exc})") from exc
-    spec = getattr(module, "SPEC", None)
-    if not isinstance(spec, ConnectorSpec):
-        raise _broken(ep, f"has no SPEC (a ConnectorSpec) in {ep.module}")
-    if spec.name != ep.name:
-        raise _broken(ep, f"declares the name {spec.name!r}")
-    return spec
-
-
-def connector_specs() -> list[ConnectorSpec[Any]]:
-    """The declarations of every installed connector, by name."""
-    return [connector_spec(name) for name in connector_names()]
+__all__ = [
+    "build_connector",
+    "connector_class",
+    "connector_names",
+    "connector_spec",
+    "connector_specs",
+    "sandbox_class",
+    "sandbox_module",
+    "sandbox_names",
+]
 
 
 def connector_class(name: str) -> type[Connector]:
     """The connector class registered under ``name``.
 
     Raises:
-        ConfigError: no connector of that name is installed.
+        ConfigError: no connector of that name is installed, or it cannot be loaded.
     """
-    ep = _entry_point(name)
+    ep = entry_point(name)
     try:
         return cast("type[Connector]", ep.load())
     except Exception as exc:  # a broken package: name it, whatever it raised
-        raise _broken(ep, f"cannot be loaded ({type(exc).__name__}: {exc})") from exc
+        raise broken(ep, f"cannot be loaded ({type(exc).__name__}: {exc})") from exc
 
 
 def build_connector(settings: Settings, name: str | None = None) -> Connector:

@@ -22,8 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from icpsync.core.errors import ConfigError
 from icpsync.core.profile import Profile, config_error_from, load_profile
-from icpsync.engine.protocol import Section, fields_of_type
-from icpsync.engine.registry import connector_spec, connector_specs
+from icpsync.engine.connector_spec import Section, connector_spec, connector_specs, fields_of_type
 
 __all__ = [
     "DEFAULT_CONFIG",

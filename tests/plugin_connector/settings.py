@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from icpsync.engine.protocol import ConnectorSpec, Section
+from icpsync.engine.connector_spec import ConnectorSpec, Section
 
 FIELD_MAP = Path(__file__).with_name("memo.toml")
 
