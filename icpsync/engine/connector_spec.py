@@ -123,13 +123,7 @@ def broken(ep: EntryPoint, why: str) -> ConfigError:
     return ConfigError(f"connector {ep.name!r} ({ep.value}) {why}", source=f"entry point {GROUP}")
 
 
-def connector_spec(name: str) -> ConnectorSpec[Any]:
-    """The declaration of the connector registered under ``name``.
-
-    Raises:
-        ConfigError: no connector of that name is installed, or it declares no valid ``SPEC``.
-    """
-    ep = entry_point(name)
+def _spec_of(ep: EntryPoint) -> ConnectorSpec[Any]:
     try:
         module = importlib.import_module(ep.module)
     except Exception as exc:  # a broken package: name it, whatever it raised
@@ -142,6 +136,16 @@ def connector_spec(name: str) -> ConnectorSpec[Any]:
     return spec
 
 
+def connector_spec(name: str) -> ConnectorSpec[Any]:
+    """The declaration of the connector registered under ``name``.
+
+    Raises:
+        ConfigError: no connector of that name is installed, or it declares no valid ``SPEC``.
+    """
+    return _spec_of(entry_point(name))
+
+
 def connector_specs() -> list[ConnectorSpec[Any]]:
-    """The declarations of every installed connector, by name."""
-    return [connector_spec(name) for name in connector_names()]
+    """The declarations of every installed connector, by name (one read of the entry points)."""
+    found = _entry_points()
+    return [_spec_of(found[name]) for name in sorted(found)]
