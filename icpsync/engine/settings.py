@@ -214,7 +214,10 @@ def section_settings(name: str, **section: Any) -> Settings:
     try:
         conf = spec.settings(**section)
     except ValidationError as exc:
-        raise config_error_from(exc, source="command line", prefix=name) from None
+        secrets = {f"{name}.{key}" for key in spec.secret_fields}
+        raise config_error_from(
+            exc, source="command line", prefix=name, secret_keys=secrets
+        ) from None
     return settings_model().model_construct(**{name: conf})
 
 
