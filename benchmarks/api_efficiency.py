@@ -21,8 +21,7 @@ from typing import Any
 
 from api_minimum import minimum_calls
 
-from icpsync.cli.crm import sandbox_class
-from icpsync.engine.registry import build_connector
+from icpsync.engine.registry import build_connector, sandbox_class
 from icpsync.engine.settings import Settings
 from icpsync.engine.state import StateStore
 from icpsync.engine.sync import run_once

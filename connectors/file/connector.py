@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from icpsync.connectors.file.rows import is_jsonl, read_csv_columns, read_rows
+from icpsync.connectors.file.settings import SPEC
 from icpsync.connectors.file.store import OutputStore
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
@@ -78,7 +79,7 @@ class FileConnector:
         """Build from the ``[file]`` settings."""
         from icpsync.core.errors import ConfigError
 
-        conf = settings.file
+        conf = SPEC.section(settings)
         if conf.accounts is None and settings.source == "defaults":
             raise ConfigError(
                 "not found in this folder: pass --config PATH or set ICPSYNC_CONFIG "

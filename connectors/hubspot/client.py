@@ -33,7 +33,7 @@ from icpsync.connectors.hubspot.limiter import SlidingWindowLimiter, shared_limi
 from icpsync.core.errors import AuthError, BudgetExhausted, FatalError, RetriableError
 
 if TYPE_CHECKING:
-    from icpsync.engine.settings import HubSpotSettings
+    from icpsync.connectors.hubspot.settings import HubSpotSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

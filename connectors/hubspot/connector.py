@@ -10,6 +10,7 @@ from icpsync.connectors.hubspot.client import HubSpotApi
 from icpsync.connectors.hubspot.doctor import preflight
 from icpsync.connectors.hubspot.install import ensure_fields
 from icpsync.connectors.hubspot.reader import Reader
+from icpsync.connectors.hubspot.settings import SPEC
 from icpsync.connectors.hubspot.writer import Writer
 from icpsync.core.errors import ConfigError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
@@ -67,7 +68,7 @@ class HubSpotConnector:
     @classmethod
     def from_settings(cls, settings: Settings) -> HubSpotConnector:
         """Build from the ``[hubspot]`` settings."""
-        conf = settings.hubspot
+        conf = SPEC.section(settings)
         if conf.access_token is None or not conf.access_token.get_secret_value():
             raise ConfigError(
                 "expected a private-app access token (set ICPSYNC_HUBSPOT__ACCESS_TOKEN)",

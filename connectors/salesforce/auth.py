@@ -17,8 +17,8 @@ import requests
 from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
+from icpsync.connectors.salesforce.settings import SalesforceSettings
 from icpsync.core.errors import AuthError, ConfigError
-from icpsync.engine.settings import SalesforceSettings
 
 _REQUIRED = {
     "password": ("username", "password", "security_token"),

@@ -12,12 +12,12 @@ from icpsync.connectors.salesforce.auth import Session
 from icpsync.connectors.salesforce.doctor import run_checks
 from icpsync.connectors.salesforce.install import Installer
 from icpsync.connectors.salesforce.reader import Reader, chunks, rename
+from icpsync.connectors.salesforce.settings import SPEC, SalesforceSettings
 from icpsync.connectors.salesforce.writer import Writer
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
 from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
-from icpsync.engine.settings import SalesforceSettings
 
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
@@ -75,7 +75,7 @@ class SalesforceConnector:
     @classmethod
     def from_settings(cls, settings: Settings) -> SalesforceConnector:
         """Build from the ``[salesforce]`` settings (no network until first use)."""
-        conf = settings.salesforce
+        conf = SPEC.section(settings)
         return cls(
             Session(conf),
             conf,

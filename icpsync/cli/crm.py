@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import signal
 import sys
@@ -13,8 +12,19 @@ from typing import Any
 import click
 
 from icpsync.cli.output import echo_checks, echo_plan
+from icpsync.engine.registry import build_connector, sandbox_class, sandbox_names
 
-SANDBOX_CRMS = ("salesforce", "hubspot")
+
+class SandboxCrm(click.ParamType):
+    """A connector that declares a local sandbox, looked up in the registry when used."""
+
+    name = "crm"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        names = sandbox_names()
+        if value not in names:
+            self.fail(f"{value!r} has no sandbox; expected one of {', '.join(names)}", param, ctx)
+        return str(value)
 
 
 @click.command()
@@ -24,7 +34,6 @@ SANDBOX_CRMS = ("salesforce", "hubspot")
 def install(ctx: click.Context, crm: str | None, dry_run: bool) -> None:
     """Create the tool's custom fields (and permissions) that are missing. Idempotent."""
     from icpsync.cli.context import settings_from
-    from icpsync.engine.registry import build_connector
 
     connector = build_connector(settings_from(ctx), crm)
     try:
@@ -40,7 +49,6 @@ def install(ctx: click.Context, crm: str | None, dry_run: bool) -> None:
 def doctor(ctx: click.Context, crm: str | None) -> None:
     """Check auth, fields, permissions and API budget; exit 1 when anything fails."""
     from icpsync.cli.context import settings_from
-    from icpsync.engine.registry import build_connector
 
     settings = settings_from(ctx)
     connector = build_connector(settings, crm)
@@ -52,13 +60,8 @@ def doctor(ctx: click.Context, crm: str | None) -> None:
         sys.exit(1)
 
 
-def sandbox_class(crm: str) -> Any:
-    """The ``Sandbox`` class of a connector package."""
-    return importlib.import_module(f"icpsync.connectors.{crm}.sandbox").Sandbox
-
-
 @click.command()
-@click.argument("crm", type=click.Choice(SANDBOX_CRMS))
+@click.argument("crm", type=SandboxCrm())
 @click.option("--accounts", default=2000, show_default=True, help="Accounts (companies) to seed.")
 @click.option(
     "--opportunities", default=6000, show_default=True, help="Opportunities (deals) to seed."
@@ -84,7 +87,10 @@ def sandbox(
     rate_limit: int | None,
     write_config: Path | None,
 ) -> None:
-    """Run a local CRM sandbox until interrupted; prints one JSON line when ready."""
+    """Run a local CRM sandbox until interrupted; prints one JSON line when ready.
+
+    CRM is a connector with a sandbox (salesforce, hubspot, or any installed one that has one).
+    """
     options: dict[str, Any] = {
         "accounts": accounts,
         "opportunities": opportunities,

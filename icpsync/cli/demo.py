@@ -1,8 +1,9 @@
-"""``icpsync demo``: the whole product against both local CRM sandboxes, no credentials.
+"""``icpsync demo``: the whole product against the local CRM sandboxes, no credentials.
 
-For each CRM: start its sandbox on a free port, install the fields, check them, run a full
-sync, run it again (nothing to write), let a "user" edit records through the CRM's API,
-then run an incremental sync, and print what happened in words a newcomer understands.
+For each connector with a sandbox (from the registry): start its sandbox on a free port,
+install the fields, check them, run a full sync, run it again (nothing to write), let a
+"user" edit records through the CRM's API, then run an incremental sync, and print what
+happened in words a newcomer understands.
 """
 
 from __future__ import annotations
@@ -14,27 +15,26 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from icpsync.cli.crm import sandbox_class
 from icpsync.cli.output import table, tier_summary
 from icpsync.core.errors import IcpSyncError
-from icpsync.engine.registry import build_connector
+from icpsync.engine.registry import build_connector, sandbox_module, sandbox_names
 from icpsync.engine.run_report import RunReport
 from icpsync.engine.settings import Settings
 from icpsync.engine.state import StateStore
 from icpsync.engine.sync import run_once
 
-CRMS = ("salesforce", "hubspot")
 #: the sandboxes run on this machine's clock; one second covers timestamps' resolution.
 CURSOR_OVERLAP_S = 1
 
 
 def available_crms() -> list[str]:
-    """The CRMs whose sandbox is installed (both, in a complete install)."""
+    """The registered connectors whose sandbox is installed (Salesforce and HubSpot, and any
+    other connector that declares one)."""
     found = []
-    for crm in CRMS:
+    for crm in sandbox_names():
         try:
-            sandbox_class(crm)
-        except (ImportError, AttributeError):
+            sandbox_module(crm)
+        except ImportError:
             continue
         found.append(crm)
     if not found:
@@ -53,9 +53,9 @@ def _sync(settings: Settings, state: StateStore, crm: str) -> RunReport:
 def _demo_crm(
     crm: str, state_dir: Path, accounts: int, edits: int, echo: Callable[[str], None]
 ) -> dict[str, Any]:
-    module = __import__(f"icpsync.connectors.{crm}.sandbox", fromlist=["edit_accounts"])
+    module = sandbox_module(crm)
     with ExitStack() as stack:
-        server = sandbox_class(crm)(accounts=accounts, opportunities=accounts * 3, seed=7)
+        server = module.Sandbox(accounts=accounts, opportunities=accounts * 3, seed=7)
         server.start()
         stack.callback(server.stop)
         overrides = server.settings_overrides()
@@ -129,17 +129,19 @@ def _demo_crm(
 def run_demo(
     *, state_dir: Path | None, accounts: int, edits: int, echo: Callable[[str], None]
 ) -> list[dict[str, Any]]:
-    """Run the demo on both CRMs; returns their run reports."""
+    """Run the demo on every CRM with a sandbox; returns their run reports."""
     started = time.perf_counter()
     with ExitStack() as stack:
         if state_dir is None:
             state_dir = Path(
                 stack.enter_context(tempfile.TemporaryDirectory(prefix="icpsync-demo-"))
             )
-        echo("icpsync demo: scoring accounts in two local sandbox CRMs (no credentials needed)")
-        results = [
-            _demo_crm(crm, Path(state_dir), accounts, edits, echo) for crm in available_crms()
-        ]
+        crms = available_crms()
+        echo(
+            f"icpsync demo: scoring accounts in {len(crms)} local sandbox CRMs "
+            f"({', '.join(crms)}; no credentials needed)"
+        )
+        results = [_demo_crm(crm, Path(state_dir), accounts, edits, echo) for crm in crms]
     echo(
         f"\ndone in {time.perf_counter() - started:.0f} s. A real org: copy config.example.toml to "
         "icpsync.toml, fill in credentials, then `icpsync install`, `icpsync doctor`, "

@@ -12,7 +12,8 @@ import click
 
 from icpsync.cli.output import echo_json
 from icpsync.core.profile import load_profile
-from icpsync.engine.settings import Settings, load_settings
+from icpsync.engine.registry import build_connector
+from icpsync.engine.settings import Settings, load_settings, section_settings
 from icpsync.evidence.dataset import Dataset, load_dataset
 from icpsync.evidence.holdout import Holdout, parse_holdout
 
@@ -33,11 +34,14 @@ def read_dataset(
     if accounts is not None or opportunities is not None:
         if accounts is None or opportunities is None:
             raise click.UsageError("--accounts and --opportunities go together")
-        from icpsync.connectors.file import FileConnector
-
-        files = FileConnector.from_paths(accounts, opportunities)
-        return load_dataset(files.read_accounts(), files.read_opportunities()), accounts.parent.name
-    from icpsync.engine.registry import build_connector
+        files = build_connector(
+            section_settings("file", accounts=accounts, opportunities=opportunities), "file"
+        )
+        try:
+            dataset = load_dataset(files.read_accounts(), files.read_opportunities())
+        finally:
+            files.close()
+        return dataset, accounts.parent.name
 
     settings = _settings(ctx)
     connector = build_connector(settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
@@ -205,21 +206,18 @@ def parse_profile(data: dict[str, Any], *, source: str, prefix: str = "profile")
         raise config_error_from(exc, source=source, prefix=prefix) from None
 
 
-#: settings keys that hold credentials: a wrong value is never echoed back.
-SECRET_KEYS = frozenset(
-    {"password", "security_token", "consumer_secret", "session_id", "access_token", "token"}
-)
+def config_error_from(
+    exc: ValidationError, *, source: str, prefix: str = "", secret_keys: Collection[str] = ()
+) -> ConfigError:
+    """The first error of a pydantic ValidationError as a ConfigError with a dotted key.
 
-
-def _secret(parts: list[str]) -> bool:
-    return any(p.lower() in SECRET_KEYS or "secret" in p.lower() for p in parts)
-
-
-def config_error_from(exc: ValidationError, *, source: str, prefix: str = "") -> ConfigError:
-    """The first error of a pydantic ValidationError as a ConfigError with a dotted key."""
+    The bad value is echoed unless the key holds a credential: one of ``secret_keys``
+    (dotted, e.g. ``hubspot.access_token``; the settings pass every connector's).
+    """
     err = exc.errors()[0]
     parts = [str(p) for p in err["loc"] if not str(p).startswith("function-after")]
     key = ".".join(p for p in [prefix, *parts] if p)
+    secret = any(key == k or key.startswith(f"{k}.") for k in secret_keys)
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         message = "unknown key"
@@ -227,7 +225,7 @@ def config_error_from(exc: ValidationError, *, source: str, prefix: str = "") ->
         "input" in err
         and err["type"] not in ("missing",)
         and not isinstance(err["input"], dict)
-        and not _secret(parts)
+        and not secret
     ):
         message = f"{message} (got {err['input']!r})"
     return ConfigError(message, source=source, key=key or None)

@@ -3,7 +3,10 @@
 A connector is a small class satisfying :class:`Connector`. It is built with an injected
 vendor client (tests point that client at a local sandbox) and a separate
 ``from_settings`` builds the real one. Connectors are found by name through the
-``icpsync.connectors`` entry point group (see :mod:`icpsync.engine.registry`).
+``icpsync.connectors`` entry point group (see :mod:`icpsync.engine.registry`); the module an
+entry point names declares ``SPEC``, a :class:`~icpsync.engine.connector_spec.ConnectorSpec`:
+the connector's settings section, its secrets, its path-valued keys, its field map and its
+sandbox (a :class:`Sandbox`), in one place.
 
 A connector may set the class attribute ``thread_safe_writes = True`` when
 ``write_scores`` can run in another thread while the run reads on; the engine then
@@ -15,12 +18,42 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
+
+
+class Sandbox(Protocol):
+    """A local server speaking a CRM's API (``icpsync sandbox``, ``icpsync demo``, tests).
+
+    Built with keyword arguments ``accounts``, ``opportunities``, ``seed``, ``port``,
+    ``latency_ms``, ``fault_rate`` (and any of its own, e.g. ``rate_limit``).
+    """
+
+    @property
+    def url(self) -> str:
+        """Where it listens, once started."""
+        ...
+
+    def start(self) -> None:
+        """Listen (on a free port unless one was given)."""
+        ...
+
+    def stop(self) -> None:
+        """Stop listening."""
+        ...
+
+    def settings_overrides(self) -> dict[str, Any]:
+        """Settings data (``Settings(**data)``) pointing icpsync at this sandbox."""
+        ...
+
+    def write_config(self, path: Path) -> Path:
+        """Write an icpsync config file pointing at this sandbox."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

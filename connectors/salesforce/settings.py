@@ -1,0 +1,44 @@
+"""The Salesforce connector's ``[salesforce]`` settings section and its declaration to the
+registry (secrets: its ``SecretStr`` keys; sandbox: a local org)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from icpsync.engine.connector_spec import ConnectorSpec, Section
+
+
+class SalesforceSettings(Section):
+    """A Salesforce org reached through simple-salesforce."""
+
+    auth: Literal["password", "jwt", "client_credentials", "session"] = "password"
+    username: str | None = None
+    password: SecretStr | None = None
+    security_token: SecretStr | None = None
+    domain: str = "login"
+    consumer_key: str | None = None
+    consumer_secret: SecretStr | None = None
+    privatekey_file: Path | None = None
+    session_id: SecretStr | None = None
+    instance_url: str | None = None
+    api_version: str = "62.0"
+    ca_bundle: Path | None = None
+    timeout_s: float = Field(default=60.0, gt=0)
+    field_map: str = "salesforce"
+    bulk_read_threshold: int = Field(default=100_000, ge=0)
+    bulk_write_threshold: int = Field(default=2000, ge=0)
+    api_budget_share: float = Field(default=0.5, gt=0, le=1)
+    max_retries: int = Field(default=5, ge=0)
+    lock_retries: int = Field(default=3, ge=0)
+    write_concurrency: int = Field(default=4, ge=1, le=25)
+    bulk_poll_s: float = Field(default=0.5, gt=0)
+
+
+SPEC = ConnectorSpec(
+    name="salesforce",
+    settings=SalesforceSettings,
+    sandbox="icpsync.connectors.salesforce.sandbox",
+)
