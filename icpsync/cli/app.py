@@ -106,9 +106,10 @@ def score(
         on_input=inputs.append,
     )
     if as_json:
-        for line in inputs:
-            click.echo(line, err=True)
-        echo_json(report.to_dict())
+        data = report.to_dict()
+        data["inputs"] = inputs
+        data["rejects"] = {"count": rejects.count, "file": str(rejects_path or "") or None}
+        echo_json(data)
         return
     for line in inputs:
         click.echo(line)
