@@ -88,6 +88,8 @@ class FileConnector:
         self._columns: dict[Path, dict[str, str]] = {}
         self._store: OutputStore | None = None
         self._dirty = False
+        #: rejects of the batch being read, passed on in row order
+        self._pending: list[Reject] | None = None
 
     @classmethod
     def from_paths(
@@ -175,13 +177,27 @@ class FileConnector:
     def _skip_row(self, reason: str, row: int) -> None:
         self.stats.skipped[reason] += 1
         if self.rejects is not None:
-            self.rejects.add(Reject(row, None, None, None, reason))
+            self._reject(Reject(row, None, None, None, reason))
+
+    def _reject(self, reject: Reject) -> None:
+        if self._pending is not None:
+            self._pending.append(reject)
+        elif self.rejects is not None:
+            self.rejects.add(reject)
+
+    def _pass_on_rejects(self) -> None:
+        """The batch's rejects, in row order (the columns are cleaned one after another)."""
+        if self._pending and self.rejects is not None:
+            for reject in sorted(self._pending, key=lambda r: r.row or 0):
+                self.rejects.add(reject)
+        if self._pending is not None:
+            self._pending.clear()
 
     def _normaliser(self, path: Path) -> Normaliser:
         on_reject = None
         if self.rejects is not None:
             self.rejects.reading(path.name)
-            on_reject = self.rejects.add
+            on_reject = self._reject
         return Normaliser(self.stats, self.field_map.vocabularies, on_reject)
 
     def first_rows(self, label: str, ids: Collection[str]) -> dict[str, int]:
@@ -241,6 +257,22 @@ class FileConnector:
         pairs = fields + icp
         path = self.accounts_path
         batches = read_csv_columns(path, self._skip_row, BATCH_ROWS, self.text_format(path))
+        self._pending = [] if self.rejects is not None else None
+        try:
+            for batch in self._csv_batches(batches, pairs, not_signals, normaliser):
+                self._pass_on_rejects()
+                yield batch
+            self._pass_on_rejects()
+        finally:
+            self._pending = None
+
+    def _csv_batches(
+        self,
+        batches: Iterator[tuple[list[str], list[Sequence[str | None]], list[int]]],
+        pairs: list[tuple[str, str]],
+        not_signals: set[str],
+        normaliser: Normaliser,
+    ) -> Iterator[list[Account]]:
         for header, cells, rows in batches:
             position = {name: i for i, name in enumerate(header)}
             absent = [None] * len(cells[0])
