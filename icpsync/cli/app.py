@@ -110,13 +110,21 @@ def score(
         data["inputs"] = inputs
         data["rejects"] = {"count": rejects.count, "file": str(rejects_path or "") or None}
         echo_json(data)
+    else:
+        for line in inputs:
+            click.echo(line)
+        click.echo(tier_summary(report.tiers))
+        click.echo(run_summary(report.to_dict()))
+        for line in rejects.summary():
+            click.echo(line)
+    if not report.scored:
+        raise ConfigError(
+            "no account was scored (no row with an id)"
+            + (" (every row is listed above)" if rejects.count and not as_json else ""),
+            source=str(accounts),
+        )
+    if as_json:
         return
-    for line in inputs:
-        click.echo(line)
-    click.echo(tier_summary(report.tiers))
-    click.echo(run_summary(report.to_dict()))
-    for line in rejects.summary():
-        click.echo(line)
     click.echo(
         f"profile {profile.name} (version {profile.version})"
         + (f"; scored rows written to {out}" if out else "")
@@ -200,10 +208,14 @@ def config_group() -> None:
 @config_group.command("check")
 @click.pass_context
 def config_check(ctx: click.Context) -> None:
-    """Validate the config and print the effective settings, secrets masked."""
+    """Validate the config as every command would and print the effective settings,
+    secrets masked."""
     import json
 
+    from icpsync.engine.config_checks import check_config
+
     settings = settings_from(ctx)
+    check_config(settings)
     profile = settings.active_profile()
     click.echo(f"config OK: {settings.source}")
     click.echo(json.dumps(settings.masked(), indent=2, default=str))

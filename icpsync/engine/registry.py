@@ -43,4 +43,7 @@ def build_connector(settings: Settings, name: str | None = None) -> Connector:
         cls = connector_class(name or settings.sync.crm)
     except ConfigError as exc:
         raise ConfigError(exc.message, source=settings.source, key=exc.key) from None
+    from icpsync.engine.config_checks import check_credentials
+
+    check_credentials(settings, name)  # the file and the variable to set, before any login
     return cls.from_settings(settings)

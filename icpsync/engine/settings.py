@@ -10,9 +10,18 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from icpsync.core.errors import ConfigError
@@ -26,6 +35,28 @@ class Section(BaseModel):
     """Base of every settings section: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def http_url(value: str | None) -> str | None:
+    """``value`` when it is an http(s) URL with a host (a pydantic field check)."""
+    if value is None:
+        return value
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"expected an http(s) URL such as https://example.com, got {value!r}")
+    return value
+
+
+def missing_credentials(section: str, conf: BaseModel, keys: tuple[str, ...]) -> list[str]:
+    """The ``section.key`` names of ``keys`` that ``conf`` leaves unset or empty."""
+    missing = []
+    for key in keys:
+        value = getattr(conf, key)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value in (None, ""):
+            missing.append(f"{section}.{key}")
+    return missing
 
 
 class SyncSettings(Section):
@@ -85,6 +116,23 @@ class SalesforceSettings(Section):
     write_concurrency: int = Field(default=4, ge=1, le=25)
     bulk_poll_s: float = Field(default=0.5, gt=0)
 
+    #: the settings each auth mode needs.
+    REQUIRED: ClassVar[dict[str, tuple[str, ...]]] = {
+        "password": ("username", "password", "security_token"),
+        "jwt": ("username", "consumer_key", "privatekey_file"),
+        "client_credentials": ("consumer_key", "consumer_secret"),
+        "session": ("session_id", "instance_url"),
+    }
+
+    @field_validator("instance_url")
+    @classmethod
+    def _instance_url_is_a_url(cls, value: str | None) -> str | None:
+        return http_url(value)
+
+    def missing_credentials(self) -> list[str]:
+        """The ``salesforce.<key>`` settings the auth mode needs and does not have."""
+        return missing_credentials("salesforce", self, self.REQUIRED[self.auth])
+
 
 class HubSpotSettings(Section):
     """A HubSpot portal reached through hubspot-api-client."""
@@ -100,6 +148,15 @@ class HubSpotSettings(Section):
     retry_backoff_s: float = Field(default=1.0, ge=0)
     write_concurrency: int = Field(default=1, ge=1, le=10)
     daily_budget_share: float = Field(default=0.5, gt=0, le=1)
+
+    @field_validator("host")
+    @classmethod
+    def _host_is_a_url(cls, value: str) -> str:
+        return http_url(value) or value
+
+    def missing_credentials(self) -> list[str]:
+        """``hubspot.access_token`` when it is not set."""
+        return missing_credentials("hubspot", self, ("access_token",))
 
 
 class ScheduleSettings(Section):
