@@ -150,7 +150,7 @@ def test_schedule_names_a_bad_time_zone_not_the_cron(tmp_path: Path) -> None:
 
     config = tmp_path / "tz.toml"
     config.write_text(FILE + "[schedule]\ntimezone = 'Mars/Olympus'\n")
-    with pytest.raises(ConfigError, match="schedule.timezone"):
+    with pytest.raises(ConfigError, match=r"schedule\.timezone"):
         job_specs(load_settings(config))
 
 
