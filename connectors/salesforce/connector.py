@@ -58,6 +58,7 @@ class SalesforceConnector:
         self.api = Api(
             session, self.stats, max_retries=conf.max_retries, share=conf.api_budget_share
         )
+        self.api.tool_fields = frozenset(self.field_map.icp_names())
         self.reader = Reader(
             self.api, bulk_threshold=conf.bulk_read_threshold, poll_s=conf.bulk_poll_s
         )
