@@ -46,10 +46,31 @@ def doctor(ctx: click.Context, crm: str | None) -> None:
     connector = build_connector(settings, crm)
     try:
         ok = echo_checks(connector.preflight())
+        if ok:
+            _echo_unavailable(connector, settings, crm or settings.sync.crm)
     finally:
         connector.close()
     if not ok:
         sys.exit(1)
+
+
+def _echo_unavailable(connector: Any, settings: Any, crm: str) -> None:
+    """The criteria this CRM cannot feed, and how to map another field instead."""
+    from icpsync.core.unavailable import unavailable_notes
+
+    read = getattr(connector, "unavailable_fields", None)
+    missing = read() if read is not None else {}
+    notes = unavailable_notes(settings.active_profile(), missing)
+    for note in notes:
+        click.echo(f"! not scorable: {note}")
+    if notes:
+        field, _ = next(iter(missing.items()))
+        table = "[account.signals]" if field.startswith("signals.") else "[account.fields]"
+        click.echo(
+            f"    to use a field the org has (an enrichment vendor's, say): copy "
+            f'field_maps/{crm}.toml, set {field.removeprefix("signals.")} = "Your_Field__c" '
+            f"under {table}, and point [{crm}] field_map at the copy"
+        )
 
 
 def sandbox_class(crm: str) -> Any:

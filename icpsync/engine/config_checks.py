@@ -8,11 +8,10 @@ that section's model; these are the checks across sections.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from icpsync.core.errors import ConfigError
-from icpsync.engine.settings import ENV_PREFIX
+from icpsync.engine.registry import check_credentials, connector_names
 
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
@@ -33,34 +32,12 @@ def check_not_empty(settings: Settings) -> None:
 
 def check_connector(settings: Settings) -> None:
     """``[sync] crm`` names an installed connector."""
-    from icpsync.engine.registry import connector_names
-
     names = connector_names()
     if settings.sync.crm not in names:
         raise ConfigError(
             f"unknown connector {settings.sync.crm!r}; expected one of {', '.join(names)}",
             source=settings.source,
             key="sync.crm",
-        )
-
-
-def check_credentials(settings: Settings, crm: str | None = None) -> None:
-    """The chosen (else the named) connector's section has the credentials its auth mode
-    needs."""
-    section = getattr(settings, crm or settings.sync.crm, None)
-    missing: Callable[[], list[str]] | None = getattr(section, "missing_credentials", None)
-    if missing is None:
-        return
-    keys = missing()  # the environment is already read into the settings
-    if keys:
-        names = ", ".join(ENV_PREFIX + key.replace(".", "__").upper() for key in keys)
-        mode = getattr(section, "auth", None)
-        needs = f"auth = {mode!r} needs" if mode else "needs"
-        raise ConfigError(
-            f"{needs} {', '.join(keys)}: set the environment variable(s) {names} "
-            f"(or the key(s) in this file)",
-            source=settings.source,
-            key=keys[0],
         )
 
 

@@ -12,14 +12,14 @@ import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from functools import partial
 from itertools import islice
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.errors import ConfigError
@@ -29,8 +29,8 @@ from icpsync.engine.registry import connector_class
 from icpsync.engine.run_report import RunReport
 
 if TYPE_CHECKING:
-    from icpsync.connectors.file.rejects import RejectLog
     from icpsync.core.model import Account
+    from icpsync.core.normalise import Reject
     from icpsync.engine.field_map import FieldMap
     from icpsync.engine.protocol import Connector
 
@@ -57,6 +57,14 @@ def _account_batches(connector: Connector) -> Iterator[list[Account]]:
     if read_batches is not None:
         return read_batches()
     return iter(partial(list, islice(connector.read_accounts(), 2048)), [])  # pragma: no cover
+
+
+class Rejects(Protocol):
+    """Where the file connector records rows skipped and values made missing."""
+
+    def add(self, reject: Reject) -> None: ...
+
+    def finish(self, first_rows: Callable[[str, Iterable[str]], dict[str, int]]) -> None: ...
 
 
 def refuse_overwriting_inputs(out: Path | None, *inputs: Path | None) -> None:
@@ -102,7 +110,7 @@ def score_files(
     field_map: FieldMap | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
-    rejects: RejectLog | None = None,
+    rejects: Rejects | None = None,
     on_input: Callable[[str], None] | None = None,
 ) -> RunReport:
     """Score ``accounts`` (with aggregates from ``opportunities``) into ``out``.

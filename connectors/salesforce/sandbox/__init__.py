@@ -49,6 +49,7 @@ class Sandbox:
         slow_ms: how long a slow response takes.
         rate_limit: accepted for the CLI's sake and ignored: Salesforce limits requests per
             day (``daily_limit``), not per 10 seconds.
+        without_fields: Account fields this org does not have (e.g. ``Tech_Stack__c``).
     """
 
     def __init__(
@@ -64,12 +65,21 @@ class Sandbox:
         api_used: int = 0,
         slow_ms: float = 1500,
         rate_limit: int | None = None,
+        without_fields: tuple[str, ...] = (),
     ):
         self.port = port
         self.latency_s = latency_ms / 1000
         self.org = Org(daily_limit=daily_limit, api_used=api_used)
         data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed)
-        self.org.seed("Account", seed_data.accounts(data))
+        for name in without_fields:
+            del self.org.schema["Account"][name]
+        self.org.seed(
+            "Account",
+            (
+                {k: v for k, v in record.items() if k not in without_fields}
+                for record in seed_data.accounts(data)
+            ),
+        )
         self.org.seed("Opportunity", seed_data.opportunities(data))
         self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000)
         self.app = App(
