@@ -90,6 +90,12 @@ def sandbox_class(crm: str) -> Any:
 @click.option("--fault-rate", default=0.0, help="Share of requests that fail (0-1).")
 @click.option("--rate-limit", type=int, help="Requests per 10 s before a 429 (HubSpot).")
 @click.option(
+    "--without-field",
+    "without_fields",
+    multiple=True,
+    help="An Account field the org lacks, e.g. Tech_Stack__c (Salesforce; repeatable).",
+)
+@click.option(
     "--write-config",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write an icpsync config pointing at this sandbox.",
@@ -103,6 +109,7 @@ def sandbox(
     latency_ms: int,
     fault_rate: float,
     rate_limit: int | None,
+    without_fields: tuple[str, ...],
     write_config: Path | None,
 ) -> None:
     """Run a local CRM sandbox until interrupted; prints one JSON line when ready."""
@@ -116,6 +123,10 @@ def sandbox(
     }
     if rate_limit is not None:
         options["rate_limit"] = rate_limit
+    if without_fields:
+        if crm != "salesforce":
+            raise click.UsageError("--without-field is for the salesforce sandbox")
+        options["without_fields"] = without_fields
     server = sandbox_class(crm)(**options)
     server.start()
     stop = threading.Event()

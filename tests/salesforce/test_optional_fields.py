@@ -63,3 +63,8 @@ def test_doctor_and_sync_output_name_the_unscorable_criteria(  # type: ignore[no
     report = json.loads(as_json.stdout)
     assert report["unavailable"] == [f"{NOTE}; 25 points unavailable"]
     assert report["accounts_read"] == 50
+
+
+def test_without_field_is_an_option_of_the_salesforce_sandbox_only() -> None:
+    result = CliRunner().invoke(cli, ["sandbox", "hubspot", "--without-field", "Tech_Stack__c"])
+    assert result.exit_code == 2 and "salesforce sandbox" in result.output
