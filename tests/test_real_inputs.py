@@ -328,3 +328,15 @@ def test_sync_reads_exports_through_the_same_path(tmp_path: Path) -> None:
     report = json.loads(stdout)
     assert report["accounts_read"] == 3 and report["written"] == 3
     assert sorted(scored(out)) == ["001A", "001B", "001C"]
+
+
+def test_doctor_on_files_shows_the_columns_or_the_missing_id(tmp_path: Path) -> None:
+    from icpsync.connectors.file import FileConnector
+
+    good = write_csv(tmp_path / "sf.csv", SALESFORCE_REPORT)
+    checks = {c.name: c for c in FileConnector(good).preflight()}
+    assert checks["columns"].ok and "Account ID -> id" in checks["columns"].detail
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Company\nAcme\n", encoding="utf-8")
+    checks = {c.name: c for c in FileConnector(bad).preflight()}
+    assert not checks["columns"].ok and "no id column" in checks["columns"].detail

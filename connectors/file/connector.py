@@ -28,6 +28,7 @@ from icpsync.connectors.file.rows import (
 )
 from icpsync.connectors.file.store import OutputStore
 from icpsync.connectors.file.text_format import TextFormat, detect_format
+from icpsync.core.errors import IcpSyncError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser, Reject, _text
 from icpsync.core.normalise_columns import accounts_from_columns
@@ -388,6 +389,14 @@ class FileConnector:
                 "set [file] accounts to an existing CSV or JSONL file",
             )
         ]
+        if self.accounts_path.is_file():
+            try:
+                self.check_columns()
+                checks.append(Check("columns", True, "; ".join(self.describe_inputs())))
+            except IcpSyncError as exc:
+                checks.append(
+                    Check("columns", False, str(exc), "name the id column with a field map")
+                )
         if self.opportunities_path is not None:
             checks.append(
                 Check(
