@@ -79,6 +79,8 @@ CHECKED_CONFIGS: list[tuple[str, list[str]]] = [
     ("# only a comment\n", ["sets nothing"]),
     ("[sync]\ncrm = 'pipedrive'\n", ["sync.crm", "'pipedrive'", "file", "salesforce"]),
     ("[sync]\ncrm = 'file'\n", ["file.accounts"]),
+    ("[file]\naccounts = 'missing.csv'\n", ["file.accounts", "no such file"]),
+    (FILE + "opportunities = 'deals.csv'\n", ["file.opportunities", "deals.csv"]),
     (FILE + "[schedule]\nfull_cron = 'every night at 2'\n", ["schedule.full_cron", "5-field"]),
     (FILE + "[schedule]\nfull_cron = '0 25 * * *'\n", ["schedule.full_cron"]),
     (FILE + "[schedule]\ntimezone = 'Mars/Olympus'\n", ["schedule.timezone", "Mars/Olympus"]),
@@ -111,6 +113,7 @@ def test_config_check_refuses_what_a_later_command_would(
 ) -> None:
     config = tmp_path / "checked.toml"
     config.write_text(text)
+    (tmp_path / "accounts.csv").write_text("id\nA\n")
     load_settings(config)  # it loads: only the checks find the problem
     with pytest.raises(SystemExit) as exit_info:
         main(["--config", str(config), "config", "check"])

@@ -236,7 +236,7 @@ def test_out_onto_an_input_is_refused_and_the_input_kept(tmp_path: Path) -> None
     before = accounts.read_bytes()
     for target in (accounts, tmp_path / "." / "accounts.csv"):
         code, _, stderr = run("score", "--accounts", str(accounts), "--out", str(target))
-        assert code == 2 and "--out" in stderr and "input file" in stderr
+        assert code == 2 and "--out" in stderr and f"is also {accounts}" in stderr
         assert accounts.read_bytes() == before
     code, _, stderr = run(
         "score", "--accounts", str(accounts), "--rejects", str(accounts)
@@ -340,3 +340,12 @@ def test_doctor_on_files_shows_the_columns_or_the_missing_id(tmp_path: Path) -> 
     bad.write_text("Company\nAcme\n", encoding="utf-8")
     checks = {c.name: c for c in FileConnector(bad).preflight()}
     assert not checks["columns"].ok and "no id column" in checks["columns"].detail
+
+
+def test_rejects_onto_the_output_is_refused(tmp_path: Path) -> None:
+    accounts = write_csv(tmp_path / "accounts.csv", CANONICAL)
+    out = tmp_path / "scored.csv"
+    code, _, stderr = run(
+        "score", "--accounts", str(accounts), "--out", str(out), "--rejects", str(out)
+    )
+    assert code == 2 and "--rejects" in stderr and not out.exists()

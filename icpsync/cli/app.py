@@ -89,7 +89,7 @@ def score(
     from icpsync.engine.field_map import load_field_map
     from icpsync.engine.score_files import refuse_overwriting_inputs, score_files
 
-    refuse_overwriting_inputs(rejects_path, accounts, opportunities)
+    refuse_overwriting_inputs(rejects_path, accounts, opportunities, out, flag="--rejects")
     field_map = load_field_map(field_map_path or settings.file.field_map, base="file")
     inputs: list[str] = []
     rejects = RejectLog(rejects_path)

@@ -42,11 +42,17 @@ def check_connector(settings: Settings) -> None:
 
 
 def check_file_inputs(settings: Settings) -> None:
-    """The file connector knows its accounts file."""
-    if settings.sync.crm == "file" and settings.file.accounts is None:
+    """The file connector knows its accounts file, and its input files exist."""
+    if settings.sync.crm != "file":
+        return
+    conf = settings.file
+    if conf.accounts is None:
         raise ConfigError(
             "expected a path to the accounts file", source=settings.source, key="file.accounts"
         )
+    for key, path in (("accounts", conf.accounts), ("opportunities", conf.opportunities)):
+        if path is not None and not path.is_file():
+            raise ConfigError(f"no such file: {path}", source=settings.source, key=f"file.{key}")
 
 
 def check_schedule(settings: Settings) -> None:

@@ -67,7 +67,7 @@ class Rejects(Protocol):
     def finish(self, first_rows: Callable[[str, Iterable[str]], dict[str, int]]) -> None: ...
 
 
-def refuse_overwriting_inputs(out: Path | None, *inputs: Path | None) -> None:
+def refuse_overwriting_inputs(out: Path | None, *inputs: Path | None, flag: str = "--out") -> None:
     """Raise when ``out`` is one of the input files.
 
     Raises:
@@ -81,8 +81,8 @@ def refuse_overwriting_inputs(out: Path | None, *inputs: Path | None) -> None:
         same = out.exists() and path.exists() and os.path.samefile(out, path)
         if same or out.resolve() == path.resolve():
             raise ConfigError(
-                f"{out} is an input file; choose another path (the input is left as it is)",
-                source="--out",
+                f"{out} is also {path}; choose another path (the file is left as it is)",
+                source=flag,
             )
 
 
