@@ -349,3 +349,30 @@ def test_rejects_onto_the_output_is_refused(tmp_path: Path) -> None:
         "score", "--accounts", str(accounts), "--out", str(out), "--rejects", str(out)
     )
     assert code == 2 and "--rejects" in stderr and not out.exists()
+
+
+def test_sync_over_files_logs_the_rejects_with_their_rows(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from icpsync.engine.registry import build_connector
+    from icpsync.engine.settings import load_settings
+    from icpsync.engine.sync import run_once
+
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("Account ID;Employees\nA1;250\nA2;-5\nA1;3\n", encoding="utf-8")
+    config = tmp_path / "icpsync.toml"
+    config.write_text(
+        f'[sync]\ncrm = "file"\n[file]\naccounts = "{accounts}"\noutput = "{tmp_path / "o.csv"}"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(config)
+    connector = build_connector(settings)
+    with caplog.at_level("WARNING", logger="icpsync.connectors.file.connector"):
+        try:
+            report = run_once(settings, connector=connector)
+        finally:
+            connector.close()
+    assert report.accounts_read == 2  # A1 and A2 (its headcount missing); the second A1 skipped
+    lines = [r.getMessage().strip() for r in caplog.records]
+    assert "row 3, id A2: employees '-5' set to missing (negative)" in lines
+    assert "row 4, id A1: skipped (duplicate id; row 2 kept)" in lines

@@ -11,6 +11,7 @@ second sync writes nothing, and it is replaced atomically on ``close()``.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -38,6 +39,8 @@ from icpsync.engine.protocol import Check, PlanStep
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
 
+
+log = logging.getLogger(__name__)
 
 #: Rows cleaned together on the CSV fast path.
 BATCH_ROWS = 2048
@@ -91,6 +94,7 @@ class FileConnector:
         self._dirty = False
         #: rejects of the batch being read, passed on in row order
         self._pending: list[Reject] | None = None
+        self._log_rejects = False
 
     @classmethod
     def from_paths(
@@ -115,12 +119,15 @@ class FileConnector:
             raise ConfigError(
                 "expected a path to the accounts file", source=settings.source, key="file.accounts"
             )
-        return cls(
+        connector = cls(
             conf.accounts,
             conf.opportunities,
             conf.output,
             load_field_map(conf.field_map, base="file"),
+            rejects=RejectLog(),
         )
+        connector._log_rejects = True  # a sync has no --rejects: the summary goes to the log
+        return connector
 
     # -- the files' shape ------------------------------------------------------------------
 
@@ -419,8 +426,13 @@ class FileConnector:
         return checks
 
     def close(self) -> None:
-        """Write the output file and drop the temporary store."""
+        """Write the output file, log the rejects (sync) and drop the temporary store."""
         self.flush()
+        if self._log_rejects and self.rejects is not None:
+            self._log_rejects = False
+            self.rejects.finish(self.first_rows)
+            for line in self.rejects.summary():
+                log.warning(line)
         if self._store is not None:
             self._store.close()
             self._store = None
