@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
@@ -208,7 +208,7 @@ class FileConnector:
             on_reject = self._reject
         return Normaliser(self.stats, self.field_map.vocabularies, on_reject)
 
-    def first_rows(self, label: str, ids: Collection[str]) -> dict[str, int]:
+    def first_rows(self, label: str, ids: Iterable[str]) -> dict[str, int]:
         """The first row of each of ``ids`` in the input file named ``label``."""
         path, object_map = self.accounts_path, self.field_map.account
         if self.opportunities_path is not None and label == self.opportunities_path.name:
