@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
-from icpsync.engine.connector_spec import ConnectorSpec, Section
+from icpsync.engine.connector_spec import ConnectorSpec, Section, http_url, missing_credentials
 
 
 class HubSpotSettings(Section):
@@ -22,6 +22,15 @@ class HubSpotSettings(Section):
     retry_backoff_s: float = Field(default=1.0, ge=0)
     write_concurrency: int = Field(default=1, ge=1, le=10)
     daily_budget_share: float = Field(default=0.5, gt=0, le=1)
+
+    @field_validator("host")
+    @classmethod
+    def _host_is_a_url(cls, value: str) -> str:
+        return http_url(value) or value
+
+    def missing_credentials(self) -> list[str]:
+        """``hubspot.access_token`` when it is not set."""
+        return missing_credentials("hubspot", self, ("access_token",))
 
 
 SPEC = ConnectorSpec(

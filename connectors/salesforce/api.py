@@ -34,7 +34,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from icpsync.connectors.salesforce.auth import Session
+from icpsync.connectors.salesforce.auth import Session, connection_problem
 from icpsync.core.errors import BudgetExhausted, FatalError, RetriableError
 from icpsync.core.model import ConnectorStats
 
@@ -56,6 +56,8 @@ UNCERTAIN = (requests.Timeout, requests.ConnectionError, requests.exceptions.JSO
 
 
 def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False  # an untrusted certificate stays untrusted
     if isinstance(exc, UNCERTAIN):
         return True
     if isinstance(exc, SalesforceExpiredSession):
@@ -118,6 +120,14 @@ class Api:
         self.max_retries = max_retries
         self.budget = Budget(share)
         self._stats_lock = threading.Lock()
+        #: the tool's own fields: an INVALID_FIELD naming one means ``install`` has not run.
+        self.tool_fields: frozenset[str] = frozenset()
+
+    def _fatal_text(self, exc: SalesforceError) -> str:
+        text = error_text(exc)
+        if "INVALID_FIELD" in text and any(name in text for name in self.tool_fields):
+            text += "; the tool's fields are not in this org yet: run `icpsync install`"
+        return text
 
     def count(self, kind: str, n: int = 1) -> None:
         with self._stats_lock:
@@ -173,12 +183,16 @@ class Api:
         except SalesforceError as exc:
             if _transient(exc):
                 raise RetriableError(f"salesforce {kind}: {error_text(exc)}") from exc
-            raise FatalError(f"salesforce {kind}: {error_text(exc)}") from exc
+            raise FatalError(f"salesforce {kind}: {self._fatal_text(exc)}") from exc
         except requests.exceptions.JSONDecodeError as exc:
             raise RetriableError(
                 f"salesforce {kind}: the response was not valid JSON (cut off, or from a proxy?)"
             ) from exc
+        except requests.exceptions.SSLError as exc:
+            conf = self.session.conf
+            raise FatalError(f"salesforce {kind}: {connection_problem(exc, conf)}") from exc
         except requests.RequestException as exc:
-            raise RetriableError(f"salesforce {kind}: {type(exc).__name__}") from exc
+            conf = self.session.conf
+            raise RetriableError(f"salesforce {kind}: {connection_problem(exc, conf)}") from exc
         except SalesforceOperationError as exc:
             raise FatalError(f"salesforce {kind}: {exc}") from exc

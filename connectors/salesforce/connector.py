@@ -58,6 +58,7 @@ class SalesforceConnector:
         self.api = Api(
             session, self.stats, max_retries=conf.max_retries, share=conf.api_budget_share
         )
+        self.api.tool_fields = frozenset(self.field_map.icp_names())
         self.reader = Reader(
             self.api, bulk_threshold=conf.bulk_read_threshold, poll_s=conf.bulk_poll_s
         )
@@ -71,6 +72,7 @@ class SalesforceConnector:
             poll_s=conf.bulk_poll_s,
         )
         self._user_id: str | None = None
+        self._unavailable: dict[str, str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SalesforceConnector:
@@ -85,10 +87,30 @@ class SalesforceConnector:
 
     # -- reading -------------------------------------------------------------------------
 
+    def unavailable_fields(self) -> dict[str, str]:
+        """Canonical field (``signals.<name>`` for a signal) -> the field map's Account field
+        this org does not have; read by describe once. Those fields are not queried: their
+        criteria are not scorable, and the run goes on."""
+        if self._unavailable is None:
+            account = self.field_map.account
+            obj = account.object
+            describe = self.api.call("describe", lambda c: getattr(c, obj).describe())
+            present = {f["name"] for f in describe["fields"]}
+            wanted = {
+                **{k: v for k, v in account.fields.items() if k != "id"},
+                **{f"signals.{k}": v for k, v in account.signals.items()},
+            }
+            self._unavailable = {
+                key: name for key, name in wanted.items() if "." not in name and name not in present
+            }
+        return self._unavailable
+
     def _account_fields(self) -> list[str]:
         account = self.field_map.account
         icp = [self.field_map.icp[k] for k in ICP_RAW_KEYS if k in self.field_map.icp]
-        return list(dict.fromkeys([*account.crm_names(), *icp]))
+        absent = set(self.unavailable_fields().values())
+        names = [n for n in account.crm_names() if n not in absent]
+        return list(dict.fromkeys([*names, *icp]))
 
     def _account(self, normaliser: Normaliser, record: dict[str, Any]) -> Account | None:
         account = self.field_map.account

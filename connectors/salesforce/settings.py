@@ -4,11 +4,11 @@ registry (secrets: its ``SecretStr`` keys; sandbox: a local org)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
-from icpsync.engine.connector_spec import ConnectorSpec, Section
+from icpsync.engine.connector_spec import ConnectorSpec, Section, http_url, missing_credentials
 
 
 class SalesforceSettings(Section):
@@ -35,6 +35,23 @@ class SalesforceSettings(Section):
     lock_retries: int = Field(default=3, ge=0)
     write_concurrency: int = Field(default=4, ge=1, le=25)
     bulk_poll_s: float = Field(default=0.5, gt=0)
+
+    #: the settings each auth mode needs.
+    REQUIRED: ClassVar[dict[str, tuple[str, ...]]] = {
+        "password": ("username", "password", "security_token"),
+        "jwt": ("username", "consumer_key", "privatekey_file"),
+        "client_credentials": ("consumer_key", "consumer_secret"),
+        "session": ("session_id", "instance_url"),
+    }
+
+    @field_validator("instance_url")
+    @classmethod
+    def _instance_url_is_a_url(cls, value: str | None) -> str | None:
+        return http_url(value)
+
+    def missing_credentials(self) -> list[str]:
+        """The ``salesforce.<key>`` settings the auth mode needs and does not have."""
+        return missing_credentials("salesforce", self, self.REQUIRED[self.auth])
 
 
 SPEC = ConnectorSpec(

@@ -39,7 +39,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_json: bool) -> None:
     "--accounts",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     required=True,
-    help="Accounts CSV or JSONL with the canonical columns.",
+    help="Accounts CSV or JSONL (canonical columns, or a Salesforce or HubSpot export).",
 )
 @click.option(
     "--opportunities",
@@ -49,10 +49,24 @@ def cli(ctx: click.Context, config_path: Path | None, log_json: bool) -> None:
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the scored rows here (CSV).",
+    help="Write the scored rows here (CSV; never one of the input files).",
 )
 @click.option(
     "--profile", "profile_path", type=click.Path(path_type=Path), help="Profile TOML to use."
+)
+@click.option(
+    "--field-map",
+    "field_map_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Field map TOML naming the files' columns (default: [file] field_map).",
+)
+@click.option("--encoding", help="The files' encoding (default: detected, e.g. utf-8).")
+@click.option("--delimiter", help="The CSV delimiter: a character, or tab (default: sniffed).")
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write every row skipped or value set to missing here (CSV).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as one JSON object.")
 @click.pass_context
@@ -62,19 +76,55 @@ def score(
     opportunities: Path | None,
     out: Path | None,
     profile_path: Path | None,
+    field_map_path: Path | None,
+    encoding: str | None,
+    delimiter: str | None,
+    rejects_path: Path | None,
     as_json: bool,
 ) -> None:
     """Score every row of an accounts file."""
     settings = settings_from(ctx)
     profile = profile_for(settings, profile_path)
-    from icpsync.engine.score_files import score_files
+    from icpsync.connectors.file.rejects import RejectLog
+    from icpsync.engine.field_map import load_field_map
+    from icpsync.engine.score_files import refuse_overwriting_inputs, score_files
 
-    report = score_files(accounts, opportunities, out, profile, now=datetime.now(UTC))
+    refuse_overwriting_inputs(rejects_path, accounts, opportunities, out, flag="--rejects")
+    field_map = load_field_map(field_map_path or settings.file.field_map, base="file")
+    inputs: list[str] = []
+    rejects = RejectLog(rejects_path)
+    report = score_files(
+        accounts,
+        opportunities,
+        out,
+        profile,
+        now=datetime.now(UTC),
+        field_map=field_map,
+        encoding=encoding,
+        delimiter=delimiter,
+        rejects=rejects,
+        on_input=inputs.append,
+    )
     if as_json:
-        echo_json(report.to_dict())
+        data = report.to_dict()
+        data["inputs"] = inputs
+        data["rejects"] = {"count": rejects.count, "file": str(rejects_path or "") or None}
+        echo_json(data)
+    else:
+        for line in inputs:
+            click.echo(line)
+        click.echo(tier_summary(report.tiers))
+        click.echo(run_summary(report.to_dict()))
+        for line in rejects.summary():
+            click.echo(line)
+    if not report.scored:
+        raise ConfigError(
+            "no account was scored (no row with an id)"
+            + (" (every row is listed above)" if rejects.count and not as_json else ""),
+            source=str(accounts),
+        )
+    if as_json:
         return
-    click.echo(tier_summary(report.tiers))
-    click.echo(run_summary(report.to_dict()))
     click.echo(
         f"profile {profile.name} (version {profile.version})"
         + (f"; scored rows written to {out}" if out else "")
@@ -158,10 +208,14 @@ def config_group() -> None:
 @config_group.command("check")
 @click.pass_context
 def config_check(ctx: click.Context) -> None:
-    """Validate the config and print the effective settings, secrets masked."""
+    """Validate the config as every command would and print the effective settings,
+    secrets masked."""
     import json
 
+    from icpsync.engine.config_checks import check_config
+
     settings = settings_from(ctx)
+    check_config(settings)
     profile = settings.active_profile()
     click.echo(f"config OK: {settings.source}")
     click.echo(json.dumps(settings.masked(), indent=2, default=str))

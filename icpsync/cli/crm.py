@@ -54,10 +54,31 @@ def doctor(ctx: click.Context, crm: str | None) -> None:
     connector = build_connector(settings, crm)
     try:
         ok = echo_checks(connector.preflight())
+        if ok:
+            _echo_unavailable(connector, settings, crm or settings.sync.crm)
     finally:
         connector.close()
     if not ok:
         sys.exit(1)
+
+
+def _echo_unavailable(connector: Any, settings: Any, crm: str) -> None:
+    """The criteria this CRM cannot feed, and how to map another field instead."""
+    from icpsync.core.unavailable import unavailable_notes
+
+    read = getattr(connector, "unavailable_fields", None)
+    missing = read() if read is not None else {}
+    notes = unavailable_notes(settings.active_profile(), missing)
+    for note in notes:
+        click.echo(f"! not scorable: {note}")
+    if notes:
+        field, _ = next(iter(missing.items()))
+        table = "[account.signals]" if field.startswith("signals.") else "[account.fields]"
+        click.echo(
+            f"    to use a field the org has (an enrichment vendor's, say): copy "
+            f'field_maps/{crm}.toml, set {field.removeprefix("signals.")} = "Your_Field__c" '
+            f"under {table}, and point [{crm}] field_map at the copy"
+        )
 
 
 @click.command()
@@ -72,6 +93,12 @@ def doctor(ctx: click.Context, crm: str | None) -> None:
 @click.option("--fault-rate", default=0.0, help="Share of requests that fail (0-1).")
 @click.option("--rate-limit", type=int, help="Requests per 10 s before a 429 (HubSpot).")
 @click.option(
+    "--without-field",
+    "without_fields",
+    multiple=True,
+    help="An Account field the org lacks, e.g. Tech_Stack__c (Salesforce; repeatable).",
+)
+@click.option(
     "--write-config",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write an icpsync config pointing at this sandbox.",
@@ -85,6 +112,7 @@ def sandbox(
     latency_ms: int,
     fault_rate: float,
     rate_limit: int | None,
+    without_fields: tuple[str, ...],
     write_config: Path | None,
 ) -> None:
     """Run a local CRM sandbox until interrupted; prints one JSON line when ready.
@@ -101,6 +129,10 @@ def sandbox(
     }
     if rate_limit is not None:
         options["rate_limit"] = rate_limit
+    if without_fields:
+        if crm != "salesforce":
+            raise click.UsageError("--without-field is for the salesforce sandbox")
+        options["without_fields"] = without_fields
     server = sandbox_class(crm)(**options)
     server.start()
     stop = threading.Event()

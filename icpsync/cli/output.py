@@ -72,6 +72,8 @@ def run_summary(data: Mapping[str, Any]) -> str:
         lines.append(
             "skipped records: " + ", ".join(f"{k} {v}" for k, v in data["skipped"].items())
         )
+    for note in data.get("unavailable") or []:
+        lines.append(f"not scorable: {note}")
     if data.get("stopped"):
         lines.append(f"stopped early: {data['stopped']} (the next run resumes)")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -149,3 +150,25 @@ def connector_specs() -> list[ConnectorSpec[Any]]:
     """The declarations of every installed connector, by name (one read of the entry points)."""
     found = _entry_points()
     return [_spec_of(found[name]) for name in sorted(found)]
+
+
+def http_url(value: str | None) -> str | None:
+    """``value`` when it is an http(s) URL with a host (a pydantic field check)."""
+    if value is None:
+        return value
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"expected an http(s) URL such as https://example.com, got {value!r}")
+    return value
+
+
+def missing_credentials(section: str, conf: BaseModel, keys: tuple[str, ...]) -> list[str]:
+    """The ``section.key`` names of ``keys`` that ``conf`` leaves unset or empty."""
+    missing = []
+    for key in keys:
+        value = getattr(conf, key)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value in (None, ""):
+            missing.append(f"{section}.{key}")
+    return missing

@@ -21,6 +21,7 @@ from icpsync.engine.connector_spec import (
     connector_specs,
     entry_point,
 )
+from icpsync.engine.settings import ENV_PREFIX
 
 if TYPE_CHECKING:
     from icpsync.engine.protocol import Connector, Sandbox
@@ -57,6 +58,7 @@ def build_connector(settings: Settings, name: str | None = None) -> Connector:
         cls = connector_class(name or settings.sync.crm)
     except ConfigError as exc:
         raise ConfigError(exc.message, source=exc.source or settings.source, key=exc.key) from None
+    check_credentials(settings, name)  # the file and the variable to set, before any login
     return cls.from_settings(settings)
 
 
@@ -83,3 +85,23 @@ def sandbox_module(name: str) -> ModuleType:
 def sandbox_class(name: str) -> Callable[..., Sandbox]:
     """The named connector's ``Sandbox`` class."""
     return cast("Callable[..., Sandbox]", sandbox_module(name).Sandbox)
+
+
+def check_credentials(settings: Settings, crm: str | None = None) -> None:
+    """The chosen (else the named) connector's section has the credentials its auth mode
+    needs."""
+    section = getattr(settings, crm or settings.sync.crm, None)
+    missing: Callable[[], list[str]] | None = getattr(section, "missing_credentials", None)
+    if missing is None:
+        return
+    keys = missing()  # the environment is already read into the settings
+    if keys:
+        names = ", ".join(ENV_PREFIX + key.replace(".", "__").upper() for key in keys)
+        mode = getattr(section, "auth", None)
+        needs = f"auth = {mode!r} needs" if mode else "needs"
+        raise ConfigError(
+            f"{needs} {', '.join(keys)}: set the environment variable(s) {names} "
+            f"(or the key(s) in this file)",
+            source=settings.source,
+            key=keys[0],
+        )

@@ -39,6 +39,8 @@ class RunReport:
     stopped: str | None = None
     duration_s: float = 0.0
     drift: dict[str, Any] = field(default_factory=dict)
+    #: criteria the CRM cannot feed (a mapped field the org lacks), one line each.
+    unavailable: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:

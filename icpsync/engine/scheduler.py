@@ -39,6 +39,9 @@ class JobSpec:
 
 def job_specs(settings: Settings) -> list[JobSpec]:
     """The jobs the settings ask for."""
+    from icpsync.engine.config_checks import check_schedule
+
+    check_schedule(settings)  # a bad time zone is named as such, not blamed on the cron
     conf = settings.schedule
     try:
         cron = CronTrigger.from_crontab(conf.full_cron, timezone=conf.timezone)

@@ -22,6 +22,7 @@ from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.diff import update_for
 from icpsync.core.model import NO_AGGREGATES, TIER_1, TIER_2, Account, Aggregates, ScoreUpdate
 from icpsync.core.scoring import Scorer
+from icpsync.core.unavailable import unavailable_notes
 from icpsync.engine.batch_writer import BatchWriter
 from icpsync.engine.drift import profile_drift_share, score_drift
 from icpsync.engine.opportunity_cache import OpportunityCache
@@ -155,7 +156,9 @@ def _run(
     source, touched, recent_wins = _read_opportunities(
         connector, report, cache, cursor, opp_cursor, recent_since
     )
-    scorer = Scorer(profile)
+    unavailable = _unavailable_fields(connector)
+    report.unavailable = unavailable_notes(profile, unavailable)
+    scorer = Scorer(profile, unavailable)
     chunk = max(1, min(connector.write_chunk_size, settings.sync.write_chunk))
     overlap = settings.sync.overlap_writes and getattr(connector, "thread_safe_writes", False)
     writer = BatchWriter(connector, report, chunk, on_written, overlap=overlap)
@@ -199,6 +202,12 @@ def _run(
         top = recent_win_tiers[TIER_1] + recent_win_tiers[TIER_2]
         report.drift["recent_wins"] = wins
         report.drift["recent_wins_top_tiers_share"] = round(top / wins, 4)
+
+
+def _unavailable_fields(connector: Connector) -> dict[str, str]:
+    """The mapped fields the CRM lacks (connectors that can tell: describe at the start)."""
+    read = getattr(connector, "unavailable_fields", None)
+    return dict(read()) if read is not None else {}
 
 
 class _AggregateSource(Protocol):

@@ -55,6 +55,7 @@ class Sandbox:
         slow_ms: how long a slow response takes.
         rate_limit: accepted for the CLI's sake and ignored: Salesforce limits requests per
             day (``daily_limit``), not per 10 seconds.
+        without_fields: Account fields this org does not have (e.g. ``Tech_Stack__c``).
     """
 
     def __init__(
@@ -70,11 +71,15 @@ class Sandbox:
         api_used: int = 0,
         slow_ms: float = 1500,
         rate_limit: int | None = None,
+        without_fields: tuple[str, ...] = (),
     ):
         self.port = port
         self.latency_s = latency_ms / 1000
         self.org = Org(daily_limit=daily_limit, api_used=api_used)
         self.data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed)
+        self.without_fields = tuple(without_fields)
+        for name in self.without_fields:
+            del self.org.schema["Account"][name]
         self._seed()
         self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000)
         self.app = App(
@@ -151,7 +156,13 @@ class Sandbox:
 
     def _seed(self) -> None:
         for name, records in (
-            ("Account", seed_data.accounts(self.data)),
+            (
+                "Account",
+                (
+                    {k: v for k, v in record.items() if k not in self.without_fields}
+                    for record in seed_data.accounts(self.data)
+                ),
+            ),
             ("Opportunity", seed_data.opportunities(self.data)),
         ):
             self.org.records[name].clear()
