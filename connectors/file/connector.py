@@ -8,6 +8,7 @@ second sync writes nothing, and it is replaced atomically on ``close()``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -17,10 +18,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 from icpsync.connectors.file.rows import is_jsonl, read_csv_columns, read_rows
 from icpsync.connectors.file.store import OutputStore
-from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
 from icpsync.core.normalise_columns import accounts_from_columns
+from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 #: Rows cleaned together on the CSV fast path.
 BATCH_ROWS = 2048
+#: the longest org id the state store keeps.
+ORG_ID_LENGTH = 255
 
 
 def _signals(row: Mapping[str, object], not_signals: set[str]) -> dict[str, object]:
@@ -90,6 +93,17 @@ class FileConnector:
                 "expected a path to the accounts file", source=settings.source, key="file.accounts"
             )
         return cls(conf.accounts, conf.opportunities, conf.output, load_field_map(conf.field_map))
+
+    def org_id(self) -> str:
+        """The accounts file's resolved path (the file plays one org); no I/O beyond that.
+
+        A path too long for the state store keeps its end behind a short hash of the whole.
+        """
+        path = str(self.accounts_path.resolve())
+        if len(path) <= ORG_ID_LENGTH:
+            return path
+        digest = hashlib.sha256(path.encode()).hexdigest()[:16]
+        return f"{digest}…{path[-(ORG_ID_LENGTH - 17) :]}"
 
     # -- reading -------------------------------------------------------------------------
 
@@ -214,6 +228,8 @@ class FileConnector:
             row[icp["reasons"]] = update.reasons
             row[icp["profile_version"]] = update.profile_version
             row[icp["scored_at"]] = update.scored_at.isoformat()
+            if update.override is not None and "override" in icp:
+                row[icp["override"]] = update.override
             rows.append(row)
         store.put(rows)
         report.updated = len(rows)

@@ -6,14 +6,15 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
+from icpsync.connectors.hubspot.account import AccountInfoApi, portal_id
 from icpsync.connectors.hubspot.client import HubSpotApi
 from icpsync.connectors.hubspot.doctor import preflight
 from icpsync.connectors.hubspot.install import ensure_fields
 from icpsync.connectors.hubspot.reader import Reader
 from icpsync.connectors.hubspot.writer import Writer
-from icpsync.core.errors import ConfigError
-from icpsync.engine.field_map import FieldMap, load_field_map
+from icpsync.core.errors import ConfigError, ConnectorError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
+from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class HubSpotConnector:
             mirror_native_tier=mirror_native_tier,
             concurrency=write_concurrency,
         )
+        self._portal_id: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HubSpotConnector:
@@ -91,6 +93,23 @@ class HubSpotConnector:
             rate_limit_per_10s=self.rate_limit_per_10s,
             mirror_native_tier=self.mirror_native_tier,
         )
+
+    def org_id(self) -> str:
+        """The portal id (``GET /account-info/v3/details``; one call, then kept).
+
+        Raises:
+            ConnectorError: HubSpot did not say which portal the token belongs to.
+        """
+        if self._portal_id is None:
+            account_info = AccountInfoApi(self.api.companies.api_client)
+            details = self.api.call("account_info", account_info.details, raw=True)
+            found = portal_id(details if isinstance(details, dict) else {})
+            if not found:
+                raise ConnectorError(
+                    "HubSpot's account details (GET /account-info/v3/details) named no portalId"
+                )
+            self._portal_id = found
+        return self._portal_id
 
     def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
         """Every company, or (``since``) those modified at or after it, via search."""

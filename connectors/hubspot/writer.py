@@ -26,8 +26,8 @@ from hubspot.crm.companies import (
 from icpsync.connectors.hubspot.client import HubSpotApi, RateLimited, RequestRefused
 from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, TIER_VALUE, hubspot_datetime
 from icpsync.core.errors import BudgetExhausted, RetriableError
-from icpsync.engine.field_map import FieldMap
 from icpsync.core.model import RecordFailure, ScoreUpdate, WriteReport
+from icpsync.engine.field_map import FieldMap
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -66,7 +66,8 @@ class Writer:
         self._stop = threading.Event()
 
     def properties(self, update: ScoreUpdate) -> dict[str, str]:
-        """The property values one update writes (never the override)."""
+        """The property values one update writes (the override only when the update sets
+        it: a rep's direct edit of the tier kept as the override)."""
         icp = self.icp
         values = {
             icp["score"]: str(update.score),
@@ -78,6 +79,8 @@ class Writer:
         }
         if self.mirror_native_tier:
             values[NATIVE] = NATIVE_TIER.get(update.tier, "")
+        if update.override is not None and "override" in icp:
+            values[icp["override"]] = TIER_VALUE.get(update.override, update.override)
         return values
 
     def write(self, updates: Sequence[ScoreUpdate]) -> WriteReport:

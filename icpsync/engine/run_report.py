@@ -16,6 +16,8 @@ class RunReport:
     """Counts and figures of one run; ``to_dict()`` is the JSON the CLI prints."""
 
     crm: str
+    #: the CRM identity the run read and wrote (org id, portal id, accounts file).
+    org: str | None = None
     mode: str = "full"
     dry_run: bool = False
     started_at: str = ""
@@ -39,6 +41,8 @@ class RunReport:
     stopped: str | None = None
     duration_s: float = 0.0
     drift: dict[str, Any] = field(default_factory=dict)
+    #: direct edits of tool-owned fields found in this run (``HumanEdit`` as dicts).
+    human_edits: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:

@@ -22,13 +22,18 @@ from icpsync.core.synthetic import SyntheticData
 SEARCH_CAP = 10_000
 DEFAULT_PROPERTIES = {"companies": ("name", "domain"), "deals": ("dealname", "amount")}
 ALWAYS = ("hs_object_id", "createdate", "hs_lastmodifieddate")
+#: the sandbox's portal (Hub) id unless another is asked for.
+DEFAULT_PORTAL = 24_681_357
 
 
 class Portal:
     """One HubSpot portal's CRM data."""
 
-    def __init__(self, accounts: int, opportunities: int, seed_value: int):
+    def __init__(
+        self, accounts: int, opportunities: int, seed_value: int, portal_id: int = DEFAULT_PORTAL
+    ):
         data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed_value)
+        self.portal_id = portal_id
         self.lock = threading.RLock()
         self.records: dict[str, dict[str, dict[str, str]]] = {"companies": {}, "deals": {}}
         self.deal_company: dict[str, str] = {}
@@ -45,6 +50,20 @@ class Portal:
         #: bumped on every write; a search's sorted hits are reused while it stands still.
         self.version = 0
         self._hits: dict[str, tuple[object, list[str]]] = {}
+
+    def account_details(self) -> Response:
+        """``GET /account-info/v3/details``: the portal's id and settings."""
+        return 200, {
+            "portalId": self.portal_id,
+            "accountType": "STANDARD",
+            "timeZone": "US/Eastern",
+            "companyCurrency": "USD",
+            "additionalCurrencies": [],
+            "utcOffset": "-05:00",
+            "utcOffsetMilliseconds": -18_000_000,
+            "uiDomain": "app.hubspot.com",
+            "dataHostingLocation": "na1",
+        }
 
     # -- objects ---------------------------------------------------------------------
 
