@@ -114,13 +114,13 @@ def test_run_stops_at_its_share_of_the_daily_budget(
 ) -> None:
     runner = runner_for(sandbox)
     left = sandbox.limits.daily_limit - sandbox.limits.daily_used
-    # a share worth the 12 reads and one batch update
-    runner.settings.hubspot.daily_budget_share = 13.5 / left
+    # a share worth the portal id, the 12 reads and one batch update
+    runner.settings.hubspot.daily_budget_share = 14.5 / left
     sandbox.reset_stats()
     report = runner.sync()
     assert report.stopped and "share" in report.stopped
     assert report.written == 100
-    assert sandbox.stats()["total"] == 13
+    assert sandbox.stats()["total"] == 14
     assert sandbox.stats().get("429", 0) == 0
 
 
