@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from icpsync.connectors.file import FileConnector
+from icpsync.core.default_profile import default_profile
 from icpsync.core.human_edits import (
     Written,
     edited_tier,
@@ -19,8 +20,7 @@ from icpsync.core.human_edits import (
     with_override,
     with_rep_reasons,
 )
-from icpsync.core.model import TIER_1, TIER_2, TIER_3, Account, CurrentIcp, NO_AGGREGATES
-from icpsync.core.default_profile import default_profile
+from icpsync.core.model import NO_AGGREGATES, TIER_1, TIER_2, TIER_3, Account, CurrentIcp
 from icpsync.core.scoring import Scorer
 from icpsync.engine.run_report import RunReport
 from icpsync.engine.settings import Settings, load_settings

@@ -16,7 +16,7 @@ from icpsync.cli import cli
 from icpsync.connectors.file import FileConnector
 from icpsync.engine.run_report import RunReport
 from icpsync.engine.settings import Settings, load_settings
-from icpsync.engine.state import SCHEMA_VERSION, ORG_TABLES, StateStore, meta
+from icpsync.engine.state import ORG_TABLES, SCHEMA_VERSION, StateStore, meta
 from icpsync.engine.sync import run_once
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

@@ -152,7 +152,7 @@ class Installer:
             found = {r["Name"]: r["Id"] for r in rows}
         wanted: list[dict[str, Any]] = []
         for set_name in names:
-            for key, name in self.icp.items():
+            for name in self.icp.values():
                 edit = set_name == INTEGRATION_SET
                 wanted.append(
                     {
