@@ -162,3 +162,25 @@ def test_file_rep_edit_is_reverted_and_reported(file_config: Path) -> None:
         assert _run(settings, state, full=True).written == 0
     finally:
         state.close()
+
+
+def test_sync_prints_each_edit(file_config: Path) -> None:
+    from click.testing import CliRunner
+
+    from icpsync.cli import cli
+
+    def sync() -> str:
+        result = CliRunner().invoke(cli, ["--config", str(file_config), "sync", "--full"])
+        assert result.exit_code == 0, result.stdout
+        return result.stdout
+
+    sync()
+    settings = load_settings(file_config)
+    assert settings.file.output is not None
+    edits = _rep_edits(settings.file.output, 2)
+    out = sync()
+    assert "2 direct edits by reps of the tool's fields (2 kept as the override, 0 reverted)" in out
+    for rid, (ours, theirs) in edits.items():
+        line = f"{rid}: tier set to {theirs} by a rep; kept as the override (we had written {ours})"
+        assert line in out
+    assert "direct edits" not in sync()

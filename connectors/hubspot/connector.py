@@ -12,7 +12,7 @@ from icpsync.connectors.hubspot.doctor import preflight
 from icpsync.connectors.hubspot.install import ensure_fields
 from icpsync.connectors.hubspot.reader import Reader
 from icpsync.connectors.hubspot.writer import Writer
-from icpsync.core.errors import ConfigError, ConnectorError
+from icpsync.core.errors import AuthError, ConfigError, ConnectorError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
@@ -95,18 +95,27 @@ class HubSpotConnector:
         )
 
     def org_id(self) -> str:
-        """The portal id (``GET /account-info/v3/details``; one call, then kept).
+        """The portal id: ``GET /account-info/v3/details`` (one call, then kept); when the
+        token may not call it (403), the private-app token's own info (``hubId``).
 
         Raises:
+            AuthError: HubSpot refused both (the token itself is refused).
             ConnectorError: HubSpot did not say which portal the token belongs to.
         """
         if self._portal_id is None:
-            account_info = AccountInfoApi(self.api.companies.api_client)
-            details = self.api.call("account_info", account_info.details, raw=True)
-            found = portal_id(details if isinstance(details, dict) else {})
+            info = AccountInfoApi(self.api.companies.api_client)
+            try:
+                found = portal_id(self.api.call("account_info", info.details, raw=True))
+            except AuthError as refused:
+                try:
+                    answer = self.api.call("token_info", info.token_info, raw=True)
+                except ConnectorError:
+                    raise refused from None
+                found = portal_id(answer, "hubId")
             if not found:
                 raise ConnectorError(
-                    "HubSpot's account details (GET /account-info/v3/details) named no portalId"
+                    "HubSpot did not say which portal the token belongs to "
+                    "(GET /account-info/v3/details named no portalId)"
                 )
             self._portal_id = found
         return self._portal_id

@@ -35,6 +35,19 @@ def test_the_portal_id_is_one_account_details_call(
         connector.close()
 
 
+def test_a_token_that_may_not_read_account_details_names_its_portal_itself(
+    sandbox: Sandbox, runner_for: Callable[..., Any]
+) -> None:
+    sandbox.portal.account_info_allowed = False  # a private app without that scope: 403
+    connector = HubSpotConnector.from_settings(runner_for(sandbox, install=False).settings)
+    sandbox.reset_stats()
+    try:
+        assert connector.org_id() == str(sandbox.portal.portal_id)
+        assert sandbox.stats()["account_details"] == 1 and sandbox.stats()["token_info"] == 1
+    finally:
+        connector.close()
+
+
 def test_a_second_portal_under_one_state_is_scored_in_full(
     start_sandbox: Callable[..., Sandbox], runner_for: Callable[..., Any]
 ) -> None:

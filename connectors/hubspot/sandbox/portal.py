@@ -34,6 +34,8 @@ class Portal:
     ):
         data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed_value)
         self.portal_id = portal_id
+        #: False plays a private app without the scope account details need (403).
+        self.account_info_allowed = True
         self.lock = threading.RLock()
         self.records: dict[str, dict[str, dict[str, str]]] = {"companies": {}, "deals": {}}
         self.deal_company: dict[str, str] = {}
@@ -53,6 +55,13 @@ class Portal:
 
     def account_details(self) -> Response:
         """``GET /account-info/v3/details``: the portal's id and settings."""
+        if not self.account_info_allowed:
+            return error(
+                403,
+                "MISSING_SCOPES",
+                "This app hasn't been granted all required scopes to make this call. "
+                "Read more about required scopes here: https://developers.hubspot.com/scopes.",
+            )
         return 200, {
             "portalId": self.portal_id,
             "accountType": "STANDARD",
@@ -63,6 +72,17 @@ class Portal:
             "utcOffsetMilliseconds": -18_000_000,
             "uiDomain": "app.hubspot.com",
             "dataHostingLocation": "na1",
+        }
+
+    def token_info(self, body: dict[str, Any], token: str) -> Response:
+        """``POST /oauth/v2/private-apps/get/access-token-info``: whose token this is."""
+        if body.get("tokenKey") != token:
+            return error(400, "VALIDATION_ERROR", "Invalid token key")
+        return 200, {
+            "userId": 1_000_001,
+            "hubId": self.portal_id,
+            "appId": 2_000_001,
+            "scopes": ["crm.objects.companies.read", "crm.objects.companies.write"],
         }
 
     # -- objects ---------------------------------------------------------------------
