@@ -286,6 +286,11 @@ class StateStore:
         """
         moved = 0
         with self.engine.begin() as conn:
+            legacy = conn.execute(
+                select(runs.c.id).where(runs.c.connection == connection, runs.c.org == "").limit(1)
+            ).first()
+            if legacy is None:  # every run since the upgrade names its org: nothing to adopt
+                return 0
             for table in (*ORG_TABLES, written):
                 if table is leases:
                     continue
