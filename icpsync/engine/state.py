@@ -42,6 +42,7 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
     select,
     update,
 )
@@ -175,7 +176,8 @@ def _add_org(conn: Connection) -> None:
     """Version 3: an ``org`` column everywhere, empty on old rows (adopted later).
 
     Tables without the org in their key get the column; tables keyed by connection are
-    rebuilt with the org in the key (SQLite cannot change a primary key in place).
+    rebuilt with the org in the key (SQLite cannot change a primary key in place); the
+    columns the old table had are copied, whatever the current definition adds.
     """
     for table in ORG_TABLES:
         if table not in _ORG_KEYED:
@@ -189,8 +191,9 @@ def _add_org(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE {table.name} RENAME TO {old}")
         if conn.dialect.name == "postgresql":  # the key's index keeps its name otherwise
             conn.exec_driver_sql(f"ALTER INDEX IF EXISTS {table.name}_pkey RENAME TO {old}_pkey")
+        kept = {c["name"] for c in inspect(conn).get_columns(old)}
         table.create(conn)
-        names = ", ".join(c.name for c in table.columns if c.name != "org")
+        names = ", ".join(c.name for c in table.columns if c.name in kept)
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {old}")
         conn.exec_driver_sql(f"DROP TABLE {old}")
 
@@ -338,7 +341,8 @@ class StateStore:
                     row = conn.execute(select(leases).where(*mine)).first()
                 left = int(row.expires_at - now) if row else 0
                 raise RunLocked(
-                    f"another run of {connection!r} is in progress ({row.holder if row else '?'}); "
+                    f"another run of {connection!r} (org {org}) is in progress "
+                    f"({row.holder if row else '?'}); "
                     f"its lease expires in {left} s"
                 )
         try:
