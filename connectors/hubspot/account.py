@@ -42,7 +42,6 @@ class AccountInfoApi:
             _request_timeout=kwargs.get("_request_timeout"),
         )
 
-
     def token_info(self, **kwargs: Any) -> Any:
         """What the client's own private-app token belongs to (``hubId``, ``appId``...)."""
         return self.token_info_with_http_info(**kwargs)

@@ -69,6 +69,13 @@ def sandbox_class(crm: str) -> Any:
 @click.option("--fault-rate", default=0.0, help="Share of requests that fail (0-1).")
 @click.option("--rate-limit", type=int, help="Requests per 10 s before a 429 (HubSpot).")
 @click.option(
+    "--org",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Which org (portal) the sandbox plays: 2 starts a second one (another org id).",
+)
+@click.option(
     "--write-config",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write an icpsync config pointing at this sandbox.",
@@ -82,10 +89,12 @@ def sandbox(
     latency_ms: int,
     fault_rate: float,
     rate_limit: int | None,
+    org: int,
     write_config: Path | None,
 ) -> None:
     """Run a local CRM sandbox until interrupted; prints one JSON line when ready."""
     options: dict[str, Any] = {
+        "org": org,
         "accounts": accounts,
         "opportunities": opportunities,
         "seed": seed,

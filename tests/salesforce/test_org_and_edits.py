@@ -45,8 +45,8 @@ def test_the_org_id_comes_from_the_login_or_one_userinfo_call(sf, make_sandbox) 
 
 def test_a_second_org_under_one_state_is_scored_in_full(sf, make_sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     first_box: Sandbox = make_sandbox()
-    second_box: Sandbox = make_sandbox(accounts=200, opportunities=600, org_id=sf_id("00D", 2))
-    assert first_box.org.org_id != second_box.org.org_id
+    second_box: Sandbox = make_sandbox(accounts=200, opportunities=600, org=2)
+    assert (first_box.org.org_id, second_box.org.org_id) == (sf_id("00D", 1), sf_id("00D", 2))
     first = sf.settings_for(first_box, tmp_path / "state")
     second = sf.settings_for(second_box, tmp_path / "state")  # the same state folder
     sf.install(first)
@@ -147,3 +147,31 @@ def test_a_rep_tier_edit_is_reverted_and_reported(
         assert sf.sync(settings, state, full=True).written == 0
     finally:
         state.close()
+
+
+def test_install_upgrades_an_older_read_only_grant_on_the_override(sf, sandbox: Sandbox) -> None:  # type: ignore[no-untyped-def]
+    from icpsync.connectors.salesforce.install import INTEGRATION_SET
+
+    settings = sf.settings_for(sandbox)
+    sf.install(settings)
+    sets = {p["Id"]: p["Name"] for p in sandbox.org.records["PermissionSet"].values()}
+    grants = [
+        g
+        for g in sandbox.org.records["FieldPermissions"].values()
+        if sets[g["ParentId"]] == INTEGRATION_SET and g["Field"] == "Account.ICP_Tier_Override__c"
+    ]
+    assert len(grants) == 1 and grants[0]["PermissionsEdit"]
+    grants[0]["PermissionsEdit"] = False  # as the previous release granted it
+    connector = SalesforceConnector.from_settings(settings)
+    try:
+        checks = {c.name: c for c in connector.preflight()}
+        assert not checks["field ICP_Tier_Override__c"].ok
+        steps = connector.ensure_fields(dry_run=False)
+        assert [s.target for s in steps if s.action == "grant edit access"] == [INTEGRATION_SET]
+        assert grants[0]["PermissionsEdit"]
+        checks = {c.name: c for c in connector.preflight()}
+        assert checks["field ICP_Tier_Override__c"].ok
+        again = connector.ensure_fields(dry_run=False)
+        assert not [s for s in again if s.action == "grant edit access"]
+    finally:
+        connector.close()

@@ -50,8 +50,9 @@ class Sandbox:
         search_per_second: search calls per second before the secondly 429.
         daily_limit: calls before ``DAILY``.
         fault_delay_s: how long a lost response keeps the client waiting.
-        portal_id: the portal (Hub) id ``/account-info/v3/details`` answers; give a second
-            sandbox another one to play a second portal.
+        org: which portal the sandbox plays (1, 2, ...): start a second sandbox with
+            ``org=2`` to play a second portal (another portal id).
+        portal_id: an explicit portal (Hub) id instead.
     """
 
     def __init__(
@@ -66,8 +67,10 @@ class Sandbox:
         search_per_second: int = DEFAULT_SEARCH_PER_SECOND,
         daily_limit: int = DEFAULT_DAILY_LIMIT,
         fault_delay_s: float = 0.2,
-        portal_id: int = DEFAULT_PORTAL,
+        org: int = 1,
+        portal_id: int | None = None,
     ):
+        portal_id = portal_id or DEFAULT_PORTAL + org - 1
         self.portal = Portal(accounts, opportunities, seed, portal_id)
         self.limits = Limits(rate_limit, search_per_second, daily_limit, fault_rate, seed)
         self.port = port

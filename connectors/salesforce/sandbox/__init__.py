@@ -49,9 +49,9 @@ class Sandbox:
         slow_ms: how long a slow response takes.
         rate_limit: accepted for the CLI's sake and ignored: Salesforce limits requests per
             day (``daily_limit``), not per 10 seconds.
-        org_id: the organization id the identity URL and ``/oauth2/userinfo`` answer
-            (18 characters, ``00D...``); give a second sandbox another one to play a second
-            org (``seed_data.sf_id("00D", 2)``).
+        org: which org the sandbox plays (1, 2, ...): its organization id is the
+            ``org``-th ``00D...`` id; start a second sandbox with ``org=2`` to play a second org.
+        org_id: an explicit organization id (18 characters, ``00D...``) instead.
     """
 
     def __init__(
@@ -67,10 +67,12 @@ class Sandbox:
         api_used: int = 0,
         slow_ms: float = 1500,
         rate_limit: int | None = None,
+        org: int = 1,
         org_id: str = "",
     ):
         self.port = port
         self.latency_s = latency_ms / 1000
+        org_id = org_id or seed_data.sf_id("00D", org)
         self.org = Org(daily_limit=daily_limit, api_used=api_used, org_id=org_id)
         data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed)
         self.org.seed("Account", seed_data.accounts(data))
