@@ -129,3 +129,24 @@ def test_state_of_the_previous_release_is_migrated_and_adopted_by_the_first_org(
         assert _run(newcomer, state).mode == "full"  # a later org adopts nothing
     finally:
         state.close()
+
+
+def test_a_connector_without_org_id_keeps_its_state_as_one_org(tmp_path: Path) -> None:
+    class Older(FileConnector):
+        """A connector written before orgs were kept."""
+
+        org_id = None  # type: ignore[assignment]
+
+    settings = load_settings(_config(tmp_path / "org", tmp_path / "state", seed=5))
+    state = StateStore(settings.state.database_url())
+    try:
+        for expected in ("full", "incremental"):
+            connector = Older.from_settings(settings)
+            try:
+                report = run_once(settings, connector=connector, state=state, now=NOW)
+            finally:
+                connector.close()
+            assert report.mode == expected and report.org == ""
+        assert state.cursor("file", "accounts", org="") is not None
+    finally:
+        state.close()

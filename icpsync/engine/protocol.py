@@ -66,7 +66,8 @@ class Connector(Protocol):
         """The CRM identity this connector reads and writes (Salesforce organization id,
         HubSpot portal id, a file's resolved path): the state a run keeps belongs to it.
 
-        Costs at most one API call per connector (the answer is kept).
+        Costs at most one API call per connector (the answer is kept). A third-party
+        connector without it still runs: its state is kept as one org's.
         """
         ...
 

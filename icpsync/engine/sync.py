@@ -86,7 +86,7 @@ def run_once(
     try:
         # Every cursor, lease, history row and baseline belongs to the org read here: a
         # state folder pointed at another org starts that org with a full run.
-        org = report.org = connector.org_id()
+        org = report.org = org_of(connector)
         if state is not None and not dry_run:
             state.adopt_org(name, org)
         lease = (
@@ -242,6 +242,16 @@ def _run(
         top = recent_win_tiers[TIER_1] + recent_win_tiers[TIER_2]
         report.drift["recent_wins"] = wins
         report.drift["recent_wins_top_tiers_share"] = round(top / wins, 4)
+
+
+def org_of(connector: Connector) -> str:
+    """The connector's org id; empty for a connector that cannot say (a third-party one
+    written before orgs were kept), whose state is then one org's."""
+    org_id = getattr(connector, "org_id", None)
+    if not callable(org_id):
+        log.warning("connector %s has no org_id(): its state is kept as one org's", connector.name)
+        return ""
+    return str(org_id())
 
 
 class _AggregateSource(Protocol):
