@@ -5,6 +5,8 @@ adopts them for its org."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,11 +55,15 @@ def database_url(
         return
     pgserver = pytest.importorskip("pgserver")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
-    server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
+    # Not under tmp_path: run as root, pgserver hands the data folder to its own user,
+    # which must reach it (pytest's folders are private to the user running the tests).
+    folder = Path(tempfile.mkdtemp(prefix="icpsync-pg-"))
+    server = pgserver.get_server(folder, cleanup_mode="stop")
     try:
         yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
     finally:
         server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_version_2_state_is_migrated_and_adopted_by_the_first_org(
