@@ -24,6 +24,7 @@ BROKEN_CONFIGS: list[tuple[str, str]] = [
     ("[sync]\nlookback_days = 1.5\n", "sync.lookback_days"),
     ("[sync]\nwrite_chunk = 0\n", "sync.write_chunk"),
     ("[sync]\nexamples = 'five'\n", "sync.examples"),
+    ("[sync]\nhuman_edits = 'overwrite'\n", "sync.human_edits"),
     ("sync = 3\n", "sync"),
     ("[state]\nlease_seconds = 1\n", "state.lease_seconds"),
     ("[state]\nextra = true\n", "state.extra"),

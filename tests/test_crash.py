@@ -62,7 +62,8 @@ def test_sigkill_mid_run_then_rerun_converges(tmp_path: Path, synthetic_files) -
 
     settings = load_settings(killed_config)
     state = StateStore(settings.state.database_url())
-    assert state.cursor("file", "accounts") is None  # nothing half-done was recorded as done
+    org = str(settings.file.accounts.resolve())  # type: ignore[union-attr]
+    assert state.cursor("file", "accounts", org=org) is None  # nothing half-done was done
     state.close()
 
     rerun = _sync(killed_config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from icpsync.connectors.file import FileConnector
 from icpsync.engine.scheduler import build_scheduler, due_jobs, job_specs, run_job
 from icpsync.engine.settings import load_settings
 from icpsync.engine.state import StateStore
@@ -56,7 +57,7 @@ def test_due_jobs_follow_the_injected_clock(file_config: Path) -> None:
 def test_scheduled_job_reports_a_locked_connection_instead_of_raising(file_config: Path) -> None:
     settings = load_settings(file_config)
     state = StateStore(settings.state.database_url())
-    with state.lease("file", seconds=60):
+    with state.lease("file", org=FileConnector.from_settings(settings).org_id(), seconds=60):
         assert run_job(str(file_config), "file", False) is None
     state.close()
 

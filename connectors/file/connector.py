@@ -11,6 +11,7 @@ second sync writes nothing, and it is replaced atomically on ``close()``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 
 #: Rows cleaned together on the CSV fast path.
 BATCH_ROWS = 2048
+#: the longest org id the state store keeps.
+ORG_ID_LENGTH = 255
 
 
 def _signals(row: Mapping[str, object], not_signals: set[str]) -> dict[str, object]:
@@ -177,6 +180,17 @@ class FileConnector:
             + describe_columns(self.columns(path, object_map))
             for path, object_map in files
         ]
+
+    def org_id(self) -> str:
+        """The accounts file's resolved path (the file plays one org); no I/O beyond that.
+
+        A path too long for the state store keeps its end behind a short hash of the whole.
+        """
+        path = str(self.accounts_path.resolve())
+        if len(path) <= ORG_ID_LENGTH:
+            return path
+        digest = hashlib.sha256(path.encode()).hexdigest()[:16]
+        return f"{digest}…{path[-(ORG_ID_LENGTH - 17) :]}"
 
     # -- reading -------------------------------------------------------------------------
 
@@ -365,6 +379,8 @@ class FileConnector:
             row[icp["reasons"]] = update.reasons
             row[icp["profile_version"]] = update.profile_version
             row[icp["scored_at"]] = update.scored_at.isoformat()
+            if update.override is not None and "override" in icp:
+                row[icp["override"]] = update.override
             rows.append(row)
         store.put(rows)
         report.updated = len(rows)

@@ -6,13 +6,14 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
+from icpsync.connectors.hubspot.account import AccountInfoApi, portal_id
 from icpsync.connectors.hubspot.client import HubSpotApi
 from icpsync.connectors.hubspot.doctor import preflight
 from icpsync.connectors.hubspot.install import ensure_fields
 from icpsync.connectors.hubspot.reader import Reader
 from icpsync.connectors.hubspot.settings import SPEC
 from icpsync.connectors.hubspot.writer import Writer
-from icpsync.core.errors import ConfigError
+from icpsync.core.errors import AuthError, ConfigError, ConnectorError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
@@ -64,6 +65,7 @@ class HubSpotConnector:
             mirror_native_tier=mirror_native_tier,
             concurrency=write_concurrency,
         )
+        self._portal_id: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HubSpotConnector:
@@ -92,6 +94,32 @@ class HubSpotConnector:
             rate_limit_per_10s=self.rate_limit_per_10s,
             mirror_native_tier=self.mirror_native_tier,
         )
+
+    def org_id(self) -> str:
+        """The portal id: ``GET /account-info/v3/details`` (one call, then kept); when the
+        token may not call it (403), the private-app token's own info (``hubId``).
+
+        Raises:
+            AuthError: HubSpot refused both (the token itself is refused).
+            ConnectorError: HubSpot did not say which portal the token belongs to.
+        """
+        if self._portal_id is None:
+            info = AccountInfoApi(self.api.companies.api_client)
+            try:
+                found = portal_id(self.api.call("account_info", info.details, raw=True))
+            except AuthError as refused:
+                try:
+                    answer = self.api.call("token_info", info.token_info, raw=True)
+                except ConnectorError:
+                    raise refused from None
+                found = portal_id(answer, "hubId")
+            if not found:
+                raise ConnectorError(
+                    "HubSpot did not say which portal the token belongs to "
+                    "(GET /account-info/v3/details named no portalId)"
+                )
+            self._portal_id = found
+        return self._portal_id
 
     def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
         """Every company, or (``since``) those modified at or after it, via search."""

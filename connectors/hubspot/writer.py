@@ -66,7 +66,8 @@ class Writer:
         self._stop = threading.Event()
 
     def properties(self, update: ScoreUpdate) -> dict[str, str]:
-        """The property values one update writes (never the override)."""
+        """The property values one update writes (the override only when the update sets
+        it: a rep's direct edit of the tier kept as the override)."""
         icp = self.icp
         values = {
             icp["score"]: str(update.score),
@@ -78,6 +79,8 @@ class Writer:
         }
         if self.mirror_native_tier:
             values[NATIVE] = NATIVE_TIER.get(update.tier, "")
+        if update.override is not None and "override" in icp:
+            values[icp["override"]] = TIER_VALUE.get(update.override, update.override)
         return values
 
     def write(self, updates: Sequence[ScoreUpdate]) -> WriteReport:

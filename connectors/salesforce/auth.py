@@ -103,6 +103,8 @@ class Session:
         self.token = ""
         self.instance_url = ""
         self.user_id: str | None = None
+        #: the organization id, when the login said it (the identity URL); else see userinfo.
+        self.org_id: str | None = None
         self.generation = 0
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -194,7 +196,9 @@ class Session:
             raise SalesforceAuthenticationFailed(response.status_code, str(reason))
         identity = str(body.get("id") or "")
         if "/id/" in identity:
-            self.user_id = identity.rstrip("/").rsplit("/", 1)[-1]
+            # https://login.salesforce.com/id/<organization id>/<user id>
+            parts = identity.rstrip("/").rsplit("/", 2)
+            self.org_id, self.user_id = parts[-2], parts[-1]
         return str(body["access_token"]), str(body.get("instance_url") or conf.instance_url)
 
     def refresh(self, stale_generation: int) -> None:

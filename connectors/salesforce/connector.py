@@ -14,6 +14,7 @@ from icpsync.connectors.salesforce.install import Installer
 from icpsync.connectors.salesforce.reader import Reader, chunks, rename
 from icpsync.connectors.salesforce.settings import SPEC, SalesforceSettings
 from icpsync.connectors.salesforce.writer import Writer
+from icpsync.core.errors import ConnectorError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
 from icpsync.engine.field_map import FieldMap, load_field_map
@@ -161,15 +162,33 @@ class SalesforceConnector:
         """Write ICP values (Collections, or one Bulk job above ``bulk_write_threshold``)."""
         return self.writer.write(updates)
 
+    def _identity(self) -> None:
+        """Learn the running user and org: from the login's identity URL when it gave one
+        (client credentials), else from ``/oauth2/userinfo`` (one call)."""
+        self.session.client()
+        if self.session.user_id is None or self.session.org_id is None:
+            info = self.api.call("userinfo", lambda c: c.oauth2("userinfo")) or {}
+            self.session.user_id = self.session.user_id or str(info.get("user_id") or "")
+            self.session.org_id = self.session.org_id or str(info.get("organization_id") or "")
+
     def user_id(self) -> str:
         """The running user's id (from the token response or ``/oauth2/userinfo``)."""
         if self._user_id is None:
-            self.session.client()
-            if self.session.user_id is None:
-                info = self.api.call("userinfo", lambda c: c.oauth2("userinfo")) or {}
-                self.session.user_id = str(info.get("user_id") or "")
-            self._user_id = self.session.user_id
+            self._identity()
+            self._user_id = self.session.user_id or ""
         return self._user_id
+
+    def org_id(self) -> str:
+        """The organization id (from the token response or ``/oauth2/userinfo``).
+
+        Raises:
+            ConnectorError: the org did not say its id.
+        """
+        if self.session.org_id is None:
+            self._identity()
+        if not self.session.org_id:
+            raise ConnectorError("salesforce: /oauth2/userinfo named no organization_id")
+        return self.session.org_id
 
     def ensure_fields(self, *, dry_run: bool) -> list[PlanStep]:
         """Create the missing fields, picklist values and permission sets; idempotent."""

@@ -78,7 +78,8 @@ def _field_check(key: str, name: str, spec: dict[str, Any] | None, types: tuple[
             f"type {spec['type']}, expected {' or '.join(types)}",
             "delete or rename the field, then install",
         )
-    if key != "override" and not spec.get("updateable"):
+    if not spec.get("updateable"):
+        # the override too: a rep's direct edit of the tier is kept by writing it there
         return Check(label, False, "not editable by this user", INSTALL + " (grants edit access)")
     if key == "tier":
         values = {v["value"] for v in spec.get("picklistValues") or []}

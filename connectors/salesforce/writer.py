@@ -1,9 +1,10 @@
 """Write ICP values: sObject Collections (200 a call, concurrent) or one Bulk 2.0 job.
 
-Only the tool's fields are sent, never the override. Row locks are retried a bounded
-number of times; other per-record errors become :class:`RecordFailure`. When a request
-timed out (its outcome unknown), the records are read back before the retry and those
-already holding the new values are not sent again, so no record is written twice.
+Only the tool's fields are sent; the override only to keep a rep's direct tier edit. Row
+locks are retried a bounded number of times; other per-record errors become
+:class:`RecordFailure`. When a request timed out (its outcome unknown), the records are
+read back before the retry and those already holding the new values are not sent again,
+so no record is written twice.
 Before each call the API budget share is checked; when it is spent, or the org answers
 ``REQUEST_LIMIT_EXCEEDED``, the remaining records are reported unwritten and the report
 says the run stopped (the next run resumes).
@@ -34,8 +35,9 @@ RETRIABLE_CODES = {LOCKED, "UNKNOWN_EXCEPTION", "REQUEST_RUNNING_TOO_LONG"}
 
 
 def values(update: ScoreUpdate, icp: Mapping[str, str]) -> dict[str, Any]:
-    """The field values to write for one update (override excluded)."""
-    return {
+    """The field values to write for one update (the override only when the update sets
+    it: a rep's direct edit of the tier kept as the override)."""
+    out = {
         icp["score"]: update.score,
         icp["tier"]: update.tier,
         icp["flags"]: ";".join(update.flags) or None,
@@ -43,6 +45,9 @@ def values(update: ScoreUpdate, icp: Mapping[str, str]) -> dict[str, Any]:
         icp["profile_version"]: update.profile_version,
         icp["scored_at"]: update.scored_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    if update.override is not None and "override" in icp:
+        out[icp["override"]] = update.override
+    return out
 
 
 class Writer:
@@ -199,13 +204,19 @@ class Writer:
             return report
         names = [self.icp[k] for k in ("score", "tier", "flags", "reasons", "profile_version")]
         names.append(self.icp["scored_at"])
+        override = self.icp.get("override")
+        if override and any(u.override is not None for u in updates):
+            names.append(override)  # an empty cell leaves a row's override as it is
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["Id", *names])
         for update in updates:
             row = values(update, self.icp)
             writer.writerow(
-                [update.account_id, *("#N/A" if row[n] is None else row[n] for n in names)]
+                [
+                    update.account_id,
+                    *("#N/A" if row.get(n, "") is None else row.get(n, "") for n in names),
+                ]
             )
         data = out.getvalue()
         obj = self.obj

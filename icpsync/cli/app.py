@@ -13,7 +13,14 @@ import click
 
 from icpsync import __version__
 from icpsync.cli.context import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, profile_for, settings_from
-from icpsync.cli.output import echo_json, failure_summary, run_summary, table, tier_summary
+from icpsync.cli.output import (
+    echo_json,
+    edit_summary,
+    failure_summary,
+    run_summary,
+    table,
+    tier_summary,
+)
 from icpsync.core.errors import ConfigError, ConnectorError, IcpSyncError, RunLocked
 
 
@@ -192,6 +199,8 @@ def sync(
                 f"  {ex['id']} {ex['name'] or ''}: {ex['from'] or '-'} -> {ex['to']} "
                 f"({ex['score']}) {ex['reasons']}"
             )
+        if report.human_edits:
+            click.echo(edit_summary(report.human_edits))
         for warning in report.drift.get("warnings", []):
             click.echo(f"drift warning: {warning}")
         if report.failed or report.stopped:

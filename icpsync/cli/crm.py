@@ -99,6 +99,13 @@ def _echo_unavailable(connector: Any, settings: Any, crm: str) -> None:
     help="An Account field the org lacks, e.g. Tech_Stack__c (Salesforce; repeatable).",
 )
 @click.option(
+    "--org",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Which org (portal) the sandbox plays: 2 starts a second one (another org id).",
+)
+@click.option(
     "--write-config",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write an icpsync config pointing at this sandbox.",
@@ -113,6 +120,7 @@ def sandbox(
     fault_rate: float,
     rate_limit: int | None,
     without_fields: tuple[str, ...],
+    org: int,
     write_config: Path | None,
 ) -> None:
     """Run a local CRM sandbox until interrupted; prints one JSON line when ready.
@@ -120,6 +128,7 @@ def sandbox(
     CRM is a connector with a sandbox (salesforce, hubspot, or any installed one that has one).
     """
     options: dict[str, Any] = {
+        "org": org,
         "accounts": accounts,
         "opportunities": opportunities,
         "seed": seed,

@@ -34,6 +34,7 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
             (
                 "run",
                 "crm",
+                "org",
                 "mode",
                 "started",
                 "read",
@@ -47,6 +48,7 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
                 (
                     r["run_id"],
                     r["crm"],
+                    r.get("org") or "-",
                     r["mode"],
                     r["started_at"][:19],
                     r["accounts_read"],
@@ -89,8 +91,10 @@ def drift(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> Non
             (
                 "run",
                 "crm",
+                "org",
                 "at",
                 "tier changed",
+                "rep edits",
                 "PSI",
                 "recent wins in T1-2",
                 "baseline",
@@ -100,8 +104,10 @@ def drift(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> Non
                 (
                     r["run_id"],
                     r["connection"],
+                    r.get("org") or "-",
                     r["at"][:19],
                     pct(r.get("tier_change_share")),
+                    r.get("human_edits", 0),
                     r.get("psi") if r.get("psi") is not None else "-",
                     pct(r.get("recent_wins_top_tiers_share")),
                     pct(r.get("profile_baseline")),

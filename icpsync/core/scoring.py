@@ -32,7 +32,7 @@ from icpsync.core.model import (
     IcpScore,
 )
 from icpsync.core.profile import TIER_ORDER, Profile
-from icpsync.core.reasons import join_reasons
+from icpsync.core.reasons import join_reasons, override_lead
 from icpsync.core.unavailable import reason as unavailable_reason
 
 #: Distinct outcome combinations remembered (accounts share them far more often than not).
@@ -199,7 +199,7 @@ class Scorer:
         lead: list[str] = []
         if override is not None and overridden:
             tier = override
-            lead.append(f"manual override: {override} (computed {computed})")
+            lead.append(override_lead(override, computed))
         gains.sort(key=lambda g: (g[0] < 0, -abs(g[0]), g[1]))
         contributions = tuple(Contribution(points, label) for points, _, label in gains)
         parts = [*lead, *(str(c) for c in contributions), *notes]

@@ -95,6 +95,15 @@ class Connector(Protocol):
         """Auth, fields present and writable, budget left; cheap and side-effect free."""
         ...
 
+    def org_id(self) -> str:
+        """The CRM identity this connector reads and writes (Salesforce organization id,
+        HubSpot portal id, a file's resolved path): the state a run keeps belongs to it.
+
+        Costs at most one API call per connector (the answer is kept). A third-party
+        connector without it still runs: its state is kept as one org's.
+        """
+        ...
+
     def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
         """Stream accounts (modified at or after ``since`` when given) with current ICP values."""
         ...

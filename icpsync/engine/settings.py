@@ -55,6 +55,8 @@ class SyncSettings(Section):
     overlap_writes: bool = True
     cursor_overlap_s: int = Field(default=120, ge=0)
     examples: int = Field(default=5, ge=0)
+    #: a rep's direct edit of the tier: keep it as the override, or revert it.
+    human_edits: Literal["keep", "revert"] = "keep"
 
 
 class StateSettings(Section):

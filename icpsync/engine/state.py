@@ -1,5 +1,19 @@
 """Run state in SQL (SQLite by default, any SQLAlchemy URL): runs, cursors, score history,
-drift log, profile baselines and the run lease. The schema is created and upgraded here."""
+drift log, profile baselines and the run lease. The schema is created and upgraded here.
+
+Everything a run keeps belongs to a connection (the connector's name) *and* an org: the
+CRM identity the connector reported at the start of the run (Salesforce organization id,
+HubSpot portal id, the file connector's resolved accounts path). A second org under the
+same state folder has its own lease, cursors, deal copy, history, written values and drift
+baselines, so its first sync is a full one.
+
+State from before orgs were kept (schema version 2) is migrated in place: every table gets
+an ``org`` column, empty on the old rows, and those rows are *adopted by the first org seen*
+(:meth:`StateStore.adopt_org`, called at the start of every run): the org a state folder was
+used with is nearly always the one it is used with after an upgrade. Pointing an upgraded
+state folder at a different org first would hand it the old org's cursor once; clear the
+folder (or run ``sync --full``) in that case.
+"""
 
 from __future__ import annotations
 
@@ -28,10 +42,11 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_fixed
 
@@ -39,7 +54,9 @@ from icpsync.core.errors import RunLocked
 from icpsync.core.model import ScoreUpdate
 from icpsync.engine.run_report import RunReport
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: the longest org id kept (a Salesforce id is 18, a portal id ~10, a file path may be more).
+ORG_LENGTH = 255
 metadata = MetaData()
 
 meta = Table(
@@ -53,6 +70,7 @@ runs = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("connection", String(64), nullable=False, index=True),
+    Column("org", String(ORG_LENGTH), nullable=False, server_default=""),
     Column("mode", String(16), nullable=False),
     Column("started_at", String(40), nullable=False),
     Column("profile_version", String(32), nullable=False),
@@ -63,6 +81,7 @@ cursors = Table(
     "icpsync_cursors",
     metadata,
     Column("connection", String(64), primary_key=True),
+    Column("org", String(ORG_LENGTH), primary_key=True, server_default=""),
     Column("object", String(64), primary_key=True),
     Column("value", String(40), nullable=False),
 )
@@ -72,6 +91,7 @@ history = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer, nullable=False, index=True),
     Column("connection", String(64), nullable=False),
+    Column("org", String(ORG_LENGTH), nullable=False, server_default=""),
     Column("account_id", String(64), nullable=False, index=True),
     Column("at", String(40), nullable=False),
     Column("old_score", Integer),
@@ -87,6 +107,7 @@ drift_log = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer, nullable=False),
     Column("connection", String(64), nullable=False, index=True),
+    Column("org", String(ORG_LENGTH), nullable=False, server_default=""),
     Column("at", String(40), nullable=False),
     Column("data", Text, nullable=False),
 )
@@ -94,6 +115,7 @@ baselines = Table(
     "icpsync_profile_baselines",
     metadata,
     Column("connection", String(64), primary_key=True),
+    Column("org", String(ORG_LENGTH), primary_key=True, server_default=""),
     Column("profile_version", String(32), primary_key=True),
     Column("share", Float, nullable=False),
     Column("at", String(40), nullable=False),
@@ -103,6 +125,7 @@ opportunities = Table(
     "icpsync_opportunities",
     metadata,
     Column("connection", String(64), primary_key=True),
+    Column("org", String(ORG_LENGTH), primary_key=True, server_default=""),
     Column("id", String(64), primary_key=True),
     Column("account_id", String(64)),
     Column("is_closed", Boolean, nullable=False),
@@ -111,27 +134,75 @@ opportunities = Table(
     Column("created", String(10)),
     Column("closed", String(10)),
     Column("last_modified", String(40)),
-    Index("ix_icpsync_opportunities_account", "connection", "account_id"),
+    Index("ix_icpsync_opportunities_account", "connection", "org", "account_id"),
 )
 #: accounts whose deals changed in a run that has not completed yet: the next run reads them.
 dirty_accounts = Table(
     "icpsync_dirty_accounts",
     metadata,
     Column("connection", String(64), primary_key=True),
+    Column("org", String(ORG_LENGTH), primary_key=True, server_default=""),
     Column("account_id", String(64), primary_key=True),
 )
 leases = Table(
     "icpsync_leases",
     metadata,
     Column("connection", String(64), primary_key=True),
+    Column("org", String(ORG_LENGTH), primary_key=True, server_default=""),
     Column("holder", String(128), nullable=False),
     Column("expires_at", Float, nullable=False),
 )
 
-#: schema version -> statements that bring the previous version up to it (new tables are
-#: created by ``create_all``; version 2 added ``icpsync_opportunities`` and
-#: ``icpsync_dirty_accounts``).
-MIGRATIONS: dict[int, list[str]] = {2: []}
+#: what the run last wrote to each account's tool-owned fields, to tell a rep's direct edit
+#: from our own value; ``rep_tier``/``rep_was`` keep a rep's tier that became the override
+#: (``[sync] human_edits = "keep"``) and the tier we had written before it.
+written = Table(
+    "icpsync_written",
+    metadata,
+    Column("connection", String(64), primary_key=True),
+    Column("org", String(ORG_LENGTH), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("tier", String(16), nullable=False),
+    Column("score", Integer),
+    Column("rep_tier", String(16)),
+    Column("rep_was", String(16)),
+)
+
+#: tables whose rows belong to an org, and (for the migration) those whose key includes it.
+ORG_TABLES = (runs, cursors, history, drift_log, baselines, opportunities, dirty_accounts, leases)
+_ORG_KEYED = (cursors, baselines, opportunities, dirty_accounts, leases)
+
+
+def _add_org(conn: Connection) -> None:
+    """Version 3: an ``org`` column everywhere, empty on old rows (adopted later).
+
+    Tables without the org in their key get the column; tables keyed by connection are
+    rebuilt with the org in the key (SQLite cannot change a primary key in place); the
+    columns the old table had are copied, whatever the current definition adds.
+    """
+    for table in ORG_TABLES:
+        if table not in _ORG_KEYED:
+            conn.exec_driver_sql(
+                f"ALTER TABLE {table.name} ADD COLUMN org VARCHAR({ORG_LENGTH}) NOT NULL DEFAULT ''"
+            )
+            continue
+        old = f"{table.name}_v2"
+        for index in table.indexes:
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+        conn.exec_driver_sql(f"ALTER TABLE {table.name} RENAME TO {old}")
+        if conn.dialect.name == "postgresql":  # the key's index keeps its name otherwise
+            conn.exec_driver_sql(f"ALTER INDEX IF EXISTS {table.name}_pkey RENAME TO {old}_pkey")
+        kept = {c["name"] for c in inspect(conn).get_columns(old)}
+        table.create(conn)
+        names = ", ".join(c.name for c in table.columns if c.name in kept)
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {old}")
+        conn.exec_driver_sql(f"DROP TABLE {old}")
+
+
+#: schema version -> statements (or a function of the connection) that bring the previous
+#: version up to it (new tables are created by ``create_all``; version 2 added
+#: ``icpsync_opportunities`` and ``icpsync_dirty_accounts``; version 3 keys state by org).
+MIGRATIONS: dict[int, list[str] | Any] = {2: [], 3: _add_org}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -197,7 +268,11 @@ class StateStore:
                 conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
                 return
             for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS.get(version, []):
+                step = MIGRATIONS.get(version, [])
+                if callable(step):
+                    step(conn)
+                    continue
+                for statement in step:
                     conn.exec_driver_sql(statement)
             if current < SCHEMA_VERSION:
                 conn.execute(
@@ -210,22 +285,48 @@ class StateStore:
         """Release the connection pool."""
         self.engine.dispose()
 
+    # -- orgs ----------------------------------------------------------------------------
+
+    def adopt_org(self, connection: str, org: str) -> int:
+        """Give the rows kept before orgs were known (empty org) to ``org``; how many.
+
+        Called at the start of every run: the first org seen after the upgrade takes them,
+        later orgs find none (see the module docstring).
+        """
+        moved = 0
+        with self.engine.begin() as conn:
+            legacy = conn.execute(
+                select(runs.c.id).where(runs.c.connection == connection, runs.c.org == "").limit(1)
+            ).first()
+            if legacy is None:  # every run since the upgrade names its org: nothing to adopt
+                return 0
+            for table in (*ORG_TABLES, written):
+                if table is leases:
+                    continue
+                moved += conn.execute(
+                    update(table)
+                    .where(table.c.connection == connection, table.c.org == "")
+                    .values(org=org)
+                ).rowcount
+        return moved
+
     # -- lease ---------------------------------------------------------------------------
 
     @contextmanager
-    def lease(self, connection: str, *, seconds: int = 3600) -> Iterator[str]:
-        """Hold the run lease of ``connection`` for the block.
+    def lease(self, connection: str, *, org: str, seconds: int = 3600) -> Iterator[str]:
+        """Hold the run lease of ``connection`` (one org of it) for the block.
 
         Raises:
             RunLocked: another live run holds it (an expired lease is taken over).
         """
         holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         now = time.time()
+        mine = (leases.c.connection == connection, leases.c.org == org)
         with self.engine.begin() as conn:
             try:
                 conn.execute(
                     insert(leases).values(
-                        connection=connection, holder=holder, expires_at=now + seconds
+                        connection=connection, org=org, holder=holder, expires_at=now + seconds
                     )
                 )
                 taken = True
@@ -233,78 +334,78 @@ class StateStore:
                 taken = False
         if not taken:
             with self.engine.begin() as conn:
-                stale = conn.execute(
-                    select(leases.c.holder).where(leases.c.connection == connection)
-                ).scalar()
+                stale = conn.execute(select(leases.c.holder).where(*mine)).scalar()
                 expired = leases.c.expires_at < now
                 condition = expired if not _holder_is_dead(stale) else leases.c.holder == stale
                 result = conn.execute(
                     update(leases)
-                    .where(leases.c.connection == connection, condition)
+                    .where(*mine, condition)
                     .values(holder=holder, expires_at=now + seconds)
                 )
             if result.rowcount != 1:
                 with self.engine.connect() as conn:
-                    row = conn.execute(
-                        select(leases).where(leases.c.connection == connection)
-                    ).first()
+                    row = conn.execute(select(leases).where(*mine)).first()
                 left = int(row.expires_at - now) if row else 0
                 raise RunLocked(
-                    f"another run of {connection!r} is in progress ({row.holder if row else '?'}); "
+                    f"another run of {connection!r} (org {org}) is in progress "
+                    f"({row.holder if row else '?'}); "
                     f"its lease expires in {left} s"
                 )
         try:
             yield holder
         finally:
             with self.engine.begin() as conn:
-                conn.execute(
-                    delete(leases).where(
-                        leases.c.connection == connection, leases.c.holder == holder
-                    )
-                )
+                conn.execute(delete(leases).where(*mine, leases.c.holder == holder))
 
-    def renew_lease(self, connection: str, holder: str, *, seconds: int) -> bool:
+    def renew_lease(self, connection: str, holder: str, *, org: str, seconds: int) -> bool:
         """Push the lease's expiry ``seconds`` ahead; False when it is no longer ours."""
         with self.engine.begin() as conn:
             renewed = conn.execute(
                 update(leases)
-                .where(leases.c.connection == connection, leases.c.holder == holder)
+                .where(
+                    leases.c.connection == connection,
+                    leases.c.org == org,
+                    leases.c.holder == holder,
+                )
                 .values(expires_at=time.time() + seconds)
             ).rowcount
         return bool(renewed)
 
     # -- cursors -------------------------------------------------------------------------
 
-    def cursor(self, connection: str, obj: str) -> datetime | None:
-        """The stored cursor, or None before the first complete run."""
+    def cursor(self, connection: str, obj: str, *, org: str) -> datetime | None:
+        """The stored cursor, or None before the org's first complete run."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(cursors.c.value).where(
-                    cursors.c.connection == connection, cursors.c.object == obj
+                    cursors.c.connection == connection,
+                    cursors.c.org == org,
+                    cursors.c.object == obj,
                 )
             ).first()
         return datetime.fromisoformat(row[0]) if row else None
 
-    def set_cursor(self, connection: str, obj: str, value: datetime) -> None:
+    def set_cursor(self, connection: str, obj: str, value: datetime, *, org: str) -> None:
         """Move the cursor (called only after the run's writes succeeded)."""
+        where = (cursors.c.connection == connection, cursors.c.org == org, cursors.c.object == obj)
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(cursors)
-                .where(cursors.c.connection == connection, cursors.c.object == obj)
-                .values(value=value.isoformat())
-            ).rowcount
-            if not done:
+            done = conn.execute(update(cursors).where(*where).values(value=value.isoformat()))
+            if not done.rowcount:
                 conn.execute(
                     insert(cursors).values(
-                        connection=connection, object=obj, value=value.isoformat()
+                        connection=connection, org=org, object=obj, value=value.isoformat()
                     )
                 )
 
-    def clear_cursor(self, connection: str, obj: str) -> None:
+    def clear_cursor(self, connection: str, obj: str, *, org: str) -> None:
         """Forget a cursor: the next run reads that object in full."""
         with self.engine.begin() as conn:
             conn.execute(
-                delete(cursors).where(cursors.c.connection == connection, cursors.c.object == obj)
+                delete(cursors).where(
+                    cursors.c.connection == connection,
+                    cursors.c.org == org,
+                    cursors.c.object == obj,
+                )
             )
 
     # -- runs, history, drift ------------------------------------------------------------
@@ -315,6 +416,7 @@ class StateStore:
             inserted = conn.execute(
                 insert(runs).values(
                     connection=report.crm,
+                    org=report.org or "",
                     mode=report.mode,
                     started_at=report.started_at,
                     profile_version=report.profile_version,
@@ -325,7 +427,9 @@ class StateStore:
         assert inserted is not None
         return int(inserted[0])
 
-    def record_history(self, run_id: int, connection: str, written: Sequence[ScoreUpdate]) -> None:
+    def record_history(
+        self, run_id: int, connection: str, written: Sequence[ScoreUpdate], *, org: str
+    ) -> None:
         """Keep the old and new values of every account a write just changed."""
         if not written:
             return
@@ -336,6 +440,7 @@ class StateStore:
                     {
                         "run_id": run_id,
                         "connection": connection,
+                        "org": org,
                         "account_id": u.account_id,
                         "at": u.scored_at.isoformat(),
                         "old_score": u.previous.score,
@@ -351,6 +456,7 @@ class StateStore:
 
     def finish_run(self, run_id: int, report: RunReport, at: datetime) -> None:
         """Store the final run report, its drift, and the profile's baseline on first use."""
+        org = report.org or ""
         with self.engine.begin() as conn:
             conn.execute(
                 update(runs)
@@ -365,6 +471,7 @@ class StateStore:
                 insert(drift_log).values(
                     run_id=run_id,
                     connection=report.crm,
+                    org=org,
                     at=at.isoformat(),
                     data=json.dumps(report.drift, default=str),
                 )
@@ -374,6 +481,7 @@ class StateStore:
                 exists = conn.execute(
                     select(baselines.c.share).where(
                         baselines.c.connection == report.crm,
+                        baselines.c.org == org,
                         baselines.c.profile_version == report.profile_version,
                     )
                 ).first()
@@ -381,75 +489,92 @@ class StateStore:
                     conn.execute(
                         insert(baselines).values(
                             connection=report.crm,
+                            org=org,
                             profile_version=report.profile_version,
                             share=share,
                             at=at.isoformat(),
                         )
                     )
 
-    def _last_full(self, connection: str) -> Any:
+    def _last_full(self, connection: str, org: str | None) -> Any:
+        query = (
+            select(runs.c.profile_version, runs.c.started_at, runs.c.report)
+            .where(runs.c.connection == connection, runs.c.mode == "full", runs.c.complete)
+            .order_by(runs.c.id.desc())
+            .limit(1)
+        )
+        if org is not None:
+            query = query.where(runs.c.org == org)
         with self.engine.connect() as conn:
-            return conn.execute(
-                select(runs.c.profile_version, runs.c.report)
-                .where(runs.c.connection == connection, runs.c.mode == "full", runs.c.complete)
-                .order_by(runs.c.id.desc())
-                .limit(1)
-            ).first()
+            return conn.execute(query).first()
 
-    def last_full_profile_version(self, connection: str) -> str | None:
-        """The profile version of the last complete full run."""
-        row = self._last_full(connection)
+    def last_full_profile_version(self, connection: str, *, org: str) -> str | None:
+        """The profile version of the org's last complete full run."""
+        row = self._last_full(connection, org)
         return row.profile_version if row else None
 
-    def last_full_started_at(self, connection: str) -> datetime | None:
-        """When the last complete full run started."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(runs.c.started_at)
-                .where(runs.c.connection == connection, runs.c.mode == "full", runs.c.complete)
-                .order_by(runs.c.id.desc())
-                .limit(1)
-            ).first()
-        return datetime.fromisoformat(row[0]) if row else None
+    def last_full_started_at(self, connection: str, *, org: str | None = None) -> datetime | None:
+        """When the last complete full run started (of one org, or of any)."""
+        row = self._last_full(connection, org)
+        return datetime.fromisoformat(row.started_at) if row else None
 
-    def last_full_histogram(self, connection: str) -> list[int] | None:
-        """The score histogram of the last complete full run."""
-        row = self._last_full(connection)
+    def last_full_histogram(self, connection: str, *, org: str) -> list[int] | None:
+        """The score histogram of the org's last complete full run."""
+        row = self._last_full(connection, org)
         return json.loads(row.report).get("score_histogram") if row else None
 
-    def profile_baseline(self, connection: str, version: str) -> float | None:
+    def profile_baseline(self, connection: str, version: str, *, org: str) -> float | None:
         """Share of recent wins in Tier 1-2 when this profile version was first used."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(baselines.c.share).where(
-                    baselines.c.connection == connection, baselines.c.profile_version == version
+                    baselines.c.connection == connection,
+                    baselines.c.org == org,
+                    baselines.c.profile_version == version,
                 )
             ).first()
         return float(row[0]) if row else None
 
-    def list_runs(self, connection: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        """The most recent run reports, newest first."""
-        query = select(runs.c.id, runs.c.report).order_by(runs.c.id.desc()).limit(limit)
+    def list_runs(
+        self, connection: str | None = None, limit: int = 20, *, org: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The most recent run reports, newest first, each with its ``org``."""
+        query = select(runs.c.id, runs.c.org, runs.c.report).order_by(runs.c.id.desc()).limit(limit)
         if connection:
             query = query.where(runs.c.connection == connection)
-        with self.engine.connect() as conn:
-            return [{"run_id": r.id, **json.loads(r.report)} for r in conn.execute(query)]
-
-    def list_drift(self, connection: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        """The most recent drift entries, newest first."""
-        query = select(drift_log).order_by(drift_log.c.id.desc()).limit(limit)
-        if connection:
-            query = query.where(drift_log.c.connection == connection)
+        if org:
+            query = query.where(runs.c.org == org)
         with self.engine.connect() as conn:
             return [
-                {"run_id": r.run_id, "connection": r.connection, "at": r.at, **json.loads(r.data)}
+                {"run_id": r.id, **json.loads(r.report), "org": r.org or None}
                 for r in conn.execute(query)
             ]
 
-    def account_history(self, account_id: str) -> list[dict[str, Any]]:
-        """Every recorded change of one account's ICP values, oldest first."""
+    def list_drift(
+        self, connection: str | None = None, limit: int = 20, *, org: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The most recent drift entries, newest first, each with its ``org``."""
+        query = select(drift_log).order_by(drift_log.c.id.desc()).limit(limit)
+        if connection:
+            query = query.where(drift_log.c.connection == connection)
+        if org:
+            query = query.where(drift_log.c.org == org)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(history).where(history.c.account_id == account_id).order_by(history.c.id)
-            )
-            return [dict(r._mapping) for r in rows]
+            return [
+                {
+                    "run_id": r.run_id,
+                    "connection": r.connection,
+                    "org": r.org or None,
+                    "at": r.at,
+                    **json.loads(r.data),
+                }
+                for r in conn.execute(query)
+            ]
+
+    def account_history(self, account_id: str, *, org: str | None = None) -> list[dict[str, Any]]:
+        """Every recorded change of one account's ICP values, oldest first."""
+        query = select(history).where(history.c.account_id == account_id).order_by(history.c.id)
+        if org is not None:
+            query = query.where(history.c.org == org)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]

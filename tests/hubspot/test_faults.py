@@ -90,15 +90,16 @@ def test_daily_limit_stops_cleanly_and_the_next_run_resumes(
     runner_for(clean).sync()
     sandbox = start_sandbox(ACCOUNTS, DEALS)
     runner = runner_for(sandbox, daily_budget_share=1.0)  # only HubSpot's 429 stops it
-    # enough for the reads and three batch updates, then DAILY 429s
-    sandbox.limits.daily_limit = sandbox.limits.daily_used + 6 + 18 + 3
+    # enough for the portal id, the reads and three batch updates, then DAILY 429s
+    sandbox.limits.daily_limit = sandbox.limits.daily_used + 1 + 6 + 18 + 3
 
     stopped = runner.sync()
 
     assert stopped.stopped and "daily" in stopped.stopped
     assert stopped.written == 300
     assert {f.account_id for f in stopped.failures}.isdisjoint(sandbox.write_counts())
-    assert runner.state.cursor("hubspot", "accounts") is None
+    portal = str(sandbox.portal.portal_id)
+    assert runner.state.cursor("hubspot", "accounts", org=portal) is None
     assert sandbox.stats()["429_daily"] >= 1
 
     sandbox.limits.daily_limit = 10**6  # the next day
@@ -113,13 +114,13 @@ def test_run_stops_at_its_share_of_the_daily_budget(
 ) -> None:
     runner = runner_for(sandbox)
     left = sandbox.limits.daily_limit - sandbox.limits.daily_used
-    # a share worth the 12 reads and one batch update
-    runner.settings.hubspot.daily_budget_share = 13.5 / left
+    # a share worth the portal id, the 12 reads and one batch update
+    runner.settings.hubspot.daily_budget_share = 14.5 / left
     sandbox.reset_stats()
     report = runner.sync()
     assert report.stopped and "share" in report.stopped
     assert report.written == 100
-    assert sandbox.stats()["total"] == 13
+    assert sandbox.stats()["total"] == 14
     assert sandbox.stats().get("429", 0) == 0
 
 
@@ -159,7 +160,7 @@ def test_sigkill_half_way_then_a_normal_run_matches_an_uninterrupted_run(
     settings = load_settings(config)
     state = StateStore(settings.state.database_url())
     try:
-        assert state.cursor("hubspot", "accounts") is None
+        assert state.cursor("hubspot", "accounts", org=str(sandbox.portal.portal_id)) is None
         report = run_once(settings, state=state)
     finally:
         state.close()

@@ -110,7 +110,7 @@ def test_budget_share_stops_the_run_and_the_next_day_resumes(
         first = sf.sync(settings, state)
         assert first.stopped and "budget" in first.stopped
         assert 0 < first.written < 1000
-        assert state.cursor("salesforce", "accounts") is None
+        assert state.cursor("salesforce", "accounts", org=box.org.org_id) is None
         box.org.api_used = 0  # a new day
         second = sf.sync(settings, state)
         assert second.complete and second.written == 1000 - first.written

@@ -3,6 +3,7 @@
 ``Sandbox(accounts=, opportunities=, seed=, port=, latency_ms=, fault_rate=, rate_limit=)``
 serves HubSpot's CRM v3/v4 shapes on 127.0.0.1: companies and deals (list, get, search,
 batch read/update), properties and groups, v4 association batch reads, deal pipelines,
+account details (``portalId``),
 ``X-HubSpot-RateLimit-*`` headers and 429s with ``policyName``. ``edit_accounts`` plays a
 user editing companies through the API. ``write_counts()``, ``reject_writes()`` and
 ``restore()`` are named as in the Salesforce sandbox, so one test harness drives both.
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from icpsync.connectors.hubspot.sandbox.limits import Limits
-from icpsync.connectors.hubspot.sandbox.portal import Portal
+from icpsync.connectors.hubspot.sandbox.portal import DEFAULT_PORTAL, Portal
 from icpsync.connectors.hubspot.sandbox.seed import INDUSTRY_OPTIONS
 from icpsync.connectors.hubspot.sandbox.server import SandboxServer
 from icpsync.core.synthetic import SyntheticData
@@ -55,6 +56,9 @@ class Sandbox:
         search_per_second: search calls per second before the secondly 429.
         daily_limit: calls before ``DAILY``.
         fault_delay_s: how long a lost response keeps the client waiting.
+        org: which portal the sandbox plays (1, 2, ...): start a second sandbox with
+            ``org=2`` to play a second portal (another portal id).
+        portal_id: an explicit portal (Hub) id instead.
     """
 
     def __init__(
@@ -69,8 +73,11 @@ class Sandbox:
         search_per_second: int = DEFAULT_SEARCH_PER_SECOND,
         daily_limit: int = DEFAULT_DAILY_LIMIT,
         fault_delay_s: float = 0.2,
+        org: int = 1,
+        portal_id: int | None = None,
     ):
-        self.portal = Portal(accounts, opportunities, seed)
+        portal_id = portal_id or DEFAULT_PORTAL + org - 1
+        self.portal = Portal(accounts, opportunities, seed, portal_id)
         self.limits = Limits(rate_limit, search_per_second, daily_limit, fault_rate, seed)
         self.port = port
         self.latency_ms = latency_ms

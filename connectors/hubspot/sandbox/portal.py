@@ -24,13 +24,20 @@ from icpsync.core.synthetic import SyntheticData
 SEARCH_CAP = 10_000
 DEFAULT_PROPERTIES = {"companies": ("name", "domain"), "deals": ("dealname", "amount")}
 ALWAYS = ("hs_object_id", "createdate", "hs_lastmodifieddate")
+#: the sandbox's portal (Hub) id unless another is asked for.
+DEFAULT_PORTAL = 24_681_357
 
 
 class Portal:
     """One HubSpot portal's CRM data."""
 
-    def __init__(self, accounts: int, opportunities: int, seed_value: int):
+    def __init__(
+        self, accounts: int, opportunities: int, seed_value: int, portal_id: int = DEFAULT_PORTAL
+    ):
         self.data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed_value)
+        self.portal_id = portal_id
+        #: False plays a private app without the scope account details need (403).
+        self.account_info_allowed = True
         self.lock = threading.RLock()
         self.records: dict[str, dict[str, dict[str, str]]] = {"companies": {}, "deals": {}}
         self.deal_company: dict[str, str] = {}
@@ -63,6 +70,38 @@ class Portal:
             self.rejected = {}
             self.version += 1
             self._hits.clear()
+
+    def account_details(self) -> Response:
+        """``GET /account-info/v3/details``: the portal's id and settings."""
+        if not self.account_info_allowed:
+            return error(
+                403,
+                "MISSING_SCOPES",
+                "This app hasn't been granted all required scopes to make this call. "
+                "Read more about required scopes here: https://developers.hubspot.com/scopes.",
+            )
+        return 200, {
+            "portalId": self.portal_id,
+            "accountType": "STANDARD",
+            "timeZone": "US/Eastern",
+            "companyCurrency": "USD",
+            "additionalCurrencies": [],
+            "utcOffset": "-05:00",
+            "utcOffsetMilliseconds": -18_000_000,
+            "uiDomain": "app.hubspot.com",
+            "dataHostingLocation": "na1",
+        }
+
+    def token_info(self, body: dict[str, Any], token: str) -> Response:
+        """``POST /oauth/v2/private-apps/get/access-token-info``: whose token this is."""
+        if body.get("tokenKey") != token:
+            return error(400, "VALIDATION_ERROR", "Invalid token key")
+        return 200, {
+            "userId": 1_000_001,
+            "hubId": self.portal_id,
+            "appId": 2_000_001,
+            "scopes": ["crm.objects.companies.read", "crm.objects.companies.write"],
+        }
 
     # -- objects ---------------------------------------------------------------------
 

@@ -34,6 +34,8 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         "associations",
     ),
     ("GET", re.compile(r"/crm/v3/pipelines/deals$"), "pipelines"),
+    ("GET", re.compile(r"/account-info/v3/details$"), "account_details"),
+    ("POST", re.compile(r"/oauth/v2/private-apps/get/access-token-info$"), "token_info"),
     ("GET", re.compile(r"/crm/v3/properties/(?P<kind>companies|deals)/groups$"), "list_groups"),
     ("POST", re.compile(r"/crm/v3/properties/(?P<kind>companies|deals)/groups$"), "create_group"),
     ("GET", re.compile(r"/crm/v3/properties/(?P<kind>companies|deals)$"), "list_properties"),
@@ -244,6 +246,10 @@ class Handler(BaseHTTPRequestHandler):
             return portal.association_batch_read(kind, KINDS.get(params["to"], params["to"]), body)
         if name == "pipelines":
             return portal.pipelines()
+        if name == "account_details":
+            return portal.account_details()
+        if name == "token_info":
+            return portal.token_info(body, self.server.token)
         if name == "list_groups":
             return portal.schema.list_groups(kind)
         if name == "create_group":

@@ -56,6 +56,9 @@ class Sandbox:
         rate_limit: accepted for the CLI's sake and ignored: Salesforce limits requests per
             day (``daily_limit``), not per 10 seconds.
         without_fields: Account fields this org does not have (e.g. ``Tech_Stack__c``).
+        org: which org the sandbox plays (1, 2, ...): its organization id is the
+            ``org``-th ``00D...`` id; start a second sandbox with ``org=2`` to play a second org.
+        org_id: an explicit organization id (18 characters, ``00D...``) instead.
     """
 
     def __init__(
@@ -72,10 +75,13 @@ class Sandbox:
         slow_ms: float = 1500,
         rate_limit: int | None = None,
         without_fields: tuple[str, ...] = (),
+        org: int = 1,
+        org_id: str = "",
     ):
         self.port = port
         self.latency_s = latency_ms / 1000
-        self.org = Org(daily_limit=daily_limit, api_used=api_used)
+        org_id = org_id or seed_data.sf_id("00D", org)
+        self.org = Org(daily_limit=daily_limit, api_used=api_used, org_id=org_id)
         self.data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed)
         self.without_fields = tuple(without_fields)
         for name in self.without_fields:

@@ -49,7 +49,7 @@ class App(Routes):
         self.base_url = ""
 
     def new_token(self) -> str:
-        token = f"00D5g0000000001!{secrets.token_urlsafe(24)}"
+        token = f"{self.org.org_id[:15]}!{secrets.token_urlsafe(24)}"
         self.tokens.add(token)
         return token
 

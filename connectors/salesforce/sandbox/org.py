@@ -39,7 +39,7 @@ NO_SUCH_COLUMN = (
 class Org(Tooling):
     """One in-memory org with a single running (integration) user."""
 
-    def __init__(self, *, daily_limit: int = 1_000_000, api_used: int = 0):
+    def __init__(self, *, daily_limit: int = 1_000_000, api_used: int = 0, org_id: str = ""):
         self.lock = threading.RLock()
         self.schema = schema.standard_objects()
         self.tooling_schema = schema.tooling_objects()
@@ -57,7 +57,7 @@ class Org(Tooling):
         self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
         #: added to the wall clock for modstamps (tests simulate "the full sync ran an hour ago").
         self.clock_offset = timedelta(0)
-        self.org_id = sf_id("00D", 1)
+        self.org_id = org_id or sf_id("00D", 1)
         self.user_id = self.insert("User", {"Username": "integration@icpsync.sandbox"})
 
     # -- ids, clock ------------------------------------------------------------------
