@@ -118,7 +118,7 @@ def test_a_rep_tier_edit_is_kept_as_the_override_through_incremental_and_full_ru
         full = sf.sync(settings, state, full=True)
         assert full.mode == "full" and full.written == 0 and not full.human_edits
         assert sandbox.values(TIER_FIELDS) == held
-        assert not sandbox.record_writes()
+        assert not sandbox.write_counts()
     finally:
         state.close()
 
