@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 from icpsync.connectors.salesforce.sandbox import seed as seed_data
 from icpsync.connectors.salesforce.sandbox.app import App
 from icpsync.connectors.salesforce.sandbox.faults import Faults
+from icpsync.connectors.salesforce.sandbox.layouts import account_layouts
 from icpsync.connectors.salesforce.sandbox.org import Org
+from icpsync.connectors.salesforce.sandbox.reports import add_objects
 from icpsync.connectors.salesforce.sandbox.server import _Server
 from icpsync.connectors.salesforce.sandbox.tls import make_tls
 from icpsync.core.synthetic import SyntheticData
@@ -71,10 +73,13 @@ class Sandbox:
         data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed)
         self.org.seed("Account", seed_data.accounts(data))
         self.org.seed("Opportunity", seed_data.opportunities(data))
+        add_objects(self.org)
         self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000)
         self.app = App(
             self.org, self.faults, consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET
         )
+        for layout in account_layouts():
+            self.app.mdapi.put("Layout", layout)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._folder: Path | None = None
