@@ -18,9 +18,9 @@ from icpsync.connectors.salesforce.reports import Report
 from icpsync.connectors.salesforce.uninstall import Uninstaller
 from icpsync.connectors.salesforce.visibility import rep_view, visibility_checks
 from icpsync.connectors.salesforce.writer import Writer
-from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
+from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
 from icpsync.engine.settings import SalesforceSettings
 

@@ -13,7 +13,7 @@ A layout whose section already matches is not written (a second install changes 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from icpsync.connectors.salesforce.api import Api
@@ -59,7 +59,7 @@ class Layouts:
         out: dict[str, Any] = {}
         for start in range(0, len(names), 10):
             part = names[start : start + 10]
-            found = md_call(self.api, "metadata_read", lambda md, p=part: md.Layout.read(p))
+            found = md_call(self.api, "metadata_read", _reader(part))
             records = found if isinstance(found, list) else [found]
             for name, record in zip(part, records, strict=True):
                 if record is None or record.fullName is None:
@@ -161,6 +161,13 @@ class Layouts:
             md.Layout.update([layout])
 
         md_call(self.api, "metadata_update", send)
+
+
+def _reader(names: list[str]) -> Callable[[Any], Any]:
+    def read(md: Any) -> Any:
+        return md.Layout.read(names)
+
+    return read
 
 
 def _after_first(sections: list[Any]) -> int:

@@ -6,7 +6,7 @@ wants is updated, a matching one is left alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +70,8 @@ class ListViews:
 
         steps = []
         current = self.read()
-        to_create, to_update = [], []
+        to_create: list[dict[str, Any]] = []
+        to_update: list[dict[str, Any]] = []
         for view in VIEWS:
             body = self.wanted(view)
             have = current.get(body["fullName"])
@@ -85,13 +86,7 @@ class ListViews:
         if not dry_run:
             for kind, bodies in (("create", to_create), ("update", to_update)):
                 if bodies:
-                    md_call(
-                        self.api,
-                        f"metadata_{kind}",
-                        lambda md, b=bodies, k=kind: getattr(md.ListView, k)(
-                            [md.ListView(**_typed(md, x)) for x in b]
-                        ),
-                    )
+                    md_call(self.api, f"metadata_{kind}", _send(kind, bodies))
         return steps
 
     def remove(self, *, dry_run: bool) -> list[Any]:
@@ -101,6 +96,13 @@ class ListViews:
         if names and not dry_run:
             md_call(self.api, "metadata_delete", lambda md: md.ListView.delete(names))
         return [PlanStep("delete list view", n, "", not dry_run) for n in names]
+
+
+def _send(kind: str, bodies: list[dict[str, Any]]) -> Callable[[Any], None]:
+    def send(md: Any) -> None:
+        getattr(md.ListView, kind)([md.ListView(**_typed(md, body)) for body in bodies])
+
+    return send
 
 
 def _typed(md: Any, body: dict[str, Any]) -> dict[str, Any]:

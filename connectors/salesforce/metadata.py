@@ -47,7 +47,7 @@ def md_call(api: Api, kind: str, fn: Callable[[Any], T]) -> T:
             code = str(exc.code or "")
             if "INVALID_SESSION_ID" in code:
                 raise SalesforceExpiredSession(
-                    client.metadata_url, 401, "metadata", [{"errorCode": "INVALID_SESSION_ID"}]
+                    client.metadata_url, 401, "metadata", b"INVALID_SESSION_ID"
                 ) from exc
             raise FatalError(
                 f"salesforce {kind}: {code.rpartition(':')[2]}: {exc.message}"

@@ -90,8 +90,8 @@ class Report:
                     "analytics", lambda c: c.restful("analytics/reports", method="POST", json=body)
                 )
             return [PlanStep("create report", NAME, f"in {self.where()}", not dry_run)]
-        described = self.api.call(
-            "analytics", lambda c: c.restful(f"analytics/reports/{report_id}/describe")
+        described: dict[str, Any] = self.api.call(
+            "analytics", lambda c: c.restful(f"analytics/reports/{report_id}/describe") or {}
         )
         have = described["reportMetadata"]
         keys = ("reportFormat", "detailColumns", "groupingsDown", "aggregates", "folderId")
@@ -121,10 +121,11 @@ class Report:
         report_id = self.find()
         if report_id is None:
             return {}
-        result = self.api.call(
+        result: dict[str, Any] = self.api.call(
             "analytics",
-            lambda c: c.restful(
-                f"analytics/reports/{report_id}", params={"includeDetails": "false"}
+            lambda c: (
+                c.restful(f"analytics/reports/{report_id}", params={"includeDetails": "false"})
+                or {}
             ),
         )
         counts = {}

@@ -118,12 +118,13 @@ class Uninstaller:
         ]
         for name, field_id in sorted(fields.items()):
             if not dry_run:
-                self.api.call(
-                    "tooling_delete",
-                    lambda c, f=field_id: c.toolingexecute(f"sobjects/CustomField/{f}", "DELETE"),
-                )
+                self._delete_field(field_id)
             steps.append(PlanStep("delete field", f"{self.obj}.{name}", "", not dry_run))
         return steps
+
+    def _delete_field(self, field_id: str) -> None:
+        path = f"sobjects/CustomField/{field_id}"
+        self.api.call("tooling_delete", lambda c: c.toolingexecute(path, "DELETE"))
 
     def records_with_values(self, names: list[str]) -> int:
         """Accounts holding a value in any of the named fields (one COUNT() query)."""

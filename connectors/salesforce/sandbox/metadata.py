@@ -15,8 +15,8 @@ layout may not hold a field twice, and custom fields must exist.
 from __future__ import annotations
 
 import threading
-import zlib
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
