@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from icpsync.connectors.salesforce import soql
@@ -15,6 +16,7 @@ from icpsync.connectors.salesforce.layouts import Layouts
 from icpsync.connectors.salesforce.listviews import ListViews
 from icpsync.connectors.salesforce.reader import Reader, chunks, rename
 from icpsync.connectors.salesforce.reports import Report
+from icpsync.connectors.salesforce.sfdx import emit_project
 from icpsync.connectors.salesforce.uninstall import Uninstaller
 from icpsync.connectors.salesforce.visibility import rep_view, visibility_checks
 from icpsync.connectors.salesforce.writer import Writer
@@ -189,6 +191,19 @@ class SalesforceConnector:
             self._report(),
         )
         return uninstaller.remove(dry_run=dry_run, keep_fields=keep_fields)
+
+    @classmethod
+    def emit_metadata(cls, settings: Settings, folder: Path) -> list[Path]:
+        """Write a Salesforce DX project of everything install creates (no org, no login)."""
+        conf = settings.salesforce
+        field_map = load_field_map(conf.field_map)
+        return emit_project(
+            folder,
+            field_map.account.object,
+            field_map.icp,
+            api_version=conf.api_version,
+            section=conf.layout_section,
+        )
 
     def rep_view(self) -> list[str]:
         """What a rep sees: the layout section and the accounts per tier."""
