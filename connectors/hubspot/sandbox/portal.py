@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 from icpsync.connectors.hubspot.sandbox import seed
+from icpsync.connectors.hubspot.sandbox.lists import Lists
 from icpsync.connectors.hubspot.sandbox.properties import invalid, parse_time
 from icpsync.connectors.hubspot.sandbox.schema import Response, Schema, error, now_iso
 from icpsync.connectors.hubspot.sandbox.search import SearchError, compile_filters, sort_keys
@@ -41,6 +42,7 @@ class Portal:
             self.company_deals.setdefault(cid, []).append(did)
         self.schema = Schema(self.lock)
         self.properties = self.schema.properties
+        self.lists = Lists(lambda kind: self.records[kind], lambda kind: self.properties[kind])
         self.writes: Counter[str] = Counter()
         #: bumped on every write; a search's sorted hits are reused while it stands still.
         self.version = 0
