@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import xml.etree.ElementTree as ET
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -101,6 +102,8 @@ class MetadataApi:
         self.lock = threading.Lock()
         self.components: dict[tuple[str, str], ET.Element] = {}
         self.modified: dict[tuple[str, str], datetime] = {}
+        #: SOAP calls by operation (``readMetadata``, ``updateMetadata``...).
+        self.calls: Counter[str] = Counter()
 
     # -- seeding and reading (tests, demo) -------------------------------------------------
 
@@ -140,6 +143,8 @@ class MetadataApi:
         if call is None:
             return 500, fault("soapenv:Client", "no operation in the body")
         operation = _local(call.tag)
+        with self.lock:
+            self.calls[operation] += 1
         try:
             result = self._dispatch(operation, call)
         except SoapFault as exc:
