@@ -148,7 +148,7 @@ def test_a_named_report_folder_is_used_and_an_unknown_one_is_a_config_error(
     wrong = sf.settings_for(sandbox, report_folder="No_Such_Folder")
     connector = sf.connector_for(wrong)
     try:
-        with pytest.raises(ConfigError, match="salesforce.report_folder"):
+        with pytest.raises(ConfigError, match=r"salesforce\.report_folder"):
             connector.ensure_fields(dry_run=True)
     finally:
         connector.close()
