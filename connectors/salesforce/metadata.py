@@ -14,8 +14,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import requests
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceExpiredSession
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+)
 from zeep.exceptions import Error as ZeepError
 from zeep.exceptions import Fault
 
@@ -31,10 +36,22 @@ def mdapi(api: Api, client: Salesforce) -> Any:
     md = client.mdapi
     transport = md._client.transport
     if not getattr(transport, _PATCHED, False):
-        transport.session = api.session.http()
+        http = api.session.http()
+        http.hooks["response"].append(_refuse_non_soap)
+        transport.session = http
         transport.operation_timeout = api.session.conf.timeout_s
         setattr(transport, _PATCHED, True)
     return md
+
+
+def _refuse_non_soap(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """Raise the REST client's error for an answer that is not SOAP (a proxy's 503 page,
+    a 404 for an API version the org lacks) before zeep tries to parse it; a 5xx is
+    retried like any other."""
+    if "xml" in response.headers.get("Content-Type", ""):
+        return
+    error = SalesforceGeneralError if response.status_code >= 500 else SalesforceError
+    raise error(response.url, response.status_code, "metadata", response.content)
 
 
 def md_call(api: Api, kind: str, fn: Callable[[Any], T]) -> T:

@@ -50,7 +50,11 @@ def visibility_checks(layouts: Layouts, views: ListViews, report: Report) -> lis
         )
     except IcpSyncError as exc:
         checks.append(Check("list views", False, str(exc), INSTALL))
-    report_id = report.find()
+    try:
+        report_id = report.find()
+    except IcpSyncError as exc:
+        checks.append(Check(f"report {NAME}", False, str(exc), "grant the View Reports permission"))
+        return checks
     checks.append(
         Check(
             f"report {NAME}",
