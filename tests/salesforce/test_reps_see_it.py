@@ -337,3 +337,39 @@ def test_emit_metadata_writes_a_valid_sfdx_project(tmp_path: Path) -> None:
     patch = ET.parse(out / "layout-patches" / "Account.icpFitSection.xml").getroot()
     assert patch.tag == f"{MD}layoutSections"
     assert {e.text for e in patch.iter(f"{MD}field")} == set(TOOL_FIELDS)
+
+
+def test_the_sandbox_speaks_create_upsert_delete_and_list(
+    sf: Any, sandbox: Sandbox, client_for: Any
+) -> None:
+    settings = sf.settings_for(sandbox)
+    md = mdapi(sf.connector_for(settings).api, client_for(settings))
+    view = md.ListView(
+        fullName="Account.Big_Ones",
+        label="Big ones",
+        filterScope="Everything",
+        columns=["ACCOUNT.NAME"],
+        filters=[
+            md.ListViewFilter(field="NumberOfEmployees", operation="greaterThan", value="1000")
+        ],
+    )
+    md.ListView.create([view])
+    with pytest.raises(Exception, match="DUPLICATE_DEVELOPER_NAME"):
+        md.ListView.create([view])
+    view.label = "Big accounts"
+    md.ListView.upsert([view])
+    assert md.ListView.read(["Account.Big_Ones"]).label == "Big accounts"
+    listed = md.list_metadata([md.ListMetadataQuery(type="ListView")])
+    assert [r.fullName for r in listed] == ["Account.Big_Ones"]
+    assert listed[0].fileName == "objects/Account.Big_Ones.listView"
+    md.ListView.delete(["Account.Big_Ones"])
+    assert md.ListView.read(["Account.Big_Ones"]).fullName is None
+    with pytest.raises(Exception, match="INVALID_CROSS_REFERENCE_KEY"):
+        md.ListView.delete(["Account.Big_Ones"])
+    bad = md.ListView(
+        fullName="Account.Bad", label="Bad", filterScope="Everything", columns=["Nope__c"]
+    )
+    with pytest.raises(Exception, match=r"Unknown field: Account\.Nope__c"):
+        md.ListView.create([bad])
+    layouts = md.list_metadata([md.ListMetadataQuery(type="Layout")])
+    assert sorted(r.fullName for r in layouts) == sorted(LAYOUTS)
