@@ -107,7 +107,7 @@ class TierLists:
                         processing_type="DYNAMIC",
                         filter_branch=filter_branch(self.prop, tier),
                     )
-                    self.api.call_once("lists", self.api.lists.create, request, raw=True)
+                    self._create(name, request)
                 steps.append(PlanStep("create list", name, f"{self.prop} is {tier}", not dry_run))
             elif _conditions(found.get("filterBranch")) != _wanted(self.prop, tier):
                 if not dry_run:
@@ -123,6 +123,15 @@ class TierLists:
             else:
                 steps.append(PlanStep("unchanged", f"list {name}", f"id {found['listId']}", True))
         return steps
+
+    def _create(self, name: str, request: ListCreateRequest) -> None:
+        """Create (retried); a 400 for a list that now exists (a retried request whose
+        response was lost had landed) counts as done."""
+        try:
+            self.api.call("lists", self.api.lists.create, request, raw=True)
+        except RequestRefused as exc:
+            if exc.status != 400 or self.find(name) is None:
+                raise
 
     def remove(self, *, dry_run: bool) -> list[PlanStep]:
         steps = []

@@ -42,9 +42,10 @@ class Layouts:
         self.api, self.obj, self.icp, self.label = api, obj, icp, label
         self._names = names
 
-    def names(self) -> list[str]:
-        """The configured layouts (encoded), or every layout of the object (``listMetadata``)."""
-        if self._names:
+    def names(self, *, every: bool = False) -> list[str]:
+        """The configured layouts (encoded), or (none configured, or ``every``) every layout
+        of the object (``listMetadata``)."""
+        if self._names and not every:
             return [encode_name(n) for n in self._names]
         rows = md_call(
             self.api,
@@ -106,6 +107,7 @@ class Layouts:
     def ensure(self, *, dry_run: bool) -> list[PlanStep]:
         """Add (or correct) the section on each layout; unchanged layouts are not written."""
         steps = []
+        changed = []
         layouts = self.read(self.names())
         for name, layout in layouts.items():
             md = mdapi(self.api, self.api.session.client())
@@ -124,17 +126,20 @@ class Layouts:
                 else:
                     sections[index] = wanted
                 layout.layoutSections = sections
-                self._write(layout)
+                changed.append(layout)
             fields = sum(len(c.layoutItems or []) for c in wanted.layoutColumns if c is not None)
             steps.append(
                 PlanStep(action, f"layout {name}", f"{self.label!r}, {fields} fields", not dry_run)
             )
+        self._write(changed)
         return steps
 
     def remove(self, *, dry_run: bool) -> list[PlanStep]:
-        """Take the section off each layout; the rest of the layout is sent back as read."""
+        """Take the section off every layout of the object (also those no longer named in
+        the settings); the rest of each layout is sent back as read."""
         steps = []
-        for name, layout in self.read(self.names()).items():
+        changed = []
+        for name, layout in self.read(self.names(every=True)).items():
             index = self._index(layout)
             if index is None:
                 continue
@@ -142,10 +147,11 @@ class Layouts:
                 sections = list(layout.layoutSections)
                 del sections[index]
                 layout.layoutSections = sections
-                self._write(layout)
+                changed.append(layout)
             steps.append(
                 PlanStep("remove section", f"layout {name}", repr(self.label), not dry_run)
             )
+        self._write(changed)
         return steps
 
     def present(self) -> dict[str, bool]:
@@ -155,12 +161,17 @@ class Layouts:
             for name, layout in self.read(self.names()).items()
         }
 
-    def _write(self, layout: Any) -> None:
-        def send(md: Any) -> None:
-            _keep_empty_columns(md, layout)
-            md.Layout.update([layout])
+    def _write(self, layouts: list[Any]) -> None:
+        """``updateMetadata``, 10 layouts a call (the API's limit)."""
+        for start in range(0, len(layouts), 10):
+            part = layouts[start : start + 10]
 
-        md_call(self.api, "metadata_update", send)
+            def send(md: Any, part: list[Any] = part) -> None:
+                for layout in part:
+                    _keep_empty_columns(md, layout)
+                md.Layout.update(part)
+
+            md_call(self.api, "metadata_update", send)
 
 
 def _reader(names: list[str]) -> Callable[[Any], Any]:
