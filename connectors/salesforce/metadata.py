@@ -25,7 +25,7 @@ from zeep.exceptions import Error as ZeepError
 from zeep.exceptions import Fault
 
 from icpsync.connectors.salesforce.api import Api
-from icpsync.core.errors import FatalError, IcpSyncError
+from icpsync.core.errors import BudgetExhausted, FatalError, IcpSyncError
 
 T = TypeVar("T")
 _PATCHED = "_icpsync_session"
@@ -66,6 +66,8 @@ def md_call(api: Api, kind: str, fn: Callable[[Any], T]) -> T:
                 raise SalesforceExpiredSession(
                     client.metadata_url, 401, "metadata", b"INVALID_SESSION_ID"
                 ) from exc
+            if "REQUEST_LIMIT_EXCEEDED" in code:
+                raise BudgetExhausted(f"salesforce: REQUEST_LIMIT_EXCEEDED: {exc.message}") from exc
             raise FatalError(
                 f"salesforce {kind}: {code.rpartition(':')[2]}: {exc.message}"
             ) from exc

@@ -373,3 +373,18 @@ def test_the_sandbox_speaks_create_upsert_delete_and_list(
         md.ListView.create([bad])
     layouts = md.list_metadata([md.ListMetadataQuery(type="Layout")])
     assert sorted(r.fullName for r in layouts) == sorted(LAYOUTS)
+
+
+def test_install_and_uninstall_through_injected_faults(sf: Any, make_sandbox: Any) -> None:
+    box = make_sandbox(accounts=50, opportunities=50, fault_rate=0.3, seed=3, slow_ms=50)
+    before = _layouts(box)
+    settings = sf.settings_for(box, max_retries=10)
+    connector = sf.connector_for(settings)
+    try:
+        connector.ensure_fields(dry_run=False)
+        assert all(SECTION in xml for xml in _layouts(box).values())
+        connector.uninstall(dry_run=False, keep_fields=False)
+    finally:
+        connector.close()
+    assert box.stats()["oauth_token"] > 1  # sessions expired under the calls and were renewed
+    assert _layouts(box) == before and box.app.mdapi.names("ListView") == []

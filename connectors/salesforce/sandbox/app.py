@@ -20,6 +20,7 @@ from icpsync.connectors.salesforce.sandbox import faults as fault_kinds
 from icpsync.connectors.salesforce.sandbox.bulk import Jobs
 from icpsync.connectors.salesforce.sandbox.faults import Faults
 from icpsync.connectors.salesforce.sandbox.metadata import MetadataApi
+from icpsync.connectors.salesforce.sandbox.metadata import fault as fault_envelope
 from icpsync.connectors.salesforce.sandbox.org import ApiError, Org
 from icpsync.connectors.salesforce.sandbox.reports import Reports
 from icpsync.connectors.salesforce.sandbox.routes import (
@@ -134,9 +135,21 @@ class App(Routes):
         xml = "text/xml;charset=UTF-8"
         if not MIN_VERSION <= float(version) <= MAX_VERSION:
             return Response(404, "UNSUPPORTED_API_VERSION", content_type="text/plain")
-        if self.faults.draw() == fault_kinds.UNAVAILABLE or not self.org.spend():
+        fault = self.faults.draw()
+        if fault == fault_kinds.UNAVAILABLE:
             return Response(503, "Service Unavailable", content_type="text/plain")
-        status, text = self.mdapi.handle(body, lambda token: token in self.tokens)
+        if not self.org.spend():
+            code = "sf:REQUEST_LIMIT_EXCEEDED"
+            return Response(
+                500, fault_envelope(code, "TotalRequests Limit exceeded."), content_type=xml
+            )
+
+        def valid(token: str) -> bool:
+            if token in self.tokens and fault == fault_kinds.EXPIRED:
+                self.tokens.discard(token)  # the session expires under this call
+            return token in self.tokens
+
+        status, text = self.mdapi.handle(body, valid)
         return Response(status, text, content_type=xml)
 
     def _sandbox(self, method: str, path: str) -> Response:
