@@ -18,6 +18,7 @@ from icpsync.connectors.salesforce.install import INTEGRATION_SET, READER_SET
 from icpsync.connectors.salesforce.layouts import Layouts
 from icpsync.connectors.salesforce.listviews import ListViews
 from icpsync.connectors.salesforce.reports import Report
+from icpsync.core.errors import FatalError
 from icpsync.engine.protocol import PlanStep
 
 
@@ -85,7 +86,12 @@ class Uninstaller:
         return steps
 
     def _delete(self, obj: str, record_id: str) -> None:
-        self.api.call("delete", lambda c: getattr(c, obj).delete(record_id))
+        """Delete one record; already gone (a retried call that had landed) is fine."""
+        try:
+            self.api.call("delete", lambda c: getattr(c, obj).delete(record_id))
+        except FatalError as exc:
+            if "ENTITY_IS_DELETED" not in str(exc) and "NOT_FOUND" not in str(exc):
+                raise
 
     def _our_fields(self) -> dict[str, str]:
         """The tool's custom fields that exist: name -> Tooling id."""
@@ -124,7 +130,11 @@ class Uninstaller:
 
     def _delete_field(self, field_id: str) -> None:
         path = f"sobjects/CustomField/{field_id}"
-        self.api.call("tooling_delete", lambda c: c.toolingexecute(path, "DELETE"))
+        try:
+            self.api.call("tooling_delete", lambda c: c.toolingexecute(path, "DELETE"))
+        except FatalError as exc:
+            if "NOT_FOUND" not in str(exc):  # gone already: a retried call had landed
+                raise
 
     def records_with_values(self, names: list[str]) -> int:
         """Accounts holding a value in any of the named fields (one COUNT() query)."""
