@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 from icpsync.connectors.file.rows import is_jsonl, read_csv_columns, read_rows
 from icpsync.connectors.file.store import OutputStore
+from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
 from icpsync.core.normalise_columns import accounts_from_columns
-from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
 
 if TYPE_CHECKING:
