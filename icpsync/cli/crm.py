@@ -74,7 +74,7 @@ def uninstall(
     try:
         target = uninstaller(connector, connector.name)
         plan = target.uninstall(dry_run=True, keep_fields=keep_fields)
-        if not plan:
+        if all(step.action in ("keep fields", "keep group") for step in plan):
             click.echo(f"nothing to remove: {connector.name} holds nothing icpsync installed")
             return
         echo_plan(plan, dry_run=True)

@@ -10,7 +10,10 @@ A connector may set the class attribute ``thread_safe_writes = True`` when
 overlaps one chunk's writes with the next accounts' reads (``[sync] overlap_writes``).
 
 A CRM connector may also satisfy :class:`Uninstalls` (take out what ``ensure_fields``
-created); :func:`uninstaller` says clearly when a connector cannot.
+created); :func:`uninstaller` says clearly when a connector cannot. Two more optional
+methods are looked up by name: ``rep_view() -> list[str]`` (what a rep sees, for
+``icpsync demo``) and the classmethod ``emit_metadata(settings, folder) -> list[Path]``
+(``install --emit-metadata``).
 """
 
 from __future__ import annotations
