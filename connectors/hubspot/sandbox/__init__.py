@@ -3,6 +3,7 @@
 ``Sandbox(accounts=, opportunities=, seed=, port=, latency_ms=, fault_rate=, rate_limit=)``
 serves HubSpot's CRM v3/v4 shapes on 127.0.0.1: companies and deals (list, get, search,
 batch read/update), properties and groups, v4 association batch reads, deal pipelines,
+Lists v3 company lists,
 ``X-HubSpot-RateLimit-*`` headers and 429s with ``policyName``. ``edit_accounts`` plays a
 user editing companies through the API.
 """

@@ -1,6 +1,7 @@
 """A local Salesforce org over HTTPS that unmodified simple-salesforce works against.
 
-``Sandbox(accounts=, opportunities=, seed=, port=, latency_ms=, fault_rate=)`` seeds an org,
+``Sandbox(accounts=, opportunities=, seed=, port=, latency_ms=, fault_rate=)`` seeds an org
+(records, two admin-built Account page layouts for the Metadata API, a report folder),
 ``start()`` serves it on 127.0.0.1 with a certificate from a CA made at start, ``stop()``
 ends it. ``settings_overrides()`` / ``write_config(path)`` point icpsync at it
 (``auth = "client_credentials"``, the CA as ``ca_bundle``).
