@@ -217,6 +217,8 @@ class HubSpotApi:
         self.groups = crm.properties.groups_api
         self.pipelines = crm.pipelines.pipelines_api
         self.associations = crm.associations.v4.batch_api
+        self.lists = crm.lists.lists_api
+        self.list_members = crm.lists.memberships_api
         for api in self._apis():
             _refuse_broken_json(api.api_client)
         if limiter_key is None:
@@ -330,6 +332,8 @@ class HubSpotApi:
             self.groups,
             self.pipelines,
             self.associations,
+            self.lists,
+            self.list_members,
         )
 
     def close(self) -> None:

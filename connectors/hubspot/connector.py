@@ -10,8 +10,10 @@ from icpsync.connectors.hubspot.account import AccountInfoApi, portal_id
 from icpsync.connectors.hubspot.client import HubSpotApi
 from icpsync.connectors.hubspot.doctor import preflight
 from icpsync.connectors.hubspot.install import ensure_fields
+from icpsync.connectors.hubspot.lists import TierLists
 from icpsync.connectors.hubspot.reader import Reader
 from icpsync.connectors.hubspot.settings import SPEC
+from icpsync.connectors.hubspot.visibility import rep_view, uninstall, visibility_checks
 from icpsync.connectors.hubspot.writer import Writer
 from icpsync.core.errors import AuthError, ConfigError, ConnectorError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
@@ -88,12 +90,15 @@ class HubSpotConnector:
 
     def preflight(self) -> list[Check]:
         """Token, properties and their types, deal access, rate-limit headroom."""
-        return preflight(
+        checks = preflight(
             self.api,
             self.field_map,
             rate_limit_per_10s=self.rate_limit_per_10s,
             mirror_native_tier=self.mirror_native_tier,
         )
+        if not checks[0].ok:
+            return checks  # no token or no portal: nothing else can be checked
+        return checks + visibility_checks(self.api, self.field_map)
 
     def org_id(self) -> str:
         """The portal id: ``GET /account-info/v3/details`` (one call, then kept); when the
@@ -138,8 +143,19 @@ class HubSpotConnector:
         return self.writer.write(updates)
 
     def ensure_fields(self, *, dry_run: bool) -> list[PlanStep]:
-        """The property group and the ICP properties (idempotent)."""
-        return ensure_fields(self.api, self.field_map, dry_run=dry_run)
+        """The property group and the ICP properties in order, then the tier lists
+        (idempotent)."""
+        steps = ensure_fields(self.api, self.field_map, dry_run=dry_run)
+        lists = TierLists(self.api, self.field_map.icp["tier"])
+        return steps + lists.ensure(dry_run=dry_run)
+
+    def uninstall(self, *, dry_run: bool, keep_fields: bool) -> list[PlanStep]:
+        """Remove the lists and, unless ``keep_fields``, the properties and their group."""
+        return uninstall(self.api, self.field_map, dry_run=dry_run, keep_fields=keep_fields)
+
+    def rep_view(self) -> list[str]:
+        """What a rep sees: the property group and the companies per tier list."""
+        return rep_view(self.api, self.field_map)
 
     def close(self) -> None:
         """Close the client's connection pools."""

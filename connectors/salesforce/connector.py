@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from icpsync.connectors.salesforce import soql
@@ -11,8 +12,14 @@ from icpsync.connectors.salesforce.api import Api
 from icpsync.connectors.salesforce.auth import Session
 from icpsync.connectors.salesforce.doctor import run_checks
 from icpsync.connectors.salesforce.install import Installer
+from icpsync.connectors.salesforce.layouts import Layouts
+from icpsync.connectors.salesforce.listviews import ListViews
 from icpsync.connectors.salesforce.reader import Reader, chunks, rename
 from icpsync.connectors.salesforce.settings import SPEC, SalesforceSettings
+from icpsync.connectors.salesforce.reports import Report
+from icpsync.connectors.salesforce.sfdx import emit_project
+from icpsync.connectors.salesforce.uninstall import Uninstaller
+from icpsync.connectors.salesforce.visibility import rep_view, visibility_checks
 from icpsync.connectors.salesforce.writer import Writer
 from icpsync.core.errors import ConnectorError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
@@ -190,16 +197,62 @@ class SalesforceConnector:
             raise ConnectorError("salesforce: /oauth2/userinfo named no organization_id")
         return self.session.org_id
 
+    def _layouts(self) -> Layouts:
+        obj, icp = self.field_map.account.object, self.field_map.icp
+        return Layouts(self.api, obj, icp, self.conf.layout_section, self.conf.layouts)
+
+    def _views(self) -> ListViews:
+        return ListViews(self.api, self.field_map.account.object, self.field_map.icp)
+
+    def _report(self) -> Report:
+        obj, icp = self.field_map.account.object, self.field_map.icp
+        return Report(self.api, obj, icp, self.conf.report_folder, self.user_id)
+
     def ensure_fields(self, *, dry_run: bool) -> list[PlanStep]:
-        """Create the missing fields, picklist values and permission sets; idempotent."""
+        """Create the missing fields, picklist values and permission sets, then what reps
+        see: the page-layout section, list views and report; idempotent."""
         installer = Installer(
             self.api, self.field_map.account.object, self.field_map.icp, self.user_id
         )
-        return installer.ensure(dry_run=dry_run)
+        steps = installer.ensure(dry_run=dry_run)
+        steps += self._layouts().ensure(dry_run=dry_run)
+        steps += self._views().ensure(dry_run=dry_run)
+        steps += self._report().ensure(dry_run=dry_run)
+        return steps
+
+    def uninstall(self, *, dry_run: bool, keep_fields: bool) -> list[PlanStep]:
+        """Remove what install created (layout sections, list views, report, permission
+        sets and, unless ``keep_fields``, the fields); run history is not the CRM's."""
+        uninstaller = Uninstaller(
+            self.api,
+            self.field_map.account.object,
+            self.field_map.icp,
+            self._layouts(),
+            self._views(),
+            self._report(),
+        )
+        return uninstaller.remove(dry_run=dry_run, keep_fields=keep_fields)
+
+    @classmethod
+    def emit_metadata(cls, settings: Settings, folder: Path) -> list[Path]:
+        """Write a Salesforce DX project of everything install creates (no org, no login)."""
+        conf = settings.salesforce
+        field_map = load_field_map(conf.field_map)
+        return emit_project(
+            folder,
+            field_map.account.object,
+            field_map.icp,
+            api_version=conf.api_version,
+            section=conf.layout_section,
+        )
+
+    def rep_view(self) -> list[str]:
+        """What a rep sees: the layout section and the accounts per tier."""
+        return rep_view(self._layouts(), self._report())
 
     def preflight(self) -> list[Check]:
         """Auth, API version, fields, permission sets and budget, one line each."""
-        return run_checks(
+        checks = run_checks(
             self.api,
             self.field_map.account.object,
             self.field_map.icp,
@@ -208,6 +261,9 @@ class SalesforceConnector:
             self.conf.api_version,
             self.user_id,
         )
+        if not all(c.ok for c in checks[:2]):
+            return checks  # no login or no API version: nothing else can be checked
+        return checks + visibility_checks(self._layouts(), self._views(), self._report())
 
     def close(self) -> None:
         """Stop the writer threads and close the HTTP sessions."""

@@ -35,6 +35,13 @@ class SalesforceSettings(Section):
     lock_retries: int = Field(default=3, ge=0)
     write_concurrency: int = Field(default=4, ge=1, le=25)
     bulk_poll_s: float = Field(default=0.5, gt=0)
+    # What reps see (install / uninstall): the page-layout section, its layouts, the report.
+    #: label of the section install adds to the Account page layouts.
+    layout_section: str = Field(default="ICP Fit", min_length=1, max_length=80)
+    #: page layouts to add it to (e.g. "Account-Account Layout"); unset: every Account layout.
+    layouts: list[str] | None = None
+    #: API name of the report folder; unset: the integration user's private reports.
+    report_folder: str | None = None
 
     #: the settings each auth mode needs.
     REQUIRED: ClassVar[dict[str, tuple[str, ...]]] = {

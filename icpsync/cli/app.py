@@ -239,6 +239,7 @@ def _register_commands() -> None:
 
     for command in (
         crm.install,
+        crm.uninstall,
         crm.doctor,
         crm.sandbox,
         history.runs,

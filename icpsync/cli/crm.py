@@ -1,4 +1,4 @@
-"""CRM set-up commands: ``install``, ``doctor`` and ``sandbox``."""
+"""CRM set-up commands: ``install``, ``uninstall``, ``doctor`` and ``sandbox``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 import click
 
 from icpsync.cli.output import echo_checks, echo_plan
-from icpsync.engine.registry import build_connector, sandbox_class, sandbox_names
+from icpsync.core.errors import ConfigError
+from icpsync.engine.registry import build_connector, connector_class, sandbox_class, sandbox_names
 
 
 class SandboxCrm(click.ParamType):
@@ -30,17 +31,78 @@ class SandboxCrm(click.ParamType):
 @click.command()
 @click.option("--crm", help="Connection to install into (default: [sync] crm).")
 @click.option("--dry-run", is_flag=True, help="Show what would be created; create nothing.")
+@click.option(
+    "--emit-metadata",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write a Salesforce DX project of everything install creates; touch no org.",
+)
 @click.pass_context
-def install(ctx: click.Context, crm: str | None, dry_run: bool) -> None:
-    """Create the tool's custom fields (and permissions) that are missing. Idempotent."""
+def install(ctx: click.Context, crm: str | None, dry_run: bool, emit_metadata: Path | None) -> None:
+    """Create the tool's fields, permissions and what reps see (page-layout section, list
+    views, report, lists) where missing. Idempotent."""
     from icpsync.cli.context import settings_from
 
-    connector = build_connector(settings_from(ctx), crm)
+    settings = settings_from(ctx)
+    if emit_metadata is not None:
+        name = crm or settings.sync.crm
+        emit = getattr(connector_class(name), "emit_metadata", None)
+        if emit is None:
+            raise ConfigError(
+                f"--emit-metadata writes Salesforce metadata; the {name} connector has none",
+                source="--emit-metadata",
+            )
+        files = emit(settings, emit_metadata)
+        click.echo(f"wrote {len(files)} files to {emit_metadata} (a Salesforce DX project):")
+        for path in files:
+            click.echo(f"- {path.relative_to(emit_metadata)}")
+        return
+    connector = build_connector(settings, crm)
     try:
         steps = connector.ensure_fields(dry_run=dry_run)
     finally:
         connector.close()
     echo_plan(steps, dry_run=dry_run)
+
+
+@click.command()
+@click.option("--crm", help="Connection to uninstall from (default: [sync] crm).")
+@click.option("--dry-run", is_flag=True, help="Show what would be removed; remove nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask (needed when not run from a terminal).")
+@click.option("--keep-fields", is_flag=True, help="Keep the fields and their values.")
+@click.pass_context
+def uninstall(
+    ctx: click.Context, crm: str | None, dry_run: bool, yes: bool, keep_fields: bool
+) -> None:
+    """Remove what install created, and only that; the run history stays."""
+    from icpsync.cli.context import EXIT_CONFIG, settings_from
+    from icpsync.engine.protocol import uninstaller
+    from icpsync.engine.registry import build_connector
+
+    settings = settings_from(ctx)
+    connector = build_connector(settings, crm)
+    try:
+        target = uninstaller(connector, connector.name)
+        plan = target.uninstall(dry_run=True, keep_fields=keep_fields)
+        if all(step.action in ("keep fields", "keep group") for step in plan):
+            click.echo(f"nothing to remove: {connector.name} holds nothing icpsync installed")
+            return
+        echo_plan(plan, dry_run=True)
+        if dry_run:
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                click.echo(
+                    "icpsync: uninstall deletes from the CRM; not asking without a terminal: "
+                    "pass --yes to confirm (or --dry-run to look first)",
+                    err=True,
+                )
+                sys.exit(EXIT_CONFIG)
+            click.confirm(f"Remove these from {connector.name}?", abort=True)
+        steps = target.uninstall(dry_run=False, keep_fields=keep_fields)
+    finally:
+        connector.close()
+    echo_plan(steps, dry_run=False)
+    click.echo("the run history in icpsync's state store is kept")
 
 
 @click.command()

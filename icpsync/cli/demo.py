@@ -1,9 +1,10 @@
 """``icpsync demo``: the whole product against the local CRM sandboxes, no credentials.
 
 For each connector with a sandbox (from the registry): start its sandbox on a free port,
-install the fields, check them, run a full sync, run it again (nothing to write), let a
-"user" edit records through the CRM's API, then run an incremental sync, and print what
-happened in words a newcomer understands.
+install the fields, check them, run a full sync, show what a rep sees (the record section,
+the tier lists' sizes), run it again (nothing to write), let a "user" edit records through
+the CRM's API, then run an incremental sync, and print what happened in words a newcomer
+understands.
 """
 
 from __future__ import annotations
@@ -74,11 +75,12 @@ def _demo_crm(
         finally:
             connector.close()
         echo(
-            f"install: {sum(1 for s in steps if s.action != 'none')} changes; "
+            f"install: {sum(1 for s in steps if s.action not in ('none', 'unchanged'))} changes; "
             f"doctor: {sum(c.ok for c in checks)}/{len(checks)} checks pass"
         )
 
         full = _sync(settings, state, crm)
+        rep_lines = _rep_view(settings, crm)
         # Our own writes bump the records' modification times, so the next run reads them
         # once more (and finds nothing to write). A pause longer than the cursor's overlap
         # keeps the run after that from reading them a third time.
@@ -88,6 +90,10 @@ def _demo_crm(
         incremental = _sync(settings, state, crm)
 
         echo(tier_summary(full.tiers))
+        if rep_lines:
+            echo("what a rep sees after the full sync:")
+            for line in rep_lines:
+                echo(f"  {line}")
         rows = [
             (
                 name,
@@ -124,6 +130,16 @@ def _demo_crm(
             "second": again.to_dict(),
             "incremental": incremental.to_dict(),
         }
+
+
+def _rep_view(settings: Settings, crm: str) -> list[str]:
+    """What a rep sees: the record section and the tier lists' sizes (if the CRM says)."""
+    connector = build_connector(settings, crm)
+    try:
+        view = getattr(connector, "rep_view", None)
+        return list(view()) if view is not None else []
+    finally:
+        connector.close()
 
 
 def run_demo(

@@ -49,7 +49,10 @@ def echo_plan(steps: Sequence[PlanStep], *, dry_run: bool) -> None:
         return
     verb = "would" if dry_run else "did"
     for step in steps:
-        state = "exists" if step.done and step.action == "none" else f"{verb} {step.action}"
+        if step.action in ("none", "unchanged", "keep fields"):
+            state = "exists" if step.action == "none" else step.action
+        else:
+            state = f"{verb} {step.action}"
         click.echo(f"- {state}: {step.target}{' - ' + step.detail if step.detail else ''}")
 
 

@@ -11,6 +11,12 @@ sandbox (a :class:`Sandbox`), in one place.
 A connector may set the class attribute ``thread_safe_writes = True`` when
 ``write_scores`` can run in another thread while the run reads on; the engine then
 overlaps one chunk's writes with the next accounts' reads (``[sync] overlap_writes``).
+
+A CRM connector may also satisfy :class:`Uninstalls` (take out what ``ensure_fields``
+created); :func:`uninstaller` says clearly when a connector cannot. Two more optional
+methods are looked up by name: ``rep_view() -> list[str]`` (what a rep sees, for
+``icpsync demo``) and the classmethod ``emit_metadata(settings, folder) -> list[Path]``
+(``install --emit-metadata``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from icpsync.core.errors import ConfigError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 
 if TYPE_CHECKING:
@@ -127,3 +134,27 @@ class Connector(Protocol):
     def close(self) -> None:
         """Release sessions and files."""
         ...
+
+
+@runtime_checkable
+class Uninstalls(Protocol):
+    """Optional: a connector that can remove what its install created."""
+
+    def uninstall(self, *, dry_run: bool, keep_fields: bool) -> list[PlanStep]:
+        """Remove what install created, and only that (fields too unless ``keep_fields``);
+        with ``dry_run`` only plan, saying how many records hold a value in the fields."""
+        ...
+
+
+def uninstaller(connector: object, crm: str) -> Uninstalls:
+    """``connector`` as an :class:`Uninstalls`.
+
+    Raises:
+        ConfigError: the connector has nothing to uninstall.
+    """
+    if not isinstance(connector, Uninstalls):
+        raise ConfigError(
+            f"the {crm} connector has no uninstall (it creates nothing in a CRM)",
+            source="--crm",
+        )
+    return connector

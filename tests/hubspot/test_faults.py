@@ -27,8 +27,9 @@ def test_faults_end_with_the_values_of_a_clean_run_and_no_double_writes(
 ) -> None:
     clean = start_sandbox(ACCOUNTS, DEALS)
     runner_for(clean).sync()
-    faulty = start_sandbox(ACCOUNTS, DEALS, fault_rate=0.1, fault_delay_s=0.05)
-    runner = runner_for(faulty, write_concurrency=concurrency)
+    faulty = start_sandbox(ACCOUNTS, DEALS, fault_delay_s=0.05)
+    runner = runner_for(faulty, write_concurrency=concurrency)  # installs without faults
+    faulty.limits.fault_rate = 0.1  # the drill is the sync's
     faulty.reset_stats()
 
     report = runner.sync()

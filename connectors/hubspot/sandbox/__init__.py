@@ -4,6 +4,7 @@
 serves HubSpot's CRM v3/v4 shapes on 127.0.0.1: companies and deals (list, get, search,
 batch read/update), properties and groups, v4 association batch reads, deal pipelines,
 account details (``portalId``),
+Lists v3 company lists,
 ``X-HubSpot-RateLimit-*`` headers and 429s with ``policyName``. ``edit_accounts`` plays a
 user editing companies through the API. ``write_counts()``, ``reject_writes()`` and
 ``restore()`` are named as in the Salesforce sandbox, so one test harness drives both.

@@ -16,6 +16,7 @@ from collections import Counter
 from typing import Any
 
 from icpsync.connectors.hubspot.sandbox import seed
+from icpsync.connectors.hubspot.sandbox.lists import Lists
 from icpsync.connectors.hubspot.sandbox.properties import invalid, parse_time
 from icpsync.connectors.hubspot.sandbox.schema import Response, Schema, error, now_iso
 from icpsync.connectors.hubspot.sandbox.search import SearchError, compile_filters, sort_keys
@@ -44,6 +45,7 @@ class Portal:
         self.company_deals: dict[str, list[str]] = {}
         self.schema = Schema(self.lock)
         self.properties = self.schema.properties
+        self.lists = Lists(lambda kind: self.records[kind], lambda kind: self.properties[kind])
         self.write_counts: Counter[str] = Counter()
         #: company id -> the message of the validation rule that refuses its writes.
         self.rejected: dict[str, str] = {}

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from icpsync.connectors.hubspot.sandbox.limits import Limits
+from icpsync.connectors.hubspot.sandbox.lists import ROUTES as LIST_ROUTES
 from icpsync.connectors.hubspot.sandbox.portal import Portal, Response, error
 
 KINDS = {"companies": "companies", "0-2": "companies", "deals": "deals", "0-3": "deals"}
@@ -50,6 +51,17 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         re.compile(r"/crm/v3/properties/(?P<kind>companies|deals)/(?P<name>\w+)$"),
         "update_property",
     ),
+    (
+        "DELETE",
+        re.compile(r"/crm/v3/properties/(?P<kind>companies|deals)/groups/(?P<name>\w+)$"),
+        "archive_group",
+    ),
+    (
+        "DELETE",
+        re.compile(r"/crm/v3/properties/(?P<kind>companies|deals)/(?P<name>\w+)$"),
+        "archive_property",
+    ),
+    *LIST_ROUTES,
 ]
 
 
@@ -119,6 +131,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._handle("PATCH")
 
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
     def _body(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)
         if not length:
@@ -127,7 +145,7 @@ class Handler(BaseHTTPRequestHandler):
         return data if isinstance(data, dict) else {}
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body).encode()
+        payload = b"" if status == 204 else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json;charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
@@ -139,7 +157,7 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         url = urlsplit(self.path)
         try:
-            body = self._body() if method in ("POST", "PATCH") else {}
+            body = self._body() if method in ("POST", "PATCH", "PUT") else {}
         except (ValueError, UnicodeDecodeError):
             self._send(*error(400, "VALIDATION_ERROR", "Invalid input JSON"))
             return
@@ -217,6 +235,13 @@ class Handler(BaseHTTPRequestHandler):
     ) -> Response:
         portal = self.server.portal
         kind = KINDS.get(params.get("kind", ""), params.get("kind", ""))
+        if name.startswith("lists_"):
+            with portal.lock:
+                return portal.lists.route(name, params, query, body)
+        if name == "archive_property":
+            return portal.schema.archive_property(kind, params["name"])
+        if name == "archive_group":
+            return portal.schema.archive_group(kind, params["name"])
 
         def listed(key: str) -> list[str]:
             return [v for item in query.get(key, []) for v in item.split(",") if v]

@@ -1,6 +1,7 @@
 """A local Salesforce org over HTTPS that unmodified simple-salesforce works against.
 
-``Sandbox(accounts=, opportunities=, seed=, port=, latency_ms=, fault_rate=)`` seeds an org,
+``Sandbox(accounts=, opportunities=, seed=, port=, latency_ms=, fault_rate=)`` seeds an org
+(records, two admin-built Account page layouts for the Metadata API, a report folder),
 ``start()`` serves it on 127.0.0.1 with a certificate from a CA made at start, ``stop()``
 ends it. ``settings_overrides()`` / ``write_config(path)`` point icpsync at it
 (``auth = "client_credentials"``, the CA as ``ca_bundle``). ``write_counts()``,
@@ -24,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 from icpsync.connectors.salesforce.sandbox import seed as seed_data
 from icpsync.connectors.salesforce.sandbox.app import App
 from icpsync.connectors.salesforce.sandbox.faults import Faults
+from icpsync.connectors.salesforce.sandbox.layouts import account_layouts
 from icpsync.connectors.salesforce.sandbox.org import Org
+from icpsync.connectors.salesforce.sandbox.reports import add_objects
 from icpsync.connectors.salesforce.sandbox.server import _Server
 from icpsync.connectors.salesforce.sandbox.tls import make_tls
 from icpsync.core.synthetic import SyntheticData
@@ -87,10 +90,13 @@ class Sandbox:
         for name in self.without_fields:
             del self.org.schema["Account"][name]
         self._seed()
+        add_objects(self.org)
         self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000)
         self.app = App(
             self.org, self.faults, consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET
         )
+        for layout in account_layouts():
+            self.app.mdapi.put("Layout", layout)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._folder: Path | None = None
