@@ -15,8 +15,8 @@ from icpsync.connectors.salesforce.install import Installer
 from icpsync.connectors.salesforce.layouts import Layouts
 from icpsync.connectors.salesforce.listviews import ListViews
 from icpsync.connectors.salesforce.reader import Reader, chunks, rename
-from icpsync.connectors.salesforce.settings import SPEC, SalesforceSettings
 from icpsync.connectors.salesforce.reports import Report
+from icpsync.connectors.salesforce.settings import SPEC, SalesforceSettings
 from icpsync.connectors.salesforce.sfdx import emit_project
 from icpsync.connectors.salesforce.uninstall import Uninstaller
 from icpsync.connectors.salesforce.visibility import rep_view, visibility_checks

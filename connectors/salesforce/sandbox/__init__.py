@@ -95,7 +95,7 @@ class Sandbox:
         self.app = App(
             self.org, self.faults, consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET
         )
-        for layout in account_layouts():
+        for layout in account_layouts(self.without_fields):
             self.app.mdapi.put("Layout", layout)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
