@@ -23,6 +23,7 @@ from typing import Literal
 
 import numpy as np
 
+from icpsync.core.profile import Tiers
 from icpsync.evidence.metrics import logistic_fit
 
 #: An expected win rate no score should be asked to reach.
@@ -56,6 +57,19 @@ class TierPolicy:
 LIFT_POLICY = TierPolicy("lift", shares=(0.2, 0.5, 1.0), lifts=(2.0, 0.5, 0.5))
 SHARE_POLICY = TierPolicy("share", shares=(0.2, 0.5, 0.8))
 POLICIES = {"lift": LIFT_POLICY, "share": SHARE_POLICY}
+
+
+def policy_for(tiers: Tiers) -> TierPolicy:
+    """The policy ``learn`` follows for a profile's ``[profile.tiers]``: its ``share`` or
+    ``lift`` policy (with its own shares and lifts when given), or the learned default
+    (``lift``) for fixed, hand-written cut-offs."""
+    if tiers.policy == "share":
+        return TierPolicy("share", tiers.shares or SHARE_POLICY.shares)
+    if tiers.policy == "lift":
+        return TierPolicy(
+            "lift", tiers.shares or LIFT_POLICY.shares, tiers.lifts or LIFT_POLICY.lifts
+        )
+    return LIFT_POLICY
 
 
 def expected_rates(scores: np.ndarray, won: np.ndarray) -> np.ndarray:
