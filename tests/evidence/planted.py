@@ -9,13 +9,15 @@ Healthcare and Retail accounts of under 200 people win.
 
 from __future__ import annotations
 
+import csv
 import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from pathlib import Path
 
-from icpsync.core.model import Account, Opportunity
+from icpsync.core.model import ACCOUNT_COLUMNS, OPPORTUNITY_COLUMNS, Account, Opportunity
 from icpsync.core.synthetic import SyntheticData, true_win_probability
 
 RIVAL = "RivalSuite"
@@ -103,3 +105,33 @@ class PlantedBook:
                 created=created,
                 closed=closed,
             )
+
+
+def write_book(book: PlantedBook, folder: Path) -> tuple[Path, Path]:
+    """The book as canonical accounts.csv and opportunities.csv in ``folder``."""
+    accounts, opportunities = folder / "accounts.csv", folder / "opportunities.csv"
+    with accounts.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(ACCOUNT_COLUMNS)
+        for a in book.iter_accounts():
+            writer.writerow(
+                [
+                    a.id,
+                    a.name,
+                    a.domain,
+                    a.industry or "",
+                    a.employees or "",
+                    a.annual_revenue or "",
+                    a.country or "",
+                    "",
+                    ";".join(sorted(a.tech_stack)),
+                ]
+            )
+    with opportunities.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(OPPORTUNITY_COLUMNS)
+        for o in book.iter_opportunities():
+            writer.writerow(
+                [o.id, o.account_id, o.stage, o.is_closed, o.is_won, o.amount, o.created, o.closed]
+            )
+    return accounts, opportunities
