@@ -114,10 +114,16 @@ def test_tier_policies_cap_shares_of_the_whole_book(make_example: MakeExample) -
     # share: no cut-off at or under 80 keeps Tier 1 within 20%; Tiers 1-2 then hold the
     # big accounts (30% <= 50%) and everything above score 0 is Tier 3 at least
     assert tier_thresholds(profile, examples, policy=SHARE_POLICY, book=book) == (81, 1, 1)
-    # lift: 2x a base rate of 0.5 is out of reach, so Tier 1 is empty; Tiers 2 and 3 start
-    # where 0.5x the base rate (0.25) is expected, between the small (0.2) and big (0.8)
+    # lift: 2x a base rate of 0.5 is out of reach, so Tier 1 starts where the expected
+    # loss rate is half the base loss rate (win rate 0.75, short of the big accounts' 0.8)
+    # but may hold only 20% of the book: empty; Tiers 2 and 3 start where 0.5x the base
+    # rate (0.25) is expected, between the small (0.2) and big (0.8) accounts
     t1, t2, t3 = tier_thresholds(profile, examples, policy=LIFT_POLICY, book=book)
-    assert t1 == 100 and 0 < t2 == t3 <= 80
+    assert t1 == 81 and 0 < t2 == t3 <= 80
+    lifted = tier_thresholds(
+        profile, examples, policy=TierPolicy("lift", (0.4, 0.5, 1.0), (2.0, 0.5, 0.5)), book=book
+    )
+    assert 0 < lifted[0] <= 80  # with room in the book, the big accounts reach Tier 1
     text = render_profile(
         PointsProfile((rule,), (), (t1, t2, t3), 100, 50, LIFT_POLICY), name="x", description=""
     )
