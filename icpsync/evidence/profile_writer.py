@@ -6,6 +6,7 @@ validation ``load_profile`` applies, so what is evaluated is exactly what is wri
 
 from __future__ import annotations
 
+import textwrap
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,7 +55,8 @@ def _table(fields: dict[str, object], comment: str) -> Table:
 def _tiers(points: PointsProfile) -> Table:
     policy = points.policy
     table = tomlkit.table()
-    table.add(tomlkit.comment(f"Tier policy ({policy.kind}): {policy.describe()}"))
+    for line in textwrap.wrap(f"Tier policy ({policy.kind}): {policy.describe()}", 88):
+        table.add(tomlkit.comment(line))
     table.add(tomlkit.comment("Expected win rates from the deals learned from, shares from"))
     table.add(tomlkit.comment("the whole book of accounts; the cut-offs below are what scores."))
     table.add("policy", policy.kind)
