@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from icpsync.evidence.html import bar_chart, nice_ticks, trend_chart
+from icpsync.evidence.charts import bar_chart, nice_ticks, trend_chart
 
 
 def test_ticks_fall_on_round_values() -> None:
