@@ -15,7 +15,7 @@ body{font-family:system-ui,sans-serif;margin:2rem;color:#1a202c;max-width:980px}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}h3{font-size:1rem}
 table{border-collapse:collapse;margin:.5rem 0}
 td,th{padding:.25rem .6rem;border-bottom:1px solid #e2e8f0;text-align:right}
-th:first-child,td:first-child{text-align:left}
+th:first-child,td:first-child{text-align:left;white-space:nowrap}
 .warn{color:#9b2c2c;font-weight:600}.ok{color:#276749;font-weight:600}
 .warn,.ok{white-space:pre-line}figure{margin:1rem 0}
 svg text{font-size:11px;fill:#4a5568}svg .title{font-size:13px;font-weight:600;fill:#1a202c}
