@@ -14,7 +14,10 @@ from icpsync.engine.state import StateStore
 def test_jobs_from_settings_run_one_at_a_time_with_a_sane_grace(file_config: Path) -> None:
     settings = load_settings(file_config)
     specs = job_specs(settings)
-    assert [s.id for s in specs] == ["file:incremental", "file:full"]
+    assert [s.id for s in specs] == ["file:incremental", "file:full", "file:validate"]
+    check = next(s for s in specs if s.validate)  # the quarterly profile check
+    new_year = datetime(2026, 12, 31, tzinfo=UTC)
+    assert check.trigger.get_next_fire_time(None, new_year) == datetime(2027, 1, 1, 6, tzinfo=UTC)
     scheduler = build_scheduler(settings, str(file_config))
     assert scheduler._job_defaults["max_instances"] == 1
     assert scheduler._job_defaults["coalesce"] is True
@@ -97,7 +100,11 @@ def test_jobs_default_to_the_sync_connection(file_config: Path) -> None:
     assert [s.id for s in job_specs(load_settings(file_config))] == [
         "hubspot:incremental",
         "hubspot:full",
+        "hubspot:validate",
     ]
+    off = text + '[schedule]\nvalidate_cron = ""\n'
+    file_config.write_text(off)  # the profile check can be turned off
+    assert [s.id for s in job_specs(load_settings(file_config))][-1] == "hubspot:full"
 
 
 def test_schedule_once_exits_1_when_a_job_fails(file_config: Path) -> None:

@@ -24,6 +24,7 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
     state = StateStore(settings_from(ctx).state.database_url())
     try:
         rows = state.list_runs(crm, limit)
+        check = state.last_validation(crm)
     finally:
         state.close()
     if as_json:
@@ -62,6 +63,9 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
             ],
         )
     )
+    from icpsync.evidence.scheduled import describe_verdict  # heavy: only when printed
+
+    click.echo(describe_verdict(check))
 
 
 @click.command()
@@ -77,11 +81,13 @@ def drift(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> Non
     state = StateStore(settings_from(ctx).state.database_url())
     try:
         rows = state.list_drift(crm, limit)
+        check = state.last_validation(crm)
     finally:
         state.close()
     if as_json:
         echo_json(rows)
         return
+    rows = [r for r in rows if r.get("kind") != "validation"]
 
     def pct(value: object) -> str:
         return f"{value:.1%}" if isinstance(value, int | float) else "-"
@@ -117,6 +123,9 @@ def drift(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> Non
             ],
         )
     )
+    from icpsync.evidence.scheduled import describe_verdict  # heavy: only when printed
+
+    click.echo(describe_verdict(check))
 
 
 @click.command()
@@ -127,6 +136,7 @@ def schedule(ctx: click.Context, once: bool) -> None:
     from icpsync.cli.context import settings_from
     from icpsync.engine.scheduler import due_jobs, run_job, serve
     from icpsync.engine.state import StateStore
+    from icpsync.evidence.scheduled import run_validation
 
     settings = settings_from(ctx)
     config_path = ctx.find_root().obj.get("config_path")
@@ -141,6 +151,11 @@ def schedule(ctx: click.Context, once: bool) -> None:
         state.close()
     all_ok = True
     for job in jobs:
+        if job.validate:
+            verdict = run_validation(config, job.connection)
+            all_ok = all_ok and verdict is not None
+            click.echo(f"{job.id}: " + ("failed (see log)" if verdict is None else "checked"))
+            continue
         summary = run_job(config, job.connection, job.full)
         ok = summary is not None and not summary["failed"] and not summary["stopped"]
         all_ok = all_ok and ok

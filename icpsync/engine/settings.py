@@ -78,6 +78,8 @@ class ScheduleSettings(Section):
     connections: list[str] | None = None
     incremental_minutes: int = Field(default=15, ge=1)
     full_cron: str = "0 2 * * *"
+    #: the quarterly profile check (is the profile going stale?); "" turns it off.
+    validate_cron: str = "0 6 1 1,4,7,10 *"
     misfire_grace_s: int = Field(default=600, ge=1)
     timezone: str = "UTC"
 

@@ -571,6 +571,38 @@ class StateStore:
                 for r in conn.execute(query)
             ]
 
+    # The profile check (``schedule``'s validate job) is kept in the drift log, run_id 0.
+    def record_validation(self, connection: str, at: datetime, verdict: dict[str, Any]) -> None:
+        """Store a profile check's verdict with the drift log."""
+        data = json.dumps({"kind": "validation", **verdict}, default=str)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(drift_log).values(
+                    run_id=0, connection=connection, at=at.isoformat(), data=data
+                )
+            )
+
+    def last_validation(self, connection: str | None = None) -> dict[str, Any] | None:
+        """The newest profile check's verdict (with ``connection`` and ``at``), or None."""
+        query = (
+            select(drift_log)
+            .where(drift_log.c.run_id == 0, drift_log.c.data.like('{"kind": "validation"%'))
+            .order_by(drift_log.c.id.desc())
+            .limit(1)
+        )
+        if connection:
+            query = query.where(drift_log.c.connection == connection)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return {"connection": row.connection, "at": row.at, **json.loads(row.data)}
+
+    def last_validation_at(self, connection: str) -> datetime | None:
+        """When the newest profile check of ``connection`` ran."""
+        found = self.last_validation(connection)
+        return datetime.fromisoformat(found["at"]) if found else None
+
     def account_history(self, account_id: str, *, org: str | None = None) -> list[dict[str, Any]]:
         """Every recorded change of one account's ICP values, oldest first."""
         query = select(history).where(history.c.account_id == account_id).order_by(history.c.id)
