@@ -18,7 +18,7 @@ from typing import Any
 
 from icpsync.core.model import TIER_1
 from icpsync.core.profile import Profile
-from icpsync.core.scoring import getter_for, predicate_for
+from icpsync.core.checks import getter_for, predicate_for
 from icpsync.evidence.evaluate import ScoredDeal, _as_of
 from icpsync.evidence.metrics import auc_interval, lift, wilson
 
