@@ -12,8 +12,8 @@ from icpsync.connectors.hubspot.install import ensure_fields
 from icpsync.connectors.hubspot.reader import Reader
 from icpsync.connectors.hubspot.writer import Writer
 from icpsync.core.errors import ConfigError
-from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
+from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
 
 if TYPE_CHECKING:

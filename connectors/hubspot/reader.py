@@ -34,9 +34,9 @@ from hubspot.crm.companies import (
 
 from icpsync.connectors.hubspot.client import HubSpotApi
 from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, epoch_ms, tier_label
-from icpsync.engine.field_map import FieldMap
 from icpsync.core.model import Account, ConnectorStats, Opportunity
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser, parse_datetime
+from icpsync.engine.field_map import FieldMap
 
 log = logging.getLogger(__name__)
 PAGE = 100

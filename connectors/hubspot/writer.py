@@ -26,8 +26,8 @@ from hubspot.crm.companies import (
 from icpsync.connectors.hubspot.client import HubSpotApi, RateLimited, RequestRefused
 from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, TIER_VALUE, hubspot_datetime
 from icpsync.core.errors import BudgetExhausted, RetriableError
-from icpsync.engine.field_map import FieldMap
 from icpsync.core.model import RecordFailure, ScoreUpdate, WriteReport
+from icpsync.engine.field_map import FieldMap
 
 log = logging.getLogger(__name__)
 BATCH = 100

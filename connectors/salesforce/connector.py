@@ -13,9 +13,9 @@ from icpsync.connectors.salesforce.doctor import run_checks
 from icpsync.connectors.salesforce.install import Installer
 from icpsync.connectors.salesforce.reader import Reader, chunks, rename
 from icpsync.connectors.salesforce.writer import Writer
-from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
+from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
 from icpsync.engine.settings import SalesforceSettings
 

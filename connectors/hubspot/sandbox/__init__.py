@@ -49,6 +49,13 @@ class Sandbox:
         search_per_second: search calls per second before the secondly 429.
         daily_limit: calls before ``DAILY``.
         fault_delay_s: how long a lost response keeps the client waiting.
+        fault_kinds: the request faults drawn (default: every kind of
+            :mod:`~icpsync.connectors.hubspot.sandbox.limits`).
+        partials: also draw 207 partial failures on batch updates.
+        reject_whole_batch: one invalid input rejects a whole batch update with a 400,
+            nothing applied (HubSpot's behaviour); off: invalid inputs come back in a 207.
+        poison: companies (picked with ``seed``) whose writes always fail with a
+            ``VALIDATION_ERROR``; their ids are in ``poison_ids``.
     """
 
     def __init__(
@@ -63,9 +70,21 @@ class Sandbox:
         search_per_second: int = DEFAULT_SEARCH_PER_SECOND,
         daily_limit: int = DEFAULT_DAILY_LIMIT,
         fault_delay_s: float = 0.2,
+        *,
+        fault_kinds: tuple[str, ...] | None = None,
+        partials: bool = True,
+        reject_whole_batch: bool = False,
+        poison: int = 0,
     ):
         self.portal = Portal(accounts, opportunities, seed)
-        self.limits = Limits(rate_limit, search_per_second, daily_limit, fault_rate, seed)
+        self.portal.reject_whole_batch = reject_whole_batch
+        ids = sorted(self.portal.records["companies"])
+        self.poison_ids = sorted(random.Random(seed).sample(ids, min(poison, len(ids))))
+        self.portal.poison.update(self.poison_ids)
+        kinds = {"fault_kinds": tuple(fault_kinds)} if fault_kinds else {}
+        self.limits = Limits(
+            rate_limit, search_per_second, daily_limit, fault_rate, seed, partials=partials, **kinds
+        )
         self.port = port
         self.latency_ms = latency_ms
         self.fault_delay_s = fault_delay_s

@@ -9,6 +9,7 @@ company writes are counted per record id so tests can check none is written twic
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from typing import Any
@@ -20,6 +21,7 @@ from icpsync.connectors.hubspot.sandbox.search import SearchError, compile_filte
 from icpsync.core.synthetic import SyntheticData
 
 SEARCH_CAP = 10_000
+PORTAL_ID = 47_000_001
 DEFAULT_PROPERTIES = {"companies": ("name", "domain"), "deals": ("dealname", "amount")}
 ALWAYS = ("hs_object_id", "createdate", "hs_lastmodifieddate")
 
@@ -42,6 +44,10 @@ class Portal:
         self.schema = Schema(self.lock)
         self.properties = self.schema.properties
         self.writes: Counter[str] = Counter()
+        #: one invalid input rejects the whole batch update with a 400 (as HubSpot does).
+        self.reject_whole_batch = False
+        #: companies whose writes a validation rule always refuses.
+        self.poison: set[str] = set()
         #: bumped on every write; a search's sorted hits are reused while it stands still.
         self.version = 0
         self._hits: dict[str, tuple[object, list[str]]] = {}
@@ -177,12 +183,18 @@ class Portal:
     def batch_update(
         self, kind: str, request: dict[str, Any], fail_ids: frozenset[str] | set[str] = frozenset()
     ) -> Response:
-        """``POST /crm/v3/objects/{kind}/batch/update``: 200, 207 per-record errors, or 400."""
+        """``POST /crm/v3/objects/{kind}/batch/update``: 200, 207 per-record errors, or 400.
+
+        With ``reject_whole_batch`` (HubSpot's behaviour for invalid property values) one
+        invalid input rejects the whole batch with a 400 and nothing is applied; otherwise
+        invalid inputs come back as 207 errors (a 400 when no input was valid).
+        """
         inputs = request.get("inputs") or []
         if not inputs or len(inputs) > 100:
             return error(400, "VALIDATION_ERROR", "between 1 and 100 inputs are allowed")
         started = now_iso()
-        results, errors = [], []
+        valid, errors = [], []
+        first_invalid: list[tuple[str, tuple[str, str]]] = []
         with self.lock:
             for item in inputs:
                 rid = str(item.get("id"))
@@ -201,11 +213,9 @@ class Portal:
                         )
                     )
                     continue
-                checked = [
-                    (n, invalid(self.properties[kind].get(n), n, v)) for n, v in values.items()
-                ]
-                bad = [(n, b) for n, b in checked if b is not None]
+                bad = self._invalid(kind, rid, values)
                 if bad:
+                    first_invalid = first_invalid or bad
                     detail = [
                         {"message": m, "code": c, "context": {"propertyName": [n]}}
                         for n, (c, m) in bad
@@ -216,21 +226,56 @@ class Portal:
                         )
                     )
                     continue
-                results.append(self._apply(kind, rid, values))
-        if errors and not results and all(e["category"] == "VALIDATION_ERROR" for e in errors):
-            first = errors[0]["errors"][0]
-            return error(
-                400,
-                "VALIDATION_ERROR",
-                f"Property values were not valid: {first['message']}",
-                errors=errors[0]["errors"],
-            )
+                valid.append((rid, values))
+            if first_invalid and (self.reject_whole_batch or not valid):
+                return self._invalid_batch(first_invalid)
+            results = [self._apply(kind, rid, values) for rid, values in valid]
         body = _batch(results, started)
         if not errors:
             return 200, body
         body["numErrors"] = len(errors)
         body["errors"] = errors
         return 207, body
+
+    def _invalid(
+        self, kind: str, rid: str, values: dict[str, Any]
+    ) -> list[tuple[str, tuple[str, str]]]:
+        """The properties of one input the portal refuses, with ``(code, message)``."""
+        checked = [(n, invalid(self.properties[kind].get(n), n, v)) for n, v in values.items()]
+        bad = [(n, b) for n, b in checked if b is not None]
+        if bad or rid not in self.poison:
+            return bad
+        # a poisoned record: a validation rule allows none of the values written to it
+        props = self.properties[kind]
+        options = [n for n in values if props.get(n, {}).get("type") == "enumeration"]
+        name = (options or list(values))[0]
+        value = str(values[name])
+        allowed = [o["value"] for o in props[name].get("options") or [] if o["value"] != value]
+        message = f"{value!r} was not one of the allowed options: {allowed}"
+        return [(name, ("INVALID_OPTION", message))]
+
+    def _invalid_batch(self, bad: list[tuple[str, tuple[str, str]]]) -> Response:
+        """HubSpot's 400 for a batch with an invalid input: the property checks as escaped
+        JSON in the message (no record id), and the same in ``errors``."""
+        checks = [
+            {
+                "isValid": False,
+                "message": message,
+                "error": code,
+                "name": name,
+                "localizedErrorMessage": message,
+                "portalId": PORTAL_ID,
+            }
+            for name, (code, message) in bad
+        ]
+        return error(
+            400,
+            "VALIDATION_ERROR",
+            "Property values were not valid: " + json.dumps(checks, separators=(",", ":")),
+            errors=[
+                {"message": m, "code": c, "context": {"propertyName": [n]}} for n, (c, m) in bad
+            ],
+        )
 
     def _apply(self, kind: str, rid: str, values: dict[str, Any]) -> dict[str, Any]:
         props = self.records[kind][rid]

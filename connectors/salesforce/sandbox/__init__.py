@@ -49,6 +49,11 @@ class Sandbox:
         slow_ms: how long a slow response takes.
         rate_limit: accepted for the CLI's sake and ignored: Salesforce limits requests per
             day (``daily_limit``), not per 10 seconds.
+        poison: Accounts (picked with ``seed``) a validation rule refuses every update of
+            (``FIELD_CUSTOM_VALIDATION_EXCEPTION`` in Collections results and Bulk
+            ``failedResults``); their ids are in ``poison_ids``.
+        fault_kinds: the faults drawn (default: every kind of
+            :mod:`~icpsync.connectors.salesforce.sandbox.faults`).
     """
 
     def __init__(
@@ -64,6 +69,8 @@ class Sandbox:
         api_used: int = 0,
         slow_ms: float = 1500,
         rate_limit: int | None = None,
+        poison: int = 0,
+        fault_kinds: tuple[str, ...] | None = None,
     ):
         self.port = port
         self.latency_s = latency_ms / 1000
@@ -71,7 +78,11 @@ class Sandbox:
         data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed)
         self.org.seed("Account", seed_data.accounts(data))
         self.org.seed("Opportunity", seed_data.opportunities(data))
-        self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000)
+        kinds = {"kinds": tuple(fault_kinds)} if fault_kinds else {}
+        self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000, **kinds)
+        ids = sorted(self.org.records["Account"])
+        self.poison_ids = sorted(random.Random(seed).sample(ids, min(poison, len(ids))))
+        self.org.poison.update(self.poison_ids)
         self.app = App(
             self.org, self.faults, consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET
         )
