@@ -59,7 +59,10 @@ class SalesforceConnector:
             session, self.stats, max_retries=conf.max_retries, share=conf.api_budget_share
         )
         self.reader = Reader(
-            self.api, bulk_threshold=conf.bulk_read_threshold, poll_s=conf.bulk_poll_s
+            self.api,
+            bulk_threshold=conf.bulk_read_threshold,
+            poll_s=conf.bulk_poll_s,
+            bulk_timeout_s=conf.bulk_timeout_s,
         )
         self.writer = Writer(
             self.api,
@@ -69,6 +72,7 @@ class SalesforceConnector:
             concurrency=conf.write_concurrency,
             lock_retries=conf.lock_retries,
             poll_s=conf.bulk_poll_s,
+            bulk_timeout_s=conf.bulk_timeout_s,
         )
         self._user_id: str | None = None
 

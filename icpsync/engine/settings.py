@@ -84,6 +84,7 @@ class SalesforceSettings(Section):
     lock_retries: int = Field(default=3, ge=0)
     write_concurrency: int = Field(default=4, ge=1, le=25)
     bulk_poll_s: float = Field(default=0.5, gt=0)
+    bulk_timeout_s: float = Field(default=3600.0, gt=0)
 
 
 class HubSpotSettings(Section):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from icpsync.connectors.salesforce.sandbox import seed as seed_data
 from icpsync.connectors.salesforce.sandbox.app import App
-from icpsync.connectors.salesforce.sandbox.faults import Faults
+from icpsync.connectors.salesforce.sandbox.faults import KINDS, Faults
 from icpsync.connectors.salesforce.sandbox.org import Org
 from icpsync.connectors.salesforce.sandbox.server import _Server
 from icpsync.connectors.salesforce.sandbox.tls import make_tls
@@ -78,8 +78,7 @@ class Sandbox:
         data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed)
         self.org.seed("Account", seed_data.accounts(data))
         self.org.seed("Opportunity", seed_data.opportunities(data))
-        kinds = {"kinds": tuple(fault_kinds)} if fault_kinds else {}
-        self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000, **kinds)
+        self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000, kinds=fault_kinds or KINDS)
         ids = sorted(self.org.records["Account"])
         self.poison_ids = sorted(random.Random(seed).sample(ids, min(poison, len(ids))))
         self.org.poison.update(self.poison_ids)
