@@ -25,6 +25,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -313,6 +314,8 @@ class HubSpotApi:
         self.calls: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()
         self.last_headers: dict[str, str] = {}
+        #: how retries wait (tests record the waits through it).
+        self.sleep: Callable[[float], None] = time.sleep
         self._lock = threading.Lock()
 
     @classmethod
@@ -395,6 +398,7 @@ class HubSpotApi:
             retry=retry_if_exception_type(RetriableError),
             stop=stop_after_attempt(self.max_retries + 1) | stop_after_delay(RETRY_DEADLINE_S),
             wait=wait,
+            sleep=lambda seconds: self.sleep(seconds),
             reraise=True,
             before_sleep=self._note_retry,
         )

@@ -186,10 +186,9 @@ class Writer:
         codes = {str(e.get("code")) for e in exc.body.get("errors") or [] if isinstance(e, dict)}
         bisect = exc.status == 400 and exc.category == "VALIDATION_ERROR"
         if len(pending) > 1 and bisect and not codes & SHARED_CODES:
-            ids = list(pending)
             again: dict[str, str] = {}
-            for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
-                part, retry = self._batch({i: pending[i] for i in half})
+            for group in _split(pending, exc.body):
+                part, retry = self._batch({i: pending[i] for i in group})
                 report.merge(part)
                 again.update(retry)
             return report, again
@@ -244,6 +243,22 @@ class Writer:
                 pending.pop(rid)
                 report.updated += 1
         log.info("read back after a lost response: %d still to write", len(pending))
+
+
+def _split(pending: Values, body: dict[str, Any]) -> list[list[str]]:
+    """How to divide a refused batch: the inputs holding the value the 400 names apart from
+    the others (HubSpot names the property and value, never the record), else halves."""
+    ids = list(pending)
+    checks = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+    if checks:
+        names = (checks[0].get("context") or {}).get("propertyName") or []
+        text = str(checks[0].get("message") or "").split(":")[0]  # not the allowed values
+        name = str(names[0]) if names else ""
+        suspects = [i for i in ids if pending[i].get(name) and str(pending[i][name]) in text]
+        if 0 < len(suspects) < len(ids):
+            chosen = set(suspects)
+            return [[i for i in ids if i not in chosen], suspects]
+    return [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
 
 
 def _reason_207(error: Any) -> str:

@@ -113,8 +113,8 @@ class Budget:
         if usage is None:
             return
         with self._lock:
-            if self.start_used is None:
-                self.start_used = usage.used
+            if self.start_used is None:  # the call that reported it was this run's
+                self.start_used = usage.used - 1
             self.used = max(self.used or 0, usage.used)
             self.total = usage.total
 
