@@ -56,19 +56,23 @@ class Refused(FatalError):
     Attributes:
         status: the HTTP status.
         code: Salesforce's ``errorCode`` (``""`` when the body had none).
+        detail: Salesforce's ``message``.
     """
 
-    def __init__(self, message: str, status: int, code: str):
+    def __init__(self, message: str, status: int, code: str, detail: str = ""):
         super().__init__(message)
         self.status = status
         self.code = code
+        self.detail = detail
 
 
 def _refused(kind: str, exc: SalesforceError) -> Refused:
     content = exc.content
     first: Any = content[0] if isinstance(content, list) and content else {}
-    code = str(first.get("errorCode") or "") if isinstance(first, dict) else ""
-    return Refused(f"salesforce {kind}: {error_text(exc)}", int(exc.status), code)
+    if not isinstance(first, dict):
+        first = {}
+    code, detail = str(first.get("errorCode") or ""), str(first.get("message") or "")
+    return Refused(f"salesforce {kind}: {error_text(exc)}", int(exc.status), code, detail)
 
 
 def error_text(exc: SalesforceError) -> str:

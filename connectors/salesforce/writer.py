@@ -188,7 +188,7 @@ class Writer:
                     report.merge(part)
                     again.update(retry)
                 return report, again
-            why = reason(exc.code or f"HTTP {exc.status}", str(exc).partition(": ")[2])
+            why = reason(exc.code or f"HTTP {exc.status}", exc.detail)
             report.failures += [RecordFailure(i, why, False) for i in pending]
             return report, again
         except ConnectorError as exc:  # request faults outlasted their retries
