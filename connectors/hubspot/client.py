@@ -385,14 +385,19 @@ class HubSpotApi:
 
     def retrying(self) -> Retrying:
         """The request retry policy: retriable errors, ``max_retries`` times and at most
-        ``RETRY_DEADLINE_S`` in all; waits what a 429's ``Retry-After`` says, else an
-        exponential back-off."""
-        backoff = wait_exponential(multiplier=self.backoff_s, max=max(self.backoff_s * 16, 10.0))
+        ``RETRY_DEADLINE_S`` in all; a 429 waits its ``Retry-After`` (else an exponential
+        back-off from ``backoff_s``), other faults back off from a fifth of it."""
+        cap = max(self.backoff_s * 16, 10.0)
+        limited = wait_exponential(multiplier=self.backoff_s, max=cap)
+        # a 5xx or a lost response is worth trying again soon (HubSpot's own SDKs wait
+        # 200 ms x n); a 429 waits what HubSpot asked, else the full back-off
+        faulted = wait_exponential(multiplier=self.backoff_s / 5, max=cap)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
-            asked = getattr(exc, "retry_after", None)
-            return float(asked) if asked is not None else float(backoff(state))
+            if not isinstance(exc, RateLimited):
+                return float(faulted(state))
+            return float(exc.retry_after if exc.retry_after is not None else limited(state))
 
         return Retrying(
             retry=retry_if_exception_type(RetriableError),

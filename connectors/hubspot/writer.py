@@ -130,7 +130,7 @@ class Writer:
         rounds = Retrying(
             retry=retry_if_result(lambda again: bool(again) and not self._stop.is_set()),
             stop=stop_after_attempt(self.record_retries + 1),
-            wait=wait_exponential(multiplier=self.api.backoff_s, max=10.0),
+            wait=wait_exponential(multiplier=self.api.backoff_s / 5, max=10.0),
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else {},
         )
         rounds(send_round)
