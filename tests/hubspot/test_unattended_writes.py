@@ -3,9 +3,11 @@ rate-limit headers honoured; through hubspot-api-client against the sandbox."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
+from icpsync.connectors.hubspot.client import readable
 from icpsync.connectors.hubspot.limiter import SlidingWindowLimiter
 from icpsync.connectors.hubspot.sandbox import Sandbox
 from icpsync.engine.sync import run_once
@@ -139,3 +141,35 @@ def test_the_limiter_starts_from_what_the_window_has_left() -> None:
     start = now[0]
     limiter.acquire()
     assert now[0] - start >= 2.5
+
+
+def test_the_reason_of_a_400_body_without_errors_is_read_from_its_nested_message() -> None:
+    checks = [
+        {
+            "isValid": False,
+            "message": "NAM Only was not one of the allowed options: ["
+            + ", ".join(f"Option {n}" for n in range(200))
+            + "]",
+            "error": "INVALID_OPTION",
+            "name": "dans_tags",
+            "localizedErrorMessage": "NAM Only was not one of the allowed options",
+            "portalId": 47373842,
+        },
+        {"isValid": False, "message": "bad", "error": "INVALID_DATE", "name": "icp_scored_at"},
+    ]
+    body = {
+        "status": "error",
+        "message": "Property values were not valid: " + json.dumps(checks),
+        "correlationId": "c8617a85-58a6-4a95-b619-e7d3594c170c",
+        "category": "VALIDATION_ERROR",
+    }
+    assert len(json.dumps(body)) > 1400
+    line = readable(body)
+    assert line.startswith(
+        "VALIDATION_ERROR: dans_tags: INVALID_OPTION: NAM Only was not one of the allowed options"
+    )
+    assert len(line) <= 200 and "\n" not in line and line.endswith("…")
+    short = readable(
+        {**body, "message": "Property values were not valid: " + json.dumps(checks[1:])}
+    )
+    assert short == "VALIDATION_ERROR: icp_scored_at: INVALID_DATE: bad"
