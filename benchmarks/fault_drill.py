@@ -119,7 +119,7 @@ def drill(crm: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 "sync_s": round(seconds, 2),
                 "written": (report or {}).get("written"),
                 "failed": (report or {}).get("failed"),
-                "api_calls": sum(((report or {}).get("api_calls") or {}).values()),
+                "api_calls": ((report or {}).get("api_calls") or {}).get("total"),
             }
         finally:
             box.stop()
