@@ -374,7 +374,7 @@ class HubSpotApi:
                 else:
                     limiter.observe(getattr(exc, "headers", None))
                 raise error from exc
-                limiter.observe(headers)
+            limiter.observe(headers)
         with self._lock:
             self.budget.observe(headers)
             if headers is not None and headers.get("X-HubSpot-RateLimit-Max") is not None:

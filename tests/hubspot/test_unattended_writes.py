@@ -101,15 +101,15 @@ def test_a_lower_limit_in_the_headers_is_followed(
     start_sandbox: Callable[..., Sandbox], runner_for: Callable[..., Any]
 ) -> None:
     # HubSpot cut the app to 20 calls per 10 s; the config still says 100
-    sandbox = start_sandbox(600, 1000, rate_limit=20)
+    sandbox = start_sandbox(2000, 500, rate_limit=20)
     runner = runner_for(sandbox, install=False, rate_limit_per_10s=100)
     runner.install()
     sandbox.reset_stats()
     report = runner.sync()
     stats = sandbox.stats()
-    assert report.written == 600 and report.failed == 0
-    assert stats["total"] > 20  # more calls than one window holds
-    assert stats.get("429", 0) <= 1  # at most the very first call of a full window
+    assert report.written == 2000 and report.failed == 0
+    assert stats["total"] > 40  # more calls than two windows hold
+    assert stats.get("429", 0) == 0
 
 
 def test_the_limiter_starts_from_what_the_window_has_left() -> None:
