@@ -14,9 +14,8 @@ import responses
 from icpsync.connectors.salesforce.api import Api
 from icpsync.connectors.salesforce.auth import Session
 from icpsync.connectors.salesforce.bulk import BulkTimeout
-from icpsync.connectors.salesforce.sandbox import Sandbox
+from icpsync.connectors.salesforce.sandbox import REJECTED, Sandbox
 from icpsync.connectors.salesforce.sandbox.faults import LOCK, SPURIOUS_401
-from icpsync.connectors.salesforce.sandbox.org import VALIDATION_RULE
 from icpsync.connectors.salesforce.writer import Writer
 from icpsync.core.errors import AuthError, BudgetExhausted
 from icpsync.core.model import ConnectorStats, ScoreUpdate
@@ -50,7 +49,7 @@ def test_validation_rule_refusals_are_one_line_and_not_retriable(
     assert {f.account_id for f in report.failures} == set(box.poison_ids)
     for failure in report.failures:
         assert not failure.retriable
-        assert failure.reason.startswith(f"{VALIDATION_RULE}: Accounts under legal review")
+        assert failure.reason == f"FIELD_CUSTOM_VALIDATION_EXCEPTION: {REJECTED}"
         assert "\n" not in failure.reason and len(failure.reason) <= 200
     if bulk_write_threshold:
         assert box.stats()["bulk_ingest_create"] == 1 and "composite_update" not in box.stats()

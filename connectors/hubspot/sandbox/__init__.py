@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from icpsync.connectors.hubspot.sandbox.server import SandboxServer
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
 
-__all__ = ["DEFAULT_RATE_LIMIT", "ICP_VALUES", "TOKEN", "Sandbox", "edit_accounts"]
+__all__ = ["DEFAULT_RATE_LIMIT", "ICP_VALUES", "REJECTED", "TOKEN", "Sandbox", "edit_accounts"]
 
 #: the Professional tier: 190 calls per 10 s per app.
 DEFAULT_RATE_LIMIT = 190
@@ -31,6 +32,8 @@ DEFAULT_SEARCH_PER_SECOND = 5
 DEFAULT_DAILY_LIMIT = 625_000
 #: the sandbox's private-app token (not a secret: it opens nothing but this local server).
 TOKEN = "pat-sandbox-0000"
+#: what the validation rule of ``reject_writes`` says.
+REJECTED = "ICP properties are locked on this company by a validation rule"
 #: the ICP values a run decides (``icp_scored_at`` is the run's own time: left out).
 ICP_VALUES = ("icp_score", "icp_tier", "icp_anti_flags", "icp_reasons", "icp_profile_version")
 
@@ -54,8 +57,8 @@ class Sandbox:
         partials: also draw 207 partial failures on batch updates.
         reject_whole_batch: one invalid input rejects a whole batch update with a 400,
             nothing applied (HubSpot's behaviour); off: invalid inputs come back in a 207.
-        poison: companies (picked with ``seed``) whose writes always fail with a
-            ``VALIDATION_ERROR``; their ids are in ``poison_ids``.
+        poison: companies (picked with ``seed``) put under :meth:`reject_writes` at start
+            (every write fails with a ``VALIDATION_ERROR``); their ids are in ``poison_ids``.
     """
 
     def __init__(
@@ -80,7 +83,8 @@ class Sandbox:
         self.portal.reject_whole_batch = reject_whole_batch
         ids = sorted(self.portal.records["companies"])
         self.poison_ids = sorted(random.Random(seed).sample(ids, min(poison, len(ids))))
-        self.portal.poison.update(self.poison_ids)
+        if self.poison_ids:
+            self.reject_writes(self.poison_ids)
         kinds = {"fault_kinds": tuple(fault_kinds)} if fault_kinds else {}
         self.limits = Limits(
             rate_limit, search_per_second, daily_limit, fault_rate, seed, partials=partials, **kinds
@@ -147,6 +151,13 @@ class Sandbox:
         """Successful writes per company id since the last reset."""
         with self.portal.lock:
             return dict(self.portal.writes)
+
+    def reject_writes(self, ids: Iterable[str], message: str = REJECTED) -> None:
+        """A property validation rule refuses every write of these companies from now on
+        (a ``VALIDATION_ERROR`` of their own in a 207, or the whole batch's 400 with
+        ``reject_whole_batch``); no ids lifts the rule."""
+        with self.portal.lock:
+            self.portal.rejected = dict.fromkeys(ids, message)
 
     def company(self, company_id: str) -> dict[str, str]:
         """A copy of one company's stored properties."""

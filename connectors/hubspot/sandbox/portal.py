@@ -46,8 +46,8 @@ class Portal:
         self.writes: Counter[str] = Counter()
         #: one invalid input rejects the whole batch update with a 400 (as HubSpot does).
         self.reject_whole_batch = False
-        #: companies whose writes a validation rule always refuses.
-        self.poison: set[str] = set()
+        #: company id -> the message of the validation rule that refuses its writes.
+        self.rejected: dict[str, str] = {}
         #: bumped on every write; a search's sorted hits are reused while it stands still.
         self.version = 0
         self._hits: dict[str, tuple[object, list[str]]] = {}
@@ -243,9 +243,9 @@ class Portal:
         """The properties of one input the portal refuses, with ``(code, message)``."""
         checked = [(n, invalid(self.properties[kind].get(n), n, v)) for n, v in values.items()]
         bad = [(n, b) for n, b in checked if b is not None]
-        if bad or rid not in self.poison:
+        if bad or rid not in self.rejected:
             return bad
-        # a poisoned record: a validation rule allows none of the values written to it
+        # a validation rule on this record allows none of the values written to it
         props = self.properties[kind]
         options = [n for n in values if props.get(n, {}).get("type") == "enumeration"]
         name = (options or list(values))[0]

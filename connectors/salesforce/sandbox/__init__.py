@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +29,11 @@ from icpsync.core.synthetic import SyntheticData
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
 
-__all__ = ["Sandbox", "edit_accounts"]
+__all__ = ["REJECTED", "Sandbox", "edit_accounts"]
 
 CONSUMER_KEY = "3MVG9sandbox.icpsync"
 CONSUMER_SECRET = "sandbox-secret"  # a local throw-away org's credential, not a real one
+REJECTED = "ICP fields are locked on this account by a validation rule"
 
 
 class Sandbox:
@@ -49,7 +51,7 @@ class Sandbox:
         slow_ms: how long a slow response takes.
         rate_limit: accepted for the CLI's sake and ignored: Salesforce limits requests per
             day (``daily_limit``), not per 10 seconds.
-        poison: Accounts (picked with ``seed``) a validation rule refuses every update of
+        poison: Accounts (picked with ``seed``) put under :meth:`reject_writes` at start
             (``FIELD_CUSTOM_VALIDATION_EXCEPTION`` in Collections results and Bulk
             ``failedResults``); their ids are in ``poison_ids``.
         fault_kinds: the faults drawn (default: every kind of
@@ -81,7 +83,8 @@ class Sandbox:
         self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000, kinds=fault_kinds or KINDS)
         ids = sorted(self.org.records["Account"])
         self.poison_ids = sorted(random.Random(seed).sample(ids, min(poison, len(ids))))
-        self.org.poison.update(self.poison_ids)
+        if self.poison_ids:
+            self.reject_writes(self.poison_ids)
         self.app = App(
             self.org, self.faults, consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET
         )
@@ -137,6 +140,13 @@ class Sandbox:
         """Successful writes per record id since the last reset."""
         with self.org.lock:
             return Counter(self.org.write_counts)
+
+    def reject_writes(self, ids: Iterable[str], message: str = REJECTED) -> None:
+        """A validation rule refuses every save of these Accounts from now on, each with
+        ``FIELD_CUSTOM_VALIDATION_EXCEPTION`` in its own result (the rest of the batch is
+        saved); no ids lifts the rule."""
+        with self.org.lock:
+            self.org.rejected = dict.fromkeys(ids, message)
 
     def values(self, fields: list[str]) -> dict[str, tuple[Any, ...]]:
         """The named Account fields of every account, by id (for comparing runs)."""

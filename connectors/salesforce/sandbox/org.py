@@ -29,9 +29,6 @@ PREFIX = {
     "PermissionSetAssignment": "0Pa",
     "CustomField": "00N",
 }
-#: how a validation rule refuses an update (``Sandbox(poison=)`` records).
-VALIDATION_RULE = "FIELD_CUSTOM_VALIDATION_EXCEPTION"
-POISON_MESSAGE = "Accounts under legal review cannot be edited: ask Legal Ops to release the hold"
 NO_SUCH_COLUMN = (
     "No such column '{name}' on entity '{object}'. If you are attempting to use a custom "
     "field, be sure to append the '__c' after the custom field name. Please reference your "
@@ -51,8 +48,8 @@ class Org(Tooling):
         self.metadata: dict[str, dict[str, Any]] = {}
         self.fls_fields: set[tuple[str, str]] = set()
         self.write_counts: Counter[str] = Counter()
-        #: records a validation rule refuses every update of (``Sandbox(poison=)``).
-        self.poison: set[str] = set()
+        #: Account id -> the message of a validation rule that refuses every save of it.
+        self.rejected: dict[str, str] = {}
         self.daily_limit = daily_limit
         self.api_used = api_used
         self._serial = itertools.count(1)
@@ -261,9 +258,10 @@ class Org(Tooling):
                     "MALFORMED_ID" if len(str(record_id)) not in (15, 18) else "ENTITY_IS_DELETED"
                 )
                 raise RecordError(code, f"invalid cross reference id: {record_id}", ["Id"])
-            if record["Id"] in self.poison:
-                raise RecordError(VALIDATION_RULE, POISON_MESSAGE)
             clean = self._check(object_name, values, create=False)
+            rule = self.rejected.get(record["Id"]) if object_name == "Account" else None
+            if rule is not None:
+                raise RecordError("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule)
             if object_name == "Opportunity" and "StageName" in clean:
                 clean["IsClosed"] = clean["StageName"] in ("Closed Won", "Closed Lost")
                 clean["IsWon"] = clean["StageName"] == "Closed Won"
