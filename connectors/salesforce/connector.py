@@ -68,7 +68,10 @@ class SalesforceConnector:
         )
         self.api.tool_fields = frozenset(self.field_map.icp_names())
         self.reader = Reader(
-            self.api, bulk_threshold=conf.bulk_read_threshold, poll_s=conf.bulk_poll_s
+            self.api,
+            bulk_threshold=conf.bulk_read_threshold,
+            poll_s=conf.bulk_poll_s,
+            bulk_timeout_s=conf.bulk_timeout_s,
         )
         self.writer = Writer(
             self.api,
@@ -78,6 +81,7 @@ class SalesforceConnector:
             concurrency=conf.write_concurrency,
             lock_retries=conf.lock_retries,
             poll_s=conf.bulk_poll_s,
+            bulk_timeout_s=conf.bulk_timeout_s,
         )
         self._user_id: str | None = None
         self._unavailable: dict[str, str] | None = None

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from icpsync.core.checks import getter_for, predicate_for
 from icpsync.core.model import TIER_1
 from icpsync.core.profile import Profile
-from icpsync.core.checks import getter_for, predicate_for
 from icpsync.evidence.evaluate import ScoredDeal, _as_of
 from icpsync.evidence.metrics import auc_interval, lift, wilson
 

@@ -60,6 +60,13 @@ class Sandbox:
         org: which portal the sandbox plays (1, 2, ...): start a second sandbox with
             ``org=2`` to play a second portal (another portal id).
         portal_id: an explicit portal (Hub) id instead.
+        fault_kinds: the request faults drawn (default: every kind of
+            :mod:`~icpsync.connectors.hubspot.sandbox.limits`).
+        partials: also draw 207 partial failures on batch updates.
+        reject_whole_batch: one invalid input rejects a whole batch update with a 400,
+            nothing applied (HubSpot's behaviour); off: invalid inputs come back in a 207.
+        poison: companies (picked with ``seed``) put under :meth:`reject_writes` at start
+            (every write fails with a ``VALIDATION_ERROR``); their ids are in ``poison_ids``.
     """
 
     def __init__(
@@ -76,10 +83,23 @@ class Sandbox:
         fault_delay_s: float = 0.2,
         org: int = 1,
         portal_id: int | None = None,
+        *,
+        fault_kinds: tuple[str, ...] | None = None,
+        partials: bool = True,
+        reject_whole_batch: bool = False,
+        poison: int = 0,
     ):
         portal_id = portal_id or DEFAULT_PORTAL + org - 1
         self.portal = Portal(accounts, opportunities, seed, portal_id)
-        self.limits = Limits(rate_limit, search_per_second, daily_limit, fault_rate, seed)
+        self.portal.reject_whole_batch = reject_whole_batch
+        ids = sorted(self.portal.records["companies"])
+        self.poison_ids = sorted(random.Random(seed).sample(ids, min(poison, len(ids))))
+        if self.poison_ids:
+            self.reject_writes(self.poison_ids)
+        kinds = {"fault_kinds": tuple(fault_kinds)} if fault_kinds else {}
+        self.limits = Limits(
+            rate_limit, search_per_second, daily_limit, fault_rate, seed, partials=partials, **kinds
+        )
         self.port = port
         self.latency_ms = latency_ms
         self.fault_delay_s = fault_delay_s
@@ -143,13 +163,6 @@ class Sandbox:
         with self.portal.lock:
             return Counter(self.portal.write_counts)
 
-    def reject_writes(self, ids: Iterable[str], message: str = REJECTED) -> None:
-        """A property validation rule refuses every write of these companies from now on,
-        each with a ``VALIDATION_ERROR`` of its own in a 207 (the rest of the batch is
-        applied); no ids lifts the rule."""
-        with self.portal.lock:
-            self.portal.rejected = dict.fromkeys(ids, message)
-
     def restore(self) -> None:
         """Put every company and deal back as seeded (installed properties stay, their
         values are gone), lift rejections and zero the counts."""
@@ -160,6 +173,13 @@ class Sandbox:
     def data(self) -> SyntheticData:
         """The synthetic data set the portal was seeded from."""
         return self.portal.data
+
+    def reject_writes(self, ids: Iterable[str], message: str = REJECTED) -> None:
+        """A property validation rule refuses every write of these companies from now on
+        (a ``VALIDATION_ERROR`` of their own in a 207, or the whole batch's 400 with
+        ``reject_whole_batch``); no ids lifts the rule."""
+        with self.portal.lock:
+            self.portal.rejected = dict.fromkeys(ids, message)
 
     def company(self, company_id: str) -> dict[str, str]:
         """A copy of one company's stored properties."""

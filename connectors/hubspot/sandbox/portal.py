@@ -11,6 +11,7 @@ Companies named in ``rejected`` fail a property validation rule on every write: 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from typing import Any
@@ -23,6 +24,7 @@ from icpsync.connectors.hubspot.sandbox.search import SearchError, compile_filte
 from icpsync.core.synthetic import SyntheticData
 
 SEARCH_CAP = 10_000
+PORTAL_ID = 47_000_001
 DEFAULT_PROPERTIES = {"companies": ("name", "domain"), "deals": ("dealname", "amount")}
 ALWAYS = ("hs_object_id", "createdate", "hs_lastmodifieddate")
 #: the sandbox's portal (Hub) id unless another is asked for.
@@ -47,6 +49,8 @@ class Portal:
         self.properties = self.schema.properties
         self.lists = Lists(lambda kind: self.records[kind], lambda kind: self.properties[kind])
         self.write_counts: Counter[str] = Counter()
+        #: one invalid input rejects the whole batch update with a 400 (as HubSpot does).
+        self.reject_whole_batch = False
         #: company id -> the message of the validation rule that refuses its writes.
         self.rejected: dict[str, str] = {}
         #: bumped on every write; a search's sorted hits are reused while it stands still.
@@ -236,12 +240,18 @@ class Portal:
     def batch_update(
         self, kind: str, request: dict[str, Any], fail_ids: frozenset[str] | set[str] = frozenset()
     ) -> Response:
-        """``POST /crm/v3/objects/{kind}/batch/update``: 200, 207 per-record errors, or 400."""
+        """``POST /crm/v3/objects/{kind}/batch/update``: 200, 207 per-record errors, or 400.
+
+        With ``reject_whole_batch`` (HubSpot's behaviour for invalid property values) one
+        invalid input rejects the whole batch with a 400 and nothing is applied; otherwise
+        invalid inputs come back as 207 errors (a 400 when no input was valid).
+        """
         inputs = request.get("inputs") or []
         if not inputs or len(inputs) > 100:
             return error(400, "VALIDATION_ERROR", "between 1 and 100 inputs are allowed")
         started = now_iso()
-        results, errors = [], []
+        valid, errors = [], []
+        first_invalid: list[tuple[str, tuple[str, str]]] = []
         with self.lock:
             for item in inputs:
                 rid = str(item.get("id"))
@@ -260,11 +270,9 @@ class Portal:
                         )
                     )
                     continue
-                checked = [
-                    (n, invalid(self.properties[kind].get(n), n, v)) for n, v in values.items()
-                ]
-                bad = [(n, b) for n, b in checked if b is not None]
+                bad = self._invalid(kind, rid, values)
                 if bad:
+                    first_invalid = first_invalid or bad
                     detail = [
                         {"message": m, "code": c, "context": {"propertyName": [n]}}
                         for n, (c, m) in bad
@@ -275,23 +283,56 @@ class Portal:
                         )
                     )
                     continue
-                if rid in self.rejected:
-                    message = f"Property values were not valid: {self.rejected[rid]}"
-                    errors.append(_record_error("VALIDATION_ERROR", message, [rid]))
-                    continue
-                results.append(self._apply(kind, rid, values))
-        if errors and not results and all(e["category"] == "VALIDATION_ERROR" for e in errors):
-            detail = errors[0]["errors"]
-            message = errors[0]["message"]
-            if detail:
-                message = f"Property values were not valid: {detail[0]['message']}"
-            return error(400, "VALIDATION_ERROR", message, errors=detail)
+                valid.append((rid, values))
+            if first_invalid and (self.reject_whole_batch or not valid):
+                return self._invalid_batch(first_invalid)
+            results = [self._apply(kind, rid, values) for rid, values in valid]
         body = _batch(results, started)
         if not errors:
             return 200, body
         body["numErrors"] = len(errors)
         body["errors"] = errors
         return 207, body
+
+    def _invalid(
+        self, kind: str, rid: str, values: dict[str, Any]
+    ) -> list[tuple[str, tuple[str, str]]]:
+        """The properties of one input the portal refuses, with ``(code, message)``."""
+        checked = [(n, invalid(self.properties[kind].get(n), n, v)) for n, v in values.items()]
+        bad = [(n, b) for n, b in checked if b is not None]
+        if bad or rid not in self.rejected:
+            return bad
+        # a validation rule on this record allows none of the values written to it
+        props = self.properties[kind]
+        options = [n for n in values if props.get(n, {}).get("type") == "enumeration"]
+        name = (options or list(values))[0]
+        value = str(values[name])
+        allowed = [o["value"] for o in props[name].get("options") or [] if o["value"] != value]
+        message = f"{value!r} was not one of the allowed options: {allowed}"
+        return [(name, ("INVALID_OPTION", message))]
+
+    def _invalid_batch(self, bad: list[tuple[str, tuple[str, str]]]) -> Response:
+        """HubSpot's 400 for a batch with an invalid input: the property checks as escaped
+        JSON in the message (no record id), and the same in ``errors``."""
+        checks = [
+            {
+                "isValid": False,
+                "message": message,
+                "error": code,
+                "name": name,
+                "localizedErrorMessage": message,
+                "portalId": PORTAL_ID,
+            }
+            for name, (code, message) in bad
+        ]
+        return error(
+            400,
+            "VALIDATION_ERROR",
+            "Property values were not valid: " + json.dumps(checks, separators=(",", ":")),
+            errors=[
+                {"message": m, "code": c, "context": {"propertyName": [n]}} for n, (c, m) in bad
+            ],
+        )
 
     def _apply(self, kind: str, rid: str, values: dict[str, Any]) -> dict[str, Any]:
         props = self.records[kind][rid]

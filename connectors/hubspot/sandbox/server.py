@@ -21,6 +21,11 @@ from icpsync.connectors.hubspot.sandbox.limits import Limits
 from icpsync.connectors.hubspot.sandbox.lists import ROUTES as LIST_ROUTES
 from icpsync.connectors.hubspot.sandbox.portal import Portal, Response, error
 
+#: what a load balancer in front of HubSpot answers when HubSpot does not.
+BAD_GATEWAY_PAGE = (
+    "<html><head><title>502 Bad Gateway</title></head><body>"
+    "<center><h1>502 Bad Gateway</h1></center></body></html>"
+)
 KINDS = {"companies": "companies", "0-2": "companies", "deals": "deals", "0-3": "deals"}
 _OBJ = r"/crm/v3/objects/(?P<kind>companies|deals|0-2|0-3)"
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -144,10 +149,19 @@ class Handler(BaseHTTPRequestHandler):
         data = json.loads(self.rfile.read(length) or b"{}")
         return data if isinstance(data, dict) else {}
 
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = b"" if status == 204 else json.dumps(body).encode()
+    def _send(
+        self,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json;charset=utf-8",
+    ) -> None:
+        if status == 204:
+            payload = b""
+        else:
+            payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -207,7 +221,11 @@ class Handler(BaseHTTPRequestHandler):
         if fault in ("500", "503"):
             self._send(*error(int(fault), "INTERNAL_ERROR", "internal error; try again"), headers)
             return
+        if fault == "502":  # a proxy in front of HubSpot: an HTML page, no JSON
+            self._send(502, BAD_GATEWAY_PAGE, content_type="text/html")
+            return
         if fault == "429":
+            headers = {**headers, "X-HubSpot-RateLimit-Remaining": "0", "Retry-After": "1"}
             status, err = error(
                 429,
                 "RATE_LIMITS",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from icpsync.connectors.salesforce.sandbox import seed as seed_data
 from icpsync.connectors.salesforce.sandbox.app import App
-from icpsync.connectors.salesforce.sandbox.faults import Faults
+from icpsync.connectors.salesforce.sandbox.faults import KINDS, Faults
 from icpsync.connectors.salesforce.sandbox.layouts import account_layouts
 from icpsync.connectors.salesforce.sandbox.org import Org
 from icpsync.connectors.salesforce.sandbox.reports import add_objects
@@ -62,6 +62,11 @@ class Sandbox:
         org: which org the sandbox plays (1, 2, ...): its organization id is the
             ``org``-th ``00D...`` id; start a second sandbox with ``org=2`` to play a second org.
         org_id: an explicit organization id (18 characters, ``00D...``) instead.
+        poison: Accounts (picked with ``seed``) put under :meth:`reject_writes` at start
+            (``FIELD_CUSTOM_VALIDATION_EXCEPTION`` in Collections results and Bulk
+            ``failedResults``); their ids are in ``poison_ids``.
+        fault_kinds: the faults drawn (default: every kind of
+            :mod:`~icpsync.connectors.salesforce.sandbox.faults`).
     """
 
     def __init__(
@@ -80,6 +85,8 @@ class Sandbox:
         without_fields: tuple[str, ...] = (),
         org: int = 1,
         org_id: str = "",
+        poison: int = 0,
+        fault_kinds: tuple[str, ...] | None = None,
     ):
         self.port = port
         self.latency_s = latency_ms / 1000
@@ -91,7 +98,11 @@ class Sandbox:
             del self.org.schema["Account"][name]
         self._seed()
         add_objects(self.org)
-        self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000)
+        self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000, kinds=fault_kinds or KINDS)
+        ids = sorted(self.org.records["Account"])
+        self.poison_ids = sorted(random.Random(seed).sample(ids, min(poison, len(ids))))
+        if self.poison_ids:
+            self.reject_writes(self.poison_ids)
         self.app = App(
             self.org, self.faults, consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET
         )

@@ -33,6 +33,11 @@ from icpsync.connectors.salesforce.sandbox.routes import (
     versions,
 )
 
+#: what a load balancer in front of the org answers when the org does not.
+BAD_GATEWAY_PAGE = (
+    "<html><head><title>502 Bad Gateway</title></head><body>"
+    "<center><h1>502 Bad Gateway</h1></center></body></html>"
+)
 _DATA = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<rest>.*)$")
 _SOAP_MD = re.compile(r"^/services/Soap/m/(?P<version>\d+\.\d)/?$")
 
@@ -114,6 +119,10 @@ class App(Routes):
         if fault == fault_kinds.EXPIRED:
             self.tokens.discard(token)
             return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        if fault == fault_kinds.SPURIOUS_401:  # the token stays valid
+            return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        if fault == fault_kinds.BAD_GATEWAY:
+            return Response(502, BAD_GATEWAY_PAGE, content_type="text/html")
         if fault == fault_kinds.SLOW and method == "GET":
             time.sleep(self.faults.slow_s)
         if not self.org.spend():

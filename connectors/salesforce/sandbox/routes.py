@@ -226,7 +226,10 @@ class Routes:
                 return Response(body=self.jobs.create_query(dict(data or {})))
             job = self.jobs.query_job(parts[1])
             if len(parts) == 2 and method == "GET":
-                return Response(body=job.info())
+                info = job.info()
+                return Response(body={**info, "state": "InProgress"} if self.jobs.stalled else info)
+            if len(parts) == 2 and method == "PATCH":
+                return Response(body={**job.info(), "state": str((data or {}).get("state"))})
             if parts[2:] == ["results"] and method == "GET":
                 text, locator, count = job.page(
                     params.get("locator", [""])[0], int(params.get("maxRecords", ["50000"])[0])
@@ -247,7 +250,8 @@ class Routes:
                 row_fault = self.faults.row_locked if locked else (lambda: False)
                 return Response(body=self.jobs.close(job_id, str(data.get("state")), row_fault))
             if len(parts) == 2 and method == "GET":
-                return Response(body=self.jobs.ingest_job(job_id).info())
+                info = self.jobs.ingest_job(job_id).info()
+                return Response(body={**info, "state": "InProgress"} if self.jobs.stalled else info)
             if len(parts) == 2 and method == "DELETE":
                 self.jobs.ingest_jobs.pop(job_id, None)
                 return Response(204)
