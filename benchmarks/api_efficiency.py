@@ -21,8 +21,7 @@ from typing import Any
 
 from api_minimum import minimum_calls
 
-from icpsync.cli.crm import sandbox_class
-from icpsync.engine.registry import build_connector
+from icpsync.engine.registry import build_connector, sandbox_class
 from icpsync.engine.settings import Settings
 from icpsync.engine.state import StateStore
 from icpsync.engine.sync import run_once
@@ -47,7 +46,7 @@ def _sync(
 
 def measure(crm: str, accounts: int, opportunities: int) -> list[dict[str, Any]]:
     """The three runs on one CRM with their call counts and minima."""
-    module = __import__(f"connectors.{crm}.sandbox", fromlist=["edit_accounts"])
+    module = __import__(f"icpsync.connectors.{crm}.sandbox", fromlist=["edit_accounts"])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         server = sandbox_class(crm)(accounts=accounts, opportunities=opportunities, seed=7)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from icpsync.core.aggregates import aggregate_opportunities
-from icpsync.core.diff import tier_transition, update_for
+from icpsync.core.aggregates import AggregateBuilder
+from icpsync.core.diff import update_for
 from icpsync.core.model import Account, CurrentIcp, IcpScore, Opportunity
 
 
@@ -44,7 +44,10 @@ def test_aggregates_by_hand() -> None:
         Opportunity("7", None, is_closed=True, is_won=True),
         Opportunity("8", "b", is_closed=True, is_won=False),
     ]
-    aggs = aggregate_opportunities(opps)
+    builder = AggregateBuilder()
+    for opp in opps:
+        builder.add(opp)
+    aggs = builder.result()
     a = aggs["a"]
     assert (a.won_deals, a.lost_deals, a.open_deals, a.open_pipeline) == (3, 1, 2, 70.5)
     assert a.last_win == date(2026, 5, 30)
@@ -85,4 +88,4 @@ def test_no_update_when_the_crm_already_holds_the_values() -> None:
         update = update_for(Account("a", current=held), _score(**change), scored_at=now)
         assert update is not None and update.previous == held and update.scored_at == now
     fresh = update_for(Account("a"), _score(), scored_at=now)
-    assert fresh is not None and tier_transition(fresh) == (None, "Tier 1")
+    assert fresh is not None and (fresh.previous.tier, fresh.tier) == (None, "Tier 1")

@@ -24,6 +24,7 @@ BROKEN_CONFIGS: list[tuple[str, str]] = [
     ("[sync]\nlookback_days = 1.5\n", "sync.lookback_days"),
     ("[sync]\nwrite_chunk = 0\n", "sync.write_chunk"),
     ("[sync]\nexamples = 'five'\n", "sync.examples"),
+    ("[sync]\nhuman_edits = 'overwrite'\n", "sync.human_edits"),
     ("sync = 3\n", "sync"),
     ("[state]\nlease_seconds = 1\n", "state.lease_seconds"),
     ("[state]\nextra = true\n", "state.extra"),
@@ -67,7 +68,94 @@ BROKEN_CONFIGS: list[tuple[str, str]] = [
         "[[profile.criteria]]\nid = 'a'\nfield = 'industry'\nin = ['x']\npoints = 3\n",
         "unique",
     ),
+    ("[hubspot]\nhost = 'not a url'\n", "hubspot.host"),
+    ("[hubspot]\nhost = 'ftp://api.hubapi.com'\n", "hubspot.host"),
+    ("[salesforce]\ninstance_url = 'my.salesforce.com'\n", "salesforce.instance_url"),
 ]
+
+#: Configs that load but that a later command would refuse: ``config check`` refuses them.
+FILE = "[file]\naccounts = 'accounts.csv'\n"
+CHECKED_CONFIGS: list[tuple[str, list[str]]] = [
+    ("", ["sets nothing", "[sync] crm"]),
+    ("# only a comment\n", ["sets nothing"]),
+    ("[sync]\ncrm = 'pipedrive'\n", ["sync.crm", "'pipedrive'", "file", "salesforce"]),
+    ("[sync]\ncrm = 'file'\n", ["file.accounts"]),
+    ("[file]\naccounts = 'missing.csv'\n", ["file.accounts", "no such file"]),
+    (FILE + "opportunities = 'deals.csv'\n", ["file.opportunities", "deals.csv"]),
+    (FILE + "[schedule]\nfull_cron = 'every night at 2'\n", ["schedule.full_cron", "5-field"]),
+    (FILE + "[schedule]\nfull_cron = '0 25 * * *'\n", ["schedule.full_cron"]),
+    (FILE + "[schedule]\ntimezone = 'Mars/Olympus'\n", ["schedule.timezone", "Mars/Olympus"]),
+    (FILE + "[state]\nurl = 'notadb://'\n", ["state.url", "unknown database 'notadb'"]),
+    (FILE + "[state]\nurl = 'not a url at all'\n", ["state.url", "database URL"]),
+    (FILE + "[state]\nurl = 'mysql://u@localhost/icp'\n", ["state.url", "MySQLdb"]),
+    (
+        "[sync]\ncrm = 'salesforce'\n",
+        ["salesforce.username", "ICPSYNC_SALESFORCE__PASSWORD", "ICPSYNC_SALESFORCE__USERNAME"],
+    ),
+    (
+        "[sync]\ncrm = 'salesforce'\n[salesforce]\nusername = 'a@b.c'\npassword = 'p'\n",
+        ["salesforce.security_token", "ICPSYNC_SALESFORCE__SECURITY_TOKEN"],
+    ),
+    (
+        "[sync]\ncrm = 'salesforce'\n[salesforce]\nauth = 'session'\nsession_id = 'x'\n",
+        ["auth = 'session'", "ICPSYNC_SALESFORCE__INSTANCE_URL"],
+    ),
+    (
+        "[sync]\ncrm = 'salesforce'\n[salesforce]\nauth = 'jwt'\nusername = 'a@b.c'\n",
+        ["ICPSYNC_SALESFORCE__CONSUMER_KEY", "ICPSYNC_SALESFORCE__PRIVATEKEY_FILE"],
+    ),
+    ("[sync]\ncrm = 'hubspot'\n", ["hubspot.access_token", "ICPSYNC_HUBSPOT__ACCESS_TOKEN"]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CHECKED_CONFIGS)
+def test_config_check_refuses_what_a_later_command_would(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: list[str]
+) -> None:
+    config = tmp_path / "checked.toml"
+    config.write_text(text)
+    (tmp_path / "accounts.csv").write_text("id\nA\n")
+    load_settings(config)  # it loads: only the checks find the problem
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", str(config), "config", "check"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert str(config) in err
+    for part in expected:
+        assert part in err
+
+
+def test_config_check_passes_credentials_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "hubspot.toml"
+    config.write_text("[sync]\ncrm = 'hubspot'\n")
+    monkeypatch.setenv("ICPSYNC_HUBSPOT__ACCESS_TOKEN", "pat-secret-value")
+    main(["--config", str(config), "config", "check"])
+    out = capsys.readouterr().out
+    assert "config OK" in out and "pat-secret-value" not in out
+
+
+def test_sync_without_credentials_names_the_file_and_the_variable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "sf.toml"
+    config.write_text(f"[sync]\ncrm = 'salesforce'\n[state]\ndir = '{tmp_path}'\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", str(config), "sync", "--dry-run"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert str(config) in err and "ICPSYNC_SALESFORCE__PASSWORD" in err
+
+
+def test_schedule_names_a_bad_time_zone_not_the_cron(tmp_path: Path) -> None:
+    from icpsync.engine.scheduler import job_specs
+
+    config = tmp_path / "tz.toml"
+    config.write_text(FILE + "[schedule]\ntimezone = 'Mars/Olympus'\n")
+    with pytest.raises(ConfigError, match=r"schedule\.timezone"):
+        job_specs(load_settings(config))
 
 
 @pytest.mark.parametrize(("text", "expected"), BROKEN_CONFIGS)
@@ -199,3 +287,59 @@ def test_file_connector_survives_every_malformed_record(tmp_path: Path) -> None:
     )
     accounts = list(FileConnector(path).read_accounts())
     assert all(a.id for a in accounts)
+
+
+#: Account files as they come: (name, bytes, exit code, what stdout or stderr must say).
+SF_HEADER = "Account ID,Account Name,Employees,Billing Country\r\n"
+BAD_FILES: list[tuple[str, bytes, int, list[str]]] = [
+    ("bom.csv", b"\xef\xbb\xbfid,name\r\nA,Acme\r\n", 0, ["byte-order mark removed"]),
+    ("semicolon.csv", b"id;name;employees\nA;Acme;5\n", 0, ["semicolon-separated"]),
+    ("tab.csv", b"id\tname\nA\tAcme\n", 0, ["tab-separated"]),
+    ("pipe.csv", b"id|name\nA|Acme\n", 0, ["pipe-separated"]),
+    ("latin.csv", "id,name\nA,Société Générale\n".encode("cp1252"), 0, ["windows-1252"]),
+    ("utf16.txt", "id\tname\nA\tAcme\n".encode("utf-16"), 0, ["utf-16", "tab-separated"]),
+    ("sf.csv", f"{SF_HEADER}001,Acme,50,France\r\n".encode(), 0, ["Account ID -> id"]),
+    (
+        "hubspot.csv",
+        b"Record ID,Company name,Number of Employees,Country/Region\n1,Acme,50,France\n",
+        0,
+        ["Record ID -> id", "Country/Region -> country"],
+    ),
+    ("huge.csv", b"id,employees,annual_revenue\nA,1e12,1e14\n", 0, ["implausible"]),
+    ("negative.csv", b"id,employees\nA,-3\n", 0, ["row 2, id A: employees '-3'"]),
+    ("dups.csv", b"id\nA\nB\nA\n", 0, ["row 4, id A: skipped (duplicate id; row 2 kept)"]),
+    ("no-id.csv", b"Company,Employees\nAcme,5\n", 2, ["no id column", "'Company'"]),
+    ("empty.csv", b"", 2, ["no id column", "found none"]),
+    ("header-only.csv", b"id,name\n", 2, ["no account was scored"]),
+    ("all-without-id.csv", b"id,name\n,Acme\n,Beta\n", 2, ["no account was scored"]),
+    ("binary.csv", b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)), 2, ["no id column"]),
+    ("jsonl-no-ids.jsonl", b'{"name": "a"}\n[1]\n', 2, ["no account was scored"]),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "code", "said"), BAD_FILES)
+def test_account_files_are_read_or_refused_never_silently_empty(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: bytes,
+    code: int,
+    said: list[str],
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    out = tmp_path / "scored.csv"
+    try:
+        main(["score", "--accounts", str(path), "--out", str(out)])
+        exit_code = 0
+    except SystemExit as exc:
+        exit_code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    assert exit_code == code, captured.err
+    assert "Traceback" not in captured.err
+    for part in said:
+        assert part in captured.out + captured.err
+    if code == 2:
+        assert str(path) in captured.err and len(captured.err.strip().splitlines()) == 1
+    else:
+        assert out.read_text(encoding="utf-8").splitlines()[1].startswith(("A,", "001,", "1,"))

@@ -100,7 +100,8 @@ def test_sigkill_mid_run_shows_crashed_then_rerun_converges(
 
     settings = load_settings(killed_config)
     state = StateStore(settings.state.database_url())
-    assert state.cursor("file", "accounts") is None  # nothing half-done was recorded as done
+    org = str(settings.file.accounts.resolve())  # type: ignore[union-attr]
+    assert state.cursor("file", "accounts", org=org) is None  # nothing half-done was done
     state.close()
     dead = _runs(killed_config)[0]
     assert dead["status"] == "crashed"  # not an empty success
@@ -146,7 +147,7 @@ def test_sigkill_and_sigterm_on_either_state_database(
     settings = load_settings(config)
     state = StateStore(settings.state.database_url())
     try:
-        assert state.cursor("file", "accounts") is None
+        assert state.cursor("file", "accounts", org=report["org"]) is None
     finally:
         state.close()
 

@@ -19,7 +19,7 @@ def test_reads_csv_with_bad_values_counted_and_extra_columns_as_signals(tmp_path
         b"1,Dup,,,,,,,,\n"
         b",No Id,,,,,,,,\n"
         b",,,,,,,,,\n"
-        b"3,Caf\xe9 \xff GmbH,,Manufacturing,text,1e7,Germany,,,New\n"
+        b"3,Caf\xe9 \x81 GmbH,,Manufacturing,text,1e7,Germany,,,New\n"
     )
     connector = FileConnector(path)
     accounts = list(connector.read_accounts())
@@ -32,7 +32,9 @@ def test_reads_csv_with_bad_values_counted_and_extra_columns_as_signals(tmp_path
     assert acme.annual_revenue is None
     assert accounts[1].employees is None and accounts[1].annual_revenue is None
     assert accounts[2].employees is None and accounts[2].annual_revenue == 1e7
+    # not UTF-8: read as Windows-1252, whose undefined bytes (0x81) become U+FFFD
     assert "\ufffd" in (accounts[2].name or "")
+    assert (accounts[2].name or "").startswith("Café ")
     stats = connector.stats
     assert stats.bad_values["employees"] == 2
     assert stats.bad_values["annual_revenue"] == 1  # "N/A" is missing, "lots" is bad

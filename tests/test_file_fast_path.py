@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import plausible_reference as PLAUSIBLE
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ import icpsync.core.normalise_columns as normalise_columns
 import icpsync.core.scoring as scoring
 from icpsync.connectors.file.rows import read_rows
 from icpsync.core.default_profile import default_profile
+from icpsync.core.errors import ConfigError
 from icpsync.core.model import NO_AGGREGATES, ConnectorStats
 from icpsync.core.normalise import ICP_RAW_KEYS
 from icpsync.core.profile import Profile
@@ -124,7 +126,7 @@ def reference_score_files(path: Path, profile: Profile) -> tuple[str, dict[str, 
         name: NORMALISE.Vocabulary(dict(v.values), v.keep_unknown)
         for name, v in field_map.vocabularies.items()
     }
-    normaliser = NORMALISE.Normaliser(stats, vocabularies)
+    normaliser = PLAUSIBLE.Normaliser(stats, vocabularies)
     scorer = SCORING.Scorer(profile)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -177,6 +179,12 @@ def test_score_files_matches_reference_pipeline(
         path = written(text)
         out = path.with_suffix(".out.csv")
         try:
+            if "id" not in next(csv.reader(io.StringIO(text))):
+                # no id column: refused before anything is written (exit 2 on the CLI)
+                with pytest.raises(ConfigError, match="no id column"):
+                    score_files(path, None, out, profile, now=NOW)
+                assert not out.exists()
+                return
             report = score_files(path, None, out, profile, now=NOW)
             expected_text, expected = reference_score_files(path, profile)
             assert out.read_bytes().decode("utf-8") == expected_text

@@ -20,11 +20,12 @@ from icpsync.core.model import RecordFailure, ScoreUpdate, WriteReport
 from icpsync.engine.heartbeat import Heartbeat
 from icpsync.engine.quarantine import Quarantine, list_failures
 from icpsync.engine.run_report import RunReport
-from icpsync.engine.settings import load_settings
+from icpsync.engine.settings import Settings, load_settings
 from icpsync.engine.state import StateStore, leases, runs
 from icpsync.engine.sync import ACCOUNTS, run_once
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
+ORG = "00D000000000001"
 
 
 def _steal(state: StateStore, connection: str) -> None:
@@ -35,20 +36,26 @@ def _steal(state: StateStore, connection: str) -> None:
         )
 
 
+def _org(settings: Settings) -> str:
+    """The org the file connector's state is kept under."""
+    return FileConnector.from_settings(settings).org_id()
+
+
 def test_cursor_and_finish_writes_are_refused_once_the_lease_was_taken(state_url: str) -> None:
     state = StateStore(state_url)
     try:
-        with state.lease("crm", seconds=60) as holder:
-            state.set_cursor("crm", ACCOUNTS, NOW, holder=holder)  # ours: it moves
-            report = RunReport(crm="crm", started_at=NOW.isoformat())
+        with state.lease("crm", org=ORG, seconds=60) as holder:
+            state.set_cursor("crm", ACCOUNTS, NOW, org=ORG, holder=holder)  # ours: it moves
+            report = RunReport(crm="crm", org=ORG, started_at=NOW.isoformat())
             run_id = state.start_run(report, holder)
             _steal(state, "crm")
+            later_time = datetime(2027, 1, 1, tzinfo=UTC)
             with pytest.raises(LeaseLost):
-                state.set_cursor("crm", ACCOUNTS, datetime(2027, 1, 1, tzinfo=UTC), holder=holder)
-            later = {ACCOUNTS: datetime(2027, 1, 1, tzinfo=UTC)}
+                state.set_cursor("crm", ACCOUNTS, later_time, org=ORG, holder=holder)
+            later = {ACCOUNTS: later_time}
             assert not state.finish_run(run_id, report, NOW, holder=holder, move_cursors=later)
-            assert not state.renew_lease("crm", holder, seconds=60)
-        assert state.cursor("crm", ACCOUNTS) == NOW  # never moved by the run that lost it
+            assert not state.renew_lease("crm", holder, org=ORG, seconds=60)
+        assert state.cursor("crm", ACCOUNTS, org=ORG) == NOW  # never moved by the run that lost it
         row = state.list_runs("crm")[0]
         assert row["status"] == "stopped" and "lease" in row["stopped"]
         assert state.list_drift("crm") == []  # no drift recorded for it either
@@ -59,11 +66,12 @@ def test_cursor_and_finish_writes_are_refused_once_the_lease_was_taken(state_url
 def test_finish_moves_the_cursors_with_the_run_row_for_the_holder(state_url: str) -> None:
     state = StateStore(state_url)
     try:
-        with state.lease("crm", seconds=60) as holder:
-            report = RunReport(crm="crm", started_at=NOW.isoformat(), written=3)
+        with state.lease("crm", org=ORG, seconds=60) as holder:
+            report = RunReport(crm="crm", org=ORG, started_at=NOW.isoformat(), written=3)
             run_id = state.start_run(report, holder)
             assert state.finish_run(run_id, report, NOW, holder=holder, move_cursors={"x": NOW})
-        assert state.cursor("crm", "x") == NOW
+        assert state.cursor("crm", "x", org=ORG) == NOW
+        assert state.cursor("crm", "x", org="another org") is None
         row = state.list_runs("crm")[0]
         assert row["status"] == "complete" and row["written"] == 3
     finally:
@@ -78,10 +86,10 @@ def test_heartbeat_renews_in_the_background_and_notices_a_takeover(state_url: st
             return float(conn.execute(select(leases.c.expires_at)).scalar_one())
 
     try:
-        with state.lease("crm", seconds=2) as holder:
+        with state.lease("crm", org=ORG, seconds=2) as holder:
             first = expiry()
             renewed = threading.Event()
-            with Heartbeat(state, "crm", holder, 30, interval=0.05) as beat:
+            with Heartbeat(state, "crm", holder, 30, org=ORG, interval=0.05) as beat:
                 # no run loop is involved: the thread renews on its own
                 assert _wait(lambda: beat.renewals >= 2, renewed)
                 assert expiry() > first + 20
@@ -97,7 +105,7 @@ def test_heartbeat_counts_the_lease_lost_when_it_cannot_renew_before_it_runs_out
 ) -> None:
     state = StateStore(state_url)
     try:
-        with state.lease("crm", seconds=60) as holder:
+        with state.lease("crm", org=ORG, seconds=60) as holder:
             broken = threading.Event()
 
             class Unreachable(StateStore):
@@ -106,7 +114,7 @@ def test_heartbeat_counts_the_lease_lost_when_it_cannot_renew_before_it_runs_out
 
             flaky = Unreachable.__new__(Unreachable)
             flaky.__dict__.update(state.__dict__)
-            with Heartbeat(flaky, "crm", holder, 0.3, interval=0.05) as beat:
+            with Heartbeat(flaky, "crm", holder, 0.3, org=ORG, interval=0.05) as beat:
                 assert _wait(beat.lost, broken)
     finally:
         state.close()
@@ -148,7 +156,7 @@ def test_a_run_whose_lease_is_taken_mid_run_stops_and_keeps_the_cursor(
         connector.close()
     try:
         assert report.status == "stopped" and "lease" in (report.stopped or "")
-        assert state.cursor("file", ACCOUNTS) is None
+        assert state.cursor("file", ACCOUNTS, org=_org(settings)) is None
         row = state.list_runs("file")[0]
         assert row["status"] == "stopped"
         assert row["written"] == report.written > 0  # the counts it reached are kept
@@ -164,11 +172,16 @@ def test_a_run_that_died_shows_as_crashed_and_the_next_run_records_it(
     state = StateStore(state_url)
     try:
         holder = "elsewhere:4242:dead"  # a lease never released, as after SIGKILL
+        org = _org(settings)
         with state.engine.begin() as conn:
-            conn.execute(leases.insert().values(connection="file", holder=holder, expires_at=0))
-        run_id = state.start_run(RunReport(crm="file", started_at=NOW.isoformat()), holder)
+            conn.execute(
+                leases.insert().values(connection="file", org=org, holder=holder, expires_at=0)
+            )
+        dead = RunReport(crm="file", org=org, started_at=NOW.isoformat())
+        run_id = state.start_run(dead, holder)
         state.record_progress(
-            run_id, RunReport(crm="file", started_at=NOW.isoformat(), written=60, scored=80)
+            run_id,
+            RunReport(crm="file", org=org, started_at=NOW.isoformat(), written=60, scored=80),
         )
         row = state.list_runs("file")[0]
         assert row["status"] == "crashed"  # running, but its lease expired
@@ -190,9 +203,11 @@ def test_a_run_that_died_shows_as_crashed_and_the_next_run_records_it(
 def test_a_live_lease_still_locks_out_a_second_run(state_url: str) -> None:
     state = StateStore(state_url)
     try:
-        with state.lease("crm", seconds=60), pytest.raises(RunLocked):  # noqa: SIM117
-            with state.lease("crm", seconds=60):
+        with state.lease("crm", org=ORG, seconds=60), pytest.raises(RunLocked):  # noqa: SIM117
+            with state.lease("crm", org=ORG, seconds=60):
                 pass
+        with state.lease("crm", org=ORG, seconds=60), state.lease("crm", org="other", seconds=60):
+            pass  # another org of the same connection has a lease of its own
     finally:
         state.close()
 
@@ -200,7 +215,7 @@ def test_a_live_lease_still_locks_out_a_second_run(state_url: str) -> None:
 def test_quarantine_upserts_count_attempts_on_either_database(state_url: str) -> None:
     state = StateStore(state_url)
     try:
-        store = Quarantine(state.engine, "crm")
+        store = Quarantine(state.engine, "crm", ORG)
         store.put([RecordFailure("a", "FIELD_CUSTOM_VALIDATION_EXCEPTION: no", False)], NOW)
         store.put(
             [
@@ -209,12 +224,14 @@ def test_quarantine_upserts_count_attempts_on_either_database(state_url: str) ->
             ],
             datetime(2026, 11, 2, tzinfo=UTC),
         )
-        rows = {r["record_id"]: r for r in list_failures(state.engine, "crm")}
+        Quarantine(state.engine, "crm", "other").put([RecordFailure("a", "other org", False)], NOW)
+        rows = {r["record_id"]: r for r in list_failures(state.engine, "crm", org=ORG)}
         assert rows["a"]["attempts"] == 2 and rows["a"]["reason"] == "INVALID_OPTION: tier"
         assert rows["a"]["first_seen"].startswith("2026-11-01")
         assert rows["a"]["last_seen"].startswith("2026-11-02")
         assert rows["b"]["attempts"] == 1
         assert store.release(["a", "zzz"]) == 1 and store.ids() == {"b"}
+        assert Quarantine(state.engine, "crm", "other").ids() == {"a"}  # each org its own
     finally:
         state.close()
 
@@ -254,7 +271,8 @@ def test_the_lease_is_renewed_during_a_long_read_not_only_between_batches(
         connector.close()
     try:
         assert SlowRead.renewed_during_read
-        assert report.status == "complete" and state.cursor("file", ACCOUNTS) is not None
+        assert report.status == "complete"
+        assert state.cursor("file", ACCOUNTS, org=_org(settings)) is not None
     finally:
         state.close()
 

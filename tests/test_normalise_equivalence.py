@@ -3,6 +3,7 @@ code before the throughput work, frozen in tests/reference), record for record."
 
 from __future__ import annotations
 
+import plausible_reference as PLAUSIBLE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference import normalise_v1 as REFERENCE
@@ -67,7 +68,7 @@ def counts(stats: ConnectorStats) -> list[object]:
 def test_accounts_match_reference(raws: list[dict[str, object]], dedupe: bool) -> None:
     fast_stats, ref_stats = ConnectorStats(), ConnectorStats()
     fast = Normaliser(fast_stats, vocabularies(ref=False))  # type: ignore[arg-type]
-    ref = REFERENCE.Normaliser(ref_stats, vocabularies(ref=True))
+    ref = PLAUSIBLE.Normaliser(ref_stats, vocabularies(ref=True))
     for raw in raws + raws:  # the second pass hits the remembered values
         got, expected = fast.account(raw, dedupe=dedupe), ref.account(raw, dedupe=dedupe)
         assert repr(got) == repr(expected)
@@ -80,7 +81,7 @@ def test_accounts_match_reference(raws: list[dict[str, object]], dedupe: bool) -
 def test_opportunities_match_reference(raws: list[dict[str, object]]) -> None:
     fast_stats, ref_stats = ConnectorStats(), ConnectorStats()
     fast = Normaliser(fast_stats, vocabularies(ref=False))  # type: ignore[arg-type]
-    ref = REFERENCE.Normaliser(ref_stats, vocabularies(ref=True))
+    ref = PLAUSIBLE.Normaliser(ref_stats, vocabularies(ref=True))
     got = list(fast.opportunities(raws + raws))
     assert repr(got) == repr(list(ref.opportunities(raws + raws)))
     assert counts(fast_stats) == counts(ref_stats)
@@ -117,7 +118,7 @@ def test_column_batches_match_reference_rows(
 ) -> None:
     fast_stats, ref_stats = ConnectorStats(), ConnectorStats()
     fast = Normaliser(fast_stats, vocabularies(ref=False))  # type: ignore[arg-type]
-    ref = REFERENCE.Normaliser(ref_stats, vocabularies(ref=True))
+    ref = PLAUSIBLE.Normaliser(ref_stats, vocabularies(ref=True))
     for columns, signals in batches + batches:  # the second pass hits the remembered values
         rows = [
             {**{key: values[i] for key, values in columns.items()}, "signals": signals[i]}

@@ -27,6 +27,10 @@ def _run(settings: Settings, state: StateStore, **options: object) -> RunReport:
         connector.close()
 
 
+def _org(settings: Settings) -> str:
+    return FileConnector.from_settings(settings).org_id()
+
+
 def _append_deals(path: Path, rows: list[dict[str, str]]) -> None:
     with path.open() as handle:
         fields = list(csv.DictReader(handle).fieldnames or [])
@@ -75,7 +79,7 @@ def test_incremental_run_reads_only_changed_deals_and_matches_a_full_run(
     state = StateStore(settings.state.database_url())
     first = _run(settings, state)
     assert first.opportunities_read == 360
-    assert OpportunityCache(state.engine, "file").count() == 360
+    assert OpportunityCache(state.engine, "file", _org(settings)).count() == 360
 
     later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
     new_deals = [
@@ -97,7 +101,7 @@ def test_incremental_run_reads_only_changed_deals_and_matches_a_full_run(
     assert second.mode == "incremental"
     assert second.opportunities_read == 3  # not the 363 deals
     assert second.accounts_read == 1  # the account those deals belong to
-    assert OpportunityCache(state.engine, "file").count() == 363
+    assert OpportunityCache(state.engine, "file", _org(settings)).count() == 363
 
     # A full run from scratch on the same files gives the same values.
     fresh_dir = tmp_path / "fresh"
@@ -121,16 +125,16 @@ def test_interrupted_reload_forces_a_full_read_of_deals(file_config: Path) -> No
     settings = load_settings(file_config)
     state = StateStore(settings.state.database_url())
     _run(settings, state)
-    assert state.cursor("file", OPPORTUNITIES) is not None
+    assert state.cursor("file", OPPORTUNITIES, org=_org(settings)) is not None
     # A forced full run clears the copy and its cursor first; if it dies there, the next
     # run must not trust the half-built copy.
-    state.clear_cursor("file", OPPORTUNITIES)
-    OpportunityCache(state.engine, "file").clear()
+    state.clear_cursor("file", OPPORTUNITIES, org=_org(settings))
+    OpportunityCache(state.engine, "file", _org(settings)).clear()
     report = _run(settings, state)
     assert report.mode == "incremental"
     assert report.opportunities_read == 360
-    assert OpportunityCache(state.engine, "file").count() == 360
-    assert state.cursor("file", OPPORTUNITIES) is not None
+    assert OpportunityCache(state.engine, "file", _org(settings)).count() == 360
+    assert state.cursor("file", OPPORTUNITIES, org=_org(settings)) is not None
     state.close()
 
 
@@ -178,12 +182,12 @@ def test_a_dry_run_leaves_the_copy_alone(file_config: Path) -> None:
     settings = load_settings(file_config)
     state = StateStore(settings.state.database_url())
     _run(settings, state)
-    cursor = state.cursor("file", OPPORTUNITIES)
+    cursor = state.cursor("file", OPPORTUNITIES, org=_org(settings))
     _append_deals(settings.file.opportunities, [_new_deal("DRY1", "A0000009")])  # type: ignore[arg-type]
     preview = _run(settings, state, full=True, dry_run=True)
     assert preview.opportunities_read == 361
-    assert OpportunityCache(state.engine, "file").count() == 360  # untouched
-    assert state.cursor("file", OPPORTUNITIES) == cursor
+    assert OpportunityCache(state.engine, "file", _org(settings)).count() == 360  # untouched
+    assert state.cursor("file", OPPORTUNITIES, org=_org(settings)) == cursor
     real = _run(settings, state)
     assert real.opportunities_read == 1 and real.accounts_read == 1
     state.close()
@@ -218,10 +222,13 @@ def test_accounts_of_deals_stored_by_a_failed_run_are_read_by_the_next(
     finally:
         connector.close()
     assert failed.failed == 2 and not failed.complete
-    assert OpportunityCache(state.engine, "file").dirty() == {"A0000011", "A0000012"}
+    assert OpportunityCache(state.engine, "file", _org(settings)).dirty() == {
+        "A0000011",
+        "A0000012",
+    }
     # The moved deal is stored now: comparing with the copy finds nothing new, and its
     # modification time names only its new account. The dirty list names the old one too.
     retry = _run(settings, state)
     assert retry.accounts_read == 2 and retry.written == 2
-    assert OpportunityCache(state.engine, "file").dirty() == set()
+    assert OpportunityCache(state.engine, "file", _org(settings)).dirty() == set()
     state.close()

@@ -51,6 +51,11 @@ def _run(settings: Settings, state: StateStore, refuse: set[str] = frozenset(), 
         connector.close()
 
 
+def _org(settings: Settings) -> str:
+    """The org the file connector's state is kept under."""
+    return FileConnector.from_settings(settings).org_id()
+
+
 def _failures(state: StateStore) -> dict[str, dict[str, object]]:
     return {r["record_id"]: r for r in list_failures(state.engine, "file")}
 
@@ -77,7 +82,9 @@ def test_a_poison_record_is_quarantined_and_the_cursor_moves_past_it(file_config
     assert first.status == "partial" and first.complete
     assert first.written == 118 and first.failed == first.quarantined == 2
     assert first.quarantine_reasons == {RULE: 2}
-    assert state.cursor("file", ACCOUNTS) is not None  # the schedule is not stalled
+    assert (
+        state.cursor("file", ACCOUNTS, org=_org(settings)) is not None
+    )  # the schedule is not stalled
     assert state.list_runs("file")[0]["status"] == "partial"
     table = _failures(state)
     assert set(table) == poison
@@ -104,7 +111,7 @@ def test_a_full_run_retries_quarantined_records_and_releases_those_found_right_o
     settings = load_settings(file_config)
     state = StateStore(settings.state.database_url())
     _run(settings, state, {"A0000001", "A0000002"})
-    Quarantine(state.engine, "file").put(  # a record deleted from the CRM since
+    Quarantine(state.engine, "file", _org(settings)).put(  # a record deleted from the CRM since
         [RecordFailure("GONE0001", "ENTITY_IS_DELETED", retriable=False)], NOW
     )
     assert set(_failures(state)) == {"A0000001", "A0000002", "GONE0001"}
@@ -151,7 +158,9 @@ def test_retriable_failures_keep_the_run_incomplete_and_out_of_quarantine(
     finally:
         connector.close()
     assert report.status == "failed" and report.quarantined == 0 and not report.complete
-    assert state.cursor("file", ACCOUNTS) is None  # today's behaviour: retried next run
+    assert (
+        state.cursor("file", ACCOUNTS, org=_org(settings)) is None
+    )  # today's behaviour: retried next run
     assert _failures(state) == {}
     assert state.list_runs("file")[0]["status"] == "failed"
     state.close()
@@ -180,7 +189,7 @@ def test_records_the_reader_cannot_place_make_the_run_partial_with_their_ids(
         "A0000009": "no last_modified: cannot place it"
     }
     assert report.to_dict()["unplaced_count"] == 1
-    assert state.cursor("file", ACCOUNTS) is not None
+    assert state.cursor("file", ACCOUNTS, org=_org(settings)) is not None
     assert _failures(state)["A0000009"]["reason"] == "no last_modified: cannot place it"
 
     full = _run(settings, state, full=True)  # a full run reads (and writes) it
@@ -215,7 +224,7 @@ def test_a_run_that_fails_mid_way_is_recorded_failed_with_the_counts_it_reached(
     assert row["status"] == "failed" and "the CRM went away" in row["error"]
     assert row["written"] == 60 and row["accounts_read"] > 0  # not zeros
     assert row["api_calls"]["total"] > 0
-    assert state.cursor("file", ACCOUNTS) is None
+    assert state.cursor("file", ACCOUNTS, org=_org(settings)) is None
     state.close()
 
 
@@ -227,7 +236,7 @@ def test_the_file_output_is_committed_before_the_cursor_moves(file_config: Path)
     try:
         report = run_once(settings, connector=connector, state=state, now=NOW)
         # the connector is still open: the file must already hold what the cursor vouches for
-        assert state.cursor("file", ACCOUNTS) is not None
+        assert state.cursor("file", ACCOUNTS, org=_org(settings)) is not None
         with output.open() as handle:
             assert len(list(csv.DictReader(handle))) == report.written == 120
     finally:
@@ -250,7 +259,7 @@ def test_a_failed_commit_of_the_output_keeps_the_cursor(file_config: Path) -> No
     finally:
         connector.flush = lambda: None  # type: ignore[method-assign]  # the disk is full
         connector.close()
-    assert state.cursor("file", ACCOUNTS) is None
+    assert state.cursor("file", ACCOUNTS, org=_org(settings)) is None
     assert state.list_runs("file")[0]["status"] == "failed"
     state.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from icpsync.connectors.file import FileConnector
 from icpsync.engine.scheduler import build_scheduler, due_jobs, job_specs, run_job
 from icpsync.engine.settings import load_settings
 from icpsync.engine.state import StateStore
@@ -13,7 +14,10 @@ from icpsync.engine.state import StateStore
 def test_jobs_from_settings_run_one_at_a_time_with_a_sane_grace(file_config: Path) -> None:
     settings = load_settings(file_config)
     specs = job_specs(settings)
-    assert [s.id for s in specs] == ["file:incremental", "file:full"]
+    assert [s.id for s in specs] == ["file:incremental", "file:full", "file:validate"]
+    check = next(s for s in specs if s.validate)  # the quarterly profile check
+    new_year = datetime(2026, 12, 31, tzinfo=UTC)
+    assert check.trigger.get_next_fire_time(None, new_year) == datetime(2027, 1, 1, 6, tzinfo=UTC)
     scheduler = build_scheduler(settings, str(file_config))
     assert scheduler._job_defaults["max_instances"] == 1
     assert scheduler._job_defaults["coalesce"] is True
@@ -56,7 +60,7 @@ def test_due_jobs_follow_the_injected_clock(file_config: Path) -> None:
 def test_scheduled_job_reports_a_locked_connection_instead_of_raising(file_config: Path) -> None:
     settings = load_settings(file_config)
     state = StateStore(settings.state.database_url())
-    with state.lease("file", seconds=60):
+    with state.lease("file", org=FileConnector.from_settings(settings).org_id(), seconds=60):
         assert run_job(str(file_config), "file", False) is None
     state.close()
 
@@ -96,7 +100,11 @@ def test_jobs_default_to_the_sync_connection(file_config: Path) -> None:
     assert [s.id for s in job_specs(load_settings(file_config))] == [
         "hubspot:incremental",
         "hubspot:full",
+        "hubspot:validate",
     ]
+    off = text + '[schedule]\nvalidate_cron = ""\n'
+    file_config.write_text(off)  # the profile check can be turned off
+    assert [s.id for s in job_specs(load_settings(file_config))][-1] == "hubspot:full"
 
 
 def test_schedule_once_exits_1_when_a_job_fails(file_config: Path) -> None:

@@ -32,6 +32,11 @@ def _run(
         connector.close()
 
 
+def _org(settings: Settings) -> str:
+    """The org the file connector's state is kept under."""
+    return FileConnector.from_settings(settings).org_id()
+
+
 def _values(path: Path) -> dict[str, tuple[str, str]]:
     with path.open() as handle:
         return {r["id"]: (r["icp_score"], r["icp_tier"]) for r in csv.DictReader(handle)}
@@ -119,7 +124,7 @@ def test_dry_run_writes_nothing_and_moves_no_cursor(file_config: Path) -> None:
     assert report.changed == 120 and report.written == 0
     assert report.examples and report.transitions[("none", report.examples[0]["to"])] >= 1
     assert not settings.file.output.exists()  # type: ignore[union-attr]
-    assert state.cursor("file", "accounts") is None
+    assert state.cursor("file", "accounts", org=_org(settings)) is None
     state.close()
 
 
@@ -131,20 +136,25 @@ def test_cursor_advances_only_after_every_write_succeeded(file_config: Path) -> 
     first = _run(settings, state, flaky)
     assert first.failed == 2 and first.written == 118
     assert {f.account_id for f in first.failures} == {"A0000001", "A0000002"}
-    assert state.cursor("file", "accounts") is None
+    assert state.cursor("file", "accounts", org=_org(settings)) is None
     retry = _run(settings, state)
     assert retry.mode == "full"  # no cursor yet: the failed records are read again
     assert retry.written == 2 and retry.failed == 0
-    assert state.cursor("file", "accounts") is not None
+    assert state.cursor("file", "accounts", org=_org(settings)) is not None
     state.close()
 
 
 def test_second_run_is_refused_while_the_lease_is_held(file_config: Path) -> None:
     settings = load_settings(file_config)
     state = StateStore(settings.state.database_url())
-    with state.lease("file", seconds=60), pytest.raises(RunLocked, match="in progress"):
+    with (
+        state.lease("file", org=_org(settings), seconds=60),
+        pytest.raises(RunLocked, match="in progress"),
+    ):
         _run(settings, state)
-    with state.lease("file", seconds=-1):  # an expired lease (a crashed run) is taken over
+    with state.lease(
+        "file", org=_org(settings), seconds=-1
+    ):  # an expired lease (a crashed run) is taken over
         pass
     state.close()
 
@@ -152,7 +162,7 @@ def test_second_run_is_refused_while_the_lease_is_held(file_config: Path) -> Non
 def test_expired_lease_is_taken_over(file_config: Path) -> None:
     settings = load_settings(file_config)
     state = StateStore(settings.state.database_url())
-    crashed = state.lease("file", seconds=-5)
+    crashed = state.lease("file", org=_org(settings), seconds=-5)
     crashed.__enter__()  # never released, as after SIGKILL
     report = _run(settings, state)
     assert report.written == 120
@@ -186,5 +196,5 @@ def test_history_and_drift_are_recorded(file_config: Path) -> None:
     assert len(history) == 1 and history[0]["old_tier"] is None
     drift = state.list_drift("file")
     assert drift and "tier_mix" in drift[0]
-    assert state.last_full_histogram("file") is not None
+    assert state.last_full_histogram("file", org=_org(settings)) is not None
     state.close()

@@ -1,34 +1,53 @@
 """File connector: CSV/JSONL in, a CSV of ICP values out (the file plays the CRM).
 
-Columns are mapped through ``field_maps/file.toml`` (defaults: the canonical names); columns
-the map does not name become account signals. The output file holds one row per scored
+Columns are found through ``field_maps/file.toml`` (the canonical names, and the headers of
+Salesforce and HubSpot exports; see :mod:`headers`); columns the map does not name become
+account signals. Encoding and delimiter are detected (:mod:`text_format`) unless given.
+Every row skipped and every value made missing goes to the :class:`RejectLog` when one is
+given, with its row number. The output file holds one row per scored
 account (``id`` plus the ICP columns); it is read back as the values "the CRM holds", so a
 second sync writes nothing, and it is replaced atomically on ``close()``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from icpsync.connectors.file.rows import is_jsonl, read_csv_columns, read_rows
+from icpsync.connectors.file.headers import describe_columns, match_columns, require_id
+from icpsync.connectors.file.rejects import RejectLog
+from icpsync.connectors.file.rows import (
+    is_jsonl,
+    read_csv_columns,
+    read_header,
+    read_numbered_rows,
+)
+from icpsync.connectors.file.settings import SPEC
 from icpsync.connectors.file.store import OutputStore
-from icpsync.engine.field_map import FieldMap, load_field_map
+from icpsync.connectors.file.text_format import TextFormat, detect_format
+from icpsync.core.errors import IcpSyncError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
-from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
+from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser, Reject, _text
 from icpsync.core.normalise_columns import accounts_from_columns
+from icpsync.engine.field_map import FieldMap, ObjectMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
 
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
 
 
+log = logging.getLogger(__name__)
+
 #: Rows cleaned together on the CSV fast path.
 BATCH_ROWS = 2048
+#: the longest org id the state store keeps.
+ORG_ID_LENGTH = 255
 
 
 def _signals(row: Mapping[str, object], not_signals: set[str]) -> dict[str, object]:
@@ -46,6 +65,9 @@ class FileConnector:
         opportunities: opportunities file, optional.
         output: where ICP values are written and read back from, optional.
         field_map: column names; the shipped ``file`` map by default.
+        encoding: the files' encoding; detected when None.
+        delimiter: the CSV files' delimiter; sniffed from the header when None.
+        rejects: where rows skipped and values made missing are recorded.
     """
 
     name: ClassVar[str] = "file"
@@ -57,14 +79,26 @@ class FileConnector:
         opportunities: Path | None = None,
         output: Path | None = None,
         field_map: FieldMap | None = None,
+        *,
+        encoding: str | None = None,
+        delimiter: str | None = None,
+        rejects: RejectLog | None = None,
     ):
         self.accounts_path = Path(accounts)
         self.opportunities_path = Path(opportunities) if opportunities else None
         self.output_path = Path(output) if output else None
         self.field_map = field_map or load_field_map("file")
         self.stats = ConnectorStats()
+        self.rejects = rejects
+        self._encoding = encoding
+        self._delimiter = delimiter
+        self._formats: dict[Path, TextFormat] = {}
+        self._columns: dict[Path, dict[str, str]] = {}
         self._store: OutputStore | None = None
         self._dirty = False
+        #: rejects of the batch being read, passed on in row order
+        self._pending: list[Reject] | None = None
+        self._log_rejects = False
 
     @classmethod
     def from_paths(
@@ -78,7 +112,7 @@ class FileConnector:
         """Build from the ``[file]`` settings."""
         from icpsync.core.errors import ConfigError
 
-        conf = settings.file
+        conf = SPEC.section(settings)
         if conf.accounts is None and settings.source == "defaults":
             raise ConfigError(
                 "not found in this folder: pass --config PATH or set ICPSYNC_CONFIG "
@@ -89,12 +123,120 @@ class FileConnector:
             raise ConfigError(
                 "expected a path to the accounts file", source=settings.source, key="file.accounts"
             )
-        return cls(conf.accounts, conf.opportunities, conf.output, load_field_map(conf.field_map))
+        connector = cls(
+            conf.accounts,
+            conf.opportunities,
+            conf.output,
+            load_field_map(conf.field_map, base="file"),
+            rejects=RejectLog(),
+        )
+        connector._log_rejects = True  # a sync has no --rejects: the summary goes to the log
+        return connector
+
+    # -- the files' shape ------------------------------------------------------------------
+
+    def text_format(self, path: Path) -> TextFormat:
+        """How ``path`` is read: the encoding and delimiter given, or detected."""
+        fmt = self._formats.get(path)
+        if fmt is None:
+            fmt = self._formats[path] = detect_format(
+                path,
+                csv_file=not is_jsonl(path),
+                encoding=self._encoding,
+                delimiter=self._delimiter,
+            )
+        return fmt
+
+    def columns(self, path: Path, object_map: ObjectMap) -> dict[str, str]:
+        """Canonical field -> the file's column holding it (JSON Lines: the map's names).
+
+        Raises:
+            ConfigError: a CSV file has no column for the id.
+        """
+        matched = self._columns.get(path)
+        if matched is None:
+            if is_jsonl(path):
+                matched = dict(object_map.fields)
+            else:
+                header = read_header(path, self.text_format(path))
+                matched = match_columns(header, object_map)
+                require_id(str(path), header, matched, object_map)
+            self._columns[path] = matched
+        return matched
+
+    def check_columns(self) -> None:
+        """Raise (ConfigError) now when a file has no id column, before anything is read."""
+        self.columns(self.accounts_path, self.field_map.account)
+        if self.opportunities_path is not None:
+            self.columns(self.opportunities_path, self.field_map.opportunity)
+
+    def describe_inputs(self) -> list[str]:
+        """One line per input file: how it was read and which header became which column."""
+        files = [(self.accounts_path, self.field_map.account)]
+        if self.opportunities_path is not None:
+            files.append((self.opportunities_path, self.field_map.opportunity))
+        return [
+            f"{path.name}: {self.text_format(path).describe()}; columns: "
+            + describe_columns(self.columns(path, object_map))
+            for path, object_map in files
+        ]
+
+    def org_id(self) -> str:
+        """The accounts file's resolved path (the file plays one org); no I/O beyond that.
+
+        A path too long for the state store keeps its end behind a short hash of the whole.
+        """
+        path = str(self.accounts_path.resolve())
+        if len(path) <= ORG_ID_LENGTH:
+            return path
+        digest = hashlib.sha256(path.encode()).hexdigest()[:16]
+        return f"{digest}…{path[-(ORG_ID_LENGTH - 17) :]}"
 
     # -- reading -------------------------------------------------------------------------
 
     def _skip(self, reason: str) -> None:
         self.stats.skipped[reason] += 1
+
+    def _skip_row(self, reason: str, row: int) -> None:
+        self.stats.skipped[reason] += 1
+        if self.rejects is not None:
+            self._reject(Reject(row, None, None, None, reason))
+
+    def _reject(self, reject: Reject) -> None:
+        if self._pending is not None:
+            self._pending.append(reject)
+        elif self.rejects is not None:
+            self.rejects.add(reject)
+
+    def _pass_on_rejects(self) -> None:
+        """The batch's rejects, in row order (the columns are cleaned one after another)."""
+        if self._pending and self.rejects is not None:
+            for reject in sorted(self._pending, key=lambda r: r.row or 0):
+                self.rejects.add(reject)
+        if self._pending is not None:
+            self._pending.clear()
+
+    def _normaliser(self, path: Path) -> Normaliser:
+        on_reject = None
+        if self.rejects is not None:
+            self.rejects.reading(path.name)
+            on_reject = self._reject
+        return Normaliser(self.stats, self.field_map.vocabularies, on_reject)
+
+    def first_rows(self, label: str, ids: Iterable[str]) -> dict[str, int]:
+        """The first row of each of ``ids`` in the input file named ``label``."""
+        path, object_map = self.accounts_path, self.field_map.account
+        if self.opportunities_path is not None and label == self.opportunities_path.name:
+            path, object_map = self.opportunities_path, self.field_map.opportunity
+        column = self.columns(path, object_map)["id"]
+        wanted, found = set(ids), {}
+        for number, row in read_numbered_rows(path, lambda *_: None, self.text_format(path)):
+            key = _text(row.get(column))
+            if key in wanted and key not in found:
+                found[key] = number
+                if len(found) == len(wanted):
+                    break
+        return found
 
     def _output(self) -> OutputStore | None:
         if self.output_path is None:
@@ -103,23 +245,22 @@ class FileConnector:
             self._store = OutputStore(self.output_path, self._skip)
         return self._store
 
-    def _account_columns(self) -> tuple[list[tuple[str, str]], set[str]]:
-        """(raw key, file column) pairs the normaliser reads, and the columns that are
-        not signals."""
-        fields = list(self.field_map.account.fields.items())
+    def _account_columns(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]], set[str]]:
+        """(raw key, file column) pairs the normaliser reads (fields, then ICP values), and
+        the columns that are not signals."""
+        fields = list(self.columns(self.accounts_path, self.field_map.account).items())
         icp = [(ICP_RAW_KEYS[key], column) for key, column in self.field_map.icp.items()]
         not_signals = (
             {column for _, column in fields}
+            | set(self.field_map.account.fields.values())
             | set(self.field_map.options.get("ignore_columns", []))
             | {column for _, column in icp}
         )
-        return fields + icp, not_signals
+        return fields, icp, not_signals
 
     def _raw_account_maker(self) -> Callable[[Mapping[str, object]], dict[str, object]]:
         """A function from a file row to the normaliser's raw record, the map read once."""
-        pairs, not_signals = self._account_columns()
-        columns = pairs[: len(self.field_map.account.fields)]
-        icp = pairs[len(columns) :]
+        columns, icp, not_signals = self._account_columns()
 
         def raw_account(row: Mapping[str, object]) -> dict[str, object]:
             get = row.get
@@ -135,8 +276,27 @@ class FileConnector:
 
     def _csv_account_batches(self, normaliser: Normaliser) -> Iterator[list[Account]]:
         """Accounts of a CSV file with no output file, cleaned a batch of rows at a time."""
-        pairs, not_signals = self._account_columns()
-        for header, cells in read_csv_columns(self.accounts_path, self._skip, BATCH_ROWS):
+        fields, icp, not_signals = self._account_columns()
+        pairs = fields + icp
+        path = self.accounts_path
+        batches = read_csv_columns(path, self._skip_row, BATCH_ROWS, self.text_format(path))
+        self._pending = [] if self.rejects is not None else None
+        try:
+            for batch in self._csv_batches(batches, pairs, not_signals, normaliser):
+                self._pass_on_rejects()
+                yield batch
+            self._pass_on_rejects()
+        finally:
+            self._pending = None
+
+    def _csv_batches(
+        self,
+        batches: Iterator[tuple[list[str], list[Sequence[str | None]], list[int]]],
+        pairs: list[tuple[str, str]],
+        not_signals: set[str],
+        normaliser: Normaliser,
+    ) -> Iterator[list[Account]]:
+        for header, cells, rows in batches:
             position = {name: i for i, name in enumerate(header)}
             absent = [None] * len(cells[0])
             columns: dict[str, Sequence[str | None]] = {}
@@ -150,20 +310,24 @@ class FileConnector:
                     {k: v for k, v in zip(extra, row, strict=True) if v not in (None, "")}
                     for row in zip(*values, strict=True)
                 ]
-            yield accounts_from_columns(normaliser, columns, signals)
+            yield accounts_from_columns(normaliser, columns, signals, rows=rows)
 
     def read_account_batches(self, since: datetime | None = None) -> Iterator[list[Account]]:
         """Accounts a batch at a time (those modified at or after ``since`` when the file
         says so): the same accounts as :meth:`read_accounts`, in the same order."""
-        normaliser = Normaliser(self.stats, self.field_map.vocabularies)
+        path = self.accounts_path
+        self.check_columns()
+        normaliser = self._normaliser(path)
         self.stats.api_calls["read_accounts"] += 1
-        if self.output_path is None and not is_jsonl(self.accounts_path):
+        batches: Iterator[list[Account]]
+        if self.output_path is None and not is_jsonl(path):
             batches = self._csv_account_batches(normaliser)
         else:
             # One row at a time: the output store is read as the rows go by, between writes.
             raw_account = self._raw_account_maker()
-            records = map(raw_account, read_rows(self.accounts_path, self._skip))
-            batches = ([a] for a in map(normaliser.account, records) if a is not None)
+            rows = read_numbered_rows(path, self._skip_row, self.text_format(path))
+            accounts = (normaliser.account(raw_account(row), row=number) for number, row in rows)
+            batches = ([a] for a in accounts if a is not None)
         for batch in batches:
             if since is not None:
                 batch = [a for a in batch if a.last_modified is None or not a.last_modified < since]
@@ -185,11 +349,12 @@ class FileConnector:
         """Stream every opportunity of the opportunities file (none without one)."""
         if self.opportunities_path is None:
             return
-        normaliser = Normaliser(self.stats, self.field_map.vocabularies)
+        path = self.opportunities_path
+        fields = self.columns(path, self.field_map.opportunity)
+        normaliser = self._normaliser(path)
         self.stats.api_calls["read_opportunities"] += 1
-        fields = self.field_map.opportunity.fields
-        for row in read_rows(self.opportunities_path, self._skip):
-            opp = normaliser.opportunity({c: row.get(col) for c, col in fields.items()})
+        for number, row in read_numbered_rows(path, self._skip_row, self.text_format(path)):
+            opp = normaliser.opportunity({c: row.get(col) for c, col in fields.items()}, row=number)
             if opp is None:
                 continue
             if since is not None and opp.last_modified is not None and opp.last_modified < since:
@@ -214,6 +379,8 @@ class FileConnector:
             row[icp["reasons"]] = update.reasons
             row[icp["profile_version"]] = update.profile_version
             row[icp["scored_at"]] = update.scored_at.isoformat()
+            if update.override is not None and "override" in icp:
+                row[icp["override"]] = update.override
             rows.append(row)
         store.put(rows)
         report.updated = len(rows)
@@ -246,6 +413,14 @@ class FileConnector:
                 "set [file] accounts to an existing CSV or JSONL file",
             )
         ]
+        if self.accounts_path.is_file():
+            try:
+                self.check_columns()
+                checks.append(Check("columns", True, "; ".join(self.describe_inputs())))
+            except IcpSyncError as exc:
+                checks.append(
+                    Check("columns", False, str(exc), "name the id column with a field map")
+                )
         if self.opportunities_path is not None:
             checks.append(
                 Check(
@@ -268,8 +443,13 @@ class FileConnector:
         return checks
 
     def close(self) -> None:
-        """Write the output file and drop the temporary store."""
+        """Write the output file, log the rejects (sync) and drop the temporary store."""
         self.flush()
+        if self._log_rejects and self.rejects is not None:
+            self._log_rejects = False
+            self.rejects.finish(self.first_rows)
+            for line in self.rejects.summary():
+                log.warning(line)
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -1,7 +1,9 @@
 """Read rows from CSV or JSON Lines without holding the file in memory.
 
-Undecodable bytes are replaced (never a crash); a malformed JSON line or an oversized CSV
-field is skipped and counted by the caller through ``on_bad_row``.
+Each file is read with the encoding and delimiter of its :class:`TextFormat` (detected when
+not given). A malformed JSON line or an oversized CSV field is skipped and reported by the
+caller through ``on_bad_row``. Rows are numbered as a spreadsheet shows them: the header is
+row 1, so the first record is row 2 (JSON Lines: the line number).
 """
 
 from __future__ import annotations
@@ -10,13 +12,17 @@ import csv
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from itertools import chain, islice
+from itertools import islice
 from pathlib import Path
 from typing import TextIO
 
+from icpsync.connectors.file.text_format import TextFormat, detect_format
 from icpsync.core.errors import FatalError
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+#: (reason, row number) of a row skipped or cut by the reader.
+OnBadRow = Callable[[str, int], None]
 
 
 def is_jsonl(path: Path) -> bool:
@@ -24,69 +30,101 @@ def is_jsonl(path: Path) -> bool:
     return path.suffix.lower() in (".jsonl", ".ndjson")
 
 
-def _open(path: Path) -> TextIO:
+def file_format(path: Path, fmt: TextFormat | None = None) -> TextFormat:
+    """``fmt``, or the format detected for ``path``."""
+    return fmt or detect_format(path, csv_file=not is_jsonl(path))
+
+
+def _open(path: Path, fmt: TextFormat) -> TextIO:
     try:
-        return path.open(encoding="utf-8", errors="replace", newline="")
+        return path.open(encoding=fmt.encoding, errors="replace", newline="")
     except OSError as exc:
         raise FatalError(f"{path}: cannot read ({exc.strerror})") from exc
 
 
-def read_rows(path: Path, on_bad_row: Callable[[str], None]) -> Iterator[dict[str, object]]:
+def _csv_reader(handle: TextIO, fmt: TextFormat) -> Iterator[list[str]]:
+    return csv.reader(handle, delimiter=fmt.delimiter or ",")
+
+
+def read_header(path: Path, fmt: TextFormat | None = None) -> list[str]:
+    """The column names of a CSV file (empty for an empty file)."""
+    fmt = file_format(path, fmt)
+    with _open(path, fmt) as handle:
+        try:
+            return next(_csv_reader(handle, fmt), [])
+        except csv.Error:
+            return []
+
+
+def read_rows(
+    path: Path, on_bad_row: Callable[[str], None], fmt: TextFormat | None = None
+) -> Iterator[dict[str, object]]:
     """Yield one dict per row of ``path``.
 
     Raises:
         FatalError: the file cannot be opened.
     """
-    with _open(path) as handle:
+    for _, row in read_numbered_rows(path, lambda reason, _row: on_bad_row(reason), fmt):
+        yield row
+
+
+def read_numbered_rows(
+    path: Path, on_bad_row: OnBadRow, fmt: TextFormat | None = None
+) -> Iterator[tuple[int, dict[str, object]]]:
+    """Yield (row number, row) for every row of ``path``."""
+    fmt = file_format(path, fmt)
+    with _open(path, fmt) as handle:
         if is_jsonl(path):
-            for line in handle:
+            for number, line in enumerate(handle, 1):
                 if not line.strip():
                     continue
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError:
-                    on_bad_row("malformed_json_line")
+                    on_bad_row("malformed_json_line", number)
                     continue
                 if isinstance(row, dict):
-                    yield row
+                    yield number, row
                 else:
-                    on_bad_row("json_line_not_an_object")
+                    on_bad_row("json_line_not_an_object", number)
             return
-        try:
-            yield from _csv_rows(csv.reader(handle), on_bad_row)
-        except csv.Error:
-            on_bad_row("malformed_csv")
+        failed: list[int] = []
+        yield from _csv_rows(_until_error(_csv_reader(handle, fmt), failed), on_bad_row)
+        if failed:
+            on_bad_row("malformed_csv", failed[0])
 
 
 def _csv_rows(
-    reader: Iterator[list[str]], on_bad_row: Callable[[str], None]
-) -> Iterator[dict[str, object]]:
+    reader: Iterator[tuple[int, list[str]]], on_bad_row: OnBadRow
+) -> Iterator[tuple[int, dict[str, object]]]:
     """Rows as ``csv.DictReader`` makes them (blank lines skipped, short rows padded with
     None, surplus cells dropped and counted), without its per-row Python overhead."""
-    header = next(reader, None)
-    if header is None:
+    first = next(reader, None)
+    if first is None:
         return
+    header = first[1]
     width = len(header)
-    for cells in reader:
+    for number, cells in reader:
         if not cells:
             continue
         row: dict[str, object] = dict(zip(header, cells, strict=False))
         if len(cells) > width:
-            on_bad_row("csv_row_with_extra_columns")
+            on_bad_row("csv_row_with_extra_columns", number)
         elif len(cells) < width:
             for name in header[len(cells) :]:
                 row[name] = None
         # Cells are strings (or None for padding): present means neither None nor "".
         if any(row.values()):
-            yield row
+            yield number, row
         else:
-            on_bad_row("empty_row")
+            on_bad_row("empty_row", number)
 
 
 def read_csv_columns(
-    path: Path, on_bad_row: Callable[[str], None], size: int
-) -> Iterator[tuple[list[str], list[Sequence[str | None]]]]:
-    """The rows of a CSV file ``size`` at a time, as (column names, one column per name).
+    path: Path, on_bad_row: OnBadRow, size: int, fmt: TextFormat | None = None
+) -> Iterator[tuple[list[str], list[Sequence[str | None]], list[int]]]:
+    """The rows of a CSV file ``size`` at a time, as (column names, one column per name,
+    the rows' numbers).
 
     The rows and counts are those of :func:`read_rows` (a repeated column name keeps its
     last value); only the shape differs: no dict per row.
@@ -94,53 +132,75 @@ def read_csv_columns(
     Raises:
         FatalError: the file cannot be opened.
     """
-    with _open(path) as handle:
-        failed: list[bool] = []
-        reader = _until_error(csv.reader(handle), failed)
-        header = next(reader, None)
-        if header is None:
+    fmt = file_format(path, fmt)
+    with _open(path, fmt) as handle:
+        failed: list[int] = []
+        reader = _until_error(_csv_reader(handle, fmt), failed)
+        first = next(reader, None)
+        if first is None:
             pass
-        elif not header or len(set(header)) < len(header):  # let the dicts decide
-            rows = _csv_rows(chain([header], reader), on_bad_row)
-            names = list(dict.fromkeys(header))
+        elif not first[1] or len(set(first[1])) < len(first[1]):  # let the dicts decide
+            rows = _csv_rows(_chained(first, reader), on_bad_row)
+            names = list(dict.fromkeys(first[1]))
             while records := list(islice(rows, size)):
-                yield names, [[row[name] for row in records] for name in names]  # type: ignore[misc]
+                yield (
+                    names,
+                    [[row[name] for _, row in records] for name in names],  # type: ignore[misc]
+                    [number for number, _ in records],
+                )
         else:
+            header = first[1]
             width = len(header)
             while batch := list(islice(reader, size)):
-                cells: list[list[str | None]] = batch  # type: ignore[assignment]
-                if any(len(row) != width for row in batch):
-                    cells = _fitted(batch, width, on_bad_row)
+                numbers = [number for number, _ in batch]
+                cells: list[list[str | None]] = [row for _, row in batch]  # type: ignore[misc]
+                if any(len(row) != width for row in cells):
+                    numbers, cells = _fitted(batch, width, on_bad_row)
                 if not all(map(any, cells)):
-                    for _ in range(sum(1 for row in cells if not any(row))):
-                        on_bad_row("empty_row")
-                    cells = [row for row in cells if any(row)]
+                    kept = [i for i, row in enumerate(cells) if any(row)]
+                    for i, row in enumerate(cells):
+                        if not any(row):
+                            on_bad_row("empty_row", numbers[i])
+                    cells = [cells[i] for i in kept]
+                    numbers = [numbers[i] for i in kept]
                 if cells:
-                    yield header, list(zip(*cells, strict=True))
+                    yield header, list(zip(*cells, strict=True)), numbers
         if failed:
-            on_bad_row("malformed_csv")
+            on_bad_row("malformed_csv", failed[0])
 
 
-def _until_error(reader: Iterator[list[str]], failed: list[bool]) -> Iterator[list[str]]:
-    """The reader's rows up to a malformed one (noted in ``failed``)."""
+def _chained(
+    first: tuple[int, list[str]], rest: Iterator[tuple[int, list[str]]]
+) -> Iterator[tuple[int, list[str]]]:
+    yield first
+    yield from rest
+
+
+def _until_error(reader: Iterator[list[str]], failed: list[int]) -> Iterator[tuple[int, list[str]]]:
+    """The reader's rows, numbered from 1, up to a malformed one (its number in ``failed``)."""
+    number = 0
     try:
-        yield from reader
+        for cells in reader:
+            number += 1
+            yield number, cells
     except csv.Error:
-        failed.append(True)
+        failed.append(number + 1)
 
 
 def _fitted(
-    batch: list[list[str]], width: int, on_bad_row: Callable[[str], None]
-) -> list[list[str | None]]:
+    batch: list[tuple[int, list[str]]], width: int, on_bad_row: OnBadRow
+) -> tuple[list[int], list[list[str | None]]]:
     """Rows as ``width`` cells: blank lines dropped, short rows padded with None, surplus
     cells dropped and counted."""
+    numbers: list[int] = []
     fitted: list[list[str | None]] = []
-    for cells in batch:
+    for number, cells in batch:
         if not cells:
             continue
+        numbers.append(number)
         if len(cells) > width:
-            on_bad_row("csv_row_with_extra_columns")
+            on_bad_row("csv_row_with_extra_columns", number)
             fitted.append(cells[:width])  # type: ignore[arg-type]
         else:
             fitted.append([*cells, *[None] * (width - len(cells))])
-    return fitted
+    return numbers, fitted

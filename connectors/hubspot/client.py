@@ -3,14 +3,19 @@
 hubspot-api-client builds a new ``ApiClient`` (and connection pool) on every attribute
 access of ``client.crm.companies.basic_api``; this wrapper builds each API once and closes
 their pools. Its own urllib3 retry is switched off (it never retries POST anyway): retries
-happen here, with tenacity, so they are counted and bounded. Vendor errors (each API
-package has its own ``ApiException``) become icpsync's error tree::
+happen here, with tenacity, so they are counted and bounded (attempts, and a deadline on
+the time one call may spend retrying). Vendor errors (each API package has its own
+``ApiException``) become icpsync's error tree::
 
     401/403                   -> AuthError
     429 DAILY                 -> BudgetExhausted (stop cleanly, resume next run)
-    429 TEN_SECONDLY/SECONDLY -> RateLimited (retried after a back-off)
+    429 TEN_SECONDLY/SECONDLY -> RateLimited (retried after ``Retry-After``, else a back-off)
     5xx, timeouts, lost conn. -> RetriableError (retried)
     other 4xx                 -> RequestRefused (a FatalError with HubSpot's message)
+
+The ``X-HubSpot-RateLimit-*`` headers of every response tune the limiter (HubSpot's limit
+and what its window has left); a 429 pauses every caller of the limiter until its
+``Retry-After``.
 """
 
 from __future__ import annotations
@@ -20,28 +25,46 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import urllib3
 from hubspot import HubSpot
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
 from urllib3.util.retry import Retry
 
 from icpsync.connectors.hubspot.limiter import SlidingWindowLimiter, shared_limiter
 from icpsync.core.errors import AuthError, BudgetExhausted, FatalError, RetriableError
 
 if TYPE_CHECKING:
-    from icpsync.engine.settings import HubSpotSettings
+    from icpsync.connectors.hubspot.settings import HubSpotSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _SEARCH = "search"
+#: the most time one call spends retrying (its waits included) before it gives up.
+RETRY_DEADLINE_S = 300.0
 
 
 class RateLimited(RetriableError):
-    """HubSpot said 429 for the ten-secondly (or search's secondly) policy."""
+    """HubSpot said 429 for the ten-secondly (or search's secondly) policy.
+
+    Attributes:
+        retry_after: seconds HubSpot asked to wait (``Retry-After``), when it said.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ResponseLost(RetriableError):
@@ -56,10 +79,13 @@ class RequestRefused(FatalError):
         category: HubSpot's error category (``VALIDATION_ERROR``, ``CONFLICT``...).
     """
 
-    def __init__(self, message: str, status: int, category: str | None):
+    def __init__(
+        self, message: str, status: int, category: str | None, body: dict[str, Any] | None = None
+    ):
         super().__init__(message)
         self.status = status
         self.category = category
+        self.body = body or {}
 
 
 def snippet(body: object, limit: int = 120) -> str:
@@ -128,10 +154,66 @@ def translate(exc: Exception, kind: str) -> Exception:
     if status == 429:
         if body.get("policyName") == "DAILY":
             return BudgetExhausted("HubSpot's daily API limit is reached")
-        return RateLimited(f"HubSpot rate limit ({body.get('policyName', 'unknown')}): {message}")
+        return RateLimited(
+            f"HubSpot rate limit ({body.get('policyName', 'unknown')}): {message}",
+            retry_after(getattr(exc, "headers", None)),
+        )
     if status >= 500 or status == 0:
-        return RetriableError(f"HubSpot {kind}: server error {status}: {message}")
-    return RequestRefused(f"HubSpot {kind}: {status} {message}", status, body.get("category"))
+        return RetriableError(f"HubSpot {kind}: server error {status}: {snippet(message)}")
+    return RequestRefused(
+        f"HubSpot {kind}: {status} {readable(body) or message}", status, body.get("category"), body
+    )
+
+
+def retry_after(headers: Any) -> float | None:
+    """``Retry-After`` in seconds (HubSpot sends a number), or None."""
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def readable(body: dict[str, Any], limit: int = 200) -> str:
+    """One short line from a HubSpot error body: category, property, code and message.
+
+    A whole-batch 400 nests the property checks as escaped JSON in ``message``
+    (``Property values were not valid: [{"isValid":false,"name":...}]``) and repeats them
+    in ``errors``; both are read, the first invalid property is named.
+    """
+    checks: list[tuple[str, str, str]] = []
+    for item in body.get("errors") or []:
+        if not isinstance(item, dict):
+            continue
+        names = (item.get("context") or {}).get("propertyName") or []
+        name = ",".join(map(str, names))
+        checks.append((name, str(item.get("code") or ""), str(item.get("message") or "")))
+    message = str(body.get("message") or "")
+    head, sep, nested = message.partition(": [")
+    if not checks and sep:
+        try:
+            parsed = json.loads("[" + nested)
+        except ValueError:
+            parsed = []
+        for item in parsed if isinstance(parsed, list) else []:
+            if isinstance(item, dict) and not item.get("isValid", False):
+                checks.append(
+                    (
+                        str(item.get("name") or ""),
+                        str(item.get("error") or ""),
+                        str(item.get("message") or ""),
+                    )
+                )
+    category = str(body.get("category") or "")
+    if checks:
+        name, code, text = checks[0]
+        more = f" (+{len(checks) - 1} more)" if len(checks) > 1 else ""
+        where = f"{name}: " if name else ""
+        line = f"{category}: {where}{code}: {text}{more}"
+    else:
+        line = f"{category}: {head if sep else message}" if category else message
+    line = " ".join(line.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _fingerprint(token: str) -> str:
@@ -217,6 +299,8 @@ class HubSpotApi:
         self.groups = crm.properties.groups_api
         self.pipelines = crm.pipelines.pipelines_api
         self.associations = crm.associations.v4.batch_api
+        self.lists = crm.lists.lists_api
+        self.list_members = crm.lists.memberships_api
         for api in self._apis():
             _refuse_broken_json(api.api_client)
         if limiter_key is None:
@@ -232,6 +316,8 @@ class HubSpotApi:
         self.calls: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()
         self.last_headers: dict[str, str] = {}
+        #: how retries wait (tests record the waits through it).
+        self.sleep: Callable[[float], None] = time.sleep
         self._lock = threading.Lock()
 
     @classmethod
@@ -284,7 +370,13 @@ class HubSpotApi:
                     raise
                 with self._lock:
                     self.budget.observe(getattr(exc, "headers", None))
-                raise translate(exc, kind) from exc
+                error = translate(exc, kind)
+                if isinstance(error, RateLimited):
+                    limiter.pause(error.retry_after or self.backoff_s)
+                else:
+                    limiter.observe(getattr(exc, "headers", None))
+                raise error from exc
+            limiter.observe(headers)
         with self._lock:
             self.budget.observe(headers)
             if headers is not None and headers.get("X-HubSpot-RateLimit-Max") is not None:
@@ -294,14 +386,35 @@ class HubSpotApi:
         return data
 
     def retrying(self) -> Retrying:
-        """The retry policy: retriable errors, ``max_retries`` times, exponential back-off."""
+        """The request retry policy: retriable errors, ``max_retries`` times and at most
+        ``RETRY_DEADLINE_S`` in all; a 429 waits its ``Retry-After`` (else an exponential
+        back-off from ``backoff_s``), other faults back off from a fifth of it."""
+        cap = max(self.backoff_s * 16, 10.0)
+        limited = wait_exponential(multiplier=self.backoff_s, max=cap)
+        # a 5xx or a lost response is worth trying again soon (HubSpot's own SDKs wait
+        # 200 ms x n); a 429 waits what HubSpot asked, else the full back-off
+        faulted = wait_exponential(multiplier=self.backoff_s / 5, max=cap)
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if not isinstance(exc, RateLimited):
+                return float(faulted(state))
+            return float(exc.retry_after if exc.retry_after is not None else limited(state))
+
         return Retrying(
             retry=retry_if_exception_type(RetriableError),
-            stop=stop_after_attempt(self.max_retries + 1),
-            wait=wait_exponential(multiplier=self.backoff_s, max=max(self.backoff_s * 16, 10.0)),
+            stop=stop_after_attempt(self.max_retries + 1) | stop_after_delay(RETRY_DEADLINE_S),
+            wait=wait,
+            sleep=lambda seconds: self.sleep(seconds),
             reraise=True,
             before_sleep=self._note_retry,
         )
+
+    def note_retry(self, kind: str) -> None:
+        """Count one retry of ``kind`` (request retries count by error type; ``record``
+        counts the rounds of retrying records)."""
+        with self._lock:
+            self.retries[kind] += 1
 
     def _note_retry(self, state: Any) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -330,6 +443,8 @@ class HubSpotApi:
             self.groups,
             self.pipelines,
             self.associations,
+            self.lists,
+            self.list_members,
         )
 
     def close(self) -> None:

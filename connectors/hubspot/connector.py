@@ -6,14 +6,18 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
+from icpsync.connectors.hubspot.account import AccountInfoApi, portal_id
 from icpsync.connectors.hubspot.client import HubSpotApi
 from icpsync.connectors.hubspot.doctor import preflight
 from icpsync.connectors.hubspot.install import ensure_fields
+from icpsync.connectors.hubspot.lists import TierLists
 from icpsync.connectors.hubspot.reader import Reader
+from icpsync.connectors.hubspot.settings import SPEC
+from icpsync.connectors.hubspot.visibility import rep_view, uninstall, visibility_checks
 from icpsync.connectors.hubspot.writer import Writer
-from icpsync.core.errors import ConfigError
-from icpsync.engine.field_map import FieldMap, load_field_map
+from icpsync.core.errors import AuthError, ConfigError, ConnectorError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
+from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
 
 if TYPE_CHECKING:
@@ -63,11 +67,12 @@ class HubSpotConnector:
             mirror_native_tier=mirror_native_tier,
             concurrency=write_concurrency,
         )
+        self._portal_id: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HubSpotConnector:
         """Build from the ``[hubspot]`` settings."""
-        conf = settings.hubspot
+        conf = SPEC.section(settings)
         if conf.access_token is None or not conf.access_token.get_secret_value():
             raise ConfigError(
                 "expected a private-app access token (set ICPSYNC_HUBSPOT__ACCESS_TOKEN)",
@@ -85,12 +90,41 @@ class HubSpotConnector:
 
     def preflight(self) -> list[Check]:
         """Token, properties and their types, deal access, rate-limit headroom."""
-        return preflight(
+        checks = preflight(
             self.api,
             self.field_map,
             rate_limit_per_10s=self.rate_limit_per_10s,
             mirror_native_tier=self.mirror_native_tier,
         )
+        if not checks[0].ok:
+            return checks  # no token or no portal: nothing else can be checked
+        return checks + visibility_checks(self.api, self.field_map)
+
+    def org_id(self) -> str:
+        """The portal id: ``GET /account-info/v3/details`` (one call, then kept); when the
+        token may not call it (403), the private-app token's own info (``hubId``).
+
+        Raises:
+            AuthError: HubSpot refused both (the token itself is refused).
+            ConnectorError: HubSpot did not say which portal the token belongs to.
+        """
+        if self._portal_id is None:
+            info = AccountInfoApi(self.api.companies.api_client)
+            try:
+                found = portal_id(self.api.call("account_info", info.details, raw=True))
+            except AuthError as refused:
+                try:
+                    answer = self.api.call("token_info", info.token_info, raw=True)
+                except ConnectorError:
+                    raise refused from None
+                found = portal_id(answer, "hubId")
+            if not found:
+                raise ConnectorError(
+                    "HubSpot did not say which portal the token belongs to "
+                    "(GET /account-info/v3/details named no portalId)"
+                )
+            self._portal_id = found
+        return self._portal_id
 
     def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
         """Every company, or (``since``) those modified at or after it, via search."""
@@ -109,8 +143,19 @@ class HubSpotConnector:
         return self.writer.write(updates)
 
     def ensure_fields(self, *, dry_run: bool) -> list[PlanStep]:
-        """The property group and the ICP properties (idempotent)."""
-        return ensure_fields(self.api, self.field_map, dry_run=dry_run)
+        """The property group and the ICP properties in order, then the tier lists
+        (idempotent)."""
+        steps = ensure_fields(self.api, self.field_map, dry_run=dry_run)
+        lists = TierLists(self.api, self.field_map.icp["tier"])
+        return steps + lists.ensure(dry_run=dry_run)
+
+    def uninstall(self, *, dry_run: bool, keep_fields: bool) -> list[PlanStep]:
+        """Remove the lists and, unless ``keep_fields``, the properties and their group."""
+        return uninstall(self.api, self.field_map, dry_run=dry_run, keep_fields=keep_fields)
+
+    def rep_view(self) -> list[str]:
+        """What a rep sees: the property group and the companies per tier list."""
+        return rep_view(self.api, self.field_map)
 
     def close(self) -> None:
         """Close the client's connection pools."""

@@ -64,6 +64,15 @@ SPECS = (
 )
 
 
+#: the order of the properties in their group (and on the record's "View all properties").
+ORDER = ("tier", "score", "reasons", "flags", "override", "scored_at", "profile_version")
+
+
+def display_order(key: str) -> int:
+    """Where a property sits in the tool's group."""
+    return ORDER.index(key) if key in ORDER else len(ORDER)
+
+
 def specs_for(field_map: FieldMap) -> list[tuple[str, PropertySpec]]:
     """``(property name, spec)`` for every ICP key the field map names."""
     return [(field_map.icp[s.key], s) for s in SPECS if s.key in field_map.icp]
@@ -107,6 +116,7 @@ def ensure_fields(api: HubSpotApi, field_map: FieldMap, *, dry_run: bool) -> lis
                     field_type=spec.field_type,
                     group_name=group,
                     description=spec.description,
+                    display_order=display_order(spec.key),
                     options=[
                         OptionInput(label=lab, value=val, display_order=i, hidden=False)
                         for i, (val, lab) in enumerate(spec.options)
@@ -158,6 +168,18 @@ def ensure_fields(api: HubSpotApi, field_map: FieldMap, *, dry_run: bool) -> lis
                     "update",
                     target,
                     "add options " + ", ".join(lab for _, lab in missing),
+                    done=not dry_run,
+                )
+            )
+        elif prop.group_name != group or prop.display_order != display_order(spec.key):
+            if not dry_run:
+                change = PropertyUpdate(group_name=group, display_order=display_order(spec.key))
+                api.call("properties", api.properties.update, OBJECT, name, change)
+            steps.append(
+                PlanStep(
+                    "update",
+                    target,
+                    f"into group {group}, position {display_order(spec.key) + 1}",
                     done=not dry_run,
                 )
             )

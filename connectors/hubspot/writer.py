@@ -1,11 +1,19 @@
 """Writing ICP values: ``batch_api.update``, 100 companies a call, per-record outcomes.
 
-A 207 names the records that failed: validation errors (``INVALID_OPTION``,
-``PROPERTY_DOESNT_EXIST``) and missing records are reported at once; other errors are
-retried. A call whose response was lost (timeout, dropped connection, 5xx) may have been
-applied, so before retrying it the records are read back and those already holding the
-values are counted as written, never written twice. A ``DAILY`` 429 or a spent budget
-stops the run cleanly: the records not written are reported and the next run resumes.
+* Request faults (429, 5xx, lost responses) retry the call (the client's policy: its
+  attempts, ``Retry-After``, a deadline). A call whose response was lost (timeout, dropped
+  connection, 5xx) may have been applied, so before retrying it the records are read back
+  and those already holding the values are counted as written, never written twice.
+* A whole-batch 400 ``VALIDATION_ERROR`` (HubSpot rejects all 100 inputs for one invalid
+  value, naming no record) is bisected until the refused records are isolated; every
+  valid record is written. Each refused record keeps one readable line (property, code,
+  what HubSpot allows) and is not retriable.
+* Record faults (a 207 naming records that failed for a transient reason) are pooled:
+  collected over the whole call and retried at its end, regrouped into full batches, a
+  bounded number of rounds (counted apart from request retries). Validation errors and
+  missing records in a 207 are reported at once, not retriable.
+* A ``DAILY`` 429 or a spent budget stops the run cleanly: the records not written are
+  reported and the next run resumes.
 """
 
 from __future__ import annotations
@@ -22,23 +30,29 @@ from hubspot.crm.companies import (
     SimplePublicObjectBatchInput,
     SimplePublicObjectId,
 )
+from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
-from icpsync.connectors.hubspot.client import HubSpotApi, RateLimited, RequestRefused
+from icpsync.connectors.hubspot.client import (
+    HubSpotApi,
+    RateLimited,
+    RequestRefused,
+    readable,
+)
 from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, TIER_VALUE, hubspot_datetime
 from icpsync.core.errors import BudgetExhausted, RetriableError
-from icpsync.engine.field_map import FieldMap
 from icpsync.core.model import RecordFailure, ScoreUpdate, WriteReport
+from icpsync.engine.field_map import FieldMap
 
 log = logging.getLogger(__name__)
 BATCH = 100
 #: categories of a 207 error that retrying will not fix.
 FINAL_CATEGORIES = frozenset({"VALIDATION_ERROR", "OBJECT_NOT_FOUND"})
+#: codes of a 400 that concern every input alike: bisecting would only spend calls.
+SHARED_CODES = frozenset({"PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE"})
 #: compared when reading back after a lost response (scored_at is reformatted by HubSpot).
 _COMPARED = ("score", "tier", "flags", "reasons", "profile_version")
 
-
-class _Retry(RetriableError):
-    """Some records of a batch failed in a way worth retrying."""
+Values = dict[str, dict[str, str]]
 
 
 class Writer:
@@ -49,6 +63,8 @@ class Writer:
         field_map: the ICP property names.
         mirror_native_tier: also set ``hs_ideal_customer_profile`` (tier_1/2/3, else cleared).
         concurrency: batches in flight at once (the limiter still paces them).
+        record_retries: rounds of retrying records that failed for a transient reason
+            (default: the client's ``max_retries``).
     """
 
     def __init__(
@@ -58,15 +74,19 @@ class Writer:
         *,
         mirror_native_tier: bool = False,
         concurrency: int = 1,
+        record_retries: int | None = None,
     ):
         self.api = api
         self.icp = field_map.icp
         self.mirror_native_tier = mirror_native_tier
         self.concurrency = concurrency
+        self.record_retries = api.max_retries if record_retries is None else record_retries
         self._stop = threading.Event()
+        self._stop_reason = ""
 
     def properties(self, update: ScoreUpdate) -> dict[str, str]:
-        """The property values one update writes (never the override)."""
+        """The property values one update writes (the override only when the update sets
+        it: a rep's direct edit of the tier kept as the override)."""
         icp = self.icp
         values = {
             icp["score"]: str(update.score),
@@ -78,92 +98,136 @@ class Writer:
         }
         if self.mirror_native_tier:
             values[NATIVE] = NATIVE_TIER.get(update.tier, "")
+        if update.override is not None and "override" in icp:
+            values[icp["override"]] = TIER_VALUE.get(update.override, update.override)
         return values
 
     def write(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
-        """Write ``updates``; one report for all of them."""
+        """Write ``updates``; one report for all of them (never raises for one record)."""
         report = WriteReport(attempted=len(updates))
-        batches = [
-            {u.account_id: self.properties(u) for u in updates[i : i + BATCH]}
-            for i in range(0, len(updates), BATCH)
-        ]
-        if self.concurrency > 1 and len(batches) > 1:
-            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="hubspot-write") as pool:
-                parts = list(pool.map(self._batch, batches))
-        else:
-            parts = [self._batch(b) for b in batches]
-        for part in parts:
-            report.merge(part)
-        return report
+        values: Values = {u.account_id: self.properties(u) for u in updates}
+        last: dict[str, str] = dict.fromkeys(values, "")
 
-    def _batch(self, values: dict[str, dict[str, str]]) -> WriteReport:
-        """One batch of up to 100: retried per record until written or refused."""
-        report = WriteReport()
-        pending = dict(values)
-        reasons: dict[str, str] = {}
-        lost = False
+        def send_round() -> dict[str, str]:
+            """One pass over the ids still to write, in full batches; the ids to try again."""
+            ids = list(last)
+            batches = [
+                {i: values[i] for i in ids[n : n + BATCH]} for n in range(0, len(ids), BATCH)
+            ]
+            if self.concurrency > 1 and len(batches) > 1:
+                with ThreadPoolExecutor(self.concurrency, "hubspot-write") as pool:
+                    parts = list(pool.map(self._batch, batches))
+            else:
+                parts = [self._batch(b) for b in batches]
+            again: dict[str, str] = {}
+            for part, retry in parts:
+                report.merge(part)
+                again.update(retry)
+            if again and not self._stop.is_set():
+                self.api.note_retry("record")
+                log.info("%d records failed for a transient reason; retrying them", len(again))
+            last.clear()
+            last.update(again)
+            return again
+
+        rounds = Retrying(
+            retry=retry_if_result(lambda again: bool(again) and not self._stop.is_set()),
+            stop=stop_after_attempt(self.record_retries + 1),
+            wait=wait_exponential(multiplier=self.api.backoff_s / 5, max=10.0),
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else {},
+        )
+        rounds(send_round)
+        for rid, reason in last.items():
+            if self._stop.is_set():
+                reason = f"not written: {self._stop_reason}"
+            report.failures.append(RecordFailure(rid, reason, retriable=True))
         if self._stop.is_set():
-            return self._unwritten(report, pending, "not written: the run is stopping")
-        try:
-            for attempt in self.api.retrying():
-                with attempt:
-                    if lost:
-                        self._drop_applied(pending, report)
-                        lost = False
-                    if not pending:
-                        break
-                    try:
-                        self._send(pending, report, reasons)
-                    except RateLimited:
-                        raise
-                    except RetriableError:
-                        lost = True
-                        raise
-                    if pending:
-                        raise _Retry(f"{len(pending)} records failed; retrying")
-        except BudgetExhausted as exc:
-            self._stop.set()
-            report.stopped = str(exc)
-            return self._unwritten(report, pending, f"not written: {exc}")
-        except RequestRefused as exc:
-            return self._unwritten(report, pending, str(exc), retriable=False)
-        except RetriableError as exc:
-            for rid in pending:
-                report.failures.append(
-                    RecordFailure(rid, reasons.get(rid, str(exc)), retriable=True)
-                )
+            report.stopped = self._stop_reason
         return report
 
-    def _send(
-        self, pending: dict[str, dict[str, str]], report: WriteReport, reasons: dict[str, str]
-    ) -> None:
+    def _batch(self, values: Values) -> tuple[WriteReport, dict[str, str]]:
+        """One batch of up to 100: its report, and the ids worth another round."""
+        report = WriteReport()
+        if self._stop.is_set():
+            return report, dict.fromkeys(values, "not written: the run is stopping")
+        pending = dict(values)
+        try:
+            result = self._send_retried(pending, report)
+        except BudgetExhausted as exc:
+            self._stop_reason = self._stop_reason or str(exc)
+            self._stop.set()
+            return report, dict.fromkeys(pending, f"not written: {exc}")
+        except RequestRefused as exc:
+            return self._refused(pending, exc, report)
+        except RetriableError as exc:
+            return report, dict.fromkeys(pending, str(exc))
+        again: dict[str, str] = {}
+        if result is None:
+            return report, again
+        for record in result.results or []:
+            if pending.pop(str(record.id), None) is not None:
+                report.updated += 1
+        for error in getattr(result, "errors", None) or []:
+            ids = [str(i) for i in ((error.context or {}).get("ids") or [])]
+            reason = _reason_207(error)
+            for rid in ids:
+                if pending.pop(rid, None) is None:
+                    continue
+                if error.category in FINAL_CATEGORIES:
+                    report.failures.append(RecordFailure(rid, reason, retriable=False))
+                else:
+                    again[rid] = reason
+        for rid in pending:  # neither a result nor an error: not applied, as far as we know
+            again[rid] = "HubSpot returned no outcome for this record"
+        return report, again
+
+    def _refused(
+        self, pending: Values, exc: RequestRefused, report: WriteReport
+    ) -> tuple[WriteReport, dict[str, str]]:
+        """A 400 for the whole batch: bisect to the inputs HubSpot refuses."""
+        reason = readable(exc.body) or str(exc)
+        codes = {str(e.get("code")) for e in exc.body.get("errors") or [] if isinstance(e, dict)}
+        bisect = exc.status == 400 and exc.category == "VALIDATION_ERROR"
+        if len(pending) > 1 and bisect and not codes & SHARED_CODES:
+            again: dict[str, str] = {}
+            for group in _split(pending, exc.body):
+                part, retry = self._batch({i: pending[i] for i in group})
+                report.merge(part)
+                again.update(retry)
+            return report, again
+        for rid in pending:
+            report.failures.append(RecordFailure(rid, reason, retriable=False))
+        return report, {}
+
+    def _send_retried(self, pending: Values, report: WriteReport) -> Any:
+        """The batch update under the request retry policy (lost responses read back)."""
+        lost = False
+        for attempt in self.api.retrying():
+            with attempt:
+                if lost:
+                    self._drop_applied(pending, report)
+                    lost = False
+                if not pending:
+                    return None
+                try:
+                    return self._send(pending)
+                except RateLimited:
+                    raise
+                except RetriableError:
+                    lost = True
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(self, pending: Values) -> Any:
         body = BatchInputSimplePublicObjectBatchInput(
             inputs=[
                 SimplePublicObjectBatchInput(id=rid, properties=props)
                 for rid, props in pending.items()
             ]
         )
-        result = self.api.call_once("batch_update", self.api.companies_batch.update, body)
-        for record in result.results or []:
-            if pending.pop(str(record.id), None) is not None:
-                report.updated += 1
-        for error in getattr(result, "errors", None) or []:
-            ids = [str(i) for i in ((error.context or {}).get("ids") or [])]
-            detail = (
-                "; ".join(f"{e.code}: {e.message}" for e in (error.errors or []) if e.code)
-                or error.message
-            )
-            reason = f"{error.category}: {detail}"
-            for rid in ids:
-                if rid not in pending:
-                    continue
-                if error.category in FINAL_CATEGORIES:
-                    pending.pop(rid)
-                    report.failures.append(RecordFailure(rid, reason, retriable=False))
-                else:
-                    reasons[rid] = reason
+        return self.api.call_once("batch_update", self.api.companies_batch.update, body)
 
-    def _drop_applied(self, pending: dict[str, dict[str, str]], report: WriteReport) -> None:
+    def _drop_applied(self, pending: Values, report: WriteReport) -> None:
         """After a lost response: count (and drop) records that already hold the values."""
         names = [self.icp[k] for k in _COMPARED]
         body = BatchReadInputSimplePublicObjectId(
@@ -183,14 +247,31 @@ class Writer:
                 report.updated += 1
         log.info("read back after a lost response: %d still to write", len(pending))
 
-    @staticmethod
-    def _unwritten(
-        report: WriteReport,
-        pending: dict[str, dict[str, str]],
-        reason: str,
-        *,
-        retriable: bool = True,
-    ) -> WriteReport:
-        for rid in pending:
-            report.failures.append(RecordFailure(rid, reason, retriable=retriable))
-        return report
+
+def _split(pending: Values, body: dict[str, Any]) -> list[list[str]]:
+    """How to divide a refused batch: the inputs holding the value the 400 names apart from
+    the others (HubSpot names the property and value, never the record), else halves."""
+    ids = list(pending)
+    checks = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+    if checks:
+        names = (checks[0].get("context") or {}).get("propertyName") or []
+        text = str(checks[0].get("message") or "").split(":")[0]  # not the allowed values
+        name = str(names[0]) if names else ""
+        suspects = [i for i in ids if pending[i].get(name) and str(pending[i][name]) in text]
+        if 0 < len(suspects) < len(ids):
+            chosen = set(suspects)
+            return [[i for i in ids if i not in chosen], suspects]
+    return [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
+
+
+def _reason_207(error: Any) -> str:
+    """One line for one error of a 207 (category, property, code, message)."""
+    body = {
+        "category": error.category,
+        "message": error.message,
+        "errors": [
+            {"code": e.code, "message": e.message, "context": e.context}
+            for e in (error.errors or [])
+        ],
+    }
+    return readable(body)

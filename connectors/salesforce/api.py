@@ -1,13 +1,18 @@
 """Every Salesforce call goes through :class:`Api`: counted, retried, translated.
 
-* 5xx, timeouts and dropped connections back off and retry (tenacity), up to
-  ``max_retries``; a ``before_retry`` hook lets writers re-read what a timed-out request
-  may already have applied, so no record is written twice.
+* 5xx (an HTML 502 from a proxy included), timeouts and dropped connections back off and
+  retry (tenacity), up to ``max_retries`` and ``RETRY_DEADLINE_S`` in all; a
+  ``before_retry`` hook lets writers re-read what a timed-out request may already have
+  applied, so no record is written twice.
 * 401 ``INVALID_SESSION_ID`` logs in again (once per expiry across threads) and retries.
+  In ``session`` mode, which cannot log in, the first 401 of a call is retried with the
+  same session (real orgs answer a spurious 401 now and then); a second one is expiry.
 * 403 ``REQUEST_LIMIT_EXCEEDED`` raises :class:`BudgetExhausted`; other API errors raise
-  :class:`FatalError` with Salesforce's ``errorCode: message``.
-* ``Sforce-Limit-Info`` is read after each call into :class:`Budget`, which says when a
-  run would spend more than ``api_budget_share`` of what was left when it started.
+  :class:`Refused` (a :class:`FatalError`) with Salesforce's ``errorCode: message``.
+* ``Sforce-Limit-Info`` is read after each call into :class:`Budget`; every call, reads
+  included, is checked against it first: the call that would spend more than
+  ``api_budget_share`` of what was left when the run started is not made
+  (:class:`BudgetExhausted`, the run stops and the next one resumes).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import requests
 from simple_salesforce import Salesforce
@@ -31,15 +36,44 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
+    stop_after_delay,
     wait_exponential,
 )
 
-from icpsync.connectors.salesforce.auth import Session
+from icpsync.connectors.salesforce.auth import Session, connection_problem
 from icpsync.core.errors import BudgetExhausted, FatalError, RetriableError
 from icpsync.core.model import ConnectorStats
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: the most time one call spends retrying (its waits included) before it gives up.
+RETRY_DEADLINE_S = 300.0
+
+
+class Refused(FatalError):
+    """Salesforce refused a request (4xx other than the daily limit).
+
+    Attributes:
+        status: the HTTP status.
+        code: Salesforce's ``errorCode`` (``""`` when the body had none).
+        detail: Salesforce's ``message``.
+    """
+
+    def __init__(self, message: str, status: int, code: str, detail: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+def _refused(kind: str, exc: SalesforceError, text: str | None = None) -> Refused:
+    content = exc.content
+    first: Any = content[0] if isinstance(content, list) and content else {}
+    if not isinstance(first, dict):
+        first = {}
+    code, detail = str(first.get("errorCode") or ""), str(first.get("message") or "")
+    message = text or error_text(exc)
+    return Refused(f"salesforce {kind}: {message}", int(exc.status), code, detail)
 
 
 def error_text(exc: SalesforceError) -> str:
@@ -56,6 +90,8 @@ UNCERTAIN = (requests.Timeout, requests.ConnectionError, requests.exceptions.JSO
 
 
 def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False  # an untrusted certificate stays untrusted
     if isinstance(exc, UNCERTAIN):
         return True
     if isinstance(exc, SalesforceExpiredSession):
@@ -84,8 +120,8 @@ class Budget:
         if usage is None:
             return
         with self._lock:
-            if self.start_used is None:
-                self.start_used = usage.used
+            if self.start_used is None:  # the call that reported it was this run's
+                self.start_used = usage.used - 1
             self.used = max(self.used or 0, usage.used)
             self.total = usage.total
 
@@ -118,6 +154,14 @@ class Api:
         self.max_retries = max_retries
         self.budget = Budget(share)
         self._stats_lock = threading.Lock()
+        #: the tool's own fields: an INVALID_FIELD naming one means ``install`` has not run.
+        self.tool_fields: frozenset[str] = frozenset()
+
+    def _fatal_text(self, exc: SalesforceError) -> str:
+        text = error_text(exc)
+        if "INVALID_FIELD" in text and any(name in text for name in self.tool_fields):
+            text += "; the tool's fields are not in this org yet: run `icpsync install`"
+        return text
 
     def count(self, kind: str, n: int = 1) -> None:
         with self._stats_lock:
@@ -139,13 +183,23 @@ class Api:
             FatalError: any other API error.
         """
 
+        spurious_401_retried = False
+
         def attempt() -> T:
+            nonlocal spurious_401_retried
+            reason = self.budget.would_exceed(1)
+            if reason:
+                raise BudgetExhausted(reason)
             client = self.session.client()
             generation = self.session.current_generation()
             self.count(kind)
             try:
                 result = fn(client)
             except SalesforceExpiredSession:
+                if self.session.mode == "session" and not spurious_401_retried:
+                    spurious_401_retried = True  # maybe spurious: once more, same session
+                    log.info("salesforce %s: 401 in session mode; retrying once", kind)
+                    raise
                 self.session.refresh(generation)
                 raise
             self.budget.observe(client)
@@ -159,7 +213,7 @@ class Api:
 
         retrying = Retrying(
             retry=retry_if_exception(_transient),
-            stop=stop_after_attempt(self.max_retries + 1),
+            stop=stop_after_attempt(self.max_retries + 1) | stop_after_delay(RETRY_DEADLINE_S),
             wait=wait_exponential(multiplier=0.1, max=5),
             before_sleep=prepare,
             reraise=True,
@@ -169,16 +223,20 @@ class Api:
         except SalesforceRefusedRequest as exc:
             if _limit_refusal(exc):
                 raise BudgetExhausted(f"salesforce: {error_text(exc)}") from exc
-            raise FatalError(f"salesforce {kind}: {error_text(exc)}") from exc
+            raise _refused(kind, exc, self._fatal_text(exc)) from exc
         except SalesforceError as exc:
             if _transient(exc):
                 raise RetriableError(f"salesforce {kind}: {error_text(exc)}") from exc
-            raise FatalError(f"salesforce {kind}: {error_text(exc)}") from exc
+            raise _refused(kind, exc, self._fatal_text(exc)) from exc
         except requests.exceptions.JSONDecodeError as exc:
             raise RetriableError(
                 f"salesforce {kind}: the response was not valid JSON (cut off, or from a proxy?)"
             ) from exc
+        except requests.exceptions.SSLError as exc:
+            conf = self.session.conf
+            raise FatalError(f"salesforce {kind}: {connection_problem(exc, conf)}") from exc
         except requests.RequestException as exc:
-            raise RetriableError(f"salesforce {kind}: {type(exc).__name__}") from exc
+            conf = self.session.conf
+            raise RetriableError(f"salesforce {kind}: {connection_problem(exc, conf)}") from exc
         except SalesforceOperationError as exc:
             raise FatalError(f"salesforce {kind}: {exc}") from exc

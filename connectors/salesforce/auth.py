@@ -9,6 +9,7 @@ URL, cannot be renewed). Each thread gets its own client and ``requests`` sessio
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,8 +18,8 @@ import requests
 from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
+from icpsync.connectors.salesforce.settings import SalesforceSettings
 from icpsync.core.errors import AuthError, ConfigError
-from icpsync.engine.settings import SalesforceSettings
 
 _REQUIRED = {
     "password": ("username", "password", "security_token"),
@@ -45,6 +46,34 @@ class _TimeoutSession(requests.Session):
         if isinstance(self.verify, str):
             kwargs.setdefault("verify", self.verify)
         return super().request(method, url, *args, **kwargs)
+
+
+def ca_in_use(conf: SalesforceSettings) -> str:
+    """The CA file that verifies the org's certificate, in words."""
+    if conf.ca_bundle:
+        return f"ca_bundle {conf.ca_bundle}"
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        if os.environ.get(name):
+            return f"{name} {os.environ[name]}"
+    import certifi
+
+    return f"the default CA list {certifi.where()}"
+
+
+def connection_problem(exc: requests.RequestException, conf: SalesforceSettings) -> str:
+    """What went wrong reaching the org and what to check: the host, and for TLS the CA."""
+    url = getattr(getattr(exc, "request", None), "url", None) or conf.instance_url or ""
+    host = urlsplit(url).netloc or "the org"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return (
+            f"the TLS certificate of {host} is not trusted by {ca_in_use(conf)}; "
+            "set [salesforce] ca_bundle to the CA file that signed it "
+            "(a company proxy's CA, for instance)"
+        )
+    return (
+        f"cannot reach {host} ({type(exc).__name__}); check the network and "
+        "[salesforce] domain/instance_url"
+    )
 
 
 def _secret(value: Any) -> str:
@@ -74,6 +103,8 @@ class Session:
         self.token = ""
         self.instance_url = ""
         self.user_id: str | None = None
+        #: the organization id, when the login said it (the identity URL); else see userinfo.
+        self.org_id: str | None = None
         self.generation = 0
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -106,6 +137,10 @@ class Session:
         except SalesforceAuthenticationFailed as exc:
             reason = getattr(exc, "auth_message", "") or str(exc)
             raise AuthError(f"salesforce ({self.mode}): login refused: {reason}") from exc
+        except requests.exceptions.SSLError as exc:
+            raise AuthError(
+                f"salesforce ({self.mode}): {connection_problem(exc, self.conf)}"
+            ) from exc
         except requests.RequestException as exc:
             url = getattr(getattr(exc, "request", None), "url", None) or ""
             where = f" {urlsplit(url).netloc}" if url else ""
@@ -161,7 +196,9 @@ class Session:
             raise SalesforceAuthenticationFailed(response.status_code, str(reason))
         identity = str(body.get("id") or "")
         if "/id/" in identity:
-            self.user_id = identity.rstrip("/").rsplit("/", 1)[-1]
+            # https://login.salesforce.com/id/<organization id>/<user id>
+            parts = identity.rstrip("/").rsplit("/", 2)
+            self.org_id, self.user_id = parts[-2], parts[-1]
         return str(body["access_token"]), str(body.get("instance_url") or conf.instance_url)
 
     def refresh(self, stale_generation: int) -> None:

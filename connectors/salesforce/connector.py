@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from icpsync.connectors.salesforce import soql
@@ -11,13 +12,20 @@ from icpsync.connectors.salesforce.api import Api
 from icpsync.connectors.salesforce.auth import Session
 from icpsync.connectors.salesforce.doctor import run_checks
 from icpsync.connectors.salesforce.install import Installer
+from icpsync.connectors.salesforce.layouts import Layouts
+from icpsync.connectors.salesforce.listviews import ListViews
 from icpsync.connectors.salesforce.reader import Reader, chunks, rename
+from icpsync.connectors.salesforce.reports import Report
+from icpsync.connectors.salesforce.settings import SPEC, SalesforceSettings
+from icpsync.connectors.salesforce.sfdx import emit_project
+from icpsync.connectors.salesforce.uninstall import Uninstaller
+from icpsync.connectors.salesforce.visibility import rep_view, visibility_checks
 from icpsync.connectors.salesforce.writer import Writer
-from icpsync.engine.field_map import FieldMap, load_field_map
+from icpsync.core.errors import ConnectorError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
+from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
-from icpsync.engine.settings import SalesforceSettings
 
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
@@ -58,8 +66,12 @@ class SalesforceConnector:
         self.api = Api(
             session, self.stats, max_retries=conf.max_retries, share=conf.api_budget_share
         )
+        self.api.tool_fields = frozenset(self.field_map.icp_names())
         self.reader = Reader(
-            self.api, bulk_threshold=conf.bulk_read_threshold, poll_s=conf.bulk_poll_s
+            self.api,
+            bulk_threshold=conf.bulk_read_threshold,
+            poll_s=conf.bulk_poll_s,
+            bulk_timeout_s=conf.bulk_timeout_s,
         )
         self.writer = Writer(
             self.api,
@@ -69,13 +81,15 @@ class SalesforceConnector:
             concurrency=conf.write_concurrency,
             lock_retries=conf.lock_retries,
             poll_s=conf.bulk_poll_s,
+            bulk_timeout_s=conf.bulk_timeout_s,
         )
         self._user_id: str | None = None
+        self._unavailable: dict[str, str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SalesforceConnector:
         """Build from the ``[salesforce]`` settings (no network until first use)."""
-        conf = settings.salesforce
+        conf = SPEC.section(settings)
         return cls(
             Session(conf),
             conf,
@@ -85,10 +99,30 @@ class SalesforceConnector:
 
     # -- reading -------------------------------------------------------------------------
 
+    def unavailable_fields(self) -> dict[str, str]:
+        """Canonical field (``signals.<name>`` for a signal) -> the field map's Account field
+        this org does not have; read by describe once. Those fields are not queried: their
+        criteria are not scorable, and the run goes on."""
+        if self._unavailable is None:
+            account = self.field_map.account
+            obj = account.object
+            describe = self.api.call("describe", lambda c: getattr(c, obj).describe())
+            present = {f["name"] for f in describe["fields"]}
+            wanted = {
+                **{k: v for k, v in account.fields.items() if k != "id"},
+                **{f"signals.{k}": v for k, v in account.signals.items()},
+            }
+            self._unavailable = {
+                key: name for key, name in wanted.items() if "." not in name and name not in present
+            }
+        return self._unavailable
+
     def _account_fields(self) -> list[str]:
         account = self.field_map.account
         icp = [self.field_map.icp[k] for k in ICP_RAW_KEYS if k in self.field_map.icp]
-        return list(dict.fromkeys([*account.crm_names(), *icp]))
+        absent = set(self.unavailable_fields().values())
+        names = [n for n in account.crm_names() if n not in absent]
+        return list(dict.fromkeys([*names, *icp]))
 
     def _account(self, normaliser: Normaliser, record: dict[str, Any]) -> Account | None:
         account = self.field_map.account
@@ -139,26 +173,90 @@ class SalesforceConnector:
         """Write ICP values (Collections, or one Bulk job above ``bulk_write_threshold``)."""
         return self.writer.write(updates)
 
+    def _identity(self) -> None:
+        """Learn the running user and org: from the login's identity URL when it gave one
+        (client credentials), else from ``/oauth2/userinfo`` (one call)."""
+        self.session.client()
+        if self.session.user_id is None or self.session.org_id is None:
+            info = self.api.call("userinfo", lambda c: c.oauth2("userinfo")) or {}
+            self.session.user_id = self.session.user_id or str(info.get("user_id") or "")
+            self.session.org_id = self.session.org_id or str(info.get("organization_id") or "")
+
     def user_id(self) -> str:
         """The running user's id (from the token response or ``/oauth2/userinfo``)."""
         if self._user_id is None:
-            self.session.client()
-            if self.session.user_id is None:
-                info = self.api.call("userinfo", lambda c: c.oauth2("userinfo")) or {}
-                self.session.user_id = str(info.get("user_id") or "")
-            self._user_id = self.session.user_id
+            self._identity()
+            self._user_id = self.session.user_id or ""
         return self._user_id
 
+    def org_id(self) -> str:
+        """The organization id (from the token response or ``/oauth2/userinfo``).
+
+        Raises:
+            ConnectorError: the org did not say its id.
+        """
+        if self.session.org_id is None:
+            self._identity()
+        if not self.session.org_id:
+            raise ConnectorError("salesforce: /oauth2/userinfo named no organization_id")
+        return self.session.org_id
+
+    def _layouts(self) -> Layouts:
+        obj, icp = self.field_map.account.object, self.field_map.icp
+        return Layouts(self.api, obj, icp, self.conf.layout_section, self.conf.layouts)
+
+    def _views(self) -> ListViews:
+        return ListViews(self.api, self.field_map.account.object, self.field_map.icp)
+
+    def _report(self) -> Report:
+        obj, icp = self.field_map.account.object, self.field_map.icp
+        return Report(self.api, obj, icp, self.conf.report_folder, self.user_id)
+
     def ensure_fields(self, *, dry_run: bool) -> list[PlanStep]:
-        """Create the missing fields, picklist values and permission sets; idempotent."""
+        """Create the missing fields, picklist values and permission sets, then what reps
+        see: the page-layout section, list views and report; idempotent."""
         installer = Installer(
             self.api, self.field_map.account.object, self.field_map.icp, self.user_id
         )
-        return installer.ensure(dry_run=dry_run)
+        steps = installer.ensure(dry_run=dry_run)
+        steps += self._layouts().ensure(dry_run=dry_run)
+        steps += self._views().ensure(dry_run=dry_run)
+        steps += self._report().ensure(dry_run=dry_run)
+        return steps
+
+    def uninstall(self, *, dry_run: bool, keep_fields: bool) -> list[PlanStep]:
+        """Remove what install created (layout sections, list views, report, permission
+        sets and, unless ``keep_fields``, the fields); run history is not the CRM's."""
+        uninstaller = Uninstaller(
+            self.api,
+            self.field_map.account.object,
+            self.field_map.icp,
+            self._layouts(),
+            self._views(),
+            self._report(),
+        )
+        return uninstaller.remove(dry_run=dry_run, keep_fields=keep_fields)
+
+    @classmethod
+    def emit_metadata(cls, settings: Settings, folder: Path) -> list[Path]:
+        """Write a Salesforce DX project of everything install creates (no org, no login)."""
+        conf = settings.salesforce
+        field_map = load_field_map(conf.field_map)
+        return emit_project(
+            folder,
+            field_map.account.object,
+            field_map.icp,
+            api_version=conf.api_version,
+            section=conf.layout_section,
+        )
+
+    def rep_view(self) -> list[str]:
+        """What a rep sees: the layout section and the accounts per tier."""
+        return rep_view(self._layouts(), self._report())
 
     def preflight(self) -> list[Check]:
         """Auth, API version, fields, permission sets and budget, one line each."""
-        return run_checks(
+        checks = run_checks(
             self.api,
             self.field_map.account.object,
             self.field_map.icp,
@@ -167,6 +265,9 @@ class SalesforceConnector:
             self.conf.api_version,
             self.user_id,
         )
+        if not all(c.ok for c in checks[:2]):
+            return checks  # no login or no API version: nothing else can be checked
+        return checks + visibility_checks(self._layouts(), self._views(), self._report())
 
     def close(self) -> None:
         """Stop the writer threads and close the HTTP sessions."""

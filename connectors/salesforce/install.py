@@ -2,9 +2,10 @@
 
 Fields are created through Tooling ``CustomField``; a new field is invisible until
 field-level security grants it, so install also creates an integration permission set
-(read + edit on the tool's fields, read on the override) assigned to the running user and
-a read-only permission set for reps. Everything is looked up first: a second run creates
-nothing.
+(read + edit on the tool's fields, the override included: a rep's direct edit of the tier
+is kept by writing it there) assigned to the running user and a read-only permission set
+for reps. Everything is looked up first: a second run creates nothing, and a read-only
+grant made by an older release is upgraded to edit.
 """
 
 from __future__ import annotations
@@ -151,8 +152,8 @@ class Installer:
             found = {r["Name"]: r["Id"] for r in rows}
         wanted: list[dict[str, Any]] = []
         for set_name in names:
-            for key, name in self.icp.items():
-                edit = set_name == INTEGRATION_SET and key != "override"
+            for name in self.icp.values():
+                edit = set_name == INTEGRATION_SET
                 wanted.append(
                     {
                         "set": set_name,
@@ -161,15 +162,20 @@ class Installer:
                         "PermissionsEdit": edit,
                     }
                 )
-        have: set[tuple[str, str]] = set()
+        have: dict[tuple[str, str], tuple[str, bool]] = {}
         ids = [found[n] for n in names if n in found]
         if ids:
             query = format_soql(
-                "SELECT ParentId, Field FROM FieldPermissions WHERE ParentId IN {}", ids
+                "SELECT Id, ParentId, Field, PermissionsEdit FROM FieldPermissions "
+                "WHERE ParentId IN {}",
+                ids,
             )
             rows = self.api.call("query", lambda c: c.query_all(query)["records"])
-            have = {(r["ParentId"], r["Field"]) for r in rows}
+            have = {
+                (r["ParentId"], r["Field"]): (r["Id"], bool(r["PermissionsEdit"])) for r in rows
+            }
         missing = [w for w in wanted if (found.get(w["set"]), w["Field"]) not in have]
+        steps += self._upgrade_to_edit(wanted, found, have, dry_run=dry_run)
         if missing:
             if not dry_run:
                 records = [
@@ -201,6 +207,35 @@ class Installer:
                     )
         steps += self._assignment(found, dry_run)
         return steps
+
+    def _upgrade_to_edit(
+        self,
+        wanted: list[dict[str, Any]],
+        found: dict[str, str],
+        have: dict[tuple[str, str], tuple[str, bool]],
+        *,
+        dry_run: bool,
+    ) -> list[PlanStep]:
+        """Grant edit where an existing field permission only grants read (one call)."""
+        upgrades = []
+        for w in wanted:
+            held = have.get((found.get(w["set"], ""), w["Field"]))
+            if w["PermissionsEdit"] and held is not None and not held[1]:
+                upgrades.append((w, held[0]))
+        if not upgrades:
+            return []
+        if not dry_run:
+            records = [
+                {"attributes": {"type": "FieldPermissions"}, "id": rid, "PermissionsEdit": True}
+                for _, rid in upgrades
+            ]
+            body: dict[str, Any] = {"allOrNone": True, "records": records}
+            self.api.call(
+                "composite_update",
+                lambda c: c.restful("composite/sobjects", method="PATCH", json=body),
+            )
+        fields = ", ".join(w["Field"] for w, _ in upgrades)
+        return [PlanStep("grant edit access", INTEGRATION_SET, fields, not dry_run)]
 
     def _assignment(self, found: dict[str, str], dry_run: bool) -> list[PlanStep]:
         user_id = self._user_id()

@@ -29,12 +29,16 @@ class Reader:
         api: the call policy.
         bulk_threshold: record count from which a Bulk 2.0 query is used (0: never).
         poll_s: first wait before polling a bulk job.
+        bulk_timeout_s: longest wait for a bulk job.
     """
 
-    def __init__(self, api: Api, *, bulk_threshold: int, poll_s: float = 0.5):
+    def __init__(
+        self, api: Api, *, bulk_threshold: int, poll_s: float = 0.5, bulk_timeout_s: float = 3600
+    ):
         self.api = api
         self.bulk_threshold = bulk_threshold
         self.poll_s = poll_s
+        self.bulk_timeout_s = bulk_timeout_s
 
     def rows(self, obj: str, query: str, *, allow_bulk: bool = True) -> Iterator[dict[str, Any]]:
         """The rows of ``query`` as dicts of field name -> raw value.
@@ -61,7 +65,9 @@ class Reader:
             lambda c: bulk.client(obj, c).create_job(Operation.query, query),
         )
         job_id = job["id"]
-        bulk.wait(self.api, obj, job_id, query=True, poll_s=self.poll_s)
+        bulk.wait(
+            self.api, obj, job_id, query=True, poll_s=self.poll_s, deadline_s=self.bulk_timeout_s
+        )
         locator = ""
         while True:
             page = self.api.call(

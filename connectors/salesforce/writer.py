@@ -1,12 +1,22 @@
 """Write ICP values: sObject Collections (200 a call, concurrent) or one Bulk 2.0 job.
 
-Only the tool's fields are sent, never the override. Row locks are retried a bounded
-number of times; other per-record errors become :class:`RecordFailure`. When a request
-timed out (its outcome unknown), the records are read back before the retry and those
-already holding the new values are not sent again, so no record is written twice.
-Before each call the API budget share is checked; when it is spent, or the org answers
-``REQUEST_LIMIT_EXCEEDED``, the remaining records are reported unwritten and the report
-says the run stopped (the next run resumes).
+Only the tool's fields are sent; the override only to keep a rep's direct tier edit
+(``[sync] human_edits = "keep"``).
+
+* Request faults retry the call (:class:`~icpsync.connectors.salesforce.api.Api`). When a
+  request timed out (its outcome unknown), the records are read back before the retry and
+  those already holding the new values are not sent again, so no record is written twice.
+* Record faults (``UNABLE_TO_LOCK_ROW``, ``UNKNOWN_EXCEPTION``, records rolled back with
+  another's failure) are pooled: collected over the whole write call and retried at its
+  end, regrouped into full batches of 200, ``lock_retries`` rounds (counted apart from
+  request retries).
+* A whole-request 400 on Collections is bisected until the refused records are isolated;
+  a Bulk job that fails as a whole is written by Collections instead. Every refused record
+  keeps one readable line (code, message, fields) and is not retriable; so are the other
+  per-record errors (validation rules, deleted records, field-level security).
+* Every call is checked against the API budget share first; when it is spent, or the org
+  answers ``REQUEST_LIMIT_EXCEEDED``, the remaining records are reported unwritten and the
+  report says the run stopped (the next run resumes).
 """
 
 from __future__ import annotations
@@ -14,28 +24,34 @@ from __future__ import annotations
 import csv
 import io
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from typing import Any
 
 from simple_salesforce.bulk2 import Operation
+from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
 from icpsync.connectors.salesforce import bulk, soql
-from icpsync.connectors.salesforce.api import UNCERTAIN, Api
-from icpsync.connectors.salesforce.reader import chunks
+from icpsync.connectors.salesforce.api import UNCERTAIN, Api, Refused
 from icpsync.core.errors import AuthError, BudgetExhausted, ConnectorError
 from icpsync.core.model import RecordFailure, ScoreUpdate, WriteReport
 
 BATCH = 200
 LOCKED = "UNABLE_TO_LOCK_ROW"
-RETRIABLE_CODES = {LOCKED, "UNKNOWN_EXCEPTION", "REQUEST_RUNNING_TOO_LONG"}
+ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+RETRIABLE_CODES = {LOCKED, ROLLED_BACK, "UNKNOWN_EXCEPTION", "REQUEST_RUNNING_TOO_LONG"}
+#: a reason kept per record is one line of at most this many characters.
+REASON_MAX = 200
+
+#: account id -> why it is to be tried again.
+Again = dict[str, str]
 
 
 def values(update: ScoreUpdate, icp: Mapping[str, str]) -> dict[str, Any]:
-    """The field values to write for one update (override excluded)."""
-    return {
+    """The field values to write for one update (the override only when the update sets
+    it: a rep's direct edit of the tier kept as the override)."""
+    out = {
         icp["score"]: update.score,
         icp["tier"]: update.tier,
         icp["flags"]: ";".join(update.flags) or None,
@@ -43,6 +59,16 @@ def values(update: ScoreUpdate, icp: Mapping[str, str]) -> dict[str, Any]:
         icp["profile_version"]: update.profile_version,
         icp["scored_at"]: update.scored_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    if update.override is not None and "override" in icp:
+        out[icp["override"]] = update.override
+    return out
+
+
+def reason(code: str, message: str, fields: Sequence[str] = ()) -> str:
+    """One readable line: ``CODE: message [fields]``."""
+    where = f" [{', '.join(fields)}]" if fields else ""
+    line = " ".join(f"{code}: {message}{where}".split())
+    return line if len(line) <= REASON_MAX else line[: REASON_MAX - 1] + "…"
 
 
 class Writer:
@@ -58,12 +84,15 @@ class Writer:
         concurrency: int,
         lock_retries: int,
         poll_s: float = 0.5,
+        bulk_timeout_s: float = 3600,
     ):
         self.api, self.obj, self.icp = api, obj, icp
         self.bulk_threshold = bulk_threshold
         self.concurrency = max(1, concurrency)
         self.lock_retries = lock_retries
         self.poll_s = poll_s
+        self.bulk_timeout_s = bulk_timeout_s
+        self.record_rounds = 0
         self._stop: str | None = None
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -71,16 +100,37 @@ class Writer:
     def write(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
         """Write ``updates``; never raises for one record."""
         self._stop = None
-        if self.bulk_threshold and len(updates) > self.bulk_threshold:
-            report = self._bulk(list(updates))
-        else:
-            report = WriteReport(attempted=len(updates))
-            batches = list(chunks(list(updates), BATCH))  # type: ignore[arg-type]
-            if self._pool is None:  # kept across calls: each thread keeps its client
-                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="sf-write")
-            for part in self._pool.map(self._collection, batches):
-                report.merge(part)
-            report.attempted = len(updates)
+        report = WriteReport(attempted=len(updates))
+        by_id = {u.account_id: u for u in updates}
+        todo: Again = dict.fromkeys(by_id, "")
+        first = True
+
+        def send_round() -> Again:
+            nonlocal first
+            pending = [by_id[i] for i in todo]
+            if first and self.bulk_threshold and len(pending) > self.bulk_threshold:
+                part, again = self._bulk(pending)
+            else:
+                part, again = self._collections(pending)
+            if not first:
+                self.record_rounds += 1
+            first = False
+            report.updated += part.updated
+            report.failures.extend(part.failures)
+            todo.clear()
+            todo.update(again)
+            return again
+
+        rounds = Retrying(
+            retry=retry_if_result(lambda again: bool(again) and self._stop is None),
+            stop=stop_after_attempt(self.lock_retries + 1),
+            wait=wait_exponential(multiplier=0.05, max=2.0),
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else {},
+        )
+        rounds(send_round)
+        for rid, why in todo.items():
+            why = f"not written: {self._stop}" if self._stop else why
+            report.failures.append(RecordFailure(rid, why, True))
         report.stopped = self._stop
         return report
 
@@ -90,79 +140,78 @@ class Writer:
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    def _halt(self, reason: str) -> None:
+    def _halt(self, why: str) -> None:
         with self._lock:
-            self._stop = self._stop or reason
-
-    def _unwritten(self, updates: Sequence[ScoreUpdate], reason: str) -> WriteReport:
-        return WriteReport(failures=[RecordFailure(u.account_id, reason) for u in updates])
+            self._stop = self._stop or why
 
     # -- sObject Collections -----------------------------------------------------------
 
-    def _collection(self, batch: Sequence[ScoreUpdate]) -> WriteReport:
-        report = WriteReport()
+    def _collections(self, updates: Sequence[ScoreUpdate]) -> tuple[WriteReport, Again]:
+        """Full batches of 200, ``concurrency`` at once."""
+        batches = [updates[i : i + BATCH] for i in range(0, len(updates), BATCH)]
+        if self._pool is None:  # kept across calls: each thread keeps its client
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="sf-write")
+        report, again = WriteReport(), {}
+        for part, retry in self._pool.map(self._collection, batches):
+            report.merge(part)
+            again.update(retry)
+        return report, again
+
+    def _collection(self, batch: Sequence[ScoreUpdate]) -> tuple[WriteReport, Again]:
+        """One Collections request; a whole-request 400 is bisected."""
+        report, again = WriteReport(), {}
         pending = {u.account_id: u for u in batch}
-        for attempt in range(self.lock_retries + 1):
-            if self._stop is None:
-                reason = self.api.budget.would_exceed(1)
-                if reason:
-                    self._halt(reason)
-            if self._stop is not None:
-                report.merge(self._unwritten(list(pending.values()), f"not written: {self._stop}"))
-                return report
-            sent: list[ScoreUpdate] = []
+        if self._stop is not None:
+            return report, dict.fromkeys(pending, "")
+        sent: list[ScoreUpdate] = []
 
-            def send(
-                client: Any,
-                sent: list[ScoreUpdate] = sent,
-                pending: dict[str, ScoreUpdate] = pending,
-            ) -> Any:
-                sent[:] = list(pending.values())
-                if not sent:
-                    return []
-                records = [
-                    {"attributes": {"type": self.obj}, "id": u.account_id, **values(u, self.icp)}
-                    for u in sent
-                ]
-                body = {"allOrNone": False, "records": records}
-                return client.restful("composite/sobjects", method="PATCH", json=body)
+        def send(client: Any) -> Any:
+            sent[:] = list(pending.values())
+            if not sent:
+                return []
+            records = [
+                {"attributes": {"type": self.obj}, "id": u.account_id, **values(u, self.icp)}
+                for u in sent
+            ]
+            body = {"allOrNone": False, "records": records}
+            return client.restful("composite/sobjects", method="PATCH", json=body)
 
-            def settle(
-                exc: BaseException,
-                report: WriteReport = report,
-                pending: dict[str, ScoreUpdate] = pending,
-            ) -> None:
-                if isinstance(exc, UNCERTAIN):
-                    report.updated += self._already_written(pending)
+        def settle(exc: BaseException) -> None:
+            if isinstance(exc, UNCERTAIN):
+                report.updated += self._already_written(pending)
 
-            try:
-                results = self.api.call("composite_update", send, before_retry=settle)
-            except (BudgetExhausted, AuthError) as exc:  # nothing more can be written now
-                self._halt(str(exc))
-                report.merge(self._unwritten(list(pending.values()), f"not written: {exc}"))
-                return report
-            except ConnectorError as exc:
-                report.merge(self._unwritten(list(pending.values()), str(exc)))
-                return report
-            locked: dict[str, ScoreUpdate] = {}
-            for update, result in zip(sent, results or [], strict=False):
-                if result.get("success"):
-                    report.updated += 1
-                    continue
-                error = (result.get("errors") or [{}])[0]
-                code = str(error.get("statusCode") or "UNKNOWN")
-                if code == LOCKED and attempt < self.lock_retries:
-                    locked[update.account_id] = update
-                else:
-                    reason = f"{code}: {error.get('message', '')}".strip()
-                    report.failures.append(
-                        RecordFailure(update.account_id, reason, code in RETRIABLE_CODES)
-                    )
-            pending = locked
-            if not pending:
-                return report
-            time.sleep(0.05 * 2**attempt)
-        return report
+        try:
+            results = self.api.call("composite_update", send, before_retry=settle)
+        except (BudgetExhausted, AuthError) as exc:  # nothing more can be written now
+            self._halt(str(exc))
+            return report, dict.fromkeys(pending, "")
+        except Refused as exc:
+            if exc.status == 400 and len(pending) > 1:
+                ids = list(pending)
+                for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
+                    part, retry = self._collection([pending[i] for i in half])
+                    report.merge(part)
+                    again.update(retry)
+                return report, again
+            why = reason(exc.code or f"HTTP {exc.status}", exc.detail)
+            report.failures += [RecordFailure(i, why, False) for i in pending]
+            return report, again
+        except ConnectorError as exc:  # request faults outlasted their retries
+            return report, dict.fromkeys(pending, str(exc))
+        for update, result in zip(sent, results or [], strict=False):
+            if result.get("success"):
+                report.updated += 1
+                continue
+            error = (result.get("errors") or [{}])[0]
+            code = str(error.get("statusCode") or "UNKNOWN")
+            why = reason(code, str(error.get("message") or ""), error.get("fields") or ())
+            if code in RETRIABLE_CODES:
+                again[update.account_id] = why
+            else:
+                report.failures.append(RecordFailure(update.account_id, why, False))
+        for update in sent[len(results or []) :]:
+            again[update.account_id] = "Salesforce returned no outcome for this record"
+        return report, again
 
     def _already_written(self, pending: dict[str, ScoreUpdate]) -> int:
         """Drop from ``pending`` the records that already hold their new values."""
@@ -190,22 +239,27 @@ class Writer:
 
     # -- Bulk API 2.0 ------------------------------------------------------------------
 
-    def _bulk(self, updates: list[ScoreUpdate]) -> WriteReport:
-        report = WriteReport(attempted=len(updates))
-        reason = self.api.budget.would_exceed(6)
-        if reason:
-            self._halt(reason)
-            report.merge(self._unwritten(updates, f"not written: {reason}"))
-            return report
+    def _bulk(self, updates: list[ScoreUpdate]) -> tuple[WriteReport, Again]:
+        report = WriteReport()
+        why = self.api.budget.would_exceed(6)
+        if why:
+            self._halt(why)
+            return report, dict.fromkeys((u.account_id for u in updates), "")
         names = [self.icp[k] for k in ("score", "tier", "flags", "reasons", "profile_version")]
         names.append(self.icp["scored_at"])
+        override = self.icp.get("override")
+        if override and any(u.override is not None for u in updates):
+            names.append(override)  # an empty cell leaves a row's override as it is
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["Id", *names])
         for update in updates:
             row = values(update, self.icp)
             writer.writerow(
-                [update.account_id, *("#N/A" if row[n] is None else row[n] for n in names)]
+                [
+                    update.account_id,
+                    *("#N/A" if row.get(n, "") is None else row.get(n, "") for n in names),
+                ]
             )
         data = out.getvalue()
         obj = self.obj
@@ -225,35 +279,39 @@ class Writer:
                 )
                 if info["state"] in ("Open", "Aborted", "Failed"):
                     raise
-            info = bulk.wait(self.api, obj, job_id, query=False, poll_s=self.poll_s)
+            info = bulk.wait(
+                self.api,
+                obj,
+                job_id,
+                query=False,
+                poll_s=self.poll_s,
+                deadline_s=self.bulk_timeout_s,
+            )
             failed_csv = self.api.call(
                 "bulk_ingest_results",
                 lambda c: bulk.client(obj, c).get_ingest_results(job_id, "failedResults"),
             )
-        except BudgetExhausted as exc:
+        except (BudgetExhausted, AuthError) as exc:
             self._halt(str(exc))
-            report.merge(self._unwritten(updates, f"not written: {exc}"))
-            return report
-        except ConnectorError as exc:
-            report.merge(self._unwritten(updates, str(exc)))
-            return report
+            return report, dict.fromkeys((u.account_id for u in updates), "")
+        except bulk.BulkTimeout as exc:  # outcome unknown: the next run reads and compares
+            report.failures += [RecordFailure(u.account_id, str(exc), True) for u in updates]
+            return report, {}
+        except ConnectorError:  # the job failed as a whole: Collections isolate the records
+            return self._collections(updates)
         by_id = {u.account_id: u for u in updates}
-        locked: list[ScoreUpdate] = []
+        again: Again = {}
         for row in csv.DictReader(io.StringIO(failed_csv)):
             code, _, message = str(row.get("sf__Error") or "").partition(":")
             failed = by_id.get(str(row.get("sf__Id") or row.get("Id") or ""))
             if failed is None:
                 continue
-            if code == LOCKED:
-                locked.append(failed)
+            why = reason(code, message.removesuffix(":--"))
+            if code in RETRIABLE_CODES:
+                again[failed.account_id] = why
             else:
-                reason = f"{code}: {message.removesuffix(':--')}"
-                report.failures.append(
-                    RecordFailure(failed.account_id, reason, code in RETRIABLE_CODES)
-                )
+                report.failures.append(RecordFailure(failed.account_id, why, False))
         report.updated = int(info.get("numberRecordsProcessed", 0)) - int(
             info.get("numberRecordsFailed", 0)
         )
-        for batch in chunks(locked, BATCH):  # type: ignore[arg-type]
-            report.merge(self._collection(batch))  # type: ignore[arg-type]
-        return report
+        return report, again

@@ -13,7 +13,14 @@ import click
 
 from icpsync import __version__
 from icpsync.cli.context import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, profile_for, settings_from
-from icpsync.cli.output import echo_json, failure_summary, run_summary, table, tier_summary
+from icpsync.cli.output import (
+    echo_json,
+    edit_summary,
+    failure_summary,
+    run_summary,
+    table,
+    tier_summary,
+)
 from icpsync.core.errors import ConfigError, ConnectorError, IcpSyncError, RunLocked
 
 
@@ -39,7 +46,7 @@ def cli(ctx: click.Context, config_path: Path | None, log_json: bool) -> None:
     "--accounts",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     required=True,
-    help="Accounts CSV or JSONL with the canonical columns.",
+    help="Accounts CSV or JSONL (canonical columns, or a Salesforce or HubSpot export).",
 )
 @click.option(
     "--opportunities",
@@ -49,10 +56,24 @@ def cli(ctx: click.Context, config_path: Path | None, log_json: bool) -> None:
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the scored rows here (CSV).",
+    help="Write the scored rows here (CSV; never one of the input files).",
 )
 @click.option(
     "--profile", "profile_path", type=click.Path(path_type=Path), help="Profile TOML to use."
+)
+@click.option(
+    "--field-map",
+    "field_map_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Field map TOML naming the files' columns (default: [file] field_map).",
+)
+@click.option("--encoding", help="The files' encoding (default: detected, e.g. utf-8).")
+@click.option("--delimiter", help="The CSV delimiter: a character, or tab (default: sniffed).")
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write every row skipped or value set to missing here (CSV).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as one JSON object.")
 @click.pass_context
@@ -62,19 +83,55 @@ def score(
     opportunities: Path | None,
     out: Path | None,
     profile_path: Path | None,
+    field_map_path: Path | None,
+    encoding: str | None,
+    delimiter: str | None,
+    rejects_path: Path | None,
     as_json: bool,
 ) -> None:
     """Score every row of an accounts file."""
     settings = settings_from(ctx)
     profile = profile_for(settings, profile_path)
-    from icpsync.engine.score_files import score_files
+    from icpsync.connectors.file.rejects import RejectLog
+    from icpsync.engine.field_map import load_field_map
+    from icpsync.engine.score_files import refuse_overwriting_inputs, score_files
 
-    report = score_files(accounts, opportunities, out, profile, now=datetime.now(UTC))
+    refuse_overwriting_inputs(rejects_path, accounts, opportunities, out, flag="--rejects")
+    field_map = load_field_map(field_map_path or settings.file.field_map, base="file")
+    inputs: list[str] = []
+    rejects = RejectLog(rejects_path)
+    report = score_files(
+        accounts,
+        opportunities,
+        out,
+        profile,
+        now=datetime.now(UTC),
+        field_map=field_map,
+        encoding=encoding,
+        delimiter=delimiter,
+        rejects=rejects,
+        on_input=inputs.append,
+    )
     if as_json:
-        echo_json(report.to_dict())
+        data = report.to_dict()
+        data["inputs"] = inputs
+        data["rejects"] = {"count": rejects.count, "file": str(rejects_path or "") or None}
+        echo_json(data)
+    else:
+        for line in inputs:
+            click.echo(line)
+        click.echo(tier_summary(report.tiers))
+        click.echo(run_summary(report.to_dict()))
+        for line in rejects.summary():
+            click.echo(line)
+    if not report.scored:
+        raise ConfigError(
+            "no account was scored (no row with an id)"
+            + (" (every row is listed above)" if rejects.count and not as_json else ""),
+            source=str(accounts),
+        )
+    if as_json:
         return
-    click.echo(tier_summary(report.tiers))
-    click.echo(run_summary(report.to_dict()))
     click.echo(
         f"profile {profile.name} (version {profile.version})"
         + (f"; scored rows written to {out}" if out else "")
@@ -135,7 +192,7 @@ def sync(
                 should_stop=sigterm,
                 retry_failed=retry_failed,
             )
-        still_quarantined = Quarantine(state.engine, connector.name).count()
+        still_quarantined = Quarantine(state.engine, connector.name, report.org or "").count()
     finally:
         connector.close()
         state.close()
@@ -157,6 +214,8 @@ def sync(
                 f"  {ex['id']} {ex['name'] or ''}: {ex['from'] or '-'} -> {ex['to']} "
                 f"({ex['score']}) {ex['reasons']}"
             )
+        if report.human_edits:
+            click.echo(edit_summary(report.human_edits))
         for warning in report.drift.get("warnings", []):
             click.echo(f"drift warning: {warning}")
         if report.status != "complete":
@@ -180,10 +239,14 @@ def config_group() -> None:
 @config_group.command("check")
 @click.pass_context
 def config_check(ctx: click.Context) -> None:
-    """Validate the config and print the effective settings, secrets masked."""
+    """Validate the config as every command would and print the effective settings,
+    secrets masked."""
     import json
 
+    from icpsync.engine.config_checks import check_config
+
     settings = settings_from(ctx)
+    check_config(settings)
     profile = settings.active_profile()
     click.echo(f"config OK: {settings.source}")
     click.echo(json.dumps(settings.masked(), indent=2, default=str))
@@ -198,6 +261,7 @@ def _register_commands() -> None:
 
     for command in (
         crm.install,
+        crm.uninstall,
         crm.doctor,
         crm.sandbox,
         history.runs,

@@ -15,24 +15,14 @@ EXIT_CONFIG, EXIT_LOCKED, EXIT_FAILED = 2, 3, 1
 
 
 def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
-    """Load the settings named by ``--config`` and set up logging from them."""
+    """Load the settings named by ``--config`` and set up logging from them, redacting every
+    secret the registered connectors declare."""
     obj = ctx.find_root().obj
     settings = load_settings(obj.get("config_path"), **overrides)
-    secrets = [
-        s.get_secret_value()
-        for s in (
-            settings.salesforce.password,
-            settings.salesforce.security_token,
-            settings.salesforce.consumer_secret,
-            settings.salesforce.session_id,
-            settings.hubspot.access_token,
-        )
-        if s is not None
-    ]
     configure(
         json_lines=obj.get("log_json") or settings.logging.json_lines,
         level=settings.logging.level,
-        secrets=secrets,
+        secrets=settings.secret_values(),
     )
     return settings
 

@@ -1,8 +1,10 @@
-"""``icpsync demo``: the whole product against both local CRM sandboxes, no credentials.
+"""``icpsync demo``: the whole product against the local CRM sandboxes, no credentials.
 
-For each CRM: start its sandbox on a free port, install the fields, check them, run a full
-sync, run it again (nothing to write), let a "user" edit records through the CRM's API,
-then run an incremental sync, and print what happened in words a newcomer understands.
+For each connector with a sandbox (from the registry): start its sandbox on a free port,
+install the fields, check them, run a full sync, show what a rep sees (the record section,
+the tier lists' sizes), run it again (nothing to write), let a "user" edit records through
+the CRM's API, then run an incremental sync, and print what happened in words a newcomer
+understands.
 """
 
 from __future__ import annotations
@@ -14,27 +16,26 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from icpsync.cli.crm import sandbox_class
 from icpsync.cli.output import table, tier_summary
 from icpsync.core.errors import IcpSyncError
-from icpsync.engine.registry import build_connector
+from icpsync.engine.registry import build_connector, sandbox_module, sandbox_names
 from icpsync.engine.run_report import RunReport
 from icpsync.engine.settings import Settings
 from icpsync.engine.state import StateStore
 from icpsync.engine.sync import run_once
 
-CRMS = ("salesforce", "hubspot")
 #: the sandboxes run on this machine's clock; one second covers timestamps' resolution.
 CURSOR_OVERLAP_S = 1
 
 
 def available_crms() -> list[str]:
-    """The CRMs whose sandbox is installed (both, in a complete install)."""
+    """The registered connectors whose sandbox is installed (Salesforce and HubSpot, and any
+    other connector that declares one)."""
     found = []
-    for crm in CRMS:
+    for crm in sandbox_names():
         try:
-            sandbox_class(crm)
-        except (ImportError, AttributeError):
+            sandbox_module(crm)
+        except ImportError:
             continue
         found.append(crm)
     if not found:
@@ -53,9 +54,9 @@ def _sync(settings: Settings, state: StateStore, crm: str) -> RunReport:
 def _demo_crm(
     crm: str, state_dir: Path, accounts: int, edits: int, echo: Callable[[str], None]
 ) -> dict[str, Any]:
-    module = __import__(f"icpsync.connectors.{crm}.sandbox", fromlist=["edit_accounts"])
+    module = sandbox_module(crm)
     with ExitStack() as stack:
-        server = sandbox_class(crm)(accounts=accounts, opportunities=accounts * 3, seed=7)
+        server = module.Sandbox(accounts=accounts, opportunities=accounts * 3, seed=7)
         server.start()
         stack.callback(server.stop)
         overrides = server.settings_overrides()
@@ -74,11 +75,12 @@ def _demo_crm(
         finally:
             connector.close()
         echo(
-            f"install: {sum(1 for s in steps if s.action != 'none')} changes; "
+            f"install: {sum(1 for s in steps if s.action not in ('none', 'unchanged'))} changes; "
             f"doctor: {sum(c.ok for c in checks)}/{len(checks)} checks pass"
         )
 
         full = _sync(settings, state, crm)
+        rep_lines = _rep_view(settings, crm)
         # Our own writes bump the records' modification times, so the next run reads them
         # once more (and finds nothing to write). A pause longer than the cursor's overlap
         # keeps the run after that from reading them a third time.
@@ -88,6 +90,10 @@ def _demo_crm(
         incremental = _sync(settings, state, crm)
 
         echo(tier_summary(full.tiers))
+        if rep_lines:
+            echo("what a rep sees after the full sync:")
+            for line in rep_lines:
+                echo(f"  {line}")
         rows = [
             (
                 name,
@@ -126,20 +132,32 @@ def _demo_crm(
         }
 
 
+def _rep_view(settings: Settings, crm: str) -> list[str]:
+    """What a rep sees: the record section and the tier lists' sizes (if the CRM says)."""
+    connector = build_connector(settings, crm)
+    try:
+        view = getattr(connector, "rep_view", None)
+        return list(view()) if view is not None else []
+    finally:
+        connector.close()
+
+
 def run_demo(
     *, state_dir: Path | None, accounts: int, edits: int, echo: Callable[[str], None]
 ) -> list[dict[str, Any]]:
-    """Run the demo on both CRMs; returns their run reports."""
+    """Run the demo on every CRM with a sandbox; returns their run reports."""
     started = time.perf_counter()
     with ExitStack() as stack:
         if state_dir is None:
             state_dir = Path(
                 stack.enter_context(tempfile.TemporaryDirectory(prefix="icpsync-demo-"))
             )
-        echo("icpsync demo: scoring accounts in two local sandbox CRMs (no credentials needed)")
-        results = [
-            _demo_crm(crm, Path(state_dir), accounts, edits, echo) for crm in available_crms()
-        ]
+        crms = available_crms()
+        echo(
+            f"icpsync demo: scoring accounts in {len(crms)} local sandbox CRMs "
+            f"({', '.join(crms)}; no credentials needed)"
+        )
+        results = [_demo_crm(crm, Path(state_dir), accounts, edits, echo) for crm in crms]
     echo(
         f"\ndone in {time.perf_counter() - started:.0f} s. A real org: copy config.example.toml to "
         "icpsync.toml, fill in credentials, then `icpsync install`, `icpsync doctor`, "

@@ -12,7 +12,8 @@ import click
 
 from icpsync.cli.output import echo_json
 from icpsync.core.profile import load_profile
-from icpsync.engine.settings import Settings, load_settings
+from icpsync.engine.registry import build_connector
+from icpsync.engine.settings import Settings, load_settings, section_settings
 from icpsync.evidence.dataset import Dataset, load_dataset
 from icpsync.evidence.holdout import Holdout, parse_holdout
 
@@ -33,11 +34,14 @@ def read_dataset(
     if accounts is not None or opportunities is not None:
         if accounts is None or opportunities is None:
             raise click.UsageError("--accounts and --opportunities go together")
-        from icpsync.connectors.file import FileConnector
-
-        files = FileConnector.from_paths(accounts, opportunities)
-        return load_dataset(files.read_accounts(), files.read_opportunities()), accounts.parent.name
-    from icpsync.engine.registry import build_connector
+        files = build_connector(
+            section_settings("file", accounts=accounts, opportunities=opportunities), "file"
+        )
+        try:
+            dataset = load_dataset(files.read_accounts(), files.read_opportunities())
+        finally:
+            files.close()
+        return dataset, accounts.parent.name
 
     settings = _settings(ctx)
     connector = build_connector(settings)
@@ -87,6 +91,13 @@ def _common(func: Any) -> Any:
     help="Where to write the proposed profile.",
 )
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option(
+    "--objective",
+    type=click.Choice(["wins", "revenue"]),
+    default="wins",
+    show_default=True,
+    help="Rank accounts by win probability, or by expected won revenue (probability x size).",
+)
 @click.pass_context
 def learn_command(
     ctx: click.Context,
@@ -97,18 +108,32 @@ def learn_command(
     as_json: bool,
     out: Path,
     force: bool,
+    objective: str,
 ) -> None:
-    """Learn an ICP profile from closed-won vs closed-lost deals and validate it."""
+    """Learn an ICP profile from closed-won vs closed-lost deals and validate it.
+
+    Tiers follow the configured profile's ``[profile.tiers] policy`` (``share`` or ``lift``);
+    fixed cut-offs get the learned default (Tier 1 from 2x the base win rate, at most 20% of
+    the book; Tier 2 to 50%; Tier 3 from 0.5x; Not ICP below).
+    """
     from icpsync.evidence.profile_writer import write_profile
     from icpsync.evidence.report import render_learn
     from icpsync.evidence.runs import run_learn
+    from icpsync.evidence.tiers import policy_for
 
     holdout = _holdout(holdout_text)
     if out.exists() and not force:
         raise click.UsageError(f"{out} exists; pass --force to replace it")
+    policy = policy_for(_settings(ctx).active_profile().tiers)
     dataset, source = read_dataset(ctx, accounts, opportunities)
     outcome = run_learn(
-        dataset, holdout=holdout, ignore=ignore, now=datetime.now(UTC), source=source
+        dataset,
+        holdout=holdout,
+        ignore=ignore,
+        now=datetime.now(UTC),
+        source=source,
+        objective="revenue" if objective == "revenue" else "wins",
+        policy=policy,
     )
     payload = outcome.payload
     payload["profile"]["path"] = None

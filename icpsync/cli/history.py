@@ -25,6 +25,7 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
     state = StateStore(settings_from(ctx).state.database_url())
     try:
         rows = state.list_runs(crm, limit)
+        check = state.last_validation(crm)
     finally:
         state.close()
     if as_json:
@@ -35,6 +36,7 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
             (
                 "run",
                 "crm",
+                "org",
                 "mode",
                 "status",
                 "started",
@@ -50,6 +52,7 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
                 (
                     r["run_id"],
                     r["crm"],
+                    r.get("org") or "-",
                     r["mode"],
                     r["status"],
                     r["started_at"][:19],
@@ -65,6 +68,9 @@ def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None
             ],
         )
     )
+    from icpsync.evidence.scheduled import describe_verdict  # heavy: only when printed
+
+    click.echo(describe_verdict(check))
 
 
 def _why(run: dict[str, object]) -> str:
@@ -104,10 +110,11 @@ def failures(ctx: click.Context, crm: str | None, as_json: bool) -> None:
         return
     click.echo(
         table(
-            ("crm", "record", "attempts", "first seen", "last seen", "reason"),
+            ("crm", "org", "record", "attempts", "first seen", "last seen", "reason"),
             [
                 (
                     r["crm"],
+                    r["org"] or "-",
                     r["record_id"],
                     r["attempts"],
                     r["first_seen"][:19],
@@ -137,11 +144,13 @@ def drift(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> Non
     state = StateStore(settings_from(ctx).state.database_url())
     try:
         rows = state.list_drift(crm, limit)
+        check = state.last_validation(crm)
     finally:
         state.close()
     if as_json:
         echo_json(rows)
         return
+    rows = [r for r in rows if r.get("kind") != "validation"]
 
     def pct(value: object) -> str:
         return f"{value:.1%}" if isinstance(value, int | float) else "-"
@@ -151,8 +160,10 @@ def drift(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> Non
             (
                 "run",
                 "crm",
+                "org",
                 "at",
                 "tier changed",
+                "rep edits",
                 "PSI",
                 "recent wins in T1-2",
                 "baseline",
@@ -162,8 +173,10 @@ def drift(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> Non
                 (
                     r["run_id"],
                     r["connection"],
+                    r.get("org") or "-",
                     r["at"][:19],
                     pct(r.get("tier_change_share")),
+                    r.get("human_edits", 0),
                     r.get("psi") if r.get("psi") is not None else "-",
                     pct(r.get("recent_wins_top_tiers_share")),
                     pct(r.get("profile_baseline")),
@@ -173,6 +186,9 @@ def drift(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> Non
             ],
         )
     )
+    from icpsync.evidence.scheduled import describe_verdict  # heavy: only when printed
+
+    click.echo(describe_verdict(check))
 
 
 @click.command()
@@ -183,6 +199,7 @@ def schedule(ctx: click.Context, once: bool) -> None:
     from icpsync.cli.context import settings_from
     from icpsync.engine.scheduler import due_jobs, run_job, serve
     from icpsync.engine.state import StateStore
+    from icpsync.evidence.scheduled import run_validation
 
     settings = settings_from(ctx)
     config_path = ctx.find_root().obj.get("config_path")
@@ -197,6 +214,11 @@ def schedule(ctx: click.Context, once: bool) -> None:
         state.close()
     all_ok = True
     for job in jobs:
+        if job.validate:
+            verdict = run_validation(config, job.connection)
+            all_ok = all_ok and verdict is not None
+            click.echo(f"{job.id}: " + ("failed (see log)" if verdict is None else "checked"))
+            continue
         summary = run_job(config, job.connection, job.full)
         ok = summary is not None and summary["status"] == "complete"
         all_ok = all_ok and ok

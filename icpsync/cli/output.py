@@ -49,7 +49,10 @@ def echo_plan(steps: Sequence[PlanStep], *, dry_run: bool) -> None:
         return
     verb = "would" if dry_run else "did"
     for step in steps:
-        state = "exists" if step.done and step.action == "none" else f"{verb} {step.action}"
+        if step.action in ("none", "unchanged", "keep fields"):
+            state = "exists" if step.action == "none" else step.action
+        else:
+            state = f"{verb} {step.action}"
         click.echo(f"- {state}: {step.target}{' - ' + step.detail if step.detail else ''}")
 
 
@@ -57,7 +60,8 @@ def run_summary(data: Mapping[str, Any]) -> str:
     """A short human summary of a run report."""
     calls = data.get("api_calls", {})
     lines = [
-        f"{data['crm']} {data['mode']} run{' (dry run)' if data.get('dry_run') else ''} "
+        f"{data['crm']}{' (' + data['org'] + ')' if data.get('org') else ''} "
+        f"{data['mode']} run{' (dry run)' if data.get('dry_run') else ''} "
         f"{data.get('status', '')}: "
         f"read {data['accounts_read']} accounts and {data['opportunities_read']} opportunities, "
         f"scored {data['scored']}, changed {data['changed']}, wrote {data['written']}, "
@@ -73,8 +77,26 @@ def run_summary(data: Mapping[str, Any]) -> str:
         lines.append(
             "skipped records: " + ", ".join(f"{k} {v}" for k, v in data["skipped"].items())
         )
+    for note in data.get("unavailable") or []:
+        lines.append(f"not scorable: {note}")
     if data.get("stopped"):
         lines.append(f"stopped early: {data['stopped']} (the next run resumes)")
+    return "\n".join(lines)
+
+
+def edit_summary(edits: Sequence[Mapping[str, Any]]) -> str:
+    """The reps' direct edits a run found: one line each (id, rep's value, what we did)."""
+    kept = sum(1 for e in edits if e["action"] == "kept")
+    lines = [
+        f"{len(edits)} direct edits by reps of the tool's fields "
+        f"({kept} kept as the override, {len(edits) - kept} reverted):"
+    ]
+    for e in edits:
+        if e["action"] == "kept":
+            what = f"kept as the override (we had written {e['ours']})"
+        else:
+            what = f"restored {e['restored']}"
+        lines.append(f"  {e['account_id']}: {e['field']} set to {e['rep_value']} by a rep; {what}")
     return "\n".join(lines)
 
 

@@ -3,7 +3,6 @@ median sales cycle of won deals. Pure; streams (one ``add`` per opportunity)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from statistics import median
@@ -60,11 +59,3 @@ class AggregateBuilder:
             )
             for account_id, t in self._tallies.items()
         }
-
-
-def aggregate_opportunities(opps: Iterable[Opportunity]) -> dict[str, Aggregates]:
-    """Aggregates per account id from a stream of opportunities."""
-    builder = AggregateBuilder()
-    for opp in opps:
-        builder.add(opp)
-    return builder.result()

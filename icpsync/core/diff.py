@@ -34,8 +34,3 @@ def update_for(account: Account, result: IcpScore, *, scored_at: datetime) -> Sc
         scored_at=scored_at,
         previous=current,
     )
-
-
-def tier_transition(update: ScoreUpdate) -> tuple[str | None, str]:
-    """``(old tier, new tier)`` of an update."""
-    return update.previous.tier, update.tier

@@ -152,6 +152,9 @@ class ScoreUpdate:
     profile_version: str
     scored_at: datetime
     previous: CurrentIcp = CurrentIcp()
+    #: a tier to write to the override field too (a rep's direct edit kept as the override);
+    #: None leaves the override field alone, as every other write does.
+    override: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 
 Connectors rename CRM fields to canonical keys (through their field map) and hand the raw
 values here. A value that cannot be read (``"N/A"`` revenue, negative headcount, an
-industry outside the vocabulary) becomes ``None`` and is counted in ``stats.bad_values``
-under its canonical name; it never raises.
+industry outside the vocabulary, 20 million employees) becomes ``None`` and is counted in
+``stats.bad_values`` under its canonical name; it never raises. Given ``on_reject``, every
+value made missing and every record skipped is also reported as a :class:`Reject` with its
+row (when the caller gives one), id, column, value and reason.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ _MISSING_TOKENS = frozenset({"", "n/a", "na", "null", "none", "-", "--", "?", "n
 _LONGEST_TOKEN = max(len(t) for t in _MISSING_TOKENS)
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
+#: Above these a value is taken for a typing or unit error, not a fact.
+MAX_EMPLOYEES = 10_000_000
+MAX_REVENUE = 1e13
+#: A rejected value is shown shortened to this many characters.
+REJECT_VALUE_CHARS = 60
 
 CURRENT_KEYS = {
     "icp_score": "score",
@@ -57,12 +64,49 @@ _new_account = fast_constructor(Account)
 class _BadValue:
     """Marks a remembered raw text that was bad (counted again at every occurrence)."""
 
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str = "unreadable"):
+        self.reason = reason
+
 
 _BAD = _BadValue()
 
 
 class _Bad(Exception):
-    """Internal: the raw value is present but unusable."""
+    """Internal: the raw value is present but unusable, and why."""
+
+    def __init__(self, raw: object, reason: str = "unreadable"):
+        super().__init__(raw)
+        self.reason = reason
+
+    def marker(self) -> _BadValue:
+        return _BadValue(self.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A record skipped, or one of its values made missing, and why.
+
+    ``row`` is the caller's address for the record (a file's row number), None when it has
+    none; ``column`` and ``value`` are None for a whole record.
+    """
+
+    row: int | None
+    id: str | None
+    column: str | None
+    value: str | None
+    reason: str
+
+
+def shortened(raw: object) -> str | None:
+    """The value as text, cut to :data:`REJECT_VALUE_CHARS` characters."""
+    if raw is None:
+        return None
+    text = raw if isinstance(raw, str) else repr(raw)
+    if len(text) > REJECT_VALUE_CHARS:
+        return f"{text[: REJECT_VALUE_CHARS - 3]}... ({len(text)} characters)"
+    return text
 
 
 @dataclass(frozen=True)
@@ -87,7 +131,7 @@ class Vocabulary:
             return hit
         if self.keep_unknown:
             return raw
-        raise _Bad(raw)
+        raise _Bad(raw, "not one of the field map's values")
 
 
 def _text(raw: object) -> str | None:
@@ -119,7 +163,7 @@ def parse_int(raw: object) -> int | None:
 def parse_float(raw: object) -> float | None:
     """A finite non-negative number (``"1,200"``, ``"$3.5M"`` are not guessed at)."""
     if isinstance(raw, bool):
-        raise _Bad(raw)
+        raise _Bad(raw, "not a number")
     if isinstance(raw, int | float):
         value = float(raw)
     else:
@@ -129,12 +173,30 @@ def parse_float(raw: object) -> float | None:
         try:
             value = float(text.replace(",", "").replace("_", "x"))
         except ValueError:
-            raise _Bad(raw) from None
+            raise _Bad(raw, "not a number") from None
     if math.isnan(value):
         return None
-    if math.isinf(value) or value < 0:
-        raise _Bad(raw)
+    if math.isinf(value):
+        raise _Bad(raw, "not a finite number")
+    if value < 0:
+        raise _Bad(raw, "negative")
     return value
+
+
+def parse_employees(raw: object) -> int | None:
+    """A headcount: :func:`parse_int` up to :data:`MAX_EMPLOYEES`."""
+    number = parse_int(raw)
+    if number is not None and number > MAX_EMPLOYEES:
+        raise _Bad(raw, f"implausible: above {MAX_EMPLOYEES:,}")
+    return number
+
+
+def parse_revenue(raw: object) -> float | None:
+    """A yearly revenue: :func:`parse_float` up to :data:`MAX_REVENUE`."""
+    number = parse_float(raw)
+    if number is not None and number > MAX_REVENUE:
+        raise _Bad(raw, "implausible: above 10^13")
+    return number
 
 
 def parse_bool(raw: object) -> bool | None:
@@ -149,7 +211,7 @@ def parse_bool(raw: object) -> bool | None:
         return True
     if low in _FALSE:
         return False
-    raise _Bad(raw)
+    raise _Bad(raw, "not true or false")
 
 
 def parse_datetime(raw: object) -> datetime | None:
@@ -171,7 +233,7 @@ def parse_datetime(raw: object) -> datetime | None:
             try:  # epoch milliseconds (HubSpot date properties)
                 value = datetime.fromtimestamp(int(text) / 1000, tz=UTC)
             except (ValueError, OverflowError, OSError):
-                raise _Bad(raw) from None
+                raise _Bad(raw, "not a date") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
@@ -201,11 +263,20 @@ class Normaliser:
     Args:
         stats: where bad values and skipped records are counted.
         vocabularies: per canonical field, how CRM values map to canonical ones.
+        on_reject: told of every value made missing and every record skipped.
     """
 
-    def __init__(self, stats: ConnectorStats, vocabularies: Mapping[str, Vocabulary] | None = None):
+    def __init__(
+        self,
+        stats: ConnectorStats,
+        vocabularies: Mapping[str, Vocabulary] | None = None,
+        on_reject: Callable[[Reject], None] | None = None,
+    ):
         self.stats = stats
         self.vocabularies = dict(vocabularies or {})
+        self.on_reject = on_reject
+        #: (row, id) of the record being cleaned, for rejects.
+        self.at: tuple[int | None, str | None] = (None, None)
         self._seen_accounts = SeenIds()
         self._seen_opportunities = SeenIds()
         # Per field and parser: raw text -> clean value (or _BAD). Parsing is a pure
@@ -220,6 +291,17 @@ class Normaliser:
             memo = self._memos[name, parse] = {}
         return memo
 
+    def reject(self, column: str | None, raw: object, reason: str) -> None:
+        """Tell ``on_reject`` (when set) about the record being cleaned."""
+        if self.on_reject is not None:
+            row, record_id = self.at
+            self.on_reject(Reject(row, record_id, column, shortened(raw), reason))
+
+    def _bad(self, name: str, raw: object, reason: str) -> None:
+        self.stats.bad_values[name] += 1
+        if self.on_reject is not None:
+            self.reject(name, raw, reason)
+
     def _clean(self, name: str, raw: object, parse: Callable[[object], T | None]) -> T | None:
         if raw is None:
             return None  # every parser reads None as missing
@@ -229,18 +311,18 @@ class Normaliser:
             if value is None:
                 try:
                     value = parse(raw)
-                except _Bad:
-                    value = _BAD
+                except _Bad as exc:
+                    value = exc.marker()
                 if len(memo) < MEMO_LIMIT:
                     memo[raw] = value
-            if value is _BAD:
-                self.stats.bad_values[name] += 1
+            if value.__class__ is _BadValue:
+                self._bad(name, raw, value.reason)
                 return None
             return value  # type: ignore[return-value]
         try:
             return parse(raw)
-        except _Bad:
-            self.stats.bad_values[name] += 1
+        except _Bad as exc:
+            self._bad(name, raw, exc.reason)
             return None
 
     def _vocab_text(self, name: str, raw: object) -> str | None:
@@ -248,8 +330,8 @@ class Normaliser:
             return self._clean(name, raw, self._vocab_parser(name))
         try:
             return self._vocab_parser(name)(raw)
-        except _Bad:
-            self.stats.bad_values[name] += 1
+        except _Bad as exc:
+            self._bad(name, raw, exc.reason)
             return None
 
     def _vocab_parser(self, name: str) -> Callable[[object], str | None]:
@@ -282,7 +364,18 @@ class Normaliser:
         stack, bad = hit
         if bad:
             self.stats.bad_values["tech_stack"] += bad
+            if self.on_reject is not None:
+                self.reject_stack_items(raw)
         return stack
+
+    def reject_stack_items(self, raw: object) -> None:
+        """Report each item of a stack outside the vocabulary (already counted)."""
+        parse = self._vocab_parser("tech_stack")
+        for item in sorted(parse_set(raw)):
+            try:
+                parse(item)
+            except _Bad as exc:
+                self.reject("tech_stack", item, exc.reason)
 
     def parse_stack(self, raw: object) -> tuple[frozenset[str], int]:
         """The stack of a raw value and how many of its items are bad (nothing counted)."""
@@ -305,7 +398,7 @@ class Normaliser:
             return _NO_CURRENT
         override = _text(raw.get("icp_tier_override"))
         if override is not None and override not in TIERS:
-            self.stats.bad_values["icp_tier_override"] += 1
+            self._bad("icp_tier_override", override, "not a tier")
             override = None
         return CurrentIcp(
             score=self._clean("icp_score", raw.get("icp_score"), parse_int),
@@ -317,14 +410,22 @@ class Normaliser:
             override=override,
         )
 
-    def account(self, raw: Mapping[str, object], *, dedupe: bool = True) -> Account | None:
-        """One clean Account, or None (counted) when it has no id or repeats one."""
+    def account(
+        self, raw: Mapping[str, object], *, dedupe: bool = True, row: int | None = None
+    ) -> Account | None:
+        """One clean Account, or None (counted) when it has no id or repeats one.
+
+        ``row`` is the record's address in rejects."""
         account_id = _text(raw.get("id"))
+        if self.on_reject is not None:
+            self.at = (row, account_id)
         if account_id is None:
             self.stats.skipped["account_without_id"] += 1
+            self.reject(None, None, "account_without_id")
             return None
         if dedupe and not self._seen_accounts.add_new(account_id):
             self.stats.skipped["duplicate_account_id"] += 1
+            self.reject(None, None, "duplicate_account_id")
             return None
         get = raw.get
         signals = get("signals")
@@ -333,8 +434,8 @@ class Normaliser:
             _text(get("name")),
             _clean_domain(_text(get("domain"))),
             self._vocab_text("industry", get("industry")),
-            self._clean("employees", get("employees"), parse_int),
-            self._clean("annual_revenue", get("annual_revenue"), parse_float),
+            self._clean("employees", get("employees"), parse_employees),
+            self._clean("annual_revenue", get("annual_revenue"), parse_revenue),
             self._vocab_text("country", get("country")),
             self._vocab_text("region", get("region")),
             self._tech_stack(get("tech_stack")),
@@ -345,14 +446,20 @@ class Normaliser:
             self._current(raw),
         )
 
-    def opportunity(self, raw: Mapping[str, object]) -> Opportunity | None:
+    def opportunity(
+        self, raw: Mapping[str, object], *, row: int | None = None
+    ) -> Opportunity | None:
         """One clean Opportunity, or None (counted) when it has no id or repeats one."""
         opp_id = _text(raw.get("id"))
+        if self.on_reject is not None:
+            self.at = (row, opp_id)
         if opp_id is None:
             self.stats.skipped["opportunity_without_id"] += 1
+            self.reject(None, None, "opportunity_without_id")
             return None
         if not self._seen_opportunities.add_new(opp_id):
             self.stats.skipped["duplicate_opportunity_id"] += 1
+            self.reject(None, None, "duplicate_opportunity_id")
             return None
         is_won = self._clean("is_won", raw.get("is_won"), parse_bool)
         is_closed = self._clean("is_closed", raw.get("is_closed"), parse_bool)

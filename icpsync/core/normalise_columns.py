@@ -17,7 +17,6 @@ from typing import Any
 
 from icpsync.core.model import Account
 from icpsync.core.normalise import (
-    _BAD,
     _MISSING_TOKENS,
     _NO_CURRENT,
     _NO_SIGNALS,
@@ -26,12 +25,13 @@ from icpsync.core.normalise import (
     MEMO_LIMIT,
     Normaliser,
     _Bad,
+    _BadValue,
     _clean_domain,
     _new_account,
     _text,
     parse_datetime,
-    parse_float,
-    parse_int,
+    parse_employees,
+    parse_revenue,
     parse_set,
 )
 
@@ -51,28 +51,47 @@ def _lookup(
     return {value: memo[value] if value in memo else compute(value) for value in distinct}
 
 
+#: (row, id) of each row of a batch, for rejects; None when no one listens.
+Addresses = Sequence[tuple[int | None, str]] | None
+
+
+def _is_bad(value: object) -> bool:
+    return value.__class__ is _BadValue
+
+
 def _clean_column(
-    normaliser: Normaliser, name: str, parse: Callable[[object], object], values: Column
+    normaliser: Normaliser,
+    name: str,
+    parse: Callable[[object], object],
+    values: Column,
+    addresses: Addresses = None,
 ) -> list[Any]:
     """``normaliser._clean(name, value, parse)`` for every value, bad ones counted."""
 
     def compute(raw: object) -> object:
         try:
             return parse(raw)
-        except _Bad:
-            return _BAD
+        except _Bad as exc:
+            return exc.marker()
 
     distinct = set(values)
     lookup = _lookup(normaliser._memo(name, parse), distinct, compute)
     cleaned = list(map(lookup.__getitem__, values))
-    bad = {value for value in distinct if lookup[value] is _BAD}
+    bad = {value for value in distinct if _is_bad(lookup[value])}
     if bad:
         normaliser.stats.bad_values[name] += sum(map(bad.__contains__, values))
-        cleaned = [None if value is _BAD else value for value in cleaned]
+        if addresses is not None:
+            for address, value in zip(addresses, values, strict=True):
+                if value in bad:
+                    normaliser.at = address
+                    normaliser.reject(name, value, lookup[value].reason)
+        cleaned = [None if _is_bad(value) else value for value in cleaned]
     return cleaned
 
 
-def _stack_column(normaliser: Normaliser, values: Column) -> list[frozenset[str]]:
+def _stack_column(
+    normaliser: Normaliser, values: Column, addresses: Addresses = None
+) -> list[frozenset[str]]:
     """``normaliser._tech_stack(value)`` for every value, bad items counted."""
     distinct = set(values)
     memo = normaliser._memo("tech_stack", parse_set)
@@ -84,6 +103,11 @@ def _stack_column(normaliser: Normaliser, values: Column) -> list[frozenset[str]
         normaliser.stats.bad_values["tech_stack"] += sum(
             n * occurrences[value] for value, n in bad.items()
         )
+        if addresses is not None:
+            for address, value in zip(addresses, values, strict=True):
+                if value in bad:
+                    normaliser.at = address
+                    normaliser.reject_stack_items(value)
     return list(map(_first, pairs))
 
 
@@ -115,7 +139,9 @@ def _domain_column(texts: list[str | None]) -> list[str | None]:
     return lows  # type: ignore[return-value]
 
 
-def _kept_ids(normaliser: Normaliser, raw_ids: Column, dedupe: bool) -> tuple[list[str], list[int]]:
+def _kept_ids(
+    normaliser: Normaliser, raw_ids: Column, dedupe: bool, rows: Sequence[int | None]
+) -> tuple[list[str], list[int]]:
     """Clean ids and the positions of the rows kept (no id or a repeated id: skipped)."""
     ids = _text_column(raw_ids)
     seen = normaliser._seen_accounts
@@ -128,8 +154,12 @@ def _kept_ids(normaliser: Normaliser, raw_ids: Column, dedupe: bool) -> tuple[li
     for position, account_id in enumerate(ids):
         if account_id is None:
             skipped["account_without_id"] += 1
+            normaliser.at = (rows[position], None)
+            normaliser.reject(None, None, "account_without_id")
         elif dedupe and account_id in seen:
             skipped["duplicate_account_id"] += 1
+            normaliser.at = (rows[position], account_id)
+            normaliser.reject(None, None, "duplicate_account_id")
         else:
             if dedupe:
                 seen.add(account_id)
@@ -143,6 +173,7 @@ def accounts_from_columns(
     signals: Sequence[Mapping[str, object] | None] | None = None,
     *,
     dedupe: bool = True,
+    rows: Sequence[int | None] | None = None,
 ) -> list[Account]:
     """The accounts of a batch of rows given as columns of raw text.
 
@@ -152,11 +183,16 @@ def accounts_from_columns(
             row; a key that is absent is missing in every row. ``id`` must be present.
         signals: one signals mapping (or None) per row; None for none in any row.
         dedupe: skip (and count) an id already seen, as ``Normaliser.account`` does.
+        rows: each row's address in rejects (``Normaliser.account``'s ``row``).
     """
-    ids, kept = _kept_ids(normaliser, columns["id"], dedupe)
+    numbers: Sequence[int | None] = rows if rows is not None else [None] * len(columns["id"])
+    ids, kept = _kept_ids(normaliser, columns["id"], dedupe, numbers)
     size = len(ids)
     everyone = size == len(columns["id"])
     missing: list[str | None] = [None] * size
+    addresses: Addresses = None
+    if normaliser.on_reject is not None:
+        addresses = list(zip([numbers[i] for i in kept], ids, strict=True))
 
     def column(key: str) -> Column:
         values = columns.get(key)
@@ -165,16 +201,20 @@ def accounts_from_columns(
         return values if everyone else [values[i] for i in kept]
 
     def vocab(key: str) -> list[Any]:
-        return _clean_column(normaliser, key, normaliser._vocab_parser(key), column(key))
+        return _clean_column(normaliser, key, normaliser._vocab_parser(key), column(key), addresses)
 
     names = _text_column(column("name"))
     domains = _domain_column(_text_column(column("domain")))
     industries = vocab("industry")
-    employees = _clean_column(normaliser, "employees", parse_int, column("employees"))
-    revenues = _clean_column(normaliser, "annual_revenue", parse_float, column("annual_revenue"))
+    employees = _clean_column(
+        normaliser, "employees", parse_employees, column("employees"), addresses
+    )
+    revenues = _clean_column(
+        normaliser, "annual_revenue", parse_revenue, column("annual_revenue"), addresses
+    )
     countries = vocab("country")
     regions = vocab("region")
-    stacks = _stack_column(normaliser, column("tech_stack"))
+    stacks = _stack_column(normaliser, column("tech_stack"), addresses)
     signal_maps: Sequence[Mapping[str, object]] = [_NO_SIGNALS] * size
     if signals is not None and any(signals):
         kept_signals = signals if everyone else [signals[i] for i in kept]
@@ -182,14 +222,19 @@ def accounts_from_columns(
             MappingProxyType(dict(s)) if isinstance(s, Mapping) and s else _NO_SIGNALS
             for s in kept_signals
         ]
-    modified = _clean_column(normaliser, "last_modified", parse_datetime, column("last_modified"))
+    modified = _clean_column(
+        normaliser, "last_modified", parse_datetime, column("last_modified"), addresses
+    )
     currents = [_NO_CURRENT] * size
     icp_columns = {key: column(key) for key in CURRENT_KEYS}
     if any(any(values) for values in icp_columns.values()):
-        currents = [
-            normaliser._current({key: values[i] for key, values in icp_columns.items()})
-            for i in range(size)
-        ]
+        currents = []
+        for i in range(size):
+            if addresses is not None:
+                normaliser.at = addresses[i]
+            currents.append(
+                normaliser._current({key: values[i] for key, values in icp_columns.items()})
+            )
     return list(
         map(
             _new_account,

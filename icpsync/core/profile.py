@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
@@ -122,10 +123,21 @@ class AntiRule(Condition):
 
 
 class Tiers(BaseModel):
-    """Lowest score of each tier; below ``tier_3`` is Not ICP."""
+    """Lowest score of each tier; below ``tier_3`` is Not ICP.
+
+    ``policy`` says how the cut-offs were chosen: ``fixed`` (written by hand, the default),
+    ``share`` (cumulative shares of the book: ``shares`` for Tier 1, Tiers 1-2, Tiers 1-3) or
+    ``lift`` (expected win rate multiples of the base rate: ``lifts``, each tier's share of
+    the book capped by ``shares``). ``icpsync learn`` resolves a policy into the cut-offs
+    ``tier_1..3`` against the book; scoring reads only the cut-offs, so the policy keys do
+    not change the profile's version.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    policy: Literal["fixed", "share", "lift"] = "fixed"
+    shares: tuple[float, float, float] | None = None
+    lifts: tuple[float, float, float] | None = None
     tier_1: int = Field(default=70, ge=0, le=100)
     tier_2: int = Field(default=50, ge=0, le=100)
     tier_3: int = Field(default=30, ge=0, le=100)
@@ -134,6 +146,14 @@ class Tiers(BaseModel):
     def _ordered(self) -> Tiers:
         if not self.tier_1 >= self.tier_2 >= self.tier_3:
             raise ValueError("expected tier_1 >= tier_2 >= tier_3")
+        if self.shares is not None and not (
+            0 < self.shares[0] <= self.shares[1] <= self.shares[2] <= 1
+        ):
+            raise ValueError("shares expects [tier 1, tiers 1-2, tiers 1-3] rising within 0..1")
+        if self.lifts is not None and not (self.lifts[0] >= self.lifts[1] >= self.lifts[2] > 0):
+            raise ValueError("lifts expects [tier 1, tier 2, tier 3] falling, each above 0")
+        if self.policy == "fixed" and (self.shares or self.lifts):
+            raise ValueError("shares and lifts need policy = 'share' or 'lift'")
         return self
 
     def tier_for(self, score: int) -> str:
@@ -169,7 +189,11 @@ class Profile(BaseModel):
     @property
     def version(self) -> str:
         """A short hash of the normalised content (name and description excluded)."""
-        content = self.model_dump(mode="json", by_alias=True, exclude={"name", "description"})
+        content = self.model_dump(
+            mode="json",
+            by_alias=True,
+            exclude={"name": True, "description": True, "tiers": {"policy", "shares", "lifts"}},
+        )
         blob = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
@@ -205,21 +229,18 @@ def parse_profile(data: dict[str, Any], *, source: str, prefix: str = "profile")
         raise config_error_from(exc, source=source, prefix=prefix) from None
 
 
-#: settings keys that hold credentials: a wrong value is never echoed back.
-SECRET_KEYS = frozenset(
-    {"password", "security_token", "consumer_secret", "session_id", "access_token", "token"}
-)
+def config_error_from(
+    exc: ValidationError, *, source: str, prefix: str = "", secret_keys: Collection[str] = ()
+) -> ConfigError:
+    """The first error of a pydantic ValidationError as a ConfigError with a dotted key.
 
-
-def _secret(parts: list[str]) -> bool:
-    return any(p.lower() in SECRET_KEYS or "secret" in p.lower() for p in parts)
-
-
-def config_error_from(exc: ValidationError, *, source: str, prefix: str = "") -> ConfigError:
-    """The first error of a pydantic ValidationError as a ConfigError with a dotted key."""
+    The bad value is echoed unless the key holds a credential: one of ``secret_keys``
+    (dotted, e.g. ``hubspot.access_token``; the settings pass every connector's).
+    """
     err = exc.errors()[0]
     parts = [str(p) for p in err["loc"] if not str(p).startswith("function-after")]
     key = ".".join(p for p in [prefix, *parts] if p)
+    secret = any(key == k or key.startswith(f"{k}.") for k in secret_keys)
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         message = "unknown key"
@@ -227,7 +248,7 @@ def config_error_from(exc: ValidationError, *, source: str, prefix: str = "") ->
         "input" in err
         and err["type"] not in ("missing",)
         and not isinstance(err["input"], dict)
-        and not _secret(parts)
+        and not secret
     ):
         message = f"{message} (got {err['input']!r})"
     return ConfigError(message, source=source, key=key or None)

@@ -11,6 +11,11 @@ ANTI_NOTE = "anti-ICP:"
 NOTHING_MATCHED = "no ICP criteria matched"
 
 
+def override_lead(override: str, computed: str) -> str:
+    """The reason an overridden tier leads with."""
+    return f"manual override: {override} (computed {computed})"
+
+
 def _number(value: float) -> str:
     value = float(value)
     return f"{int(value):,}" if value.is_integer() else f"{value:,.2f}"

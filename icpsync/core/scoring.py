@@ -32,7 +32,8 @@ from icpsync.core.model import (
     IcpScore,
 )
 from icpsync.core.profile import TIER_ORDER, Profile
-from icpsync.core.reasons import join_reasons
+from icpsync.core.reasons import join_reasons, override_lead
+from icpsync.core.unavailable import reason as unavailable_reason
 
 #: Distinct outcome combinations remembered (accounts share them far more often than not).
 CACHE_LIMIT = 200_000
@@ -52,8 +53,11 @@ class Scorer:
     on the same field read it once, and the outcomes of a value are remembered too.
     """
 
-    def __init__(self, profile: Profile):
+    def __init__(self, profile: Profile, unavailable: Mapping[str, str] | None = None):
+        """``unavailable``: canonical field -> the CRM field the org lacks; the reasons then
+        name it once instead of listing the field as missing."""
         self.profile = profile
+        self._unavailable = dict(unavailable or {})
         self.version = profile.version
         self._criteria = [compile_check(c, c.points) for c in profile.criteria]
         self._anti = [compile_check(r, -(r.points or 0), r) for r in profile.anti]
@@ -147,7 +151,13 @@ class Scorer:
     def _assemble(self, hits: list[bool | str | None], override: str | None) -> tuple[Any, ...]:
         """Score, tier, flags, contributions and reasons for one set of outcomes."""
         missing: list[str] = []
+        unavailable: list[str] = []
         for c, hit in zip((*self._criteria, *self._anti), hits, strict=True):
+            if hit is MISSING and c.field in self._unavailable:
+                note = unavailable_reason(c.field, self._unavailable[c.field])
+                if note not in unavailable:
+                    unavailable.append(note)
+                continue
             name = c.field.removeprefix("signals.").replace("_", " ")
             if hit is MISSING and name not in missing:
                 missing.append(name)
@@ -189,12 +199,13 @@ class Scorer:
         lead: list[str] = []
         if override is not None and overridden:
             tier = override
-            lead.append(f"manual override: {override} (computed {computed})")
+            lead.append(override_lead(override, computed))
         gains.sort(key=lambda g: (g[0] < 0, -abs(g[0]), g[1]))
         contributions = tuple(Contribution(points, label) for points, _, label in gains)
         parts = [*lead, *(str(c) for c in contributions), *notes]
         if missing:
             parts.append("missing: " + ", ".join(missing))
+        parts += unavailable
         reasons, short = join_reasons(parts)
         return (
             score,

@@ -11,7 +11,7 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from icpsync.core.model import Account, Opportunity
 
@@ -218,8 +218,3 @@ class SyntheticData:
                 closed=closed_at.date() if is_closed else None,
                 last_modified=min(closed_at, self.as_of).replace(microsecond=0),
             )
-
-
-def days_before(as_of: datetime, days: int) -> date:
-    """The calendar date ``days`` before ``as_of``."""
-    return (as_of - timedelta(days=days)).date()

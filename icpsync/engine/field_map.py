@@ -30,6 +30,8 @@ class ObjectMap:
     object: str
     fields: Mapping[str, str]
     signals: Mapping[str, str] = field(default_factory=dict)
+    #: canonical field -> other names a file's header may give it (files only).
+    headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def crm_names(self) -> list[str]:
         """Every CRM field this map reads, in a stable order, without repeats."""
@@ -53,10 +55,12 @@ class FieldMap:
         return [self.icp[k] for k in ICP_KEYS if k in self.icp]
 
 
-def _names(table: object, *, source: str, key: str) -> Mapping[str, str]:
+def _names(table: object, *, source: str, key: str, any_names: bool = False) -> Mapping[str, str]:
     if not isinstance(table, dict):
         raise ConfigError("expected a table of canonical name = CRM field", source=source, key=key)
     for canonical, crm in table.items():
+        if any_names and isinstance(crm, str) and crm.strip() and crm.isprintable():
+            continue
         if not isinstance(crm, str) or not _IDENTIFIER.match(crm):
             raise ConfigError(
                 f"expected a CRM field name (letters, digits, _), got {crm!r}",
@@ -66,17 +70,32 @@ def _names(table: object, *, source: str, key: str) -> Mapping[str, str]:
     return MappingProxyType(dict(table))
 
 
+def _headers(table: object, *, source: str, key: str) -> Mapping[str, tuple[str, ...]]:
+    if not isinstance(table, dict) or not all(
+        isinstance(names, list) and all(isinstance(n, str) for n in names)
+        for names in table.values()
+    ):
+        raise ConfigError(
+            "expected a table of canonical name = [header, ...]", source=source, key=key
+        )
+    return MappingProxyType({k: tuple(v) for k, v in table.items()})
+
+
 def _object(data: dict[str, Any], section: str, source: str) -> ObjectMap:
     table = data.get(section)
     if not isinstance(table, dict) or "object" not in table:
         raise ConfigError("expected a table with 'object' and 'fields'", source=source, key=section)
-    fields = _names(table.get("fields", {}), source=source, key=f"{section}.fields")
+    any_names = bool((data.get("options") or {}).get("any_column_names"))
+    fields = _names(
+        table.get("fields", {}), source=source, key=f"{section}.fields", any_names=any_names
+    )
     if "id" not in fields:
         raise ConfigError("expected an 'id' field", source=source, key=f"{section}.fields")
     return ObjectMap(
         object=str(table["object"]),
         fields=fields,
         signals=_names(table.get("signals", {}), source=source, key=f"{section}.signals"),
+        headers=_headers(table.get("headers", {}), source=source, key=f"{section}.headers"),
     )
 
 
@@ -111,8 +130,22 @@ def parse_field_map(data: dict[str, Any], *, name: str, source: str) -> FieldMap
     )
 
 
-def load_field_map(name_or_path: str | Path) -> FieldMap:
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` laid on ``base``, table by table."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merged(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_field_map(name_or_path: str | Path, *, base: str | None = None) -> FieldMap:
     """Load ``field_maps/<name>.toml`` from the installed package, or a TOML file path.
+
+    With ``base``, a file path may name only what differs from the shipped ``base`` map
+    (e.g. a few ``[account.fields]``); the rest is the shipped map's.
 
     Raises:
         ConfigError: the file is missing, is not TOML, or does not describe a field map.
@@ -137,4 +170,7 @@ def load_field_map(name_or_path: str | Path) -> FieldMap:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML ({exc})", source=source) from exc
+    if base is not None and name != base:
+        shipped = resources.files("icpsync.field_maps").joinpath(f"{base}.toml")
+        data = _merged(tomllib.loads(shipped.read_text(encoding="utf-8")), data)
     return parse_field_map(data, name=name, source=source)

@@ -23,13 +23,15 @@ log = logging.getLogger(__name__)
 
 
 class Heartbeat:
-    """Renews ``connection``'s lease as ``holder`` every ``seconds / 3`` until stopped.
+    """Renews the lease of ``connection``'s ``org`` as ``holder`` every ``seconds / 3``
+    until stopped.
 
     Args:
         state: the state store holding the lease.
         connection: the connection whose lease it is.
         holder: the lease token this run holds.
         seconds: how long each renewal keeps the lease.
+        org: the org whose lease it is.
         interval: seconds between renewals (a third of ``seconds`` by default).
     """
 
@@ -40,10 +42,12 @@ class Heartbeat:
         holder: str,
         seconds: float,
         *,
+        org: str,
         interval: float | None = None,
     ):
         self.state = state
         self.connection = connection
+        self.org = org
         self.holder = holder
         self.seconds = seconds
         self.interval = interval if interval is not None else seconds / 3
@@ -72,7 +76,9 @@ class Heartbeat:
         while not self._stop.wait(self.interval):
             started = time.monotonic()
             try:
-                ours = self.state.renew_lease(self.connection, self.holder, seconds=self.seconds)
+                ours = self.state.renew_lease(
+                    self.connection, self.holder, org=self.org, seconds=self.seconds
+                )
             except Exception:  # the database is unreachable: try again until the deadline
                 log.warning("could not renew the run lease", exc_info=True)
                 if self.lost():

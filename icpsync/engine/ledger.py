@@ -35,7 +35,7 @@ class RunLedger:
 
     Args:
         state: the state store (None: nothing is kept).
-        report: the run's report.
+        report: the run's report (its ``org`` is the org whose lease and records these are).
         connector: the connector whose counters the report takes.
         holder: the lease token the run holds (None without a state store).
         lease_seconds: how long each lease renewal lasts.
@@ -60,6 +60,7 @@ class RunLedger:
         self.holder = holder
         self.now = now
         self.should_stop = should_stop
+        self.org = report.org or ""
         self.keeps = state is not None and not report.dry_run
         self.run_id: int | None = None
         self.started = time.perf_counter()
@@ -67,11 +68,11 @@ class RunLedger:
         # lease over, and a heartbeat thread would see an empty database.
         shared = state is not None and state.url not in ("sqlite://", "sqlite:///:memory:")
         self.beat = (
-            Heartbeat(state, report.crm, holder, lease_seconds)
+            Heartbeat(state, report.crm, holder, lease_seconds, org=self.org)
             if state is not None and holder and shared
             else None
         )
-        store = Quarantine(state.engine, report.crm) if state is not None else None
+        store = Quarantine(state.engine, report.crm, self.org) if state is not None else None
         self.quarantine = RunQuarantine(store, report, read_only=not self.keeps)
 
     def __enter__(self) -> RunLedger:
@@ -91,7 +92,7 @@ class RunLedger:
     def written(self, updates: list[ScoreUpdate]) -> None:
         """A chunk was applied: keep its history; its records leave quarantine."""
         if self.state is not None and self.run_id is not None:
-            self.state.record_history(self.run_id, self.report.crm, updates)
+            self.state.record_history(self.run_id, self.report.crm, updates, org=self.org)
         self.quarantine.written(updates)
 
     def refused(self, failures: list[RecordFailure]) -> None:

@@ -27,9 +27,10 @@ from icpsync.engine.state import opportunities as table
 BATCH = 500
 
 
-def _row(connection: str, opp: Opportunity) -> dict[str, object]:
+def _row(connection: str, org: str, opp: Opportunity) -> dict[str, object]:
     return {
         "connection": connection,
+        "org": org,
         "id": opp.id,
         "account_id": opp.account_id,
         "is_closed": opp.is_closed,
@@ -71,25 +72,29 @@ class OpportunityCache:
     Args:
         engine: the state store's engine.
         connection: the connection (CRM) name the rows belong to.
+        org: the org (CRM identity) of the connection the rows belong to.
     """
 
-    def __init__(self, engine: Engine, connection: str):
+    def __init__(self, engine: Engine, connection: str, org: str = ""):
         self.engine = engine
         self.connection = connection
+        self.org = org
         self._pending: list[Opportunity] = []
         self._empty = False
 
     def clear(self) -> None:
         """Forget every opportunity of the connection (before a full reload)."""
         with self.engine.begin() as conn:
-            conn.execute(delete(table).where(table.c.connection == self.connection))
+            conn.execute(
+                delete(table).where(table.c.connection == self.connection, table.c.org == self.org)
+            )
         self._empty = True
 
     def dirty(self) -> set[str]:
         """Accounts whose deals changed in runs that did not complete: read them again."""
         with self.engine.connect() as conn:
             query = select(dirty_accounts.c.account_id).where(
-                dirty_accounts.c.connection == self.connection
+                dirty_accounts.c.connection == self.connection, dirty_accounts.c.org == self.org
             )
             return {r[0] for r in conn.execute(query)}
 
@@ -97,7 +102,9 @@ class OpportunityCache:
         """After a complete run: every changed account was scored and written."""
         with self.engine.begin() as conn:
             conn.execute(
-                delete(dirty_accounts).where(dirty_accounts.c.connection == self.connection)
+                delete(dirty_accounts).where(
+                    dirty_accounts.c.connection == self.connection, dirty_accounts.c.org == self.org
+                )
             )
 
     def put(self, opp: Opportunity) -> set[str]:
@@ -119,7 +126,7 @@ class OpportunityCache:
         pending, self._pending = self._pending, []
         if not pending:
             return set()
-        rows = {opp.id: _row(self.connection, opp) for opp in pending}
+        rows = {opp.id: _row(self.connection, self.org, opp) for opp in pending}
         touched: set[str] = set()
         if self._empty:  # a reload: nothing stored to compare with
             try:
@@ -129,7 +136,11 @@ class OpportunityCache:
             except IntegrityError:  # an id the reload already stored: compare as usual
                 pass
         with self.engine.begin() as conn:
-            where = (table.c.connection == self.connection) & table.c.id.in_(list(rows))
+            where = (
+                (table.c.connection == self.connection)
+                & (table.c.org == self.org)
+                & table.c.id.in_(list(rows))
+            )
             for old in conn.execute(select(table).where(where)):
                 new = rows[old.id]
                 if _same(old._mapping, new):
@@ -139,7 +150,9 @@ class OpportunityCache:
             if rows:
                 conn.execute(
                     delete(table).where(
-                        table.c.connection == self.connection, table.c.id.in_(list(rows))
+                        table.c.connection == self.connection,
+                        table.c.org == self.org,
+                        table.c.id.in_(list(rows)),
                     )
                 )
                 conn.execute(insert(table), list(rows.values()))
@@ -151,6 +164,7 @@ class OpportunityCache:
                 for r in conn.execute(
                     select(dirty_accounts.c.account_id).where(
                         dirty_accounts.c.connection == self.connection,
+                        dirty_accounts.c.org == self.org,
                         dirty_accounts.c.account_id.in_(list(touched)),
                     )
                 )
@@ -159,14 +173,19 @@ class OpportunityCache:
             if fresh:
                 conn.execute(
                     insert(dirty_accounts),
-                    [{"connection": self.connection, "account_id": a} for a in fresh],
+                    [
+                        {"connection": self.connection, "org": self.org, "account_id": a}
+                        for a in fresh
+                    ],
                 )
         return touched
 
     def count(self) -> int:
         """How many opportunities the copy holds."""
         with self.engine.connect() as conn:
-            query = select(func.count()).where(table.c.connection == self.connection)
+            query = select(func.count()).where(
+                table.c.connection == self.connection, table.c.org == self.org
+            )
             return int(conn.execute(query).scalar_one())
 
     def aggregates_for(self, account_ids: Collection[str]) -> dict[str, Aggregates]:
@@ -176,7 +195,9 @@ class OpportunityCache:
             for chunk in _chunks(list(account_ids)):
                 rows = conn.execute(
                     select(table).where(
-                        table.c.connection == self.connection, table.c.account_id.in_(chunk)
+                        table.c.connection == self.connection,
+                        table.c.org == self.org,
+                        table.c.account_id.in_(chunk),
                     )
                 )
                 for row in rows:

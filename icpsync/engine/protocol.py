@@ -3,7 +3,10 @@
 A connector is a small class satisfying :class:`Connector`. It is built with an injected
 vendor client (tests point that client at a local sandbox) and a separate
 ``from_settings`` builds the real one. Connectors are found by name through the
-``icpsync.connectors`` entry point group (see :mod:`icpsync.engine.registry`).
+``icpsync.connectors`` entry point group (see :mod:`icpsync.engine.registry`); the module an
+entry point names declares ``SPEC``, a :class:`~icpsync.engine.connector_spec.ConnectorSpec`:
+the connector's settings section, its secrets, its path-valued keys, its field map and its
+sandbox (a :class:`Sandbox`), in one place.
 
 A connector may set the class attribute ``thread_safe_writes = True`` when
 ``write_scores`` can run in another thread while the run reads on; the engine then
@@ -16,6 +19,12 @@ cannot place (an incremental search result without a timestamp) adds its id and 
 ``stats.unplaced``: the run becomes ``partial`` and the record is quarantined.
 ``write_scores`` marks each :class:`~icpsync.core.model.RecordFailure` ``retriable`` or not:
 a record refused for good is quarantined and does not hold the cursor back.
+
+A CRM connector may also satisfy :class:`Uninstalls` (take out what ``ensure_fields``
+created); :func:`uninstaller` says clearly when a connector cannot. Two more optional
+methods are looked up by name: ``rep_view() -> list[str]`` (what a rep sees, for
+``icpsync demo``) and the classmethod ``emit_metadata(settings, folder) -> list[Path]``
+(``install --emit-metadata``).
 """
 
 from __future__ import annotations
@@ -23,12 +32,43 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from icpsync.core.errors import ConfigError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
+
+
+class Sandbox(Protocol):
+    """A local server speaking a CRM's API (``icpsync sandbox``, ``icpsync demo``, tests).
+
+    Built with keyword arguments ``accounts``, ``opportunities``, ``seed``, ``port``,
+    ``latency_ms``, ``fault_rate`` (and any of its own, e.g. ``rate_limit``).
+    """
+
+    @property
+    def url(self) -> str:
+        """Where it listens, once started."""
+        ...
+
+    def start(self) -> None:
+        """Listen (on a free port unless one was given)."""
+        ...
+
+    def stop(self) -> None:
+        """Stop listening."""
+        ...
+
+    def settings_overrides(self) -> dict[str, Any]:
+        """Settings data (``Settings(**data)``) pointing icpsync at this sandbox."""
+        ...
+
+    def write_config(self, path: Path) -> Path:
+        """Write an icpsync config file pointing at this sandbox."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +110,15 @@ class Connector(Protocol):
         """Auth, fields present and writable, budget left; cheap and side-effect free."""
         ...
 
+    def org_id(self) -> str:
+        """The CRM identity this connector reads and writes (Salesforce organization id,
+        HubSpot portal id, a file's resolved path): the state a run keeps belongs to it.
+
+        Costs at most one API call per connector (the answer is kept). A third-party
+        connector without it still runs: its state is kept as one org's.
+        """
+        ...
+
     def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
         """Stream accounts (modified at or after ``since`` when given) with current ICP values."""
         ...
@@ -93,3 +142,27 @@ class Connector(Protocol):
     def close(self) -> None:
         """Release sessions and files."""
         ...
+
+
+@runtime_checkable
+class Uninstalls(Protocol):
+    """Optional: a connector that can remove what its install created."""
+
+    def uninstall(self, *, dry_run: bool, keep_fields: bool) -> list[PlanStep]:
+        """Remove what install created, and only that (fields too unless ``keep_fields``);
+        with ``dry_run`` only plan, saying how many records hold a value in the fields."""
+        ...
+
+
+def uninstaller(connector: object, crm: str) -> Uninstalls:
+    """``connector`` as an :class:`Uninstalls`.
+
+    Raises:
+        ConfigError: the connector has nothing to uninstall.
+    """
+    if not isinstance(connector, Uninstalls):
+        raise ConfigError(
+            f"the {crm} connector has no uninstall (it creates nothing in a CRM)",
+            source="--crm",
+        )
+    return connector

@@ -36,21 +36,24 @@ def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
 
 
 class Quarantine:
-    """The quarantined records of one connection.
+    """The quarantined records of one connection's org.
 
     Args:
         engine: the state store's engine.
         connection: the connection (CRM) name.
+        org: the org the records belong to.
     """
 
-    def __init__(self, engine: Engine, connection: str):
+    def __init__(self, engine: Engine, connection: str, org: str):
         self.engine = engine
         self.connection = connection
+        self.org = org
+        self._mine = (failures.c.connection == connection, failures.c.org == org)
 
     def ids(self) -> set[str]:
         """Every quarantined record id."""
         with self.engine.connect() as conn:
-            query = select(failures.c.account_id).where(failures.c.connection == self.connection)
+            query = select(failures.c.account_id).where(*self._mine)
             return {r[0] for r in conn.execute(query)}
 
     def put(self, refused: Sequence[RecordFailure], at: datetime) -> None:
@@ -64,6 +67,7 @@ class Quarantine:
             update(table)
             .where(
                 table.c.connection == bindparam("b_connection"),
+                table.c.org == bindparam("b_org"),
                 table.c.account_id == bindparam("b_id"),
             )
             .values(reason=bindparam("b_reason"), last_seen=stamp, attempts=table.c.attempts + 1)
@@ -73,19 +77,23 @@ class Quarantine:
                 present = {
                     r[0]
                     for r in conn.execute(
-                        select(table.c.account_id).where(
-                            table.c.connection == self.connection, table.c.account_id.in_(chunk)
-                        )
+                        select(table.c.account_id).where(*self._mine, table.c.account_id.in_(chunk))
                     )
                 }
                 old = [
-                    {"b_connection": self.connection, "b_id": i, "b_reason": latest[i]}
+                    {
+                        "b_connection": self.connection,
+                        "b_org": self.org,
+                        "b_id": i,
+                        "b_reason": latest[i],
+                    }
                     for i in chunk
                     if i in present
                 ]
                 new = [
                     {
                         "connection": self.connection,
+                        "org": self.org,
                         "account_id": i,
                         "reason": latest[i],
                         "first_seen": stamp,
@@ -106,30 +114,33 @@ class Quarantine:
         with self.engine.begin() as conn:
             for chunk in _chunks(sorted(ids)):
                 gone += conn.execute(
-                    delete(failures).where(
-                        failures.c.connection == self.connection, failures.c.account_id.in_(chunk)
-                    )
+                    delete(failures).where(*self._mine, failures.c.account_id.in_(chunk))
                 ).rowcount
         return gone
 
     def count(self) -> int:
         """How many records are quarantined."""
         with self.engine.connect() as conn:
-            query = select(func.count()).where(failures.c.connection == self.connection)
+            query = select(func.count()).where(*self._mine)
             return int(conn.execute(query).scalar() or 0)
 
 
-def list_failures(engine: Engine, connection: str | None = None) -> list[dict[str, Any]]:
-    """Quarantined records (of one connection, or all), most attempted first."""
+def list_failures(
+    engine: Engine, connection: str | None = None, *, org: str | None = None
+) -> list[dict[str, Any]]:
+    """Quarantined records (of one connection and org, or all), most attempted first."""
     query = select(failures).order_by(
-        failures.c.connection, failures.c.attempts.desc(), failures.c.account_id
+        failures.c.connection, failures.c.org, failures.c.attempts.desc(), failures.c.account_id
     )
     if connection:
         query = query.where(failures.c.connection == connection)
+    if org:
+        query = query.where(failures.c.org == org)
     with engine.connect() as conn:
         return [
             {
                 "crm": r.connection,
+                "org": r.org or None,
                 "record_id": r.account_id,
                 "reason": r.reason,
                 "first_seen": r.first_seen,

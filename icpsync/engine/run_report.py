@@ -28,6 +28,8 @@ class RunReport:
     """Counts and figures of one run; ``to_dict()`` is the JSON the CLI prints."""
 
     crm: str
+    #: the CRM identity the run read and wrote (org id, portal id, accounts file).
+    org: str | None = None
     mode: str = "full"
     dry_run: bool = False
     started_at: str = ""
@@ -60,6 +62,10 @@ class RunReport:
     drift: dict[str, Any] = field(default_factory=dict)
     #: the error that ended the run (status ``failed``).
     error: str | None = None
+    #: criteria the CRM cannot feed (a mapped field the org lacks), one line each.
+    unavailable: list[str] = field(default_factory=list)
+    #: direct edits of tool-owned fields found in this run (``HumanEdit`` as dicts).
+    human_edits: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def status(self) -> str:

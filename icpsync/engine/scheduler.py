@@ -1,5 +1,6 @@
-"""Background syncs with APScheduler 3.x: per connection an incremental job every N minutes
-and a full job on a cron expression, persisted in the state database, one run at a time."""
+"""Background syncs with APScheduler 3.x: per connection an incremental job every N minutes,
+a full job on a cron expression and a quarterly profile check (``validate_cron``),
+persisted in the state database, one run at a time."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from icpsync.engine.state import StateStore
 
 log = logging.getLogger(__name__)
+#: the quarterly profile check (kept in evidence: the engine does not import it)
+VALIDATE_JOB = "icpsync.evidence.scheduled:run_validation"
 #: set by SIGTERM/Ctrl-C: the running sync finishes its current batch and stops.
 STOP = threading.Event()
 
@@ -35,19 +38,17 @@ class JobSpec:
     connection: str
     full: bool
     trigger: Any
+    validate: bool = False
 
 
 def job_specs(settings: Settings) -> list[JobSpec]:
     """The jobs the settings ask for."""
+    from icpsync.engine.config_checks import check_schedule
+
+    check_schedule(settings)  # a bad time zone is named as such, not blamed on the cron
     conf = settings.schedule
-    try:
-        cron = CronTrigger.from_crontab(conf.full_cron, timezone=conf.timezone)
-    except (ValueError, KeyError) as exc:
-        raise ConfigError(
-            f"expected a 5-field cron expression ({exc})",
-            source=settings.source,
-            key="schedule.full_cron",
-        ) from exc
+    cron = _cron(settings, "full_cron")
+    validate = _cron(settings, "validate_cron") if conf.validate_cron.strip() else None
     specs = []
     for name in conf.connections or [settings.sync.crm]:
         specs.append(
@@ -59,7 +60,21 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             )
         )
         specs.append(JobSpec(f"{name}:full", name, True, cron))
+        if validate is not None:
+            specs.append(JobSpec(f"{name}:validate", name, False, validate, validate=True))
     return specs
+
+
+def _cron(settings: Settings, key: str) -> CronTrigger:
+    conf = settings.schedule
+    try:
+        return CronTrigger.from_crontab(getattr(conf, key), timezone=conf.timezone)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(
+            f"expected a 5-field cron expression ({exc})",
+            source=settings.source,
+            key=f"schedule.{key}",
+        ) from exc
 
 
 def run_job(config_path: str | None, connection: str, full: bool) -> dict[str, Any] | None:
@@ -116,12 +131,13 @@ def build_scheduler(settings: Settings, config_path: str | None) -> BlockingSche
     )
     start_now = datetime.now(UTC)
     for spec in job_specs(settings):
-        first = {} if spec.full else {"next_run_time": start_now}  # a first sync right away
+        # a first sync right away; full runs and profile checks wait for their cron
+        first = {} if spec.full or spec.validate else {"next_run_time": start_now}
         scheduler.add_job(
-            "icpsync.engine.scheduler:run_job",
+            VALIDATE_JOB if spec.validate else "icpsync.engine.scheduler:run_job",
             trigger=spec.trigger,
             id=spec.id,
-            args=[config_path, spec.connection, spec.full],
+            args=[config_path, spec.connection] + ([] if spec.validate else [spec.full]),
             replace_existing=True,
             name=spec.id,
             **first,
@@ -131,14 +147,21 @@ def build_scheduler(settings: Settings, config_path: str | None) -> BlockingSche
 
 def due_jobs(settings: Settings, state: StateStore, now: datetime) -> list[JobSpec]:
     """For ``schedule --once``: per connection the full job if its cron fired since the last
-    full run (or there was none), else the incremental job."""
+    full run (or there was none), else the incremental job; and the profile check when its
+    cron fired since the last check (or, before any, since the last full run)."""
     due: list[JobSpec] = []
     by_connection: dict[str, list[JobSpec]] = {}
     for spec in job_specs(settings):
         by_connection.setdefault(spec.connection, []).append(spec)
     for name, specs in by_connection.items():
         full = next(s for s in specs if s.full)
-        incremental = next(s for s in specs if not s.full)
+        incremental = next(s for s in specs if not s.full and not s.validate)
+        check = next((s for s in specs if s.validate), None)
+        since = state.last_validation_at(name) or state.last_full_started_at(name)
+        if check is not None and since is not None:
+            fire = check.trigger.get_next_fire_time(None, since)
+            if fire is not None and fire <= now:
+                due.append(check)
         last_full = state.last_full_started_at(name)
         if last_full is None:
             due.append(full)

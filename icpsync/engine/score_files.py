@@ -1,20 +1,28 @@
-"""``icpsync score``: score every row of an accounts file and write the ICP columns out."""
+"""``icpsync score``: score every row of an accounts file and write the ICP columns out.
+
+The files are read by the file connector (the one read path of ``sync`` too). The scored
+rows go to a temporary file beside ``out`` that replaces it once every row is written; an
+``out`` that is one of the input files is refused before anything is read.
+"""
 
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from functools import partial
 from itertools import islice
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from icpsync.core.aggregates import AggregateBuilder
+from icpsync.core.errors import ConfigError
 from icpsync.core.profile import Profile
 from icpsync.core.scoring import Scorer
 from icpsync.engine.registry import connector_class
@@ -22,6 +30,8 @@ from icpsync.engine.run_report import RunReport
 
 if TYPE_CHECKING:
     from icpsync.core.model import Account
+    from icpsync.core.normalise import Reject
+    from icpsync.engine.field_map import FieldMap
     from icpsync.engine.protocol import Connector
 
 OUTPUT_COLUMNS = (
@@ -49,6 +59,46 @@ def _account_batches(connector: Connector) -> Iterator[list[Account]]:
     return iter(partial(list, islice(connector.read_accounts(), 2048)), [])  # pragma: no cover
 
 
+class Rejects(Protocol):
+    """Where the file connector records rows skipped and values made missing."""
+
+    def add(self, reject: Reject) -> None: ...
+
+    def finish(self, first_rows: Callable[[str, Iterable[str]], dict[str, int]]) -> None: ...
+
+
+def refuse_overwriting_inputs(out: Path | None, *inputs: Path | None, flag: str = "--out") -> None:
+    """Raise when ``out`` is one of the input files.
+
+    Raises:
+        ConfigError: naming the file, before anything is read or written.
+    """
+    if out is None:
+        return
+    for path in inputs:
+        if path is None:
+            continue
+        same = out.exists() and path.exists() and os.path.samefile(out, path)
+        if same or out.resolve() == path.resolve():
+            raise ConfigError(
+                f"{out} is also {path}; choose another path (the file is left as it is)",
+                source=flag,
+            )
+
+
+@contextmanager
+def replaced_atomically(out: Path) -> Iterator[TextIO]:
+    """A text file beside ``out`` that replaces ``out`` when the block ends without error."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as text:
+            yield text
+        os.replace(name, out)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
 def score_files(
     accounts: Path,
     opportunities: Path | None,
@@ -57,14 +107,40 @@ def score_files(
     *,
     now: datetime,
     stdout: TextIO | None = None,
+    field_map: FieldMap | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    rejects: Rejects | None = None,
+    on_input: Callable[[str], None] | None = None,
 ) -> RunReport:
     """Score ``accounts`` (with aggregates from ``opportunities``) into ``out``.
 
     With ``out`` None and ``stdout`` given, rows go to ``stdout``; with neither, nothing
     is written and only the report is returned.
+
+    Args:
+        field_map: the files' column names (the shipped ``file`` map by default).
+        encoding: the files' encoding, else detected; ``delimiter`` likewise.
+        rejects: told of every row skipped and every value made missing.
+        on_input: told, one line per file, how it was read and its columns.
+
+    Raises:
+        ConfigError: ``out`` is an input file, or a file has no id column.
     """
     started = time.perf_counter()
-    connector = connector_class("file")(accounts, opportunities)  # type: ignore[call-arg]
+    refuse_overwriting_inputs(out, accounts, opportunities)
+    connector = connector_class("file")(  # type: ignore[call-arg]
+        accounts,
+        opportunities,
+        field_map=field_map,
+        encoding=encoding,
+        delimiter=delimiter,
+        rejects=rejects,
+    )
+    connector.check_columns()  # type: ignore[attr-defined]
+    if on_input is not None:
+        for line in connector.describe_inputs():  # type: ignore[attr-defined]
+            on_input(line)
     report = RunReport(
         crm="file", mode="score", started_at=now.isoformat(), profile_version=profile.version
     )
@@ -74,7 +150,7 @@ def score_files(
         builder.add(opp)
     aggregates = builder.result()
     scorer = Scorer(profile)
-    target = out.open("w", encoding="utf-8", newline="") if out else nullcontext(stdout)
+    target = replaced_atomically(out) if out else nullcontext(stdout)
     with target as handle:
         writer = csv.writer(handle) if handle is not None else None
         if writer:
@@ -102,5 +178,7 @@ def score_files(
     report.api_calls.update(connector.stats.api_calls)
     report.bad_values.update(connector.stats.bad_values)
     report.skipped.update(connector.stats.skipped)
+    if rejects is not None:
+        rejects.finish(connector.first_rows)  # type: ignore[attr-defined]
     report.duration_s = time.perf_counter() - started
     return report

@@ -3,6 +3,11 @@
 The file is ``--config PATH``, else ``$ICPSYNC_CONFIG``, else ``./icpsync.toml`` (which may
 be absent: defaults then apply). Every credential is a ``SecretStr``. Any problem becomes a
 :class:`~icpsync.core.errors.ConfigError` naming the file, the key and what was expected.
+
+The core sections are declared here; each connector's section (``[file]``, ``[salesforce]``,
+``[hubspot]``, any installed one) comes from its ``ConnectorSpec`` through the registry:
+:func:`settings_model` adds one field per registered connector to :class:`Settings`, and
+``Settings(...)`` builds that model, so ``settings.hubspot.access_token`` reads as before.
 """
 
 from __future__ import annotations
@@ -10,22 +15,35 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from icpsync.core.errors import ConfigError
 from icpsync.core.profile import Profile, config_error_from, load_profile
+from icpsync.engine.connector_spec import Section, connector_spec, connector_specs, fields_of_type
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "ENV_PREFIX",
+    "MASK",
+    "DriftSettings",
+    "LoggingSettings",
+    "ScheduleSettings",
+    "Section",
+    "Settings",
+    "StateSettings",
+    "SyncSettings",
+    "config_path",
+    "load_settings",
+    "section_settings",
+    "settings_model",
+]
 
 ENV_PREFIX = "ICPSYNC_"
 DEFAULT_CONFIG = Path("icpsync.toml")
-
-
-class Section(BaseModel):
-    """Base of every settings section: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid")
+MASK = "**********"
 
 
 class SyncSettings(Section):
@@ -37,6 +55,8 @@ class SyncSettings(Section):
     overlap_writes: bool = True
     cursor_overlap_s: int = Field(default=120, ge=0)
     examples: int = Field(default=5, ge=0)
+    #: a rep's direct edit of the tier: keep it as the override, or revert it.
+    human_edits: Literal["keep", "revert"] = "keep"
 
 
 class StateSettings(Section):
@@ -51,57 +71,6 @@ class StateSettings(Section):
         return self.url or f"sqlite:///{self.dir / 'icpsync.db'}"
 
 
-class FileSettings(Section):
-    """The file connector: CSV or JSON Lines in, scored rows out."""
-
-    accounts: Path | None = None
-    opportunities: Path | None = None
-    output: Path | None = None
-    field_map: str = "file"
-
-
-class SalesforceSettings(Section):
-    """A Salesforce org reached through simple-salesforce."""
-
-    auth: Literal["password", "jwt", "client_credentials", "session"] = "password"
-    username: str | None = None
-    password: SecretStr | None = None
-    security_token: SecretStr | None = None
-    domain: str = "login"
-    consumer_key: str | None = None
-    consumer_secret: SecretStr | None = None
-    privatekey_file: Path | None = None
-    session_id: SecretStr | None = None
-    instance_url: str | None = None
-    api_version: str = "62.0"
-    ca_bundle: Path | None = None
-    timeout_s: float = Field(default=60.0, gt=0)
-    field_map: str = "salesforce"
-    bulk_read_threshold: int = Field(default=100_000, ge=0)
-    bulk_write_threshold: int = Field(default=2000, ge=0)
-    api_budget_share: float = Field(default=0.5, gt=0, le=1)
-    max_retries: int = Field(default=5, ge=0)
-    lock_retries: int = Field(default=3, ge=0)
-    write_concurrency: int = Field(default=4, ge=1, le=25)
-    bulk_poll_s: float = Field(default=0.5, gt=0)
-
-
-class HubSpotSettings(Section):
-    """A HubSpot portal reached through hubspot-api-client."""
-
-    access_token: SecretStr | None = None
-    host: str = "https://api.hubapi.com"
-    field_map: str = "hubspot"
-    rate_limit_per_10s: int = Field(default=100, ge=1)
-    search_per_second: int = Field(default=4, ge=1)
-    mirror_native_tier: bool = False
-    timeout_s: float = Field(default=60.0, gt=0)
-    max_retries: int = Field(default=5, ge=0)
-    retry_backoff_s: float = Field(default=1.0, ge=0)
-    write_concurrency: int = Field(default=1, ge=1, le=10)
-    daily_budget_share: float = Field(default=0.5, gt=0, le=1)
-
-
 class ScheduleSettings(Section):
     """Background jobs for ``icpsync schedule``."""
 
@@ -109,6 +78,8 @@ class ScheduleSettings(Section):
     connections: list[str] | None = None
     incremental_minutes: int = Field(default=15, ge=1)
     full_cron: str = "0 2 * * *"
+    #: the quarterly profile check (is the profile going stale?); "" turns it off.
+    validate_cron: str = "0 6 1 1,4,7,10 *"
     misfire_grace_s: int = Field(default=600, ge=1)
     timezone: str = "UTC"
 
@@ -130,7 +101,11 @@ class LoggingSettings(Section):
 
 
 class Settings(BaseSettings):
-    """The whole settings tree."""
+    """The whole settings tree: the core sections here, one section per registered connector.
+
+    ``Settings(**data)`` builds :func:`settings_model`, this class with the connectors'
+    sections added, so ``settings.salesforce`` and ``ICPSYNC_SALESFORCE__PASSWORD`` work.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -140,15 +115,21 @@ class Settings(BaseSettings):
     profile: Profile | None = None
     sync: SyncSettings = Field(default_factory=SyncSettings)
     state: StateSettings = Field(default_factory=StateSettings)
-    file: FileSettings = Field(default_factory=FileSettings)
-    salesforce: SalesforceSettings = Field(default_factory=SalesforceSettings)
-    hubspot: HubSpotSettings = Field(default_factory=HubSpotSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     #: where the settings were read from (not a setting).
     source: str = Field(default="defaults", exclude=True)
+
+    if TYPE_CHECKING:
+        # Connector sections (``settings.salesforce``...) are fields of the built model;
+        # typed code reads them through ``SPEC.section(settings)``.
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Settings:
+        # ``Settings(...)`` builds the model that knows the installed connectors.
+        return super().__new__(settings_model() if cls is Settings else cls)
 
     @model_validator(mode="after")
     def _one_profile(self) -> Settings:
@@ -179,8 +160,69 @@ class Settings(BaseSettings):
         return default_profile()
 
     def masked(self) -> dict[str, Any]:
-        """The effective settings as plain data, secrets shown as ``**********``."""
-        return self.model_dump(mode="json", exclude={"profile"})
+        """The effective settings as plain data, every connector's secrets shown as ``MASK``."""
+        data = self.model_dump(mode="json", exclude={"profile"})
+        for spec in connector_specs():
+            section = data.get(spec.name)
+            for key in spec.secret_fields:
+                if isinstance(section, dict) and section.get(key) is not None:
+                    section[key] = MASK
+        return data
+
+    def secret_values(self) -> list[str]:
+        """Every credential set in a connector section (for log redaction)."""
+        values = []
+        for spec in connector_specs():
+            section = getattr(self, spec.name, None)
+            for key in spec.secret_fields:
+                secret = getattr(section, key, None)
+                if isinstance(secret, SecretStr) and secret.get_secret_value():
+                    values.append(secret.get_secret_value())
+        return values
+
+
+_MODELS: dict[tuple[tuple[str, type[BaseModel]], ...], type[Settings]] = {}
+
+
+def settings_model() -> type[Settings]:
+    """:class:`Settings` with one section per registered connector (built once per set).
+
+    Raises:
+        ConfigError: a connector's name is that of a core section.
+    """
+    specs = connector_specs()
+    key = tuple((spec.name, spec.settings) for spec in specs)
+    model = _MODELS.get(key)
+    if model is None:
+        fields: dict[str, Any] = {}
+        for spec in specs:
+            if spec.name in Settings.model_fields:
+                raise ConfigError(
+                    f"connector {spec.name!r} takes the name of a core section",
+                    source="entry point icpsync.connectors",
+                )
+            fields[spec.name] = (spec.settings, Field(default_factory=spec.settings))
+        model = create_model("Settings", __base__=Settings, __module__=__name__, **fields)
+        _MODELS[key] = model
+    return model
+
+
+def section_settings(name: str, **section: Any) -> Settings:
+    """Settings from one connector section alone: defaults elsewhere, no config file, no
+    environment (``learn --accounts A --opportunities O`` reads its files so).
+
+    Raises:
+        ConfigError: no connector of that name, or the section is invalid.
+    """
+    spec = connector_spec(name)
+    try:
+        conf = spec.settings(**section)
+    except ValidationError as exc:
+        secrets = {f"{name}.{key}" for key in spec.secret_fields}
+        raise config_error_from(
+            exc, source="command line", prefix=name, secret_keys=secrets
+        ) from None
+    return settings_model().model_construct(**{name: conf})
 
 
 def config_path(explicit: str | Path | None) -> tuple[Path, bool]:
@@ -215,13 +257,15 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
         raise ConfigError("config file not found", source=source)
     else:
         source = "defaults"
-    _resolve_paths(data, config.parent)
+    model = settings_model()
+    _resolve_paths(data, config.parent, model)
     for key, value in overrides.items():
         data[key] = value
     try:
-        settings = Settings(**data)
+        settings = model(**data)
     except ValidationError as exc:
-        err = config_error_from(exc, source=source)
+        secrets = {f"{s.name}.{k}" for s in connector_specs() for k in s.secret_fields}
+        err = config_error_from(exc, source=source, secret_keys=secrets)
         env_name = ENV_PREFIX + (err.key or "").replace(".", "__").upper()
         if err.key and env_name in {k.upper() for k in os.environ}:
             err = ConfigError(err.message, source=f"environment {env_name}", key=err.key)
@@ -232,17 +276,19 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     return settings
 
 
-_PATH_KEYS = {
-    (): ("profile_file",),
-    ("file",): ("accounts", "opportunities", "output"),
-    ("state",): ("dir",),
-    ("salesforce",): ("privatekey_file", "ca_bundle"),
-}
+def _path_keys(model: type[BaseModel]) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Top-level and section keys typed ``Path``, by section."""
+    keys: dict[tuple[str, ...], tuple[str, ...]] = {(): fields_of_type(model, Path)}
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Section):
+            keys[(name,)] = fields_of_type(annotation, Path)
+    return keys
 
 
-def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+def _resolve_paths(data: dict[str, Any], base: Path, model: type[BaseModel]) -> None:
     """Paths in the config file are relative to the file, not to the working directory."""
-    for section, keys in _PATH_KEYS.items():
+    for section, keys in _path_keys(model).items():
         table: Any = data
         for part in section:
             table = table.get(part) if isinstance(table, dict) else None

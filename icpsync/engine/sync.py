@@ -19,19 +19,24 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from contextlib import nullcontext
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.diff import update_for
+from icpsync.core.human_edits import with_rep_reasons
 from icpsync.core.model import NO_AGGREGATES, TIER_1, TIER_2, Account, Aggregates, ScoreUpdate
 from icpsync.core.scoring import Scorer
+from icpsync.core.unavailable import unavailable_notes
 from icpsync.engine.batch_writer import BatchWriter
 from icpsync.engine.drift import profile_drift_share, score_drift
+from icpsync.engine.human_edit_check import HumanEditCheck
 from icpsync.engine.ledger import RunLedger
 from icpsync.engine.opportunity_cache import OpportunityCache
 from icpsync.engine.registry import build_connector
 from icpsync.engine.run_report import RunReport
+from icpsync.engine.written_values import WrittenValues
 
 if TYPE_CHECKING:
     from icpsync.core.profile import Profile
@@ -89,9 +94,14 @@ def run_once(
     report = RunReport(
         crm=name, dry_run=dry_run, started_at=now.isoformat(), profile_version=profile.version
     )
-    seconds = settings.state.lease_seconds
-    lease = state.lease(name, seconds=seconds) if state else nullcontext()
     try:
+        # Every cursor, lease, history row, quarantined record and baseline belongs to the
+        # org read here: a state folder pointed at another org starts that org with a full run.
+        org = report.org = org_of(connector)
+        if state is not None and not dry_run:
+            state.adopt_org(name, org)
+        seconds = settings.state.lease_seconds
+        lease = state.lease(name, org=org, seconds=seconds) if state else nullcontext()
         with (
             lease as holder,
             RunLedger(
@@ -106,8 +116,9 @@ def run_once(
         ):
             cursor = None
             if state is not None and not full:
-                cursor = state.cursor(name, ACCOUNTS)
-                if cursor is not None and state.last_full_profile_version(name) != profile.version:
+                cursor = state.cursor(name, ACCOUNTS, org=org)
+                last_version = state.last_full_profile_version(name, org=org)
+                if cursor is not None and last_version != profile.version:
                     log.info("profile changed to %s: full run", profile.version)
                     cursor = None
             report.mode = "full" if cursor is None else "incremental"
@@ -115,13 +126,19 @@ def run_once(
             read_started = datetime.now(UTC)
             ledger.start()
             # A dry run reads every deal into memory: it must not change the stored copy.
-            cache = None if state is None or dry_run else OpportunityCache(state.engine, name)
+            cache = None if state is None or dry_run else OpportunityCache(state.engine, name, org)
             opp_cursor = None
             if state is not None and cache is not None:
                 if cursor is not None:
-                    opp_cursor = state.cursor(name, OPPORTUNITIES)
+                    opp_cursor = state.cursor(name, OPPORTUNITIES, org=org)
                 if opp_cursor is None:
-                    state.clear_cursor(name, OPPORTUNITIES)  # the copy is rebuilt from scratch
+                    # the copy is rebuilt from scratch
+                    state.clear_cursor(name, OPPORTUNITIES, org=org)
+            edits = HumanEditCheck(
+                settings.sync.human_edits,
+                None if state is None else WrittenValues(state.engine, name, org),
+                record=not dry_run,
+            )
             try:
                 _run(
                     settings,
@@ -136,6 +153,7 @@ def run_once(
                     retry_failed,
                     cache,
                     opp_cursor,
+                    edits,
                 )
                 flush = getattr(connector, "flush", None)
                 if callable(flush) and not dry_run:
@@ -171,6 +189,7 @@ def _run(
     retry_failed: bool,
     cache: OpportunityCache | None,
     opp_cursor: datetime | None,
+    edits: HumanEditCheck,
 ) -> None:
     recent_since = (now - timedelta(days=settings.drift.recent_win_days)).date()
     source, touched, recent_wins = _read_opportunities(
@@ -180,35 +199,59 @@ def _run(
         return
     if retry_failed and cursor is not None:
         touched |= ledger.quarantine.held  # quarantined records are read by id
-    scorer = Scorer(profile)
+    unavailable = _unavailable_fields(connector)
+    report.unavailable = unavailable_notes(profile, unavailable)
+    scorer = Scorer(profile, unavailable)
     chunk = max(1, min(connector.write_chunk_size, settings.sync.write_chunk))
     overlap = settings.sync.overlap_writes and getattr(connector, "thread_safe_writes", False)
+
+    def on_written(updates: list[ScoreUpdate]) -> None:
+        edits.written(updates)
+        ledger.written(updates)
+
     writer = BatchWriter(
-        connector, report, chunk, ledger.written, overlap=overlap, on_refused=ledger.refused
+        connector, report, chunk, on_written, overlap=overlap, on_refused=ledger.refused
     )
     recent_win_tiers: Counter[str] = Counter()
     try:
         for batch in _batches(_accounts(connector, cursor, touched), ACCOUNT_BATCH):
-            aggregates = source.aggregates_for([a.id for a in batch])
-            for account in batch:
+            ids = [a.id for a in batch]
+            aggregates = source.aggregates_for(ids)
+            edits.begin_batch(ids)
+            for read in batch:
                 report.accounts_read += 1
+                account, kept, rep = edits.prepare(read)
                 result = scorer.score(account, aggregates.get(account.id, NO_AGGREGATES), now)
+                if kept is not None:
+                    result = with_rep_reasons(result, *kept)
                 report.scored += 1
                 report.tiers[result.tier] += 1
                 report.score_histogram[min(result.score // 10, 9)] += 1
                 if account.id in recent_wins:
                     recent_win_tiers[result.tier] += recent_wins[account.id]
-                update = update_for(account, result, scored_at=now)
+                update, edit = edits.finish(
+                    account,
+                    result,
+                    kept,
+                    rep,
+                    scored_at=now,
+                    update=update_for(account, result, scored_at=now),
+                )
                 ledger.quarantine.seen(account.id, unchanged=update is None)
+                if edit is not None:
+                    log.info("human edit: %s", edit.describe())
+                    report.human_edits.append(asdict(edit))
                 if update is None:
                     report.unchanged += 1
                     continue
                 report.changed += 1
-                report.transitions[(account.current.tier or "none", update.tier)] += 1
+                if edit is None:  # a rep's edit is not a tier change of the profile
+                    report.transitions[(account.current.tier or "none", update.tier)] += 1
                 if len(report.examples) < settings.sync.examples:
                     report.examples.append(_example(account, update))
                 if not dry_run:
                     writer.add(update)
+            edits.end_batch()
             writer.write_full()
             ledger.checkpoint()
             if on_progress:
@@ -224,6 +267,22 @@ def _run(
         top = recent_win_tiers[TIER_1] + recent_win_tiers[TIER_2]
         report.drift["recent_wins"] = wins
         report.drift["recent_wins_top_tiers_share"] = round(top / wins, 4)
+
+
+def _unavailable_fields(connector: Connector) -> dict[str, str]:
+    """The mapped fields the CRM lacks (connectors that can tell: describe at the start)."""
+    read = getattr(connector, "unavailable_fields", None)
+    return dict(read()) if read is not None else {}
+
+
+def org_of(connector: Connector) -> str:
+    """The connector's org id; empty for a connector that cannot say (a third-party one
+    written before orgs were kept), whose state is then one org's."""
+    org_id = getattr(connector, "org_id", None)
+    if not callable(org_id):
+        log.warning("connector %s has no org_id(): its state is kept as one org's", connector.name)
+        return ""
+    return str(org_id())
 
 
 class _AggregateSource(Protocol):
@@ -337,13 +396,15 @@ def _record(
 ) -> None:
     """Drift, the final run row, and (after a complete or partial real run) the cursors,
     in one transaction fenced by the lease ``holder``."""
-    last_full = state.last_full_histogram(report.crm)
+    org = report.org or ""
+    last_full = state.last_full_histogram(report.crm, org=org)
     previous = last_full if report.mode == "full" else None
     population = sum(last_full) if last_full and report.mode != "full" else None
     report.drift.update(score_drift(report, previous, population))
+    report.drift["human_edits"] = len(report.human_edits)
     share = report.drift.get("recent_wins_top_tiers_share")
     if share is not None:
-        baseline = state.profile_baseline(report.crm, profile.version)
+        baseline = state.profile_baseline(report.crm, profile.version, org=org)
         report.drift.update(profile_drift_share(share, baseline))
     warnings = _drift_warnings(settings, report)
     report.drift["warnings"] = warnings

@@ -97,6 +97,24 @@ class Dataset:
         """The examples at ``indices``."""
         return [self.examples[i] for i in indices]
 
+    def book(self, before: date | None = None) -> list[Example]:
+        """Every account of the book as an example with no deal of its own (``deal.id`` is
+        empty), its aggregates from deals closed before ``before`` (default: all of them).
+
+        The tier policy sets shares against these, so Tier 1's share is of the accounts a
+        team works, not only of those that already had a deal.
+        """
+        history = _history([e.deal for e in self.examples]) if self.dated else {}
+        cut = before or date.max
+        return [
+            Example(
+                Deal("", a.id, False, None, None, None),
+                a,
+                _aggregates_before(history.get(a.id, []), cut),
+            )
+            for a in self.accounts
+        ]
+
 
 def load_dataset(accounts: Iterable[Account], opportunities: Iterable[Opportunity]) -> Dataset:
     """Join closed opportunities to their accounts and order them by close date.

@@ -23,6 +23,7 @@ class ScoredDeal:
     example: Example
     score: int
     tier: str
+    flags: tuple[str, ...] = ()
 
     @property
     def won(self) -> bool:
@@ -47,5 +48,5 @@ def score_examples(
     scored = []
     for example in examples:
         result = scorer.score(example.account, example.aggregates, _as_of(example, now))
-        scored.append(ScoredDeal(example, result.score, result.computed_tier))
+        scored.append(ScoredDeal(example, result.score, result.computed_tier, result.flags))
     return scored

@@ -7,130 +7,20 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from icpsync.evidence.report import render_comparison, render_verdict
-
-WIDTH, HEIGHT, PAD = 560, 240, 40
-WON, LOST, BAR = "#2f855a", "#c05621", "#2b6cb0"
+from icpsync.evidence.charts import bar_chart, histogram_chart, trend_chart
+from icpsync.evidence.report import render_verdict
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#1a202c;max-width:980px}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}h3{font-size:1rem}
 table{border-collapse:collapse;margin:.5rem 0}
 td,th{padding:.25rem .6rem;border-bottom:1px solid #e2e8f0;text-align:right}
-th:first-child,td:first-child{text-align:left}
+th:first-child,td:first-child{text-align:left;white-space:nowrap}
 .warn{color:#9b2c2c;font-weight:600}.ok{color:#276749;font-weight:600}
-.warn,.ok{white-space:pre-line}
-pre{background:#f7fafc;padding:.75rem;white-space:pre-wrap}svg text{font-size:11px;fill:#4a5568}
+.warn,.ok{white-space:pre-line}figure{margin:1rem 0}
+svg text{font-size:11px;fill:#4a5568}svg .title{font-size:13px;font-weight:600;fill:#1a202c}
+svg .axis{font-size:12px;fill:#2d3748}
 """
-
-
-def _axes(max_value: float, fmt: str) -> list[str]:
-    base = HEIGHT - PAD
-    parts = [f'<line x1="{PAD}" y1="{base}" x2="{WIDTH - 10}" y2="{base}" stroke="#a0aec0"/>']
-    for i in range(5):
-        value = max_value * i / 4
-        y = HEIGHT - PAD - (HEIGHT - 2 * PAD) * i / 4
-        parts.append(
-            f'<line x1="{PAD}" y1="{y:.1f}" x2="{WIDTH - 10}" y2="{y:.1f}" stroke="#edf2f7"/>'
-        )
-        parts.append(
-            f'<text x="{PAD - 4}" y="{y + 4:.1f}" text-anchor="end">{fmt.format(value)}</text>'
-        )
-    return parts
-
-
-def _y(value: float, max_value: float) -> float:
-    return HEIGHT - PAD - (HEIGHT - 2 * PAD) * (value / max_value if max_value else 0)
-
-
-def bar_chart(
-    labels: Sequence[str],
-    values: Sequence[float | None],
-    *,
-    title: str,
-    fmt: str = "{:.0%}",
-    whiskers: Sequence[tuple[float, float] | None] | None = None,
-    reference: float | None = None,
-) -> str:
-    """An SVG bar chart with optional interval whiskers and a dashed reference line."""
-    tops = [v for v in values if v is not None] + [w[1] for w in (whiskers or []) if w]
-    max_value = max([*tops, reference or 0, 1e-9]) * 1.1
-    step = (WIDTH - PAD - 10) / max(1, len(labels))
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>',
-        *_axes(max_value, fmt),
-    ]
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        x = PAD + i * step + step * 0.2
-        width = step * 0.6
-        if value is not None:
-            y = _y(value, max_value)
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" '
-                f'height="{HEIGHT - PAD - y:.1f}" fill="{BAR}"><title>{escape(label)}: '
-                f"{fmt.format(value)}</title></rect>"
-            )
-            parts.append(
-                f'<text x="{x + width / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle">'
-                f"{fmt.format(value)}</text>"
-            )
-        whisker = whiskers[i] if whiskers else None
-        if whisker and value is not None:
-            cx = x + width / 2
-            lo, hi = _y(whisker[0], max_value), _y(whisker[1], max_value)
-            parts.append(
-                f'<line x1="{cx:.1f}" y1="{lo:.1f}" x2="{cx:.1f}" y2="{hi:.1f}" '
-                'stroke="#1a202c" stroke-width="1.5"/>'
-            )
-        parts.append(
-            f'<text x="{x + width / 2:.1f}" y="{HEIGHT - PAD + 14}" '
-            f'text-anchor="middle">{escape(label)}</text>'
-        )
-    if reference is not None:
-        y = _y(reference, max_value)
-        parts.append(
-            f'<line x1="{PAD}" y1="{y:.1f}" x2="{WIDTH - 10}" y2="{y:.1f}" '
-            'stroke="#718096" stroke-dasharray="4 3"/>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def histogram_chart(
-    bands: Sequence[str], won: Sequence[int], lost: Sequence[int], *, title: str
-) -> str:
-    """Score distribution of won and lost deals side by side (share of each outcome)."""
-    total_won, total_lost = max(1, sum(won)), max(1, sum(lost))
-    won_share = [w / total_won for w in won]
-    lost_share = [x / total_lost for x in lost]
-    max_value = max([*won_share, *lost_share, 1e-9]) * 1.1
-    step = (WIDTH - PAD - 10) / max(1, len(bands))
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>',
-        *_axes(max_value, "{:.0%}"),
-    ]
-    for i, band in enumerate(bands):
-        x = PAD + i * step + step * 0.1
-        for j, (share, colour) in enumerate(((won_share[i], WON), (lost_share[i], LOST))):
-            y = _y(share, max_value)
-            parts.append(
-                f'<rect x="{x + j * step * 0.4:.1f}" y="{y:.1f}" width="{step * 0.38:.1f}" '
-                f'height="{HEIGHT - PAD - y:.1f}" fill="{colour}"><title>{escape(band)}: '
-                f"{share:.1%} of {'won' if j == 0 else 'lost'} deals</title></rect>"
-            )
-        parts.append(
-            f'<text x="{x + step * 0.4:.1f}" y="{HEIGHT - PAD + 14}" '
-            f'text-anchor="middle">{escape(band)}</text>'
-        )
-    parts.append(
-        f'<rect x="{WIDTH - 120}" y="8" width="10" height="10" fill="{WON}"/>'
-        f'<text x="{WIDTH - 106}" y="17">won</text>'
-        f'<rect x="{WIDTH - 70}" y="8" width="10" height="10" fill="{LOST}"/>'
-        f'<text x="{WIDTH - 56}" y="17">lost</text></svg>'
-    )
-    return "".join(parts)
 
 
 def _rate(interval: Mapping[str, float]) -> str:
@@ -186,6 +76,54 @@ def _calibration_table(summary: Mapping[str, Any]) -> str:
     )
 
 
+def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    return (
+        "<table><tr>"
+        + "".join(f"<th>{escape(h)}</th>" for h in head)
+        + "</tr>"
+        + "".join(
+            "<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+        )
+        + "</table>"
+    )
+
+
+def _ci(interval: Mapping[str, float] | None, fmt: str = "{:.1%}") -> str:
+    if not interval:
+        return "-"
+    return (
+        f"{fmt.format(interval['value'])} "
+        f"({fmt.format(interval['low'])}-{fmt.format(interval['high'])})"
+    )
+
+
+def _value_table(summary: Mapping[str, Any]) -> str:
+    rows = [
+        (
+            t["tier"],
+            _ci(t.get("book_share")),
+            _ci(t.get("deal_share")),
+            _ci(t.get("win_share")),
+            _ci(t.get("won_revenue_share")),
+            _ci(t.get("avg_won_deal"), "{:,.0f}"),
+            _ci(t.get("median_cycle"), "{:,.0f}"),
+        )
+        for t in summary["tiers"]
+    ]
+    return _table(
+        (
+            "tier",
+            "share of book",
+            "share of deals",
+            "share of wins",
+            "share of won revenue",
+            "avg won deal",
+            "median cycle (days)",
+        ),
+        rows,
+    )
+
+
 def summary_section(summary: Mapping[str, Any], title: str) -> str:
     """Tables and the three charts for one summary."""
     tiers = [t for t in summary["tiers"] if t["deals"]]
@@ -200,30 +138,128 @@ def summary_section(summary: Mapping[str, Any], title: str) -> str:
             f"{summary['base_rate']:.1%}). AUC of the score {auc['value']:.3f} "
             f"(95% CI {auc['low']:.3f}-{auc['high']:.3f}, accounts resampled).</p>",
             _tier_table(summary),
+            "<h3>Value by tier</h3><p>95% intervals: share of book by Wilson; the rest by a "
+            "bootstrap over accounts.</p>",
+            _value_table(summary),
+            "<figure>",
             bar_chart(
                 labels,
                 rates,
-                title="Win rate by tier (95% CI; dashed: base rate)",
+                title="Win rate by tier (bars: 95% CI; dashed: base rate)",
+                x_label="tier",
+                y_label="win rate of closed deals",
                 whiskers=whiskers,
                 reference=summary["base_rate"],
             ),
+            "</figure><figure>",
             histogram_chart(
                 summary["score_histogram"]["bands"],
                 summary["score_histogram"]["won"],
                 summary["score_histogram"]["lost"],
                 title="Score distribution: won vs lost deals",
             ),
+            "</figure><figure>",
             bar_chart(
                 labels,
                 [t["lift"] for t in tiers],
-                title="Lift over the base rate (dashed: 1x)",
-                fmt="{:.2f}x",
+                title="Lift over the base rate by tier (dashed: 1x)",
+                x_label="tier",
+                y_label="win rate / base rate",
+                fmt="{:.1f}x",
                 reference=1.0,
             ),
+            "</figure>",
             "<h3>Calibration</h3>",
             _calibration_table(summary),
         ]
     )
+
+
+def _comparison(comparison: Mapping[str, Any]) -> str:
+    rows = [
+        (name, _ci(comparison[key], "{:.3f}"))
+        for name, key in (
+            ("learned points profile", "points_profile"),
+            ("logistic model (unrounded)", "logistic_model"),
+            ("gradient-boosted trees (reference)", "reference_trees"),
+        )
+    ]
+    return (
+        "<h2>What explainability costs</h2>"
+        f"<p>Validation: {escape(comparison['description'])}.</p>"
+        + _table(("model", "AUC on held-out deals (95% CI)"), rows)
+        + f"<p>Explainability costs {comparison['explainability_cost']:+.3f} AUC "
+        "(trees minus points).</p>"
+    )
+
+
+def _anti(rules: Sequence[Mapping[str, Any]]) -> str:
+    rows = [
+        (
+            r["label"],
+            r["effect"],
+            f"{r['accounts']:,}",
+            f"{r['book_share']:.1%}" if r["book_share"] is not None else "-",
+            f"{r['deals']:,}",
+            _ci(r["win_rate"]),
+        )
+        for r in rules
+    ]
+    return "<h2>Anti-ICP rules</h2>" + _table(
+        ("rule", "effect", "accounts flagged", "share of book", "deals", "win rate (95% CI)"),
+        rows,
+    )
+
+
+def _staleness(staleness: Mapping[str, Any] | None, trend: Sequence[Mapping[str, Any]]) -> str:
+    parts = ["<h2>Is the profile going stale?</h2>"]
+    if staleness:
+        new, old = staleness["newest"], staleness["earlier"]
+        word = "STALE: run icpsync learn" if staleness["stale"] else "current"
+        parts.append(
+            f'<p class="{"warn" if staleness["stale"] else "ok"}">Verdict: {word}</p>'
+            + _table(
+                ("period", "deals", "AUC (95% CI)", "Tier 1 lift"),
+                [
+                    (
+                        f"closed from {staleness['newest_from']}",
+                        f"{new['deals']:,}",
+                        _ci(new["auc"], "{:.3f}"),
+                        new["tier_1_lift"] if new["tier_1_lift"] is not None else "-",
+                    ),
+                    (
+                        "before",
+                        f"{old['deals']:,}",
+                        _ci(old["auc"], "{:.3f}"),
+                        old["tier_1_lift"] if old["tier_1_lift"] is not None else "-",
+                    ),
+                ],
+            )
+        )
+        parts += [f"<p>{escape(r)}</p>" for r in staleness["reasons"]]
+        if staleness["stale"] and staleness["moved"]:
+            parts.append(
+                "<h3>What moved</h3>"
+                + _table(
+                    ("criterion", "win rate before", "win rate newest", "deals newest"),
+                    [
+                        (
+                            m["criterion"],
+                            f"{m['earlier_win_rate']:.1%}",
+                            f"{m['newest_win_rate']:.1%}",
+                            m["newest_deals"],
+                        )
+                        for m in staleness["moved"]
+                    ],
+                )
+            )
+    if trend:
+        parts.append(
+            "<figure>"
+            + trend_chart(trend, title="AUC of the score by quarter of close (bars: 95% CI)")
+            + "</figure>"
+        )
+    return "".join(parts) if len(parts) > 1 else ""
 
 
 def render_html(payload: Mapping[str, Any]) -> str:
@@ -241,11 +277,11 @@ def render_html(payload: Mapping[str, Any]) -> str:
         body.append(
             summary_section(payload["holdout"]["summary"], payload["holdout"]["description"])
         )
+    if payload.get("anti_rules"):
+        body.append(_anti(payload["anti_rules"]))
+    body.append(_staleness(payload.get("staleness"), payload.get("trend") or []))
     if payload.get("comparison"):
-        body.append(
-            "<h2>What explainability costs</h2><pre>"
-            f"{escape(render_comparison(payload['comparison']))}</pre>"
-        )
+        body.append(_comparison(payload["comparison"]))
     if payload.get("notes"):
         body.append("<ul>" + "".join(f"<li>{escape(n)}</li>" for n in payload["notes"]) + "</ul>")
     return (

@@ -8,8 +8,9 @@ next to the unrounded model and the gradient-boosted reference on the same split
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,12 +27,13 @@ from icpsync.evidence.dataset import (
     Example,
 )
 from icpsync.evidence.evaluate import ScoredDeal, score_examples
-from icpsync.evidence.fit import FittedModel, fit_model
+from icpsync.evidence.fit import FittedModel, Objective, fit_model
 from icpsync.evidence.holdout import SplitPlan
 from icpsync.evidence.metrics import Interval, auc_interval
 from icpsync.evidence.points import PointsProfile, to_points
 from icpsync.evidence.profile_writer import profile_from_text, render_profile
 from icpsync.evidence.reference import fit_predict_reference
+from icpsync.evidence.tiers import LIFT_POLICY, TierPolicy
 
 
 @dataclass(frozen=True)
@@ -61,15 +63,19 @@ def learn_profile(
     examples: Sequence[Example],
     fields: Sequence[str],
     *,
+    book: Sequence[Example] = (),
+    policy: TierPolicy = LIFT_POLICY,
+    objective: Objective = "wins",
     name: str = "Learned ICP profile",
     description: str = "",
     header: Sequence[str] = (),
     seed: int = 0,
 ) -> LearnedProfile:
-    """Bin, fit and convert to points on ``examples``; render and parse the profile."""
+    """Bin, fit and convert to points on ``examples``; set the tiers by ``policy`` against
+    ``book`` (every account); render and parse the profile."""
     features = learn_features(examples, fields)
-    model = fit_model(examples, features, seed=seed)
-    points = to_points(model, examples)
+    model = fit_model(examples, features, seed=seed, objective=objective)
+    points = to_points(model, examples, book=book, policy=policy)
     text = render_profile(points, name=name, description=description, header=header)
     return LearnedProfile(points, model, profile_from_text(text), text)
 
@@ -82,6 +88,7 @@ class Validation:
     scored: tuple[ScoredDeal, ...]
     model_probs: np.ndarray
     reference_probs: np.ndarray
+    book_tiers: Counter[str] = field(default_factory=Counter)
 
     def aucs(self, *, seed: int = 0) -> dict[str, Interval]:
         """AUC with interval of the points profile, the unrounded model and the trees."""
@@ -108,16 +115,33 @@ class Validation:
 
 
 def validate(
-    dataset: Dataset, plan: SplitPlan, fields: Sequence[str], *, now: datetime, seed: int = 0
+    dataset: Dataset,
+    plan: SplitPlan,
+    fields: Sequence[str],
+    *,
+    now: datetime,
+    seed: int = 0,
+    policy: TierPolicy = LIFT_POLICY,
+    objective: Objective = "wins",
 ) -> Validation:
-    """Run the learning procedure on each training set of ``plan`` and score its test set."""
+    """Run the learning procedure on each training set of ``plan`` and score its test set.
+
+    The tiers of each training profile are set against the whole book as it stood at the
+    cut-off (aggregates from deals closed before it); ``book_tiers`` counts the book's
+    accounts per tier under the profiles learned (summed over the splits).
+    """
     scored: list[ScoredDeal] = []
     model_probs: list[np.ndarray] = []
     reference_probs: list[np.ndarray] = []
+    book_tiers: Counter[str] = Counter()
     for split in plan.splits:
         train, test = dataset.subset(split.train), dataset.subset(split.test)
-        learned = learn_profile(train, fields, seed=seed)
+        book = dataset.book(before=plan.cutoff)
+        learned = learn_profile(
+            train, fields, book=book, policy=policy, objective=objective, seed=seed
+        )
         scored.extend(score_examples(learned.profile, test, now=now))
+        book_tiers.update(s.tier for s in score_examples(learned.profile, book, now=now))
         model_probs.append(learned.model.predict(test))
         reference_probs.append(
             fit_predict_reference(train, test, learned.model.features, seed=seed)
@@ -127,4 +151,5 @@ def validate(
         tuple(scored),
         np.concatenate(model_probs) if model_probs else np.zeros(0),
         np.concatenate(reference_probs) if reference_probs else np.zeros(0),
+        book_tiers,
     )

@@ -19,13 +19,14 @@ import numpy as np
 from icpsync.evidence.binning import Bin, Feature
 from icpsync.evidence.dataset import Example
 from icpsync.evidence.fit import FittedModel
-from icpsync.evidence.metrics import logistic_fit, wilson
+from icpsync.evidence.metrics import wilson
+from icpsync.evidence.tiers import LIFT_POLICY, TierPolicy, resolve_cutoffs
 
-#: Expected win rate, as a multiple of the base rate, that Tier 1 / Tier 2 / Tier 3 start at:
-#: Tier 1 wins clearly more often than average, Tier 2 around average, Tier 3 at under
-#: 0.4x the average, Not ICP at under a tenth of it.
-TIER_LIFTS = (1.2, 0.4, 0.1)
-MAX_TIER_RATE = 0.95
+#: A bin becomes an active anti-ICP rule when its win-rate interval lies wholly under this
+#: share of the base rate on at least ``ANTI_ACTIVE_MIN_DEALS`` deals.
+ANTI_ACTIVE_RATIO = 1 / 3
+ANTI_ACTIVE_MIN_DEALS = 50
+#: Weaker evidence (interval under half the base rate, 30 deals) is proposed commented out.
 ANTI_MIN_DEALS = 30
 ANTI_RATE_RATIO = 0.5
 
@@ -38,6 +39,7 @@ class Rule:
     points: int
     deals: int
     wins: int
+    active: bool = False
 
     @property
     def field(self) -> str:
@@ -69,6 +71,7 @@ class PointsProfile:
     tiers: tuple[int, int, int]
     deals: int
     wins: int
+    policy: TierPolicy = LIFT_POLICY
 
     def score(self, example: Example) -> int:
         """The score the profile gives a deal's account (0..100), without anti rules."""
@@ -85,8 +88,22 @@ def merge_bins(bins: Sequence[Bin]) -> Bin:
     return Bin(first.field, "range", low=bins[0].low, high=bins[-1].high)
 
 
-def to_points(model: FittedModel, examples: Sequence[Example]) -> PointsProfile:
-    """Turn the fitted model into integer points, anti-ICP candidates and tiers."""
+def to_points(
+    model: FittedModel,
+    examples: Sequence[Example],
+    *,
+    book: Sequence[Example] = (),
+    policy: TierPolicy = LIFT_POLICY,
+) -> PointsProfile:
+    """Turn the fitted model into integer points, anti-ICP rules and tiers.
+
+    Args:
+        model: the fitted model.
+        examples: the closed deals it was fitted on (evidence, expected win rates).
+        book: every account of the book, as examples (the shares the tier policy sets);
+            empty: the deals' accounts stand in.
+        policy: the tier policy resolved into cut-offs.
+    """
     spans = []
     for feature, coefs in zip(model.features, model.coefficients, strict=True):
         spans.append(
@@ -107,11 +124,10 @@ def to_points(model: FittedModel, examples: Sequence[Example]) -> PointsProfile:
         rules.extend(_rules_for(feature, points, columns, won))
     wins = sum(won)
     rules = [r for r in rules if r.points != 0]
-    profile = PointsProfile(tuple(rules), (), (0, 0, 0), len(examples), wins)
+    profile = PointsProfile(tuple(rules), (), (0, 0, 0), len(examples), wins, policy)
     anti = anti_candidates(model.features, columns, won)
-    return PointsProfile(
-        tuple(rules), anti, tier_thresholds(profile, examples), len(examples), wins
-    )
+    tiers = tier_thresholds(profile, examples, policy=policy, book=book)
+    return PointsProfile(tuple(rules), anti, tiers, len(examples), wins, policy)
 
 
 def _rules_for(
@@ -169,8 +185,13 @@ def _merge_equal_values(
 def anti_candidates(
     features: Sequence[Feature], columns: dict[int, list[bool]], won: list[bool]
 ) -> tuple[Rule, ...]:
-    """Bins that win far below the base rate (the Wilson upper bound under half of it) on
-    at least ``ANTI_MIN_DEALS`` deals: candidates for an anti-ICP rule."""
+    """Bins that win far below the base rate.
+
+    Active (applied) when the Wilson interval lies wholly under ``ANTI_ACTIVE_RATIO`` of the
+    base rate on at least ``ANTI_ACTIVE_MIN_DEALS`` deals; a candidate for a human (written
+    commented out) when its upper bound is under ``ANTI_RATE_RATIO`` of it on at least
+    ``ANTI_MIN_DEALS`` deals.
+    """
     base = sum(won) / len(won) if won else 0.0
     found = []
     for feature in features:
@@ -180,36 +201,31 @@ def anti_candidates(
             hit = columns[id(b)]
             n = sum(hit)
             w = sum(x for x, h in zip(won, hit, strict=True) if h)
-            if n >= ANTI_MIN_DEALS and wilson(w, n).high < ANTI_RATE_RATIO * base:
-                found.append(Rule((b,), 0, n, w))
+            if n < ANTI_MIN_DEALS:
+                continue
+            high = wilson(w, n).high
+            if high < ANTI_RATE_RATIO * base:
+                active = n >= ANTI_ACTIVE_MIN_DEALS and high < ANTI_ACTIVE_RATIO * base
+                found.append(Rule((b,), 0, n, w, active))
     return tuple(found)
 
 
-def tier_thresholds(profile: PointsProfile, examples: Sequence[Example]) -> tuple[int, int, int]:
-    """Tier 1/2/3 minimum scores: the lowest score whose expected win rate reaches
-    ``TIER_LIFTS`` times the base rate.
-
-    The expected win rate of a score comes from a logistic fit of won ~ score over
-    ``examples`` (the score is linear in the model's log-odds, so two parameters suffice).
-    A rate no score reaches puts the threshold at 100.
-    """
+def tier_thresholds(
+    profile: PointsProfile,
+    examples: Sequence[Example],
+    *,
+    policy: TierPolicy = LIFT_POLICY,
+    book: Sequence[Example] = (),
+) -> tuple[int, int, int]:
+    """Tier 1/2/3 minimum scores of ``profile`` under ``policy``
+    (:func:`~icpsync.evidence.tiers.resolve_cutoffs`): expected win rates from the deals in
+    ``examples``, shares from the accounts in ``book``."""
     if not examples:
         return (70, 50, 30)
     scores = np.array([profile.score(e) for e in examples], dtype=float)
     won = np.array([e.deal.won for e in examples], dtype=bool)
-    slope, intercept = logistic_fit(scores, won)
-    grid = np.arange(101)
-    expected = 1.0 / (1.0 + np.exp(-(intercept + slope * grid)))
-    base = float(won.mean())
-    cuts = []
-    for lift_ in TIER_LIFTS:
-        target = min(lift_ * base, MAX_TIER_RATE)
-        reached = np.nonzero(expected >= target)[0]
-        cuts.append(int(reached[0]) if len(reached) else 100)
-    t1, t2, t3 = cuts
-    t3 = max(t3, 1)
-    t2 = max(t2, t3)
-    return (max(t1, t2), t2, t3)
+    book_scores = np.array([profile.score(e) for e in book], dtype=float)
+    return resolve_cutoffs(policy, scores, won, book_scores)
 
 
 def slug(text: str) -> str:

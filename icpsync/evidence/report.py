@@ -60,6 +60,8 @@ def render_summary(summary: Mapping[str, Any], title: str) -> str:
         ),
         f"AUC of the score: {_auc(summary['auc'])} (interval: accounts resampled)",
         "",
+        render_value(summary),
+        "",
         "calibration (win rate by score band; expected = logistic fit of won on score):",
         table(
             ("score", "deals", "won", "win rate (95% CI)", "expected"),
@@ -69,6 +71,100 @@ def render_summary(summary: Mapping[str, Any], title: str) -> str:
             ],
         ),
     ]
+    return "\n".join(lines)
+
+
+def _share(interval: Mapping[str, float] | None) -> str:
+    return _rate(interval)
+
+
+def _money(interval: Mapping[str, float] | None, fmt: str = "{:,.0f}") -> str:
+    if not interval:
+        return "-"
+    return (
+        f"{fmt.format(interval['value'])} "
+        f"({fmt.format(interval['low'])}-{fmt.format(interval['high'])})"
+    )
+
+
+def render_value(summary: Mapping[str, Any]) -> str:
+    """Value by tier: shares of the book, deals, wins and won revenue, average won deal and
+    median cycle, each with its 95% interval."""
+    rows = [
+        (
+            t["tier"],
+            _share(t.get("book_share")),
+            _pct(t["deal_share"]["value"]) if t.get("deal_share") else "-",
+            _pct(t["win_share"]["value"]) if t.get("win_share") else "-",
+            _share(t.get("won_revenue_share")),
+            _money(t.get("avg_won_deal")),
+            _money(t.get("median_cycle"), "{:,.0f}"),
+        )
+        for t in summary["tiers"]
+    ]
+    return "\n".join(
+        [
+            "value by tier (95% CI; book: Wilson, the rest: accounts resampled):",
+            table(
+                (
+                    "tier",
+                    "share of book",
+                    "deals",
+                    "wins",
+                    "won revenue",
+                    "avg won deal",
+                    "median cycle (d)",
+                ),
+                rows,
+            ),
+        ]
+    )
+
+
+def render_anti(rules: Sequence[Mapping[str, Any]]) -> str:
+    """Each anti-ICP rule: the accounts it flags and the win rate of their deals."""
+    if not rules:
+        return ""
+    return "\n".join(
+        [
+            "anti-ICP rules:",
+            table(
+                ("rule", "effect", "accounts flagged", "share of book", "deals", "win rate"),
+                [
+                    (
+                        r["label"],
+                        r["effect"],
+                        r["accounts"],
+                        _pct(r["book_share"]),
+                        r["deals"],
+                        _rate(r["win_rate"]),
+                    )
+                    for r in rules
+                ],
+            ),
+        ]
+    )
+
+
+def render_staleness(staleness: Mapping[str, Any] | None) -> str:
+    """The newest period against the earlier one, and the verdict."""
+    if not staleness:
+        return ""
+    new, old = staleness["newest"], staleness["earlier"]
+    head = (
+        f"staleness: deals closed from {staleness['newest_from']} ({new['deals']:,}) against "
+        f"those before ({old['deals']:,}): AUC {_auc(new['auc'])} against {_auc(old['auc'])}"
+    )
+    if not staleness["stale"]:
+        return head + "\nverdict: current (the profile ranks the newest deals as well as before)"
+    lines = [head, "verdict: STALE; run `icpsync learn` to propose a new profile"]
+    lines += [f"  - {reason}" for reason in staleness["reasons"]]
+    if staleness["moved"]:
+        lines.append("what moved (win rate of each criterion's deals, earlier -> newest):")
+        lines += [
+            f"  - {m['criterion']}: {m['earlier_win_rate']:.1%} -> {m['newest_win_rate']:.1%}"
+            for m in staleness["moved"][:3]
+        ]
     return "\n".join(lines)
 
 
@@ -125,8 +221,30 @@ def render_learn(payload: Mapping[str, Any]) -> str:
         )
         parts.append(render_comparison(payload["validation"]["comparison"]))
         parts.append(render_verdict(payload["validation"]["summary"]["signal"], "learned profile"))
-    if payload["profile"].get("criteria"):
-        parts.append(render_criteria(payload["profile"]["criteria"]))
+    learned = payload["profile"]
+    if learned.get("tier_policy"):
+        parts.append(
+            f"tier policy ({learned['tier_policy']['kind']}): "
+            f"{learned['tier_policy']['description']} Cut-offs: "
+            + ", ".join(f"Tier {i} from {c}" for i, c in enumerate(learned["tiers"], start=1))
+        )
+    if learned.get("criteria"):
+        parts.append(render_criteria(learned["criteria"]))
+    if learned.get("anti_candidates"):
+        parts.append(
+            table(
+                ("anti-ICP", "applied", "deals", "win rate"),
+                [
+                    (
+                        a["label"],
+                        "yes" if a["active"] else "commented",
+                        a["deals"],
+                        _pct(a["win_rate"]),
+                    )
+                    for a in learned["anti_candidates"]
+                ],
+            )
+        )
     parts.append(render_notes(payload["notes"]))
     return "\n\n".join(p for p in parts if p)
 
@@ -144,6 +262,8 @@ def render_report(payload: Mapping[str, Any]) -> str:
             render_summary(payload["holdout"]["summary"], payload["holdout"]["description"])
         )
     parts.append(render_verdict(payload["all"]["signal"], "this profile"))
+    parts.append(render_anti(payload.get("anti_rules") or []))
+    parts.append(render_staleness(payload.get("staleness")))
     if payload.get("comparison"):
         parts.append(render_comparison(payload["comparison"]))
     parts.append(render_notes(payload["notes"]))

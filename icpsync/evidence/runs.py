@@ -10,6 +10,7 @@ and the reference trees reach on the same data.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,10 +19,14 @@ from typing import Any
 
 from icpsync.core.profile import Profile
 from icpsync.evidence.dataset import Dataset
-from icpsync.evidence.evaluate import score_examples
+from icpsync.evidence.evaluate import ScoredDeal, score_examples
+from icpsync.evidence.fit import Objective
 from icpsync.evidence.holdout import Holdout, plan_splits
 from icpsync.evidence.learn import candidate_fields, learn_profile, validate
+from icpsync.evidence.metrics import wilson
+from icpsync.evidence.staleness import check_staleness, quarter_trend
 from icpsync.evidence.summary import MIN_DEALS, summarise
+from icpsync.evidence.tiers import LIFT_POLICY, TierPolicy
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +73,11 @@ def run_learn(
     now: datetime,
     source: str,
     seed: int = 0,
+    objective: Objective = "wins",
+    policy: TierPolicy = LIFT_POLICY,
 ) -> LearnOutcome:
-    """Validate, then learn (or decline to learn) a profile from ``dataset``."""
+    """Validate, then learn (or decline to learn) a profile from ``dataset``; tiers follow
+    ``policy``, points rank by ``objective`` (wins, or expected won revenue)."""
     payload: dict[str, Any] = {
         "data": data_summary(dataset),
         "validation": None,
@@ -89,8 +97,10 @@ def run_learn(
     plan = plan_splits(dataset, holdout, seed=seed)
     if plan.method == "cv":
         notes.append(f"validated by {plan.description}")
-    validation = validate(dataset, plan, fields, now=now, seed=seed)
-    summary = summarise(validation.scored, seed=seed)
+    validation = validate(
+        dataset, plan, fields, now=now, seed=seed, policy=policy, objective=objective
+    )
+    summary = summarise(validation.scored, seed=seed, book_tiers=validation.book_tiers)
     payload["validation"] = {
         "summary": summary.to_dict(),
         "comparison": validation.comparison(seed=seed),
@@ -115,13 +125,17 @@ def run_learn(
         f"{payload['validation']['comparison']['reference_trees']['value']:.3f};",
         f"  Tier 1 won {t1.value:.1%}, Tier 3 and below "
         f"{sum(r.wins for r in low) / max(1, sum(r.deals for r in low)):.1%}.",
-        "Within each trait the weakest group earns 0 points; the best account scores about 100.",
+        f"Points rank accounts by expected {'won revenue' if objective == 'revenue' else 'wins'}"
+        "; within each trait the weakest group earns 0 points, the best account about 100.",
         "The profile itself is learned from every closed deal. Review each criterion before use.",
         "",
     ]
     learned = learn_profile(
         dataset.examples,
         fields,
+        book=dataset.book(),
+        policy=policy,
+        objective=objective,
         name="Learned ICP profile",
         description=f"Learned from {n} closed deals of {source}",
         header=header,
@@ -132,6 +146,11 @@ def run_learn(
         "kind": "learned",
         "version": learned.profile.version,
         "tiers": list(learned.points.tiers),
+        "tier_policy": {"kind": policy.kind, "description": policy.describe()},
+        "objective": objective,
+        "book_tiers": dict(
+            Counter(s.tier for s in score_examples(learned.profile, dataset.book(), now=now))
+        ),
         "criteria": [
             {
                 "label": r.bin.label,
@@ -143,7 +162,13 @@ def run_learn(
             for r in sorted(learned.points.rules, key=lambda r: (r.field, -r.points))
         ],
         "anti_candidates": [
-            {"label": r.bin.label, "deals": r.deals, "win_rate": r.win_rate, "base_rate": base}
+            {
+                "label": r.bin.label,
+                "deals": r.deals,
+                "win_rate": r.win_rate,
+                "base_rate": base,
+                "active": r.active,
+            }
             for r in learned.points.anti
         ],
     }
@@ -162,12 +187,21 @@ def run_report(
     """Judge ``profile`` on the closed deals (and the newest ones when ``holdout`` is given)."""
     notes: list[str] = []
     scored = score_examples(profile, dataset.examples, now=now)
+    book = score_examples(profile, dataset.book(), now=now)
+    book_tiers = Counter(s.tier for s in book)
     payload: dict[str, Any] = {
         "data": data_summary(dataset),
-        "profile": {"name": profile.name, "version": profile.version},
-        "all": summarise(scored, seed=seed).to_dict(),
+        "profile": {
+            "name": profile.name,
+            "version": profile.version,
+            "tier_policy": profile.tiers.policy,
+        },
+        "all": summarise(scored, seed=seed, book_tiers=book_tiers).to_dict(),
+        "anti_rules": anti_rule_figures(profile, scored, book),
         "holdout": None,
         "comparison": None,
+        "staleness": None,
+        "trend": quarter_trend(scored, seed=seed),
         "notes": notes,
     }
     if len(dataset.examples) < MIN_DEALS:
@@ -182,10 +216,14 @@ def run_report(
             held = [s for i, s in enumerate(scored) if i in test]
             payload["holdout"] = {
                 "description": f"newest deals only ({holdout}, closed from {plan.cutoff})",
-                "summary": summarise(held, seed=seed).to_dict(),
+                "summary": summarise(held, seed=seed, book_tiers=book_tiers).to_dict(),
             }
         else:
             notes.append(f"no time holdout: {plan.description}")
+    cutoff = plan.cutoff if holdout is not None and plan.method == "time" else None
+    payload["staleness"] = check_staleness(profile, scored, cutoff=cutoff, seed=seed)
+    if payload["staleness"] and payload["staleness"]["stale"]:
+        notes.append("the profile is stale: run `icpsync learn` to propose a new one")
     fields = candidate_fields(dataset, ignore)
     validation = validate(dataset, plan, fields, now=now, seed=seed)
     payload["comparison"] = validation.comparison(seed=seed)
@@ -196,3 +234,27 @@ def run_report(
         "these deals; the comparison and the holdout are not"
     )
     return payload
+
+
+def anti_rule_figures(
+    profile: Profile, scored: Sequence[ScoredDeal], book: Sequence[ScoredDeal]
+) -> list[dict[str, Any]]:
+    """Per anti-ICP rule: the book's accounts it flags and the win rate of its deals."""
+    rows = []
+    for rule in profile.anti:
+        deals = [s for s in scored if rule.id in s.flags]
+        rate = wilson(sum(s.won for s in deals), len(deals))
+        rows.append(
+            {
+                "id": rule.id,
+                "label": rule.label or rule.id,
+                "effect": rule.effect if rule.effect != "cap" else f"cap at {rule.cap}",
+                "accounts": sum(rule.id in s.flags for s in book),
+                "book_share": round(sum(rule.id in s.flags for s in book) / len(book), 4)
+                if book
+                else None,
+                "deals": len(deals),
+                "win_rate": rate.to_dict() if deals else None,
+            }
+        )
+    return rows

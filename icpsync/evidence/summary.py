@@ -1,7 +1,9 @@
 """The report's numbers for one set of scored deals, and the verdict on their signal.
 
 Per tier: accounts, deals, win rate with its Wilson interval, average won deal size,
-median sales cycle of won deals and lift over the base rate; the AUC of the score with an
+median sales cycle of won deals and lift over the base rate; value by tier (shares of the
+book, deals, wins and won revenue, average won deal and median cycle, with intervals; see
+:mod:`~icpsync.evidence.value`); the AUC of the score with an
 account-level bootstrap interval; a calibration table; the score distribution of won and
 lost deals. The signal is reliable only when the AUC interval stays above 0.5 and Tier 1's
 win rate interval clears that of the tiers below Tier 2.
@@ -11,8 +13,8 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from icpsync.core.model import ANTI_ICP, NOT_ICP, TIER_1, TIER_3, TIERS
@@ -25,6 +27,7 @@ from icpsync.evidence.metrics import (
     lift,
     wilson,
 )
+from icpsync.evidence.value import book_shares, tier_values
 
 MIN_DEALS = 40
 MIN_TIER_DEALS = 10
@@ -43,10 +46,14 @@ class TierRow:
     avg_deal_size: float | None
     median_cycle_days: float | None
     lift: float
+    value: Mapping[str, Interval] = field(default_factory=dict)
+    book_share: Interval | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {
+            "book_share": self.book_share.to_dict() if self.book_share else None,
+            **{k: _interval_dict(v) for k, v in self.value.items()},
             "tier": self.tier,
             "accounts": self.accounts,
             "deals": self.deals,
@@ -56,6 +63,10 @@ class TierRow:
             "median_cycle_days": _round(self.median_cycle_days, 1),
             "lift": _round(self.lift, 3),
         }
+
+
+def _interval_dict(interval: Interval) -> dict[str, float] | None:
+    return None if math.isnan(interval.value) else interval.to_dict()
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -114,12 +125,29 @@ class Summary:
         }
 
 
-def summarise(scored: Sequence[ScoredDeal], *, seed: int = 0) -> Summary:
-    """The figures for ``scored`` deals, with the verdict on their signal."""
+def summarise(
+    scored: Sequence[ScoredDeal], *, seed: int = 0, book_tiers: Mapping[str, int] | None = None
+) -> Summary:
+    """The figures for ``scored`` deals, with the verdict on their signal.
+
+    Args:
+        scored: the deals with their scores and tiers.
+        seed: random seed of the bootstrap intervals.
+        book_tiers: accounts of the whole book per tier (for each tier's share of the book).
+    """
     n = len(scored)
     wins = sum(s.won for s in scored)
     base = wins / n if n else math.nan
-    rows = tuple(_tier_row(t, [s for s in scored if s.tier == t], base) for t in TIERS)
+    values = tier_values(scored, seed=seed)
+    shares = book_shares(book_tiers) if book_tiers else {}
+    rows = tuple(
+        replace(
+            _tier_row(t, [s for s in scored if s.tier == t], base),
+            value=values.get(t, {}),
+            book_share=shares.get(t),
+        )
+        for t in TIERS
+    )
     scores = [s.score for s in scored]
     won = [s.won for s in scored]
     interval = auc_interval(scores, won, [s.example.account.id for s in scored], seed=seed)

@@ -130,10 +130,13 @@ def test_learn_then_report_on_synthetic_files(
 
 def _assert_offline_html(html: str) -> None:
     svgs = re.findall(r"<svg.*?</svg>", html, re.S)
-    # win rate by tier, score distribution, lift: for all deals and for the holdout
-    assert len(svgs) == 6
+    # win rate by tier, score distribution, lift: for all deals and for the holdout; and the
+    # AUC by quarter
+    assert len(svgs) == 7
     for svg in svgs:
         ET.fromstring(svg)
+        assert 'class="title"' in svg and svg.count('class="axis"') == 2  # title, two axes
+    assert "<pre>" not in html and "<th>AUC on held-out deals (95% CI)</th>" in html
     assert not re.search(r"(src|href)\s*=|url\(|<script|<link", html)
 
 

@@ -11,6 +11,7 @@ from icpsync.evidence.dataset import Example
 from icpsync.evidence.fit import FittedModel
 from icpsync.evidence.points import PointsProfile, Rule, tier_thresholds, to_points
 from icpsync.evidence.profile_writer import profile_from_text, render_profile
+from icpsync.evidence.tiers import LIFT_POLICY, SHARE_POLICY, TierPolicy
 
 MakeExample = Callable[..., Example]
 
@@ -93,8 +94,39 @@ def test_tiers_follow_the_expected_win_rate(make_example: MakeExample) -> None:
     big, small = Account(id="B", employees=500), Account(id="S", employees=10)
     examples = [make_example(f"B{i}", big, i % 10 < 8) for i in range(50)]
     examples += [make_example(f"S{i}", small, i % 10 < 2) for i in range(50)]
-    t1, t2, t3 = tier_thresholds(profile, examples)
+    # the lift policy without share caps, at the multiples learn used before tier policies
+    lifts_only = TierPolicy("lift", shares=(1.0, 1.0, 1.0), lifts=(1.2, 0.4, 0.1))
+    t1, t2, t3 = tier_thresholds(profile, examples, policy=lifts_only)
     # base rate 0.5; the logistic fit gives 0.2 at score 0 and 0.8 at 80, so Tier 1
     # (0.6 expected) starts between them, Tier 2 (0.2) at 0-1, Tier 3 at the floor of 1.
     assert 0 < t1 < 80
     assert t2 <= 1 and t3 == 1
+
+
+def test_tier_policies_cap_shares_of_the_whole_book(make_example: MakeExample) -> None:
+    rule = Rule((Bin("employees", "range", 200.0, None),), 80, 0, 0)
+    profile = PointsProfile((rule,), (), (0, 0, 0), 0, 0)
+    big, small = Account(id="B", employees=500), Account(id="S", employees=10)
+    examples = [make_example(f"B{i}", big, i % 10 < 8) for i in range(50)]
+    examples += [make_example(f"S{i}", small, i % 10 < 2) for i in range(50)]
+    # a book where 30% of the accounts are big: more than Tier 1's 20% cap
+    book = [make_example(f"K{i}", big if i < 30 else small, False) for i in range(100)]
+    # share: no cut-off at or under 80 keeps Tier 1 within 20%; Tiers 1-2 then hold the
+    # big accounts (30% <= 50%) and everything above score 0 is Tier 3 at least
+    assert tier_thresholds(profile, examples, policy=SHARE_POLICY, book=book) == (81, 1, 1)
+    # lift: 2x a base rate of 0.5 is out of reach, so Tier 1 starts where the expected
+    # loss rate is half the base loss rate (win rate 0.75, short of the big accounts' 0.8)
+    # but may hold only 20% of the book: empty; Tiers 2 and 3 start where 0.5x the base
+    # rate (0.25) is expected, between the small (0.2) and big (0.8) accounts
+    t1, t2, t3 = tier_thresholds(profile, examples, policy=LIFT_POLICY, book=book)
+    assert t1 == 81 and 0 < t2 == t3 <= 80
+    lifted = tier_thresholds(
+        profile, examples, policy=TierPolicy("lift", (0.4, 0.5, 1.0), (2.0, 0.5, 0.5)), book=book
+    )
+    assert 0 < lifted[0] <= 80  # with room in the book, the big accounts reach Tier 1
+    text = render_profile(
+        PointsProfile((rule,), (), (t1, t2, t3), 100, 50, LIFT_POLICY), name="x", description=""
+    )
+    tiers = profile_from_text(text).tiers
+    assert (tiers.policy, tiers.lifts, tiers.shares) == ("lift", (2.0, 0.5, 0.5), (0.2, 0.5, 1.0))
+    assert (tiers.tier_1, tiers.tier_2, tiers.tier_3) == (t1, t2, t3)

@@ -35,7 +35,9 @@ def test_writes_during_an_incremental_read_skip_no_edited_company(
     assert report.written > 2 * 200  # several chunks written while later pages were read
     assert report.accounts_read == COMPANIES  # none skipped by the run's own writes
     stats = sandbox.stats()
-    assert stats["search_companies"] <= COMPANIES // 200 + 2  # one search per page, about
+    # one search per page, about: each page starts again at the last timestamp it saw, and
+    # the sandbox stamps a batch of 100 edits within a few milliseconds
+    assert stats["search_companies"] <= COMPANIES // 200 + 4
     assert max(sandbox.write_counts().values()) <= 2  # full run + this run at most
 
     check = runner.sync(full=True, dry_run=True)

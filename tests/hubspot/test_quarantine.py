@@ -26,7 +26,9 @@ def test_refused_option_is_quarantined_then_retry_failed_writes_it(
     first = runner.sync()
 
     assert first.status == "partial" and first.quarantined == first.failed > 0
-    assert runner.state.cursor("hubspot", "accounts") is not None  # not stalled
+    assert (
+        runner.state.cursor("hubspot", "accounts", org=first.org or "") is not None
+    )  # not stalled
     rows = list_failures(runner.state.engine, "hubspot")
     assert {r["record_id"] for r in rows} == {f.account_id for f in first.failures}
     assert all("INVALID_OPTION" in r["reason"] for r in rows)

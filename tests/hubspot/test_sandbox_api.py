@@ -27,6 +27,7 @@ from hubspot.crm.companies import (
 from hubspot.crm.companies.exceptions import ApiException, UnauthorizedException
 from hubspot.crm.properties import PropertyCreate
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
+from urllib3.util.retry import Retry
 
 from icpsync.connectors.hubspot.sandbox import TOKEN, Sandbox
 
@@ -157,7 +158,8 @@ def test_ten_second_limit_429_has_policy_name_and_headers(
     start_sandbox: Callable[..., Sandbox],
 ) -> None:
     sandbox = start_sandbox(accounts=20, opportunities=20, rate_limit=3)
-    client = HubSpot(access_token=TOKEN, host=sandbox.url)
+    # urllib3 would wait out the Retry-After of a GET itself: switched off to see the 429
+    client = HubSpot(access_token=TOKEN, host=sandbox.url, retry=Retry(False))
     api = client.crm.companies.basic_api
     try:
         _, _, headers = api.get_page_with_http_info(limit=1)
@@ -173,6 +175,8 @@ def test_ten_second_limit_429_has_policy_name_and_headers(
     assert err.value.status == 429
     body = json.loads(err.value.body)
     assert body["policyName"] == "TEN_SECONDLY_ROLLING" and body["errorType"] == "RATE_LIMIT"
+    assert 1 <= int(err.value.headers["Retry-After"]) <= 10
+    assert err.value.headers["X-HubSpot-RateLimit-Remaining"] == "0"
     assert sandbox.stats()["429"] == 1
 
 
@@ -233,3 +237,33 @@ def test_get_by_id_and_batch_read_with_a_missing_id(client: HubSpot) -> None:
     assert [r.id for r in result.results] == ["9000000003"]
     assert result.errors[0].category == "OBJECT_NOT_FOUND"
     assert result.errors[0].context["ids"] == ["1"]
+
+
+def test_a_rejected_company_fails_a_validation_rule_alone_in_a_207(
+    sandbox: Sandbox, client: HubSpot
+) -> None:
+    sandbox.reject_writes(["9000000001"], "Employees cannot change this quarter")
+    body = BatchInputSimplePublicObjectBatchInput(
+        inputs=[
+            SimplePublicObjectBatchInput(id=cid, properties={"numberofemployees": "77"})
+            for cid in ("9000000000", "9000000001")
+        ]
+    )
+    result = client.crm.companies.batch_api.update(body)
+    assert [r.id for r in result.results] == ["9000000000"]
+    [error] = result.errors
+    assert (error.category, error.context) == ("VALIDATION_ERROR", {"ids": ["9000000001"]})
+    assert error.message == "Property values were not valid: Employees cannot change this quarter"
+    only = BatchInputSimplePublicObjectBatchInput(inputs=body.inputs[1:])
+    with pytest.raises(ApiException) as refused:  # every input invalid: the whole batch is a 400
+        client.crm.companies.batch_api.update(only)
+    assert refused.value.status == 400
+    assert "Employees cannot change" in json.loads(refused.value.body)["message"]
+    assert sandbox.write_counts() == {"9000000000": 1}
+
+    sandbox.reject_writes([])
+    client.crm.companies.batch_api.update(only)
+    assert sandbox.write_counts()["9000000001"] == 1
+    sandbox.restore()
+    assert sandbox.write_counts() == {}
+    assert sandbox.company("9000000001").get("numberofemployees") != "77"

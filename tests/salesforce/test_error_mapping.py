@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from icpsync.connectors.salesforce.api import Api
 from icpsync.connectors.salesforce.auth import Session
+from icpsync.connectors.salesforce.settings import SalesforceSettings
 from icpsync.core.errors import AuthError, BudgetExhausted, ConfigError, FatalError, RetriableError
 from icpsync.core.model import ConnectorStats
-from icpsync.engine.settings import SalesforceSettings
 
 INSTANCE = "https://acme.my.salesforce.com"
 QUERY = re.compile(re.escape(INSTANCE) + r"/services/data/v62\.0/query/.*")

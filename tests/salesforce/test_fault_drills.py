@@ -38,7 +38,7 @@ def test_ten_percent_faults_end_like_a_clean_run(sf, make_sandbox, tmp_path: Pat
             box.reset_stats()
             report = sf.sync(settings, state, full=True)
             failures += report.failures
-            writes = box.record_writes()
+            writes = box.write_counts()
             assert max(writes.values(), default=1) == 1, "a record was written twice in one run"
             assert sum(writes.values()) == report.written
             if report.complete and report.failed == 0:
@@ -52,9 +52,12 @@ def test_ten_percent_faults_end_like_a_clean_run(sf, make_sandbox, tmp_path: Pat
 
 
 def test_faults_were_really_injected(sf, make_sandbox) -> None:  # type: ignore[no-untyped-def]
-    box = make_sandbox(accounts=400, opportunities=1200, fault_rate=0.3, slow_ms=300)
+    # seed 16: the sync's first draws are an expired session and a slow response
+    box = make_sandbox(accounts=400, opportunities=1200, fault_rate=0.3, slow_ms=300, seed=16)
     settings = sf.settings_for(box, timeout_s=0.15, max_retries=10, lock_retries=6)
+    box.faults.rate = 0  # the drill is the sync's: install without faults
     sf.install(settings)
+    box.faults.rate = 0.3
     report = sf.sync(settings)
     calls = report.api_calls
     # more attempts than the minimum (1 account page, 1 deal page, 2 writes): retries
@@ -88,13 +91,13 @@ def test_sigkill_half_way_then_rerun_converges(sf, make_sandbox, tmp_path: Path)
     assert proc.poll() is None, "the run finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
-    half = sum(box.record_writes().values())
+    half = sum(box.write_counts().values())
     assert 0 < half < 3000
     rerun = _subprocess_sync(config)
     _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
     assert box.values(fields) == clean
-    assert max(box.record_writes().values()) == 1  # the rerun skipped what the dead run wrote
+    assert max(box.write_counts().values()) == 1  # the rerun skipped what the dead run wrote
 
 
 def test_budget_share_stops_the_run_and_the_next_day_resumes(
@@ -110,7 +113,7 @@ def test_budget_share_stops_the_run_and_the_next_day_resumes(
         first = sf.sync(settings, state)
         assert first.stopped and "budget" in first.stopped
         assert 0 < first.written < 1000
-        assert state.cursor("salesforce", "accounts") is None
+        assert state.cursor("salesforce", "accounts", org=box.org.org_id) is None
         box.org.api_used = 0  # a new day
         second = sf.sync(settings, state)
         assert second.complete and second.written == 1000 - first.written

@@ -98,7 +98,10 @@ def test_bulk_writes_quarantine_the_same_way(sf, make_sandbox, tmp_path: Path) -
     try:
         report = sf.sync(settings, state)
         assert report.status == "partial" and report.api_calls.get("bulk_ingest_results")
-        assert report.quarantined == 1 and state.cursor("salesforce", "accounts") is not None
+        assert (
+            report.quarantined == 1
+            and state.cursor("salesforce", "accounts", org=report.org or "") is not None
+        )
         rows = list_failures(state.engine, "salesforce")
         assert [r["record_id"] for r in rows] == [poison]
         assert CUSTOMERS in rows[0]["reason"]

@@ -134,7 +134,7 @@ def test_collections_update_reports_per_record(sf, sandbox: Sandbox, client_for)
     assert results[2]["errors"][0]["statusCode"] == "ENTITY_IS_DELETED"
     after = client.Account.get(ids[0])
     assert after["NumberOfEmployees"] == 321 and after["SystemModstamp"] > before
-    assert sandbox.record_writes()[ids[0]] == 1 and ids[1] not in sandbox.record_writes()
+    assert sandbox.write_counts()[ids[0]] == 1 and ids[1] not in sandbox.write_counts()
     with pytest.raises(SalesforceMalformedRequest, match="EXCEEDED_ID_LIMIT"):
         client.restful("composite/sobjects", method="PATCH", json={"records": [{}] * 201})
 
@@ -214,3 +214,40 @@ def test_ids_look_like_salesforce_ids() -> None:
     assert len(ident) == 18 and ident.startswith("001")
     assert json.dumps(ident).isascii()
     assert sf_id("001", 1) != sf_id("001", 2)
+
+
+def test_a_rejected_account_fails_its_validation_rule_in_every_write_path(
+    sf, sandbox: Sandbox, client_for
+) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(sf.settings_for(sandbox))
+    ids = sorted(sandbox.org.records["Account"])[:2]
+    sandbox.reject_writes([ids[1]], "Employees cannot change this quarter")
+    body = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Account"}, "id": i, "NumberOfEmployees": 77} for i in ids
+        ],
+    }
+    results = client.restful("composite/sobjects", method="PATCH", json=body)
+    assert results[0]["success"] is True
+    assert results[1] == {
+        "success": False,
+        "errors": [
+            {
+                "statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                "message": "Employees cannot change this quarter",
+                "fields": [],
+            }
+        ],
+    }
+    with pytest.raises(SalesforceMalformedRequest, match="FIELD_CUSTOM_VALIDATION_EXCEPTION"):
+        client.Account.update(ids[1], {"NumberOfEmployees": 78})
+    assert sandbox.write_counts() == {ids[0]: 1}
+
+    sandbox.reject_writes([])
+    client.Account.update(ids[1], {"NumberOfEmployees": 79})
+    assert sandbox.write_counts()[ids[1]] == 1
+    sandbox.restore()
+    assert sandbox.write_counts() == {}
+    assert sandbox.org.records["Account"][ids[1]]["NumberOfEmployees"] != 79
+    assert len(sandbox.org.records["Account"]) == 300

@@ -33,7 +33,7 @@ def _run_cycle(sf, box: Sandbox, tmp_path: Path, edits: int) -> dict[str, object
             "again": again,
             "edited": edited,
             "incremental": incremental,
-            "writes": box.record_writes(),
+            "writes": box.write_counts(),
         }
     finally:
         state.close()

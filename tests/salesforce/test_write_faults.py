@@ -37,7 +37,7 @@ def test_a_timed_out_write_is_read_back_not_resent(sf, make_sandbox) -> None:  #
     assert report.updated == 250 and not report.failures
     assert connector.stats.api_calls["readback"] == 1
     assert box.stats()["composite_update"] == 2  # 200 (timed out, applied) + 50; no resend
-    writes = box.record_writes()
+    writes = box.write_counts()
     assert len(writes) == 250 and max(writes.values()) == 1
 
 
@@ -68,4 +68,4 @@ def test_row_locks_are_retried_then_reported(sf, make_sandbox) -> None:  # type:
         give_up.close()
     assert second.updated == 50 and len(second.failures) == 200
     assert all(f.retriable and f.reason.startswith("UNABLE_TO_LOCK_ROW") for f in second.failures)
-    assert len(box.record_writes()) == 50
+    assert len(box.write_counts()) == 50

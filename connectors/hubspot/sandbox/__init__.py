@@ -3,8 +3,11 @@
 ``Sandbox(accounts=, opportunities=, seed=, port=, latency_ms=, fault_rate=, rate_limit=)``
 serves HubSpot's CRM v3/v4 shapes on 127.0.0.1: companies and deals (list, get, search,
 batch read/update), properties and groups, v4 association batch reads, deal pipelines,
+account details (``portalId``),
+Lists v3 company lists,
 ``X-HubSpot-RateLimit-*`` headers and 429s with ``policyName``. ``edit_accounts`` plays a
-user editing companies through the API.
+user editing companies through the API. ``write_counts()``, ``reject_writes()`` and
+``restore()`` are named as in the Salesforce sandbox, so one test harness drives both.
 """
 
 from __future__ import annotations
@@ -12,18 +15,21 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from icpsync.connectors.hubspot.sandbox.limits import Limits
-from icpsync.connectors.hubspot.sandbox.portal import Portal
+from icpsync.connectors.hubspot.sandbox.portal import DEFAULT_PORTAL, Portal
 from icpsync.connectors.hubspot.sandbox.seed import INDUSTRY_OPTIONS
 from icpsync.connectors.hubspot.sandbox.server import SandboxServer
+from icpsync.core.synthetic import SyntheticData
 
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
 
-__all__ = ["DEFAULT_RATE_LIMIT", "ICP_VALUES", "TOKEN", "Sandbox", "edit_accounts"]
+__all__ = ["DEFAULT_RATE_LIMIT", "ICP_VALUES", "REJECTED", "TOKEN", "Sandbox", "edit_accounts"]
 
 #: the Professional tier: 190 calls per 10 s per app.
 DEFAULT_RATE_LIMIT = 190
@@ -31,6 +37,8 @@ DEFAULT_SEARCH_PER_SECOND = 5
 DEFAULT_DAILY_LIMIT = 625_000
 #: the sandbox's private-app token (not a secret: it opens nothing but this local server).
 TOKEN = "pat-sandbox-0000"
+#: what the validation rule of ``reject_writes`` says.
+REJECTED = "ICP properties are locked on this company by a validation rule"
 #: the ICP values a run decides (``icp_scored_at`` is the run's own time: left out).
 ICP_VALUES = ("icp_score", "icp_tier", "icp_anti_flags", "icp_reasons", "icp_profile_version")
 
@@ -49,6 +57,16 @@ class Sandbox:
         search_per_second: search calls per second before the secondly 429.
         daily_limit: calls before ``DAILY``.
         fault_delay_s: how long a lost response keeps the client waiting.
+        org: which portal the sandbox plays (1, 2, ...): start a second sandbox with
+            ``org=2`` to play a second portal (another portal id).
+        portal_id: an explicit portal (Hub) id instead.
+        fault_kinds: the request faults drawn (default: every kind of
+            :mod:`~icpsync.connectors.hubspot.sandbox.limits`).
+        partials: also draw 207 partial failures on batch updates.
+        reject_whole_batch: one invalid input rejects a whole batch update with a 400,
+            nothing applied (HubSpot's behaviour); off: invalid inputs come back in a 207.
+        poison: companies (picked with ``seed``) put under :meth:`reject_writes` at start
+            (every write fails with a ``VALIDATION_ERROR``); their ids are in ``poison_ids``.
     """
 
     def __init__(
@@ -63,9 +81,25 @@ class Sandbox:
         search_per_second: int = DEFAULT_SEARCH_PER_SECOND,
         daily_limit: int = DEFAULT_DAILY_LIMIT,
         fault_delay_s: float = 0.2,
+        org: int = 1,
+        portal_id: int | None = None,
+        *,
+        fault_kinds: tuple[str, ...] | None = None,
+        partials: bool = True,
+        reject_whole_batch: bool = False,
+        poison: int = 0,
     ):
-        self.portal = Portal(accounts, opportunities, seed)
-        self.limits = Limits(rate_limit, search_per_second, daily_limit, fault_rate, seed)
+        portal_id = portal_id or DEFAULT_PORTAL + org - 1
+        self.portal = Portal(accounts, opportunities, seed, portal_id)
+        self.portal.reject_whole_batch = reject_whole_batch
+        ids = sorted(self.portal.records["companies"])
+        self.poison_ids = sorted(random.Random(seed).sample(ids, min(poison, len(ids))))
+        if self.poison_ids:
+            self.reject_writes(self.poison_ids)
+        kinds = {"fault_kinds": tuple(fault_kinds)} if fault_kinds else {}
+        self.limits = Limits(
+            rate_limit, search_per_second, daily_limit, fault_rate, seed, partials=partials, **kinds
+        )
         self.port = port
         self.latency_ms = latency_ms
         self.fault_delay_s = fault_delay_s
@@ -122,12 +156,30 @@ class Sandbox:
         """Zero the counters and the per-record write counts."""
         self.limits.reset()
         with self.portal.lock:
-            self.portal.writes.clear()
+            self.portal.write_counts.clear()
 
-    def write_counts(self) -> dict[str, int]:
+    def write_counts(self) -> Counter[str]:
         """Successful writes per company id since the last reset."""
         with self.portal.lock:
-            return dict(self.portal.writes)
+            return Counter(self.portal.write_counts)
+
+    def restore(self) -> None:
+        """Put every company and deal back as seeded (installed properties stay, their
+        values are gone), lift rejections and zero the counts."""
+        self.portal.restore()
+        self.limits.reset()
+
+    @property
+    def data(self) -> SyntheticData:
+        """The synthetic data set the portal was seeded from."""
+        return self.portal.data
+
+    def reject_writes(self, ids: Iterable[str], message: str = REJECTED) -> None:
+        """A property validation rule refuses every write of these companies from now on
+        (a ``VALIDATION_ERROR`` of their own in a 207, or the whole batch's 400 with
+        ``reject_whole_batch``); no ids lifts the rule."""
+        with self.portal.lock:
+            self.portal.rejected = dict.fromkeys(ids, message)
 
     def company(self, company_id: str) -> dict[str, str]:
         """A copy of one company's stored properties."""

@@ -2,11 +2,15 @@
 
 The ten-secondly limit is a sliding window over every non-search call (as HubSpot's
 ``TEN_SECONDLY_ROLLING`` policy); search has its own per-second window and no rate-limit
-headers; every call counts against the daily budget. Faults are drawn from a seeded RNG.
+headers; every call counts against the daily budget. Faults are drawn from a seeded RNG:
+``500``/``503`` (HubSpot's JSON error), ``502`` (a proxy's HTML page), ``timeout`` (the call
+is applied, the response lost), ``429`` (with ``Retry-After`` and the rate-limit headers)
+and, on batch updates, ``207`` (some inputs fail with a retriable error).
 """
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 
 WINDOW_S = 10.0
 SEARCH_WINDOW_S = 1.0
-FAULT_KINDS = ("500", "503", "timeout", "429")
+FAULT_KINDS = ("500", "502", "503", "timeout", "429")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,9 @@ class Limits:
         daily_limit: calls per day before ``DAILY``.
         fault_rate: share of calls that fail (5xx, dropped responses, 429, 207 partials).
         seed: seed of the fault RNG.
+        fault_kinds: the request faults drawn (default :data:`FAULT_KINDS`; ``207`` is
+            added on batch updates unless ``partials`` is False).
+        partials: draw ``207`` partial failures on batch updates.
     """
 
     def __init__(
@@ -44,7 +51,14 @@ class Limits:
         daily_limit: int,
         fault_rate: float,
         seed: int,
+        fault_kinds: tuple[str, ...] = FAULT_KINDS,
+        partials: bool = True,
     ):
+        unknown = set(fault_kinds) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"fault kinds must be among {FAULT_KINDS}, got {fault_kinds}")
+        self.fault_kinds = tuple(fault_kinds)
+        self.partials = partials
         self.rate_limit = rate_limit
         self.search_per_second = search_per_second
         self.daily_limit = daily_limit
@@ -81,11 +95,12 @@ class Limits:
                 self.calls["429"] += 1
                 if search:
                     return Refusal("SECONDLY", "You have reached your secondly limit."), {}
+                wait = max(1, math.ceil(window[0] + span - now))
                 return (
                     Refusal(
                         "TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit."
                     ),
-                    self._headers(0),
+                    {**self._headers(0), "Retry-After": str(wait)},
                 )
             window.append(now)
             self.daily_used += 1
@@ -119,7 +134,9 @@ class Limits:
         with self._lock:
             if self._rng.random() >= self.fault_rate:
                 return None
-            kinds = (*FAULT_KINDS, "207") if partial_possible else FAULT_KINDS
+            kinds = self.fault_kinds
+            if partial_possible and self.partials:
+                kinds = (*kinds, "207")
             chosen = self._rng.choice(kinds)
             self.calls[f"fault_{chosen}"] += 1
             return chosen

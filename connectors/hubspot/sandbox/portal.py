@@ -5,46 +5,109 @@ Property definitions and groups live in :mod:`.schema`; writes are validated aga
 Every operation returns ``(status, body)`` shaped like HubSpot's CRM v3/v4 responses. One
 lock serialises changes; ``hs_lastmodifieddate`` moves on every write, and successful
 company writes are counted per record id so tests can check none is written twice.
+Companies named in ``rejected`` fail a property validation rule on every write: a
+``VALIDATION_ERROR`` for that input alone in a 207 (the rest of the batch is applied).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from typing import Any
 
 from icpsync.connectors.hubspot.sandbox import seed
+from icpsync.connectors.hubspot.sandbox.lists import Lists
 from icpsync.connectors.hubspot.sandbox.properties import invalid, parse_time
 from icpsync.connectors.hubspot.sandbox.schema import Response, Schema, error, now_iso
 from icpsync.connectors.hubspot.sandbox.search import SearchError, compile_filters, sort_keys
 from icpsync.core.synthetic import SyntheticData
 
 SEARCH_CAP = 10_000
+PORTAL_ID = 47_000_001
 DEFAULT_PROPERTIES = {"companies": ("name", "domain"), "deals": ("dealname", "amount")}
 ALWAYS = ("hs_object_id", "createdate", "hs_lastmodifieddate")
+#: the sandbox's portal (Hub) id unless another is asked for.
+DEFAULT_PORTAL = 24_681_357
 
 
 class Portal:
     """One HubSpot portal's CRM data."""
 
-    def __init__(self, accounts: int, opportunities: int, seed_value: int):
-        data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed_value)
+    def __init__(
+        self, accounts: int, opportunities: int, seed_value: int, portal_id: int = DEFAULT_PORTAL
+    ):
+        self.data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed_value)
+        self.portal_id = portal_id
+        #: False plays a private app without the scope account details need (403).
+        self.account_info_allowed = True
         self.lock = threading.RLock()
         self.records: dict[str, dict[str, dict[str, str]]] = {"companies": {}, "deals": {}}
         self.deal_company: dict[str, str] = {}
         self.company_deals: dict[str, list[str]] = {}
-        for cid, props in seed.companies(data):
-            self.records["companies"][cid] = props
-        for did, cid, props in seed.deals(data):
-            self.records["deals"][did] = props
-            self.deal_company[did] = cid
-            self.company_deals.setdefault(cid, []).append(did)
         self.schema = Schema(self.lock)
         self.properties = self.schema.properties
-        self.writes: Counter[str] = Counter()
+        self.lists = Lists(lambda kind: self.records[kind], lambda kind: self.properties[kind])
+        self.write_counts: Counter[str] = Counter()
+        #: one invalid input rejects the whole batch update with a 400 (as HubSpot does).
+        self.reject_whole_batch = False
+        #: company id -> the message of the validation rule that refuses its writes.
+        self.rejected: dict[str, str] = {}
         #: bumped on every write; a search's sorted hits are reused while it stands still.
         self.version = 0
         self._hits: dict[str, tuple[object, list[str]]] = {}
+        self.restore()
+
+    def restore(self) -> None:
+        """Every company and deal as seeded (property definitions stay); counts and
+        rejections cleared."""
+        with self.lock:
+            for table in (self.records["companies"], self.records["deals"]):
+                table.clear()
+            self.deal_company.clear()
+            self.company_deals.clear()
+            for cid, props in seed.companies(self.data):
+                self.records["companies"][cid] = props
+            for did, cid, props in seed.deals(self.data):
+                self.records["deals"][did] = props
+                self.deal_company[did] = cid
+                self.company_deals.setdefault(cid, []).append(did)
+            self.write_counts.clear()
+            self.rejected = {}
+            self.version += 1
+            self._hits.clear()
+
+    def account_details(self) -> Response:
+        """``GET /account-info/v3/details``: the portal's id and settings."""
+        if not self.account_info_allowed:
+            return error(
+                403,
+                "MISSING_SCOPES",
+                "This app hasn't been granted all required scopes to make this call. "
+                "Read more about required scopes here: https://developers.hubspot.com/scopes.",
+            )
+        return 200, {
+            "portalId": self.portal_id,
+            "accountType": "STANDARD",
+            "timeZone": "US/Eastern",
+            "companyCurrency": "USD",
+            "additionalCurrencies": [],
+            "utcOffset": "-05:00",
+            "utcOffsetMilliseconds": -18_000_000,
+            "uiDomain": "app.hubspot.com",
+            "dataHostingLocation": "na1",
+        }
+
+    def token_info(self, body: dict[str, Any], token: str) -> Response:
+        """``POST /oauth/v2/private-apps/get/access-token-info``: whose token this is."""
+        if body.get("tokenKey") != token:
+            return error(400, "VALIDATION_ERROR", "Invalid token key")
+        return 200, {
+            "userId": 1_000_001,
+            "hubId": self.portal_id,
+            "appId": 2_000_001,
+            "scopes": ["crm.objects.companies.read", "crm.objects.companies.write"],
+        }
 
     # -- objects ---------------------------------------------------------------------
 
@@ -177,12 +240,18 @@ class Portal:
     def batch_update(
         self, kind: str, request: dict[str, Any], fail_ids: frozenset[str] | set[str] = frozenset()
     ) -> Response:
-        """``POST /crm/v3/objects/{kind}/batch/update``: 200, 207 per-record errors, or 400."""
+        """``POST /crm/v3/objects/{kind}/batch/update``: 200, 207 per-record errors, or 400.
+
+        With ``reject_whole_batch`` (HubSpot's behaviour for invalid property values) one
+        invalid input rejects the whole batch with a 400 and nothing is applied; otherwise
+        invalid inputs come back as 207 errors (a 400 when no input was valid).
+        """
         inputs = request.get("inputs") or []
         if not inputs or len(inputs) > 100:
             return error(400, "VALIDATION_ERROR", "between 1 and 100 inputs are allowed")
         started = now_iso()
-        results, errors = [], []
+        valid, errors = [], []
+        first_invalid: list[tuple[str, tuple[str, str]]] = []
         with self.lock:
             for item in inputs:
                 rid = str(item.get("id"))
@@ -201,11 +270,9 @@ class Portal:
                         )
                     )
                     continue
-                checked = [
-                    (n, invalid(self.properties[kind].get(n), n, v)) for n, v in values.items()
-                ]
-                bad = [(n, b) for n, b in checked if b is not None]
+                bad = self._invalid(kind, rid, values)
                 if bad:
+                    first_invalid = first_invalid or bad
                     detail = [
                         {"message": m, "code": c, "context": {"propertyName": [n]}}
                         for n, (c, m) in bad
@@ -216,21 +283,56 @@ class Portal:
                         )
                     )
                     continue
-                results.append(self._apply(kind, rid, values))
-        if errors and not results and all(e["category"] == "VALIDATION_ERROR" for e in errors):
-            first = errors[0]["errors"][0]
-            return error(
-                400,
-                "VALIDATION_ERROR",
-                f"Property values were not valid: {first['message']}",
-                errors=errors[0]["errors"],
-            )
+                valid.append((rid, values))
+            if first_invalid and (self.reject_whole_batch or not valid):
+                return self._invalid_batch(first_invalid)
+            results = [self._apply(kind, rid, values) for rid, values in valid]
         body = _batch(results, started)
         if not errors:
             return 200, body
         body["numErrors"] = len(errors)
         body["errors"] = errors
         return 207, body
+
+    def _invalid(
+        self, kind: str, rid: str, values: dict[str, Any]
+    ) -> list[tuple[str, tuple[str, str]]]:
+        """The properties of one input the portal refuses, with ``(code, message)``."""
+        checked = [(n, invalid(self.properties[kind].get(n), n, v)) for n, v in values.items()]
+        bad = [(n, b) for n, b in checked if b is not None]
+        if bad or rid not in self.rejected:
+            return bad
+        # a validation rule on this record allows none of the values written to it
+        props = self.properties[kind]
+        options = [n for n in values if props.get(n, {}).get("type") == "enumeration"]
+        name = (options or list(values))[0]
+        value = str(values[name])
+        allowed = [o["value"] for o in props[name].get("options") or [] if o["value"] != value]
+        message = f"{value!r} was not one of the allowed options: {allowed}"
+        return [(name, ("INVALID_OPTION", message))]
+
+    def _invalid_batch(self, bad: list[tuple[str, tuple[str, str]]]) -> Response:
+        """HubSpot's 400 for a batch with an invalid input: the property checks as escaped
+        JSON in the message (no record id), and the same in ``errors``."""
+        checks = [
+            {
+                "isValid": False,
+                "message": message,
+                "error": code,
+                "name": name,
+                "localizedErrorMessage": message,
+                "portalId": PORTAL_ID,
+            }
+            for name, (code, message) in bad
+        ]
+        return error(
+            400,
+            "VALIDATION_ERROR",
+            "Property values were not valid: " + json.dumps(checks, separators=(",", ":")),
+            errors=[
+                {"message": m, "code": c, "context": {"propertyName": [n]}} for n, (c, m) in bad
+            ],
+        )
 
     def _apply(self, kind: str, rid: str, values: dict[str, Any]) -> dict[str, Any]:
         props = self.records[kind][rid]
@@ -242,7 +344,7 @@ class Portal:
         props["hs_lastmodifieddate"] = now_iso()
         self.version += 1
         if kind == "companies":
-            self.writes[rid] += 1
+            self.write_counts[rid] += 1
         return self._object(kind, rid, list(values), [])
 
     # -- associations v4 and pipelines --------------------------------------------------

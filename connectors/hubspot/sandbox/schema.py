@@ -96,6 +96,7 @@ class Schema:
                 hubspot_defined=False,
             )
             prop["description"] = spec.get("description") or ""
+            prop["displayOrder"] = int(spec.get("displayOrder", -1))
             self.properties[kind][spec["name"]] = prop
         return 201, prop
 
@@ -107,7 +108,11 @@ class Schema:
                 return error(404, "OBJECT_NOT_FOUND", f"Unable to find property {name}")
             if prop["hubspotDefined"] and "options" in spec:
                 return error(400, "VALIDATION_ERROR", f"{name} is a HubSpot-defined property")
-            for key in ("label", "description", "groupName"):
+            if spec.get("groupName") is not None and spec["groupName"] not in self.groups[kind]:
+                return error(
+                    400, "VALIDATION_ERROR", f"property group {spec['groupName']} does not exist"
+                )
+            for key in ("label", "description", "groupName", "displayOrder"):
                 if spec.get(key) is not None:
                     prop[key] = spec[key]
             if spec.get("options") is not None:
@@ -138,3 +143,29 @@ class Schema:
             created = group(spec["name"], spec["label"], int(spec.get("displayOrder", -1)))
             self.groups[kind][spec["name"]] = created
         return 201, created
+
+    def archive_property(self, kind: str, name: str) -> Response:
+        """``DELETE /crm/v3/properties/{kind}/{name}``: 204; HubSpot's own refuse."""
+        with self.lock:
+            prop = self.properties[kind].get(name)
+            if prop is None:
+                return error(404, "OBJECT_NOT_FOUND", f"Unable to find property {name}")
+            if prop["hubspotDefined"]:
+                return error(400, "VALIDATION_ERROR", f"{name} is a HubSpot-defined property")
+            del self.properties[kind][name]
+        return 204, {}
+
+    def archive_group(self, kind: str, name: str) -> Response:
+        """``DELETE /crm/v3/properties/{kind}/groups/{name}``: 204 once it is empty."""
+        with self.lock:
+            if name not in self.groups[kind]:
+                return error(404, "OBJECT_NOT_FOUND", f"Unable to find property group {name}")
+            held = [p for p in self.properties[kind].values() if p["groupName"] == name]
+            if held:
+                return error(
+                    400,
+                    "VALIDATION_ERROR",
+                    f"property group {name} still holds {len(held)} properties",
+                )
+            del self.groups[kind][name]
+        return 204, {}

@@ -1,4 +1,4 @@
-"""Seed data in HubSpot's own vocabulary, translated from :class:`icpsync.core.synthetic.SyntheticData`.
+"""Seed data in HubSpot's own vocabulary, from :class:`icpsync.core.synthetic.SyntheticData`.
 
 Companies carry the industry enumeration (``COMPUTER_SOFTWARE``...), free-text countries
 (with the odd ``USA``), ``web_technologies`` internal values and numbers as strings; deals

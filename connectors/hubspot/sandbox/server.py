@@ -18,8 +18,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from icpsync.connectors.hubspot.sandbox.limits import Limits
+from icpsync.connectors.hubspot.sandbox.lists import ROUTES as LIST_ROUTES
 from icpsync.connectors.hubspot.sandbox.portal import Portal, Response, error
 
+#: what a load balancer in front of HubSpot answers when HubSpot does not.
+BAD_GATEWAY_PAGE = (
+    "<html><head><title>502 Bad Gateway</title></head><body>"
+    "<center><h1>502 Bad Gateway</h1></center></body></html>"
+)
 KINDS = {"companies": "companies", "0-2": "companies", "deals": "deals", "0-3": "deals"}
 _OBJ = r"/crm/v3/objects/(?P<kind>companies|deals|0-2|0-3)"
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -34,6 +40,8 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         "associations",
     ),
     ("GET", re.compile(r"/crm/v3/pipelines/deals$"), "pipelines"),
+    ("GET", re.compile(r"/account-info/v3/details$"), "account_details"),
+    ("POST", re.compile(r"/oauth/v2/private-apps/get/access-token-info$"), "token_info"),
     ("GET", re.compile(r"/crm/v3/properties/(?P<kind>companies|deals)/groups$"), "list_groups"),
     ("POST", re.compile(r"/crm/v3/properties/(?P<kind>companies|deals)/groups$"), "create_group"),
     ("GET", re.compile(r"/crm/v3/properties/(?P<kind>companies|deals)$"), "list_properties"),
@@ -48,6 +56,17 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         re.compile(r"/crm/v3/properties/(?P<kind>companies|deals)/(?P<name>\w+)$"),
         "update_property",
     ),
+    (
+        "DELETE",
+        re.compile(r"/crm/v3/properties/(?P<kind>companies|deals)/groups/(?P<name>\w+)$"),
+        "archive_group",
+    ),
+    (
+        "DELETE",
+        re.compile(r"/crm/v3/properties/(?P<kind>companies|deals)/(?P<name>\w+)$"),
+        "archive_property",
+    ),
+    *LIST_ROUTES,
 ]
 
 
@@ -117,6 +136,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._handle("PATCH")
 
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
     def _body(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)
         if not length:
@@ -124,10 +149,19 @@ class Handler(BaseHTTPRequestHandler):
         data = json.loads(self.rfile.read(length) or b"{}")
         return data if isinstance(data, dict) else {}
 
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body).encode()
+    def _send(
+        self,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json;charset=utf-8",
+    ) -> None:
+        if status == 204:
+            payload = b""
+        else:
+            payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -137,7 +171,7 @@ class Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         url = urlsplit(self.path)
         try:
-            body = self._body() if method in ("POST", "PATCH") else {}
+            body = self._body() if method in ("POST", "PATCH", "PUT") else {}
         except (ValueError, UnicodeDecodeError):
             self._send(*error(400, "VALIDATION_ERROR", "Invalid input JSON"))
             return
@@ -187,7 +221,11 @@ class Handler(BaseHTTPRequestHandler):
         if fault in ("500", "503"):
             self._send(*error(int(fault), "INTERNAL_ERROR", "internal error; try again"), headers)
             return
+        if fault == "502":  # a proxy in front of HubSpot: an HTML page, no JSON
+            self._send(502, BAD_GATEWAY_PAGE, content_type="text/html")
+            return
         if fault == "429":
+            headers = {**headers, "X-HubSpot-RateLimit-Remaining": "0", "Retry-After": "1"}
             status, err = error(
                 429,
                 "RATE_LIMITS",
@@ -215,6 +253,13 @@ class Handler(BaseHTTPRequestHandler):
     ) -> Response:
         portal = self.server.portal
         kind = KINDS.get(params.get("kind", ""), params.get("kind", ""))
+        if name.startswith("lists_"):
+            with portal.lock:
+                return portal.lists.route(name, params, query, body)
+        if name == "archive_property":
+            return portal.schema.archive_property(kind, params["name"])
+        if name == "archive_group":
+            return portal.schema.archive_group(kind, params["name"])
 
         def listed(key: str) -> list[str]:
             return [v for item in query.get(key, []) for v in item.split(",") if v]
@@ -244,6 +289,10 @@ class Handler(BaseHTTPRequestHandler):
             return portal.association_batch_read(kind, KINDS.get(params["to"], params["to"]), body)
         if name == "pipelines":
             return portal.pipelines()
+        if name == "account_details":
+            return portal.account_details()
+        if name == "token_info":
+            return portal.token_info(body, self.server.token)
         if name == "list_groups":
             return portal.schema.list_groups(kind)
         if name == "create_group":
@@ -263,7 +312,7 @@ class Handler(BaseHTTPRequestHandler):
         elif method == "POST" and path == "/__sandbox__/reset-stats":
             limits.reset()
             with self.server.portal.lock:
-                self.server.portal.writes.clear()
+                self.server.portal.write_counts.clear()
             self._send(200, {"ok": True})
         else:
             self._send(*error(404, "OBJECT_NOT_FOUND", path))

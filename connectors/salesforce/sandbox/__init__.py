@@ -1,9 +1,12 @@
 """A local Salesforce org over HTTPS that unmodified simple-salesforce works against.
 
-``Sandbox(accounts=, opportunities=, seed=, port=, latency_ms=, fault_rate=)`` seeds an org,
+``Sandbox(accounts=, opportunities=, seed=, port=, latency_ms=, fault_rate=)`` seeds an org
+(records, two admin-built Account page layouts for the Metadata API, a report folder),
 ``start()`` serves it on 127.0.0.1 with a certificate from a CA made at start, ``stop()``
 ends it. ``settings_overrides()`` / ``write_config(path)`` point icpsync at it
-(``auth = "client_credentials"``, the CA as ``ca_bundle``).
+(``auth = "client_credentials"``, the CA as ``ca_bundle``). ``write_counts()``,
+``reject_writes()`` and ``restore()`` are named as in the HubSpot sandbox, so one test
+harness drives both.
 """
 
 from __future__ import annotations
@@ -14,13 +17,17 @@ import shutil
 import tempfile
 import threading
 from collections import Counter
+from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from icpsync.connectors.salesforce.sandbox import seed as seed_data
 from icpsync.connectors.salesforce.sandbox.app import App
-from icpsync.connectors.salesforce.sandbox.faults import Faults
+from icpsync.connectors.salesforce.sandbox.faults import KINDS, Faults
+from icpsync.connectors.salesforce.sandbox.layouts import account_layouts
 from icpsync.connectors.salesforce.sandbox.org import Org
+from icpsync.connectors.salesforce.sandbox.reports import add_objects
 from icpsync.connectors.salesforce.sandbox.server import _Server
 from icpsync.connectors.salesforce.sandbox.tls import make_tls
 from icpsync.core.synthetic import SyntheticData
@@ -28,10 +35,12 @@ from icpsync.core.synthetic import SyntheticData
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
 
-__all__ = ["Sandbox", "edit_accounts"]
+__all__ = ["REJECTED", "Sandbox", "edit_accounts"]
 
 CONSUMER_KEY = "3MVG9sandbox.icpsync"
 CONSUMER_SECRET = "sandbox-secret"  # a local throw-away org's credential, not a real one
+#: what the validation rule of ``reject_writes`` says.
+REJECTED = "ICP fields are locked on this account by a validation rule"
 
 
 class Sandbox:
@@ -49,6 +58,15 @@ class Sandbox:
         slow_ms: how long a slow response takes.
         rate_limit: accepted for the CLI's sake and ignored: Salesforce limits requests per
             day (``daily_limit``), not per 10 seconds.
+        without_fields: Account fields this org does not have (e.g. ``Tech_Stack__c``).
+        org: which org the sandbox plays (1, 2, ...): its organization id is the
+            ``org``-th ``00D...`` id; start a second sandbox with ``org=2`` to play a second org.
+        org_id: an explicit organization id (18 characters, ``00D...``) instead.
+        poison: Accounts (picked with ``seed``) put under :meth:`reject_writes` at start
+            (``FIELD_CUSTOM_VALIDATION_EXCEPTION`` in Collections results and Bulk
+            ``failedResults``); their ids are in ``poison_ids``.
+        fault_kinds: the faults drawn (default: every kind of
+            :mod:`~icpsync.connectors.salesforce.sandbox.faults`).
     """
 
     def __init__(
@@ -64,17 +82,32 @@ class Sandbox:
         api_used: int = 0,
         slow_ms: float = 1500,
         rate_limit: int | None = None,
+        without_fields: tuple[str, ...] = (),
+        org: int = 1,
+        org_id: str = "",
+        poison: int = 0,
+        fault_kinds: tuple[str, ...] | None = None,
     ):
         self.port = port
         self.latency_s = latency_ms / 1000
-        self.org = Org(daily_limit=daily_limit, api_used=api_used)
-        data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed)
-        self.org.seed("Account", seed_data.accounts(data))
-        self.org.seed("Opportunity", seed_data.opportunities(data))
-        self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000)
+        org_id = org_id or seed_data.sf_id("00D", org)
+        self.org = Org(daily_limit=daily_limit, api_used=api_used, org_id=org_id)
+        self.data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed)
+        self.without_fields = tuple(without_fields)
+        for name in self.without_fields:
+            del self.org.schema["Account"][name]
+        self._seed()
+        add_objects(self.org)
+        self.faults = Faults(fault_rate, seed, slow_s=slow_ms / 1000, kinds=fault_kinds or KINDS)
+        ids = sorted(self.org.records["Account"])
+        self.poison_ids = sorted(random.Random(seed).sample(ids, min(poison, len(ids))))
+        if self.poison_ids:
+            self.reject_writes(self.poison_ids)
         self.app = App(
             self.org, self.faults, consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET
         )
+        for layout in account_layouts(self.without_fields):
+            self.app.mdapi.put("Layout", layout)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._folder: Path | None = None
@@ -123,10 +156,40 @@ class Sandbox:
         """Zero the request counts and the per-record write counts."""
         self.app.reset()
 
-    def record_writes(self) -> Counter[str]:
-        """Successful writes per record id since the last reset."""
+    def write_counts(self) -> Counter[str]:
+        """Successful writes per Account id since the last reset."""
         with self.org.lock:
             return Counter(self.org.write_counts)
+
+    def reject_writes(self, ids: Iterable[str], message: str = REJECTED) -> None:
+        """A validation rule refuses every save of these Accounts from now on, each with
+        ``FIELD_CUSTOM_VALIDATION_EXCEPTION`` in its own result (the rest of the batch is
+        saved); no ids lifts the rule."""
+        with self.org.lock:
+            self.org.rejected = dict.fromkeys(ids, message)
+
+    def restore(self) -> None:
+        """Put every Account and Opportunity back as seeded (installed fields stay, their
+        values are gone), lift rejections, clock offset and counts."""
+        with self.org.lock:
+            self.org.rejected = {}
+            self.org.clock_offset = timedelta(0)
+            self._seed()
+        self.reset_stats()
+
+    def _seed(self) -> None:
+        for name, records in (
+            (
+                "Account",
+                (
+                    {k: v for k, v in record.items() if k not in self.without_fields}
+                    for record in seed_data.accounts(self.data)
+                ),
+            ),
+            ("Opportunity", seed_data.opportunities(self.data)),
+        ):
+            self.org.records[name].clear()
+            self.org.seed(name, records)
 
     def values(self, fields: list[str]) -> dict[str, tuple[Any, ...]]:
         """The named Account fields of every account, by id (for comparing runs)."""

@@ -19,7 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 from icpsync.connectors.salesforce.sandbox import faults as fault_kinds
 from icpsync.connectors.salesforce.sandbox.bulk import Jobs
 from icpsync.connectors.salesforce.sandbox.faults import Faults
+from icpsync.connectors.salesforce.sandbox.metadata import MetadataApi
+from icpsync.connectors.salesforce.sandbox.metadata import fault as fault_envelope
 from icpsync.connectors.salesforce.sandbox.org import ApiError, Org
+from icpsync.connectors.salesforce.sandbox.reports import Reports
 from icpsync.connectors.salesforce.sandbox.routes import (
     MAX_VERSION,
     MIN_VERSION,
@@ -30,7 +33,13 @@ from icpsync.connectors.salesforce.sandbox.routes import (
     versions,
 )
 
+#: what a load balancer in front of the org answers when the org does not.
+BAD_GATEWAY_PAGE = (
+    "<html><head><title>502 Bad Gateway</title></head><body>"
+    "<center><h1>502 Bad Gateway</h1></center></body></html>"
+)
 _DATA = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<rest>.*)$")
+_SOAP_MD = re.compile(r"^/services/Soap/m/(?P<version>\d+\.\d)/?$")
 
 
 class App(Routes):
@@ -39,6 +48,7 @@ class App(Routes):
     def __init__(self, org: Org, faults: Faults, *, consumer_key: str, consumer_secret: str):
         self.org = org
         self.jobs = Jobs(org)
+        self.reports = Reports(org)
         self.faults = faults
         self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
         self.tokens: set[str] = set()
@@ -47,9 +57,12 @@ class App(Routes):
         self.stats_lock = threading.Lock()
         self.cursors: dict[str, tuple[str, list[dict[str, Any]]]] = {}
         self.base_url = ""
+        self.mdapi = MetadataApi(
+            lambda obj, name: name in self.org.schema.get(obj, {}), self.org.user_id
+        )
 
     def new_token(self) -> str:
-        token = f"00D5g0000000001!{secrets.token_urlsafe(24)}"
+        token = f"{self.org.org_id[:15]}!{secrets.token_urlsafe(24)}"
         self.tokens.add(token)
         return token
 
@@ -88,6 +101,9 @@ class App(Routes):
         if path.rstrip("/") == "/services/data":
             self.count("versions")
             return Response(body=versions())
+        soap = _SOAP_MD.match(path)
+        if soap is not None and method == "POST":
+            return self._metadata(soap["version"], body)
         match = _DATA.match(path)
         if match is None:
             return error(404, "NOT_FOUND", "The requested resource does not exist")
@@ -103,6 +119,10 @@ class App(Routes):
         if fault == fault_kinds.EXPIRED:
             self.tokens.discard(token)
             return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        if fault == fault_kinds.SPURIOUS_401:  # the token stays valid
+            return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        if fault == fault_kinds.BAD_GATEWAY:
+            return Response(502, BAD_GATEWAY_PAGE, content_type="text/html")
         if fault == fault_kinds.SLOW and method == "GET":
             time.sleep(self.faults.slow_s)
         if not self.org.spend():
@@ -117,6 +137,29 @@ class App(Routes):
         if fault == fault_kinds.SLOW and method != "GET":
             time.sleep(self.faults.slow_s)  # the write is applied; the answer comes late
         return response
+
+    def _metadata(self, version: str, body: bytes) -> Response:
+        """The Metadata API (SOAP): counted, budgeted and faulted like the REST API."""
+        self.count("metadata")
+        xml = "text/xml;charset=UTF-8"
+        if not MIN_VERSION <= float(version) <= MAX_VERSION:
+            return Response(404, "UNSUPPORTED_API_VERSION", content_type="text/plain")
+        fault = self.faults.draw()
+        if fault == fault_kinds.UNAVAILABLE:
+            return Response(503, "Service Unavailable", content_type="text/plain")
+        if not self.org.spend():
+            code = "sf:REQUEST_LIMIT_EXCEEDED"
+            return Response(
+                500, fault_envelope(code, "TotalRequests Limit exceeded."), content_type=xml
+            )
+
+        def valid(token: str) -> bool:
+            if token in self.tokens and fault == fault_kinds.EXPIRED:
+                self.tokens.discard(token)  # the session expires under this call
+            return token in self.tokens
+
+        status, text = self.mdapi.handle(body, valid)
+        return Response(status, text, content_type=xml)
 
     def _sandbox(self, method: str, path: str) -> Response:
         if path == "/__sandbox__/stats" and method == "GET":

@@ -92,6 +92,8 @@ class Jobs:
         self.lock = threading.Lock()
         self.query_jobs: dict[str, QueryJob] = {}
         self.ingest_jobs: dict[str, IngestJob] = {}
+        #: jobs never finish: their status stays ``InProgress`` (a stuck org, for deadlines).
+        self.stalled = False
 
     def create_query(self, body: dict[str, Any]) -> dict[str, Any]:
         text = str(body.get("query") or "")

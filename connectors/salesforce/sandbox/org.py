@@ -16,6 +16,7 @@ from typing import Any
 
 from icpsync.connectors.salesforce.sandbox import schema
 from icpsync.connectors.salesforce.sandbox.errors import ApiError, RecordError
+from icpsync.connectors.salesforce.sandbox.removal import Removal
 from icpsync.connectors.salesforce.sandbox.seed import sf_id
 from icpsync.connectors.salesforce.sandbox.soql import Query, SoqlError, matcher, parse
 from icpsync.connectors.salesforce.sandbox.tooling import Tooling
@@ -28,6 +29,8 @@ PREFIX = {
     "FieldPermissions": "01k",
     "PermissionSetAssignment": "0Pa",
     "CustomField": "00N",
+    "Report": "00O",
+    "Folder": "00l",
 }
 NO_SUCH_COLUMN = (
     "No such column '{name}' on entity '{object}'. If you are attempting to use a custom "
@@ -36,10 +39,10 @@ NO_SUCH_COLUMN = (
 )
 
 
-class Org(Tooling):
+class Org(Tooling, Removal):
     """One in-memory org with a single running (integration) user."""
 
-    def __init__(self, *, daily_limit: int = 1_000_000, api_used: int = 0):
+    def __init__(self, *, daily_limit: int = 1_000_000, api_used: int = 0, org_id: str = ""):
         self.lock = threading.RLock()
         self.schema = schema.standard_objects()
         self.tooling_schema = schema.tooling_objects()
@@ -57,7 +60,7 @@ class Org(Tooling):
         self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
         #: added to the wall clock for modstamps (tests simulate "the full sync ran an hour ago").
         self.clock_offset = timedelta(0)
-        self.org_id = sf_id("00D", 1)
+        self.org_id = org_id or sf_id("00D", 1)
         self.user_id = self.insert("User", {"Username": "integration@icpsync.sandbox"})
 
     # -- ids, clock ------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 from icpsync.connectors.salesforce.sandbox.bulk import Jobs
 from icpsync.connectors.salesforce.sandbox.faults import LOCK, Faults
 from icpsync.connectors.salesforce.sandbox.org import Org, RecordError
+from icpsync.connectors.salesforce.sandbox.reports import Reports
 from icpsync.connectors.salesforce.sandbox.schema import to_json
 from icpsync.connectors.salesforce.sandbox.seed import sf_id
 
@@ -42,6 +43,7 @@ class Routes:
     jobs: Jobs
     faults: Faults
     cursors: dict[str, tuple[str, list[dict[str, Any]]]]
+    reports: Reports
 
     def _route(
         self,
@@ -79,6 +81,9 @@ class Routes:
             return self._collection(method, data, locked)
         if parts[0] == "tooling" and parts[1:3] == ["sobjects", "CustomField"]:
             return self._custom_field(method, parts[3:], data)
+        if parts[0] == "analytics" and parts[1:2] == ["reports"]:
+            status, out = self.reports.route(method, version, parts[2:], data)
+            return Response(status, out)
         if parts[0] == "jobs":
             return self._jobs(method, parts[1:], params, data, body, locked)
         return error(404, "NOT_FOUND", "The requested resource does not exist")
@@ -148,6 +153,9 @@ class Routes:
                 status = 404 if exc.code in ("ENTITY_IS_DELETED", "MALFORMED_ID") else 400
                 return error(status, exc.code, exc.message, exc.fields)
             return Response(204)
+        if len(parts) == 2 and method == "DELETE":
+            self.org.delete(object_name, parts[1])
+            return Response(204)
         if len(parts) == 2 and method == "GET":
             with self.org.lock:
                 fields = self.org.fields(object_name)
@@ -198,6 +206,9 @@ class Routes:
         if len(parts) == 1 and method == "PATCH":
             self.org.update_custom_field(parts[0], dict(data or {}))
             return Response(204)
+        if len(parts) == 1 and method == "DELETE":
+            self.org.delete_custom_field(parts[0])
+            return Response(204)
         return error(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed.")
 
     def _jobs(
@@ -215,7 +226,10 @@ class Routes:
                 return Response(body=self.jobs.create_query(dict(data or {})))
             job = self.jobs.query_job(parts[1])
             if len(parts) == 2 and method == "GET":
-                return Response(body=job.info())
+                info = job.info()
+                return Response(body={**info, "state": "InProgress"} if self.jobs.stalled else info)
+            if len(parts) == 2 and method == "PATCH":
+                return Response(body={**job.info(), "state": str((data or {}).get("state"))})
             if parts[2:] == ["results"] and method == "GET":
                 text, locator, count = job.page(
                     params.get("locator", [""])[0], int(params.get("maxRecords", ["50000"])[0])
@@ -236,7 +250,8 @@ class Routes:
                 row_fault = self.faults.row_locked if locked else (lambda: False)
                 return Response(body=self.jobs.close(job_id, str(data.get("state")), row_fault))
             if len(parts) == 2 and method == "GET":
-                return Response(body=self.jobs.ingest_job(job_id).info())
+                info = self.jobs.ingest_job(job_id).info()
+                return Response(body={**info, "state": "InProgress"} if self.jobs.stalled else info)
             if len(parts) == 2 and method == "DELETE":
                 self.jobs.ingest_jobs.pop(job_id, None)
                 return Response(204)
@@ -275,9 +290,12 @@ def request_kind(method: str, rest: str) -> str:
     if head == "sobjects":
         if parts[-1] == "describe":
             return "describe"
-        return {"POST": "sobject_insert", "PATCH": "sobject_update"}.get(method, "sobject_get")
+        kinds = {"POST": "sobject_insert", "PATCH": "sobject_update", "DELETE": "sobject_delete"}
+        return kinds.get(method, "sobject_get")
     if head == "composite":
         return "composite_update" if method == "PATCH" else "composite_insert"
+    if head == "analytics":
+        return "analytics"
     if head == "jobs":
         job = parts[1] if len(parts) > 1 else ""
         step = {"POST": "create", "PUT": "upload", "PATCH": "close", "DELETE": "delete"}.get(

@@ -1,0 +1,1 @@
+"""The contract suite: the same tests over every connector (see ``harness``)."""

@@ -1,0 +1,149 @@
+"""The file connector under the contract: canonical CSV files play the CRM.
+
+The accounts file is what a person edits (a changed row gets a new ``last_modified``; the
+manual override is its ``icp_tier_override`` column); the output file is where the tool's
+values are held. A file accepts every row, so it cannot refuse one record's write.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from synthetic_files import write_synthetic
+
+from contract.harness import (
+    ACCOUNTS,
+    OPPORTUNITIES,
+    REJECT_WRITES,
+    SEED,
+    HarnessBase,
+    Held,
+    split_flags,
+)
+
+OVERRIDE = "icp_tier_override"
+INDUSTRIES = ("Technology", "Education", "Retail", "Finance", "Government")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+class FileCrm(HarnessBase):
+    """Seeded canonical files in ``folder``; the output file holds the tool's values."""
+
+    name: ClassVar[str] = "file"
+    needs_install: ClassVar[bool] = False
+    cannot: ClassVar[Mapping[str, str]] = {
+        REJECT_WRITES: "a file accepts every row: the file connector has no per-record refusal"
+    }
+
+    def __init__(self, folder: Path):
+        super().__init__(folder)
+        self.accounts_path = folder / "accounts.csv"
+        self.opportunities_path = folder / "opportunities.csv"
+        self.output_path = folder / "scored.csv"
+        self._before: dict[str, dict[str, str]] = {}
+
+    def start(self) -> None:
+        self.restore()
+
+    def stop(self) -> None:
+        self.close_state()
+
+    def restore(self) -> None:
+        write_synthetic(self.folder, ACCOUNTS, OPPORTUNITIES, SEED)
+        self.output_path.unlink(missing_ok=True)
+
+    def connection(self) -> dict[str, Any]:
+        return {
+            "sync": {"crm": "file"},
+            "file": {
+                "accounts": str(self.accounts_path),
+                "opportunities": str(self.opportunities_path),
+                "output": str(self.output_path),
+            },
+        }
+
+    def account_id(self, seed_id: str) -> str:
+        return seed_id
+
+    def opportunity_id(self, seed_id: str) -> str:
+        return seed_id
+
+    # -- observed from outside -------------------------------------------------------
+
+    def _output(self) -> dict[str, dict[str, str]]:
+        return {row["id"]: row for row in _rows(self.output_path)}
+
+    def reset_counts(self) -> None:
+        self._before = self._output()
+
+    def write_counts(self) -> Counter[str]:
+        """Rows of the output file that are new or differ since :meth:`reset_counts`
+        (every write stamps ``icp_scored_at``; two writes of one row count once)."""
+        before = self._before
+        return Counter(rid for rid, row in self._output().items() if before.get(rid) != row)
+
+    def held(self) -> dict[str, Held]:
+        held = {row["id"]: Held() for row in _rows(self.accounts_path)}
+        for rid, row in self._output().items():
+            score = row.get("icp_score") or ""
+            held[rid] = Held(
+                int(score) if score else None,
+                row.get("icp_tier") or None,
+                split_flags(row.get("icp_anti_flags")),
+                row.get("icp_reasons") or None,
+                row.get("icp_profile_version") or None,
+            )
+        return held
+
+    def overrides(self) -> dict[str, str]:
+        return {r["id"]: r[OVERRIDE] for r in _rows(self.accounts_path) if r.get(OVERRIDE)}
+
+    def schema(self) -> frozenset[str]:
+        return frozenset()
+
+    # -- what a person does ----------------------------------------------------------
+
+    def _edit(self, changes: dict[str, dict[str, str]]) -> None:
+        rows = _rows(self.accounts_path)
+        columns = list(rows[0])
+        now = datetime.now(UTC).isoformat()
+        for row in rows:
+            if row["id"] in changes:
+                row.update(changes[row["id"]], last_modified=now)
+                columns += [c for c in changes[row["id"]] if c not in columns]
+        with self.accounts_path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def edit_accounts(self, n: int, seed: int) -> list[str]:
+        rng = random.Random(seed)
+        ids = sorted(rng.sample([r["id"] for r in _rows(self.accounts_path)], n))
+        self._edit(
+            {
+                rid: {
+                    "employees": str(rng.choice((5, 40, 150, 800, 1500, 12000))),
+                    "industry": rng.choice(INDUSTRIES),
+                }
+                for rid in ids
+            }
+        )
+        return ids
+
+    def set_override(self, account_id: str, tier: str) -> None:
+        self._edit({account_id: {OVERRIDE: tier}})
+
+    def reject_writes(self, ids: list[str]) -> None:
+        raise NotImplementedError(self.cannot[REJECT_WRITES])
