@@ -253,7 +253,7 @@ def test_a_rejected_company_fails_a_validation_rule_alone_in_a_207(
     assert [r.id for r in result.results] == ["9000000000"]
     [error] = result.errors
     assert (error.category, error.context) == ("VALIDATION_ERROR", {"ids": ["9000000001"]})
-    assert error.message == "Property values were not valid: Employees cannot change this quarter"
+    assert error.message.startswith("Property values were not valid: Employees cannot change")
     only = BatchInputSimplePublicObjectBatchInput(inputs=body.inputs[1:])
     with pytest.raises(ApiException) as refused:  # every input invalid: the whole batch is a 400
         client.crm.companies.batch_api.update(only)

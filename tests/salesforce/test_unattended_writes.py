@@ -16,11 +16,11 @@ from icpsync.connectors.salesforce.auth import Session
 from icpsync.connectors.salesforce.bulk import BulkTimeout
 from icpsync.connectors.salesforce.sandbox import REJECTED, Sandbox
 from icpsync.connectors.salesforce.sandbox.faults import LOCK, SPURIOUS_401
+from icpsync.connectors.salesforce.settings import SalesforceSettings
 from icpsync.connectors.salesforce.writer import Writer
 from icpsync.core.errors import AuthError, BudgetExhausted
 from icpsync.core.model import ConnectorStats, ScoreUpdate
 from icpsync.engine.field_map import load_field_map
-from icpsync.engine.settings import SalesforceSettings
 
 
 def _script(box: Sandbox, faults: list[str | None]) -> None:
@@ -72,7 +72,7 @@ def test_locked_rows_are_pooled_into_full_batches(sf, make_sandbox) -> None:  # 
     # ~300 locked rows of five batches go again as two full batches, not five partial ones
     assert calls == 7
     assert connector.writer.record_rounds == 1
-    writes = box.record_writes()
+    writes = box.write_counts()
     assert len(writes) == 1000 and max(writes.values()) == 1
 
 

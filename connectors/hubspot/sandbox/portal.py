@@ -279,7 +279,10 @@ class Portal:
                     ]
                     errors.append(
                         _record_error(
-                            "VALIDATION_ERROR", "Property values were not valid", [rid], detail
+                            "VALIDATION_ERROR",
+                            f"Property values were not valid: {detail[0]['message']}",
+                            [rid],
+                            detail,
                         )
                     )
                     continue
@@ -308,7 +311,7 @@ class Portal:
         name = (options or list(values))[0]
         value = str(values[name])
         allowed = [o["value"] for o in props[name].get("options") or [] if o["value"] != value]
-        message = f"{value!r} was not one of the allowed options: {allowed}"
+        message = f"{self.rejected[rid]}: {value!r} was not one of the allowed options: {allowed}"
         return [(name, ("INVALID_OPTION", message))]
 
     def _invalid_batch(self, bad: list[tuple[str, tuple[str, str]]]) -> Response:
