@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from icpsync.core.errors import BudgetExhausted
 from icpsync.core.model import RecordFailure, ScoreUpdate
 from icpsync.engine.heartbeat import Heartbeat
 from icpsync.engine.quarantine import Quarantine, RunQuarantine
@@ -128,7 +129,10 @@ class RunLedger:
         if self.state is None or self.run_id is None:
             return
         self.tally()
-        if isinstance(exc, Exception):
+        if isinstance(exc, BudgetExhausted):  # the budget ran out: resume next run
+            self.report.stopped = self.report.stopped or str(exc)
+            status = "stopped"
+        elif isinstance(exc, Exception):
             self.report.error = f"{type(exc).__name__}: {exc}"
             status = "failed"
         else:

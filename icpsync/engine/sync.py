@@ -19,12 +19,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from contextlib import nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.diff import update_for
+from icpsync.core.errors import BudgetExhausted
 from icpsync.core.human_edits import with_rep_reasons
 from icpsync.core.model import NO_AGGREGATES, TIER_1, TIER_2, Account, Aggregates, ScoreUpdate
 from icpsync.core.scoring import Scorer
@@ -139,30 +140,38 @@ def run_once(
                 None if state is None else WrittenValues(state.engine, name, org),
                 record=not dry_run,
             )
+            run = _Run(
+                settings=settings,
+                connector=connector,
+                profile=profile,
+                report=report,
+                now=now,
+                dry_run=dry_run,
+                retry_failed=retry_failed,
+                ledger=ledger,
+                edits=edits,
+                cache=cache,
+                cursor=cursor,
+                opp_cursor=opp_cursor,
+                on_progress=on_progress,
+            )
+            halted = False  # stopped by the API budget, and recorded so by the ledger
             try:
-                _run(
-                    settings,
-                    connector,
-                    profile,
-                    report,
-                    cursor,
-                    now,
-                    dry_run,
-                    on_progress,
-                    ledger,
-                    retry_failed,
-                    cache,
-                    opp_cursor,
-                    edits,
-                )
+                _run(run)
                 flush = getattr(connector, "flush", None)
                 if callable(flush) and not dry_run:
                     flush()  # buffered writes are durable before the cursor moves
+            except BudgetExhausted as exc:
+                # The API budget ran out mid-run (a read included): a stop, not a failure.
+                # What was written stays written; the cursor stays; the next run resumes.
+                report.stopped = report.stopped or str(exc)
+                ledger.abort(exc)
+                halted = True
             except BaseException as exc:
                 ledger.abort(exc)
                 raise
             ledger.tally()
-            if state is not None:
+            if state is not None and not halted:
                 _record(settings, state, report, ledger, read_started, now, profile)
                 if not dry_run:
                     ledger.settle_quarantine(read_everything=report.mode == "full" or retry_failed)
@@ -176,28 +185,36 @@ def run_once(
     return report
 
 
-def _run(
-    settings: Settings,
-    connector: Connector,
-    profile: Profile,
-    report: RunReport,
-    cursor: datetime | None,
-    now: datetime,
-    dry_run: bool,
-    on_progress: Callable[[int], None] | None,
-    ledger: RunLedger,
-    retry_failed: bool,
-    cache: OpportunityCache | None,
-    opp_cursor: datetime | None,
-    edits: HumanEditCheck,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What one run's read-score-write loop works with."""
+
+    settings: Settings
+    connector: Connector
+    profile: Profile
+    report: RunReport
+    now: datetime
+    dry_run: bool
+    retry_failed: bool
+    ledger: RunLedger
+    edits: HumanEditCheck
+    cache: OpportunityCache | None
+    cursor: datetime | None
+    opp_cursor: datetime | None
+    on_progress: Callable[[int], None] | None
+
+
+def _run(run: _Run) -> None:
+    """Read the deals, then the accounts in batches: score, diff, hand changes to the writer."""
+    settings, connector, profile, report = run.settings, run.connector, run.profile, run.report
+    now, cursor, ledger, edits = run.now, run.cursor, run.ledger, run.edits
     recent_since = (now - timedelta(days=settings.drift.recent_win_days)).date()
     source, touched, recent_wins = _read_opportunities(
-        connector, report, cache, cursor, opp_cursor, recent_since, ledger.checkpoint
+        connector, report, run.cache, cursor, run.opp_cursor, recent_since, ledger.checkpoint
     )
     if report.stopped:
         return
-    if retry_failed and cursor is not None:
+    if run.retry_failed and cursor is not None:
         touched |= ledger.quarantine.held  # quarantined records are read by id
     unavailable = _unavailable_fields(connector)
     report.unavailable = unavailable_notes(profile, unavailable)
@@ -249,13 +266,13 @@ def _run(
                     report.transitions[(account.current.tier or "none", update.tier)] += 1
                 if len(report.examples) < settings.sync.examples:
                     report.examples.append(_example(account, update))
-                if not dry_run:
+                if not run.dry_run:
                     writer.add(update)
             edits.end_batch()
             writer.write_full()
             ledger.checkpoint()
-            if on_progress:
-                on_progress(report.scored)
+            if run.on_progress:
+                run.on_progress(report.scored)
             if report.stopped:
                 break
     except BaseException:

@@ -21,6 +21,7 @@ from icpsync.connectors.salesforce.writer import Writer
 from icpsync.core.errors import AuthError, BudgetExhausted
 from icpsync.core.model import ConnectorStats, ScoreUpdate
 from icpsync.engine.field_map import load_field_map
+from icpsync.engine.state import StateStore
 
 
 def _script(box: Sandbox, faults: list[str | None]) -> None:
@@ -110,6 +111,30 @@ def test_the_budget_share_stops_a_read_before_the_call_that_would_pass_it(sf, ma
     finally:
         connector.close()
     assert box.org.api_used == 1  # the refused call was never sent
+
+
+def test_a_run_whose_budget_runs_out_while_reading_is_recorded_stopped_and_resumes(  # type: ignore[no-untyped-def]
+    sf, make_sandbox, tmp_path
+) -> None:
+    box = make_sandbox(daily_limit=1000)
+    sf.install(sf.settings_for(box))
+    box.org.api_used = 0
+    state = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        # 2.5 calls of the 1000 left: the org id and the deals, then the accounts' read stops
+        tight = sf.settings_for(box, tmp_path, api_budget_share=2.5 / 1000)
+        stopped = sf.sync(tight, state)
+        assert stopped.stopped and "budget" in stopped.stopped
+        assert stopped.status == "stopped" and stopped.written == 0
+        [row] = state.list_runs("salesforce")
+        assert row["status"] == "stopped"
+        assert state.cursor("salesforce", "accounts", org=stopped.org) is None
+        # the next run, with budget left, resumes: a full run that writes every account
+        resumed = sf.sync(sf.settings_for(box, tmp_path), state)
+        assert resumed.mode == "full" and resumed.complete
+        assert resumed.written == box.data.accounts == resumed.accounts_read
+    finally:
+        state.close()
 
 
 def test_bulk_polling_has_a_deadline(sf, make_sandbox) -> None:  # type: ignore[no-untyped-def]
