@@ -74,7 +74,7 @@ BROKEN_CONFIGS: list[tuple[str, str]] = [
 ]
 
 #: Configs that load but that a later command would refuse: ``config check`` refuses them.
-FILE = "[file]\naccounts = 'accounts.csv'\n"
+FILE = "[file]\naccounts = 'accounts.csv'\noutput = 'scored.csv'\n"
 CHECKED_CONFIGS: list[tuple[str, list[str]]] = [
     ("", ["sets nothing", "[sync] crm"]),
     ("# only a comment\n", ["sets nothing"]),
@@ -82,6 +82,14 @@ CHECKED_CONFIGS: list[tuple[str, list[str]]] = [
     ("[sync]\ncrm = 'file'\n", ["file.accounts"]),
     ("[file]\naccounts = 'missing.csv'\n", ["file.accounts", "no such file"]),
     (FILE + "opportunities = 'deals.csv'\n", ["file.opportunities", "deals.csv"]),
+    ("[file]\naccounts = 'accounts.csv'\n", ["file.output", "--dry-run"]),
+    (FILE + "field_map = 'no_such_map'\n", ["file.field_map", "'no_such_map'"]),
+    (FILE + "[schedule]\nvalidate_cron = 'quarterly'\n", ["schedule.validate_cron", "5-field"]),
+    (FILE + "[schedule]\nconnections = ['pipedrive']\n", ["schedule.connections", "pipedrive"]),
+    (
+        "[sync]\ncrm = 'hubspot'\n[hubspot]\naccess_token = 't'\nfield_map = 'nope'\n",
+        ["hubspot.field_map", "'nope'"],
+    ),
     (FILE + "[schedule]\nfull_cron = 'every night at 2'\n", ["schedule.full_cron", "5-field"]),
     (FILE + "[schedule]\nfull_cron = '0 25 * * *'\n", ["schedule.full_cron"]),
     (FILE + "[schedule]\ntimezone = 'Mars/Olympus'\n", ["schedule.timezone", "Mars/Olympus"]),
@@ -343,3 +351,20 @@ def test_account_files_are_read_or_refused_never_silently_empty(
         assert str(path) in captured.err and len(captured.err.strip().splitlines()) == 1
     else:
         assert out.read_text(encoding="utf-8").splitlines()[1].startswith(("A,", "001,", "1,"))
+
+
+def test_a_file_sync_with_nowhere_to_write_exits_2_instead_of_writing_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "icpsync.toml"
+    config.write_text(
+        "[sync]\ncrm = 'file'\n[file]\naccounts = 'accounts.csv'\n"
+        f"[state]\ndir = '{tmp_path / 's'}'\n"
+    )
+    (tmp_path / "accounts.csv").write_text("id,name,employees\nA,Acme,500\nB,Beta,20\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", str(config), "sync"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "file.output" in err and "Traceback" not in err
+    main(["--config", str(config), "sync", "--dry-run"])  # a dry run needs no output
+    assert "changed 2, wrote 0" in capsys.readouterr().out

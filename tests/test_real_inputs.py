@@ -236,7 +236,7 @@ def test_out_onto_an_input_is_refused_and_the_input_kept(tmp_path: Path) -> None
     before = accounts.read_bytes()
     for target in (accounts, tmp_path / "." / "accounts.csv"):
         code, _, stderr = run("score", "--accounts", str(accounts), "--out", str(target))
-        assert code == 2 and "--out" in stderr and f"is also {accounts}" in stderr
+        assert code == 2 and "--out" in stderr and f"is also an input file ({accounts})" in stderr
         assert accounts.read_bytes() == before
     code, _, stderr = run(
         "score", "--accounts", str(accounts), "--rejects", str(accounts)

@@ -31,7 +31,7 @@ from icpsync.connectors.file.rows import (
 from icpsync.connectors.file.settings import SPEC
 from icpsync.connectors.file.store import OutputStore
 from icpsync.connectors.file.text_format import TextFormat, detect_format
-from icpsync.core.errors import IcpSyncError
+from icpsync.core.errors import ConfigError, IcpSyncError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser, Reject, _text
 from icpsync.core.normalise_columns import accounts_from_columns
@@ -99,13 +99,6 @@ class FileConnector:
         #: rejects of the batch being read, passed on in row order
         self._pending: list[Reject] | None = None
         self._log_rejects = False
-
-    @classmethod
-    def from_paths(
-        cls, accounts: Path, opportunities: Path | None = None, output: Path | None = None
-    ) -> FileConnector:
-        """A connector over these files with the default column names."""
-        return cls(accounts, opportunities, output)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FileConnector:
@@ -367,8 +360,12 @@ class FileConnector:
         """Record the ICP values; the output file is replaced on ``close()``."""
         report = WriteReport(attempted=len(updates))
         store = self._output()
-        if store is None:
-            return report
+        if store is None:  # nowhere to write: say so rather than report nothing written
+            raise ConfigError(
+                "expected a path for the scored rows ([file] output); "
+                "`icpsync sync --dry-run` shows the changes without writing",
+                key="file.output",
+            )
         icp = self.field_map.icp
         rows = []
         for update in updates:
@@ -430,7 +427,13 @@ class FileConnector:
                     "set [file] opportunities to an existing file",
                 )
             )
-        if self.output_path is not None:
+        if self.output_path is None:
+            checks.append(
+                Check(
+                    "output file", False, "not set", "set [file] output: the scored rows go there"
+                )
+            )
+        else:
             folder = self.output_path.parent
             checks.append(
                 Check(

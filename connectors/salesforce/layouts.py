@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 from icpsync.connectors.salesforce.api import Api
 from icpsync.connectors.salesforce.metadata import encode_name, md_call, mdapi, plain
-from icpsync.core.errors import FatalError
+from icpsync.core.errors import ConfigError
 from icpsync.engine.protocol import PlanStep
 
 #: (ICP key, behavior) per column of the section.
@@ -64,10 +65,11 @@ class Layouts:
             records = found if isinstance(found, list) else [found]
             for name, record in zip(part, records, strict=True):
                 if record is None or record.fullName is None:
-                    raise FatalError(
-                        f"salesforce: no page layout named {name!r}; check [salesforce] layouts "
-                        "(names as in Setup > Object Manager > Account > Page Layouts, e.g. "
-                        f"{self.obj}-{self.obj} Layout)"
+                    raise ConfigError(
+                        f"no page layout named {unquote(name)!r} in this org; expected names as "
+                        "in Setup > Object Manager > Account > Page Layouts, e.g. "
+                        f"{self.obj}-{self.obj} Layout",
+                        key="salesforce.layouts",
                     )
                 out[name] = record
         return out

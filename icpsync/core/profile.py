@@ -249,6 +249,7 @@ def config_error_from(
         and err["type"] not in ("missing",)
         and not isinstance(err["input"], dict)
         and not secret
+        and repr(err["input"]) not in message
     ):
         message = f"{message} (got {err['input']!r})"
     return ConfigError(message, source=source, key=key or None)

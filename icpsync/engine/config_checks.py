@@ -31,14 +31,38 @@ def check_not_empty(settings: Settings) -> None:
 
 
 def check_connector(settings: Settings) -> None:
-    """``[sync] crm`` names an installed connector."""
+    """``[sync] crm`` and every ``[schedule] connections`` entry name an installed connector."""
     names = connector_names()
-    if settings.sync.crm not in names:
-        raise ConfigError(
-            f"unknown connector {settings.sync.crm!r}; expected one of {', '.join(names)}",
-            source=settings.source,
-            key="sync.crm",
-        )
+    wanted = [("sync.crm", settings.sync.crm)]
+    wanted += [("schedule.connections", c) for c in settings.schedule.connections or []]
+    for key, crm in wanted:
+        if crm not in names:
+            raise ConfigError(
+                f"unknown connector {crm!r}; expected one of {', '.join(names)}",
+                source=settings.source,
+                key=key,
+            )
+
+
+def check_field_maps(settings: Settings) -> None:
+    """The field map of each connector in use loads (a shipped name or a readable file)."""
+    from icpsync.engine.field_map import load_field_map
+
+    used = dict.fromkeys([settings.sync.crm, *(settings.schedule.connections or [])])
+    for crm in used:
+        section = getattr(settings, crm, None)
+        name = getattr(section, "field_map", None)
+        if not isinstance(name, str):
+            continue
+        try:
+            load_field_map(name, base=crm if crm == "file" else None)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"field map {name!r}: {exc.message} ({exc.source}); expected a shipped name "
+                f"such as {crm!r} or the path of a field map TOML file",
+                source=settings.source,
+                key=f"{crm}.field_map",
+            ) from None
 
 
 def check_file_inputs(settings: Settings) -> None:
@@ -53,10 +77,18 @@ def check_file_inputs(settings: Settings) -> None:
     for key, path in (("accounts", conf.accounts), ("opportunities", conf.opportunities)):
         if path is not None and not path.is_file():
             raise ConfigError(f"no such file: {path}", source=settings.source, key=f"file.{key}")
+    if conf.output is None:
+        raise ConfigError(
+            "expected a path for the scored rows (a sync writes them there; "
+            "`icpsync sync --dry-run` shows the changes without writing)",
+            source=settings.source,
+            key="file.output",
+        )
 
 
 def check_schedule(settings: Settings) -> None:
-    """``[schedule] timezone`` is an IANA zone and ``full_cron`` a 5-field cron expression."""
+    """``[schedule] timezone`` is an IANA zone; ``full_cron`` and ``validate_cron`` (unless
+    empty: no quarterly check) are 5-field cron expressions."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from apscheduler.triggers.cron import CronTrigger
@@ -71,14 +103,18 @@ def check_schedule(settings: Settings) -> None:
             source=settings.source,
             key="schedule.timezone",
         ) from None
-    try:
-        CronTrigger.from_crontab(conf.full_cron, timezone=zone)
-    except ValueError as exc:
-        raise ConfigError(
-            f"expected a 5-field cron expression such as '0 2 * * *' ({exc})",
-            source=settings.source,
-            key="schedule.full_cron",
-        ) from None
+    crons = [("full_cron", conf.full_cron, "0 2 * * *")]
+    if conf.validate_cron:
+        crons.append(("validate_cron", conf.validate_cron, "0 6 1 1,4,7,10 *"))
+    for key, expression, example in crons:
+        try:
+            CronTrigger.from_crontab(expression, timezone=zone)
+        except ValueError as exc:
+            raise ConfigError(
+                f"expected a 5-field cron expression such as '{example}' ({exc})",
+                source=settings.source,
+                key=f"schedule.{key}",
+            ) from None
 
 
 def check_state_url(settings: Settings) -> None:
@@ -115,6 +151,7 @@ def check_state_url(settings: Settings) -> None:
 CHECKS = (
     check_not_empty,
     check_connector,
+    check_field_maps,
     check_credentials,
     check_file_inputs,
     check_schedule,

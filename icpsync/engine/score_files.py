@@ -81,7 +81,8 @@ def refuse_overwriting_inputs(out: Path | None, *inputs: Path | None, flag: str 
         same = out.exists() and path.exists() and os.path.samefile(out, path)
         if same or out.resolve() == path.resolve():
             raise ConfigError(
-                f"{out} is also {path}; choose another path (the file is left as it is)",
+                f"{out} is also an input file ({path}); choose another path (the file is left "
+                "as it is)",
                 source=flag,
             )
 

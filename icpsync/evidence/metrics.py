@@ -35,10 +35,6 @@ class Interval:
     low: float
     high: float
 
-    def contains(self, x: float) -> bool:
-        """True when ``x`` lies inside the interval (bounds included)."""
-        return self.low <= x <= self.high
-
     def overlaps(self, other: Interval) -> bool:
         """True when the two intervals share a point."""
         return self.low <= other.high and other.low <= self.high

@@ -19,7 +19,7 @@ from icpsync.connectors.salesforce.install import INTEGRATION_SET, READER_SET
 from icpsync.connectors.salesforce.metadata import mdapi
 from icpsync.connectors.salesforce.reports import NAME
 from icpsync.connectors.salesforce.sandbox import Sandbox
-from icpsync.core.errors import FatalError
+from icpsync.core.errors import ConfigError
 
 MD = "{http://soap.sforce.com/2006/04/metadata}"
 SECTION = "ICP Fit"
@@ -190,7 +190,7 @@ def test_configured_layouts_only_and_a_wrong_name_says_so(sf: Any, sandbox: Sand
     wrong = sf.settings_for(sandbox, layouts=["Account-Sales Layout"])
     connector = sf.connector_for(wrong)
     try:
-        with pytest.raises(FatalError, match="no page layout named 'Account-Sales Layout'"):
+        with pytest.raises(ConfigError, match="no page layout named 'Account-Sales Layout'"):
             connector.ensure_fields(dry_run=True)
     finally:
         connector.close()
