@@ -162,8 +162,12 @@ class HubSpotCrm(HarnessBase):
             self.box.portal.reject_whole_batch = on
 
     def inject_faults(self, rate: float) -> None:
+        """Every kind of :mod:`~icpsync.connectors.hubspot.sandbox.limits` at ``rate``, and
+        for sure a 503, a lost response, a 429 and a 207 on the first batch updates."""
         self.box.reset_stats()
         self.box.limits.fault_rate = rate
+        if rate:
+            self.box.limits.inject("batch_update_companies", "503", "timeout", "429", "207")
 
     def faults_injected(self) -> int:
         stats = self.box.stats()

@@ -34,6 +34,7 @@ from icpsync.connectors.salesforce.api import Api
 from icpsync.connectors.salesforce.auth import Session
 from icpsync.connectors.salesforce.sandbox import Sandbox, edit_accounts
 from icpsync.connectors.salesforce.sandbox.faults import SPURIOUS_401 as SPURIOUS_401_FAULT
+from icpsync.connectors.salesforce.sandbox.faults import Faults
 from icpsync.connectors.salesforce.sandbox.seed import sf_id
 from icpsync.core.model import ConnectorStats
 
@@ -46,6 +47,9 @@ FIELDS = {
     "profile_version": "ICP_Profile_Version__c",
 }
 OVERRIDE = "ICP_Tier_Override__c"
+#: the seed of injected faults: at a rate of 0.2 a session expiry on the first request, row
+#: locks and slow answers among the next nine (a contract run makes about ten requests).
+FAULT_SEED = 14
 #: how far back the org stamps the tool's own writes.
 RUNS_AGO = timedelta(hours=1)
 
@@ -84,8 +88,7 @@ class SalesforceCrm(HarnessBase):
         for box in self._boxes.values():
             box.restore()
             box.org.clock_offset = -RUNS_AGO
-            box.faults.__dict__.pop("draw", None)  # scripted or counted faults
-            box.faults.rate = 0.0
+            box.faults = box.app.faults = Faults(0.0, SEED)  # none, nor a script
 
     @contextmanager
     def _present(self) -> Iterator[None]:
@@ -183,10 +186,11 @@ class SalesforceCrm(HarnessBase):
         raise NotImplementedError(self.cannot[WHOLE_BATCH_REJECTION])
 
     def inject_faults(self, rate: float) -> None:
-        faults = self.box.faults
-        faults.rate, faults.slow_s = rate, 0.05
+        """Every kind of :mod:`~icpsync.connectors.salesforce.sandbox.faults`, drawn from a
+        generator seeded afresh with :data:`FAULT_SEED` (slow answers take 50 ms)."""
         self._drawn = 0
-        draw = type(faults).draw.__get__(faults)
+        faults = Faults(rate, FAULT_SEED, slow_s=0.05)
+        draw = faults.draw
 
         def counted() -> str | None:
             fault = draw()
@@ -195,6 +199,7 @@ class SalesforceCrm(HarnessBase):
             return fault
 
         faults.draw = counted  # type: ignore[method-assign]
+        self.box.faults = self.box.app.faults = faults
 
     def faults_injected(self) -> int:
         return self._drawn
