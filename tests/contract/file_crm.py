@@ -44,6 +44,11 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _filled(row: dict[str, str]) -> dict[str, str]:
+    """The cells of a row that hold a value."""
+    return {column: value for column, value in row.items() if value}
+
+
 class FileCrm(HarnessBase):
     """Seeded canonical files in ``folder``; the output file holds the tool's values."""
 
@@ -113,9 +118,12 @@ class FileCrm(HarnessBase):
 
     def write_counts(self) -> Counter[str]:
         """Rows of the output file that are new or differ since :meth:`reset_counts`
-        (every write stamps ``icp_scored_at``; two writes of one row count once)."""
-        before = self._before
-        return Counter(rid for rid, row in self._output().items() if before.get(rid) != row)
+        (every write stamps ``icp_scored_at``; two writes of one row count once; a column
+        added empty, such as the override's, changes no row)."""
+        before = {rid: _filled(row) for rid, row in self._before.items()}
+        return Counter(
+            rid for rid, row in self._output().items() if before.get(rid) != _filled(row)
+        )
 
     def held(self) -> dict[str, Held]:
         held = {row["id"]: Held() for row in _rows(self.accounts_path)}
@@ -131,7 +139,10 @@ class FileCrm(HarnessBase):
         return held
 
     def overrides(self) -> dict[str, str]:
-        return {r["id"]: r[OVERRIDE] for r in _rows(self.accounts_path) if r.get(OVERRIDE)}
+        """A person's overrides in the accounts file, and those the tool wrote to the
+        output (a rep's kept edit)."""
+        rows = [*_rows(self.accounts_path), *_rows(self.output_path)]
+        return {r["id"]: r[OVERRIDE] for r in rows if r.get(OVERRIDE)}
 
     def schema(self) -> frozenset[str]:
         return frozenset()
