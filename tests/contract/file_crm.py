@@ -204,7 +204,7 @@ class FileCrm(HarnessBase):
         self._use(folder)
         connector = self.connector()
         try:
-            return str(connector.org_id())  # type: ignore[attr-defined]
+            return str(connector.org_id())
         finally:
             connector.close()
 

@@ -46,9 +46,7 @@ class HubSpotCrm(HarnessBase):
     edits_seen_by_incremental: ClassVar[bool] = True
     cannot: ClassVar[Mapping[str, str]] = {
         SPURIOUS_401: "a private-app token does not expire and HubSpot answers no spurious "
-        "401: a 401 means the token was rotated or revoked (see "
-        + REVOKE_ACCESS
-        + ")"
+        "401: a 401 means the token was rotated or revoked (see " + REVOKE_ACCESS + ")"
     }
 
     def __init__(self, folder: Path):

@@ -174,11 +174,14 @@ class SalesforceCrm(HarnessBase):
 
     def rep_sets_tier(self, account_id: str, tier: str) -> None:
         """The rep saves the tier through the REST API (a single-record PATCH)."""
+
+        def save(client: Any) -> Any:
+            return client.Account.update(account_id, {FIELDS["tier"]: tier})
+
         session = Session.open(self.settings().salesforce)
         try:
-            api = Api(session, ConnectorStats(), max_retries=0, share=1.0)
             with self._present():
-                api.call("update", lambda c: c.Account.update(account_id, {FIELDS["tier"]: tier}))
+                Api(session, ConnectorStats(), max_retries=0, share=1.0).call("update", save)
         finally:
             session.close()
 
