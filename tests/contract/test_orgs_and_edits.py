@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 from contract.harness import ACCOUNTS, CrmUnderTest
-from icpsync.core.model import TIER_1, TIER_3
+from icpsync.core.model import ANTI_ICP, TIER_1, TIER_3
 
 #: seeded accounts a rep re-tiers by hand.
 EDITED = ("A0000002", "A0000030", "A0000064", "A0000099")
@@ -74,6 +74,30 @@ def test_a_reps_tier_edit_is_kept_as_the_override_through_later_runs(crm: CrmUnd
     assert incremental.mode == "incremental" and incremental.written == 0
     assert full.mode == "full" and full.written == 0 and not full.human_edits
     assert crm.write_counts() == Counter() and crm.held() == held
+
+
+def test_a_persons_override_is_honoured_after_a_reps_edit_was_kept(crm: CrmUnderTest) -> None:
+    crm.sync()
+    crm.sync()
+    edits = _rep_edits(crm)
+    crm.sync(full=not crm.edits_seen_by_incremental)  # the edits become overrides
+    kept = crm.held()
+    other = crm.account_id("A0000011")
+    override = ANTI_ICP if kept[other].tier != ANTI_ICP else TIER_1
+    crm.set_override(other, override)
+    crm.reset_counts()
+
+    report = crm.sync()
+
+    assert report.written == 1 and crm.write_counts() == Counter({other: 1})
+    held = crm.held()
+    assert held[other].tier == override
+    assert {rid: held[rid] for rid in edits} == {rid: kept[rid] for rid in edits}
+    assert crm.overrides() == {
+        **{rid: theirs for rid, (_, theirs) in edits.items()},
+        other: override,
+    }
+    assert crm.sync(full=True).written == 0
 
 
 def test_a_reps_tier_edit_is_reverted_and_reported(crm: CrmUnderTest) -> None:
