@@ -254,6 +254,7 @@ class FileConnector:
     def _raw_account_maker(self) -> Callable[[Mapping[str, object]], dict[str, object]]:
         """A function from a file row to the normaliser's raw record, the map read once."""
         columns, icp, not_signals = self._account_columns()
+        override = self.field_map.icp.get("override")
 
         def raw_account(row: Mapping[str, object]) -> dict[str, object]:
             get = row.get
@@ -263,6 +264,10 @@ class FileConnector:
             current = store.get(str(raw.get("id") or "").strip()) if store else {}
             for raw_key, column in icp:
                 raw[raw_key] = current.get(column, get(column))
+            if override:
+                # A person's override is set in the accounts file; the output holds one
+                # only for a rep's kept edit (an empty cell for every other account).
+                raw[ICP_RAW_KEYS["override"]] = get(override) or current.get(override)
             return raw
 
         return raw_account

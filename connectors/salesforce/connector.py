@@ -269,6 +269,17 @@ class SalesforceConnector:
             return checks  # no login or no API version: nothing else can be checked
         return checks + visibility_checks(self._layouts(), self._views(), self._report())
 
+    def flush(self) -> None:
+        """After the writes: raise the credentials refusal that halted them, if any.
+
+        The writer reports what it wrote before the org refused the session and the login
+        (counted by the run), then the run ends ``failed`` with the refusal, not
+        ``stopped``: it will not resume by itself.
+        """
+        refusal, self.writer.refusal = self.writer.refusal, None
+        if refusal is not None:
+            raise refusal
+
     def close(self) -> None:
         """Stop the writer threads and close the HTTP sessions."""
         self.writer.close()

@@ -17,6 +17,9 @@ Only the tool's fields are sent; the override only to keep a rep's direct tier e
 * Every call is checked against the API budget share first; when it is spent, or the org
   answers ``REQUEST_LIMIT_EXCEEDED``, the remaining records are reported unwritten and the
   report says the run stopped (the next run resumes).
+* When the org refuses the credentials (the session ended and logging in again failed),
+  the remaining records are reported unwritten the same way, and the refusal is kept in
+  :attr:`Writer.refusal` for the connector to raise once the run counted what was written.
 """
 
 from __future__ import annotations
@@ -94,6 +97,8 @@ class Writer:
         self.bulk_timeout_s = bulk_timeout_s
         self.record_rounds = 0
         self._stop: str | None = None
+        #: the credentials refusal that halted the writes (raised by the connector's flush).
+        self.refusal: AuthError | None = None
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
 
@@ -140,9 +145,11 @@ class Writer:
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    def _halt(self, why: str) -> None:
+    def _halt(self, why: str | BudgetExhausted | AuthError) -> None:
         with self._lock:
-            self._stop = self._stop or why
+            self._stop = self._stop or str(why)
+            if isinstance(why, AuthError):
+                self.refusal = self.refusal or why
 
     # -- sObject Collections -----------------------------------------------------------
 
@@ -183,7 +190,7 @@ class Writer:
         try:
             results = self.api.call("composite_update", send, before_retry=settle)
         except (BudgetExhausted, AuthError) as exc:  # nothing more can be written now
-            self._halt(str(exc))
+            self._halt(exc)
             return report, dict.fromkeys(pending, "")
         except Refused as exc:
             if exc.status == 400 and len(pending) > 1:
@@ -292,7 +299,7 @@ class Writer:
                 lambda c: bulk.client(obj, c).get_ingest_results(job_id, "failedResults"),
             )
         except (BudgetExhausted, AuthError) as exc:
-            self._halt(str(exc))
+            self._halt(exc)
             return report, dict.fromkeys((u.account_id for u in updates), "")
         except bulk.BulkTimeout as exc:  # outcome unknown: the next run reads and compares
             report.failures += [RecordFailure(u.account_id, str(exc), True) for u in updates]

@@ -56,6 +56,11 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 SYNC = {"lookback_days": 3650, "cursor_overlap_s": 0}
 #: capabilities a CRM may lack (:attr:`CrmUnderTest.cannot`).
 REJECT_WRITES = "reject_writes"
+WHOLE_BATCH_REJECTION = "whole_batch_rejection"
+TRANSIENT_FAULTS = "transient_faults"
+SPURIOUS_401 = "spurious_401"
+REVOKE_ACCESS = "revoke_access"
+API_BUDGET = "api_budget"
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,9 @@ class CrmUnderTest(Protocol):
     name: ClassVar[str]
     #: whether ``install`` creates anything (False: nothing to create, doctor passes as is).
     needs_install: ClassVar[bool]
+    #: whether an incremental run reads an account whose tool fields a rep edited
+    #: (False: only a full run finds the edit).
+    edits_seen_by_incremental: ClassVar[bool]
     #: capabilities this CRM lacks, each with the reason (see :func:`require`).
     cannot: ClassVar[Mapping[str, str]]
     #: the seed the CRM was filled from.
@@ -112,7 +120,7 @@ class CrmUnderTest(Protocol):
         ``retry_failed`` reads the quarantined records too (``sync --retry-failed``)."""
 
     def cursor(self) -> datetime | None:
-        """The accounts cursor of the org the last run read (None before it moved)."""
+        """The accounts cursor of the org the newest run read (None before it moved)."""
 
     def quarantined(self) -> dict[str, str]:
         """The records in the failures table of that org: id -> reason."""
@@ -162,6 +170,42 @@ class CrmUnderTest(Protocol):
     def schema(self) -> frozenset[str]:
         """What ``install`` creates, as the CRM lists it (fields, permissions, groups)."""
 
+    # -- left alone for a month: what an unattended schedule meets ---------------------
+
+    def configure(self, **sync: Any) -> None:
+        """``[sync]`` settings of the runs that follow (until :meth:`reset`)."""
+
+    def runs(self) -> list[dict[str, Any]]:
+        """``state.list_runs`` of this connector, newest first (each with org and status)."""
+
+    def rep_sets_tier(self, account_id: str, tier: str) -> None:
+        """A rep edits the tool's tier field of one account directly (not the override)."""
+
+    def reject_whole_batch(self, on: bool) -> None:
+        """One refused record makes the CRM reject the whole write request, nothing applied."""
+
+    def inject_faults(self, rate: float) -> None:
+        """Transient faults (5xx, 429s, lost responses, row locks...) on ``rate`` of the
+        requests, from a fixed seed; 0 ends them."""
+
+    def faults_injected(self) -> int:
+        """Faults the CRM injected since :meth:`inject_faults`."""
+
+    def spurious_401s(self, count: int) -> None:
+        """Credentials that cannot be renewed, and ``count`` requests spread over the next
+        run answered 401 although they are valid (each next request goes through)."""
+
+    def revoke_access_after(self, writes: int) -> None:
+        """Once the CRM accepted ``writes`` account writes, an admin revokes the tool's
+        access: every later request is refused for good."""
+
+    def budget(self, calls: int | None) -> None:
+        """The next runs may spend ``calls`` API calls of the daily budget (None: lifted)."""
+
+    def use_org(self, number: int) -> str:
+        """Point the runs at org ``number`` (1 the seeded one; 2 another org, started,
+        seeded alike and installed on first use) under the same state; its org id."""
+
 
 class HarnessBase:
     """The parts every harness shares: settings, state, runs, the CLI, expected scores.
@@ -180,6 +224,9 @@ class HarnessBase:
         self._state: StateStore | None = None
         self._runs = 0
         self._org = ""
+        #: ``[sync]`` and connector-section settings the test asked for (until reset).
+        self._sync: dict[str, Any] = {}
+        self._section: dict[str, Any] = {}
 
     def connection(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -194,7 +241,8 @@ class HarnessBase:
 
     def _settings_data(self, **sync: Any) -> dict[str, Any]:
         data = self.connection()
-        data["sync"] = {**data.get("sync", {}), **SYNC, **sync}
+        data[self.name] = {**data.get(self.name, {}), **self._section}
+        data["sync"] = {**data.get("sync", {}), **SYNC, **self._sync, **sync}
         data["state"] = {"dir": str(self.state_dir)}
         return data
 
@@ -223,8 +271,15 @@ class HarnessBase:
     def reset(self, state_dir: Path) -> None:
         self.close_state()
         self.state_dir = state_dir
+        self._sync, self._section = {}, {}
         self.restore()
         self.reset_counts()
+
+    def configure(self, **sync: Any) -> None:
+        self._sync.update(sync)
+
+    def runs(self) -> list[dict[str, Any]]:
+        return self.state.list_runs(self.name)
 
     # -- through the connector -------------------------------------------------------
 
@@ -240,12 +295,18 @@ class HarnessBase:
         self._org = report.org or ""
         return report
 
+    def _last_org(self) -> str:
+        """The org of the newest run (one that raised included)."""
+        runs = self.state.list_runs(self.name, limit=1)
+        return (runs[0]["org"] or "") if runs else self._org
+
     def cursor(self) -> datetime | None:
-        return self.state.cursor(self.name, ACCOUNTS_CURSOR, org=self._org)
+        return self.state.cursor(self.name, ACCOUNTS_CURSOR, org=self._last_org())
 
     def quarantined(self) -> dict[str, str]:
-        rows = list_failures(self.state.engine, self.name, org=self._org)
-        return {r["record_id"]: r["reason"] for r in rows if r["org"] == (self._org or None)}
+        org = self._last_org()
+        rows = list_failures(self.state.engine, self.name, org=org)
+        return {r["record_id"]: r["reason"] for r in rows if r["org"] == (org or None)}
 
     def install(self) -> list[PlanStep]:
         connector = self.connector()

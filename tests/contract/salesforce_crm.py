@@ -24,13 +24,19 @@ from contract.harness import (
     ACCOUNTS,
     OPPORTUNITIES,
     SEED,
+    WHOLE_BATCH_REJECTION,
     HarnessBase,
     Held,
     seed_index,
     split_flags,
 )
+from icpsync.connectors.salesforce.api import Api
+from icpsync.connectors.salesforce.auth import Session
 from icpsync.connectors.salesforce.sandbox import Sandbox, edit_accounts
+from icpsync.connectors.salesforce.sandbox.faults import SPURIOUS_401 as SPURIOUS_401_FAULT
+from icpsync.connectors.salesforce.sandbox.faults import Faults
 from icpsync.connectors.salesforce.sandbox.seed import sf_id
+from icpsync.core.model import ConnectorStats
 
 #: canonical ICP key -> Account field (the shipped field map's names).
 FIELDS = {
@@ -41,6 +47,9 @@ FIELDS = {
     "profile_version": "ICP_Profile_Version__c",
 }
 OVERRIDE = "ICP_Tier_Override__c"
+#: the seed of injected faults: at a rate of 0.2 a session expiry on the first request, row
+#: locks and slow answers among the next nine (a contract run makes about ten requests).
+FAULT_SEED = 14
 #: how far back the org stamps the tool's own writes.
 RUNS_AGO = timedelta(hours=1)
 
@@ -50,23 +59,36 @@ class SalesforceCrm(HarnessBase):
 
     name: ClassVar[str] = "salesforce"
     needs_install: ClassVar[bool] = True
-    cannot: ClassVar[Mapping[str, str]] = {}
+    edits_seen_by_incremental: ClassVar[bool] = True
+    cannot: ClassVar[Mapping[str, str]] = {
+        WHOLE_BATCH_REJECTION: "sObject Collections with allOrNone=false (and Bulk API 2.0) "
+        "answer each refused record in its own result; Salesforce rejects a whole request "
+        "only when it is malformed (JSON_PARSER_ERROR), which the connector never sends: "
+        "its bisection is tested with a stand-in in tests/salesforce/test_unattended_writes.py"
+    }
 
     def __init__(self, folder: Path):
         super().__init__(folder)
         self.box = Sandbox(accounts=ACCOUNTS, opportunities=OPPORTUNITIES, seed=SEED)
         assert self.box.data == self.data
+        #: the orgs started, by number (1: the seeded one; 2...: see ``use_org``).
+        self._boxes = {1: self.box}
+        self._drawn = 0
 
     def start(self) -> None:
         self.box.start()
 
     def stop(self) -> None:
         self.close_state()
-        self.box.stop()
+        for box in self._boxes.values():
+            box.stop()
 
     def restore(self) -> None:
-        self.box.restore()
-        self.box.org.clock_offset = -RUNS_AGO
+        self.box = self._boxes[1]
+        for box in self._boxes.values():
+            box.restore()
+            box.org.clock_offset = -RUNS_AGO
+            box.faults = box.app.faults = Faults(0.0, SEED)  # none, nor a script
 
     @contextmanager
     def _present(self) -> Iterator[None]:
@@ -147,3 +169,82 @@ class SalesforceCrm(HarnessBase):
 
     def reject_writes(self, ids: list[str]) -> None:
         self.box.reject_writes(ids)
+
+    # -- left alone for a month ------------------------------------------------------
+
+    def rep_sets_tier(self, account_id: str, tier: str) -> None:
+        """The rep saves the tier through the REST API (a single-record PATCH)."""
+
+        def save(client: Any) -> Any:
+            return client.Account.update(account_id, {FIELDS["tier"]: tier})
+
+        session = Session.open(self.settings().salesforce)
+        try:
+            with self._present():
+                Api(session, ConnectorStats(), max_retries=0, share=1.0).call("update", save)
+        finally:
+            session.close()
+
+    def reject_whole_batch(self, on: bool) -> None:
+        raise NotImplementedError(self.cannot[WHOLE_BATCH_REJECTION])
+
+    def inject_faults(self, rate: float) -> None:
+        """Every kind of :mod:`~icpsync.connectors.salesforce.sandbox.faults`, drawn from a
+        generator seeded afresh with :data:`FAULT_SEED` (slow answers take 50 ms)."""
+        self._drawn = 0
+        faults = Faults(rate, FAULT_SEED, slow_s=0.05)
+        draw = faults.draw
+
+        def counted() -> str | None:
+            fault = draw()
+            if fault is not None:
+                self._drawn += 1
+            return fault
+
+        faults.draw = counted  # type: ignore[method-assign]
+        self.box.faults = self.box.app.faults = faults
+
+    def faults_injected(self) -> int:
+        return self._drawn
+
+    def spurious_401s(self, count: int) -> None:
+        # A session id cannot be renewed: a 401 that is not retried would fail the run.
+        self._section.update(auth="session", session_id=self.box.app.session_id)
+        script = iter([SPURIOUS_401_FAULT, None] * count)
+        self._drawn = 0
+
+        def draw() -> str | None:
+            fault = next(script, None)
+            if fault is not None:
+                self._drawn += 1
+            return fault
+
+        self.box.faults.draw = draw  # type: ignore[method-assign]
+
+    def revoke_access_after(self, writes: int) -> None:
+        box = self.box
+
+        def draw() -> str | None:
+            if sum(box.write_counts().values()) >= writes:
+                box.revoke_access()
+            return None
+
+        box.faults.draw = draw  # type: ignore[method-assign]
+
+    def budget(self, calls: int | None) -> None:
+        if calls is None:
+            self._section.pop("api_budget_share", None)
+            return
+        org = self.box.org
+        self._section["api_budget_share"] = (calls + 0.5) / (org.daily_limit - org.api_used)
+
+    def use_org(self, number: int) -> str:
+        if number not in self._boxes:
+            box = Sandbox(accounts=ACCOUNTS, opportunities=OPPORTUNITIES, seed=SEED, org=number)
+            self._boxes[number] = box
+            box.start()
+            self.box = box
+            self.install()
+            box.org.clock_offset = -RUNS_AGO
+        self.box = self._boxes[number]
+        return self.box.org.org_id

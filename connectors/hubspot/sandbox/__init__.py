@@ -165,9 +165,17 @@ class Sandbox:
 
     def restore(self) -> None:
         """Put every company and deal back as seeded (installed properties stay, their
-        values are gone), lift rejections and zero the counts."""
+        values are gone), lift rejections, take the token back and zero the counts."""
         self.portal.restore()
         self.limits.reset()
+        if self._server is not None:
+            self._server.token = TOKEN
+
+    def revoke_token(self) -> None:
+        """An admin rotates the private app's token: the one icpsync holds is refused
+        (401 ``INVALID_AUTHENTICATION``) from now on, until :meth:`restore`."""
+        if self._server is not None:
+            self._server.token = f"{TOKEN}-rotated"
 
     @property
     def data(self) -> SyntheticData:

@@ -170,12 +170,21 @@ class Sandbox:
 
     def restore(self) -> None:
         """Put every Account and Opportunity back as seeded (installed fields stay, their
-        values are gone), lift rejections, clock offset and counts."""
+        values are gone), lift rejections, clock offset and counts, give access back."""
         with self.org.lock:
             self.org.rejected = {}
             self.org.clock_offset = timedelta(0)
             self._seed()
+        self.app.consumer_secret = CONSUMER_SECRET
+        self.app.tokens.add(self.app.session_id)
         self.reset_stats()
+
+    def revoke_access(self) -> None:
+        """An admin rotates the connected app's consumer secret and revokes its sessions:
+        every session ends (401 ``INVALID_SESSION_ID``) and logging in with the old
+        secret is refused (``invalid_client``), until :meth:`restore`."""
+        self.app.consumer_secret = f"{CONSUMER_SECRET}-rotated"
+        self.app.tokens.clear()
 
     def _seed(self) -> None:
         for name, records in (
