@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
@@ -98,6 +98,7 @@ class HubSpotConnector:
             self.field_map,
             rate_limit_per_10s=self.rate_limit_per_10s,
             mirror_native_tier=self.mirror_native_tier,
+            seen=self._properties_seen,
         )
         if not checks[0].ok:
             return checks  # no token or no portal: nothing else can be checked
@@ -135,10 +136,13 @@ class HubSpotConnector:
         one call). Those properties are not requested: their criteria are not scorable, and
         the run goes on."""
         if self._unavailable is None:
-            present = existing_properties(self.api)
-            self._unavailable = missing_properties(self.field_map, present)
-            self.reader.leave_out(self._unavailable.values())
-        return self._unavailable
+            self._properties_seen(existing_properties(self.api))
+        return self._unavailable or {}
+
+    def _properties_seen(self, present: Mapping[str, object]) -> None:
+        """Note which mapped properties the portal lacks; stop requesting them."""
+        self._unavailable = missing_properties(self.field_map, present)
+        self.reader.leave_out(self._unavailable.values())
 
     def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
         """Every company, or (``since``) those modified at or after it, via search."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from icpsync.connectors.hubspot.client import HubSpotApi
 from icpsync.connectors.hubspot.install import existing_properties, specs_for
@@ -15,11 +16,19 @@ LOW_DAILY_REMAINING = 5_000
 
 
 def preflight(
-    api: HubSpotApi, field_map: FieldMap, *, rate_limit_per_10s: int, mirror_native_tier: bool
+    api: HubSpotApi,
+    field_map: FieldMap,
+    *,
+    rate_limit_per_10s: int,
+    mirror_native_tier: bool,
+    seen: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> list[Check]:
-    """The checks, in order; each failed one says how to fix it."""
+    """The checks, in order; each failed one says how to fix it. ``seen`` is given the
+    portal's company properties once read (so the caller need not read them again)."""
     try:
         props = existing_properties(api)
+        if seen is not None:
+            seen(props)
     except AuthError as exc:
         return [
             Check(

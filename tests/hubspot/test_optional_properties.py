@@ -24,8 +24,11 @@ def test_a_portal_without_the_tech_property_is_synced_in_full(
     runner = runner_for(box)
     connector = runner.connector()  # type: ignore[attr-defined]
     try:
+        box.reset_stats()
         checks = connector.preflight()
+        read_by_doctor = box.stats()["total"]
         assert connector.unavailable_fields() == {"tech_stack": "web_technologies"}
+        assert box.stats()["total"] == read_by_doctor  # the definitions doctor read are kept
         assert "web_technologies" not in connector.reader.company_properties
         assert "numberofemployees" in connector.reader.company_properties
     finally:
