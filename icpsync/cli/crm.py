@@ -212,7 +212,14 @@ def sandbox(
                 f"--without-field is for the salesforce and hubspot sandboxes, not the {crm} one"
             )
         options["without_fields"] = without_fields
-    server = server_class(**options)
+    try:
+        server = server_class(**options)
+    except (KeyError, ValueError) as exc:
+        if not without_fields:
+            raise
+        raise click.UsageError(
+            f"--without-field: the {crm} sandbox has no field {exc.args[0]!r} to leave out"
+        ) from None
     server.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

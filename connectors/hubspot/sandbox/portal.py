@@ -56,7 +56,7 @@ class Portal:
         self.without_fields = tuple(without_fields)
         for name in self.without_fields:
             if self.properties["companies"].pop(name, None) is None:
-                raise ValueError(f"no company property {name} to leave out")
+                raise ValueError(name)
         self.lists = Lists(lambda kind: self.records[kind], lambda kind: self.properties[kind])
         self.write_counts: Counter[str] = Counter()
         #: one invalid input rejects the whole batch update with a 400 (as HubSpot does).
