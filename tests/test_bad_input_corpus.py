@@ -71,6 +71,9 @@ BROKEN_CONFIGS: list[tuple[str, str]] = [
     ("[hubspot]\nhost = 'not a url'\n", "hubspot.host"),
     ("[hubspot]\nhost = 'ftp://api.hubapi.com'\n", "hubspot.host"),
     ("[salesforce]\ninstance_url = 'my.salesforce.com'\n", "salesforce.instance_url"),
+    ("[file]\nencoding = 'klingon'\n", "file.encoding"),
+    ("[file]\ndelimiter = ';;'\n", "file.delimiter"),
+    ("[file]\ndelimiter = 'semicolons'\n", "file.delimiter"),
 ]
 
 #: Configs that load but that a later command would refuse: ``config check`` refuses them.
@@ -321,7 +324,21 @@ BAD_FILES: list[tuple[str, bytes, int, list[str]]] = [
     ("header-only.csv", b"id,name\n", 2, ["no account was scored"]),
     ("all-without-id.csv", b"id,name\n,Acme\n,Beta\n", 2, ["no account was scored"]),
     ("binary.csv", b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)), 2, ["no id column"]),
-    ("jsonl-no-ids.jsonl", b'{"name": "a"}\n[1]\n', 2, ["no account was scored"]),
+    # JSON Lines keys are matched like CSV headers: an object with no id key at all says so
+    ("jsonl-no-ids.jsonl", b'{"name": "a"}\n[1]\n', 2, ["no id column", "'name'"]),
+    ("jsonl-empty-ids.jsonl", b'{"id": "", "name": "a"}\n[1]\n', 2, ["no account was scored"]),
+    (
+        "hubspot.jsonl",
+        b'{"Record ID": "A", "Company name": "Acme", "Number of Employees": "50"}\n',
+        0,
+        ["Record ID -> id", "Number of Employees -> employees"],
+    ),
+    (
+        "salesforce.jsonl",
+        b'{"Account ID": "001", "Account Name": "Acme", "Billing Country": "France"}\n',
+        0,
+        ["Account ID -> id", "Billing Country -> country"],
+    ),
 ]
 
 
@@ -349,6 +366,8 @@ def test_account_files_are_read_or_refused_never_silently_empty(
         assert part in captured.out + captured.err
     if code == 2:
         assert str(path) in captured.err and len(captured.err.strip().splitlines()) == 1
+        assert not out.exists()  # never a header-only output
+        assert path.read_bytes() == content
     else:
         assert out.read_text(encoding="utf-8").splitlines()[1].startswith(("A,", "001,", "1,"))
 

@@ -376,3 +376,78 @@ def test_sync_over_files_logs_the_rejects_with_their_rows(
     lines = [r.getMessage().strip() for r in caplog.records]
     assert "row 3, id A2: employees '-5' set to missing (negative)" in lines
     assert "row 4, id A1: skipped (duplicate id; row 2 kept)" in lines
+
+
+def _sync_config(tmp_path: Path, accounts: Path, out: Path, extra: str = "") -> Path:
+    config = tmp_path / "icpsync.toml"
+    tmp_path.mkdir(exist_ok=True)
+    config.write_text(
+        f'[sync]\ncrm = "file"\n[state]\ndir = "{tmp_path / "state"}"\n'
+        f'[file]\naccounts = "{accounts}"\noutput = "{out}"\n{extra}',
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_sync_honours_the_configured_encoding_and_delimiter(tmp_path: Path, profile: Path) -> None:
+    # Mac Roman and semicolons, with a header holding more commas than semicolons: detection
+    # reads it as windows-1252 ("SociŽtŽ") and comma-separated; [file] says otherwise.
+    header = [*CANONICAL, "tags, a, b, c, d, e, f, g"]
+    accounts = write_csv(tmp_path / "mac.csv", header, delimiter=";", encoding="mac-roman")
+    out = tmp_path / "out.csv"
+    guessed = _sync_config(tmp_path / "guessed", accounts, out)
+    code, _, _ = run("--config", str(guessed), "sync", "--profile", str(profile), "--json")
+    assert code == 2  # comma-separated: no id column
+    given = _sync_config(
+        tmp_path, accounts, out, 'encoding = "mac-roman"\ndelimiter = "semicolon"\n'
+    )
+    code, stdout, stderr = run("--config", str(given), "sync", "--profile", str(profile), "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["accounts_read"] == 3
+    rows = scored(out)
+    assert rows["001A"]["icp_score"] == "100"  # "Société Générale" read byte for byte
+    assert rows["001B"]["icp_score"] == "20"
+
+
+def test_a_bad_configured_encoding_is_a_config_error_naming_file_and_key(tmp_path: Path) -> None:
+    accounts = write_csv(tmp_path / "a.csv", CANONICAL)
+    config = _sync_config(tmp_path, accounts, tmp_path / "out.csv", 'encoding = "klingon"\n')
+    code, _, stderr = run("--config", str(config), "sync")
+    assert code == 2 and "Traceback" not in stderr
+    assert str(config) in stderr and "file.encoding" in stderr and "klingon" in stderr
+    config = _sync_config(tmp_path, accounts, tmp_path / "out.csv", 'delimiter = "::"\n')
+    code, _, stderr = run("--config", str(config), "sync")
+    assert code == 2 and str(config) in stderr and "file.delimiter" in stderr
+
+
+def test_json_lines_export_keys_are_matched_like_csv_headers(tmp_path: Path, profile: Path) -> None:
+    accounts = tmp_path / "hubspot.jsonl"
+    accounts.write_text(
+        "\n".join(json.dumps(dict(zip(HUBSPOT, row, strict=True))) for row in ROWS) + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "scored.csv"
+    code, stdout, stderr = run(
+        "score", "--accounts", str(accounts), "--profile", str(profile), "--out", str(out)
+    )
+    assert code == 0, stderr
+    assert "Record ID -> id" in stdout and "Number of Employees -> employees" in stdout
+    rows = scored(out)
+    assert list(rows) == ["001A", "001B", "001C"]
+    assert rows["001A"]["icp_score"] == "100" and rows["001B"]["icp_score"] == "20"
+    assert "skipped" not in stdout
+
+
+def test_nothing_scored_leaves_no_header_only_output(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("id,name\n,Acme\n", encoding="utf-8")
+    out = tmp_path / "scored.csv"
+    code, _, stderr = run("score", "--accounts", str(accounts), "--out", str(out))
+    assert code == 2 and f"{out} was not written" in stderr
+    assert not out.exists()
+    out.write_text("id,icp_score\nold,50\n", encoding="utf-8")  # a previous run's output
+    code, _, _ = run("score", "--accounts", str(accounts), "--out", str(out))
+    assert code == 2
+    assert out.read_text(encoding="utf-8") == "id,icp_score\nold,50\n"
+    assert accounts.read_text(encoding="utf-8") == "id,name\n,Acme\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["accounts.csv", "scored.csv"]

@@ -26,6 +26,7 @@ from icpsync.connectors.file.rows import (
     is_jsonl,
     read_csv_columns,
     read_header,
+    read_keys,
     read_numbered_rows,
 )
 from icpsync.connectors.file.settings import SPEC
@@ -121,6 +122,8 @@ class FileConnector:
             conf.opportunities,
             conf.output,
             load_field_map(conf.field_map, base="file"),
+            encoding=conf.encoding,
+            delimiter=conf.delimiter,
             rejects=RejectLog(),
         )
         connector._log_rejects = True  # a sync has no --rejects: the summary goes to the log
@@ -141,17 +144,18 @@ class FileConnector:
         return fmt
 
     def columns(self, path: Path, object_map: ObjectMap) -> dict[str, str]:
-        """Canonical field -> the file's column holding it (JSON Lines: the map's names).
+        """Canonical field -> the file's column (a JSON Lines file: key) holding it.
 
         Raises:
-            ConfigError: a CSV file has no column for the id.
+            ConfigError: the file has no column for the id.
         """
         matched = self._columns.get(path)
         if matched is None:
-            if is_jsonl(path):
-                matched = dict(object_map.fields)
+            fmt = self.text_format(path)
+            header = read_keys(path, fmt) if is_jsonl(path) else read_header(path, fmt)
+            if is_jsonl(path) and not header:
+                matched = dict(object_map.fields)  # no object to match: nothing will be read
             else:
-                header = read_header(path, self.text_format(path))
                 matched = match_columns(header, object_map)
                 require_id(str(path), header, matched, object_map)
             self._columns[path] = matched

@@ -56,6 +56,18 @@ def read_header(path: Path, fmt: TextFormat | None = None) -> list[str]:
             return []
 
 
+def read_keys(path: Path, fmt: TextFormat | None = None, lines: int = 100) -> list[str]:
+    """A JSON Lines file's keys, in order of appearance in its first ``lines`` objects
+    (its "header", for matching columns; empty when it has no object)."""
+    keys: dict[str, None] = {}
+    rows = read_numbered_rows(path, lambda _reason, _row: None, file_format(path, fmt))
+    for count, (_, row) in enumerate(rows, 1):
+        keys.update(dict.fromkeys(str(k) for k in row))
+        if count >= lines:
+            break
+    return list(keys)
+
+
 def read_rows(
     path: Path, on_bad_row: Callable[[str], None], fmt: TextFormat | None = None
 ) -> Iterator[dict[str, object]]:

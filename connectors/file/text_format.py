@@ -82,10 +82,24 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _delimiter_option(delimiter: str) -> str:
+def delimiter_character(delimiter: str) -> str | None:
+    """The delimiter a name or character stands for; None when it is neither."""
     named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
     value = named.get(delimiter.lower(), delimiter)
-    if len(value) != 1:
+    return value if len(value) == 1 else None
+
+
+def encoding_name(encoding: str) -> str | None:
+    """Python's name for an encoding (``latin1`` -> ``iso8859-1``); None when unknown."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return None
+
+
+def _delimiter_option(delimiter: str) -> str:
+    value = delimiter_character(delimiter)
+    if value is None:
         raise ConfigError(
             f"expected one character or tab/comma/semicolon/pipe, got {delimiter!r}",
             source="--delimiter",
@@ -104,10 +118,10 @@ def detect_format(
     """
     bom = False
     if encoding:
-        try:
-            encoding = codecs.lookup(encoding).name
-        except LookupError:
-            raise ConfigError(f"unknown encoding {encoding!r}", source="--encoding") from None
+        known = encoding_name(encoding)
+        if known is None:
+            raise ConfigError(f"unknown encoding {encoding!r}", source="--encoding")
+        encoding = known
         if encoding == "utf-8":
             encoding = "utf-8-sig"  # a byte-order mark is never part of the header
     else:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from icpsync.connectors.hubspot.account import AccountInfoApi, portal_id
 from icpsync.connectors.hubspot.client import HubSpotApi
-from icpsync.connectors.hubspot.doctor import preflight
-from icpsync.connectors.hubspot.install import ensure_fields
+from icpsync.connectors.hubspot.doctor import missing_properties, preflight
+from icpsync.connectors.hubspot.install import ensure_fields, existing_properties
 from icpsync.connectors.hubspot.lists import TierLists
 from icpsync.connectors.hubspot.reader import Reader
 from icpsync.connectors.hubspot.settings import SPEC
@@ -37,6 +37,8 @@ class HubSpotConnector:
     """
 
     name: ClassVar[str] = "hubspot"
+    #: how doctor writes "a property of yours" when it shows how to map one.
+    field_example: ClassVar[str] = "your_property"
     #: updates per ``write_scores`` call: 20 batch updates of 100.
     write_chunk_size = 2000
     #: ``write_scores`` may run in a thread while the run reads on: the client's limiter,
@@ -68,6 +70,7 @@ class HubSpotConnector:
             concurrency=write_concurrency,
         )
         self._portal_id: str | None = None
+        self._unavailable: dict[str, str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HubSpotConnector:
@@ -95,6 +98,7 @@ class HubSpotConnector:
             self.field_map,
             rate_limit_per_10s=self.rate_limit_per_10s,
             mirror_native_tier=self.mirror_native_tier,
+            seen=self._properties_seen,
         )
         if not checks[0].ok:
             return checks  # no token or no portal: nothing else can be checked
@@ -126,12 +130,28 @@ class HubSpotConnector:
             self._portal_id = found
         return self._portal_id
 
+    def unavailable_fields(self) -> dict[str, str]:
+        """Canonical field (``signals.<name>`` for a signal) -> the field map's company
+        property this portal does not have; read once (``GET /crm/v3/properties/companies``,
+        one call). Those properties are not requested: their criteria are not scorable, and
+        the run goes on."""
+        if self._unavailable is None:
+            self._properties_seen(existing_properties(self.api))
+        return self._unavailable or {}
+
+    def _properties_seen(self, present: Mapping[str, object]) -> None:
+        """Note which mapped properties the portal lacks; stop requesting them."""
+        self._unavailable = missing_properties(self.field_map, present)
+        self.reader.leave_out(self._unavailable.values())
+
     def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
         """Every company, or (``since``) those modified at or after it, via search."""
+        self.unavailable_fields()
         return self.reader.companies(since)
 
     def read_accounts_by_id(self, ids: Collection[str]) -> Iterator[Account]:
         """The named companies (batch reads of 100)."""
+        self.unavailable_fields()
         return self.reader.companies_by_id(sorted(ids))
 
     def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from icpsync.connectors.hubspot.client import HubSpotApi
 from icpsync.connectors.hubspot.install import existing_properties, specs_for
 from icpsync.core.errors import AuthError, ConnectorError
@@ -13,11 +16,19 @@ LOW_DAILY_REMAINING = 5_000
 
 
 def preflight(
-    api: HubSpotApi, field_map: FieldMap, *, rate_limit_per_10s: int, mirror_native_tier: bool
+    api: HubSpotApi,
+    field_map: FieldMap,
+    *,
+    rate_limit_per_10s: int,
+    mirror_native_tier: bool,
+    seen: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> list[Check]:
-    """The checks, in order; each failed one says how to fix it."""
+    """The checks, in order; each failed one says how to fix it. ``seen`` is given the
+    portal's company properties once read (so the caller need not read them again)."""
     try:
         props = existing_properties(api)
+        if seen is not None:
+            seen(props)
     except AuthError as exc:
         return [
             Check(
@@ -54,12 +65,15 @@ def preflight(
                 "run `icpsync install --crm hubspot` (or fix the property's type by hand)",
             )
         )
-    read = [n for n in field_map.account.crm_names() if n not in props and n != "hs_object_id"]
+    # Only the id is needed: a property the portal lacks leaves its criteria unscorable.
+    names = [n for n in field_map.account.crm_names() if n != "hs_object_id"]
+    absent = sorted(set(missing_properties(field_map, props).values()))
     checks.append(
         Check(
             "company properties read",
-            not read,
-            "all present" if not read else f"unknown: {', '.join(read)}",
+            True,
+            f"{len(names) - len(absent)} of {len(names)} properties"
+            + (f"; not in this portal: {', '.join(absent)}" if absent else ""),
             "fix the names in the [account.fields] of the field map",
         )
     )
@@ -87,6 +101,17 @@ def preflight(
         )
     checks.extend(_headroom(api, rate_limit_per_10s))
     return checks
+
+
+def missing_properties(field_map: FieldMap, present: Mapping[str, object]) -> dict[str, str]:
+    """Canonical field (``signals.<name>`` for a signal) -> the field map's company
+    property the portal does not have (``present``: the portal's properties by name)."""
+    account = field_map.account
+    wanted = {
+        **{k: v for k, v in account.fields.items() if k != "id"},
+        **{f"signals.{k}": v for k, v in account.signals.items()},
+    }
+    return {key: name for key, name in wanted.items() if name not in present}
 
 
 def _headroom(api: HubSpotApi, rate_limit_per_10s: int) -> list[Check]:

@@ -87,6 +87,11 @@ class Reader:
             self.company_properties.append(NATIVE)
         self.deal_properties = field_map.opportunity.crm_names()
 
+    def leave_out(self, names: Iterable[str]) -> None:
+        """Stop asking for company properties the portal does not have."""
+        absent = set(names)
+        self.company_properties = [p for p in self.company_properties if p not in absent]
+
     # -- companies -------------------------------------------------------------------
 
     def _raw(self, record: dict[str, Any]) -> dict[str, object]:

@@ -127,7 +127,8 @@ def score(
     if not report.scored:
         raise ConfigError(
             "no account was scored (no row with an id)"
-            + (" (every row is listed above)" if rejects.count and not as_json else ""),
+            + (" (every row is listed above)" if rejects.count and not as_json else "")
+            + (f"; {out} was not written" if out else ""),
             source=str(accounts),
         )
     if as_json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import signal
 import sys
@@ -135,10 +136,11 @@ def _echo_unavailable(connector: Any, settings: Any, crm: str) -> None:
         click.echo(f"! not scorable: {note}")
     if notes:
         field, _ = next(iter(missing.items()))
+        example = getattr(connector, "field_example", "Your_Field__c")
         table = "[account.signals]" if field.startswith("signals.") else "[account.fields]"
         click.echo(
             f"    to use a field the org has (an enrichment vendor's, say): copy "
-            f'field_maps/{crm}.toml, set {field.removeprefix("signals.")} = "Your_Field__c" '
+            f'field_maps/{crm}.toml, set {field.removeprefix("signals.")} = "{example}" '
             f"under {table}, and point [{crm}] field_map at the copy"
         )
 
@@ -158,7 +160,10 @@ def _echo_unavailable(connector: Any, settings: Any, crm: str) -> None:
     "--without-field",
     "without_fields",
     multiple=True,
-    help="An Account field the org lacks, e.g. Tech_Stack__c (Salesforce; repeatable).",
+    help=(
+        "A field the org lacks: an Account field such as Tech_Stack__c (Salesforce) or a "
+        "company property such as web_technologies (HubSpot); repeatable."
+    ),
 )
 @click.option(
     "--org",
@@ -200,11 +205,21 @@ def sandbox(
     }
     if rate_limit is not None:
         options["rate_limit"] = rate_limit
+    server_class = sandbox_class(crm)
     if without_fields:
-        if crm != "salesforce":
-            raise click.UsageError("--without-field is for the salesforce sandbox")
+        if "without_fields" not in inspect.signature(server_class).parameters:
+            raise click.UsageError(
+                f"--without-field is for the salesforce and hubspot sandboxes, not the {crm} one"
+            )
         options["without_fields"] = without_fields
-    server = sandbox_class(crm)(**options)
+    try:
+        server = server_class(**options)
+    except (KeyError, ValueError) as exc:
+        if not without_fields:
+            raise
+        raise click.UsageError(
+            f"--without-field: the {crm} sandbox has no field {exc.args[0]!r} to leave out"
+        ) from None
     server.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

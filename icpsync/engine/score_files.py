@@ -1,7 +1,8 @@
 """``icpsync score``: score every row of an accounts file and write the ICP columns out.
 
 The files are read by the file connector (the one read path of ``sync`` too). The scored
-rows go to a temporary file beside ``out`` that replaces it once every row is written; an
+rows go to a temporary file beside ``out`` that replaces it once every row is written (and
+only when at least one row was scored: ``out`` is never left holding a header alone); an
 ``out`` that is one of the input files is refused before anything is read.
 """
 
@@ -13,7 +14,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import datetime
 from functools import partial
 from itertools import islice
@@ -29,6 +30,7 @@ from icpsync.engine.registry import connector_class
 from icpsync.engine.run_report import RunReport
 
 if TYPE_CHECKING:
+    from icpsync.core.aggregates import Aggregates
     from icpsync.core.model import Account
     from icpsync.core.normalise import Reject
     from icpsync.engine.field_map import FieldMap
@@ -100,6 +102,10 @@ def replaced_atomically(out: Path) -> Iterator[TextIO]:
         Path(name).unlink(missing_ok=True)
 
 
+class _NothingScored(Exception):
+    """No row was scored: ``out`` is neither created nor replaced."""
+
+
 def score_files(
     accounts: Path,
     opportunities: Path | None,
@@ -152,6 +158,35 @@ def score_files(
     aggregates = builder.result()
     scorer = Scorer(profile)
     target = replaced_atomically(out) if out else nullcontext(stdout)
+    # nothing scored: the temporary file is removed; an existing ``out`` is left as it was
+    with suppress(_NothingScored):
+        _score_into(target, connector, scorer, aggregates, now, report, to_file=out is not None)
+    report.accounts_read = report.scored = sum(report.tiers.values())
+    report.written = report.scored if (out or stdout) else 0
+    report.api_calls.update(connector.stats.api_calls)
+    report.bad_values.update(connector.stats.bad_values)
+    report.skipped.update(connector.stats.skipped)
+    if rejects is not None:
+        rejects.finish(connector.first_rows)  # type: ignore[attr-defined]
+    report.duration_s = time.perf_counter() - started
+    return report
+
+
+def _score_into(
+    target: AbstractContextManager[TextIO | None],
+    connector: Connector,
+    scorer: Scorer,
+    aggregates: dict[str, Aggregates],
+    now: datetime,
+    report: RunReport,
+    *,
+    to_file: bool,
+) -> None:
+    """Score every account into ``target`` (a CSV with a header), counting tiers and scores.
+
+    Raises:
+        _NothingScored: ``to_file`` and no row was scored (the file is then not put in place).
+    """
     with target as handle:
         writer = csv.writer(handle) if handle is not None else None
         if writer:
@@ -174,12 +209,5 @@ def score_files(
                         strict=True,
                     )
                 )
-    report.accounts_read = report.scored = sum(report.tiers.values())
-    report.written = report.scored if (out or stdout) else 0
-    report.api_calls.update(connector.stats.api_calls)
-    report.bad_values.update(connector.stats.bad_values)
-    report.skipped.update(connector.stats.skipped)
-    if rejects is not None:
-        rejects.finish(connector.first_rows)  # type: ignore[attr-defined]
-    report.duration_s = time.perf_counter() - started
-    return report
+        if to_file and not report.tiers:
+            raise _NothingScored

@@ -51,7 +51,9 @@ def test_install_doctor_sync_resync_and_increment_on_a_large_portal(
     assert stats["list_deals"] == math.ceil(DEALS / 100)
     assert stats["batch_update_companies"] == math.ceil(COMPANIES / 100)
     assert stats["account_details"] == 1  # the portal id the state is kept under
-    assert stats["total"] == 1 + stats["list_companies"] + stats["list_deals"] + math.ceil(
+    # one read of the company property definitions: which mapped properties the portal lacks
+    assert stats["list_properties_companies"] == 1
+    assert stats["total"] == 2 + stats["list_companies"] + stats["list_deals"] + math.ceil(
         COMPANIES / 100
     )
     assert stats.get("429", 0) == 0
@@ -75,5 +77,6 @@ def test_install_doctor_sync_resync_and_increment_on_a_large_portal(
     assert code == 0 and third["accounts_read"] == 100
     assert third["written"] == len(changed) and changed <= set(edited)
     assert sandbox.stats()["search_companies"] == 1
-    assert sandbox.stats()["total"] <= 4  # portal id, company search, deal search, one update
+    # portal id, property definitions, company search, deal search, one update
+    assert sandbox.stats()["total"] <= 5
     assert max(sandbox.write_counts().values()) == 1

@@ -91,8 +91,9 @@ def test_daily_limit_stops_cleanly_and_the_next_run_resumes(
     runner_for(clean).sync()
     sandbox = start_sandbox(ACCOUNTS, DEALS)
     runner = runner_for(sandbox, daily_budget_share=1.0)  # only HubSpot's 429 stops it
-    # enough for the portal id, the reads and three batch updates, then DAILY 429s
-    sandbox.limits.daily_limit = sandbox.limits.daily_used + 1 + 6 + 18 + 3
+    # enough for the portal id, the property definitions (which mapped properties the portal
+    # lacks), the reads and three batch updates, then DAILY 429s
+    sandbox.limits.daily_limit = sandbox.limits.daily_used + 1 + 1 + 6 + 18 + 3
 
     stopped = runner.sync()
 
@@ -115,13 +116,14 @@ def test_run_stops_at_its_share_of_the_daily_budget(
 ) -> None:
     runner = runner_for(sandbox)
     left = sandbox.limits.daily_limit - sandbox.limits.daily_used
-    # a share worth the portal id, the 12 reads and one batch update
-    runner.settings.hubspot.daily_budget_share = 14.5 / left
+    # a share worth the portal id, the property definitions (which mapped properties the
+    # portal lacks), the 12 reads and one batch update
+    runner.settings.hubspot.daily_budget_share = 15.5 / left
     sandbox.reset_stats()
     report = runner.sync()
     assert report.stopped and "share" in report.stopped
     assert report.written == 100
-    assert sandbox.stats()["total"] == 14
+    assert sandbox.stats()["total"] == 15
     assert sandbox.stats().get("429", 0) == 0
 
 

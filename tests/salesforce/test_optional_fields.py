@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from icpsync.cli import cli
@@ -65,6 +66,16 @@ def test_doctor_and_sync_output_name_the_unscorable_criteria(  # type: ignore[no
     assert report["accounts_read"] == 50
 
 
-def test_without_field_is_an_option_of_the_salesforce_sandbox_only() -> None:
-    result = CliRunner().invoke(cli, ["sandbox", "hubspot", "--without-field", "Tech_Stack__c"])
-    assert result.exit_code == 2 and "salesforce sandbox" in result.output
+def test_without_field_is_refused_by_a_sandbox_that_cannot_leave_fields_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Salesforce and HubSpot sandboxes take ``--without-field``; a sandbox that cannot
+    leave a field out says so (exit 2) instead of ignoring it."""
+
+    class Plain:
+        def __init__(self, org: int = 1, accounts: int = 1, opportunities: int = 1) -> None:
+            raise AssertionError("started a sandbox that cannot leave the field out")
+
+    monkeypatch.setattr("icpsync.cli.crm.sandbox_class", lambda crm: Plain)
+    result = CliRunner().invoke(cli, ["sandbox", "hubspot", "--without-field", "X__c"])
+    assert result.exit_code == 2 and "not the hubspot one" in result.output

@@ -67,6 +67,8 @@ class Sandbox:
             nothing applied (HubSpot's behaviour); off: invalid inputs come back in a 207.
         poison: companies (picked with ``seed``) put under :meth:`reject_writes` at start
             (every write fails with a ``VALIDATION_ERROR``); their ids are in ``poison_ids``.
+        without_fields: company properties this portal does not have (e.g.
+            ``web_technologies``): no definition, no values.
     """
 
     def __init__(
@@ -88,9 +90,11 @@ class Sandbox:
         partials: bool = True,
         reject_whole_batch: bool = False,
         poison: int = 0,
+        without_fields: tuple[str, ...] = (),
     ):
         portal_id = portal_id or DEFAULT_PORTAL + org - 1
-        self.portal = Portal(accounts, opportunities, seed, portal_id)
+        self.without_fields = tuple(without_fields)
+        self.portal = Portal(accounts, opportunities, seed, portal_id, self.without_fields)
         self.portal.reject_whole_batch = reject_whole_batch
         ids = sorted(self.portal.records["companies"])
         self.poison_ids = sorted(random.Random(seed).sample(ids, min(poison, len(ids))))

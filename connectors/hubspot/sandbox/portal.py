@@ -35,7 +35,12 @@ class Portal:
     """One HubSpot portal's CRM data."""
 
     def __init__(
-        self, accounts: int, opportunities: int, seed_value: int, portal_id: int = DEFAULT_PORTAL
+        self,
+        accounts: int,
+        opportunities: int,
+        seed_value: int,
+        portal_id: int = DEFAULT_PORTAL,
+        without_fields: tuple[str, ...] = (),
     ):
         self.data = SyntheticData(accounts=accounts, opportunities=opportunities, seed=seed_value)
         self.portal_id = portal_id
@@ -47,6 +52,11 @@ class Portal:
         self.company_deals: dict[str, list[str]] = {}
         self.schema = Schema(self.lock)
         self.properties = self.schema.properties
+        #: company properties this portal lacks: never defined, never seeded.
+        self.without_fields = tuple(without_fields)
+        for name in self.without_fields:
+            if self.properties["companies"].pop(name, None) is None:
+                raise ValueError(name)
         self.lists = Lists(lambda kind: self.records[kind], lambda kind: self.properties[kind])
         self.write_counts: Counter[str] = Counter()
         #: one invalid input rejects the whole batch update with a 400 (as HubSpot does).
@@ -67,6 +77,8 @@ class Portal:
             self.deal_company.clear()
             self.company_deals.clear()
             for cid, props in seed.companies(self.data):
+                for name in self.without_fields:
+                    props.pop(name, None)
                 self.records["companies"][cid] = props
             for did, cid, props in seed.deals(self.data):
                 self.records["deals"][did] = props
