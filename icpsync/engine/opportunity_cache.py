@@ -200,7 +200,7 @@ class OpportunityCache:
                         table.c.org == self.org,
                         table.c.account_id.in_(chunk),
                     )
-                )
+                ).all()  # one fetch, not one per row
                 for row in rows:
                     builder.add(_opportunity(row))
         return builder.result()

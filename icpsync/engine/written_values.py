@@ -46,7 +46,7 @@ class WrittenValues:
                 chunk = ids[start : start + BATCH]
                 rows = conn.execute(
                     select(table).where(*self._mine(), table.c.account_id.in_(chunk))  # type: ignore[arg-type]
-                )
+                ).all()  # one fetch, not one per row
                 for r in rows:
                     out[r.account_id] = Written(r.tier, r.score, r.rep_tier, r.rep_was)
         return out
