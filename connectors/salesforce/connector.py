@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -124,23 +124,35 @@ class SalesforceConnector:
         names = [n for n in account.crm_names() if n not in absent]
         return list(dict.fromkeys([*names, *icp]))
 
-    def _account(self, normaliser: Normaliser, record: dict[str, Any]) -> Account | None:
+    def _account_cleaner(
+        self, normaliser: Normaliser
+    ) -> Callable[[dict[str, Any]], Account | None]:
+        """Record -> clean Account (or None), the field map's names looked up once."""
         account = self.field_map.account
-        raw = rename(record, dict(account.fields))
-        raw["signals"] = {
-            k: v for k, v in rename(record, dict(account.signals)).items() if v is not None
-        }
-        for key, name in self.field_map.icp.items():
-            raw[ICP_RAW_KEYS[key]] = record.get(name)
-        return normaliser.account(raw)
+        fields = tuple(account.fields.items())
+        signals = tuple(account.signals.items())
+        icp = tuple((ICP_RAW_KEYS[key], name) for key, name in self.field_map.icp.items())
+        clean = normaliser.account
+
+        def cleaned(record: dict[str, Any]) -> Account | None:
+            get = record.get
+            raw: dict[str, Any] = {canonical: get(crm) for canonical, crm in fields}
+            values = [(k, get(crm)) for k, crm in signals]
+            raw["signals"] = {k: v for k, v in values if v is not None}
+            for key, name in icp:
+                raw[key] = get(name)
+            return clean(raw)
+
+        return cleaned
 
     def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
         """Accounts (``SystemModstamp >= since`` when given) with their current ICP values."""
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
         obj = self.field_map.account.object
         query = soql.accounts(obj, self._account_fields(), since)
+        cleaned = self._account_cleaner(normaliser)
         for record in self.reader.rows(obj, query):
-            account = self._account(normaliser, record)
+            account = cleaned(record)
             if account is not None:
                 yield account
 
@@ -148,10 +160,11 @@ class SalesforceConnector:
         """The named accounts, 200 ids a query."""
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
         obj = self.field_map.account.object
+        cleaned = self._account_cleaner(normaliser)
         for part in chunks(sorted(ids), ID_CHUNK):
             query = soql.accounts_by_id(obj, self._account_fields(), part)
             for record in self.reader.rows(obj, query, allow_bulk=False):
-                account = self._account(normaliser, record)
+                account = cleaned(record)
                 if account is not None:
                     yield account
 
@@ -162,8 +175,9 @@ class SalesforceConnector:
         opp = self.field_map.opportunity
         closed_since = (datetime.now(UTC) - timedelta(days=self.lookback_days)).date()
         query = soql.opportunities(opp.object, opp.crm_names(), closed_since, since)
+        names = dict(opp.fields)
         for record in self.reader.rows(opp.object, query):
-            clean = normaliser.opportunity(rename(record, dict(opp.fields)))
+            clean = normaliser.opportunity(rename(record, names))
             if clean is not None:
                 yield clean
 

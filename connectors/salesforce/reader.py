@@ -73,8 +73,7 @@ class Reader:
             page = self.api.call(
                 f"bulk_query_results_{obj.lower()}", _results(obj, job_id, locator)
             )
-            for row in csv.DictReader(io.StringIO(page["records"])):
-                yield {k: (v if v != "" else None) for k, v in row.items()}
+            yield from csv_records(page["records"])
             locator = page["locator"]
             if not locator:
                 return
@@ -92,6 +91,31 @@ def _results(obj: str, job_id: str, locator: str) -> Callable[[Any], Any]:
         return bulk.client(obj, client).get_query_results(job_id, locator, BULK_PAGE)
 
     return fetch
+
+
+def csv_records(text: str) -> Iterator[dict[str, Any]]:
+    """The rows of a Bulk results page as dicts, an empty field as None.
+
+    What ``csv.DictReader`` gives (blank lines skipped, a short row's missing fields None,
+    a long row's extra fields as a list under None), without its per-row overhead.
+    """
+    lines = csv.reader(io.StringIO(text))
+    header = next(lines, None)
+    if header is None:
+        return
+    width = len(header)
+    for row in lines:
+        if not row:
+            continue
+        if len(row) == width:
+            yield dict(zip(header, [v if v != "" else None for v in row], strict=True))
+        else:
+            record: dict[Any, Any] = dict(zip(header, row, strict=False))
+            for name in header[len(row) :]:
+                record[name] = None
+            if len(row) > width:
+                record[None] = row[width:]
+            yield {k: (v if v != "" else None) for k, v in record.items()}
 
 
 def rename(record: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:

@@ -29,7 +29,8 @@ import io
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from simple_salesforce.bulk2 import Operation
@@ -51,6 +52,16 @@ REASON_MAX = 200
 Again = dict[str, str]
 
 
+def _utc_stamp(at: datetime) -> str:
+    """``at`` as Salesforce's UTC datetime text (one run's updates share their time)."""
+    return _stamp(at, at.fold)  # equal datetimes may differ in fold, and so in UTC
+
+
+@lru_cache(maxsize=64)
+def _stamp(at: datetime, _fold: int) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def values(update: ScoreUpdate, icp: Mapping[str, str]) -> dict[str, Any]:
     """The field values to write for one update (the override only when the update sets
     it: a rep's direct edit of the tier kept as the override)."""
@@ -60,7 +71,7 @@ def values(update: ScoreUpdate, icp: Mapping[str, str]) -> dict[str, Any]:
         icp["flags"]: ";".join(update.flags) or None,
         icp["reasons"]: update.reasons or None,
         icp["profile_version"]: update.profile_version,
-        icp["scored_at"]: update.scored_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        icp["scored_at"]: _utc_stamp(update.scored_at),
     }
     if update.override is not None and "override" in icp:
         out[icp["override"]] = update.override
@@ -260,14 +271,11 @@ class Writer:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["Id", *names])
+        icp = self.icp
         for update in updates:
-            row = values(update, self.icp)
-            writer.writerow(
-                [
-                    update.account_id,
-                    *("#N/A" if row.get(n, "") is None else row.get(n, "") for n in names),
-                ]
-            )
+            row = values(update, icp)
+            cells = [row.get(n, "") for n in names]
+            writer.writerow([update.account_id, *["#N/A" if c is None else c for c in cells]])
         data = out.getvalue()
         obj = self.obj
         try:

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.model import Aggregates, Opportunity
-from icpsync.engine.state import dirty_accounts
+from icpsync.engine.state import dirty_accounts, insert_rows
 from icpsync.engine.state import opportunities as table
 
 #: rows per INSERT and ids per ``IN (...)``: well under every database's parameter limit.
@@ -131,7 +131,7 @@ class OpportunityCache:
         if self._empty:  # a reload: nothing stored to compare with
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(insert(table), list(rows.values()))
+                    insert_rows(conn, table, list(rows.values()))
                 return {str(r["account_id"]) for r in rows.values() if r["account_id"]}
             except IntegrityError:  # an id the reload already stored: compare as usual
                 pass
@@ -155,7 +155,7 @@ class OpportunityCache:
                         table.c.id.in_(list(rows)),
                     )
                 )
-                conn.execute(insert(table), list(rows.values()))
+                insert_rows(conn, table, list(rows.values()))
             touched.update(str(r["account_id"]) for r in rows.values() if r["account_id"])
             # Kept with the copy, in one transaction: if this run does not complete, the
             # next one still knows which accounts the changed deals belong to.
@@ -171,8 +171,9 @@ class OpportunityCache:
             }
             fresh = touched - known
             if fresh:
-                conn.execute(
-                    insert(dirty_accounts),
+                insert_rows(
+                    conn,
+                    dirty_accounts,
                     [
                         {"connection": self.connection, "org": self.org, "account_id": a}
                         for a in fresh
@@ -199,7 +200,7 @@ class OpportunityCache:
                         table.c.org == self.org,
                         table.c.account_id.in_(chunk),
                     )
-                )
+                ).all()  # one fetch, not one per row
                 for row in rows:
                     builder.add(_opportunity(row))
         return builder.result()

@@ -17,12 +17,12 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Engine
 
 from icpsync.core.model import RecordFailure, ScoreUpdate
 from icpsync.engine.run_report import RunReport
-from icpsync.engine.state import failures
+from icpsync.engine.state import failures, insert_rows
 
 __all__ = ["Quarantine", "RunQuarantine", "list_failures"]
 
@@ -106,7 +106,7 @@ class Quarantine:
                 if old:
                     conn.execute(bump, old)
                 if new:
-                    conn.execute(insert(table), new)
+                    insert_rows(conn, table, new)
 
     def release(self, ids: Collection[str]) -> int:
         """Take these records out of quarantine; how many were in it."""

@@ -255,6 +255,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) in one executemany: the state store's one
+    way to write many rows.
+
+    On SQLite the INSERT is compiled once and the driver gets plain tuples: SQLAlchemy's
+    per-row parameter handling cost about as much as SQLite's own work on a large sync.
+    Other databases get SQLAlchemy's executemany, which batches the rows into multi-row
+    INSERTs (a driver's own executemany may make one round trip per row there).
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(insert(table), list(rows))
+        return
+    dialect = conn.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
+    order = compiled.positiontup
+    assert order is not None  # SQLite's parameters are positional
+    # The columns' own conversions (a bool as 0/1, an int as a float in a Float column).
+    steps = [(k, table.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in order]
+    params = [tuple([r[k] if f is None else f(r[k]) for k, f in steps]) for r in rows]
+    conn.exec_driver_sql(compiled.string, params)
+
+
 def _fence(conn: Any, connection: str, org: str, holder: str, seconds: float | None = None) -> bool:
     """Touch the org's lease row as ``holder`` (pushing its expiry ``seconds`` ahead when
     given): True when ``holder`` holds it. The row stays write-locked until ``conn`` commits."""
@@ -534,8 +558,9 @@ class StateStore:
         if not written:
             return
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(history),
+            insert_rows(
+                conn,
+                history,
                 [
                     {
                         "run_id": run_id,

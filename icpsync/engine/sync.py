@@ -27,7 +27,7 @@ from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.diff import update_for
 from icpsync.core.errors import BudgetExhausted
 from icpsync.core.human_edits import with_rep_reasons
-from icpsync.core.model import NO_AGGREGATES, TIER_1, TIER_2, Account, Aggregates, ScoreUpdate
+from icpsync.core.model import TIER_1, TIER_2, Account, Aggregates, ScoreUpdate
 from icpsync.core.scoring import Scorer
 from icpsync.core.unavailable import unavailable_notes
 from icpsync.engine.batch_writer import BatchWriter
@@ -235,10 +235,10 @@ def _run(run: _Run) -> None:
             ids = [a.id for a in batch]
             aggregates = source.aggregates_for(ids)
             edits.begin_batch(ids)
-            for read in batch:
+            prepared = [edits.prepare(read) for read in batch]
+            results = scorer.score_batch([p[0] for p in prepared], aggregates, now)
+            for (account, kept, rep), result in zip(prepared, results, strict=True):
                 report.accounts_read += 1
-                account, kept, rep = edits.prepare(read)
-                result = scorer.score(account, aggregates.get(account.id, NO_AGGREGATES), now)
                 if kept is not None:
                     result = with_rep_reasons(result, *kept)
                 report.scored += 1

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
 from icpsync.core.human_edits import Written
+from icpsync.engine.state import insert_rows
 from icpsync.engine.state import written as table
 
 #: ids per ``IN (...)``: well under every database's parameter limit.
@@ -45,7 +46,7 @@ class WrittenValues:
                 chunk = ids[start : start + BATCH]
                 rows = conn.execute(
                     select(table).where(*self._mine(), table.c.account_id.in_(chunk))  # type: ignore[arg-type]
-                )
+                ).all()  # one fetch, not one per row
                 for r in rows:
                     out[r.account_id] = Written(r.tier, r.score, r.rep_tier, r.rep_was)
         return out
@@ -59,7 +60,7 @@ class WrittenValues:
             for start in range(0, len(ids), BATCH):
                 chunk = ids[start : start + BATCH]
                 conn.execute(delete(table).where(*self._mine(), table.c.account_id.in_(chunk)))  # type: ignore[arg-type]
-                conn.execute(insert(table), list(self._rows(chunk, rows)))
+                insert_rows(conn, table, list(self._rows(chunk, rows)))
 
     def _rows(self, ids: Iterable[str], rows: Mapping[str, Written]) -> Iterable[dict[str, object]]:
         for account_id in ids:
