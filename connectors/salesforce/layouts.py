@@ -117,7 +117,9 @@ class Layouts:
             index = self._index(layout)
             if index is not None and _same(layout.layoutSections[index], wanted):
                 steps.append(
-                    PlanStep("unchanged", f"layout {name}", f"section {self.label!r}", True)
+                    PlanStep(
+                        "unchanged", f"layout {unquote(name)}", f"section {self.label!r}", True
+                    )
                 )
                 continue
             action = "add section" if index is None else "update section"
@@ -131,7 +133,12 @@ class Layouts:
                 changed.append(layout)
             fields = sum(len(c.layoutItems or []) for c in wanted.layoutColumns if c is not None)
             steps.append(
-                PlanStep(action, f"layout {name}", f"{self.label!r}, {fields} fields", not dry_run)
+                PlanStep(
+                    action,
+                    f"layout {unquote(name)}",
+                    f"{self.label!r}, {fields} fields",
+                    not dry_run,
+                )
             )
         self._write(changed)
         return steps
@@ -151,7 +158,7 @@ class Layouts:
                 layout.layoutSections = sections
                 changed.append(layout)
             steps.append(
-                PlanStep("remove section", f"layout {name}", repr(self.label), not dry_run)
+                PlanStep("remove section", f"layout {unquote(name)}", repr(self.label), not dry_run)
             )
         self._write(changed)
         return steps

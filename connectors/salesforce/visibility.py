@@ -25,7 +25,7 @@ def visibility_checks(layouts: Layouts, views: ListViews, report: Report) -> lis
         for name, present in layouts.present().items():
             checks.append(
                 Check(
-                    f"layout {name}",
+                    f"layout {unquote(name)}",
                     present,
                     f"section {layouts.label!r}" + ("" if present else " missing"),
                     INSTALL,

@@ -296,7 +296,7 @@ def test_dry_run_lists_every_step(sandbox: Sandbox, tmp_path: Path) -> None:
     for line in (
         "would create field: Account.ICP_Tier__c",
         "would add section: layout Account-Account Layout",
-        "would add section: layout Account-Account %28Marketing%29 Layout",
+        "would add section: layout Account-Account (Marketing) Layout",
         "would create list view: Account.ICP_Tier_1",
         "would create list view: Account.My_ICP_Tier_1",
         "would create list view: Account.Anti_ICP",
