@@ -19,15 +19,11 @@ from icpsync.cli.output import echo_json, table
 def runs(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None:
     """List past runs, newest first, with their status (running, complete, partial,
     stopped, failed, or crashed: died without finishing)."""
-    from icpsync.cli.context import settings_from
-    from icpsync.engine.state import StateStore
+    from icpsync.cli.context import state_from
 
-    state = StateStore(settings_from(ctx).state.database_url())
-    try:
+    with state_from(ctx) as state:
         rows = state.list_runs(crm, limit)
         check = state.last_validation(crm)
-    finally:
-        state.close()
     if as_json:
         echo_json(rows)
         return
@@ -93,15 +89,11 @@ def _why(run: dict[str, object]) -> str:
 def failures(ctx: click.Context, crm: str | None, as_json: bool) -> None:
     """List the quarantined records: refused by the CRM for good (or not placed by the
     reader); retried by the next full run or `sync --retry-failed`."""
-    from icpsync.cli.context import settings_from
+    from icpsync.cli.context import state_from
     from icpsync.engine.quarantine import list_failures
-    from icpsync.engine.state import StateStore
 
-    state = StateStore(settings_from(ctx).state.database_url())
-    try:
+    with state_from(ctx) as state:
         rows = list_failures(state.engine, crm)
-    finally:
-        state.close()
     if as_json:
         echo_json(rows)
         return
@@ -138,15 +130,11 @@ def failures(ctx: click.Context, crm: str | None, as_json: bool) -> None:
 @click.pass_context
 def drift(ctx: click.Context, crm: str | None, limit: int, as_json: bool) -> None:
     """Show the drift log: tier changes, PSI, and whether recent wins still land in Tier 1-2."""
-    from icpsync.cli.context import settings_from
-    from icpsync.engine.state import StateStore
+    from icpsync.cli.context import state_from
 
-    state = StateStore(settings_from(ctx).state.database_url())
-    try:
+    with state_from(ctx) as state:
         rows = state.list_drift(crm, limit)
         check = state.last_validation(crm)
-    finally:
-        state.close()
     if as_json:
         echo_json(rows)
         return

@@ -285,14 +285,14 @@ def _fence(conn: Any, connection: str, org: str, holder: str, seconds: float | N
     expires = leases.c.expires_at if seconds is None else time.time() + seconds
     touched = conn.execute(
         update(leases)
-        .where(leases.c.connection == connection, leases.c.org == org, leases.c.holder == holder)
+        .where(*_owned(leases, connection, org), leases.c.holder == holder)
         .values(expires_at=expires)
     ).rowcount
     return bool(touched)
 
 
 def _put_cursor(conn: Any, connection: str, org: str, obj: str, value: datetime) -> None:
-    where = (cursors.c.connection == connection, cursors.c.org == org, cursors.c.object == obj)
+    where = (*_owned(cursors, connection, org), cursors.c.object == obj)
     done = conn.execute(update(cursors).where(*where).values(value=value.isoformat())).rowcount
     if not done:
         conn.execute(
@@ -335,6 +335,11 @@ def _holder_is_dead(holder: str | None) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _owned(table: Table, connection: str, org: str) -> tuple[Any, Any]:
+    """The conditions selecting one connection's rows of one org."""
+    return table.c.connection == connection, table.c.org == org
 
 
 def _created_meanwhile(exc: BaseException) -> bool:
@@ -427,7 +432,7 @@ class StateStore:
         """
         holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         now = time.time()
-        mine = (leases.c.connection == connection, leases.c.org == org)
+        mine = _owned(leases, connection, org)
         with self.engine.begin() as conn:
             try:
                 conn.execute(
@@ -475,8 +480,7 @@ class StateStore:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(cursors.c.value).where(
-                    cursors.c.connection == connection,
-                    cursors.c.org == org,
+                    *_owned(cursors, connection, org),
                     cursors.c.object == obj,
                 )
             ).first()
@@ -502,8 +506,7 @@ class StateStore:
         with self.engine.begin() as conn:
             conn.execute(
                 delete(cursors).where(
-                    cursors.c.connection == connection,
-                    cursors.c.org == org,
+                    *_owned(cursors, connection, org),
                     cursors.c.object == obj,
                 )
             )
@@ -699,8 +702,7 @@ class StateStore:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(baselines.c.share).where(
-                    baselines.c.connection == connection,
-                    baselines.c.org == org,
+                    *_owned(baselines, connection, org),
                     baselines.c.profile_version == version,
                 )
             ).first()
