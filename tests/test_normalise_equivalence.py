@@ -126,7 +126,7 @@ def test_column_batches_match_reference_rows(
         ]
         expected = [ref.account(row, dedupe=dedupe) for row in rows]
         got = accounts_from_columns(fast, columns, signals, dedupe=dedupe)
-        assert repr(got) == repr([a for a in expected if a is not None])
+        assert repr(list(got)) == repr([a for a in expected if a is not None])
         assert dict(fast_stats.bad_values) == dict(ref_stats.bad_values)
         assert dict(fast_stats.skipped) == dict(ref_stats.skipped)
         # the row-by-row path shares the remembered values with the column path

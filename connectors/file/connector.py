@@ -32,6 +32,7 @@ from icpsync.connectors.file.rows import (
 from icpsync.connectors.file.settings import SPEC
 from icpsync.connectors.file.store import OutputStore
 from icpsync.connectors.file.text_format import TextFormat, detect_format
+from icpsync.core.batch import AccountBatch
 from icpsync.core.errors import ConfigError, IcpSyncError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser, Reject, _text
@@ -276,7 +277,7 @@ class FileConnector:
 
         return raw_account
 
-    def _csv_account_batches(self, normaliser: Normaliser) -> Iterator[list[Account]]:
+    def _csv_account_batches(self, normaliser: Normaliser) -> Iterator[AccountBatch]:
         """Accounts of a CSV file with no output file, cleaned a batch of rows at a time."""
         fields, icp, not_signals = self._account_columns()
         pairs = fields + icp
@@ -297,7 +298,7 @@ class FileConnector:
         pairs: list[tuple[str, str]],
         not_signals: set[str],
         normaliser: Normaliser,
-    ) -> Iterator[list[Account]]:
+    ) -> Iterator[AccountBatch]:
         for header, cells, rows in batches:
             position = {name: i for i, name in enumerate(header)}
             absent = [None] * len(cells[0])
@@ -314,14 +315,14 @@ class FileConnector:
                 ]
             yield accounts_from_columns(normaliser, columns, signals, rows=rows)
 
-    def read_account_batches(self, since: datetime | None = None) -> Iterator[list[Account]]:
+    def read_account_batches(self, since: datetime | None = None) -> Iterator[AccountBatch]:
         """Accounts a batch at a time (those modified at or after ``since`` when the file
         says so): the same accounts as :meth:`read_accounts`, in the same order."""
         path = self.accounts_path
         self.check_columns()
         normaliser = self._normaliser(path)
         self.stats.api_calls["read_accounts"] += 1
-        batches: Iterator[list[Account]]
+        batches: Iterator[AccountBatch]
         if self.output_path is None and not is_jsonl(path):
             batches = self._csv_account_batches(normaliser)
         else:
@@ -329,11 +330,14 @@ class FileConnector:
             raw_account = self._raw_account_maker()
             rows = read_numbered_rows(path, self._skip_row, self.text_format(path))
             accounts = (normaliser.account(raw_account(row), row=number) for number, row in rows)
-            batches = ([a] for a in accounts if a is not None)
+            batches = (AccountBatch.from_accounts([a]) for a in accounts if a is not None)
         for batch in batches:
             if since is not None:
-                batch = [a for a in batch if a.last_modified is None or not a.last_modified < since]
-            if batch:
+                modified = batch.columns["last_modified"]
+                batch = batch.take(
+                    [i for i, at in enumerate(modified) if at is None or not at < since]
+                )
+            if len(batch):
                 yield batch
 
     def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:

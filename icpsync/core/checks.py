@@ -6,10 +6,9 @@ Pure: no I/O, no clock. :mod:`icpsync.core.scoring` assembles scores from these 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
 from icpsync.core.model import Account, Aggregates
@@ -41,10 +40,14 @@ _AGGREGATE_GETTERS: dict[str, Getter] = {
 }
 
 
+def _present(value: Any) -> Any:
+    """A signal's value, None when it is missing or empty."""
+    return None if value is None or value == "" else value
+
+
 def _signal_getter(name: str) -> Getter:
     def get(a: Account, g: Aggregates, t: datetime) -> Any:
-        value = a.signals.get(name)
-        return None if value is None or value == "" else value
+        return _present(a.signals.get(name))
 
     return get
 
@@ -154,6 +157,7 @@ def compile_check(cond: Condition, points: int, rule: AntiRule | None = None) ->
 
 
 MISSING = None
+_NO_ACCOUNT = Account(id="")
 #: Account attributes read directly (tech_stack is not: an empty set means missing).
 _PLAIN_FIELDS = frozenset(
     {"name", "domain", "industry", "employees", "annual_revenue", "country", "region"}
@@ -170,13 +174,12 @@ _MEMBERSHIP_OPERATORS = frozenset({"in", "not_in", "is_missing"})
 class FieldChecks:
     """Every check on one field: read the value once, remember its outcomes per value."""
 
-    __slots__ = ("get", "keys", "memos", "missing", "plain", "positions", "tests", "unmatched")
+    __slots__ = ("field", "keys", "memos", "missing", "positions", "tests", "unmatched")
 
     def __init__(self, compiled: list[tuple[int, Check]]):
         first = compiled[0][1]
         operators = {c.operator for _, c in compiled}
-        self.plain = attrgetter(first.field) if first.field in _PLAIN_FIELDS else None
-        self.get = first.get
+        self.field = first.field
         self.positions = tuple(index for index, _ in compiled)
         self.tests = tuple((c.test, c.wants_missing) for _, c in compiled)
         self.missing = tuple(MISSING if test is not None else wants for test, wants in self.tests)
@@ -211,6 +214,31 @@ class FieldChecks:
         if memo is not None and len(memo) < VALUE_CACHE_LIMIT:
             memo[value] = hit
         return hit
+
+    def values(
+        self, columns: Mapping[str, list[Any]], aggregates: list[Aggregates], as_of: datetime
+    ) -> list[Any]:
+        """The field's value for every account of a batch (None where missing).
+
+        ``columns`` are an :class:`~icpsync.core.batch.AccountBatch`'s; ``aggregates`` one
+        per account, read only by the deal-derived fields.
+        """
+        name = self.field
+        if name in _PLAIN_FIELDS:
+            return columns[name]
+        if name == "tech_stack":
+            return [stack or None for stack in columns["tech_stack"]]
+        if name.startswith("signals."):
+            key = name.removeprefix("signals.")
+            return [_present(signals.get(key)) for signals in columns["signals"]]
+        get = getter_for(name)
+        account = _NO_ACCOUNT  # deal-derived fields read the aggregates only
+        return [get(account, each, as_of) for each in aggregates]
+
+    @property
+    def reads_aggregates(self) -> bool:
+        """True for a deal-derived field (it needs each account's aggregates)."""
+        return self.field in _AGGREGATE_GETTERS
 
     def column(self, values: list[Any]) -> list[tuple[Any, ...]]:
         """The outcomes of this field's checks for each value of a column.

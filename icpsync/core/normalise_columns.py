@@ -15,7 +15,7 @@ from operator import itemgetter, methodcaller
 from types import MappingProxyType
 from typing import Any
 
-from icpsync.core.model import Account
+from icpsync.core.batch import AccountBatch
 from icpsync.core.normalise import (
     _MISSING_TOKENS,
     _NO_CURRENT,
@@ -27,7 +27,6 @@ from icpsync.core.normalise import (
     _Bad,
     _BadValue,
     _clean_domain,
-    _new_account,
     _text,
     parse_datetime,
     parse_employees,
@@ -174,7 +173,7 @@ def accounts_from_columns(
     *,
     dedupe: bool = True,
     rows: Sequence[int | None] | None = None,
-) -> list[Account]:
+) -> AccountBatch:
     """The accounts of a batch of rows given as columns of raw text.
 
     Args:
@@ -235,20 +234,20 @@ def accounts_from_columns(
             currents.append(
                 normaliser._current({key: values[i] for key, values in icp_columns.items()})
             )
-    return list(
-        map(
-            _new_account,
-            ids,
-            names,
-            domains,
-            industries,
-            employees,
-            revenues,
-            countries,
-            regions,
-            stacks,
-            signal_maps,
-            modified,
-            currents,
-        )
+    return AccountBatch(
+        {
+            "id": ids,
+            "name": names,
+            "domain": domains,
+            "industry": industries,
+            "employees": employees,
+            "annual_revenue": revenues,
+            "country": countries,
+            "region": regions,
+            "tech_stack": stacks,
+            "signals": list(signal_maps),
+            "last_modified": modified,
+            "current": currents,
+        },
+        [numbers[i] for i in kept] if rows is not None else None,
     )

@@ -2,26 +2,27 @@
 
 Pure: no I/O, no clock (``as_of`` is passed in), no CRM field names, nothing from
 ``connectors``. The same input always gives the same output. :class:`Scorer` compiles a
-profile once into plain closures so that scoring a million accounts is cheap;
-:meth:`Scorer.score_many` scores a stream in columnar batches with the same results;
+profile once; :meth:`Scorer.score_batch` is the one scoring path (an
+:class:`~icpsync.core.batch.AccountBatch` in, a :class:`~icpsync.core.batch.ScoreBatch`
+out); :meth:`Scorer.score` and :meth:`Scorer.score_many` are views over it, and
 :func:`score_account` is the one-off form. The checks themselves are in :mod:`.checks`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import islice, repeat
 from operator import attrgetter
 from typing import Any
 
+from icpsync.core.batch import AccountBatch, ScoreBatch
 from icpsync.core.checks import (
     MISSING,
     Check,
     FieldChecks,
     compile_check,
 )
-from icpsync.core.frozen import fast_constructor
 from icpsync.core.model import (
     ANTI_ICP,
     NO_AGGREGATES,
@@ -39,13 +40,11 @@ from icpsync.core.unavailable import reason as unavailable_reason
 CACHE_LIMIT = 200_000
 #: Accounts scored together by ``score_many``.
 BATCH_ACCOUNTS = 2048
-_new_score = fast_constructor(IcpScore)
-_ids = attrgetter("id")
-_overrides = attrgetter("current.override")
+_override = attrgetter("override")
 
 
 class Scorer:
-    """A profile compiled for fast, repeated scoring.
+    """A profile compiled for fast, repeated scoring, a batch at a time.
 
     Each account is reduced to the outcome of every criterion and rule (held, not held,
     missing, or the matched text); the score, tier and reasons for an outcome are built
@@ -65,29 +64,13 @@ class Scorer:
         for index, c in enumerate((*self._criteria, *self._anti)):
             by_field.setdefault(c.field, []).append((index, c))
         self._fields = [FieldChecks(checks) for checks in by_field.values()]
-        self._reads = tuple((f.plain, f.get, f.missing, f.memos, f.outcomes) for f in self._fields)
         self._tier_for = profile.tiers.tier_for
         self._outcomes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def score(self, account: Account, aggregates: Aggregates, as_of: datetime) -> IcpScore:
-        """Score one account."""
-        key: list[Any] = []
-        append = key.append
-        for plain, get, missing, memos, outcomes in self._reads:
-            value = plain(account) if plain is not None else get(account, aggregates, as_of)
-            if value is None:
-                append(missing)
-                continue
-            memo = memos.get(value.__class__)
-            hit = memo.get(value) if memo is not None else None
-            append(hit if hit is not None else outcomes(value))
-        override = account.current.override
-        append(override)
-        found = tuple(key)
-        outcome = self._outcomes.get(found)
-        if outcome is None:
-            outcome = self._outcome(found, override)
-        return _new_score(account.id, *outcome)
+        """Score one account: a batch of one (see :meth:`score_batch`)."""
+        batch = AccountBatch.from_accounts((account,))
+        return self.score_batch(batch, {account.id: aggregates}, as_of)[0]
 
     def score_many(
         self,
@@ -95,43 +78,42 @@ class Scorer:
         aggregates: Mapping[str, Aggregates],
         as_of: datetime,
     ) -> Iterator[IcpScore]:
-        """Score a stream of accounts, each with its aggregates (none when not in the map).
-
-        Accounts are scored a batch at a time, column by column (:meth:`score_batch`);
-        the results are those of :meth:`score`.
-        """
+        """Score a stream of accounts, each with its aggregates (none when not in the map),
+        a batch of :data:`BATCH_ACCOUNTS` at a time."""
         stream = iter(accounts)
         while batch := list(islice(stream, BATCH_ACCOUNTS)):
-            yield from self.score_batch(batch, aggregates, as_of)
+            yield from self.score_batch(AccountBatch.from_accounts(batch), aggregates, as_of)
 
     def score_batch(
         self,
-        accounts: Sequence[Account],
+        accounts: AccountBatch,
         aggregates: Mapping[str, Aggregates],
         as_of: datetime,
-    ) -> list[IcpScore]:
-        """What :meth:`score` gives for each account, computed column by column."""
-        if not accounts:
-            return []
-        ids = list(map(_ids, accounts))
-        per_account: list[Aggregates] | None = None
-        columns = []
+    ) -> ScoreBatch:
+        """Score a batch column by column, each account with its aggregates (none when
+        not in the map).
+
+        Each field's checks run once per distinct value (:meth:`FieldChecks.column`); each
+        distinct combination of outcomes is assembled into score, tier and reasons once.
+        """
+        columns = accounts.columns
+        ids = columns["id"]
+        if not ids:
+            return ScoreBatch([], [])
+        per_account: list[Aggregates] = []
+        outcome_columns = []
         for field in self._fields:
-            if field.plain is not None:
-                values = list(map(field.plain, accounts))
-            else:
-                if per_account is None:
-                    per_account = list(map(aggregates.get, ids, repeat(NO_AGGREGATES)))
-                values = list(map(field.get, accounts, per_account, repeat(as_of)))
-            columns.append(field.column(values))
-        overrides = list(map(_overrides, accounts))
-        keys = list(zip(*columns, overrides, strict=True))
+            if field.reads_aggregates and not per_account:
+                per_account = list(map(aggregates.get, ids, repeat(NO_AGGREGATES)))
+            outcome_columns.append(field.column(field.values(columns, per_account, as_of)))
+        overrides = list(map(_override, columns["current"]))
+        keys = list(zip(*outcome_columns, overrides, strict=True))
         found: list[Any] = list(map(self._outcomes.get, keys))
         if None in found:
             for position, outcome in enumerate(found):
                 if outcome is None:
                     found[position] = self._outcome(keys[position], overrides[position])
-        return list(map(_new_score, ids, *zip(*found, strict=True)))
+        return ScoreBatch(list(ids), found)
 
     def _outcome(self, key: tuple[Any, ...], override: str | None) -> tuple[Any, ...]:
         """Assemble (and remember) the outcome of a score key not seen before."""

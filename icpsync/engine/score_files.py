@@ -18,12 +18,13 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext, supp
 from datetime import datetime
 from functools import partial
 from itertools import islice
-from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from icpsync.core.aggregates import AggregateBuilder
+from icpsync.core.batch import AccountBatch
 from icpsync.core.errors import ConfigError
+from icpsync.core.model import Account
 from icpsync.core.profile import Profile
 from icpsync.core.scoring import Scorer
 from icpsync.engine.registry import connector_class
@@ -31,7 +32,6 @@ from icpsync.engine.run_report import RunReport
 
 if TYPE_CHECKING:
     from icpsync.core.aggregates import Aggregates
-    from icpsync.core.model import Account
     from icpsync.core.normalise import Reject
     from icpsync.engine.field_map import FieldMap
     from icpsync.engine.protocol import Connector
@@ -45,20 +45,15 @@ OUTPUT_COLUMNS = (
     "icp_profile_version",
 )
 
-_account_id = attrgetter("account_id")
-_score = attrgetter("score")
-_tier = attrgetter("tier")
-_flags = attrgetter("flags")
-_reasons_short = attrgetter("reasons_short")
-_profile_version = attrgetter("profile_version")
 
-
-def _account_batches(connector: Connector) -> Iterator[list[Account]]:
+def _account_batches(connector: Connector) -> Iterator[AccountBatch]:
     """The connector's accounts in batches (the file connector reads them that way)."""
     read_batches = getattr(connector, "read_account_batches", None)
     if read_batches is not None:
         return read_batches()
-    return iter(partial(list, islice(connector.read_accounts(), 2048)), [])  # pragma: no cover
+    stream = connector.read_accounts()
+    accounts: Iterator[list[Account]] = iter(partial(list, islice(stream, 2048)), [])
+    return map(AccountBatch.from_accounts, accounts)  # pragma: no cover
 
 
 class Rejects(Protocol):
@@ -193,19 +188,20 @@ def _score_into(
             writer.writerow(OUTPUT_COLUMNS)
         for batch in _account_batches(connector):
             results = scorer.score_batch(batch, aggregates, now)
-            scores = list(map(_score, results))
-            report.tiers.update(map(_tier, results))
+            scores = results.column("score")
+            tiers = results.column("tier")
+            report.tiers.update(tiers)
             for score, n in Counter(scores).items():
                 report.score_histogram[min(score // 10, 9)] += n
             if writer:
                 writer.writerows(
                     zip(
-                        map(_account_id, results),
+                        results.ids,
                         scores,
-                        map(_tier, results),
-                        map(";".join, map(_flags, results)),
-                        map(_reasons_short, results),
-                        map(_profile_version, results),
+                        tiers,
+                        map(";".join, results.column("flags")),
+                        results.column("reasons_short"),
+                        results.column("profile_version"),
                         strict=True,
                     )
                 )

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from icpsync.core.aggregates import AggregateBuilder
+from icpsync.core.batch import AccountBatch
 from icpsync.core.diff import update_for
 from icpsync.core.errors import BudgetExhausted
 from icpsync.core.human_edits import with_rep_reasons
@@ -236,7 +237,8 @@ def _run(run: _Run) -> None:
             aggregates = source.aggregates_for(ids)
             edits.begin_batch(ids)
             prepared = [edits.prepare(read) for read in batch]
-            results = scorer.score_batch([p[0] for p in prepared], aggregates, now)
+            scored = AccountBatch.from_accounts([p[0] for p in prepared])
+            results = scorer.score_batch(scored, aggregates, now)
             for (account, kept, rep), result in zip(prepared, results, strict=True):
                 report.accounts_read += 1
                 if kept is not None:
