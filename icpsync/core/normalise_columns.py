@@ -58,6 +58,32 @@ def _is_bad(value: object) -> bool:
     return value.__class__ is _BadValue
 
 
+def _all_text(values: Column) -> bool:
+    """True when every value is a ``str`` or None, as a CSV reader gives them (JSON pages
+    give numbers, booleans and lists too: those columns are cleaned value by value)."""
+    return set(map(type, values)) <= _TEXT_CLASSES
+
+
+_TEXT_CLASSES = frozenset({str, type(None)})
+
+
+def _value_by_value(
+    normaliser: Normaliser,
+    clean: Callable[[object], Any],
+    values: Sequence[object],
+    addresses: Addresses,
+) -> list[Any]:
+    """``clean`` (one of the normaliser's own per-value cleaners) of every value, each
+    reject addressed to its row."""
+    if addresses is None:
+        return list(map(clean, values))
+    cleaned = []
+    for address, raw in zip(addresses, values, strict=True):
+        normaliser.at = address
+        cleaned.append(clean(raw))
+    return cleaned
+
+
 def _clean_column(
     normaliser: Normaliser,
     name: str,
@@ -66,6 +92,10 @@ def _clean_column(
     addresses: Addresses = None,
 ) -> list[Any]:
     """``normaliser._clean(name, value, parse)`` for every value, bad ones counted."""
+    if not _all_text(values):
+        return _value_by_value(
+            normaliser, lambda raw: normaliser._clean(name, raw, parse), values, addresses
+        )
 
     def compute(raw: object) -> object:
         try:
@@ -92,6 +122,8 @@ def _stack_column(
     normaliser: Normaliser, values: Column, addresses: Addresses = None
 ) -> list[frozenset[str]]:
     """``normaliser._tech_stack(value)`` for every value, bad items counted."""
+    if not _all_text(values):
+        return _value_by_value(normaliser, normaliser._tech_stack, values, addresses)
     distinct = set(values)
     memo = normaliser._memo("tech_stack", parse_set)
     lookup = _lookup(memo, distinct, normaliser.parse_stack)
@@ -112,7 +144,7 @@ def _stack_column(
 
 def _text_column(values: Column) -> list[str | None]:
     """``_text`` of every value, the per-value work done by ``map`` in C."""
-    if None in values:
+    if None in values or not _all_text(values):
         return list(map(_text, values))
     stripped: list[str | None] = list(map(str.strip, values))  # type: ignore[arg-type]
     if max(map(len, stripped), default=0) > MAX_TEXT:  # type: ignore[arg-type]
