@@ -41,6 +41,27 @@ def _short(value: Any) -> str:
     return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text)} characters)"
 
 
+def _pair(expected: Any, got: Any) -> str:
+    """Both values, shortened; two texts from just before where they first differ."""
+    if not (isinstance(expected, str | bytes) and isinstance(got, str | bytes)):
+        return f"    expected {_short(expected)}\n    got      {_short(got)}"
+    at = next(
+        (i for i, (a, b) in enumerate(zip(expected, got, strict=False)) if a != b),
+        min(len(expected), len(got)),
+    )
+    start = max(0, at - 40)
+    where = f"at character {at}"
+    if isinstance(expected, str) and "\n" in expected[:at]:
+        where += f" (line {expected[:at].count(chr(10)) + 1})"
+    lines = [f"    first difference {where} of {len(expected)} / {len(got)}"]
+    for label, text in (("expected", expected), ("got     ", got)):
+        window = repr(text[start : at + 80])
+        lines.append(
+            f"    {label} {'...' if start else ''}{window}{'...' if at + 80 < len(text) else ''}"
+        )
+    return "\n".join(lines)
+
+
 def _field_differences(expected: Any, got: Any, prefix: str = "") -> list[str]:
     """``field: expected ... got ...`` for each leaf that differs (dicts walked)."""
     if isinstance(expected, dict) and isinstance(got, dict):
@@ -51,8 +72,7 @@ def _field_differences(expected: Any, got: Any, prefix: str = "") -> list[str]:
                     expected.get(key, "<absent>"), got.get(key, "<absent>"), f"{prefix}{key}."
                 )
         return lines
-    return [f"  {prefix.rstrip('.') or 'value'}:\n    expected {_short(expected)}\n"
-            f"    got      {_short(got)}"]  # fmt: skip
+    return [f"  {prefix.rstrip('.') or 'value'}:\n{_pair(expected, got)}"]
 
 
 def same_records(what: str, expected: list[Any], got: list[Any], key: str | None = None) -> None:
@@ -86,8 +106,7 @@ def same_text(what: str, expected: bytes, got: bytes) -> None:
         if want != have:
             detail = _csv_detail(want_lines[0], want, have) if number > 1 else ""
             pytest.fail(
-                f"{what}: line {number} differs from the release's{detail}\n"
-                f"  expected {_short(repr(want))}\n  got      {_short(repr(have))}",
+                f"{what}: line {number} differs from the release's{detail}\n" + _pair(want, have),
                 pytrace=False,
             )
     pytest.fail(
@@ -96,12 +115,12 @@ def same_text(what: str, expected: bytes, got: bytes) -> None:
 
 
 def _csv_detail(header: bytes, want: bytes, have: bytes) -> str:
-    """`` (id X, column C)`` for two CSV lines, when they parse."""
+    """`` (id X; the columns that differ)`` for two CSV lines, when they parse."""
     try:
         names, a, b = (next(csv.reader(io.StringIO(x.decode()))) for x in (header, want, have))
     except (UnicodeDecodeError, StopIteration, csv.Error):
         return ""
-    for name, x, y in zip(names, a, b, strict=False):
-        if x != y:
-            return f" (id {a[0]!r}, column {name!r})"
-    return ""
+    moved = [name for name, x, y in zip(names, a, b, strict=False) if x != y]
+    if len(a) != len(b):
+        moved.append(f"{len(b)} cells instead of {len(a)}")
+    return f" ({names[0]} {_short(a[0])[:80]!r}; {', '.join(moved)})" if moved else ""

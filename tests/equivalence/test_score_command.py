@@ -35,11 +35,6 @@ def test_score_matches_the_release(case_dir: Path, tmp_path: Path) -> None:
     case = json.loads((case_dir / "case.json").read_text())
     _lay_out(case_dir, case, tmp_path)
     run = icpsync(tmp_path, case["args"])
-    same_value(
-        f"{case_dir.name}: exit code and output",
-        {k: case[k] for k in ("exit_code", "stderr", "stdout")},
-        run,
-    )
     for made in ("out.csv", "rejects.csv"):
         path = tmp_path / made
         if made not in case["expected"]:
@@ -48,4 +43,34 @@ def test_score_matches_the_release(case_dir: Path, tmp_path: Path) -> None:
         expected = read_bytes(case_dir / "expected" / case["expected"][made])
         same_text(f"{case_dir.name}: {made}", expected, path.read_bytes())
         path.unlink()
+    same_value(
+        f"{case_dir.name}: exit code and output",
+        {k: case[k] for k in ("exit_code", "stderr", "stdout")},
+        run,
+    )
     same_value(f"{case_dir.name}: --json", case["report"], score_report(tmp_path, case["args"]))
+
+
+def test_a_one_point_change_to_the_profile_fails_with_the_first_differing_row(
+    tmp_path: Path,
+) -> None:
+    """The corpus can fail: +1 point on one criterion of the default profile, and the
+    comparison names the first row and column that moved, in a few lines."""
+    case_dir = CORPUS / "score" / "synthetic-default"
+    case = json.loads((case_dir / "case.json").read_text())
+    _lay_out(case_dir, case, tmp_path)
+    text = (CORPUS / "profiles" / "default.toml").read_text(encoding="utf-8")
+    changed = text.replace(
+        "between = [200, 2000]\npoints = 20", "between = [200, 2000]\npoints = 21"
+    )
+    assert changed != text
+    (tmp_path / "changed.toml").write_text(changed, encoding="utf-8")
+    run = icpsync(tmp_path, [*case["args"], "--profile", "changed.toml"])
+    assert run["exit_code"] == 0
+    expected = read_bytes(case_dir / "expected" / case["expected"]["out.csv"])
+    with pytest.raises(pytest.fail.Exception) as failed:
+        same_text("synthetic-default: out.csv", expected, (tmp_path / "out.csv").read_bytes())
+    message = str(failed.value)
+    # every row carries the profile's version, which the change moved too
+    assert "line 2 differs" in message and "icp_profile_version" in message, message
+    assert len(message.splitlines()) == 3 and len(message) < 1500, message

@@ -39,3 +39,21 @@ def test_a_book_scores_as_the_release_did(path: Path) -> None:
     profile = load_profile(CORPUS / "profiles" / data["profile"])
     assert len(data["cases"]) >= 2000
     _same_scores(path.name, profile, data["cases"], data["expected"])
+
+
+def test_a_one_point_change_to_the_profile_names_the_account_and_fields() -> None:
+    """The corpus can fail: the default profile with +1 point on one criterion gives a
+    failure naming the first account that moved and the fields that moved, not a blob."""
+    data = read_json(CORPUS / "scoring" / "book-default.json.gz")
+    profile = load_profile(CORPUS / "profiles" / "default.toml")
+    criteria = [
+        c.model_copy(update={"points": c.points + 1}) if c.id == "employees_200_2000" else c
+        for c in profile.criteria
+    ]
+    changed = profile.model_copy(update={"criteria": criteria})
+    with pytest.raises(pytest.fail.Exception) as failed:
+        _same_scores("book-default", changed, data["cases"], data["expected"])
+    message = str(failed.value)
+    assert message.startswith("book-default: score: record ") and "(account_id '" in message
+    assert "  profile_version:\n    expected 09f0654b63\n" in message, message
+    assert len(message.splitlines()) < 20, message
