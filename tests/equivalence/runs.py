@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -65,7 +66,7 @@ def score_report(folder: Path, args: list[str]) -> dict[str, Any]:
     run = icpsync(folder, [*args, "--json"])
     report: dict[str, Any] | None = None
     if run["stdout"].strip():
-        report = __import__("json").loads(run["stdout"])
+        report = json.loads(run["stdout"])
         for key in VOLATILE_REPORT_KEYS:
             report.pop(key, None)
     return {"exit_code": run["exit_code"], "stderr": run["stderr"], "report": report}
