@@ -8,6 +8,7 @@
   as one ``executemany``, on PostgreSQL from a temporary table filled by ``COPY``.
 - :func:`ids_in` selects rows by a list of ids with one parameter (a JSON array on SQLite,
   an array on PostgreSQL), so a batch of ids is one query of one cached statement.
+- :func:`analyze` refreshes PostgreSQL's statistics of a table after a large bulk write.
 
 Values are converted by each column's own bind conversion, as SQLAlchemy would (a bool is
 stored as 0/1 on SQLite, an int in a Float column as a real). Driver errors come out as
@@ -27,7 +28,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnClause, literal_column
 
-__all__ = ["IN_CHUNK", "ids_in", "insert_rows", "insert_tuples", "upsert_tuples"]
+__all__ = ["IN_CHUNK", "analyze", "ids_in", "insert_rows", "insert_tuples", "upsert_tuples"]
 
 #: ids per ``IN (...)`` on databases without an array parameter (under every bind limit).
 IN_CHUNK = 500
@@ -187,6 +188,16 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         return
     columns = list(rows[0])
     insert_tuples(conn, table, columns, [tuple([r[k] for k in columns]) for r in rows])
+
+
+def analyze(conn: Connection, table: Table) -> None:
+    """Bring the planner's statistics of ``table`` up to date after a large bulk write
+    (PostgreSQL: ``ANALYZE``; elsewhere nothing). Until autovacuum gets to a new table,
+    PostgreSQL plans a lookup by a batch of ids as a scan of every row of the org, each
+    compared with the ids: a run that looks up what it has just written pays that for
+    every batch."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(table.name)}")
 
 
 def ids_in(conn: Connection, column: ColumnClause[Any], ids: Sequence[str]) -> Iterator[Any]:

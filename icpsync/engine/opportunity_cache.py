@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.model import Aggregates, Opportunity
-from icpsync.engine.bulk import ids_in, insert_tuples, upsert_tuples
+from icpsync.engine.bulk import analyze, ids_in, insert_tuples, upsert_tuples
 from icpsync.engine.schema import dirty_accounts
 from icpsync.engine.schema import opportunities as table
 
@@ -81,6 +81,7 @@ class OpportunityCache:
         self.org = org
         self._pending: list[Opportunity] = []
         self._empty = False
+        self._reloaded = False  # rebuilt since the planner's statistics were refreshed
 
     def clear(self) -> None:
         """Forget every opportunity of the connection (before a full reload)."""
@@ -89,6 +90,7 @@ class OpportunityCache:
                 delete(table).where(table.c.connection == self.connection, table.c.org == self.org)
             )
         self._empty = True
+        self._reloaded = True
 
     def dirty(self) -> set[str]:
         """Accounts whose deals changed in runs that did not complete: read them again."""
@@ -178,6 +180,10 @@ class OpportunityCache:
             table.c.created,
             table.c.closed,
         ).where(*self._mine(table))
+        if self._reloaded:
+            with self.engine.begin() as conn:
+                analyze(conn, table)
+            self._reloaded = False
         with self.engine.connect() as conn:
             for condition in ids_in(conn, table.c.account_id, _listed(account_ids)):
                 for opp_id, account_id, is_closed, is_won, amount, created, closed in conn.execute(

@@ -15,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from icpsync.core.human_edits import Written
-from icpsync.engine.bulk import ids_in, upsert_tuples
+from icpsync.engine.bulk import analyze, ids_in, upsert_tuples
 from icpsync.engine.schema import written as table
 
+#: rows written at once after which PostgreSQL's statistics of the table are refreshed.
+ANALYZE_AFTER = 10_000
 #: the columns :meth:`WrittenValues.put_many` writes, in order.
 COLUMNS = ("connection", "org", "account_id", "tier", "score", "rep_tier", "rep_was")
 
@@ -95,3 +97,5 @@ class WrittenValues:
             rows = list({row[2]: row for row in rows}.values())
         with self.engine.begin() as conn:
             upsert_tuples(conn, table, COLUMNS, rows)
+            if len(rows) >= ANALYZE_AFTER:  # the run's next lookups need the new statistics
+                analyze(conn, table)
