@@ -38,7 +38,8 @@ _Step = Callable[[Any], Any] | None
 
 
 def _kind(conn: Connection) -> str:
-    """``sqlite``, ``copy`` (PostgreSQL through psycopg 3) or ``other``."""
+    """How this connection's database is written: ``sqlite``, ``copy`` (PostgreSQL through
+    psycopg 3) or ``other`` (SQLAlchemy's generic statements, a batch of ids at a time)."""
     dialect = conn.dialect
     if dialect.name == "sqlite":
         return "sqlite"
@@ -206,11 +207,11 @@ def ids_in(conn: Connection, column: ColumnClause[Any], ids: Sequence[str]) -> I
     whatever their number), one per ``IN_CHUNK`` ids elsewhere. Nothing for no ids."""
     if not ids:
         return
-    name = conn.dialect.name
-    if name == "sqlite":
+    kind = _kind(conn)
+    if kind == "sqlite":
         values = func.json_each(bindparam("ids_json", json.dumps(list(ids))))
         yield column.in_(select(literal_column("value")).select_from(values))
-    elif name == "postgresql":
+    elif kind == "copy":
         yield column == any_(bindparam("ids_array", list(ids), type_=ARRAY(column.type)))
     else:
         for start in range(0, len(ids), IN_CHUNK):
