@@ -395,3 +395,29 @@ def _write(path: Path, rows: list[dict[str, str]]) -> None:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def test_seen_many_releases_what_seen_one_by_one_releases(state: StateStore) -> None:
+    from icpsync.core.model import RecordFailure
+    from icpsync.engine.quarantine import CHUNK, RunQuarantine
+    from icpsync.engine.run_report import RunReport
+
+    ids = [f"001{i:05d}" for i in range(CHUNK + 300)]
+    right = [i % 2 == 0 for i in range(len(ids))]
+    outcomes = []
+    for org, batch in (("one", False), ("many", True)):
+        store = Quarantine(state.engine, "crm", org)
+        store.put([RecordFailure(i, "why", False) for i in ids[::3]], NOW)
+        report = RunReport(crm="crm")
+        run = RunQuarantine(store, report)
+        if batch:
+            run.seen_many(ids[:100], right[:100])
+            run.seen_many(["other"], [True])  # none held: nothing to do
+            run.seen_many(ids[100:], right[100:])
+        else:
+            for account_id, unchanged in zip(ids, right, strict=True):
+                run.seen(account_id, unchanged=unchanged)
+        run.finish(read_everything=False, at=NOW)
+        outcomes.append((report.released, store.ids(), run._unseen))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == len([i for i in range(0, len(ids), 3) if i % 2 == 0])

@@ -165,6 +165,14 @@ class RunQuarantine:
             if len(self._right) >= CHUNK:
                 self._release_right()
 
+    def seen_many(self, account_ids: Sequence[str], unchanged: Sequence[bool]) -> None:
+        """:meth:`seen` for a batch: ``unchanged[i]`` tells whether ``account_ids[i]`` was
+        found already right. Nothing to do (the common case) when nothing is held."""
+        if not self.held or self.held.isdisjoint(account_ids):
+            return
+        for account_id, right in zip(account_ids, unchanged, strict=True):
+            self.seen(account_id, unchanged=right)
+
     def written(self, updates: Sequence[ScoreUpdate]) -> None:
         """These updates were applied: their records leave quarantine."""
         ids = [u.account_id for u in updates if u.account_id in self.held]
