@@ -421,3 +421,35 @@ def test_seen_many_releases_what_seen_one_by_one_releases(state: StateStore) -> 
         outcomes.append((report.released, store.ids(), run._unseen))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == len([i for i in range(0, len(ids), 3) if i % 2 == 0])
+
+
+def test_on_sqlite_only_the_commit_that_moves_cursors_syncs_the_wal(tmp_path: Path) -> None:
+    from sqlalchemy import event
+
+    from icpsync.engine.run_report import RunReport
+
+    state = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    seen: list[tuple[str, int]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(("UPDATE", "INSERT")):
+            level = conn.connection.driver_connection.execute("PRAGMA synchronous").fetchone()
+            seen.append((statement.split()[2 if statement.startswith("INSERT") else 1], level[0]))
+
+    event.listen(state.engine, "before_cursor_execute", note)
+    try:
+        report = RunReport(crm="crm", started_at=NOW.isoformat())
+        report.org = "o1"
+        run_id = state.start_run(report)
+        state.record_history(run_id, "crm", _updates(3), org="o1")
+        assert state.finish_run(run_id, report, NOW, move_cursors={"accounts": NOW})
+        state.set_cursor("crm", "deals", NOW, org="o1")
+        with state.engine.connect() as conn:
+            level = conn.connection.driver_connection.execute("PRAGMA synchronous").fetchone()
+        assert level[0] == 1  # NORMAL again afterwards
+    finally:
+        state.close()
+    full, normal = 2, 1
+    assert ("icpsync_cursors", full) in seen and ("icpsync_runs", normal) in seen
+    assert all(level == full for table, level in seen if table == "icpsync_cursors")
+    assert state.cursor("crm", "accounts", org="o1") == NOW

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, create_engine, delete, event, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from icpsync.core.errors import RunLocked
@@ -90,8 +90,14 @@ __all__ = [
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Write-ahead log and no fsync per commit: a crash keeps the database consistent
-    (it may lose the last commits, which a run repeats: cursors move last)."""
+    """Write-ahead log, and no fsync at the commits that do not move a cursor.
+
+    With ``synchronous=NORMAL`` a commit survives the process's crash at once and an
+    operating-system crash or power loss once the WAL is next synced; such a loss drops
+    the last commits only, in order (the WAL is replayed up to its first missing frame).
+    The commit that moves cursors syncs the WAL (see ``StateStore._durable``): when a run
+    is recorded complete, its history, written values and deal copy are on disk too.
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -192,6 +198,22 @@ class StateStore:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         upgrade(self.engine)
+
+    @contextmanager
+    def _durable(self) -> Iterator[Connection]:
+        """A transaction whose commit is on disk when it returns (it moves cursors). On
+        SQLite the WAL is synced at this commit (``synchronous=FULL`` for it alone), which
+        makes every earlier commit durable too; other databases sync every commit."""
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+            if raw is not None:
+                raw.execute("PRAGMA synchronous=FULL")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA synchronous=NORMAL")
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -297,7 +319,7 @@ class StateStore:
         """
         from icpsync.core.errors import LeaseLost
 
-        with self.engine.begin() as conn:
+        with self._durable() as conn:
             if holder is not None and not _fence(conn, connection, org, holder):
                 raise LeaseLost(f"the run lease of {connection!r} (org {org}) was taken over")
             _put_cursor(conn, connection, org, obj, value)
@@ -443,7 +465,7 @@ class StateStore:
         returned.
         """
         org = report.org or ""
-        with self.engine.begin() as conn:
+        with self._durable() as conn:
             if holder is not None and not _fence(conn, report.crm, org, holder):
                 report.stopped = report.stopped or "lost the run lease to another run"
                 conn.execute(
