@@ -284,8 +284,11 @@ def _cache_round(state: StateStore) -> tuple[list[set[str]], dict[str, Any], set
 
 
 def test_the_deal_copy_and_its_aggregates_equal_the_generic_path(
-    state: StateStore, generic: Any
+    state: StateStore, generic: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from icpsync.engine import opportunity_cache
+
+    monkeypatch.setattr(opportunity_cache, "BATCH", 300)  # several batches, one partial
     fast = _cache_round(state)
     fast_tables = _rows(state, opportunities), _rows(state, dirty_accounts)
     with state.engine.begin() as conn:

@@ -26,8 +26,8 @@ from icpsync.engine.bulk import analyze, ids_in, insert_tuples, upsert_tuples
 from icpsync.engine.schema import dirty_accounts
 from icpsync.engine.schema import opportunities as table
 
-#: deals per batch written (a stored deal copy is compared and written this many at a time).
-BATCH = 500
+#: deals per batch written: one transaction (a stored copy is compared this many at a time).
+BATCH = 5000
 #: the deal copy's columns as rows are written, in order.
 COLUMNS = (
     "connection",
