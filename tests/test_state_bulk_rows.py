@@ -456,3 +456,33 @@ def test_on_sqlite_only_the_commit_that_moves_cursors_syncs_the_wal(tmp_path: Pa
     assert ("icpsync_cursors", full) in seen and ("icpsync_runs", normal) in seen
     assert all(level == full for table, level in seen if table == "icpsync_cursors")
     assert state.cursor("crm", "accounts", org="o1") == NOW
+
+
+@pytest.mark.parametrize("state_url", ["postgresql"], indirect=True)
+def test_postgresql_statistics_are_refreshed_after_large_writes_and_a_reload(
+    state: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    from icpsync.engine import written_values
+
+    def tuples(table: str) -> float:
+        query = text("SELECT reltuples FROM pg_class WHERE relname = :name")
+        with state.engine.connect() as conn:
+            return float(conn.execute(query, {"name": table}).scalar_one())
+
+    assert tuples("icpsync_written") < 0 and tuples("icpsync_opportunities") < 0  # never
+    monkeypatch.setattr(written_values, "ANALYZE_AFTER", 50)
+    store = WrittenValues(state.engine, "crm", "o1")
+    store.put({f"a{i}": Written("T") for i in range(49)})
+    assert tuples("icpsync_written") < 0  # a small write: left to autovacuum
+    store.put({f"b{i}": Written("T") for i in range(50)})
+    assert tuples("icpsync_written") == 99
+    cache = OpportunityCache(state.engine, "crm", "o1")
+    cache.clear()
+    for deal in _deals(120):
+        cache.put(deal)
+    cache.flush()
+    assert tuples("icpsync_opportunities") < 0
+    cache.aggregates_for(["00100007"])  # the first lookup after the reload
+    assert tuples("icpsync_opportunities") == 120
