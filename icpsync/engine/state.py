@@ -1,6 +1,7 @@
 """Run state in SQL (SQLite by default, any SQLAlchemy URL): runs, cursors, score history,
-drift log, profile baselines, quarantined records and the run lease. The schema is created
-and upgraded here.
+drift log, profile baselines, quarantined records and the run lease. The tables and their
+upgrades are in :mod:`icpsync.engine.schema`, the bulk writes in :mod:`icpsync.engine.bulk`
+(both importable from here as before).
 
 Everything a run keeps belongs to a connection (the connector's name) *and* an org: the
 CRM identity the connector reported at the start of the run (Salesforce organization id,
