@@ -41,7 +41,7 @@ COLUMNS = (
     "closed",
     "last_modified",
 )
-#: the columns compared to tell a changed deal (all but who and when it was modified).
+#: the columns compared to tell a changed deal (all but the key and when it was modified).
 _COMPARED = slice(3, 9)
 
 
