@@ -30,3 +30,16 @@ def test_update_folds_and_still_finds_every_id() -> None:
         seen.add(key)
     assert all(key in seen for key in ids)
     assert "A9999999" not in seen
+
+
+@given(
+    st.lists(st.lists(st.text(alphabet="abc", max_size=3), max_size=20), max_size=12),
+    st.integers(min_value=1, max_value=9),
+)
+def test_add_new_many_answers_as_add_new_one_by_one(batches: list[list[str]], fold: int) -> None:
+    many, one = SeenIds(fold=fold), SeenIds(fold=fold)
+    for batch in batches:
+        assert many.add_new_many(batch) == [one.add_new(key) for key in batch]
+    probes = [key for batch in batches for key in batch] + ["zz", ""]
+    assert [key in many for key in probes] == [key in one for key in probes]
+    assert many.add_new_many([]) == []

@@ -8,7 +8,7 @@ a repeat: with a million ids the odds of any collision are about 1 in 30 million
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -16,7 +16,8 @@ FOLD = 65_536
 
 
 class SeenIds:
-    """A set of strings that answers ``in``, ``add``, ``update`` and ``isdisjoint``."""
+    """A set of strings that answers ``in``, ``add``, ``add_new``, ``add_new_many``,
+    ``update`` and ``isdisjoint``."""
 
     def __init__(self, fold: int = FOLD):
         self._fold_at = max(1, fold)
@@ -24,19 +25,16 @@ class SeenIds:
         # the folded hashes, sorted, are ``_buffer[:_size]``; the buffer doubles when full
         self._buffer = np.empty(0, dtype=np.int64)
         self._size = 0
-
-    @property
-    def _hashes(self) -> np.ndarray:
-        return self._buffer[: self._size]
+        self._hashes = self._buffer[:0]  # the folded hashes (a view, renewed by each fold)
 
     def __contains__(self, key: object) -> bool:
         if key in self._recent:
             return True
-        if not len(self._hashes):
+        if not self._size:
             return False
         wanted = hash(key)
-        at = int(np.searchsorted(self._hashes, wanted))
-        return at < len(self._hashes) and int(self._hashes[at]) == wanted
+        at = int(self._hashes.searchsorted(wanted))
+        return at < self._size and int(self._hashes[at]) == wanted
 
     def add(self, key: str) -> None:
         """Remember one id."""
@@ -51,6 +49,30 @@ class SeenIds:
         self.add(key)
         return True
 
+    def add_new_many(self, keys: Sequence[str]) -> list[bool]:
+        """:meth:`add_new` of each key in turn (a key repeated within ``keys`` is new only
+        the first time); the folded ids are searched for the whole batch at once."""
+        folded = self._folded(keys)
+        recent = self._recent
+        out: list[bool] = []
+        for key, was_folded in zip(keys, folded, strict=True):
+            if was_folded or key in recent:
+                out.append(False)
+            else:
+                recent.add(key)
+                out.append(True)
+        if len(recent) >= self._fold_at:
+            self._fold()
+        return out
+
+    def _folded(self, keys: Sequence[object]) -> list[bool]:
+        """Per key: is its hash among the folded ones."""
+        if not self._size or not keys:
+            return [False] * len(keys)
+        wanted = np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys))
+        at = np.minimum(self._hashes.searchsorted(wanted), self._size - 1)
+        return (self._hashes[at] == wanted).tolist()
+
     def update(self, keys: Iterable[str]) -> None:
         """Remember many ids."""
         self._recent.update(keys)
@@ -62,11 +84,7 @@ class SeenIds:
         listed = list(keys)
         if not self._recent.isdisjoint(listed):
             return False
-        if not len(self._hashes) or not listed:
-            return True
-        wanted = np.fromiter(map(hash, listed), dtype=np.int64, count=len(listed))
-        at = np.minimum(np.searchsorted(self._hashes, wanted), len(self._hashes) - 1)
-        return not bool(np.any(self._hashes[at] == wanted))
+        return not any(self._folded(listed))
 
     def _fold(self) -> None:
         """Move the recent ids' hashes into the sorted buffer, in place (no temporary the
@@ -82,4 +100,5 @@ class SeenIds:
         )
         self._size = needed
         self._buffer[:needed].sort()  # in place; a repeated hash does no harm to lookups
+        self._hashes = self._buffer[:needed]
         self._recent.clear()

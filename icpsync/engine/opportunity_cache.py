@@ -11,8 +11,10 @@ Deleted opportunities leave the copy at the next full run (the scheduler runs on
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from datetime import date, datetime
+from collections.abc import Collection, Sequence
+from datetime import date
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
@@ -20,50 +22,48 @@ from sqlalchemy.exc import IntegrityError
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.model import Aggregates, Opportunity
-from icpsync.engine.state import dirty_accounts, insert_rows
-from icpsync.engine.state import opportunities as table
+from icpsync.engine.bulk import analyze, ids_in, insert_tuples, upsert_tuples
+from icpsync.engine.schema import dirty_accounts
+from icpsync.engine.schema import opportunities as table
 
-#: rows per INSERT and ids per ``IN (...)``: well under every database's parameter limit.
-BATCH = 500
-
-
-def _row(connection: str, org: str, opp: Opportunity) -> dict[str, object]:
-    return {
-        "connection": connection,
-        "org": org,
-        "id": opp.id,
-        "account_id": opp.account_id,
-        "is_closed": opp.is_closed,
-        "is_won": opp.is_won,
-        "amount": opp.amount,
-        "created": opp.created.isoformat() if opp.created else None,
-        "closed": opp.closed.isoformat() if opp.closed else None,
-        "last_modified": opp.last_modified.isoformat() if opp.last_modified else None,
-    }
-
-
-def _same(old: object, new: dict[str, object]) -> bool:
-    """True when a stored row holds the values of ``new`` (ignoring when it was modified)."""
-    return all(old[k] == v for k, v in new.items() if k != "last_modified")  # type: ignore[index]
+#: deals per batch written: one transaction (a stored copy is compared this many at a time).
+BATCH = 5000
+#: the deal copy's columns as rows are written, in order.
+COLUMNS = (
+    "connection",
+    "org",
+    "id",
+    "account_id",
+    "is_closed",
+    "is_won",
+    "amount",
+    "created",
+    "closed",
+    "last_modified",
+)
+#: the columns compared to tell a changed deal (all but the key and when it was modified).
+_COMPARED = slice(3, 9)
 
 
-def _opportunity(row: object) -> Opportunity:
-    r = row._mapping  # type: ignore[attr-defined]
-    return Opportunity(
-        id=r["id"],
-        account_id=r["account_id"],
-        is_closed=bool(r["is_closed"]),
-        is_won=bool(r["is_won"]),
-        amount=r["amount"],
-        created=date.fromisoformat(r["created"]) if r["created"] else None,
-        closed=date.fromisoformat(r["closed"]) if r["closed"] else None,
-        last_modified=datetime.fromisoformat(r["last_modified"]) if r["last_modified"] else None,
+def _row(connection: str, org: str, opp: Opportunity) -> tuple[Any, ...]:
+    return (
+        connection,
+        org,
+        opp.id,
+        opp.account_id,
+        opp.is_closed,
+        opp.is_won,
+        opp.amount,
+        opp.created.isoformat() if opp.created else None,
+        opp.closed.isoformat() if opp.closed else None,
+        opp.last_modified.isoformat() if opp.last_modified else None,
     )
 
 
-def _chunks(items: list[str], size: int = BATCH) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+@lru_cache(maxsize=8192)
+def _date(text: str | None) -> date | None:
+    """A stored date (remembered: a batch's deals share many dates)."""
+    return date.fromisoformat(text) if text else None
 
 
 class OpportunityCache:
@@ -81,6 +81,7 @@ class OpportunityCache:
         self.org = org
         self._pending: list[Opportunity] = []
         self._empty = False
+        self._reloaded = False  # rebuilt since the planner's statistics were refreshed
 
     def clear(self) -> None:
         """Forget every opportunity of the connection (before a full reload)."""
@@ -89,6 +90,7 @@ class OpportunityCache:
                 delete(table).where(table.c.connection == self.connection, table.c.org == self.org)
             )
         self._empty = True
+        self._reloaded = True
 
     def dirty(self) -> set[str]:
         """Accounts whose deals changed in runs that did not complete: read them again."""
@@ -131,54 +133,30 @@ class OpportunityCache:
         if self._empty:  # a reload: nothing stored to compare with
             try:
                 with self.engine.begin() as conn:
-                    insert_rows(conn, table, list(rows.values()))
-                return {str(r["account_id"]) for r in rows.values() if r["account_id"]}
+                    insert_tuples(conn, table, COLUMNS, list(rows.values()))
+                return {r[3] for r in rows.values() if r[3]}
             except IntegrityError:  # an id the reload already stored: compare as usual
                 pass
         with self.engine.begin() as conn:
-            where = (
-                (table.c.connection == self.connection)
-                & (table.c.org == self.org)
-                & table.c.id.in_(list(rows))
-            )
-            for old in conn.execute(select(table).where(where)):
-                new = rows[old.id]
-                if _same(old._mapping, new):
-                    del rows[old.id]
-                elif old.account_id:
-                    touched.add(old.account_id)
-            if rows:
-                conn.execute(
-                    delete(table).where(
-                        table.c.connection == self.connection,
-                        table.c.org == self.org,
-                        table.c.id.in_(list(rows)),
-                    )
-                )
-                insert_rows(conn, table, list(rows.values()))
-            touched.update(str(r["account_id"]) for r in rows.values() if r["account_id"])
+            stored = select(*(table.c[k] for k in COLUMNS)).where(*self._mine(table))
+            for condition in ids_in(conn, table.c.id, list(rows)):
+                for old in conn.execute(stored.where(condition)).all():
+                    new = rows[old[2]]
+                    if tuple(old[_COMPARED]) == new[_COMPARED]:
+                        del rows[old[2]]
+                    elif old[3]:
+                        touched.add(old[3])
+            upsert_tuples(conn, table, COLUMNS, list(rows.values()))
+            touched.update(r[3] for r in rows.values() if r[3])
             # Kept with the copy, in one transaction: if this run does not complete, the
             # next one still knows which accounts the changed deals belong to.
-            known = {
-                r[0]
-                for r in conn.execute(
-                    select(dirty_accounts.c.account_id).where(
-                        dirty_accounts.c.connection == self.connection,
-                        dirty_accounts.c.org == self.org,
-                        dirty_accounts.c.account_id.in_(list(touched)),
-                    )
-                )
-            }
-            fresh = touched - known
-            if fresh:
-                insert_rows(
-                    conn,
-                    dirty_accounts,
-                    [
-                        {"connection": self.connection, "org": self.org, "account_id": a}
-                        for a in fresh
-                    ],
-                )
+            upsert_tuples(
+                conn,
+                dirty_accounts,
+                ("connection", "org", "account_id"),
+                [(self.connection, self.org, a) for a in sorted(touched)],
+                update=(),
+            )
         return touched
 
     def count(self) -> int:
@@ -190,17 +168,43 @@ class OpportunityCache:
             return int(conn.execute(query).scalar_one())
 
     def aggregates_for(self, account_ids: Collection[str]) -> dict[str, Aggregates]:
-        """Aggregates of the named accounts (accounts without opportunities are absent)."""
+        """Aggregates of the named accounts (accounts without opportunities are absent):
+        one query for the batch, its rows fetched as tuples."""
         builder = AggregateBuilder()
+        query = select(
+            table.c.id,
+            table.c.account_id,
+            table.c.is_closed,
+            table.c.is_won,
+            table.c.amount,
+            table.c.created,
+            table.c.closed,
+        ).where(*self._mine(table))
+        if self._reloaded:
+            with self.engine.begin() as conn:
+                analyze(conn, table)
+            self._reloaded = False
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(account_ids)):
-                rows = conn.execute(
-                    select(table).where(
-                        table.c.connection == self.connection,
-                        table.c.org == self.org,
-                        table.c.account_id.in_(chunk),
+            for condition in ids_in(conn, table.c.account_id, _listed(account_ids)):
+                for opp_id, account_id, is_closed, is_won, amount, created, closed in conn.execute(
+                    query.where(condition)
+                ).all():  # one fetch, not one per row
+                    builder.add(
+                        Opportunity(
+                            id=opp_id,
+                            account_id=account_id,
+                            is_closed=bool(is_closed),
+                            is_won=bool(is_won),
+                            amount=amount,
+                            created=_date(created),
+                            closed=_date(closed),
+                        )
                     )
-                ).all()  # one fetch, not one per row
-                for row in rows:
-                    builder.add(_opportunity(row))
         return builder.result()
+
+    def _mine(self, of: Any) -> tuple[Any, Any]:
+        return of.c.connection == self.connection, of.c.org == self.org
+
+
+def _listed(ids: Collection[str]) -> Sequence[str]:
+    return ids if isinstance(ids, list | tuple) else list(ids)

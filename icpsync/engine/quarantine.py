@@ -7,13 +7,14 @@ here with its reason, when it was first and last seen, and how many runs tried i
 next full run, or ``sync --retry-failed``, reads it again; it leaves the table once it is
 written, found already right, or found gone from the CRM.
 
-SQL is portable (SQLite, PostgreSQL): an upsert is a select of the ids present, then an
-``UPDATE`` and an ``INSERT`` of the rest, in one transaction, 500 ids at a time.
+SQL is portable (SQLite, PostgreSQL): an upsert is a select of the ids present (one query,
+see :func:`icpsync.engine.bulk.ids_in`), then an ``UPDATE`` of those (one executemany) and
+a bulk insert of the rest, in one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,18 +22,16 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Engine
 
 from icpsync.core.model import RecordFailure, ScoreUpdate
+from icpsync.engine.bulk import ids_in, insert_tuples
 from icpsync.engine.run_report import RunReport
-from icpsync.engine.state import failures, insert_rows
+from icpsync.engine.schema import failures
 
 __all__ = ["Quarantine", "RunQuarantine", "list_failures"]
 
-#: ids per statement (well under every database's bound-parameter limit).
+#: records released together as a run finds them already right.
 CHUNK = 500
-
-
-def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+#: the columns of a newly quarantined record, in the order :meth:`Quarantine.put` gives them.
+_COLUMNS = ("connection", "org", "account_id", "reason", "first_seen", "last_seen", "attempts")
 
 
 class Quarantine:
@@ -72,50 +71,37 @@ class Quarantine:
             )
             .values(reason=bindparam("b_reason"), last_seen=stamp, attempts=table.c.attempts + 1)
         )
+        ids = sorted(latest)
         with self.engine.begin() as conn:
-            for chunk in _chunks(sorted(latest)):
-                present = {
-                    r[0]
-                    for r in conn.execute(
-                        select(table.c.account_id).where(*self._mine, table.c.account_id.in_(chunk))
-                    )
+            present: set[str] = set()
+            for condition in ids_in(conn, table.c.account_id, ids):
+                query = select(table.c.account_id).where(*self._mine, condition)
+                present.update(r[0] for r in conn.execute(query))
+            old = [
+                {
+                    "b_connection": self.connection,
+                    "b_org": self.org,
+                    "b_id": i,
+                    "b_reason": latest[i],
                 }
-                old = [
-                    {
-                        "b_connection": self.connection,
-                        "b_org": self.org,
-                        "b_id": i,
-                        "b_reason": latest[i],
-                    }
-                    for i in chunk
-                    if i in present
-                ]
-                new = [
-                    {
-                        "connection": self.connection,
-                        "org": self.org,
-                        "account_id": i,
-                        "reason": latest[i],
-                        "first_seen": stamp,
-                        "last_seen": stamp,
-                        "attempts": 1,
-                    }
-                    for i in chunk
-                    if i not in present
-                ]
-                if old:
-                    conn.execute(bump, old)
-                if new:
-                    insert_rows(conn, table, new)
+                for i in ids
+                if i in present
+            ]
+            new = [
+                (self.connection, self.org, i, latest[i], stamp, stamp, 1)
+                for i in ids
+                if i not in present
+            ]
+            if old:
+                conn.execute(bump, old)
+            insert_tuples(conn, table, _COLUMNS, new)
 
     def release(self, ids: Collection[str]) -> int:
         """Take these records out of quarantine; how many were in it."""
         gone = 0
         with self.engine.begin() as conn:
-            for chunk in _chunks(sorted(ids)):
-                gone += conn.execute(
-                    delete(failures).where(*self._mine, failures.c.account_id.in_(chunk))
-                ).rowcount
+            for condition in ids_in(conn, failures.c.account_id, sorted(ids)):
+                gone += conn.execute(delete(failures).where(*self._mine, condition)).rowcount
         return gone
 
     def count(self) -> int:
@@ -178,6 +164,14 @@ class RunQuarantine:
             self._right.append(account_id)
             if len(self._right) >= CHUNK:
                 self._release_right()
+
+    def seen_many(self, account_ids: Sequence[str], unchanged: Sequence[bool]) -> None:
+        """:meth:`seen` for a batch: ``unchanged[i]`` tells whether ``account_ids[i]`` was
+        found already right. Nothing to do (the common case) when nothing is held."""
+        if not self.held or self.held.isdisjoint(account_ids):
+            return
+        for account_id, right in zip(account_ids, unchanged, strict=True):
+            self.seen(account_id, unchanged=right)
 
     def written(self, updates: Sequence[ScoreUpdate]) -> None:
         """These updates were applied: their records leave quarantine."""

@@ -1,6 +1,7 @@
 """Run state in SQL (SQLite by default, any SQLAlchemy URL): runs, cursors, score history,
-drift log, profile baselines, quarantined records and the run lease. The schema is created
-and upgraded here.
+drift log, profile baselines, quarantined records and the run lease. The tables and their
+upgrades are in :mod:`icpsync.engine.schema`, the bulk writes in :mod:`icpsync.engine.bulk`
+(both importable from here as before).
 
 Everything a run keeps belongs to a connection (the connector's name) *and* an org: the
 CRM identity the connector reported at the start of the run (Salesforce organization id,
@@ -31,252 +32,77 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    delete,
-    event,
-    insert,
-    inspect,
-    select,
-    update,
-)
+from sqlalchemy import Table, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_fixed
+from sqlalchemy.exc import IntegrityError
 
 from icpsync.core.errors import RunLocked
 from icpsync.core.model import ScoreUpdate
+from icpsync.engine.bulk import insert_rows, insert_tuples
 from icpsync.engine.run_report import RunReport
-
-SCHEMA_VERSION = 4
-#: the longest org id kept (a Salesforce id is 18, a portal id ~10, a file path may be more).
-ORG_LENGTH = 255
-metadata = MetaData()
-
-meta = Table(
-    "icpsync_meta",
+from icpsync.engine.schema import (
+    MIGRATIONS,
+    ORG_LENGTH,
+    ORG_TABLES,
+    RUN_STATUSES,
+    SCHEMA_VERSION,
+    baselines,
+    cursors,
+    dirty_accounts,
+    drift_log,
+    failures,
+    history,
+    leases,
+    meta,
     metadata,
-    Column("key", String(64), primary_key=True),
-    Column("value", String(255), nullable=False),
-)
-runs = Table(
-    "icpsync_runs",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("connection", String(64), nullable=False, index=True),
-    Column("org", String(ORG_LENGTH), nullable=False, server_default=""),
-    Column("mode", String(16), nullable=False),
-    Column("started_at", String(40), nullable=False),
-    Column("profile_version", String(32), nullable=False),
-    Column("complete", Boolean, nullable=False),
-    Column("report", Text, nullable=False),
-    # version 3: what the run came to (see RUN_STATUSES) and the lease token it ran under.
-    Column("status", String(16)),
-    Column("holder", String(128)),
-)
-#: running, then one of the others; ``crashed`` is found later (see ``list_runs``).
-RUN_STATUSES = ("running", "complete", "partial", "stopped", "failed", "crashed")
-cursors = Table(
-    "icpsync_cursors",
-    metadata,
-    Column("connection", String(64), primary_key=True),
-    Column("org", String(ORG_LENGTH), primary_key=True, server_default=""),
-    Column("object", String(64), primary_key=True),
-    Column("value", String(40), nullable=False),
-)
-history = Table(
-    "icpsync_score_history",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", Integer, nullable=False, index=True),
-    Column("connection", String(64), nullable=False),
-    Column("org", String(ORG_LENGTH), nullable=False, server_default=""),
-    Column("account_id", String(64), nullable=False, index=True),
-    Column("at", String(40), nullable=False),
-    Column("old_score", Integer),
-    Column("new_score", Integer, nullable=False),
-    Column("old_tier", String(16)),
-    Column("new_tier", String(16), nullable=False),
-    Column("flags", String(255), nullable=False),
-    Column("profile_version", String(32), nullable=False),
-)
-drift_log = Table(
-    "icpsync_drift",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", Integer, nullable=False),
-    Column("connection", String(64), nullable=False, index=True),
-    Column("org", String(ORG_LENGTH), nullable=False, server_default=""),
-    Column("at", String(40), nullable=False),
-    Column("data", Text, nullable=False),
-)
-baselines = Table(
-    "icpsync_profile_baselines",
-    metadata,
-    Column("connection", String(64), primary_key=True),
-    Column("org", String(ORG_LENGTH), primary_key=True, server_default=""),
-    Column("profile_version", String(32), primary_key=True),
-    Column("share", Float, nullable=False),
-    Column("at", String(40), nullable=False),
-)
-#: each connection's opportunities, so incremental runs read only those that changed.
-opportunities = Table(
-    "icpsync_opportunities",
-    metadata,
-    Column("connection", String(64), primary_key=True),
-    Column("org", String(ORG_LENGTH), primary_key=True, server_default=""),
-    Column("id", String(64), primary_key=True),
-    Column("account_id", String(64)),
-    Column("is_closed", Boolean, nullable=False),
-    Column("is_won", Boolean, nullable=False),
-    Column("amount", Float),
-    Column("created", String(10)),
-    Column("closed", String(10)),
-    Column("last_modified", String(40)),
-    Index("ix_icpsync_opportunities_account", "connection", "org", "account_id"),
-)
-#: accounts whose deals changed in a run that has not completed yet: the next run reads them.
-dirty_accounts = Table(
-    "icpsync_dirty_accounts",
-    metadata,
-    Column("connection", String(64), primary_key=True),
-    Column("org", String(ORG_LENGTH), primary_key=True, server_default=""),
-    Column("account_id", String(64), primary_key=True),
-)
-leases = Table(
-    "icpsync_leases",
-    metadata,
-    Column("connection", String(64), primary_key=True),
-    Column("org", String(ORG_LENGTH), primary_key=True, server_default=""),
-    Column("holder", String(128), nullable=False),
-    Column("expires_at", Float, nullable=False),
+    opportunities,
+    runs,
+    upgrade,
+    written,
 )
 
-#: what the run last wrote to each account's tool-owned fields, to tell a rep's direct edit
-#: from our own value; ``rep_tier``/``rep_was`` keep a rep's tier that became the override
-#: (``[sync] human_edits = "keep"``) and the tier we had written before it.
-written = Table(
-    "icpsync_written",
-    metadata,
-    Column("connection", String(64), primary_key=True),
-    Column("org", String(ORG_LENGTH), primary_key=True),
-    Column("account_id", String(64), primary_key=True),
-    Column("tier", String(16), nullable=False),
-    Column("score", Integer),
-    Column("rep_tier", String(16)),
-    Column("rep_was", String(16)),
-)
-
-#: records whose writes the CRM refuses for good (validation rule, invalid value, deleted
-#: record, field-level security) or that the reader could not place: the run goes on
-#: without them and they are retried on the next full run or ``sync --retry-failed``.
-#: New at version 4, so ``create_all`` makes it with the org already in its key.
-failures = Table(
-    "icpsync_failures",
-    metadata,
-    Column("connection", String(64), primary_key=True),
-    Column("org", String(ORG_LENGTH), primary_key=True),
-    Column("account_id", String(64), primary_key=True),
-    Column("reason", Text, nullable=False),
-    Column("first_seen", String(40), nullable=False),
-    Column("last_seen", String(40), nullable=False),
-    Column("attempts", Integer, nullable=False),
-)
-
-#: tables of version 2 whose rows belong to an org, and (for the migration) those whose key
-#: includes it. Tables added later (``icpsync_written``, ``icpsync_failures``) are created
-#: with the org and are not migrated.
-ORG_TABLES = (runs, cursors, history, drift_log, baselines, opportunities, dirty_accounts, leases)
-_ORG_KEYED = (cursors, baselines, opportunities, dirty_accounts, leases)
-
-
-def _add_org(conn: Connection) -> None:
-    """Version 3: an ``org`` column everywhere, empty on old rows (adopted later).
-
-    Tables without the org in their key get the column; tables keyed by connection are
-    rebuilt with the org in the key (SQLite cannot change a primary key in place); the
-    columns the old table had are copied, whatever the current definition adds. A table
-    that already has the column was not there at version 2 (``create_all`` just made it
-    in its current shape) and is left alone.
-    """
-    for table in ORG_TABLES:
-        if "org" in {c["name"] for c in inspect(conn).get_columns(table.name)}:
-            continue
-        if table not in _ORG_KEYED:
-            conn.exec_driver_sql(
-                f"ALTER TABLE {table.name} ADD COLUMN org VARCHAR({ORG_LENGTH}) NOT NULL DEFAULT ''"
-            )
-            continue
-        old = f"{table.name}_v2"
-        for index in table.indexes:
-            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
-        conn.exec_driver_sql(f"ALTER TABLE {table.name} RENAME TO {old}")
-        if conn.dialect.name == "postgresql":  # the key's index keeps its name otherwise
-            conn.exec_driver_sql(f"ALTER INDEX IF EXISTS {table.name}_pkey RENAME TO {old}_pkey")
-        kept = {c["name"] for c in inspect(conn).get_columns(old)}
-        table.create(conn)
-        names = ", ".join(c.name for c in table.columns if c.name in kept)
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {old}")
-        conn.exec_driver_sql(f"DROP TABLE {old}")
-
-
-#: schema version -> statements (or a function of the connection) that bring the previous
-#: version up to it (new tables are created by ``create_all``; version 2 added
-#: ``icpsync_opportunities`` and ``icpsync_dirty_accounts``; version 3 keys state by org;
-#: version 4 adds ``icpsync_failures`` and the runs' status and lease holder).
-MIGRATIONS: dict[int, list[str] | Any] = {
-    2: [],
-    3: _add_org,
-    4: [
-        "ALTER TABLE icpsync_runs ADD COLUMN status VARCHAR(16)",
-        "ALTER TABLE icpsync_runs ADD COLUMN holder VARCHAR(128)",
-    ],
-}
+# Kept importable from here: the tables, the schema's version and the bulk insert.
+__all__ = [
+    "MIGRATIONS",
+    "ORG_LENGTH",
+    "ORG_TABLES",
+    "RUN_STATUSES",
+    "SCHEMA_VERSION",
+    "StateStore",
+    "baselines",
+    "cursors",
+    "dirty_accounts",
+    "drift_log",
+    "failures",
+    "history",
+    "insert_rows",
+    "insert_tuples",
+    "leases",
+    "meta",
+    "metadata",
+    "opportunities",
+    "runs",
+    "written",
+]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Write-ahead log and no fsync per commit: a crash keeps the database consistent
-    (it may lose the last commits, which a run repeats: cursors move last)."""
+    """Write-ahead log, and no fsync at the commits that do not move a cursor.
+
+    With ``synchronous=NORMAL`` a commit survives the process's crash at once and an
+    operating-system crash or power loss once the WAL is next synced; such a loss drops
+    the last commits only, in order (the WAL is replayed up to its first missing frame).
+    The commit that moves cursors syncs the WAL (see ``StateStore._durable``): when a run
+    is recorded complete, its history, written values and deal copy are on disk too.
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys) in one executemany: the state store's one
-    way to write many rows.
-
-    On SQLite the INSERT is compiled once and the driver gets plain tuples: SQLAlchemy's
-    per-row parameter handling cost about as much as SQLite's own work on a large sync.
-    Other databases get SQLAlchemy's executemany, which batches the rows into multi-row
-    INSERTs (a driver's own executemany may make one round trip per row there).
-    """
-    if not rows:
-        return
-    if conn.dialect.name != "sqlite":
-        conn.execute(insert(table), list(rows))
-        return
-    dialect = conn.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
-    order = compiled.positiontup
-    assert order is not None  # SQLite's parameters are positional
-    # The columns' own conversions (a bool as 0/1, an int as a float in a Float column).
-    steps = [(k, table.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in order]
-    params = [tuple([r[k] if f is None else f(r[k]) for k, f in steps]) for r in rows]
-    conn.exec_driver_sql(compiled.string, params)
 
 
 def _fence(conn: Any, connection: str, org: str, holder: str, seconds: float | None = None) -> bool:
@@ -342,8 +168,20 @@ def _owned(table: Table, connection: str, org: str) -> tuple[Any, Any]:
     return table.c.connection == connection, table.c.org == org
 
 
-def _created_meanwhile(exc: BaseException) -> bool:
-    return isinstance(exc, OperationalError) and "already exists" in str(exc)
+#: the score history's columns as :meth:`StateStore.record_history_columns` inserts them.
+_HISTORY_COLUMNS = (
+    "run_id",
+    "connection",
+    "org",
+    "account_id",
+    "at",
+    "old_score",
+    "new_score",
+    "old_tier",
+    "new_tier",
+    "flags",
+    "profile_version",
+)
 
 
 class StateStore:
@@ -360,37 +198,23 @@ class StateStore:
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._upgrade()
+        upgrade(self.engine)
 
-    def _upgrade(self) -> None:
-        # Another process may be creating the same tables: wait for it, for a few seconds.
-        for attempt in Retrying(
-            retry=retry_if_exception(_created_meanwhile),
-            stop=stop_after_delay(5) | stop_after_attempt(20),
-            wait=wait_fixed(0.05),
-            reraise=True,
-        ):
-            with attempt:
-                metadata.create_all(self.engine)
-        with self.engine.begin() as conn:
-            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
-            current = int(row[0]) if row else 0
-            if current == 0:
-                conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-                return
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                step = MIGRATIONS.get(version, [])
-                if callable(step):
-                    step(conn)
-                    continue
-                for statement in step:
-                    conn.exec_driver_sql(statement)
-            if current < SCHEMA_VERSION:
-                conn.execute(
-                    update(meta)
-                    .where(meta.c.key == "schema_version")
-                    .values(value=str(SCHEMA_VERSION))
-                )
+    @contextmanager
+    def _durable(self) -> Iterator[Connection]:
+        """A transaction whose commit is on disk when it returns (it moves cursors). On
+        SQLite the WAL is synced at this commit (``synchronous=FULL`` for it alone), which
+        makes every earlier commit durable too; other databases sync every commit."""
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+            if raw is not None:
+                raw.execute("PRAGMA synchronous=FULL")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA synchronous=NORMAL")
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -496,7 +320,7 @@ class StateStore:
         """
         from icpsync.core.errors import LeaseLost
 
-        with self.engine.begin() as conn:
+        with self._durable() as conn:
             if holder is not None and not _fence(conn, connection, org, holder):
                 raise LeaseLost(f"the run lease of {connection!r} (org {org}) was taken over")
             _put_cursor(conn, connection, org, obj, value)
@@ -560,27 +384,70 @@ class StateStore:
         """Keep the old and new values of every account a write just changed."""
         if not written:
             return
-        with self.engine.begin() as conn:
-            insert_rows(
-                conn,
-                history,
-                [
-                    {
-                        "run_id": run_id,
-                        "connection": connection,
-                        "org": org,
-                        "account_id": u.account_id,
-                        "at": u.scored_at.isoformat(),
-                        "old_score": u.previous.score,
-                        "new_score": u.score,
-                        "old_tier": u.previous.tier,
-                        "new_tier": u.tier,
-                        "flags": ";".join(u.flags)[:255],
-                        "profile_version": u.profile_version,
-                    }
-                    for u in written
-                ],
+        at: list[str] = []
+        last: datetime | None = None
+        stamp = ""
+        for u in written:  # a run's updates share one scored-at time: format it once
+            if u.scored_at is not last:
+                last, stamp = u.scored_at, u.scored_at.isoformat()
+            at.append(stamp)
+        self.record_history_columns(
+            run_id,
+            connection,
+            org=org,
+            account_ids=[u.account_id for u in written],
+            at=at,
+            old_scores=[u.previous.score for u in written],
+            new_scores=[u.score for u in written],
+            old_tiers=[u.previous.tier for u in written],
+            new_tiers=[u.tier for u in written],
+            flags=[";".join(u.flags) for u in written],
+            profile_versions=[u.profile_version for u in written],
+        )
+
+    def record_history_columns(
+        self,
+        run_id: int,
+        connection: str,
+        *,
+        org: str,
+        account_ids: Sequence[str],
+        at: Sequence[str],
+        old_scores: Sequence[int | None],
+        new_scores: Sequence[int],
+        old_tiers: Sequence[str | None],
+        new_tiers: Sequence[str],
+        flags: Sequence[str],
+        profile_versions: Sequence[str],
+    ) -> None:
+        """:meth:`record_history` for a batch given as columns, one value per account:
+        ``at`` the ISO time each was scored, ``flags`` each one's flags joined by ``;``
+        (cut to 255 characters here). One bulk insert."""
+        if not account_ids:
+            return
+        n = len(account_ids)
+        columns = (at, old_scores, new_scores, old_tiers, new_tiers, flags, profile_versions)
+        if any(len(c) != n for c in columns):
+            raise ValueError("record_history_columns: every column needs one value per account")
+        cut = [f if len(f) <= 255 else f[:255] for f in flags]
+        rows = list(
+            zip(
+                repeat(run_id, n),
+                repeat(connection, n),
+                repeat(org, n),
+                account_ids,
+                at,
+                old_scores,
+                new_scores,
+                old_tiers,
+                new_tiers,
+                cut,
+                profile_versions,
+                strict=True,
             )
+        )
+        with self.engine.begin() as conn:
+            insert_tuples(conn, history, _HISTORY_COLUMNS, rows)
 
     def finish_run(
         self,
@@ -599,7 +466,7 @@ class StateStore:
         returned.
         """
         org = report.org or ""
-        with self.engine.begin() as conn:
+        with self._durable() as conn:
             if holder is not None and not _fence(conn, report.crm, org, holder):
                 report.stopped = report.stopped or "lost the run lease to another run"
                 conn.execute(

@@ -1,23 +1,27 @@
 """What each run wrote to each account, per org: how a rep's direct edit is told apart.
 
-Rows live in ``icpsync_written`` (see :mod:`icpsync.engine.state`). They are looked up a
-batch of accounts at a time while a run scores, and kept current after every write (and
-for accounts found holding our values, so edits are caught on accounts that never change).
+Rows live in ``icpsync_written`` (see :mod:`icpsync.engine.schema`). They are looked up a
+batch of accounts at a time while a run scores (one query per batch), and kept current
+after every write (and for accounts found holding our values, so edits are caught on
+accounts that never change) with one upsert per batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from itertools import repeat
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from icpsync.core.human_edits import Written
-from icpsync.engine.state import insert_rows
-from icpsync.engine.state import written as table
+from icpsync.engine.bulk import analyze, ids_in, upsert_tuples
+from icpsync.engine.schema import written as table
 
-#: ids per ``IN (...)``: well under every database's parameter limit.
-BATCH = 500
+#: rows written at once after which PostgreSQL's statistics of the table are refreshed.
+ANALYZE_AFTER = 10_000
+#: the columns :meth:`WrittenValues.put_many` writes, in order.
+COLUMNS = ("connection", "org", "account_id", "tier", "score", "rep_tier", "rep_was")
 
 
 class WrittenValues:
@@ -33,44 +37,65 @@ class WrittenValues:
         self.engine = engine
         self.connection = connection
         self.org = org
-
-    def _mine(self) -> tuple[object, object]:
-        return table.c.connection == self.connection, table.c.org == self.org
+        self._query = select(
+            table.c.account_id, table.c.tier, table.c.score, table.c.rep_tier, table.c.rep_was
+        ).where(table.c.connection == connection, table.c.org == org)
 
     def get(self, account_ids: Collection[str]) -> dict[str, Written]:
         """The rows of the named accounts (absent: nothing written that we know of)."""
-        ids = list(account_ids)
         out: dict[str, Written] = {}
         with self.engine.connect() as conn:
-            for start in range(0, len(ids), BATCH):
-                chunk = ids[start : start + BATCH]
-                rows = conn.execute(
-                    select(table).where(*self._mine(), table.c.account_id.in_(chunk))  # type: ignore[arg-type]
-                ).all()  # one fetch, not one per row
-                for r in rows:
-                    out[r.account_id] = Written(r.tier, r.score, r.rep_tier, r.rep_was)
+            for condition in ids_in(conn, table.c.account_id, list(account_ids)):
+                for account_id, tier, score, rep_tier, rep_was in conn.execute(
+                    self._query.where(condition)
+                ).all():  # one fetch, not one per row
+                    out[account_id] = Written(tier, score, rep_tier, rep_was)
         return out
 
     def put(self, rows: Mapping[str, Written]) -> None:
         """Replace the rows of these accounts."""
         if not rows:
             return
-        ids = list(rows)
-        with self.engine.begin() as conn:
-            for start in range(0, len(ids), BATCH):
-                chunk = ids[start : start + BATCH]
-                conn.execute(delete(table).where(*self._mine(), table.c.account_id.in_(chunk)))  # type: ignore[arg-type]
-                insert_rows(conn, table, list(self._rows(chunk, rows)))
+        values = rows.values()
+        self.put_many(
+            list(rows),
+            [w.tier for w in values],
+            [w.score for w in values],
+            [w.rep_tier for w in values],
+            [w.rep_was for w in values],
+        )
 
-    def _rows(self, ids: Iterable[str], rows: Mapping[str, Written]) -> Iterable[dict[str, object]]:
-        for account_id in ids:
-            w = rows[account_id]
-            yield {
-                "connection": self.connection,
-                "org": self.org,
-                "account_id": account_id,
-                "tier": w.tier,
-                "score": w.score,
-                "rep_tier": w.rep_tier,
-                "rep_was": w.rep_was,
-            }
+    def put_many(
+        self,
+        account_ids: Sequence[str],
+        tiers: Sequence[str],
+        scores: Sequence[int | None],
+        rep_tiers: Sequence[str | None] | None = None,
+        rep_was: Sequence[str | None] | None = None,
+    ) -> None:
+        """:meth:`put` for a batch given as columns, one value per account (no kept rep
+        tiers when ``rep_tiers``/``rep_was`` are None). An account named twice keeps its
+        last values. One upsert."""
+        n = len(account_ids)
+        if not n:
+            return
+        if any(c is not None and len(c) != n for c in (tiers, scores, rep_tiers, rep_was)):
+            raise ValueError("WrittenValues.put_many: every column needs one value per account")
+        rows = list(
+            zip(
+                repeat(self.connection, n),
+                repeat(self.org, n),
+                account_ids,
+                tiers,
+                scores,
+                repeat(None, n) if rep_tiers is None else rep_tiers,
+                repeat(None, n) if rep_was is None else rep_was,
+                strict=True,
+            )
+        )
+        if len(set(account_ids)) != n:  # one row per key in an upsert: the last one wins
+            rows = list({row[2]: row for row in rows}.values())
+        with self.engine.begin() as conn:
+            upsert_tuples(conn, table, COLUMNS, rows)
+            if len(rows) >= ANALYZE_AFTER:  # the run's next lookups need the new statistics
+                analyze(conn, table)

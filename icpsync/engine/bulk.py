@@ -1,0 +1,218 @@
+"""The state store's bulk writes and lookups by id: many rows per statement, none per row.
+
+- :func:`insert_tuples` inserts rows given as tuples: on PostgreSQL (psycopg 3) with one
+  ``COPY ... FROM STDIN``; on SQLite with one ``executemany`` of a statement compiled once,
+  on the driver's own cursor; elsewhere with SQLAlchemy's executemany.
+- :func:`upsert_tuples` inserts rows or, for keys already stored, replaces the named
+  columns (or keeps the stored row): ``INSERT ... ON CONFLICT (key) DO UPDATE``, on SQLite
+  as one ``executemany``, on PostgreSQL from a temporary table filled by ``COPY``.
+- :func:`ids_in` selects rows by a list of ids with one parameter (a JSON array on SQLite,
+  an array on PostgreSQL), so a batch of ids is one query of one cached statement.
+- :func:`analyze` refreshes PostgreSQL's statistics of a table after a large bulk write.
+
+Values are converted by each column's own bind conversion, as SQLAlchemy would (a bool is
+stored as 0/1 on SQLite, an int in a Float column as a real). Driver errors come out as
+SQLAlchemy's (``IntegrityError`` for a duplicate key), as from ``Connection.execute``.
+All of it runs in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import ARRAY, Table, any_, bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.elements import ColumnClause, literal_column
+
+__all__ = ["IN_CHUNK", "analyze", "ids_in", "insert_rows", "insert_tuples", "upsert_tuples"]
+
+#: ids per ``IN (...)`` on databases without an array parameter (under every bind limit).
+IN_CHUNK = 500
+
+_Row = Sequence[Any]
+_Step = Callable[[Any], Any] | None
+
+
+def _kind(conn: Connection) -> str:
+    """How this connection's database is written: ``sqlite``, ``copy`` (PostgreSQL through
+    psycopg 3) or ``other`` (SQLAlchemy's generic statements, a batch of ids at a time)."""
+    dialect = conn.dialect
+    if dialect.name == "sqlite":
+        return "sqlite"
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        return "copy"
+    return "other"
+
+
+def _steps(conn: Connection, table: Table, columns: Sequence[str]) -> list[_Step]:
+    dialect = conn.dialect
+    return [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in columns]
+
+
+def _converted(steps: list[_Step], rows: Iterable[_Row]) -> Iterable[_Row]:
+    """Rows with each column's bind conversion applied (as they are when none has one)."""
+    if all(f is None for f in steps):
+        return rows
+    return (
+        tuple([v if f is None else f(v) for v, f in zip(row, steps, strict=True)]) for row in rows
+    )
+
+
+@contextmanager
+def _driver_errors(conn: Connection, statement: str) -> Iterator[None]:
+    """Raise the driver's errors as SQLAlchemy's, as ``Connection.execute`` does."""
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
+
+
+def _names(conn: Connection, table: Table, columns: Sequence[str]) -> tuple[str, str]:
+    quote = conn.dialect.identifier_preparer.quote
+    return quote(table.name), ", ".join(quote(c) for c in columns)
+
+
+def _copy(conn: Connection, target: str, names: str, rows: Iterable[_Row]) -> None:
+    statement = f"COPY {target} ({names}) FROM STDIN"
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with _driver_errors(conn, statement), driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def insert_tuples(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[_Row]
+) -> None:
+    """Insert ``rows`` (tuples of the values of ``columns``, in that order) in one go."""
+    if not rows:
+        return
+    kind = _kind(conn)
+    if kind == "other":
+        conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    converted = _converted(_steps(conn, table, columns), rows)
+    target, names = _names(conn, table, columns)
+    if kind == "copy":
+        _copy(conn, target, names, converted)
+        return
+    statement = f"INSERT INTO {target} ({names}) VALUES ({', '.join('?' * len(columns))})"
+    _executemany(conn, statement, converted)
+
+
+def _executemany(conn: Connection, statement: str, rows: Iterable[_Row]) -> None:
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        with _driver_errors(conn, statement):
+            cursor.executemany(statement, rows)
+    finally:
+        cursor.close()
+
+
+def upsert_tuples(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[_Row],
+    *,
+    update: Sequence[str] | None = None,
+) -> None:
+    """Insert ``rows``; where a row's primary key is already stored, set the ``update``
+    columns to the new values (every non-key column given, by default; none: the stored
+    row is kept). The key's columns must be among ``columns``; ``rows`` must not repeat a
+    key (PostgreSQL refuses to change one row twice in a statement).
+    """
+    if not rows:
+        return
+    key = [c.name for c in table.primary_key.columns]
+    missing = [k for k in key if k not in columns]
+    if missing:
+        raise ValueError(f"upsert into {table.name} needs its key columns {missing}")
+    changed = [c for c in columns if c not in key] if update is None else list(update)
+    kind = _kind(conn)
+    if kind == "other":
+        _upsert_one_by_one(conn, table, columns, rows, key, changed)
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    target, names = _names(conn, table, columns)
+    conflict = f"ON CONFLICT ({', '.join(quote(k) for k in key)}) DO " + (
+        "UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in changed)
+        if changed
+        else "NOTHING"
+    )
+    converted = _converted(_steps(conn, table, columns), rows)
+    if kind == "sqlite":
+        values = ", ".join("?" * len(columns))
+        statement = f"INSERT INTO {target} ({names}) VALUES ({values}) {conflict}"
+        _executemany(conn, statement, converted)
+        return
+    # A temporary table of this transaction (an error rolls its creation back too).
+    stage = quote(f"icpsync_stage_{table.name}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} AS SELECT {names} FROM {target} LIMIT 0")
+    _copy(conn, stage, names, converted)
+    conn.exec_driver_sql(f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage} {conflict}")
+    conn.exec_driver_sql(f"DROP TABLE {stage}")
+
+
+def _upsert_one_by_one(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[_Row],
+    key: list[str],
+    changed: list[str],
+) -> None:
+    """Any other database: an UPDATE of each row, and an INSERT where it found none."""
+    for row in rows:
+        values = dict(zip(columns, row, strict=True))
+        where = [table.c[k] == values[k] for k in key]
+        if changed:
+            found = conn.execute(
+                update(table).where(*where).values({c: values[c] for c in changed})
+            ).rowcount
+        else:
+            found = conn.execute(select(table.c[key[0]]).where(*where)).first() is not None
+        if not found:
+            conn.execute(insert(table).values(values))
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) with :func:`insert_tuples`."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    insert_tuples(conn, table, columns, [tuple([r[k] for k in columns]) for r in rows])
+
+
+def analyze(conn: Connection, table: Table) -> None:
+    """Bring the planner's statistics of ``table`` up to date after a large bulk write
+    (PostgreSQL: ``ANALYZE``; elsewhere nothing). Until autovacuum gets to a new table,
+    PostgreSQL plans a lookup by a batch of ids as a scan of every row of the org, each
+    compared with the ids: a run that looks up what it has just written pays that for
+    every batch."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(table.name)}")
+
+
+def ids_in(conn: Connection, column: ColumnClause[Any], ids: Sequence[str]) -> Iterator[Any]:
+    """Conditions that together select the rows whose ``column`` is one of ``ids``: one on
+    SQLite and PostgreSQL (the ids are one parameter, so the statement is compiled once
+    whatever their number), one per ``IN_CHUNK`` ids elsewhere. Nothing for no ids."""
+    if not ids:
+        return
+    kind = _kind(conn)
+    if kind == "sqlite":
+        values = func.json_each(bindparam("ids_json", json.dumps(list(ids))))
+        yield column.in_(select(literal_column("value")).select_from(values))
+    elif kind == "copy":
+        yield column == any_(bindparam("ids_array", list(ids), type_=ARRAY(column.type)))
+    else:
+        for start in range(0, len(ids), IN_CHUNK):
+            yield column.in_(list(ids[start : start + IN_CHUNK]))
