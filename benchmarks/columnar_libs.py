@@ -252,8 +252,8 @@ def codes_polars(pages: list[bytes]) -> list[tuple[str, list[Any], Any]]:
 def distinct_stdlib(pages: list[bytes]) -> Columns:
     out: Columns = {}
     for name, column in parse_stdlib(pages).items():
-        cleaned = {v: clean(v) for v in dict.fromkeys(column) if v is not None}
-        cleaned[None] = None
+        cleaned: dict[str | None, str | None] = {None: None}
+        cleaned.update((v, clean(v)) for v in dict.fromkeys(column) if v is not None)
         out[name] = list(map(cleaned.__getitem__, column))
     return out
 
