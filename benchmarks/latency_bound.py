@@ -6,9 +6,13 @@ number of calls needs at the concurrency each API allows.
 
 The sandbox runs in its own process (``icpsync sandbox``), so its work does not share this
 process's interpreter lock; the sync runs here. Two runs per CRM: one with no injected
-latency (what the CPU alone costs: reading, scoring, writing, both sides) and one with the
-latency. The ratios: wall time over the bound, and over the larger of the bound and the
-no-latency time (neither the calls nor the CPU work can take less). Bounds, per CRM:
+latency (its wall time: what the work on both sides costs without latency) and one with the
+latency (``--no-baseline`` skips the first). Each run's CPU time in icpsync
+(``time.process_time`` around ``run_once``: every thread of this process, none of the
+sandbox's) is measured too. The ratios, for the run with latency: wall time over the bound
+(HubSpot's target: 1.05); over the larger of the bound and the run's own CPU time in icpsync
+(issue 16's "max(latency bound, CPU time)", Salesforce's target: 1.25); and, as before, over
+the larger of the bound and the no-latency run's wall time. Bounds, per CRM:
 
 - Salesforce: reads are chains (each page names the next; a Bulk job's steps follow one
   another), accounts and deals could be read side by side, then the writes: a Bulk job's
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -68,6 +73,11 @@ class SandboxProcess:
         url = f"{self.url}/__sandbox__/reset-stats"
         requests.post(url, verify=self.verify, timeout=30)
 
+    def cpu_s(self) -> float:
+        """CPU seconds the sandbox process has used so far (Linux ``/proc``)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
@@ -95,19 +105,24 @@ def _full_sync(crm: str, folder: Path, args: argparse.Namespace, latency_ms: int
         sandbox.reset_stats()
         state = StateStore(settings.state.database_url())
         connector = build_connector(settings, crm)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
+        sandbox_cpu = sandbox.cpu_s()
         try:
             report = run_once(settings, connector=connector, state=state)
         finally:
             connector.close()
             state.close()
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        sandbox_cpu = sandbox.cpu_s() - sandbox_cpu
         stats = sandbox.stats()
         limit = getattr(settings, crm).model_dump().get("rate_limit_per_10s")
     finally:
         sandbox.stop()
     return {
         "seconds": seconds,
+        "cpu_s": cpu,
+        "sandbox_cpu_s": sandbox_cpu,
         "report": report.to_dict(),
         "calls": int(stats.get("total", 0)),
         "by_kind": stats,
@@ -144,24 +159,40 @@ def main() -> None:
     parser.add_argument("--opportunities", type=int, default=30_000)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--rate-limit", type=int, help="HubSpot sandbox requests per 10 s.")
+    parser.add_argument("--no-baseline", action="store_true", help="Skip the run with no latency.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="icpsync-latency-") as tmp:
-        cpu = _full_sync(args.crm, Path(tmp), args, 0)
+        fast = None if args.no_baseline else _full_sync(args.crm, Path(tmp), args, 0)
         slow = _full_sync(args.crm, Path(tmp), args, args.latency_ms)
     bounds = _bounds(args.crm, slow, args.latency_ms / 1000, args.opportunities)
+    floor = max(bounds["bound_s"], slow["cpu_s"])
     row = {
         "crm": args.crm,
         "accounts": args.accounts,
         "opportunities": args.opportunities,
         "latency_ms": args.latency_ms,
         "calls": slow["calls"],
-        "seconds_no_latency": round(cpu["seconds"], 2),
+        "rate_limit_per_10s": slow["rate_limit_per_10s"] if args.crm == "hubspot" else None,
+        "seconds_no_latency": round(fast["seconds"], 2) if fast else None,
+        "cpu_s_no_latency": round(fast["cpu_s"], 2) if fast else None,
         "seconds": round(slow["seconds"], 2),
+        "cpu_s": round(slow["cpu_s"], 2),
+        # The sandbox's own work during the sync (its process): part of every wall time here.
+        "sandbox_cpu_s": round(slow["sandbox_cpu_s"], 2),
         **{k: round(v, 2) for k, v in bounds.items()},
         "ratio_to_bound": round(slow["seconds"] / bounds["bound_s"], 2),
-        # The CPU work cannot go faster than it does with no latency at all.
-        "ratio_to_max_of_bound_and_cpu": round(
-            slow["seconds"] / max(bounds["bound_s"], cpu["seconds"]), 2
+        # Neither the calls nor icpsync's own CPU work can take less.
+        "ratio_to_max_of_bound_and_cpu": round(slow["seconds"] / floor, 2),
+        # The sandbox answers in Python too: its CPU time is on the sync's path, not the CRM's.
+        "ratio_to_max_of_bound_and_both_cpus": round(
+            slow["seconds"] / max(bounds["bound_s"], slow["cpu_s"] + slow["sandbox_cpu_s"]), 2
+        ),
+        # The page's earlier ratio: the work on both sides with no latency at all.
+        "ratio_to_max_of_bound_and_no_latency_wall": (
+            round(slow["seconds"] / max(bounds["bound_s"], fast["seconds"]), 2) if fast else None
+        ),
+        "target": {"hubspot": "ratio_to_bound <= 1.05"}.get(
+            args.crm, "ratio_to_max_of_bound_and_cpu <= 1.25"
         ),
         "written": slow["report"]["written"],
         "api_calls_by_kind": slow["report"]["api_calls"],
