@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
-from icpsync.core.diff import changed, update_for, updates_at
+from icpsync.core.diff import Diff, changed, update_for, updates_at
 from icpsync.core.model import Account, CurrentIcp, IcpScore, Opportunity
 
 
@@ -118,6 +118,10 @@ def test_the_batch_diff_compares_each_pair_of_shared_values_once_and_right() -> 
         if update_for(a, IcpScore(a.id, *o), scored_at=now) is not None
     ]
     assert positions == alone == [0, 2, 3]
+    run, full = Diff(), Diff(limit=0)  # one run's diff remembers outcomes across batches
+    for _ in range(2):
+        assert run.changed(current, outcomes) == full.changed(current, outcomes) == positions
+    assert run.changed(current[::-1], outcomes) == [0, 2, 5]
     batch = AccountBatch.from_accounts(accounts)
     scores = ScoreBatch(batch.ids, outcomes)
     written = updates_at(batch, scores, positions, scored_at=now, overrides={2: "Tier 3"})

@@ -2,7 +2,7 @@
 
 Compared: score, tier, flags (as a sorted set), the short reasons (what the CRM holds) and
 the profile version. ``scored_at`` changes only when something else does, so our own writes
-never trigger another write. The diff runs on a batch's columns (:func:`changed`); a
+never trigger another write. The diff runs on a batch's columns (:class:`Diff`); a
 :class:`~icpsync.core.model.ScoreUpdate` is built only for an account that changed
 (:func:`updates_at`).
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from itertools import count
 from typing import Any
 
 from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
@@ -44,26 +45,45 @@ def _held(current: CurrentIcp) -> tuple[Any, ...]:
     )
 
 
-def changed(current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]) -> list[int]:
-    """The positions whose outcome differs from what the CRM holds (``current``).
+class Diff:
+    """Compares a run's scores with what the CRM holds, a batch at a time.
 
-    Outcomes are shared between accounts, and so (on a first sync) is the empty
-    ``CurrentIcp``: each distinct pair is compared once.
+    Outcomes are shared between accounts and batches (the scorer remembers them), and so
+    (on a first sync) is the empty ``CurrentIcp``: what an outcome writes is worked out once
+    per run, and each distinct pair of held values and outcome is compared once per batch.
     """
-    wanted: dict[int, tuple[Any, ...]] = {}
-    same: dict[tuple[int, int], bool] = {}
-    out: list[int] = []
-    for position, (held, outcome) in enumerate(zip(current, outcomes, strict=True)):
-        pair = (id(held), id(outcome))
-        equal = same.get(pair)
-        if equal is None:
-            written = wanted.get(pair[1])
-            if written is None:
-                written = wanted[pair[1]] = _written(outcome)
-            equal = same[pair] = _held(held) == written
-        if not equal:
-            out.append(position)
-    return out
+
+    def __init__(self, limit: int = 200_000):
+        self._limit = limit
+        #: id(outcome) -> (outcome, what it writes); the outcome is kept so its id stays its.
+        self._written: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+
+    def changed(
+        self, current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]
+    ) -> list[int]:
+        """The positions whose outcome differs from what the CRM holds (``current``)."""
+        known = self._written
+        same: dict[tuple[int, int], bool] = {}
+        out: list[int] = []
+        for position, held, outcome in zip(count(), current, outcomes):
+            pair = (id(held), id(outcome))
+            equal = same.get(pair)
+            if equal is None:
+                entry = known.get(pair[1])
+                if entry is None:
+                    entry = (outcome, _written(outcome))
+                    if len(known) < self._limit:
+                        known[pair[1]] = entry
+                equal = same[pair] = _held(held) == entry[1]
+            if not equal:
+                out.append(position)
+        return out
+
+
+def changed(current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]) -> list[int]:
+    """The positions whose outcome differs from what the CRM holds (one batch alone: a run
+    diffs through one :class:`Diff`)."""
+    return Diff().changed(current, outcomes)
 
 
 def updates_at(

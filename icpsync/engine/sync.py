@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.batch import AccountBatch, ScoreBatch
-from icpsync.core.diff import changed, updates_at
+from icpsync.core.diff import Diff, updates_at
 from icpsync.core.errors import BudgetExhausted
 from icpsync.core.model import TIER_1, TIER_2, Aggregates, ScoreUpdate
 from icpsync.core.scoring import Scorer
@@ -231,6 +231,7 @@ def _run(run: _Run) -> None:
         connector, report, chunk, on_written, overlap=overlap, on_refused=ledger.refused
     )
     recent_win_tiers: Counter[str] = Counter()
+    diff = Diff()
     try:
         for batch in resized(_accounts(connector, cursor, touched), ACCOUNT_BATCH):
             ids = batch.ids
@@ -239,7 +240,7 @@ def _run(run: _Run) -> None:
             scored = plan.batch
             scores = scorer.score_batch(scored, aggregates, now)
             edits.reword(plan, scores)
-            found = edits.finish_batch(plan, scores, changed(scored.current, scores.outcomes))
+            found = edits.finish_batch(plan, scores, diff.changed(scored.current, scores.outcomes))
             positions = found.positions
             updates = updates_at(
                 scored, scores, positions, scored_at=now, overrides=found.overrides
