@@ -8,7 +8,6 @@ are looked at one by one; a batch we never wrote to (a first sync) goes through 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import compress
 
 from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
 from icpsync.core.human_edits import (
@@ -48,19 +47,19 @@ class EditPlan:
 
 
 @dataclass(slots=True)
-class EditOutcome:
+class EditDecision:
     """One batch after scoring: what to write and the edits to report.
 
     Attributes:
         positions: the accounts to write, in batch order (those that changed, and those
             whose rep's tier must be written to the override field).
         overrides: position -> the tier to write to the override field too.
-        found: position -> the edit found there, in batch order.
+        edits: position -> the edit found there, in batch order.
     """
 
     positions: list[int]
     overrides: dict[int, str] = field(default_factory=dict)
-    found: dict[int, HumanEdit] = field(default_factory=dict)
+    edits: dict[int, HumanEdit] = field(default_factory=dict)
 
 
 class HumanEditCheck:
@@ -85,14 +84,14 @@ class HumanEditCheck:
         With ``keep``, an edit found now (or kept earlier and still the override) makes the
         rep's tier the account's override.
         """
-        found = self.store.get(batch.ids) if self.store is not None else {}
+        known = self.store.get(batch.ids) if self.store is not None else {}
         plan = EditPlan(batch)
-        if not found:
-            return plan
+        if not known:
+            return plan  # nothing written to these accounts yet: no edit to find
         current = batch.current
         overrides: dict[int, CurrentIcp] = {}
         for position, account_id in enumerate(batch.ids):
-            written = found.get(account_id)
+            written = known.get(account_id)
             if written is None:
                 continue
             plan.written[position] = written
@@ -115,18 +114,18 @@ class HumanEditCheck:
         for position, (tier, was) in plan.kept.items():
             scores.set(position, with_rep_reasons(scores[position], tier, was))
 
-    def finish_batch(self, plan: EditPlan, scores: ScoreBatch, changed: list[int]) -> EditOutcome:
+    def finish_batch(self, plan: EditPlan, scores: ScoreBatch, changed: list[int]) -> EditDecision:
         """After scoring and diffing (``changed``: the positions whose values differ from
         the CRM's): what to write and the edits to report; the accounts found holding our
         values are remembered (they are not written)."""
-        outcome = EditOutcome(changed)
+        decision = EditDecision(changed)
         if plan.reps:
-            self._apply_policy(plan, scores, outcome)
+            self._apply_policy(plan, scores, decision)
         if plan.kept or self._marks:
-            self._mark(plan, scores, outcome.positions)
+            self._mark(plan, scores, decision.positions)
         if self.record:
-            self._remember_unchanged(plan, scores, outcome.positions)
-        return outcome
+            self._remember_unchanged(plan, scores, decision.positions)
+        return decision
 
     def written(self, updates: list[ScoreUpdate]) -> None:
         """After a write applied ``updates``: they hold our values now."""
@@ -136,22 +135,22 @@ class HumanEditCheck:
         rows = {u.account_id: marks.pop(u.account_id, Written(u.tier, u.score)) for u in updates}
         self.store.put(rows)
 
-    def _apply_policy(self, plan: EditPlan, scores: ScoreBatch, outcome: EditOutcome) -> None:
+    def _apply_policy(self, plan: EditPlan, scores: ScoreBatch, decision: EditDecision) -> None:
         ids, outcomes = plan.batch.ids, scores.outcomes
         extra = []
-        changed = set(outcome.positions)
+        changed = set(decision.positions)
         for position, rep in plan.reps.items():
             ours = plan.written[position].tier
             account_id = ids[position]
             if position in plan.kept:
-                outcome.found[position] = HumanEdit(account_id, "tier", rep, ours, KEPT)
-                outcome.overrides[position] = rep
+                decision.edits[position] = HumanEdit(account_id, "tier", rep, ours, KEPT)
+                decision.overrides[position] = rep
                 if position not in changed:
                     extra.append(position)  # the override must be written
             elif (tier := outcomes[position][_TIER]) != rep:
-                outcome.found[position] = HumanEdit(account_id, "tier", rep, ours, REVERTED, tier)
+                decision.edits[position] = HumanEdit(account_id, "tier", rep, ours, REVERTED, tier)
         if extra:
-            outcome.positions = sorted(changed.union(extra))
+            decision.positions = sorted(changed.union(extra))
 
     def _mark(self, plan: EditPlan, scores: ScoreBatch, positions: list[int]) -> None:
         """Remember the kept edit each update carries, for when it is written."""
@@ -169,12 +168,12 @@ class HumanEditCheck:
         size = len(scores)
         if len(positions) == size or self.store is None:
             return
-        writing = [False] * size
-        for position in positions:
-            writing[position] = True
+        writing = set(positions)
         ids, outcomes = plan.batch.ids, scores.outcomes
         seen: dict[str, Written] = {}
-        for position in compress(range(size), [not w for w in writing]):
+        for position in range(size):
+            if position in writing:
+                continue
             outcome = outcomes[position]
             tier, score = outcome[_TIER], outcome[_SCORE]
             rep_tier, rep_was = plan.kept.get(position, _NO_MARKS)

@@ -13,10 +13,15 @@ state store, for a run that never got here):
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from icpsync.core.model import TIERS, RecordFailure
+from icpsync.core.model import TIERS, RecordFailure, ScoreUpdate
+
+if TYPE_CHECKING:
+    from icpsync.core.batch import AccountBatch
+    from icpsync.core.human_edits import HumanEdit
 
 MAX_FAILURES_LISTED = 50
 #: distinct quarantine reasons kept in the JSON report (commonest first).
@@ -85,6 +90,52 @@ class RunReport:
         """True when the run went through: every changed record was written or quarantined
         and nothing stopped it (status ``complete`` or ``partial``); the cursor may move."""
         return self.status in ("complete", "partial")
+
+    def count_scored(self, tiers: list[str], scores: list[int]) -> list[str]:
+        """Count a batch of scored accounts (their tiers and scores, as columns); ``tiers``."""
+        self.accounts_read += len(tiers)
+        self.scored += len(tiers)
+        self.tiers.update(tiers)
+        histogram = self.score_histogram
+        for score, n in Counter(scores).items():
+            histogram[min(score // 10, 9)] += n
+        return tiers
+
+    def count_changes(
+        self,
+        batch: AccountBatch,
+        positions: Sequence[int],
+        updates: Sequence[ScoreUpdate],
+        edits: Mapping[int, HumanEdit],
+        *,
+        examples: int,
+    ) -> None:
+        """Count a batch's changes: ``updates`` (those at ``positions`` of ``batch``) and the
+        direct edits found (position -> edit; an edit is no tier transition), keeping the
+        first ``examples`` changes of the run."""
+        self.changed += len(positions)
+        self.unchanged += len(batch) - len(positions)
+        self.human_edits.extend(asdict(edit) for edit in edits.values())
+        current = batch.current
+        self.transitions.update(
+            (current[p].tier or "none", u.tier)
+            for p, u in zip(positions, updates, strict=True)
+            if p not in edits
+        )
+        room = examples - len(self.examples)
+        if room > 0:
+            names = batch.columns["name"]
+            self.examples.extend(
+                {
+                    "id": u.account_id,
+                    "name": names[p],
+                    "from": current[p].tier,
+                    "to": u.tier,
+                    "score": u.score,
+                    "reasons": u.reasons,
+                }
+                for p, u in zip(positions[:room], updates[:room], strict=True)
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON: counters as dicts, transitions as ``"old -> new"`` keys."""

@@ -19,12 +19,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from icpsync.core.aggregates import AggregateBuilder
-from icpsync.core.batch import AccountBatch, ScoreBatch
+from icpsync.core.batch import AccountBatch
 from icpsync.core.diff import Diff, updates_at
 from icpsync.core.errors import BudgetExhausted
 from icpsync.core.model import TIER_1, TIER_2, Aggregates, ScoreUpdate
@@ -240,23 +240,21 @@ def _run(run: _Run) -> None:
             scored = plan.batch
             scores = scorer.score_batch(scored, aggregates, now)
             edits.reword(plan, scores)
-            found = edits.finish_batch(plan, scores, diff.changed(scored.current, scores.outcomes))
-            positions = found.positions
+            changed = diff.changed(scored.current, scores.outcomes)
+            decided = edits.finish_batch(plan, scores, changed)
+            positions = decided.positions
             updates = updates_at(
-                scored, scores, positions, scored_at=now, overrides=found.overrides
+                scored, scores, positions, scored_at=now, overrides=decided.overrides
             )
-            tiers = _count(report, scores)
+            tiers = report.count_scored(scores.column("tier"), scores.column("score"))
             if recent_wins:
-                for account_id, tier in zip(ids, tiers, strict=True):
-                    if account_id in recent_wins:
-                        recent_win_tiers[tier] += recent_wins[account_id]
-            ledger.read(ids, set(positions))
-            for edit in found.found.values():
+                _count_recent_wins(recent_win_tiers, recent_wins, ids, tiers)
+            ledger.read(ids, positions)
+            for edit in decided.edits.values():
                 log.info("human edit: %s", edit.describe())
-                report.human_edits.append(asdict(edit))
-            report.unchanged += len(ids) - len(positions)
-            report.changed += len(positions)
-            _count_changes(report, settings.sync.examples, scored, positions, updates, found.found)
+            report.count_changes(
+                scored, positions, updates, decided.edits, examples=settings.sync.examples
+            )
             if not run.dry_run:
                 writer.extend(updates)
             writer.write_full()
@@ -276,48 +274,13 @@ def _run(run: _Run) -> None:
         report.drift["recent_wins_top_tiers_share"] = round(top / wins, 4)
 
 
-def _count(report: RunReport, scores: ScoreBatch) -> list[str]:
-    """Count a batch's accounts, tiers and scores into the report; the tier column."""
-    tiers = scores.column("tier")
-    report.accounts_read += len(tiers)
-    report.scored += len(tiers)
-    report.tiers.update(tiers)
-    histogram = report.score_histogram
-    for score, n in Counter(scores.column("score")).items():
-        histogram[min(score // 10, 9)] += n
-    return tiers
-
-
-def _count_changes(
-    report: RunReport,
-    examples: int,
-    batch: AccountBatch,
-    positions: list[int],
-    updates: list[ScoreUpdate],
-    edits: Collection[int],
+def _count_recent_wins(
+    by_tier: Counter[str], recent_wins: Counter[str], ids: list[str], tiers: list[str]
 ) -> None:
-    """Tier transitions of the changed accounts (a rep's edit is not one) and the first
-    ``examples`` changes."""
-    current = batch.current
-    report.transitions.update(
-        (current[p].tier or "none", u.tier)
-        for p, u in zip(positions, updates, strict=True)
-        if p not in edits
-    )
-    room = examples - len(report.examples)
-    if room > 0:
-        names = batch.columns["name"]
-        report.examples.extend(
-            {
-                "id": u.account_id,
-                "name": names[p],
-                "from": current[p].tier,
-                "to": u.tier,
-                "score": u.score,
-                "reasons": u.reasons,
-            }
-            for p, u in zip(positions[:room], updates[:room], strict=True)
-        )
+    """Add the recent wins of a batch's accounts to the tiers they are scored in."""
+    for account_id, tier in zip(ids, tiers, strict=True):
+        if account_id in recent_wins:
+            by_tier[tier] += recent_wins[account_id]
 
 
 def _unavailable_fields(connector: Connector) -> dict[str, str]:
