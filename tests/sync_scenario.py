@@ -141,8 +141,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _kept(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v is not None if k in CLOCKED else v) for k, v in data.items() if k not in VOLATILE}
+def _kept(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The items of a report, in order (the JSON kept in the state store, byte for byte)."""
+    return [(k, v is not None if k in CLOCKED else v) for k, v in data.items() if k not in VOLATILE]
 
 
 def _state(state: StateStore) -> dict[str, list[dict[str, Any]]]:
@@ -157,7 +158,7 @@ def _state(state: StateStore) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _report(report: Any) -> dict[str, Any]:
+def _report(report: Any) -> list[tuple[str, Any]]:
     return _kept(report.to_dict())
 
 

@@ -28,7 +28,7 @@ def stored() -> list[dict[str, Any]]:
 
 
 def test_the_scenario_goes_through_every_branch(stored: list[dict[str, Any]]) -> None:
-    reports = {run["run"]: run["report"] for run in stored}
+    reports = {run["run"]: dict(run["report"]) for run in stored}
     assert reports["first"]["status"] == "partial" and reports["first"]["quarantined"] == 2
     assert reports["kept edits"]["released"] == 2
     assert {e["action"] for e in reports["kept edits"]["human_edits"]} == {"kept"}

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from copy import deepcopy
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from icpsync.core.model import TIERS, RecordFailure, ScoreUpdate
@@ -138,8 +139,17 @@ class RunReport:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON: counters as dicts, transitions as ``"old -> new"`` keys."""
-        data = asdict(self)
+        """Plain data for JSON: counters as dicts, transitions as ``"old -> new"`` keys.
+
+        Built field by field (the run's row is written with it after every batch): the
+        containers are copies, as ``dataclasses.asdict`` would make them.
+        """
+        data = {name: getattr(self, name) for name in _FIELDS}
+        data["score_histogram"] = list(self.score_histogram)
+        data["examples"] = [dict(example) for example in self.examples]
+        data["human_edits"] = [dict(edit) for edit in self.human_edits]
+        data["drift"] = deepcopy(self.drift)
+        data["unavailable"] = list(self.unavailable)
         data["status"] = self.status
         data["failures"] = [asdict(f) for f in self.failures[:MAX_FAILURES_LISTED]]
         data["quarantine_reasons"] = dict(self.quarantine_reasons.most_common(MAX_REASONS_LISTED))
@@ -157,3 +167,6 @@ class RunReport:
         }
         data["duration_s"] = round(self.duration_s, 3)
         return data
+
+
+_FIELDS = tuple(f.name for f in fields(RunReport))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -300,7 +300,7 @@ def org_of(connector: Connector) -> str:
 
 
 class _AggregateSource(Protocol):
-    def aggregates_for(self, account_ids: Collection[str]) -> dict[str, Aggregates]: ...
+    def aggregates_for(self, account_ids: Collection[str]) -> Mapping[str, Aggregates]: ...
 
 
 class _InMemory:
@@ -309,8 +309,9 @@ class _InMemory:
     def __init__(self, by_account: dict[str, Aggregates]):
         self.by_account = by_account
 
-    def aggregates_for(self, account_ids: Collection[str]) -> dict[str, Aggregates]:
-        return {i: self.by_account[i] for i in account_ids if i in self.by_account}
+    def aggregates_for(self, account_ids: Collection[str]) -> Mapping[str, Aggregates]:
+        """Every account's (the scorer looks up the ones it scores)."""
+        return self.by_account
 
 
 def _read_opportunities(
