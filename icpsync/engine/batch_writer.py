@@ -142,4 +142,4 @@ class BatchWriter:
         if stop and not report.stopped:
             report.stopped = stop
             log.warning("run stopped: %s; the next run resumes", stop)
-        self.on_written([u for u in updates if u.account_id not in failed])
+        self.on_written([u for u in updates if u.account_id not in failed] if failed else updates)
