@@ -96,10 +96,10 @@ class RunLedger:
         held = self.quarantine.held
         if not held:
             return
-        written = set(changed)
+        to_write = set(changed)
         for position, account_id in enumerate(ids):
             if account_id in held:
-                self.quarantine.seen(account_id, unchanged=position not in written)
+                self.quarantine.seen(account_id, unchanged=position not in to_write)
 
     def written(self, updates: list[ScoreUpdate]) -> None:
         """A chunk was applied: keep its history; its records leave quarantine."""
