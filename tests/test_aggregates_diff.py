@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from icpsync.core.aggregates import AggregateBuilder
-from icpsync.core.diff import update_for
+from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
+from icpsync.core.diff import Diff, changed, update_for, updates_at
 from icpsync.core.model import Account, CurrentIcp, IcpScore, Opportunity
 
 
@@ -89,3 +91,42 @@ def test_no_update_when_the_crm_already_holds_the_values() -> None:
         assert update is not None and update.previous == held and update.scored_at == now
     fresh = update_for(Account("a"), _score(), scored_at=now)
     assert fresh is not None and (fresh.previous.tier, fresh.tier) == (None, "Tier 1")
+
+
+def _outcome(**kw: object) -> tuple[object, ...]:
+    result = _score(**kw)
+    return tuple(getattr(result, name) for name in OUTCOME_FIELDS)
+
+
+def test_the_batch_diff_compares_each_pair_of_shared_values_once_and_right() -> None:
+    """Shared outcomes and a shared empty ``current`` (a first sync) next to accounts whose
+    own values differ: each position is decided as one account alone would be."""
+    held = CurrentIcp(
+        score=72, tier="Tier 1", flags=("x",), reasons="+72 fit", profile_version="v1"
+    )
+    empty = CurrentIcp()
+    same, other = _outcome(), _outcome(score=71)
+    unsorted = _outcome(flags=("y", "x"))  # a rep's kept edit keeps the scorer's flags
+    current = [empty, held, held, empty, held, replace(held, flags=("x", "y"))]
+    outcomes = [same, same, other, same, same, unsorted]
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    accounts = [Account(f"a{i}", current=c) for i, c in enumerate(current)]
+    positions = changed(current, outcomes)
+    alone = [
+        i
+        for i, (a, o) in enumerate(zip(accounts, outcomes, strict=True))
+        if update_for(a, IcpScore(a.id, *o), scored_at=now) is not None
+    ]
+    assert positions == alone == [0, 2, 3]
+    run, full = Diff(), Diff(limit=0)  # one run's diff remembers outcomes across batches
+    for _ in range(2):
+        assert run.changed(current, outcomes) == full.changed(current, outcomes) == positions
+    assert run.changed(current[::-1], outcomes) == [0, 2, 5]
+    batch = AccountBatch.from_accounts(accounts)
+    scores = ScoreBatch(batch.ids, outcomes)
+    written = updates_at(batch, scores, positions, scored_at=now, overrides={2: "Tier 3"})
+    assert [(u.account_id, u.score, u.previous, u.override) for u in written] == [
+        ("a0", 72, empty, None),
+        ("a2", 71, held, "Tier 3"),
+        ("a3", 72, empty, None),
+    ]

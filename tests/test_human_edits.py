@@ -44,22 +44,24 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 def test_what_counts_as_a_direct_edit(
     current: CurrentIcp, written: Written | None, expected: str | None
 ) -> None:
-    assert edited_tier(Account("a", current=current), written) == expected
+    assert edited_tier(current, written) == expected
 
 
 def test_a_kept_edit_stands_while_the_override_holds_it() -> None:
     kept = Written(TIER_1, 40, rep_tier=TIER_1, rep_was=TIER_2)
-    assert standing_edit(Account("a", current=CurrentIcp(override=TIER_1)), kept) == (
+    assert standing_edit(CurrentIcp(override=TIER_1), kept) == (
         TIER_1,
         TIER_2,
     )
-    assert standing_edit(Account("a", current=CurrentIcp(override=None)), kept) is None
-    assert standing_edit(Account("a", current=CurrentIcp(override=TIER_3)), kept) is None
+    assert standing_edit(CurrentIcp(override=None), kept) is None
+    assert standing_edit(CurrentIcp(override=TIER_3), kept) is None
 
 
 def test_reasons_say_a_rep_set_the_tier() -> None:
     scorer = Scorer(default_profile())
-    account = with_override(Account("a", employees=500, industry="Technology"), TIER_3)
+    account = Account(
+        "a", employees=500, industry="Technology", current=with_override(CurrentIcp(), TIER_3)
+    )
     result = scorer.score(account, NO_AGGREGATES, NOW)
     assert result.tier == TIER_3 and result.overridden
     edited = with_rep_reasons(result, TIER_3, TIER_1)

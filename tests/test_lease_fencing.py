@@ -258,11 +258,11 @@ def test_the_lease_is_renewed_during_a_long_read_not_only_between_batches(
 
         renewed_during_read = False
 
-        def read_accounts(self, since: datetime | None = None):  # type: ignore[no-untyped-def]
+        def read_account_batches(self, since: datetime | None = None):  # type: ignore[no-untyped-def]
             first = expiry()
             waited = threading.Event()
             SlowRead.renewed_during_read = _wait(lambda: expiry() > first, waited)
-            yield from super().read_accounts(since)
+            yield from super().read_account_batches(since)
 
     connector = SlowRead.from_settings(settings)
     try:

@@ -173,12 +173,11 @@ def test_records_the_reader_cannot_place_make_the_run_partial_with_their_ids(
     state = StateStore(settings.state.database_url())
 
     class Unplaced(FileConnector):
-        def read_accounts(self, since: datetime | None = None):  # type: ignore[no-untyped-def]
-            for account in super().read_accounts(since):
-                if account.id == "A0000009":
-                    self.stats.unplaced[account.id] = "no last_modified: cannot place it"
-                    continue
-                yield account
+        def read_account_batches(self, since: datetime | None = None):  # type: ignore[no-untyped-def]
+            for batch in super().read_account_batches(since):
+                if "A0000009" in batch.ids:
+                    self.stats.unplaced["A0000009"] = "no last_modified: cannot place it"
+                yield batch.take([i for i, a in enumerate(batch.ids) if a != "A0000009"])
 
     connector = Unplaced.from_settings(settings)
     try:

@@ -1,36 +1,128 @@
-"""Decide what to write: nothing when the CRM already holds the values we computed."""
+"""Decide what to write: nothing when the CRM already holds the values we computed.
+
+Compared: score, tier, flags (as a sorted set), the short reasons (what the CRM holds) and
+the profile version. ``scored_at`` changes only when something else does, so our own writes
+never trigger another write. The diff runs on a batch's columns (:class:`Diff`); a
+:class:`~icpsync.core.model.ScoreUpdate` is built only for an account that changed
+(:func:`updates_at`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from itertools import count
+from typing import Any
 
-from icpsync.core.model import Account, IcpScore, ScoreUpdate
+from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
+from icpsync.core.model import Account, CurrentIcp, IcpScore, ScoreUpdate
+
+_SCORE, _TIER, _FLAGS, _VERSION, _SHORT = (
+    OUTCOME_FIELDS.index(name)
+    for name in ("score", "tier", "flags", "profile_version", "reasons_short")
+)
+
+
+def _written(outcome: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What the CRM holds once ``outcome`` is written: score, tier, flags, reasons, version."""
+    return (
+        outcome[_SCORE],
+        outcome[_TIER],
+        tuple(sorted(outcome[_FLAGS])),
+        outcome[_SHORT],
+        outcome[_VERSION],
+    )
+
+
+def _held(current: CurrentIcp) -> tuple[Any, ...]:
+    """What the CRM holds now, in the order of :func:`_written`."""
+    return (
+        current.score,
+        current.tier,
+        current.flags,
+        current.reasons or "",
+        current.profile_version,
+    )
+
+
+class Diff:
+    """Compares a run's scores with what the CRM holds, a batch at a time.
+
+    Outcomes are shared between accounts and batches (the scorer remembers them), and so
+    (on a first sync) is the empty ``CurrentIcp``: what an outcome writes is worked out once
+    per run, and each distinct pair of held values and outcome is compared once per batch.
+    """
+
+    def __init__(self, limit: int = 200_000):
+        self._limit = limit
+        #: id(outcome) -> (outcome, what it writes); the outcome is kept so its id stays its.
+        self._written: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+
+    def changed(
+        self, current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]
+    ) -> list[int]:
+        """The positions whose outcome differs from what the CRM holds (``current``)."""
+        known = self._written
+        same: dict[tuple[int, int], bool] = {}
+        out: list[int] = []
+        for position, held, outcome in zip(count(), current, outcomes):
+            pair = (id(held), id(outcome))
+            equal = same.get(pair)
+            if equal is None:
+                entry = known.get(pair[1])
+                if entry is None:
+                    entry = (outcome, _written(outcome))
+                    if len(known) < self._limit:
+                        known[pair[1]] = entry
+                equal = same[pair] = _held(held) == entry[1]
+            if not equal:
+                out.append(position)
+        return out
+
+
+def changed(current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]) -> list[int]:
+    """The positions whose outcome differs from what the CRM holds (one batch alone: a run
+    diffs through one :class:`Diff`)."""
+    return Diff().changed(current, outcomes)
+
+
+def updates_at(
+    batch: AccountBatch,
+    scores: ScoreBatch,
+    positions: Sequence[int],
+    *,
+    scored_at: datetime,
+    overrides: Mapping[int, str] | None = None,
+) -> list[ScoreUpdate]:
+    """The updates writing ``scores`` at ``positions`` (``previous``: what ``batch`` holds).
+
+    ``overrides``: position -> a tier to write to the override field too.
+    """
+    ids, current, outcomes = batch.ids, batch.current, scores.outcomes
+    overrides = overrides or {}
+    out = []
+    for position in positions:
+        outcome = outcomes[position]
+        out.append(
+            ScoreUpdate(
+                ids[position],
+                outcome[_SCORE],
+                outcome[_TIER],
+                tuple(sorted(outcome[_FLAGS])),
+                outcome[_SHORT],
+                outcome[_VERSION],
+                scored_at,
+                current[position],
+                overrides.get(position),
+            )
+        )
+    return out
 
 
 def update_for(account: Account, result: IcpScore, *, scored_at: datetime) -> ScoreUpdate | None:
-    """The update to write for ``account``, or None when its ICP values are already current.
-
-    Compared: score, tier, flags (as a sorted set), the short reasons (what the CRM holds)
-    and the profile version. ``scored_at`` changes only when something else does, so our
-    own writes never trigger another write.
-    """
-    current = account.current
-    flags = tuple(sorted(result.flags))
-    if (
-        current.score == result.score
-        and current.tier == result.tier
-        and current.flags == flags
-        and (current.reasons or "") == result.reasons_short
-        and current.profile_version == result.profile_version
-    ):
-        return None
-    return ScoreUpdate(
-        account_id=account.id,
-        score=result.score,
-        tier=result.tier,
-        flags=flags,
-        reasons=result.reasons_short,
-        profile_version=result.profile_version,
-        scored_at=scored_at,
-        previous=current,
-    )
+    """The update to write for one account, or None when its ICP values are already current
+    (a batch of one through :func:`changed` and :func:`updates_at`)."""
+    batch = AccountBatch.from_accounts((account,))
+    scores = ScoreBatch([account.id], [tuple(getattr(result, f) for f in OUTCOME_FIELDS)])
+    positions = changed(batch.current, scores.outcomes)
+    return next(iter(updates_at(batch, scores, positions, scored_at=scored_at)), None)

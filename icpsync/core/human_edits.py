@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from icpsync.core.model import TIERS, Account, IcpScore
+from icpsync.core.model import TIERS, CurrentIcp, IcpScore
 from icpsync.core.reasons import override_lead
 
 Policy = Literal["keep", "revert"]
@@ -61,13 +61,12 @@ class HumanEdit:
         )
 
 
-def edited_tier(account: Account, written: Written | None) -> str | None:
-    """The tier a person put on ``account`` since our last write, or None.
+def edited_tier(current: CurrentIcp, written: Written | None) -> str | None:
+    """The tier a person put on an account holding ``current`` since our last write, or None.
 
     Only a tier (one of :data:`TIERS`) other than the one we wrote counts, and only while the
     override field is empty: a rep who sets the override used the intended way.
     """
-    current = account.current
     if written is None or current.override is not None:
         return None
     if current.tier is None or current.tier not in TIERS or current.tier == written.tier:
@@ -75,18 +74,18 @@ def edited_tier(account: Account, written: Written | None) -> str | None:
     return current.tier
 
 
-def standing_edit(account: Account, written: Written | None) -> tuple[str, str] | None:
+def standing_edit(current: CurrentIcp, written: Written | None) -> tuple[str, str] | None:
     """``(rep tier, our tier before it)`` when an edit kept earlier is still the override."""
     if written is None or written.rep_tier is None or written.rep_was is None:
         return None
-    if account.current.override != written.rep_tier:
+    if current.override != written.rep_tier:
         return None
     return written.rep_tier, written.rep_was
 
 
-def with_override(account: Account, tier: str) -> Account:
-    """``account`` as if its override field held ``tier``."""
-    return replace(account, current=replace(account.current, override=tier))
+def with_override(current: CurrentIcp, tier: str) -> CurrentIcp:
+    """``current`` as if its override field held ``tier``."""
+    return replace(current, override=tier)
 
 
 def rep_lead(tier: str, was: str) -> str:

@@ -68,6 +68,10 @@ class BatchWriter:
         """Queue one update; written once a full chunk is queued (see :meth:`write_full`)."""
         self._pending.append(update)
 
+    def extend(self, updates: list[ScoreUpdate]) -> None:
+        """Queue a batch's updates, in order (see :meth:`add`)."""
+        self._pending.extend(updates)
+
     def write_full(self) -> None:
         """Hand over every full chunk queued so far (unless the run has stopped)."""
         while len(self._pending) >= self.chunk and not self.report.stopped:
@@ -138,4 +142,4 @@ class BatchWriter:
         if stop and not report.stopped:
             report.stopped = stop
             log.warning("run stopped: %s; the next run resumes", stop)
-        self.on_written([u for u in updates if u.account_id not in failed])
+        self.on_written([u for u in updates if u.account_id not in failed] if failed else updates)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -89,6 +89,17 @@ class RunLedger:
         """Record the run's row (status ``running``)."""
         if self.state is not None and self.keeps:
             self.run_id = self.state.start_run(self.report, self.holder)
+
+    def read(self, ids: Sequence[str], changed: Iterable[int]) -> None:
+        """The run read these accounts; those not at a ``changed`` position hold our values
+        already (a quarantined one among them leaves quarantine)."""
+        held = self.quarantine.held
+        if not held:
+            return
+        to_write = set(changed)
+        for position, account_id in enumerate(ids):
+            if account_id in held:
+                self.quarantine.seen(account_id, unchanged=position not in to_write)
 
     def written(self, updates: list[ScoreUpdate]) -> None:
         """A chunk was applied: keep its history; its records leave quarantine."""

@@ -8,6 +8,14 @@ entry point names declares ``SPEC``, a :class:`~icpsync.engine.connector_spec.Co
 the connector's settings section, its secrets, its path-valued keys, its field map and its
 sandbox (a :class:`Sandbox`), in one place.
 
+Accounts are read a batch of columns at a time. A connector reading pages of records
+(Bulk CSV, a JSON page) should satisfy :class:`ReadsBatches` too: ``read_account_batches``
+yields :class:`~icpsync.core.batch.AccountBatch` es (one list per ``Account`` field) with no
+``Account`` object built per record, and is what the sync and ``icpsync score`` read with;
+``read_account_batches_by_id`` is its by-id form. Without them the engine batches
+``read_accounts`` itself (:mod:`icpsync.engine.account_batches`): a connector written before
+batches keeps working, only slower. Both forms must yield the same accounts in the same order.
+
 A connector may set the class attribute ``thread_safe_writes = True`` when
 ``write_scores`` can run in another thread while the run reads on; the engine then
 overlaps one chunk's writes with the next accounts' reads (``[sync] overlap_writes``).
@@ -35,6 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from icpsync.core.batch import AccountBatch
 from icpsync.core.errors import ConfigError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 
@@ -141,6 +150,22 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release sessions and files."""
+        ...
+
+
+@runtime_checkable
+class ReadsBatches(Protocol):
+    """Preferred: a connector that reads accounts as batches of columns (see the module
+    docstring). The engine reads through
+    :func:`~icpsync.engine.account_batches.account_batches`, which looks each method up on its
+    own and falls back on ``read_accounts`` / ``read_accounts_by_id`` for one that is absent."""
+
+    def read_account_batches(self, since: datetime | None = None) -> Iterator[AccountBatch]:
+        """The accounts :meth:`Connector.read_accounts` streams, a batch at a time, in order."""
+        ...
+
+    def read_account_batches_by_id(self, ids: Collection[str]) -> Iterator[AccountBatch]:
+        """The accounts :meth:`Connector.read_accounts_by_id` streams, a batch at a time."""
         ...
 
 

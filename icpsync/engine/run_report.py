@@ -13,10 +13,16 @@ state store, for a run that never got here):
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
+from copy import deepcopy
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
-from icpsync.core.model import TIERS, RecordFailure
+from icpsync.core.model import TIERS, RecordFailure, ScoreUpdate
+
+if TYPE_CHECKING:
+    from icpsync.core.batch import AccountBatch
+    from icpsync.core.human_edits import HumanEdit
 
 MAX_FAILURES_LISTED = 50
 #: distinct quarantine reasons kept in the JSON report (commonest first).
@@ -86,9 +92,64 @@ class RunReport:
         and nothing stopped it (status ``complete`` or ``partial``); the cursor may move."""
         return self.status in ("complete", "partial")
 
+    def count_scored(self, tiers: list[str], scores: list[int]) -> list[str]:
+        """Count a batch of scored accounts (their tiers and scores, as columns); ``tiers``."""
+        self.accounts_read += len(tiers)
+        self.scored += len(tiers)
+        self.tiers.update(tiers)
+        histogram = self.score_histogram
+        for score, n in Counter(scores).items():
+            histogram[min(score // 10, 9)] += n
+        return tiers
+
+    def count_changes(
+        self,
+        batch: AccountBatch,
+        positions: Sequence[int],
+        updates: Sequence[ScoreUpdate],
+        edits: Mapping[int, HumanEdit],
+        *,
+        examples: int,
+    ) -> None:
+        """Count a batch's changes: ``updates`` (those at ``positions`` of ``batch``) and the
+        direct edits found (position -> edit; an edit is no tier transition), keeping the
+        first ``examples`` changes of the run."""
+        self.changed += len(positions)
+        self.unchanged += len(batch) - len(positions)
+        self.human_edits.extend(asdict(edit) for edit in edits.values())
+        current = batch.current
+        self.transitions.update(
+            (current[p].tier or "none", u.tier)
+            for p, u in zip(positions, updates, strict=True)
+            if p not in edits
+        )
+        room = examples - len(self.examples)
+        if room > 0:
+            names = batch.columns["name"]
+            self.examples.extend(
+                {
+                    "id": u.account_id,
+                    "name": names[p],
+                    "from": current[p].tier,
+                    "to": u.tier,
+                    "score": u.score,
+                    "reasons": u.reasons,
+                }
+                for p, u in zip(positions[:room], updates[:room], strict=True)
+            )
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON: counters as dicts, transitions as ``"old -> new"`` keys."""
-        data = asdict(self)
+        """Plain data for JSON: counters as dicts, transitions as ``"old -> new"`` keys.
+
+        Built field by field (the run's row is written with it after every batch): the
+        containers are copies, as ``dataclasses.asdict`` would make them.
+        """
+        data = {name: getattr(self, name) for name in _FIELDS}
+        data["score_histogram"] = list(self.score_histogram)
+        data["examples"] = [dict(example) for example in self.examples]
+        data["human_edits"] = [dict(edit) for edit in self.human_edits]
+        data["drift"] = deepcopy(self.drift)
+        data["unavailable"] = list(self.unavailable)
         data["status"] = self.status
         data["failures"] = [asdict(f) for f in self.failures[:MAX_FAILURES_LISTED]]
         data["quarantine_reasons"] = dict(self.quarantine_reasons.most_common(MAX_REASONS_LISTED))
@@ -106,3 +167,6 @@ class RunReport:
         }
         data["duration_s"] = round(self.duration_s, 3)
         return data
+
+
+_FIELDS = tuple(f.name for f in fields(RunReport))

@@ -16,17 +16,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import datetime
-from functools import partial
-from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from icpsync.core.aggregates import AggregateBuilder
-from icpsync.core.batch import AccountBatch
 from icpsync.core.errors import ConfigError
-from icpsync.core.model import Account
 from icpsync.core.profile import Profile
 from icpsync.core.scoring import Scorer
+from icpsync.engine.account_batches import account_batches
 from icpsync.engine.registry import connector_class
 from icpsync.engine.run_report import RunReport
 
@@ -44,16 +41,6 @@ OUTPUT_COLUMNS = (
     "icp_reasons",
     "icp_profile_version",
 )
-
-
-def _account_batches(connector: Connector) -> Iterator[AccountBatch]:
-    """The connector's accounts in batches (the file connector reads them that way)."""
-    read_batches = getattr(connector, "read_account_batches", None)
-    if read_batches is not None:
-        return read_batches()
-    stream = connector.read_accounts()
-    accounts: Iterator[list[Account]] = iter(partial(list, islice(stream, 2048)), [])
-    return map(AccountBatch.from_accounts, accounts)  # pragma: no cover
 
 
 class Rejects(Protocol):
@@ -186,7 +173,7 @@ def _score_into(
         writer = csv.writer(handle) if handle is not None else None
         if writer:
             writer.writerow(OUTPUT_COLUMNS)
-        for batch in _account_batches(connector):
+        for batch in account_batches(connector):
             results = scorer.score_batch(batch, aggregates, now)
             scores = results.column("score")
             tiers = results.column("tier")

@@ -17,20 +17,20 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.batch import AccountBatch
-from icpsync.core.diff import update_for
+from icpsync.core.diff import Diff, updates_at
 from icpsync.core.errors import BudgetExhausted
-from icpsync.core.human_edits import with_rep_reasons
-from icpsync.core.model import TIER_1, TIER_2, Account, Aggregates, ScoreUpdate
+from icpsync.core.model import TIER_1, TIER_2, Aggregates, ScoreUpdate
 from icpsync.core.scoring import Scorer
 from icpsync.core.unavailable import unavailable_notes
+from icpsync.engine.account_batches import account_batches, account_batches_by_id, resized
 from icpsync.engine.batch_writer import BatchWriter
 from icpsync.engine.drift import profile_drift_share, score_drift
 from icpsync.engine.human_edit_check import HumanEditCheck
@@ -231,46 +231,32 @@ def _run(run: _Run) -> None:
         connector, report, chunk, on_written, overlap=overlap, on_refused=ledger.refused
     )
     recent_win_tiers: Counter[str] = Counter()
+    diff = Diff()
     try:
-        for batch in _batches(_accounts(connector, cursor, touched), ACCOUNT_BATCH):
-            ids = [a.id for a in batch]
+        for batch in resized(_accounts(connector, cursor, touched), ACCOUNT_BATCH):
+            ids = batch.ids
             aggregates = source.aggregates_for(ids)
-            edits.begin_batch(ids)
-            prepared = [edits.prepare(read) for read in batch]
-            scored = AccountBatch.from_accounts([p[0] for p in prepared])
-            results = scorer.score_batch(scored, aggregates, now)
-            for (account, kept, rep), result in zip(prepared, results, strict=True):
-                report.accounts_read += 1
-                if kept is not None:
-                    result = with_rep_reasons(result, *kept)
-                report.scored += 1
-                report.tiers[result.tier] += 1
-                report.score_histogram[min(result.score // 10, 9)] += 1
-                if account.id in recent_wins:
-                    recent_win_tiers[result.tier] += recent_wins[account.id]
-                update, edit = edits.finish(
-                    account,
-                    result,
-                    kept,
-                    rep,
-                    scored_at=now,
-                    update=update_for(account, result, scored_at=now),
-                )
-                ledger.quarantine.seen(account.id, unchanged=update is None)
-                if edit is not None:
-                    log.info("human edit: %s", edit.describe())
-                    report.human_edits.append(asdict(edit))
-                if update is None:
-                    report.unchanged += 1
-                    continue
-                report.changed += 1
-                if edit is None:  # a rep's edit is not a tier change of the profile
-                    report.transitions[(account.current.tier or "none", update.tier)] += 1
-                if len(report.examples) < settings.sync.examples:
-                    report.examples.append(_example(account, update))
-                if not run.dry_run:
-                    writer.add(update)
-            edits.end_batch()
+            plan = edits.begin_batch(batch)
+            scored = plan.batch
+            scores = scorer.score_batch(scored, aggregates, now)
+            edits.reword(plan, scores)
+            changed = diff.changed(scored.current, scores.outcomes)
+            decided = edits.finish_batch(plan, scores, changed)
+            positions = decided.positions
+            updates = updates_at(
+                scored, scores, positions, scored_at=now, overrides=decided.overrides
+            )
+            tiers = report.count_scored(scores.column("tier"), scores.column("score"))
+            if recent_wins:
+                _count_recent_wins(recent_win_tiers, recent_wins, ids, tiers)
+            ledger.read(ids, positions)
+            for edit in decided.edits.values():
+                log.info("human edit: %s", edit.describe())
+            report.count_changes(
+                scored, positions, updates, decided.edits, examples=settings.sync.examples
+            )
+            if not run.dry_run:
+                writer.extend(updates)
             writer.write_full()
             ledger.checkpoint()
             if run.on_progress:
@@ -286,6 +272,15 @@ def _run(run: _Run) -> None:
         top = recent_win_tiers[TIER_1] + recent_win_tiers[TIER_2]
         report.drift["recent_wins"] = wins
         report.drift["recent_wins_top_tiers_share"] = round(top / wins, 4)
+
+
+def _count_recent_wins(
+    by_tier: Counter[str], recent_wins: Counter[str], ids: list[str], tiers: list[str]
+) -> None:
+    """Add the recent wins of a batch's accounts to the tiers they are scored in."""
+    for account_id, tier in zip(ids, tiers, strict=True):
+        if account_id in recent_wins:
+            by_tier[tier] += recent_wins[account_id]
 
 
 def _unavailable_fields(connector: Connector) -> dict[str, str]:
@@ -305,7 +300,7 @@ def org_of(connector: Connector) -> str:
 
 
 class _AggregateSource(Protocol):
-    def aggregates_for(self, account_ids: Collection[str]) -> dict[str, Aggregates]: ...
+    def aggregates_for(self, account_ids: Collection[str]) -> Mapping[str, Aggregates]: ...
 
 
 class _InMemory:
@@ -314,8 +309,9 @@ class _InMemory:
     def __init__(self, by_account: dict[str, Aggregates]):
         self.by_account = by_account
 
-    def aggregates_for(self, account_ids: Collection[str]) -> dict[str, Aggregates]:
-        return {i: self.by_account[i] for i in account_ids if i in self.by_account}
+    def aggregates_for(self, account_ids: Collection[str]) -> Mapping[str, Aggregates]:
+        """Every account's (the scorer looks up the ones it scores)."""
+        return self.by_account
 
 
 def _read_opportunities(
@@ -368,40 +364,18 @@ def _read_opportunities(
     return cache, touched, recent_wins
 
 
-def _batches(accounts: Iterator[Account], size: int) -> Iterator[list[Account]]:
-    batch: list[Account] = []
-    for account in accounts:
-        batch.append(account)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _accounts(
     connector: Connector, cursor: datetime | None, touched: set[str]
-) -> Iterator[Account]:
+) -> Iterator[AccountBatch]:
     """Accounts modified since the cursor, then those only their deals touched."""
     seen: set[str] = set()
-    for account in connector.read_accounts(cursor):
+    for batch in account_batches(connector, cursor, size=ACCOUNT_BATCH):
         if cursor is not None:
-            seen.add(account.id)
-        yield account
+            seen.update(batch.ids)
+        yield batch
     rest = touched - seen
     if cursor is not None and rest:
-        yield from connector.read_accounts_by_id(sorted(rest))
-
-
-def _example(account: Account, update: ScoreUpdate) -> dict[str, object]:
-    return {
-        "id": account.id,
-        "name": account.name,
-        "from": account.current.tier,
-        "to": update.tier,
-        "score": update.score,
-        "reasons": update.reasons,
-    }
+        yield from account_batches_by_id(connector, sorted(rest), size=ACCOUNT_BATCH)
 
 
 def _record(
