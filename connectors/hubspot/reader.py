@@ -4,7 +4,8 @@
   at a time (:func:`~icpsync.core.normalise_columns.accounts_from_columns`): one
   :class:`~icpsync.core.batch.AccountBatch` per page. Pages are read as raw JSON, never
   as the client's models.
-* Full reads page through ``basic_api.get_page`` (100 a page; never ``get_all``).
+* Full reads page through ``basic_api.get_page`` (100 a page; never ``get_all``), the next
+  page read while the caller works on this one (:mod:`.read_ahead`).
 * Incremental reads search ``cursor <= hs_lastmodifieddate < start of the read`` sorted
   ascending, 200 a page, and never page by offset: the run writes (and so re-stamps)
   records while it reads, which would shift offsets and skip records. Every page is a
@@ -29,6 +30,7 @@ from hubspot.crm.companies import Filter, FilterGroup, PublicObjectSearchRequest
 
 from icpsync.connectors.hubspot.client import HubSpotApi
 from icpsync.connectors.hubspot.columns import CompanyColumns
+from icpsync.connectors.hubspot.read_ahead import read_ahead
 from icpsync.connectors.hubspot.values import NATIVE, epoch_ms
 from icpsync.core.batch import AccountBatch
 from icpsync.core.model import Account, ConnectorStats, Opportunity
@@ -107,7 +109,11 @@ class Reader:
                 yield batch
 
     def _list(self, kind: str) -> Iterator[Page]:
-        """Every record of ``kind`` (companies or deals), a page (100) at a time."""
+        """Every record of ``kind`` (companies or deals), a page (100) at a time, the next
+        page read while the caller works on this one."""
+        return read_ahead(self._list_pages(kind))
+
+    def _list_pages(self, kind: str) -> Iterator[Page]:
         api = self.api.companies if kind == "companies" else self.api.deals
         extra = {"associations": ["companies"]} if kind == "deals" else {}
         after = None
