@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import TYPE_CHECKING, ClassVar
 
 from icpsync.connectors.hubspot.account import AccountInfoApi, portal_id
@@ -15,6 +16,7 @@ from icpsync.connectors.hubspot.reader import Reader
 from icpsync.connectors.hubspot.settings import SPEC
 from icpsync.connectors.hubspot.visibility import rep_view, uninstall, visibility_checks
 from icpsync.connectors.hubspot.writer import Writer
+from icpsync.core.batch import AccountBatch
 from icpsync.core.errors import AuthError, ConfigError, ConnectorError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.engine.field_map import FieldMap, load_field_map
@@ -144,15 +146,24 @@ class HubSpotConnector:
         self._unavailable = missing_properties(self.field_map, present)
         self.reader.leave_out(self._unavailable.values())
 
-    def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
-        """Every company, or (``since``) those modified at or after it, via search."""
+    def read_account_batches(self, since: datetime | None = None) -> Iterator[AccountBatch]:
+        """Every company, or (``since``) those modified at or after it via search: one
+        batch of clean accounts per page."""
         self.unavailable_fields()
-        return self.reader.companies(since)
+        return self.reader.company_batches(since)
+
+    def read_account_batches_by_id(self, ids: Collection[str]) -> Iterator[AccountBatch]:
+        """The named companies, in id order: one batch per batch read of 100."""
+        self.unavailable_fields()
+        return self.reader.company_batches_by_id(sorted(ids))
+
+    def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
+        """:meth:`read_account_batches`, an account at a time."""
+        return chain.from_iterable(self.read_account_batches(since))
 
     def read_accounts_by_id(self, ids: Collection[str]) -> Iterator[Account]:
-        """The named companies (batch reads of 100)."""
-        self.unavailable_fields()
-        return self.reader.companies_by_id(sorted(ids))
+        """:meth:`read_account_batches_by_id`, an account at a time."""
+        return chain.from_iterable(self.read_account_batches_by_id(ids))
 
     def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
         """Open deals and deals closed within the look-back (modified since ``since``)."""

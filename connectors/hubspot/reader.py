@@ -1,6 +1,11 @@
 """Reading companies and deals: paged lists, cursor searches and batch reads.
 
-* Full reads page through ``basic_api.get_page`` (100 a page; never ``get_all``).
+* Companies are read a page at a time into columns (:mod:`.columns`) and cleaned a page
+  at a time (:func:`~icpsync.core.normalise_columns.accounts_from_columns`): one
+  :class:`~icpsync.core.batch.AccountBatch` per page. Pages are read as raw JSON, never
+  as the client's models.
+* Full reads page through ``basic_api.get_page`` (100 a page; never ``get_all``), the next
+  page read while the caller works on this one (:mod:`.read_ahead`).
 * Incremental reads search ``cursor <= hs_lastmodifieddate < start of the read`` sorted
   ascending, 200 a page, and never page by offset: the run writes (and so re-stamps)
   records while it reads, which would shift offsets and skip records. Every page is a
@@ -18,24 +23,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
-from hubspot.crm.associations.v4 import (
-    BatchInputPublicFetchAssociationsBatchRequest,
-    PublicFetchAssociationsBatchRequest,
-)
-from hubspot.crm.companies import (
-    BatchReadInputSimplePublicObjectId,
-    Filter,
-    FilterGroup,
-    PublicObjectSearchRequest,
-    SimplePublicObjectId,
-)
+from hubspot.crm.companies import Filter, FilterGroup, PublicObjectSearchRequest
 
 from icpsync.connectors.hubspot.client import HubSpotApi
-from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, epoch_ms, tier_label
+from icpsync.connectors.hubspot.columns import CompanyColumns
+from icpsync.connectors.hubspot.read_ahead import read_ahead
+from icpsync.connectors.hubspot.values import NATIVE, epoch_ms
+from icpsync.core.batch import AccountBatch
 from icpsync.core.model import Account, ConnectorStats, Opportunity
-from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser, parse_datetime
+from icpsync.core.normalise import Normaliser, parse_datetime
+from icpsync.core.normalise_columns import accounts_from_columns
 from icpsync.engine.field_map import FieldMap
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ PAGE = 100
 SEARCH_PAGE = 200
 LAST_MODIFIED = "hs_lastmodifieddate"
 ID = "hs_object_id"
+Page = list[dict[str, Any]]
 #: why a searched record without a timestamp is reported (``ConnectorStats.unplaced``).
 UNPLACED = f"no {LAST_MODIFIED}: the incremental search cannot place it"
 #: v4 association type of a deal's primary company.
@@ -56,7 +57,7 @@ def _next(page: dict[str, Any]) -> str | None:
 
 
 class Reader:
-    """Reads one portal's companies and deals into canonical objects.
+    """Reads one portal's companies (as batches of columns) and deals.
 
     Args:
         api: the limited, retried client.
@@ -86,6 +87,7 @@ class Reader:
         if mirror_native_tier:
             self.company_properties.append(NATIVE)
         self.deal_properties = field_map.opportunity.crm_names()
+        self.company_columns = CompanyColumns(field_map, mirror_native_tier=mirror_native_tier)
 
     def leave_out(self, names: Iterable[str]) -> None:
         """Stop asking for company properties the portal does not have."""
@@ -94,37 +96,24 @@ class Reader:
 
     # -- companies -------------------------------------------------------------------
 
-    def _raw(self, record: dict[str, Any]) -> dict[str, object]:
-        props = record.get("properties") or {}
-        account = self.field_map.account
-        raw: dict[str, object] = {
-            canonical: props.get(name) for canonical, name in account.fields.items()
-        }
-        raw["id"] = record.get("id")
-        raw["signals"] = {
-            signal: props.get(name)
-            for signal, name in account.signals.items()
-            if props.get(name) not in (None, "")
-        }
-        for key, name in self.field_map.icp.items():
-            raw[ICP_RAW_KEYS[key]] = props.get(name)
-        for key in ("icp_tier", "icp_tier_override"):
-            raw[key] = tier_label(raw.get(key))  # type: ignore[arg-type]
-        if self.mirror_native_tier:
-            tier = raw.get("icp_tier")
-            if NATIVE_TIER.get(str(tier), "") != (props.get(NATIVE) or ""):
-                raw["icp_tier"] = None  # the mirror is off: the values must be written again
-        return raw
-
-    def _accounts(self, records: Iterable[dict[str, Any]]) -> Iterator[Account]:
+    def _batches(self, pages: Iterable[Page]) -> Iterator[AccountBatch]:
+        """The clean accounts of each page (one normaliser for the whole read: ids are
+        de-duplicated across pages); pages left empty are skipped."""
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
-        for record in records:
-            account = normaliser.account(self._raw(record))
-            if account is not None:
-                yield account
+        for page in pages:
+            if not page:
+                continue
+            columns, signals = self.company_columns.columns(page)
+            batch = accounts_from_columns(normaliser, columns, signals)
+            if len(batch):
+                yield batch
 
-    def _list(self, kind: str) -> Iterator[dict[str, Any]]:
-        """Every record of ``kind`` (companies or deals), 100 a page."""
+    def _list(self, kind: str) -> Iterator[Page]:
+        """Every record of ``kind`` (companies or deals), a page (100) at a time, the next
+        page read while the caller works on this one."""
+        return read_ahead(self._list_pages(kind))
+
+    def _list_pages(self, kind: str) -> Iterator[Page]:
         api = self.api.companies if kind == "companies" else self.api.deals
         extra = {"associations": ["companies"]} if kind == "deals" else {}
         after = None
@@ -139,7 +128,7 @@ class Reader:
                 archived=False,
                 **extra,
             )
-            yield from page.get("results") or []
+            yield page.get("results") or []
             after = _next(page)
             if not after:
                 return
@@ -147,8 +136,9 @@ class Reader:
     def _properties(self, kind: str) -> list[str]:
         return self.company_properties if kind == "companies" else self.deal_properties
 
-    def _search(self, kind: str, since: datetime) -> Iterator[dict[str, Any]]:
-        """Records of ``kind`` modified at or after ``since`` and before the read started.
+    def _search(self, kind: str, since: datetime) -> Iterator[Page]:
+        """Records of ``kind`` modified at or after ``since`` and before the read started,
+        a page at a time.
 
         Never pages by offset: the run writes what it has read while it reads on, and every
         write moves ``hs_lastmodifieddate``, so offsets into the sorted result set shift and
@@ -170,6 +160,7 @@ class Reader:
             )
             page, more = self._search_page(kind, api, [after_lower, until], LAST_MODIFIED)
             stamps: list[int] = []
+            kept: Page = []
             for record in page:
                 stamp = _stamp(record)
                 if stamp is None:  # cannot match the filter: reported, the run is partial
@@ -181,7 +172,8 @@ class Reader:
                 if stamp != lower:
                     lower, strict, read = stamp, False, set()
                 read.add(record["id"])
-                yield record
+                kept.append(record)
+            yield kept
             if not more:
                 return
             if not stamps:  # a full page without timestamps: no window can move past it
@@ -209,9 +201,7 @@ class Reader:
                 "deal %s has no %s: not read by this incremental run", record_id, LAST_MODIFIED
             )
 
-    def _search_at(
-        self, kind: str, api: Any, stamp: int, read: set[str]
-    ) -> Iterator[dict[str, Any]]:
+    def _search_at(self, kind: str, api: Any, stamp: int, read: set[str]) -> Iterator[Page]:
         """Every record modified at exactly ``stamp`` not in ``read``, paged by id."""
         at = Filter(property_name=LAST_MODIFIED, operator="EQ", value=str(stamp))
         last_id: str | None = None
@@ -220,16 +210,14 @@ class Reader:
             if last_id is not None:
                 filters.append(Filter(property_name=ID, operator="GT", value=last_id))
             page, more = self._search_page(kind, api, filters, ID)
-            for record in page:
-                if record["id"] not in read:
-                    yield record
+            yield [record for record in page if record["id"] not in read]
             if not more or not page:
                 return
             last_id = str(page[-1]["id"])
 
     def _search_page(
         self, kind: str, api: Any, filters: list[Filter], sort: str
-    ) -> tuple[list[dict[str, Any]], bool]:
+    ) -> tuple[Page, bool]:
         """One fresh search (no ``after``): up to 200 matches of ``filters`` sorted by
         ``sort`` ascending, and whether more matched than were returned."""
         request = PublicObjectSearchRequest(
@@ -247,9 +235,7 @@ class Reader:
         """Searched deals (search returns no associations) with their companies attached,
         read with v4 association batch reads of 100."""
         for chunk in _chunks(deals, PAGE):
-            body = BatchInputPublicFetchAssociationsBatchRequest(
-                inputs=[PublicFetchAssociationsBatchRequest(id=d["id"]) for d in chunk]
-            )
+            body = {"inputs": [{"id": d["id"]} for d in chunk]}
             result = self.api.call(
                 "associations", self.api.associations.get_page, "deals", "companies", body, raw=True
             )
@@ -269,22 +255,22 @@ class Reader:
                 deal["associations"] = {"companies": {"results": links.get(deal["id"], [])}}
                 yield deal
 
-    def companies(self, since: datetime | None) -> Iterator[Account]:
-        """Every company (``since`` None) or those modified at or after ``since``."""
-        return self._accounts(
-            self._list("companies") if since is None else self._search("companies", since)
-        )
+    def company_batches(self, since: datetime | None) -> Iterator[AccountBatch]:
+        """Every company (``since`` None) or those modified at or after ``since``, a batch
+        per page."""
+        pages = self._list("companies") if since is None else self._search("companies", since)
+        return self._batches(pages)
 
-    def companies_by_id(self, ids: Sequence[str]) -> Iterator[Account]:
-        """The named companies, 100 per batch read."""
+    def company_batches_by_id(self, ids: Sequence[str]) -> Iterator[AccountBatch]:
+        """The named companies, a batch per batch read of 100."""
 
-        def records() -> Iterator[dict[str, Any]]:
+        def pages() -> Iterator[Page]:
             for start in range(0, len(ids), PAGE):
-                body = BatchReadInputSimplePublicObjectId(
-                    inputs=[SimplePublicObjectId(id=i) for i in ids[start : start + PAGE]],
-                    properties=self.company_properties,
-                    properties_with_history=[],
-                )
+                body = {
+                    "inputs": [{"id": i} for i in ids[start : start + PAGE]],
+                    "properties": self.company_properties,
+                    "propertiesWithHistory": [],
+                }
                 result = self.api.call(
                     "batch_read_companies",
                     self.api.companies_batch.read,
@@ -292,9 +278,13 @@ class Reader:
                     raw=True,
                     archived=False,
                 )
-                yield from result.get("results") or []
+                yield result.get("results") or []
 
-        return self._accounts(records())
+        return self._batches(pages())
+
+    def companies(self, since: datetime | None) -> Iterator[Account]:
+        """:meth:`company_batches`, an account at a time."""
+        return chain.from_iterable(self.company_batches(since))
 
     # -- deals ------------------------------------------------------------------------
 
@@ -310,9 +300,9 @@ class Reader:
         fields = self.field_map.opportunity.fields
         cutoff = ((now or datetime.now(UTC)) - timedelta(days=self.lookback_days)).date()
         records = (
-            self._list("deals")
+            chain.from_iterable(self._list("deals"))
             if since is None
-            else self._with_companies(self._search("deals", since))
+            else (self._with_companies(chain.from_iterable(self._search("deals", since))))
         )
         for record in records:
             props = record.get("properties") or {}

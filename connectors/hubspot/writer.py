@@ -14,6 +14,11 @@
   missing records in a 207 are reported at once, not retriable.
 * A ``DAILY`` 429 or a spent budget stops the run cleanly: the records not written are
   reported and the next run resumes.
+
+Request bodies are plain JSON-shaped dicts (the generated client serialises a dict as it
+is) and responses are read as raw JSON: building and parsing the client's models (a
+``Configuration`` copied per input, every ``createdAt`` parsed by dateutil) cost more than
+the rest of a sync together.
 """
 
 from __future__ import annotations
@@ -22,14 +27,9 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
-from hubspot.crm.companies import (
-    BatchInputSimplePublicObjectBatchInput,
-    BatchReadInputSimplePublicObjectId,
-    SimplePublicObjectBatchInput,
-    SimplePublicObjectId,
-)
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
 from icpsync.connectors.hubspot.client import (
@@ -87,25 +87,42 @@ class Writer:
     def properties(self, update: ScoreUpdate) -> dict[str, str]:
         """The property values one update writes (the override only when the update sets
         it: a rep's direct edit of the tier kept as the override)."""
+        return self._values([update])[update.account_id]
+
+    def _values(self, updates: Sequence[ScoreUpdate]) -> Values:
+        """Account id -> the property values to write, for every update.
+
+        A run writes one ``scored_at`` and a handful of tiers: each is formatted once.
+        """
         icp = self.icp
-        values = {
-            icp["score"]: str(update.score),
-            icp["tier"]: TIER_VALUE.get(update.tier, update.tier),
-            icp["flags"]: ";".join(update.flags),
-            icp["reasons"]: update.reasons,
-            icp["profile_version"]: update.profile_version,
-            icp["scored_at"]: hubspot_datetime(update.scored_at),
-        }
-        if self.mirror_native_tier:
-            values[NATIVE] = NATIVE_TIER.get(update.tier, "")
-        if update.override is not None and "override" in icp:
-            values[icp["override"]] = TIER_VALUE.get(update.override, update.override)
+        score, tier, flags = icp["score"], icp["tier"], icp["flags"]
+        reasons, version, scored = icp["reasons"], icp["profile_version"], icp["scored_at"]
+        override = icp.get("override")
+        stamps: dict[datetime, str] = {}
+        values: Values = {}
+        for update in updates:
+            stamp = stamps.get(update.scored_at)
+            if stamp is None:
+                stamp = stamps[update.scored_at] = hubspot_datetime(update.scored_at)
+            props = {
+                score: str(update.score),
+                tier: TIER_VALUE.get(update.tier, update.tier),
+                flags: ";".join(update.flags),
+                reasons: update.reasons,
+                version: update.profile_version,
+                scored: stamp,
+            }
+            if self.mirror_native_tier:
+                props[NATIVE] = NATIVE_TIER.get(update.tier, "")
+            if update.override is not None and override is not None:
+                props[override] = TIER_VALUE.get(update.override, update.override)
+            values[update.account_id] = props
         return values
 
     def write(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
         """Write ``updates``; one report for all of them (never raises for one record)."""
         report = WriteReport(attempted=len(updates))
-        values: Values = {u.account_id: self.properties(u) for u in updates}
+        values = self._values(updates)
         last: dict[str, str] = dict.fromkeys(values, "")
 
         def send_round() -> dict[str, str]:
@@ -164,16 +181,16 @@ class Writer:
         again: dict[str, str] = {}
         if result is None:
             return report, again
-        for record in result.results or []:
-            if pending.pop(str(record.id), None) is not None:
+        for record in result.get("results") or []:
+            if pending.pop(str(record.get("id")), None) is not None:
                 report.updated += 1
-        for error in getattr(result, "errors", None) or []:
-            ids = [str(i) for i in ((error.context or {}).get("ids") or [])]
-            reason = _reason_207(error)
+        for error in result.get("errors") or []:
+            ids = [str(i) for i in ((error.get("context") or {}).get("ids") or [])]
+            reason = readable(error)
             for rid in ids:
                 if pending.pop(rid, None) is None:
                     continue
-                if error.category in FINAL_CATEGORIES:
+                if error.get("category") in FINAL_CATEGORIES:
                     report.failures.append(RecordFailure(rid, reason, retriable=False))
                 else:
                     again[rid] = reason
@@ -218,30 +235,29 @@ class Writer:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send(self, pending: Values) -> Any:
-        body = BatchInputSimplePublicObjectBatchInput(
-            inputs=[
-                SimplePublicObjectBatchInput(id=rid, properties=props)
-                for rid, props in pending.items()
-            ]
+    def _send(self, pending: Values) -> dict[str, Any]:
+        """One ``POST /crm/v3/objects/companies/batch/update``; its JSON (200 or 207)."""
+        body = {"inputs": [{"id": rid, "properties": props} for rid, props in pending.items()]}
+        result: dict[str, Any] = self.api.call_once(
+            "batch_update", self.api.companies_batch.update, body, raw=True
         )
-        return self.api.call_once("batch_update", self.api.companies_batch.update, body)
+        return result
 
     def _drop_applied(self, pending: Values, report: WriteReport) -> None:
         """After a lost response: count (and drop) records that already hold the values."""
         names = [self.icp[k] for k in _COMPARED]
-        body = BatchReadInputSimplePublicObjectId(
-            inputs=[SimplePublicObjectId(id=rid) for rid in pending],
-            properties=names,
-            properties_with_history=[],
-        )
+        body = {
+            "inputs": [{"id": rid} for rid in pending],
+            "properties": names,
+            "propertiesWithHistory": [],
+        }
         result = self.api.call(
-            "batch_read_companies", self.api.companies_batch.read, body, archived=False
+            "batch_read_companies", self.api.companies_batch.read, body, raw=True, archived=False
         )
-        for record in result.results or []:
-            rid = str(record.id)
+        for record in result.get("results") or []:
+            rid = str(record.get("id"))
             wanted = pending.get(rid)
-            props: dict[str, Any] = record.properties or {}
+            props: dict[str, Any] = record.get("properties") or {}
             if wanted is not None and all((props.get(n) or "") == wanted[n] for n in names):
                 pending.pop(rid)
                 report.updated += 1
@@ -262,16 +278,3 @@ def _split(pending: Values, body: dict[str, Any]) -> list[list[str]]:
             chosen = set(suspects)
             return [[i for i in ids if i not in chosen], suspects]
     return [ids[: len(ids) // 2], ids[len(ids) // 2 :]]
-
-
-def _reason_207(error: Any) -> str:
-    """One line for one error of a 207 (category, property, code, message)."""
-    body = {
-        "category": error.category,
-        "message": error.message,
-        "errors": [
-            {"code": e.code, "message": e.message, "context": e.context}
-            for e in (error.errors or [])
-        ],
-    }
-    return readable(body)

@@ -1,0 +1,81 @@
+"""A page of companies as columns: HubSpot's JSON records -> the normaliser's raw keys.
+
+A list, search or batch-read page holds ``results[*]`` = ``{"id", "properties": {name:
+string or null}}``. :class:`CompanyColumns` turns one page into one list per canonical key
+(the keys ``Normaliser.account`` reads: the account fields, ``signals``, and the ICP
+values as ``icp_*``), ready for :func:`~icpsync.core.normalise_columns.accounts_from_columns`.
+The work per page is one pass per column, no dict per record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, tier_label
+from icpsync.core.normalise import ICP_RAW_KEYS
+from icpsync.engine.field_map import FieldMap
+
+#: HubSpot sends every property value as a string, or null.
+Columns = dict[str, Sequence[str | None]]
+Signals = list[dict[str, object]] | None
+#: the ICP values HubSpot holds as enumeration options (``tier_1``...), read as tiers.
+_TIER_KEYS = ("icp_tier", "icp_tier_override")
+
+
+class CompanyColumns:
+    """The field map's company properties, read a page at a time.
+
+    Args:
+        field_map: canonical field -> company property, signals and the ICP properties.
+        mirror_native_tier: the tier is also mirrored into ``hs_ideal_customer_profile``; a
+            company whose mirror disagrees reads as holding no tier (so it is written again).
+    """
+
+    def __init__(self, field_map: FieldMap, *, mirror_native_tier: bool = False):
+        account = field_map.account
+        #: canonical key -> property, in the order the normaliser's raw record had them.
+        self.properties: dict[str, str] = {
+            key: name for key, name in account.fields.items() if key != "id"
+        }
+        for key, name in field_map.icp.items():
+            self.properties[ICP_RAW_KEYS[key]] = name
+        self.signals = dict(account.signals)
+        self.mirror_native_tier = mirror_native_tier
+
+    def columns(self, records: Sequence[dict[str, Any]]) -> tuple[Columns, Signals]:
+        """One page's columns (canonical key -> one raw value per record) and signals
+        (per record, the signals with a value; None when the map has no signals)."""
+        props = [record.get("properties") or {} for record in records]
+        columns: Columns = {"id": [record.get("id") for record in records]}
+        for key, name in self.properties.items():
+            columns[key] = [p.get(name) for p in props]
+        for key in _TIER_KEYS:
+            values = columns.get(key)
+            if values is not None:
+                columns[key] = list(map(tier_label, values))
+        if self.mirror_native_tier:
+            columns["icp_tier"] = _mirrored(columns.get("icp_tier"), props)
+        signals: Signals = None
+        if self.signals:
+            named = self.signals.items()
+            signals = [
+                {
+                    signal: p.get(name)
+                    for signal, name in named
+                    if p.get(name) is not None and p.get(name) != ""
+                }
+                for p in props
+            ]
+        return columns, signals
+
+
+def _mirrored(
+    tiers: Sequence[str | None] | None, props: Sequence[dict[str, Any]]
+) -> list[str | None]:
+    """The tiers, None where ``hs_ideal_customer_profile`` does not mirror the tier."""
+    values = tiers if tiers is not None else [None] * len(props)
+    return [
+        tier if NATIVE_TIER.get(str(tier), "") == (p.get(NATIVE) or "") else None
+        for tier, p in zip(values, props, strict=True)
+    ]
