@@ -22,8 +22,7 @@ from reference import scoring_v1 as SCORING
 
 import icpsync.connectors.file.connector as file_connector
 import icpsync.core.checks as checks
-import icpsync.core.normalise as normalise
-import icpsync.core.normalise_columns as normalise_columns
+import icpsync.core.clean_columns as clean_columns
 import icpsync.core.scoring as scoring
 from icpsync.connectors.file.rows import read_rows
 from icpsync.core.default_profile import default_profile
@@ -166,8 +165,7 @@ def test_score_files_matches_reference_pipeline(
 ) -> None:
     """Also with memories that fill at once (0, 1): what is not remembered is recomputed."""
     for module, name in [
-        (normalise, "MEMO_LIMIT"),
-        (normalise_columns, "MEMO_LIMIT"),
+        (clean_columns, "MEMO_LIMIT"),
         (checks, "VALUE_CACHE_LIMIT"),
         (scoring, "CACHE_LIMIT"),
     ]:
