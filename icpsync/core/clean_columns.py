@@ -23,6 +23,7 @@ from icpsync.core.parsers import (
     Unusable,
     clean_domain,
     clean_text,
+    parse_flags,
     parse_set,
 )
 
@@ -91,11 +92,14 @@ def clean_column(
     addresses: Addresses = None,
 ) -> list[Any]:
     """``parse`` of every value; a value it refuses becomes None and is counted."""
-    if is_text(values):
-        memo = normaliser.memo(name, parse)
-        cleaned = remembered(memo, values, lambda raw: _attempt(parse, raw))
-    else:
-        cleaned = [_attempt(parse, raw) for raw in values]
+    memo = normaliser.memo(name, parse)
+    try:  # every value remembered (the memo holds text only): the usual case
+        cleaned = list(map(memo.__getitem__, values))
+    except (KeyError, TypeError):
+        if is_text(values):
+            cleaned = remembered(memo, values, lambda raw: _attempt(parse, raw))
+        else:
+            cleaned = [_attempt(parse, raw) for raw in values]
     if Refused in set(map(type, cleaned)):
         refused = [i for i, value in enumerate(cleaned) if value.__class__ is Refused]
         normaliser.stats.bad_values[name] += len(refused)
@@ -157,11 +161,14 @@ def stack_column(
 ) -> list[frozenset[str]]:
     """The stack of every value (a set of vocabulary values); bad items are counted and
     dropped, and each reported (in sorted order) at its record's address."""
-    if is_text(values):
-        memo = normaliser.memo("tech_stack", parse_set)
-        pairs = remembered(memo, values, lambda raw: stack_of(normaliser, raw))
-    else:
-        pairs = [stack_of(normaliser, raw) for raw in values]
+    memo = normaliser.memo("tech_stack", parse_set)
+    try:
+        pairs = list(map(memo.__getitem__, values))
+    except (KeyError, TypeError):
+        if is_text(values):
+            pairs = remembered(memo, values, lambda raw: stack_of(normaliser, raw))
+        else:
+            pairs = [stack_of(normaliser, raw) for raw in values]
     if any(map(_second, pairs)):
         parse = normaliser.vocab_parser("tech_stack")
         for i, (_, bad) in enumerate(pairs):
@@ -178,10 +185,13 @@ def stack_column(
 
 def flags_column(normaliser: Normaliser, values: Column) -> list[tuple[str, ...]]:
     """Every value as a sorted tuple of flags (nothing is ever bad)."""
-    if is_text(values):
-        memo = normaliser.memo("icp_anti_flags", parse_set)
-        return remembered(memo, values, lambda raw: tuple(sorted(parse_set(raw))))
-    return [tuple(sorted(parse_set(raw))) for raw in values]
+    memo = normaliser.memo("icp_anti_flags", parse_flags)
+    try:
+        return list(map(memo.__getitem__, values))
+    except (KeyError, TypeError):
+        if is_text(values):
+            return remembered(memo, values, parse_flags)
+        return list(map(parse_flags, values))
 
 
 def tier_column(

@@ -147,9 +147,10 @@ def _signals(kept: _Kept, signals: Sequence[object] | None) -> list[Mapping[str,
 def _currents(normaliser: Normaliser, column: _Kept) -> list[CurrentIcp]:
     """The ICP values the CRM holds for each record (override, score and scored-at are
     checked in that order)."""
-    icp = {key: column(key) for key in CURRENT_KEYS}
-    if all_missing(chain.from_iterable(icp.values())):
+    raw = [column.columns.get(key, ()) for key in CURRENT_KEYS]
+    if all_missing(chain.from_iterable(raw)):  # in every record, skipped ones too
         return [_NO_CURRENT] * len(column.missing)
+    icp = {key: column(key) for key in CURRENT_KEYS}
     at = column.addresses
     overrides = tier_column(normaliser, "icp_tier_override", icp["icp_tier_override"], at)
     scores = clean_column(normaliser, "icp_score", parse_int, icp["icp_score"], at)
