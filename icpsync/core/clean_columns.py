@@ -11,25 +11,27 @@ lists) is cleaned value by value with the same parsers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from operator import itemgetter, methodcaller
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from icpsync.core.model import TIERS
+from icpsync.core.model import TIERS, ConnectorStats
 from icpsync.core.parsers import (
     MAX_TEXT,
     MISSING_TOKENS,
     Refused,
     Unusable,
+    Vocabulary,
     clean_domain,
     clean_text,
     parse_flags,
     parse_set,
 )
+from icpsync.core.seen_ids import SeenIds
 
-if TYPE_CHECKING:
-    from icpsync.core.normalise import Normaliser
-
+#: A rejected value is shown shortened to this many characters.
+REJECT_VALUE_CHARS = 60
 #: Below this many records a column is cleaned value by value (less overhead).
 SMALL = 8
 #: Distinct raw texts remembered per field (values repeat: industries, headcounts, stacks).
@@ -44,6 +46,85 @@ _TIERS_OR_NONE: frozenset[str | None] = frozenset({*TIERS, None})
 _URL_START = methodcaller("startswith", ("http://", "https://", "www."))
 _first = itemgetter(0)
 _second = itemgetter(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A record skipped, or one of its values made missing, and why.
+
+    ``row`` is the caller's address for the record (a file's row number), None when it has
+    none; ``column`` and ``value`` are None for a whole record.
+    """
+
+    row: int | None
+    id: str | None
+    column: str | None
+    value: str | None
+    reason: str
+
+
+def shortened(raw: object) -> str | None:
+    """The value as text, cut to :data:`REJECT_VALUE_CHARS` characters."""
+    if raw is None:
+        return None
+    text = raw if isinstance(raw, str) else repr(raw)
+    if len(text) > REJECT_VALUE_CHARS:
+        return f"{text[: REJECT_VALUE_CHARS - 3]}... ({len(text)} characters)"
+    return text
+
+
+class NormaliserState:
+    """What a run's cleaning remembers (the ids seen, per field the clean value of each
+    distinct raw text) and where it counts and reports (see ``Normaliser``)."""
+
+    def __init__(
+        self,
+        stats: ConnectorStats,
+        vocabularies: Mapping[str, Vocabulary] | None = None,
+        on_reject: Callable[[Reject], None] | None = None,
+    ):
+        self.stats = stats
+        self.vocabularies = dict(vocabularies or {})
+        self.on_reject = on_reject
+        self.seen_accounts = SeenIds()
+        self.seen_opportunities = SeenIds()
+        self._memos: dict[tuple[str, Callable[..., object]], dict[Any, Any]] = {}
+        self._vocab_parsers: dict[str, Callable[[object], str | None]] = {}
+
+    def memo(self, name: str, parse: Callable[..., object]) -> dict[Any, Any]:
+        """Raw text -> clean value (or refusal) of ``parse`` for field ``name``."""
+        memo = self._memos.get((name, parse))
+        if memo is None:
+            memo = self._memos[name, parse] = {}
+        return memo
+
+    def vocab_parser(self, name: str) -> Callable[[object], str | None]:
+        """Text through the field's vocabulary; raises ``Unusable`` outside it."""
+        vocab = self.vocabularies.get(name)
+        if vocab is None:
+            return clean_text
+        parser = self._vocab_parsers.get(name)
+        if parser is None:
+            lookup = vocab.lookup
+
+            def parser(raw: object) -> str | None:
+                text = clean_text(raw)
+                return None if text is None else lookup(text)
+
+            self._vocab_parsers[name] = parser
+        return parser
+
+    def reject(
+        self,
+        address: tuple[int | None, str | None],
+        column: str | None,
+        raw: object,
+        reason: str,
+    ) -> None:
+        """Tell ``on_reject`` (when set) about the record at ``address`` (row, id)."""
+        if self.on_reject is not None:
+            row, record_id = address
+            self.on_reject(Reject(row, record_id, column, shortened(raw), reason))
 
 
 def is_text(values: Column) -> bool:
@@ -85,7 +166,7 @@ def _attempt(parse: Callable[[object], object], raw: object) -> object:
 
 
 def clean_column(
-    normaliser: Normaliser,
+    normaliser: NormaliserState,
     name: str,
     parse: Callable[[object], object],
     values: Column,
@@ -111,7 +192,7 @@ def clean_column(
 
 
 def vocabulary_column(
-    normaliser: Normaliser, name: str, values: Column, addresses: Addresses = None
+    normaliser: NormaliserState, name: str, values: Column, addresses: Addresses = None
 ) -> list[str | None]:
     """Text through the field map's vocabulary for ``name`` (when it has one)."""
     return clean_column(normaliser, name, normaliser.vocab_parser(name), values, addresses)
@@ -143,7 +224,7 @@ def domain_column(values: Column) -> list[str | None]:
     return lows  # type: ignore[return-value]
 
 
-def stack_of(normaliser: Normaliser, raw: object) -> tuple[frozenset[str], int]:
+def stack_of(normaliser: NormaliserState, raw: object) -> tuple[frozenset[str], int]:
     """The tech stack of a raw value and how many of its items are bad (nothing counted)."""
     parse = normaliser.vocab_parser("tech_stack")
     values: list[str | None] = []
@@ -157,7 +238,7 @@ def stack_of(normaliser: Normaliser, raw: object) -> tuple[frozenset[str], int]:
 
 
 def stack_column(
-    normaliser: Normaliser, values: Column, addresses: Addresses = None
+    normaliser: NormaliserState, values: Column, addresses: Addresses = None
 ) -> list[frozenset[str]]:
     """The stack of every value (a set of vocabulary values); bad items are counted and
     dropped, and each reported (in sorted order) at its record's address."""
@@ -183,7 +264,7 @@ def stack_column(
     return list(map(_first, pairs))
 
 
-def flags_column(normaliser: Normaliser, values: Column) -> list[tuple[str, ...]]:
+def flags_column(normaliser: NormaliserState, values: Column) -> list[tuple[str, ...]]:
     """Every value as a sorted tuple of flags (nothing is ever bad)."""
     memo = normaliser.memo("icp_anti_flags", parse_flags)
     try:
@@ -195,7 +276,7 @@ def flags_column(normaliser: Normaliser, values: Column) -> list[tuple[str, ...]
 
 
 def tier_column(
-    normaliser: Normaliser, name: str, values: Column, addresses: Addresses = None
+    normaliser: NormaliserState, name: str, values: Column, addresses: Addresses = None
 ) -> list[str | None]:
     """Every value's text when it is a tier; any other text is bad (counted, reported)."""
     texts = text_column(values)

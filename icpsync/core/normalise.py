@@ -13,12 +13,11 @@ one), id, column, value and reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
-from typing import Any
 
-from icpsync.core.model import Account, ConnectorStats, Opportunity
+from icpsync.core.clean_columns import REJECT_VALUE_CHARS, NormaliserState, Reject, shortened
+from icpsync.core.model import Account, Opportunity
 from icpsync.core.normalise_columns import (
     ACCOUNT_KEYS,
     CURRENT_KEYS,
@@ -38,7 +37,6 @@ from icpsync.core.parsers import (
     parse_revenue,
     parse_set,
 )
-from icpsync.core.seen_ids import SeenIds
 
 __all__ = [
     "BATCH_RECORDS",
@@ -64,98 +62,19 @@ __all__ = [
 
 #: field map ICP key -> the raw key the normaliser reads the current value from.
 ICP_RAW_KEYS = {key: raw for raw, key in CURRENT_KEYS.items()}
-#: A rejected value is shown shortened to this many characters.
-REJECT_VALUE_CHARS = 60
 #: Records cleaned together by :meth:`Normaliser.accounts` and ``opportunities``.
 BATCH_RECORDS = 1024
 _text = clean_text  # the name connectors import
 
 
-@dataclass(frozen=True, slots=True)
-class Reject:
-    """A record skipped, or one of its values made missing, and why.
-
-    ``row`` is the caller's address for the record (a file's row number), None when it has
-    none; ``column`` and ``value`` are None for a whole record.
-    """
-
-    row: int | None
-    id: str | None
-    column: str | None
-    value: str | None
-    reason: str
-
-
-def shortened(raw: object) -> str | None:
-    """The value as text, cut to :data:`REJECT_VALUE_CHARS` characters."""
-    if raw is None:
-        return None
-    text = raw if isinstance(raw, str) else repr(raw)
-    if len(text) > REJECT_VALUE_CHARS:
-        return f"{text[: REJECT_VALUE_CHARS - 3]}... ({len(text)} characters)"
-    return text
-
-
-class Normaliser:
+class Normaliser(NormaliserState):
     """Cleans raw records for one connector and counts what it had to drop.
-
-    It holds what a run's cleaning remembers: the ids seen (a repeated id is skipped), and
-    per field the clean value of each distinct raw text.
 
     Args:
         stats: where bad values and skipped records are counted.
         vocabularies: per canonical field, how CRM values map to canonical ones.
         on_reject: told of every value made missing and every record skipped.
     """
-
-    def __init__(
-        self,
-        stats: ConnectorStats,
-        vocabularies: Mapping[str, Vocabulary] | None = None,
-        on_reject: Callable[[Reject], None] | None = None,
-    ):
-        self.stats = stats
-        self.vocabularies = dict(vocabularies or {})
-        self.on_reject = on_reject
-        self.seen_accounts = SeenIds()
-        self.seen_opportunities = SeenIds()
-        self._memos: dict[tuple[str, Callable[..., object]], dict[Any, Any]] = {}
-        self._vocab_parsers: dict[str, Callable[[object], str | None]] = {}
-
-    def memo(self, name: str, parse: Callable[..., object]) -> dict[Any, Any]:
-        """Raw text -> clean value (or refusal) of ``parse`` for field ``name``."""
-        memo = self._memos.get((name, parse))
-        if memo is None:
-            memo = self._memos[name, parse] = {}
-        return memo
-
-    def vocab_parser(self, name: str) -> Callable[[object], str | None]:
-        """Text through the field's vocabulary; raises ``Unusable`` outside it."""
-        vocab = self.vocabularies.get(name)
-        if vocab is None:
-            return clean_text
-        parser = self._vocab_parsers.get(name)
-        if parser is None:
-            lookup = vocab.lookup
-
-            def parser(raw: object) -> str | None:
-                text = clean_text(raw)
-                return None if text is None else lookup(text)
-
-            self._vocab_parsers[name] = parser
-        return parser
-
-    def reject(
-        self,
-        address: tuple[int | None, str | None],
-        column: str | None,
-        raw: object,
-        reason: str,
-    ) -> None:
-        """Tell ``on_reject`` (when set) about the record at ``address`` (row, id)."""
-        if self.on_reject is not None:
-            row, record_id = address
-            self.on_reject(Reject(row, record_id, column, shortened(raw), reason))
 
     def account(
         self, raw: Mapping[str, object], *, dedupe: bool = True, row: int | None = None

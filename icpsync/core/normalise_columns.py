@@ -20,6 +20,7 @@ from icpsync.core.clean_columns import (
     SMALL,
     Addresses,
     Column,
+    NormaliserState,
     all_missing,
     clean_column,
     domain_column,
@@ -41,7 +42,6 @@ from icpsync.core.parsers import (
 )
 
 if TYPE_CHECKING:
-    from icpsync.core.normalise import Normaliser
     from icpsync.core.seen_ids import SeenIds
 
 #: Raw key -> CurrentIcp field: the ICP values the CRM holds now.
@@ -70,7 +70,7 @@ _EMPTY_CURRENT = (None, None, (), None, None, None, None)  # CurrentIcp() as a r
 
 
 def _kept(
-    normaliser: Normaliser,
+    normaliser: NormaliserState,
     raw_ids: Column,
     seen: SeenIds | None,
     kind: str,
@@ -110,7 +110,7 @@ class _Kept:
 
     def __init__(
         self,
-        normaliser: Normaliser,
+        normaliser: NormaliserState,
         columns: Mapping[str, Column],
         ids: list[str],
         kept: list[int],
@@ -144,7 +144,7 @@ def _signals(kept: _Kept, signals: Sequence[object] | None) -> list[Mapping[str,
     ]
 
 
-def _currents(normaliser: Normaliser, column: _Kept) -> list[CurrentIcp]:
+def _currents(normaliser: NormaliserState, column: _Kept) -> list[CurrentIcp]:
     """The ICP values the CRM holds for each record (override, score and scored-at are
     checked in that order)."""
     raw = [column.columns.get(key, ()) for key in CURRENT_KEYS]
@@ -169,7 +169,7 @@ def _currents(normaliser: Normaliser, column: _Kept) -> list[CurrentIcp]:
 
 
 def accounts_from_columns(
-    normaliser: Normaliser,
+    normaliser: NormaliserState,
     columns: Mapping[str, Column],
     signals: Sequence[object] | None = None,
     *,
@@ -215,7 +215,7 @@ def accounts_from_columns(
 
 
 def opportunities_from_columns(
-    normaliser: Normaliser,
+    normaliser: NormaliserState,
     columns: Mapping[str, Column],
     *,
     rows: Sequence[int | None] | None = None,
