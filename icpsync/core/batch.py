@@ -1,4 +1,4 @@
-"""Accounts and their scores a batch at a time, column by column.
+"""Accounts, deals and scores a batch at a time, column by column.
 
 This is the one path from a CRM's rows to its writes: a connector reads a page of records
 into an :class:`AccountBatch` (one list per :class:`~icpsync.core.model.Account` field), the
@@ -16,10 +16,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from icpsync.core.model import Account, CurrentIcp, IcpScore
+from icpsync.core.model import Account, CurrentIcp, IcpScore, Opportunity
 
 #: Every Account field, in the class's order: the columns of an AccountBatch.
 ACCOUNT_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Account))
+#: Every Opportunity field, in the class's order: the columns of an OpportunityBatch.
+OPPORTUNITY_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Opportunity))
 #: Every IcpScore field after ``account_id``: the items of one outcome.
 OUTCOME_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(IcpScore))[1:]
 _NO_CURRENT = CurrentIcp()
@@ -90,6 +92,35 @@ class AccountBatch:
     def empty(cls) -> AccountBatch:
         """A batch of no accounts."""
         return cls({name: [] for name in ACCOUNT_FIELDS})
+
+
+@dataclasses.dataclass(slots=True)
+class OpportunityBatch:
+    """Clean deals as columns: ``columns[field][i]`` is deal ``i``'s ``field``.
+
+    Args:
+        columns: every name in :data:`OPPORTUNITY_FIELDS` -> one value per deal.
+        rows: each deal's address for reports (a file's row number), when it has one.
+    """
+
+    columns: dict[str, list[Any]]
+    rows: list[int | None] | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        """The deals' ids, in order."""
+        return self.columns["id"]
+
+    def __len__(self) -> int:
+        return len(self.columns["id"])
+
+    def opportunity(self, position: int) -> Opportunity:
+        """Deal ``position`` as an :class:`Opportunity`."""
+        columns = self.columns
+        return Opportunity(*[columns[name][position] for name in OPPORTUNITY_FIELDS])
+
+    def __iter__(self) -> Iterator[Opportunity]:
+        return map(Opportunity, *[self.columns[name] for name in OPPORTUNITY_FIELDS])
 
 
 @dataclasses.dataclass(slots=True)

@@ -1,0 +1,159 @@
+"""The column normaliser on hand-written batches: rejects with their addresses, ids
+missing or repeated across batches, large batches (the vectorised id check), JSON-typed
+values, and deals as an OpportunityBatch."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from icpsync.core.batch import OpportunityBatch
+from icpsync.core.model import Account, ConnectorStats, CurrentIcp, Opportunity
+from icpsync.core.normalise import Normaliser, Reject, Vocabulary
+from icpsync.core.normalise_columns import accounts_from_columns, opportunities_from_columns
+from icpsync.core.seen_ids import SeenIds
+
+VOCABULARIES = {
+    "industry": Vocabulary({"Tech": "Technology"}, keep_unknown=False),
+    "tech_stack": Vocabulary({"gong": "Gong", "slack": "Slack"}, keep_unknown=False),
+}
+
+
+def listening() -> tuple[Normaliser, list[Reject]]:
+    rejects: list[Reject] = []
+    return Normaliser(ConnectorStats(), VOCABULARIES, rejects.append), rejects
+
+
+def test_rejects_name_row_id_column_value_and_reason_column_by_column() -> None:
+    normaliser, rejects = listening()
+    batch = accounts_from_columns(
+        normaliser,
+        {
+            "id": ["A1", None, "A2", "A1"],
+            "industry": ["Mining", "Tech", "Tech", "Tech"],
+            "employees": ["-5", "1", "lots", "3"],
+            "tech_stack": ["Gong;Fax", None, "Telex;slack;Abacus", None],
+            "icp_tier_override": [None, None, "Tier 9", None],
+        },
+        rows=[2, 3, 4, 5],
+    )
+    assert batch.ids == ["A1", "A2"] and batch.rows == [2, 4]
+    assert batch.columns["industry"] == [None, "Technology"]
+    assert batch.columns["tech_stack"] == [frozenset({"Gong"}), frozenset({"Slack"})]
+    assert batch.columns["current"][1] == CurrentIcp()  # the bad override made missing
+    assert rejects == [
+        Reject(3, None, None, None, "account_without_id"),
+        Reject(5, "A1", None, None, "duplicate_account_id"),
+        Reject(2, "A1", "industry", "Mining", "not one of the field map's values"),
+        Reject(2, "A1", "employees", "-5", "negative"),
+        Reject(4, "A2", "employees", "lots", "not a number"),
+        Reject(2, "A1", "tech_stack", "Fax", "not one of the field map's values"),
+        Reject(4, "A2", "tech_stack", "Abacus", "not one of the field map's values"),
+        Reject(4, "A2", "tech_stack", "Telex", "not one of the field map's values"),
+        Reject(4, "A2", "icp_tier_override", "Tier 9", "not a tier"),
+    ]
+    assert normaliser.stats.bad_values == {
+        "industry": 1, "employees": 2, "tech_stack": 3, "icp_tier_override": 1,
+    }  # fmt: skip
+    assert normaliser.stats.skipped == {"account_without_id": 1, "duplicate_account_id": 1}
+
+
+def test_the_view_reports_a_record_in_the_order_of_its_fields() -> None:
+    normaliser, rejects = listening()
+    raw = {"id": " A1 ", "icp_score": "-1", "employees": "x", "industry": "Mining"}
+    assert normaliser.account({**raw, "icp_tier_override": "Tier 0"}, row=7) == Account("A1")
+    assert [(r.row, r.id, r.column) for r in rejects] == [
+        (7, "A1", "industry"),
+        (7, "A1", "employees"),
+        (7, "A1", "icp_tier_override"),
+        (7, "A1", "icp_score"),
+    ]
+    assert list(normaliser.stats.bad_values) == [r.column for r in rejects]
+    assert normaliser.account(raw, row=8) is None  # the same id again
+    assert rejects[-1] == Reject(8, "A1", None, None, "duplicate_account_id")
+    assert normaliser.account(raw, row=9, dedupe=False) == Account("A1")
+
+
+@pytest.mark.parametrize("size", [1, 7, 8, 500])
+def test_ids_repeated_across_batches_are_skipped_with_their_rows(size: int) -> None:
+    """Small batches check ids one by one, large ones all at once: the same answer,
+    also once the ids seen are folded into hashes."""
+    normaliser, rejects = listening()
+    normaliser.seen_accounts = SeenIds(fold=4)
+    first = [f"A{i}" for i in range(size)]
+    assert accounts_from_columns(normaliser, {"id": first}).ids == first
+    second = [f"B{i}" for i in range(size - 1)] + ["A0"]
+    batch = accounts_from_columns(normaliser, {"id": second}, rows=list(range(size)))
+    assert batch.ids == second[:-1]
+    assert rejects == [Reject(size - 1, "A0", None, None, "duplicate_account_id")]
+    within = accounts_from_columns(normaliser, {"id": ["C", " C", "n/a"] * size}, dedupe=True)
+    assert within.ids == ["C"]
+    assert normaliser.stats.skipped == {
+        "duplicate_account_id": 1 + 2 * size - 1,
+        "account_without_id": size,
+    }
+    again = accounts_from_columns(normaliser, {"id": first}, dedupe=False)
+    assert again.ids == first
+
+
+def test_json_values_are_cleaned_value_by_value() -> None:
+    normaliser, rejects = listening()
+    batch = accounts_from_columns(
+        normaliser,
+        {
+            "id": ["A1", "A2", "A3"],
+            "employees": [250, True, 2.6],
+            "annual_revenue": [1e14, None, "3.5e6"],
+            "tech_stack": [["gong", "Fax"], "Slack", None],
+            "icp_score": [0, None, None],
+            "last_modified": ["2026-01-02T03:04:05+0100", 1700000000000, None],
+        },
+        [{"plan": "gold"}, None, "not a mapping"],
+        rows=[1, 2, 3],
+    )
+    assert batch.columns["employees"] == [250, None, 3]
+    assert batch.columns["annual_revenue"] == [None, None, 3.5e6]
+    assert batch.columns["tech_stack"] == [frozenset({"Gong"}), frozenset({"Slack"}), frozenset()]
+    assert batch.columns["signals"] == [{"plan": "gold"}, {}, {}]
+    # a score of 0 is a value the CRM holds (not a missing one)
+    assert batch.columns["current"] == [CurrentIcp(score=0), CurrentIcp(), CurrentIcp()]
+    assert batch.columns["last_modified"][0] == datetime(2026, 1, 2, 2, 4, 5, tzinfo=UTC)
+    assert [(r.row, r.column, r.value) for r in rejects] == [
+        (2, "employees", "True"),
+        (1, "annual_revenue", "100000000000000.0"),
+        (1, "tech_stack", "Fax"),
+    ]
+    assert list(batch) == [batch.account(i) for i in range(3)]
+
+
+def test_deals_come_as_a_batch_with_the_views_answers() -> None:
+    normaliser, rejects = listening()
+    columns: dict[str, list[object]] = {
+        "id": ["O1", "O2", "O1", ""],
+        "account_id": ["A1", " A2 ", "A1", "A3"],
+        "is_won": ["true", "maybe", None, None],
+        "is_closed": ["false", "1", None, None],
+        "amount": ["10.5", "-1", None, None],
+        "created": ["2026-01-02", "2026-02-30", None, None],
+    }
+    batch = opportunities_from_columns(normaliser, columns, rows=[10, 11, 12, 13])
+    assert isinstance(batch, OpportunityBatch) and batch.rows == [10, 11]
+    assert list(batch) == [
+        Opportunity("O1", "A1", None, True, True, 10.5, date(2026, 1, 2)),
+        Opportunity("O2", "A2", None, True, False, None, None),
+    ]
+    assert [batch.opportunity(i) for i in range(len(batch))] == list(batch)
+    assert [(r.row, r.id, r.column, r.reason) for r in rejects] == [
+        (12, "O1", None, "duplicate_opportunity_id"),
+        (13, None, None, "opportunity_without_id"),
+        (11, "O2", "is_won", "not true or false"),
+        (11, "O2", "amount", "negative"),
+        (11, "O2", "created", "not a date"),
+    ]
+    viewer, view_rejects = listening()
+    one_by_one = [
+        viewer.opportunity({k: v[i] for k, v in columns.items()}, row=10 + i) for i in range(4)
+    ]
+    assert one_by_one == [*batch, None, None]
+    assert view_rejects == sorted(rejects, key=lambda r: r.row or 0)
