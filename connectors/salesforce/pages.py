@@ -2,10 +2,11 @@
 
 Bulk API 2.0 result pages are CSV text: every value a ``str``, an empty field ``""`` (no
 value), a short row's missing fields None. REST query pages are JSON records: typed values,
-``null`` as None, a relationship field (``Owner.Name``) as a nested record. Both kinds
-answer the same three questions, without building an object per record on the way: how
-many records, the values of one field (:meth:`Page.column`), and per record the fields of a
-few names that hold a value (:meth:`Page.present`) or all of them (:meth:`Page.renamed`).
+``null`` as None (field maps name plain fields only, so no relationship field such as
+``Owner.Name``, nested in a REST record, is ever read). Both kinds answer the same three
+questions without an object per record on the way: how many records, the values of one
+field (:meth:`Page.column`), and per record the fields of a few names that hold a value
+(:meth:`Page.present`) or all of them (:meth:`Page.renamed`).
 """
 
 from __future__ import annotations
@@ -95,8 +96,6 @@ class JsonPage:
         self.size = len(records)
 
     def column(self, name: str) -> list[Any]:
-        if "." in name:
-            return [_nested(record, name) for record in self.records]
         return [record.get(name) for record in self.records]
 
     def present(self, names: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -125,13 +124,3 @@ def _fitted(row: list[str | None], width: int) -> list[str | None]:
 
 def _or(values: Sequence[Any] | None, absent: Sequence[Any]) -> Sequence[Any]:
     return absent if values is None else values
-
-
-def _nested(record: Mapping[str, Any], name: str) -> Any:
-    """``Owner.Name`` of a REST record: the related record's field (None when unset)."""
-    value: Any = record
-    for part in name.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
