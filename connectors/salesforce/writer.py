@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from simple_salesforce.bulk2 import Operation
@@ -95,10 +96,13 @@ def _joined(flags: list[tuple[str, ...]]) -> list[str]:
     return list(map(text.__getitem__, flags))
 
 
+_FOLD = attrgetter("fold")
+
+
 def _stamps(moments: list[datetime]) -> list[str]:
     """:func:`_utc_stamp` of each moment, each distinct one formatted once (equal moments
     of equal fold have the same stamp)."""
-    if any(moment.fold for moment in moments):
+    if 1 in map(_FOLD, moments):
         return list(map(_utc_stamp, moments))
     text = {moment: _utc_stamp(moment) for moment in set(moments)}
     return list(map(text.__getitem__, moments))
@@ -300,7 +304,7 @@ class Writer:
         ]
         override = icp.get("override")
         overrides = [u.override for u in updates]
-        if override and any(o is not None for o in overrides):
+        if override and overrides.count(None) < len(overrides):
             names.append(override)
             columns.append(["" if o is None else o for o in overrides])
         out = io.StringIO()
