@@ -158,9 +158,8 @@ class SalesforceConnector:
         obj = self.field_map.account.object
         batch = self._batch_maker(normaliser)
         for query in queries:
-            for page in self.reader.pages(obj, query, allow_bulk=allow_bulk):
-                accounts = batch(page)
-                if len(accounts):
+            for accounts in map(batch, self.reader.pages(obj, query, allow_bulk=allow_bulk)):
+                if len(accounts):  # the page is gone: only its batch is held while read
                     yield accounts
 
     def read_account_batches(self, since: datetime | None = None) -> Iterator[AccountBatch]:
