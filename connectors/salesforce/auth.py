@@ -230,6 +230,7 @@ class Session:
                 instance_url=self.instance_url,
                 version=self.conf.api_version,
                 session=local.http,
+                object_pairs_hook=None,  # plain dicts, as json decodes them (not OrderedDict)
             )
             local.generation = self.generation
         client: Salesforce = local.client

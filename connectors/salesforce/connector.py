@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -14,23 +15,26 @@ from icpsync.connectors.salesforce.doctor import run_checks
 from icpsync.connectors.salesforce.install import Installer
 from icpsync.connectors.salesforce.layouts import Layouts
 from icpsync.connectors.salesforce.listviews import ListViews
-from icpsync.connectors.salesforce.reader import Reader, chunks, rename
+from icpsync.connectors.salesforce.pages import Page
+from icpsync.connectors.salesforce.reader import Reader, chunks
 from icpsync.connectors.salesforce.reports import Report
 from icpsync.connectors.salesforce.settings import SPEC, SalesforceSettings
 from icpsync.connectors.salesforce.sfdx import emit_project
 from icpsync.connectors.salesforce.uninstall import Uninstaller
 from icpsync.connectors.salesforce.visibility import rep_view, visibility_checks
 from icpsync.connectors.salesforce.writer import Writer
+from icpsync.core.batch import AccountBatch
 from icpsync.core.errors import ConnectorError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
+from icpsync.core.normalise_columns import accounts_from_columns
 from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
 
 if TYPE_CHECKING:
     from icpsync.engine.settings import Settings
 
-#: ICP key of the field map -> raw key the normaliser reads the current value from.
+#: Account ids named in one query.
 ID_CHUNK = 200
 
 
@@ -124,49 +128,63 @@ class SalesforceConnector:
         names = [n for n in account.crm_names() if n not in absent]
         return list(dict.fromkeys([*names, *icp]))
 
-    def _account_cleaner(
-        self, normaliser: Normaliser
-    ) -> Callable[[dict[str, Any]], Account | None]:
-        """Record -> clean Account (or None), the field map's names looked up once."""
+    def _batch_maker(self, normaliser: Normaliser) -> Callable[[Page], AccountBatch]:
+        """Page -> clean accounts, each field's column renamed to its canonical key once
+        per page (the field map's names looked up once)."""
         account = self.field_map.account
-        fields = tuple(account.fields.items())
-        signals = tuple(account.signals.items())
-        icp = tuple((ICP_RAW_KEYS[key], name) for key, name in self.field_map.icp.items())
-        clean = normaliser.account
+        icp = [(ICP_RAW_KEYS[key], name) for key, name in self.field_map.icp.items()]
+        names = [*account.fields.items(), *icp]  # a later name for the same key wins
+        signals = dict(account.signals)
 
-        def cleaned(record: dict[str, Any]) -> Account | None:
-            get = record.get
-            raw: dict[str, Any] = {canonical: get(crm) for canonical, crm in fields}
-            values = [(k, get(crm)) for k, crm in signals]
-            raw["signals"] = {k: v for k, v in values if v is not None}
-            for key, name in icp:
-                raw[key] = get(name)
-            return clean(raw)
+        def batch(page: Page) -> AccountBatch:
+            columns: dict[str, Sequence[Any]] = {}
+            for key, name in names:
+                values = page.column(name)
+                if values is not None:
+                    columns[key] = values
+                elif key in columns:
+                    del columns[key]
+            if "id" not in columns:
+                columns["id"] = [None] * page.size
+            held = page.present(signals) if signals else None
+            return accounts_from_columns(normaliser, columns, held)
 
-        return cleaned
+        return batch
+
+    def _account_batches(
+        self, queries: Iterable[str], *, allow_bulk: bool
+    ) -> Iterator[AccountBatch]:
+        normaliser = Normaliser(self.stats, self.field_map.vocabularies)
+        obj = self.field_map.account.object
+        batch = self._batch_maker(normaliser)
+        for query in queries:
+            for accounts in map(batch, self.reader.pages(obj, query, allow_bulk=allow_bulk)):
+                if len(accounts):  # the page is gone: only its batch is held while read
+                    yield accounts
+
+    def read_account_batches(self, since: datetime | None = None) -> Iterator[AccountBatch]:
+        """Accounts (``SystemModstamp >= since`` when given) with their current ICP values,
+        a page of query results at a time."""
+        obj = self.field_map.account.object
+        query = soql.accounts(obj, self._account_fields(), since)
+        return self._account_batches([query], allow_bulk=True)
+
+    def read_account_batches_by_id(self, ids: Collection[str]) -> Iterator[AccountBatch]:
+        """The named accounts, 200 ids a query, a page at a time."""
+        obj = self.field_map.account.object
+        queries = (
+            soql.accounts_by_id(obj, self._account_fields(), part)
+            for part in chunks(sorted(ids), ID_CHUNK)
+        )
+        return self._account_batches(queries, allow_bulk=False)
 
     def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
         """Accounts (``SystemModstamp >= since`` when given) with their current ICP values."""
-        normaliser = Normaliser(self.stats, self.field_map.vocabularies)
-        obj = self.field_map.account.object
-        query = soql.accounts(obj, self._account_fields(), since)
-        cleaned = self._account_cleaner(normaliser)
-        for record in self.reader.rows(obj, query):
-            account = cleaned(record)
-            if account is not None:
-                yield account
+        return chain.from_iterable(self.read_account_batches(since))
 
     def read_accounts_by_id(self, ids: Collection[str]) -> Iterator[Account]:
         """The named accounts, 200 ids a query."""
-        normaliser = Normaliser(self.stats, self.field_map.vocabularies)
-        obj = self.field_map.account.object
-        cleaned = self._account_cleaner(normaliser)
-        for part in chunks(sorted(ids), ID_CHUNK):
-            query = soql.accounts_by_id(obj, self._account_fields(), part)
-            for record in self.reader.rows(obj, query, allow_bulk=False):
-                account = cleaned(record)
-                if account is not None:
-                    yield account
+        return chain.from_iterable(self.read_account_batches_by_id(ids))
 
     def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
         """Open opportunities and those closed within the look-back (modified at or after
@@ -176,10 +194,12 @@ class SalesforceConnector:
         closed_since = (datetime.now(UTC) - timedelta(days=self.lookback_days)).date()
         query = soql.opportunities(opp.object, opp.crm_names(), closed_since, since)
         names = dict(opp.fields)
-        for record in self.reader.rows(opp.object, query):
-            clean = normaliser.opportunity(rename(record, names))
-            if clean is not None:
-                yield clean
+        clean = normaliser.opportunity
+        for page in self.reader.pages(opp.object, query):
+            for record in page.renamed(names):
+                deal = clean(record)
+                if deal is not None:
+                    yield deal
 
     # -- writing, setup --------------------------------------------------------------------
 

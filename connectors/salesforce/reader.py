@@ -1,15 +1,15 @@
-"""Stream Accounts and Opportunities: REST query pages, or Bulk API 2.0 CSV pages when big.
+"""Stream query results a page at a time: REST query pages, or Bulk API 2.0 CSV pages when big.
 
 REST pages are fetched with ``query`` + ``query_more`` (what ``query_all_iter`` does), one
 page per call so that a transient fault retries that page, not the whole read. From
 ``bulk_read_threshold`` records (the first REST page's ``totalSize`` says how many) a Bulk
 2.0 query job is used and each CSV page is parsed as it arrives; nothing holds all records.
+Either way a page is read as columns (:class:`Page`): one list of values per field, no
+object per record.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -17,6 +17,7 @@ from simple_salesforce.bulk2 import Operation
 
 from icpsync.connectors.salesforce import bulk
 from icpsync.connectors.salesforce.api import Api
+from icpsync.connectors.salesforce.pages import CsvPage, JsonPage, Page
 
 QUERY_OPTIONS = {"Sforce-Query-Options": "batchSize=2000"}
 BULK_PAGE = 50_000
@@ -40,8 +41,8 @@ class Reader:
         self.poll_s = poll_s
         self.bulk_timeout_s = bulk_timeout_s
 
-    def rows(self, obj: str, query: str, *, allow_bulk: bool = True) -> Iterator[dict[str, Any]]:
-        """The rows of ``query`` as dicts of field name -> raw value.
+    def pages(self, obj: str, query: str, *, allow_bulk: bool = True) -> Iterator[Page]:
+        """The results of ``query``, a page at a time.
 
         The first REST page says how many records the query has (``totalSize``): at or above
         the bulk threshold its records are dropped and a Bulk 2.0 job reads them instead
@@ -54,12 +55,12 @@ class Reader:
             yield from self._bulk(obj, query)
             return
         while True:
-            yield from page["records"]
+            yield JsonPage(page["records"])
             if page["done"]:
                 return
             page = self.api.call(f"query_more_{obj.lower()}", _more(page["nextRecordsUrl"]))
 
-    def _bulk(self, obj: str, query: str) -> Iterator[dict[str, Any]]:
+    def _bulk(self, obj: str, query: str) -> Iterator[Page]:
         job = self.api.call(
             f"bulk_query_create_{obj.lower()}",
             lambda c: bulk.client(obj, c).create_job(Operation.query, query),
@@ -73,7 +74,7 @@ class Reader:
             page = self.api.call(
                 f"bulk_query_results_{obj.lower()}", _results(obj, job_id, locator)
             )
-            yield from csv_records(page["records"])
+            yield CsvPage(page["records"])
             locator = page["locator"]
             if not locator:
                 return
@@ -91,36 +92,6 @@ def _results(obj: str, job_id: str, locator: str) -> Callable[[Any], Any]:
         return bulk.client(obj, client).get_query_results(job_id, locator, BULK_PAGE)
 
     return fetch
-
-
-def csv_records(text: str) -> Iterator[dict[str, Any]]:
-    """The rows of a Bulk results page as dicts, an empty field as None.
-
-    What ``csv.DictReader`` gives (blank lines skipped, a short row's missing fields None,
-    a long row's extra fields as a list under None), without its per-row overhead.
-    """
-    lines = csv.reader(io.StringIO(text))
-    header = next(lines, None)
-    if header is None:
-        return
-    width = len(header)
-    for row in lines:
-        if not row:
-            continue
-        if len(row) == width:
-            yield dict(zip(header, [v if v != "" else None for v in row], strict=True))
-        else:
-            record: dict[Any, Any] = dict(zip(header, row, strict=False))
-            for name in header[len(row) :]:
-                record[name] = None
-            if len(row) > width:
-                record[None] = row[width:]
-            yield {k: (v if v != "" else None) for k, v in record.items()}
-
-
-def rename(record: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """``{canonical: record[crm name]}`` for a canonical -> CRM name map."""
-    return {canonical: record.get(crm) for canonical, crm in names.items()}
 
 
 def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from simple_salesforce.bulk2 import Operation
@@ -76,6 +77,35 @@ def values(update: ScoreUpdate, icp: Mapping[str, str]) -> dict[str, Any]:
     if update.override is not None and "override" in icp:
         out[icp["override"]] = update.override
     return out
+
+
+#: what a Bulk ingest cell holds to set a field to no value.
+NO_VALUE = "#N/A"
+
+
+def _cells(column: list[Any]) -> list[Any]:
+    """A column's Bulk ingest cells: each value, ``#N/A`` for None."""
+    if None not in column:
+        return column
+    return [NO_VALUE if value is None else value for value in column]
+
+
+def _joined(flags: list[tuple[str, ...]]) -> list[str]:
+    """The flags cells: ``;``-joined, ``#N/A`` for none; each distinct tuple joined once."""
+    text = {f: ";".join(f) or NO_VALUE for f in set(flags)}
+    return list(map(text.__getitem__, flags))
+
+
+_FOLD = attrgetter("fold")
+
+
+def _stamps(moments: list[datetime]) -> list[str]:
+    """:func:`_utc_stamp` of each moment, each distinct one formatted once (equal moments
+    of equal fold have the same stamp)."""
+    if 1 in map(_FOLD, moments):
+        return list(map(_utc_stamp, moments))
+    text = {moment: _utc_stamp(moment) for moment in set(moments)}
+    return list(map(text.__getitem__, moments))
 
 
 def reason(code: str, message: str, fields: Sequence[str] = ()) -> str:
@@ -257,26 +287,39 @@ class Writer:
 
     # -- Bulk API 2.0 ------------------------------------------------------------------
 
+    def _bulk_csv(self, updates: Sequence[ScoreUpdate]) -> str:
+        """The ingest CSV of ``updates``: what :func:`values` gives for each, a column at a
+        time, ``#N/A`` for no value (an empty override cell leaves a rep's tier alone)."""
+        icp = self.icp
+        keys = ("score", "tier", "flags", "reasons", "profile_version", "scored_at")
+        names = ["Id", *(icp[k] for k in keys)]
+        columns: list[Sequence[Any]] = [
+            [u.account_id for u in updates],
+            _cells([u.score for u in updates]),
+            _cells([u.tier for u in updates]),
+            _joined([u.flags for u in updates]),
+            [u.reasons or NO_VALUE for u in updates],
+            _cells([u.profile_version for u in updates]),
+            _stamps([u.scored_at for u in updates]),
+        ]
+        override = icp.get("override")
+        overrides = [u.override for u in updates]
+        if override and overrides.count(None) < len(overrides):
+            names.append(override)
+            columns.append(["" if o is None else o for o in overrides])
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows(zip(*columns, strict=True))
+        return out.getvalue()
+
     def _bulk(self, updates: list[ScoreUpdate]) -> tuple[WriteReport, Again]:
         report = WriteReport()
         why = self.api.budget.would_exceed(6)
         if why:
             self._halt(why)
             return report, dict.fromkeys((u.account_id for u in updates), "")
-        names = [self.icp[k] for k in ("score", "tier", "flags", "reasons", "profile_version")]
-        names.append(self.icp["scored_at"])
-        override = self.icp.get("override")
-        if override and any(u.override is not None for u in updates):
-            names.append(override)  # an empty cell leaves a row's override as it is
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["Id", *names])
-        icp = self.icp
-        for update in updates:
-            row = values(update, icp)
-            cells = [row.get(n, "") for n in names]
-            writer.writerow([update.account_id, *["#N/A" if c is None else c for c in cells]])
-        data = out.getvalue()
+        data = self._bulk_csv(updates)
         obj = self.obj
         try:
             job = self.api.call(
