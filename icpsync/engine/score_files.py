@@ -8,11 +8,9 @@ only when at least one row was scored: ``out`` is never left holding a header al
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import datetime
@@ -29,6 +27,7 @@ from icpsync.core.profile import Profile
 from icpsync.core.scoring import Scorer
 from icpsync.engine.registry import connector_class
 from icpsync.engine.run_report import RunReport
+from icpsync.engine.scored_rows import OUTPUT_COLUMNS, ScoredRows
 
 if TYPE_CHECKING:
     from icpsync.core.aggregates import Aggregates
@@ -36,14 +35,13 @@ if TYPE_CHECKING:
     from icpsync.engine.field_map import FieldMap
     from icpsync.engine.protocol import Connector
 
-OUTPUT_COLUMNS = (
-    "id",
-    "icp_score",
-    "icp_tier",
-    "icp_anti_flags",
-    "icp_reasons",
-    "icp_profile_version",
-)
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "Rejects",
+    "refuse_overwriting_inputs",
+    "replaced_atomically",
+    "score_files",
+]
 
 
 def _account_batches(connector: Connector) -> Iterator[AccountBatch]:
@@ -183,27 +181,14 @@ def _score_into(
         _NothingScored: ``to_file`` and no row was scored (the file is then not put in place).
     """
     with target as handle:
-        writer = csv.writer(handle) if handle is not None else None
-        if writer:
-            writer.writerow(OUTPUT_COLUMNS)
+        rows = ScoredRows()
+        if handle is not None:
+            handle.write(rows.header())
         for batch in _account_batches(connector):
             results = scorer.score_batch(batch, aggregates, now)
-            scores = results.column("score")
-            tiers = results.column("tier")
-            report.tiers.update(tiers)
-            for score, n in Counter(scores).items():
-                report.score_histogram[min(score // 10, 9)] += n
-            if writer:
-                writer.writerows(
-                    zip(
-                        results.ids,
-                        scores,
-                        tiers,
-                        map(";".join, results.column("flags")),
-                        results.column("reasons_short"),
-                        results.column("profile_version"),
-                        strict=True,
-                    )
-                )
+            keys = rows.remember(results)
+            rows.tally(keys, report.tiers, report.score_histogram)
+            if handle is not None:
+                handle.write(rows.lines(results.ids, keys))
         if to_file and not report.tiers:
             raise _NothingScored
