@@ -244,7 +244,7 @@ def _fitted(
         numbers.append(number)
         if len(cells) > width:
             on_bad_row("csv_row_with_extra_columns", number)
-            fitted.append(cells[:width])  # type: ignore[arg-type]
+            fitted.append(cells[:width])
         else:
             fitted.append([*cells, *[None] * (width - len(cells))])
     return numbers, fitted
