@@ -8,6 +8,7 @@ only when at least one row was scored: ``out`` is never left holding a header al
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 import time
@@ -42,6 +43,31 @@ __all__ = [
     "replaced_atomically",
     "score_files",
 ]
+
+
+#: Allocations between collections of the young generation while scoring (Python: 700).
+GC_THRESHOLD = 10_000
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Scan for garbage cycles less often while the batches go by.
+
+    Every batch allocates a few thousand lists and tuples that die with it (reference
+    counting frees them; they hold no cycles), and at Python's default thresholds the
+    collector rescans them, and everything built before scoring, a tenth of the run. The
+    objects built before (modules, profile, aggregates) are frozen out of the scans and the
+    young generation is collected every :data:`GC_THRESHOLD` allocations; both are
+    restored afterwards.
+    """
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
 
 
 def _account_batches(connector: Connector) -> Iterator[AccountBatch]:
@@ -144,16 +170,17 @@ def score_files(
     report = RunReport(
         crm="file", mode="score", started_at=now.isoformat(), profile_version=profile.version
     )
-    builder = AggregateBuilder()
-    for opp in connector.read_opportunities():
-        report.opportunities_read += 1
-        builder.add(opp)
-    aggregates = builder.result()
     scorer = Scorer(profile)
     target = replaced_atomically(out) if out else nullcontext(stdout)
-    # nothing scored: the temporary file is removed; an existing ``out`` is left as it was
-    with suppress(_NothingScored):
-        _score_into(target, connector, scorer, aggregates, now, report, to_file=out is not None)
+    with _fewer_collections():
+        builder = AggregateBuilder()
+        for opp in connector.read_opportunities():
+            report.opportunities_read += 1
+            builder.add(opp)
+        aggregates = builder.result()
+        # nothing scored: the temporary file is removed; an existing ``out`` is left as it was
+        with suppress(_NothingScored):
+            _score_into(target, connector, scorer, aggregates, now, report, to_file=out is not None)
     report.accounts_read = report.scored = sum(report.tiers.values())
     report.written = report.scored if (out or stdout) else 0
     report.api_calls.update(connector.stats.api_calls)
