@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import TextIO
@@ -147,13 +147,13 @@ def read_csv_columns(
     fmt = file_format(path, fmt)
     with _open(path, fmt) as handle:
         failed: list[int] = []
-        reader = _until_error(_csv_reader(handle, fmt), failed)
-        first = next(reader, None)
-        if first is None:
+        reader = _csv_reader(handle, fmt)
+        header = _first_record(reader, failed)
+        if header is None:
             pass
-        elif not first[1] or len(set(first[1])) < len(first[1]):  # let the dicts decide
-            rows = _csv_rows(_chained(first, reader), on_bad_row)
-            names = list(dict.fromkeys(first[1]))
+        elif not header or len(set(header)) < len(header):  # let the dicts decide
+            rows = _csv_rows(_chained((1, header), _until_error(reader, failed, 1)), on_bad_row)
+            names = list(dict.fromkeys(header))
             while records := list(islice(rows, size)):
                 yield (
                     names,
@@ -161,13 +161,11 @@ def read_csv_columns(
                     [number for number, _ in records],
                 )
         else:
-            header = first[1]
             width = len(header)
-            while batch := list(islice(reader, size)):
-                numbers = [number for number, _ in batch]
-                cells: list[list[str | None]] = [row for _, row in batch]  # type: ignore[misc]
-                if any(len(row) != width for row in cells):
-                    numbers, cells = _fitted(batch, width, on_bad_row)
+            for first, cells in _record_batches(reader, size, failed):
+                numbers = list(range(first, first + len(cells)))
+                if set(map(len, cells)) != {width}:
+                    numbers, cells = _fitted(zip(numbers, cells, strict=True), width, on_bad_row)
                 if not all(map(any, cells)):
                     kept = [i for i, row in enumerate(cells) if any(row)]
                     for i, row in enumerate(cells):
@@ -181,6 +179,38 @@ def read_csv_columns(
             on_bad_row("malformed_csv", failed[0])
 
 
+def _first_record(reader: Iterator[list[str]], failed: list[int]) -> list[str] | None:
+    """The first record (the header); None for an empty file or a malformed first record."""
+    try:
+        return next(reader, None)
+    except csv.Error:
+        failed.append(1)
+        return None
+
+
+def _record_batches(
+    reader: Iterator[list[str]], size: int, failed: list[int]
+) -> Iterator[tuple[int, list[list[str | None]]]]:
+    """The records after the header ``size`` at a time, each batch with the number of its
+    first record (the header is record 1), up to a malformed one (its number in ``failed``).
+    """
+    number = 2
+    batch: list[list[str | None]] = []
+    append = batch.append
+    try:
+        for cells in reader:
+            append(cells)  # type: ignore[arg-type]
+            if len(batch) == size:
+                yield number, batch
+                number += size
+                batch = []
+                append = batch.append
+    except csv.Error:
+        failed.append(number + len(batch))
+    if batch:
+        yield number, batch
+
+
 def _chained(
     first: tuple[int, list[str]], rest: Iterator[tuple[int, list[str]]]
 ) -> Iterator[tuple[int, list[str]]]:
@@ -188,9 +218,11 @@ def _chained(
     yield from rest
 
 
-def _until_error(reader: Iterator[list[str]], failed: list[int]) -> Iterator[tuple[int, list[str]]]:
-    """The reader's rows, numbered from 1, up to a malformed one (its number in ``failed``)."""
-    number = 0
+def _until_error(
+    reader: Iterator[list[str]], failed: list[int], number: int = 0
+) -> Iterator[tuple[int, list[str]]]:
+    """The reader's rows, numbered from ``number`` + 1, up to a malformed one (its number in
+    ``failed``)."""
     try:
         for cells in reader:
             number += 1
@@ -200,7 +232,7 @@ def _until_error(reader: Iterator[list[str]], failed: list[int]) -> Iterator[tup
 
 
 def _fitted(
-    batch: list[tuple[int, list[str]]], width: int, on_bad_row: OnBadRow
+    batch: Iterable[tuple[int, list[str | None]]], width: int, on_bad_row: OnBadRow
 ) -> tuple[list[int], list[list[str | None]]]:
     """Rows as ``width`` cells: blank lines dropped, short rows padded with None, surplus
     cells dropped and counted."""
@@ -212,7 +244,7 @@ def _fitted(
         numbers.append(number)
         if len(cells) > width:
             on_bad_row("csv_row_with_extra_columns", number)
-            fitted.append(cells[:width])  # type: ignore[arg-type]
+            fitted.append(cells[:width])
         else:
             fitted.append([*cells, *[None] * (width - len(cells))])
     return numbers, fitted

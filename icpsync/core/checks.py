@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import compress, repeat
 from typing import Any
 
 from icpsync.core.model import Account, Aggregates
@@ -257,15 +258,18 @@ class FieldChecks:
             return [missing if v is None else outcomes(v) for v in values]
         distinct = set(values)
         distinct.discard(None)
-        new = distinct.difference(memo)
-        if new and self.keys is not None and cls is str:
-            keys = self.keys
-            lookup = dict.fromkeys(new, self.unmatched)
-            for value in [v for v in new if v.strip().lower() in keys]:
+        if self.keys is not None and cls is str:
+            # text in no list has a fixed outcome; the few that are in one are remembered
+            listed = list(distinct)
+            lookup = dict.fromkeys(listed, self.unmatched)
+            keys = map(str.lower, map(str.strip, listed))
+            for value in compress(listed, map(self.keys.__contains__, keys)):
                 lookup[value] = self.outcomes(value)
         else:
-            lookup = {value: self.outcomes(value) for value in new}
-        if len(new) < len(distinct):
-            lookup.update((value, memo[value]) for value in distinct - new)
+            for value in distinct.difference(memo):
+                self.outcomes(value)  # remembered while the memo has room
+            if len(distinct) <= len(memo) and distinct <= memo.keys():
+                return list(map(memo.get, values, repeat(self.missing)))  # None is in no memo
+            lookup = {value: self.outcomes(value) for value in distinct}
         lookup[None] = self.missing
         return list(map(lookup.__getitem__, values))

@@ -110,9 +110,14 @@ class Scorer:
         keys = list(zip(*outcome_columns, overrides, strict=True))
         found: list[Any] = list(map(self._outcomes.get, keys))
         if None in found:
+            made: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # shared within the batch too
             for position, outcome in enumerate(found):
                 if outcome is None:
-                    found[position] = self._outcome(keys[position], overrides[position])
+                    key = keys[position]
+                    outcome = made.get(key)
+                    if outcome is None:
+                        outcome = made[key] = self._outcome(key, overrides[position])
+                    found[position] = outcome
         return ScoreBatch(list(ids), found)
 
     def _outcome(self, key: tuple[Any, ...], override: str | None) -> tuple[Any, ...]:

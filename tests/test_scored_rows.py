@@ -1,0 +1,91 @@
+"""The rows of ``icpsync score`` are what ``csv.writer`` writes, whatever the ids hold, and
+the CSV column reader stops at a malformed record where the row reader does."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import icpsync.engine.scored_rows as scored_rows
+from icpsync.connectors.file.rows import read_csv_columns, read_numbered_rows
+from icpsync.core.batch import ScoreBatch
+from icpsync.engine.scored_rows import OUTPUT_COLUMNS, ScoredRows
+
+IDS = ["A1", "a,b", 'say "hi"', "two\nlines", "cr\rhere", " padded ", "Ünïcode", "x" * 300, "7"]
+OUTCOMES = [
+    (55, "Tier 2", ("competitor",), (), (), "v1", "Tier 2", False, "long", "+20 big; +15 a,b"),
+    (0, "Not ICP", (), (), ("industry",), "v1", "Not ICP", False, "r", 'missing: "industry"'),
+    (100, "Tier 1", ("a", "b"), (), (), "v1", "Tier 1", False, "r", "line\nbreak"),
+]
+
+
+def written_by_csv_writer(ids: list[str], outcomes: list[tuple[object, ...]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(OUTPUT_COLUMNS)
+    for account_id, o in zip(ids, outcomes, strict=True):
+        writer.writerow((account_id, o[0], o[1], ";".join(o[2]), o[9], o[5]))  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("memo_limit", [1, 100_000])
+def test_lines_and_counts_match_csv_writer(
+    memo_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also when the memory of outcomes fills at once and starts afresh every batch."""
+    monkeypatch.setattr(scored_rows, "MEMO_LIMIT", memo_limit)
+    rows = ScoredRows()
+    text = rows.header()
+    tiers: Counter[str] = Counter()
+    histogram = [0] * 10
+    all_ids: list[str] = []
+    all_outcomes: list[tuple[object, ...]] = []
+    batches = [
+        (["P1", "P2", "P3"], [OUTCOMES[0], OUTCOMES[0], OUTCOMES[1]]),  # plain ids
+        (IDS, [OUTCOMES[i % 3] for i in range(len(IDS))]),  # ids that need quotes
+        (["Q1", "Q2"], [OUTCOMES[2], tuple(OUTCOMES[2])]),  # equal outcomes, two objects
+    ]
+    for ids, outcomes in batches:
+        keys = rows.remember(ScoreBatch(ids, list(outcomes)))
+        rows.tally(keys, tiers, histogram)
+        text += rows.lines(ids, keys)
+        all_ids += ids
+        all_outcomes += outcomes
+    assert text == written_by_csv_writer(all_ids, all_outcomes)
+    assert tiers == Counter(o[1] for o in all_outcomes)
+    assert list(tiers) == list(dict.fromkeys(o[1] for o in all_outcomes))  # first-seen order
+    assert histogram == [4, 0, 0, 0, 0, 5, 0, 0, 0, 5]
+
+
+def test_no_accounts_no_lines() -> None:
+    rows = ScoredRows()
+    assert rows.lines([], rows.remember(ScoreBatch([], []))) == ""
+
+
+def test_column_reader_stops_at_a_malformed_record_like_the_row_reader(tmp_path: Path) -> None:
+    """A field over the CSV field limit ends the read at its record, in both readers: the
+    rows before it are read (across batches) and the record is reported once."""
+    path = tmp_path / "accounts.csv"
+    lines = ["id,name"] + [f"A{i},n{i}" for i in range(2, 7)] + ["A7," + "x" * 50, "A8,n8"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    previous = csv.field_size_limit(20)
+    try:
+        by_columns: list[tuple[str, int]] = []
+        column_rows: list[int] = []
+        for header, columns, numbers in read_csv_columns(
+            path, lambda reason, row: by_columns.append((reason, row)), 2
+        ):
+            assert header == ["id", "name"]
+            assert list(columns[0]) == [f"A{n}" for n in numbers]
+            column_rows += numbers
+        by_rows: list[tuple[str, int]] = []
+        numbered = read_numbered_rows(path, lambda reason, row: by_rows.append((reason, row)))
+        row_numbers = [number for number, _ in numbered]
+    finally:
+        csv.field_size_limit(previous)
+    assert column_rows == row_numbers == [2, 3, 4, 5, 6]
+    assert by_columns == by_rows == [("malformed_csv", 7)]
