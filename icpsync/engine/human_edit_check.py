@@ -7,7 +7,9 @@ are looked at one by one; a batch we never wrote to (a first sync) goes through 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
 from icpsync.core.human_edits import (
@@ -22,6 +24,9 @@ from icpsync.core.human_edits import (
 )
 from icpsync.core.model import CurrentIcp, ScoreUpdate
 from icpsync.engine.written_values import WrittenValues
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 _SCORE = OUTCOME_FIELDS.index("score")
 _TIER = OUTCOME_FIELDS.index("tier")
@@ -127,13 +132,31 @@ class HumanEditCheck:
             self._remember_unchanged(plan, scores, decision.positions)
         return decision
 
-    def written(self, updates: list[ScoreUpdate]) -> None:
-        """After a write applied ``updates``: they hold our values now."""
-        if not self.record or self.store is None:
+    def written(self, updates: Sequence[ScoreUpdate], *, conn: Connection | None = None) -> None:
+        """After a write applied ``updates``: they hold our values now (stored as columns,
+        in ``conn``'s transaction when given). An update carrying a kept edit's mark is
+        stored as marked (see :meth:`_mark`)."""
+        if not self.record or self.store is None or not updates:
             return
+        ids = [u.account_id for u in updates]
+        tiers = [u.tier for u in updates]
+        scores: list[int | None] = [u.score for u in updates]
+        rep_tiers: list[str | None] | None = None
+        rep_was: list[str | None] | None = None
         marks = self._marks
-        rows = {u.account_id: marks.pop(u.account_id, Written(u.tier, u.score)) for u in updates}
-        self.store.put(rows)
+        if marks:
+            found = [marks.pop(i, None) for i in ids]
+            if any(w is not None for w in found):
+                rep_tiers, rep_was = [], []
+                for position, mark in enumerate(found):
+                    if mark is None:
+                        rep_tiers.append(None)
+                        rep_was.append(None)
+                        continue
+                    tiers[position], scores[position] = mark.tier, mark.score
+                    rep_tiers.append(mark.rep_tier)
+                    rep_was.append(mark.rep_was)
+        self.store.put_many(ids, tiers, scores, rep_tiers, rep_was, conn=conn)
 
     def _apply_policy(self, plan: EditPlan, scores: ScoreBatch, decision: EditDecision) -> None:
         ids, outcomes = plan.batch.ids, scores.outcomes

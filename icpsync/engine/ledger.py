@@ -14,6 +14,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,8 @@ from icpsync.engine.heartbeat import Heartbeat
 from icpsync.engine.quarantine import Quarantine, RunQuarantine
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from icpsync.engine.protocol import Connector
     from icpsync.engine.run_report import RunReport
     from icpsync.engine.state import StateStore
@@ -94,18 +97,26 @@ class RunLedger:
         """The run read these accounts; those not at a ``changed`` position hold our values
         already (a quarantined one among them leaves quarantine)."""
         held = self.quarantine.held
-        if not held:
+        if not held or held.isdisjoint(ids):
             return
         to_write = set(changed)
-        for position, account_id in enumerate(ids):
-            if account_id in held:
-                self.quarantine.seen(account_id, unchanged=position not in to_write)
+        self.quarantine.seen_many(ids, [p not in to_write for p in range(len(ids))])
 
-    def written(self, updates: list[ScoreUpdate]) -> None:
-        """A chunk was applied: keep its history; its records leave quarantine."""
+    def transaction(self) -> AbstractContextManager[Connection | None]:
+        """One transaction of the state store for a written chunk's bookkeeping (None
+        without a state store or in a dry run: nothing is kept)."""
+        if self.state is None or not self.keeps:
+            return nullcontext()
+        return self.state.transaction()
+
+    def written(self, updates: list[ScoreUpdate], *, conn: Connection | None = None) -> None:
+        """A chunk was applied: keep its history; its records leave quarantine (in
+        ``conn``'s transaction when given)."""
         if self.state is not None and self.run_id is not None:
-            self.state.record_history(self.run_id, self.report.crm, updates, org=self.org)
-        self.quarantine.written(updates)
+            self.state.record_history(
+                self.run_id, self.report.crm, updates, org=self.org, conn=conn
+            )
+        self.quarantine.written(updates, conn=conn)
 
     def refused(self, failures: list[RecordFailure]) -> None:
         """The CRM refused these records for good: quarantine them."""

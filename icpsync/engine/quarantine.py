@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from icpsync.core.model import RecordFailure, ScoreUpdate
 from icpsync.engine.bulk import ids_in, insert_tuples
@@ -96,12 +96,15 @@ class Quarantine:
                 conn.execute(bump, old)
             insert_tuples(conn, table, _COLUMNS, new)
 
-    def release(self, ids: Collection[str]) -> int:
-        """Take these records out of quarantine; how many were in it."""
+    def release(self, ids: Collection[str], *, conn: Connection | None = None) -> int:
+        """Take these records out of quarantine (in ``conn``'s transaction when given); how
+        many were in it."""
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.release(ids, conn=own)
         gone = 0
-        with self.engine.begin() as conn:
-            for condition in ids_in(conn, failures.c.account_id, sorted(ids)):
-                gone += conn.execute(delete(failures).where(*self._mine, condition)).rowcount
+        for condition in ids_in(conn, failures.c.account_id, sorted(ids)):
+            gone += conn.execute(delete(failures).where(*self._mine, condition)).rowcount
         return gone
 
     def count(self) -> int:
@@ -173,11 +176,15 @@ class RunQuarantine:
         for account_id, right in zip(account_ids, unchanged, strict=True):
             self.seen(account_id, unchanged=right)
 
-    def written(self, updates: Sequence[ScoreUpdate]) -> None:
-        """These updates were applied: their records leave quarantine."""
-        ids = [u.account_id for u in updates if u.account_id in self.held]
-        if ids and self.store is not None:
-            self.report.released += self.store.release(ids)
+    def written(self, updates: Sequence[ScoreUpdate], *, conn: Connection | None = None) -> None:
+        """These updates were applied: their records leave quarantine (in ``conn``'s
+        transaction when given). Nothing to look at when nothing is held."""
+        held = self.held
+        if not held or self.store is None:
+            return
+        ids = [u.account_id for u in updates if u.account_id in held]
+        if ids:
+            self.report.released += self.store.release(ids, conn=conn)
 
     def refused(self, refused: Sequence[RecordFailure], at: datetime) -> None:
         """The CRM refused these records for good."""

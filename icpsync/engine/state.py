@@ -216,6 +216,13 @@ class StateStore:
                 if raw is not None:
                     raw.execute("PRAGMA synchronous=NORMAL")
 
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction for several writes that belong together (a written chunk's
+        history, written values and quarantine releases): all of them or none."""
+        with self.engine.begin() as conn:
+            yield conn
+
     def close(self) -> None:
         """Release the connection pool."""
         self.engine.dispose()
@@ -379,9 +386,16 @@ class StateStore:
             )
 
     def record_history(
-        self, run_id: int, connection: str, written: Sequence[ScoreUpdate], *, org: str
+        self,
+        run_id: int,
+        connection: str,
+        written: Sequence[ScoreUpdate],
+        *,
+        org: str,
+        conn: Connection | None = None,
     ) -> None:
-        """Keep the old and new values of every account a write just changed."""
+        """Keep the old and new values of every account a write just changed (in ``conn``'s
+        transaction when given, else in one of its own)."""
         if not written:
             return
         at: list[str] = []
@@ -403,6 +417,7 @@ class StateStore:
             new_tiers=[u.tier for u in written],
             flags=[";".join(u.flags) for u in written],
             profile_versions=[u.profile_version for u in written],
+            conn=conn,
         )
 
     def record_history_columns(
@@ -419,10 +434,12 @@ class StateStore:
         new_tiers: Sequence[str],
         flags: Sequence[str],
         profile_versions: Sequence[str],
+        conn: Connection | None = None,
     ) -> None:
         """:meth:`record_history` for a batch given as columns, one value per account:
         ``at`` the ISO time each was scored, ``flags`` each one's flags joined by ``;``
-        (cut to 255 characters here). One bulk insert."""
+        (cut to 255 characters here). One bulk insert, in ``conn``'s transaction when
+        given."""
         if not account_ids:
             return
         n = len(account_ids)
@@ -446,8 +463,11 @@ class StateStore:
                 strict=True,
             )
         )
-        with self.engine.begin() as conn:
+        if conn is not None:
             insert_tuples(conn, history, _HISTORY_COLUMNS, rows)
+            return
+        with self.engine.begin() as own:
+            insert_tuples(own, history, _HISTORY_COLUMNS, rows)
 
     def finish_run(
         self,

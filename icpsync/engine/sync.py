@@ -224,8 +224,10 @@ def _run(run: _Run) -> None:
     overlap = settings.sync.overlap_writes and getattr(connector, "thread_safe_writes", False)
 
     def on_written(updates: list[ScoreUpdate]) -> None:
-        edits.written(updates)
-        ledger.written(updates)
+        # A written chunk's values, history and quarantine releases: one transaction.
+        with ledger.transaction() as conn:
+            edits.written(updates, conn=conn)
+            ledger.written(updates, conn=conn)
 
     writer = BatchWriter(
         connector, report, chunk, on_written, overlap=overlap, on_refused=ledger.refused

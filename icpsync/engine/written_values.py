@@ -4,6 +4,12 @@ Rows live in ``icpsync_written`` (see :mod:`icpsync.engine.schema`). They are lo
 batch of accounts at a time while a run scores (one query per batch), and kept current
 after every write (and for accounts found holding our values, so edits are caught on
 accounts that never change) with one upsert per batch.
+
+A lookup that cannot find anything is not made: when the org had no row at the first
+lookup (its first sync), the only rows are those put since, and their ids are remembered
+(in about eight bytes each, :class:`~icpsync.core.seen_ids.SeenIds`), so a batch none of
+whose accounts was put is answered without a query. One run (the lease holder) writes an
+org's rows at a time, so nothing else adds any meanwhile.
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ from collections.abc import Collection, Mapping, Sequence
 from itertools import repeat
 
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from icpsync.core.human_edits import Written
+from icpsync.core.seen_ids import SeenIds
 from icpsync.engine.bulk import analyze, ids_in, upsert_tuples
 from icpsync.engine.schema import written as table
 
@@ -37,20 +44,43 @@ class WrittenValues:
         self.engine = engine
         self.connection = connection
         self.org = org
+        self._mine = (table.c.connection == connection, table.c.org == org)
         self._query = select(
             table.c.account_id, table.c.tier, table.c.score, table.c.rep_tier, table.c.rep_was
-        ).where(table.c.connection == connection, table.c.org == org)
+        ).where(*self._mine)
+        #: the ids put since the first lookup found the org without a row (None: it had
+        #: rows, or no lookup was made yet; every lookup then queries).
+        self._put_since_empty: SeenIds | None = None
+        self._looked = False
 
     def get(self, account_ids: Collection[str]) -> dict[str, Written]:
         """The rows of the named accounts (absent: nothing written that we know of)."""
+        ids = list(account_ids)
+        if not self._looked:
+            self._looked = True
+            if not self._any_row():
+                self._put_since_empty = SeenIds()
+        put = self._put_since_empty
+        if put is not None:
+            if put.isdisjoint(ids):
+                return {}  # none of them was put since the org had no row
+            ids = [i for i in ids if i in put]
         out: dict[str, Written] = {}
         with self.engine.connect() as conn:
-            for condition in ids_in(conn, table.c.account_id, list(account_ids)):
+            for condition in ids_in(conn, table.c.account_id, ids):
                 for account_id, tier, score, rep_tier, rep_was in conn.execute(
                     self._query.where(condition)
                 ).all():  # one fetch, not one per row
                     out[account_id] = Written(tier, score, rep_tier, rep_was)
         return out
+
+    def _any_row(self) -> bool:
+        """Whether the org has any row."""
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(select(table.c.account_id).where(*self._mine).limit(1)).first()
+                is not None
+            )
 
     def put(self, rows: Mapping[str, Written]) -> None:
         """Replace the rows of these accounts."""
@@ -72,10 +102,12 @@ class WrittenValues:
         scores: Sequence[int | None],
         rep_tiers: Sequence[str | None] | None = None,
         rep_was: Sequence[str | None] | None = None,
+        *,
+        conn: Connection | None = None,
     ) -> None:
         """:meth:`put` for a batch given as columns, one value per account (no kept rep
         tiers when ``rep_tiers``/``rep_was`` are None). An account named twice keeps its
-        last values. One upsert."""
+        last values. One upsert, in ``conn``'s transaction when given (else its own)."""
         n = len(account_ids)
         if not n:
             return
@@ -95,7 +127,15 @@ class WrittenValues:
         )
         if len(set(account_ids)) != n:  # one row per key in an upsert: the last one wins
             rows = list({row[2]: row for row in rows}.values())
-        with self.engine.begin() as conn:
-            upsert_tuples(conn, table, COLUMNS, rows)
-            if len(rows) >= ANALYZE_AFTER:  # the run's next lookups need the new statistics
-                analyze(conn, table)
+        if conn is None:
+            with self.engine.begin() as own:
+                self._upsert(own, rows, account_ids)
+        else:
+            self._upsert(conn, rows, account_ids)
+
+    def _upsert(self, conn: Connection, rows: list[tuple[object, ...]], ids: Sequence[str]) -> None:
+        upsert_tuples(conn, table, COLUMNS, rows)
+        if len(rows) >= ANALYZE_AFTER:  # the run's next lookups need the new statistics
+            analyze(conn, table)
+        if self._put_since_empty is not None:
+            self._put_since_empty.update(ids)
