@@ -3,6 +3,11 @@
 - :func:`insert_tuples` inserts rows given as tuples: on PostgreSQL (psycopg 3) with one
   ``COPY ... FROM STDIN``; on SQLite with one ``executemany`` of a statement compiled once,
   on the driver's own cursor; elsewhere with SQLAlchemy's executemany.
+- Both take ``constants`` too: columns whose value is the same in every row (connection,
+  org, run id), given once. On SQLite, when every other column is an integer or a text,
+  the rows then travel as one JSON array (``INSERT ... SELECT ... FROM json_each(?)``, the
+  constants bound once): one statement executed, no parameters bound per value, about a
+  quarter less CPU than the ``executemany`` for the history and the written values.
 - :func:`upsert_tuples` inserts rows or, for keys already stored, replaces the named
   columns (or keeps the stored row): ``INSERT ... ON CONFLICT (key) DO UPDATE``, on SQLite
   as one ``executemany``, on PostgreSQL from a temporary table filled by ``COPY``.
@@ -23,7 +28,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import ARRAY, Table, any_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnClause, literal_column
@@ -86,13 +102,71 @@ def _copy(conn: Connection, target: str, names: str, rows: Iterable[_Row]) -> No
             copy.write_row(row)
 
 
+def _with_constants(
+    columns: Sequence[str], rows: Sequence[_Row], constants: Mapping[str, Any] | None
+) -> tuple[Sequence[str], Sequence[_Row]]:
+    """``columns`` and ``rows`` with the constant columns added to every row (at the end)."""
+    if not constants:
+        return columns, rows
+    extra = tuple(constants.values())
+    return (*columns, *constants), [(*row, *extra) for row in rows]
+
+
+def _json_ready(table: Table, columns: Sequence[str], constants: Mapping[str, Any] | None) -> bool:
+    """Whether rows of ``columns`` may travel as JSON (SQLite, with constants given): each
+    column an integer or a text, whose values (int, str, None) JSON carries exactly."""
+    return bool(constants) and all(isinstance(table.c[k].type, Integer | String) for k in columns)
+
+
+def _json_select(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[_Row],
+    constants: Mapping[str, Any],
+) -> tuple[str, str, tuple[Any, ...]]:
+    """The names, the ``SELECT`` and its parameters that produce ``rows`` (and
+    ``constants``) from one JSON array: the constants bound once, each row one element."""
+    every = (*constants, *columns)
+    _, names = _names(conn, table, every)
+    picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+    marks = ", ".join("?" * len(constants))
+    select_sql = f"SELECT {marks}, {picks} FROM json_each(?) WHERE true"
+    (const,) = _converted(_steps(conn, table, list(constants)), [tuple(constants.values())])
+    data = json.dumps(list(_converted(_steps(conn, table, columns), rows)), ensure_ascii=False)
+    return names, select_sql, (*const, data)
+
+
+def _execute(conn: Connection, statement: str, parameters: tuple[Any, ...]) -> None:
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        with _driver_errors(conn, statement):
+            cursor.execute(statement, parameters)
+    finally:
+        cursor.close()
+
+
 def insert_tuples(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[_Row]
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[_Row],
+    *,
+    constants: Mapping[str, Any] | None = None,
 ) -> None:
-    """Insert ``rows`` (tuples of the values of ``columns``, in that order) in one go."""
+    """Insert ``rows`` (tuples of the values of ``columns``, in that order) in one go;
+    ``constants``: column -> the value every row has in it."""
     if not rows:
         return
     kind = _kind(conn)
+    if kind == "sqlite" and constants and _json_ready(table, columns, constants):
+        target, _ = _names(conn, table, columns)
+        names, select_sql, parameters = _json_select(conn, table, columns, rows, constants)
+        _execute(conn, f"INSERT INTO {target} ({names}) {select_sql}", parameters)
+        return
+    columns, rows = _with_constants(columns, rows, constants)
     if kind == "other":
         conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
@@ -123,30 +197,40 @@ def upsert_tuples(
     rows: Sequence[_Row],
     *,
     update: Sequence[str] | None = None,
+    constants: Mapping[str, Any] | None = None,
 ) -> None:
     """Insert ``rows``; where a row's primary key is already stored, set the ``update``
     columns to the new values (every non-key column given, by default; none: the stored
-    row is kept). The key's columns must be among ``columns``; ``rows`` must not repeat a
-    key (PostgreSQL refuses to change one row twice in a statement).
+    row is kept). The key's columns must be among ``columns`` and ``constants`` (column ->
+    the value every row has in it); ``rows`` must not repeat a key (PostgreSQL refuses to
+    change one row twice in a statement).
     """
     if not rows:
         return
     key = [c.name for c in table.primary_key.columns]
-    missing = [k for k in key if k not in columns]
+    given = (*columns, *(constants or ()))
+    missing = [k for k in key if k not in given]
     if missing:
         raise ValueError(f"upsert into {table.name} needs its key columns {missing}")
-    changed = [c for c in columns if c not in key] if update is None else list(update)
+    changed = [c for c in given if c not in key] if update is None else list(update)
     kind = _kind(conn)
-    if kind == "other":
-        _upsert_one_by_one(conn, table, columns, rows, key, changed)
-        return
     quote = conn.dialect.identifier_preparer.quote
-    target, names = _names(conn, table, columns)
     conflict = f"ON CONFLICT ({', '.join(quote(k) for k in key)}) DO " + (
         "UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in changed)
         if changed
         else "NOTHING"
     )
+    if kind == "sqlite" and constants and _json_ready(table, columns, constants):
+        target, _ = _names(conn, table, columns)
+        names, select_sql, parameters = _json_select(conn, table, columns, rows, constants)
+        statement = f"INSERT INTO {target} ({names}) {select_sql} {conflict}"
+        _execute(conn, statement, parameters)
+        return
+    columns, rows = _with_constants(columns, rows, constants)
+    if kind == "other":
+        _upsert_one_by_one(conn, table, columns, rows, key, changed)
+        return
+    target, names = _names(conn, table, columns)
     converted = _converted(_steps(conn, table, columns), rows)
     if kind == "sqlite":
         values = ", ".join("?" * len(columns))

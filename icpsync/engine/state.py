@@ -32,7 +32,6 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -168,20 +167,10 @@ def _owned(table: Table, connection: str, org: str) -> tuple[Any, Any]:
     return table.c.connection == connection, table.c.org == org
 
 
-#: the score history's columns as :meth:`StateStore.record_history_columns` inserts them.
-_HISTORY_COLUMNS = (
-    "run_id",
-    "connection",
-    "org",
-    "account_id",
-    "at",
-    "old_score",
-    "new_score",
-    "old_tier",
-    "new_tier",
-    "flags",
-    "profile_version",
-)
+def _one_value(values: Sequence[Any]) -> bool:
+    """Whether every item of ``values`` (not empty) is the first one."""
+    first = values[0]
+    return all(v is first for v in values) or all(v == first for v in values)
 
 
 class StateStore:
@@ -447,27 +436,27 @@ class StateStore:
         if any(len(c) != n for c in columns):
             raise ValueError("record_history_columns: every column needs one value per account")
         cut = [f if len(f) <= 255 else f[:255] for f in flags]
-        rows = list(
-            zip(
-                repeat(run_id, n),
-                repeat(connection, n),
-                repeat(org, n),
-                account_ids,
-                at,
-                old_scores,
-                new_scores,
-                old_tiers,
-                new_tiers,
-                cut,
-                profile_versions,
-                strict=True,
-            )
-        )
+        constants: dict[str, Any] = {"run_id": run_id, "connection": connection, "org": org}
+        varying: dict[str, Sequence[Any]] = {
+            "account_id": account_ids,
+            "old_score": old_scores,
+            "new_score": new_scores,
+            "old_tier": old_tiers,
+            "new_tier": new_tiers,
+            "flags": cut,
+        }
+        for name, values in (("at", at), ("profile_version", profile_versions)):
+            if _one_value(values):  # a run's updates share them: given once
+                constants[name] = values[0]
+            else:
+                varying[name] = values
+        names = tuple(varying)
+        rows = list(zip(*varying.values(), strict=True))
         if conn is not None:
-            insert_tuples(conn, history, _HISTORY_COLUMNS, rows)
+            insert_tuples(conn, history, names, rows, constants=constants)
             return
         with self.engine.begin() as own:
-            insert_tuples(own, history, _HISTORY_COLUMNS, rows)
+            insert_tuples(own, history, names, rows, constants=constants)
 
     def finish_run(
         self,

@@ -15,7 +15,6 @@ org's rows at a time, so nothing else adds any meanwhile.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from itertools import repeat
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
@@ -113,28 +112,30 @@ class WrittenValues:
             return
         if any(c is not None and len(c) != n for c in (tiers, scores, rep_tiers, rep_was)):
             raise ValueError("WrittenValues.put_many: every column needs one value per account")
-        rows = list(
-            zip(
-                repeat(self.connection, n),
-                repeat(self.org, n),
-                account_ids,
-                tiers,
-                scores,
-                repeat(None, n) if rep_tiers is None else rep_tiers,
-                repeat(None, n) if rep_was is None else rep_was,
-                strict=True,
-            )
-        )
+        names = COLUMNS[2:5] if rep_tiers is None and rep_was is None else COLUMNS[2:]
+        columns: list[Sequence[object]] = [account_ids, tiers, scores]
+        if len(names) > 3:
+            columns += [[None] * n if c is None else c for c in (rep_tiers, rep_was)]
+        rows = list(zip(*columns, strict=True))
         if len(set(account_ids)) != n:  # one row per key in an upsert: the last one wins
-            rows = list({row[2]: row for row in rows}.values())
+            rows = list({row[0]: row for row in rows}.values())
         if conn is None:
             with self.engine.begin() as own:
-                self._upsert(own, rows, account_ids)
+                self._upsert(own, names, rows, account_ids)
         else:
-            self._upsert(conn, rows, account_ids)
+            self._upsert(conn, names, rows, account_ids)
 
-    def _upsert(self, conn: Connection, rows: list[tuple[object, ...]], ids: Sequence[str]) -> None:
-        upsert_tuples(conn, table, COLUMNS, rows)
+    def _upsert(
+        self,
+        conn: Connection,
+        names: Sequence[str],
+        rows: list[tuple[object, ...]],
+        ids: Sequence[str],
+    ) -> None:
+        constants: dict[str, str | None] = {"connection": self.connection, "org": self.org}
+        if len(names) < len(COLUMNS) - 2:  # no kept rep tiers: none stored
+            constants |= {"rep_tier": None, "rep_was": None}
+        upsert_tuples(conn, table, names, rows, constants=constants)
         if len(rows) >= ANALYZE_AFTER:  # the run's next lookups need the new statistics
             analyze(conn, table)
         if self._put_since_empty is not None:
