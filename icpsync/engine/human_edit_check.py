@@ -193,14 +193,15 @@ class HumanEditCheck:
             return
         writing = set(positions)
         ids, outcomes = plan.batch.ids, scores.outcomes
-        seen: dict[str, Written] = {}
+        kept, known = plan.kept, plan.written
+        seen: dict[str, tuple[str, int | None, str | None, str | None]] = {}
         for position in range(size):
             if position in writing:
                 continue
             outcome = outcomes[position]
             tier, score = outcome[_TIER], outcome[_SCORE]
-            rep_tier, rep_was = plan.kept.get(position, _NO_MARKS)
-            before = plan.written.get(position)
+            rep_tier, rep_was = kept.get(position, _NO_MARKS)
+            before = known.get(position)
             if (
                 before is None
                 or before.tier != tier
@@ -208,6 +209,13 @@ class HumanEditCheck:
                 or before.rep_tier != rep_tier
                 or before.rep_was != rep_was
             ):
-                seen[ids[position]] = Written(tier, score, rep_tier, rep_was)
-        if seen:
-            self.store.put(seen)
+                seen[ids[position]] = (tier, score, rep_tier, rep_was)
+        if seen:  # one row per account, the last read's values (as a dict keeps them)
+            values = seen.values()
+            self.store.put_many(
+                list(seen),
+                [v[0] for v in values],
+                [v[1] for v in values],
+                [v[2] for v in values],
+                [v[3] for v in values],
+            )

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LEASE_LOST = "lost the run lease to another run"
+#: seconds between two records of a running run's counts (one commit each).
+PROGRESS_EVERY_S = 1.0
 
 
 class RunLedger:
@@ -68,6 +70,7 @@ class RunLedger:
         self.keeps = state is not None and not report.dry_run
         self.run_id: int | None = None
         self.started = time.perf_counter()
+        self._recorded: float | None = None  # when the counts were last recorded (monotonic)
         # An in-memory SQLite database is one per thread: no other process can take the
         # lease over, and a heartbeat thread would see an empty database.
         shared = state is not None and state.url not in ("sqlite://", "sqlite:///:memory:")
@@ -124,7 +127,9 @@ class RunLedger:
 
     def checkpoint(self) -> None:
         """Between batches: a lost lease or a stop request stops the run; the counts so far
-        are kept in the run's row."""
+        are kept in the run's row (at the first checkpoint, then at most every
+        ``PROGRESS_EVERY_S``: a run that dies is recorded with its counts of at most that
+        long ago; one that stops or ends records its final counts)."""
         report = self.report
         if self.beat is not None and self.beat.lost():
             report.stopped = report.stopped or LEASE_LOST
@@ -133,9 +138,14 @@ class RunLedger:
             report.stopped = report.stopped or (
                 asked if isinstance(asked, str) else "stop requested"
             )
-        if self.state is not None and self.run_id is not None:
-            self.tally()
-            self.state.record_progress(self.run_id, report)
+        if self.state is None or self.run_id is None:
+            return
+        now = time.monotonic()
+        if self._recorded is not None and now - self._recorded < PROGRESS_EVERY_S:
+            return
+        self._recorded = now
+        self.tally()
+        self.state.record_progress(self.run_id, report)
 
     def tally(self) -> None:
         """Take the connector's counters and the time so far into the report."""
