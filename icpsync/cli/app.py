@@ -115,19 +115,19 @@ def score(
     refuse_overwriting_inputs(rejects_path, accounts, opportunities, out, flag="--rejects")
     field_map = load_field_map(field_map_path or settings.file.field_map, base="file")
     inputs: list[str] = []
-    rejects = RejectLog(rejects_path)
-    report = score_files(
-        accounts,
-        opportunities,
-        out,
-        profile,
-        now=datetime.now(UTC),
-        field_map=field_map,
-        encoding=encoding,
-        delimiter=delimiter,
-        rejects=rejects,
-        on_input=inputs.append,
-    )
+    with RejectLog(rejects_path) as rejects:
+        report = score_files(
+            accounts,
+            opportunities,
+            out,
+            profile,
+            now=datetime.now(UTC),
+            field_map=field_map,
+            encoding=encoding,
+            delimiter=delimiter,
+            rejects=rejects,
+            on_input=inputs.append,
+        )
     if as_json:
         data = report.to_dict()
         data["inputs"] = inputs
