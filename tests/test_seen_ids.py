@@ -70,6 +70,6 @@ def test_folds_grow_with_what_is_folded() -> None:
         before = len(seen._recent)
         seen.add(f"id{i}")
         folds += len(seen._recent) < before + 1
-    assert 20 <= folds <= 60
+    assert 40 <= folds <= 120  # one per 10 ids would be 2,000
     assert all(f"id{i}" in seen for i in range(0, 20_000, 7))
     assert "id20000" not in seen

@@ -1,7 +1,7 @@
 """The record ids a run has seen, kept as their 64-bit hashes, so a duplicate-id guard over a
 million records stays small.
 
-The newest ids sit in a set; when there are enough of them (:data:`FOLD`, or an eighth of
+The newest ids sit in a set; when there are enough of them (:data:`FOLD`, or a sixteenth of
 those folded before, so that folding costs a constant share per id however many ids there
 are) their hashes are folded into a sorted NumPy array, searched a batch at a time with the
 batch's hashes sorted. Two different ids whose hashes collide would make the second count
@@ -11,6 +11,7 @@ is imported at the first fold: a run of fewer ids does without it.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 FOLD = 65_536
 #: Fold when the recent ids reach this share of the folded ones (1 / ``FOLD_SHARE``).
-FOLD_SHARE = 8
+FOLD_SHARE = 16
 
 
 class SeenIds:
@@ -31,7 +32,7 @@ class SeenIds:
         self._fold_at = max(1, fold)
         self._recent: set[str] = set()  # the ids seen since the last fold
         # their hashes, taken as they come (a repeat does no harm), for the next fold
-        self._pending: list[int] = []
+        self._pending = array("q")
         # the folded hashes, sorted, are ``_buffer[:_size]`` (``_hashes``, a view renewed by
         # each fold); the buffer doubles when full
         self._buffer: npt.NDArray[np.int64] | None = None
@@ -133,11 +134,11 @@ class SeenIds:
             if self._buffer is not None:
                 grown[: self._size] = self._buffer[: self._size]
             self._buffer = grown
-        self._buffer[self._size : needed] = self._pending
+        self._buffer[self._size : needed] = np.frombuffer(self._pending, dtype=np.int64)
         self._size = needed
         # in place; the folded part is one sorted run, which the stable sort (a merge sort)
         # merges with the new one
         self._buffer[:needed].sort(kind="stable")
         self._hashes = self._buffer[:needed]
         self._recent.clear()
-        self._pending.clear()
+        del self._pending[:]
