@@ -164,6 +164,10 @@ def read_csv_columns(
             width = len(header)
             for first, cells in _record_batches(reader, size, failed):
                 numbers = list(range(first, first + len(cells)))
+                columns = _columns(cells, width)
+                if columns is not None:  # every row full width, none empty: the usual batch
+                    yield header, columns, numbers
+                    continue
                 if set(map(len, cells)) != {width}:
                     numbers, cells = _fitted(zip(numbers, cells, strict=True), width, on_bad_row)
                 if not all(map(any, cells)):
@@ -177,6 +181,16 @@ def read_csv_columns(
                     yield header, list(zip(*cells, strict=True)), numbers
         if failed:
             on_bad_row("malformed_csv", failed[0])
+
+
+def _columns(cells: list[list[str | None]], width: int) -> list[Sequence[str | None]] | None:
+    """The rows' columns when every row has ``width`` cells and a first cell (so no row is
+    empty); else None."""
+    try:
+        columns: list[Sequence[str | None]] = list(zip(*cells, strict=True))
+    except ValueError:  # rows of different lengths
+        return None
+    return columns if len(columns) == width and all(columns[0]) else None
 
 
 def _first_record(reader: Iterator[list[str]], failed: list[int]) -> list[str] | None:
