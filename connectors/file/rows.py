@@ -23,6 +23,8 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 #: (reason, row number) of a row skipped or cut by the reader.
 OnBadRow = Callable[[str, int], None]
+#: A batch of CSV rows: the column names, one column per name, the rows' numbers.
+CsvColumns = tuple[list[str], list[Sequence[str | None]], list[int]]
 
 
 def is_jsonl(path: Path) -> bool:
@@ -134,7 +136,7 @@ def _csv_rows(
 
 def read_csv_columns(
     path: Path, on_bad_row: OnBadRow, size: int, fmt: TextFormat | None = None
-) -> Iterator[tuple[list[str], list[Sequence[str | None]], list[int]]]:
+) -> Iterator[CsvColumns]:
     """The rows of a CSV file ``size`` at a time, as (column names, one column per name,
     the rows' numbers).
 
