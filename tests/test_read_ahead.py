@@ -136,9 +136,20 @@ def test_score_writes_the_same_bytes_reading_ahead_or_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = messy_csv(tmp_path / "accounts.csv", rows=5000, tail=TOO_LONG)
+    from icpsync.connectors.file import connector
+
+    started: list[int] = []
+
+    def counted(read: Any, on_bad_row: OnBadRow) -> Any:
+        started.append(1)
+        return read_ahead(read, on_bad_row)
+
+    monkeypatch.setattr(connector, "read_ahead", counted)
     results = []
+    calls = []
     for min_bytes in (1 << 60, 0):
         monkeypatch.setattr(read_ahead_module, "MIN_BYTES", min_bytes)
+        monkeypatch.setattr(read_ahead_module, "FREE_CORES", -1e9)  # whatever the load
         out, rejects = tmp_path / f"out{min_bytes}.csv", tmp_path / f"rejects{min_bytes}.csv"
         code, stdout = run(
             "score", "--accounts", str(path), "--out", str(out), "--rejects", str(rejects)
@@ -146,5 +157,7 @@ def test_score_writes_the_same_bytes_reading_ahead_or_not(
         stdout = stdout.replace(str(rejects), "REJECTS").replace(str(out), "OUT")
         stdout = "\n".join(line for line in stdout.splitlines() if " in " not in line)
         results.append((code, stdout, out.read_bytes(), rejects.read_bytes()))
+        calls.append(len(started))
     assert results[0] == results[1]
+    assert calls == [0, 1]  # the second run read ahead
     assert results[0][0] == 0 and b"malformed CSV" in results[0][3]

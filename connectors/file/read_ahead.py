@@ -26,12 +26,17 @@ Read = Callable[[OnBadRow], Iterator[T]]
 
 #: Files smaller than this are read in this process (a child costs a few milliseconds).
 MIN_BYTES = 8 << 20
+#: Cores left idle (the CPUs this process may use less the 1-minute load average) needed.
+FREE_CORES = 1.0
 _DONE, _FAILED = b"done", b"failed"
 
 
 def worth_reading_ahead(size: int) -> bool:
-    """True when a file of ``size`` bytes is big enough and a second core is there."""
-    return size >= MIN_BYTES and len(os.sched_getaffinity(0)) > 1
+    """True when a file of ``size`` bytes is big enough and a core is free for the child:
+    reading ahead costs about a third more CPU in all, and on a busy machine the two
+    processes then take longer than one."""
+    free = len(os.sched_getaffinity(0)) - os.getloadavg()[0]
+    return size >= MIN_BYTES and free >= FREE_CORES
 
 
 def read_ahead(read: Read[T], on_bad_row: OnBadRow) -> Generator[T, None, None]:
