@@ -10,16 +10,17 @@ over the batches already yielded and fails, or goes on, as the read in this proc
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import signal
 import sys
 from collections.abc import Callable, Generator, Iterator
-from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from icpsync.connectors.file.rows import OnBadRow
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 T = TypeVar("T")
 Read = Callable[[OnBadRow], Iterator[T]]
@@ -41,6 +42,8 @@ def worth_reading_ahead(size: int) -> bool:
 
 def read_ahead(read: Read[T], on_bad_row: OnBadRow) -> Generator[T, None, None]:
     """``read(on_bad_row)``'s items, read by a forked child process."""
+    import multiprocessing
+
     for stream in (sys.stdout, sys.stderr):  # else the child would write their buffers too
         stream.flush()
     receiver, sender = multiprocessing.Pipe(duplex=False)
