@@ -97,3 +97,37 @@ def test_main_maps_errors_to_exit_codes(tmp_path: Path, capsys: pytest.CaptureFi
     assert "unknown connector 'nosuchcrm'" in capsys.readouterr().err
     main(["--version"])
     assert "icpsync, version" in capsys.readouterr().out
+
+
+def test_score_loads_only_what_scoring_needs(repo_root: Path, tmp_path: Path) -> None:
+    """The other commands' modules (and NumPy, for fewer ids than a fold) load only when
+    one of them runs; ``--help`` still lists every command."""
+    import subprocess
+    import sys
+
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("id,name,employees\nA,Acme,50\nB,Beta,5\n", encoding="utf-8")
+    probe = (
+        "import sys\n"
+        "from icpsync.cli import main\n"
+        "try:\n"
+        f"    main(['score', '--accounts', {str(accounts)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "loaded = [m for m in ('icpsync.cli.crm', 'icpsync.cli.history', 'icpsync.cli.evidence',"
+        " 'icpsync.evidence', 'numpy', 'multiprocessing') if m in sys.modules]\n"
+        "print('LOADED', loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=repo_root, capture_output=True, text=True, check=True
+    )
+    assert "LOADED []" in done.stdout
+    code, output = _invoke("--help")
+    assert code == 0
+    listed = output.split("Commands:")[1].split()
+    for name in ("demo", "doctor", "drift", "failures", "install", "learn", "report", "runs"):
+        assert name in listed
+    for name in ("sandbox", "schedule", "score", "sync", "uninstall", "config"):
+        assert name in listed
+    code, output = _invoke("learn", "--help")
+    assert code == 0 and "learn [OPTIONS]" in output

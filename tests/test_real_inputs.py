@@ -451,3 +451,30 @@ def test_nothing_scored_leaves_no_header_only_output(tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8") == "id,icp_score\nold,50\n"
     assert accounts.read_text(encoding="utf-8") == "id,name\n,Acme\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["accounts.csv", "scored.csv"]
+
+
+@pytest.mark.parametrize("old", [None, "file,row,id,column,value,reason\nold,2,,,,no id\n"])
+def test_a_run_stopped_by_a_config_error_leaves_no_rejects_file_behind(
+    tmp_path: Path, old: str | None
+) -> None:
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("name,domain\nAcme,acme.com\n", encoding="utf-8")  # no id column
+    rejects = tmp_path / "rejects.csv"
+    if old is not None:
+        rejects.write_text(old, encoding="utf-8")  # a previous run's rejects
+    code, _, stderr = run("score", "--accounts", str(accounts), "--rejects", str(rejects))
+    assert code == 2 and "no id column" in stderr
+    expected = ["accounts.csv"] + (["rejects.csv"] if old is not None else [])
+    assert sorted(p.name for p in tmp_path.iterdir()) == expected
+    if old is not None:
+        assert rejects.read_text(encoding="utf-8") == old
+
+
+def test_nothing_scored_still_writes_the_rejects_and_no_temporary(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("id,name\n,Acme\n", encoding="utf-8")
+    rejects = tmp_path / "rejects.csv"
+    code, _, _ = run("score", "--accounts", str(accounts), "--rejects", str(rejects))
+    assert code == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["accounts.csv", "rejects.csv"]
+    assert rejects.read_text(encoding="utf-8").splitlines()[1] == "accounts.csv,2,,,,no id"

@@ -43,3 +43,33 @@ def test_add_new_many_answers_as_add_new_one_by_one(batches: list[list[str]], fo
     probes = [key for batch in batches for key in batch] + ["zz", ""]
     assert [key in many for key in probes] == [key in one for key in probes]
     assert many.add_new_many([]) == []
+
+
+@given(
+    st.lists(st.lists(st.text(alphabet="abcd", max_size=4), max_size=30), max_size=15),
+    st.integers(min_value=1, max_value=9),
+)
+def test_batches_checked_then_added_answer_like_a_set(batches: list[list[str]], fold: int) -> None:
+    """The duplicate-id guard's batch path (isdisjoint, then update) across folds."""
+    seen, reference = SeenIds(fold=fold), set()
+    for batch in batches:
+        assert seen.isdisjoint(iter(batch)) == reference.isdisjoint(batch)
+        assert seen.isdisjoint(batch) == reference.isdisjoint(batch)
+        seen.update(iter(batch) if len(batch) % 2 else batch)
+        reference.update(batch)
+        assert all(key in seen for key in reference)
+    assert seen.isdisjoint(["zzzzz", "e"])
+
+
+def test_folds_grow_with_what_is_folded() -> None:
+    """Past ``fold * FOLD_SHARE`` ids a fold waits for a share of those folded, so the
+    number of folds grows with the log of the ids, not with the ids."""
+    seen = SeenIds(fold=10)
+    folds = 0
+    for i in range(20_000):
+        before = len(seen._recent)
+        seen.add(f"id{i}")
+        folds += len(seen._recent) < before + 1
+    assert 40 <= folds <= 120  # one per 10 ids would be 2,000
+    assert all(f"id{i}" in seen for i in range(0, 20_000, 7))
+    assert "id20000" not in seen

@@ -3,7 +3,8 @@
 A :class:`RejectLog` takes :class:`Reject` records as the rows are read, writes them to a
 CSV when asked (``--rejects FILE``: row, id, column, value, reason; replaced atomically),
 and keeps the first few for the run's summary. A duplicate id is told which row kept it
-once the read is over (the first row with that id).
+once the read is over (the first row with that id). Used as a context manager, a run that
+stops before :meth:`RejectLog.finish` leaves no file behind (an existing one is kept).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import csv
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from icpsync.core.normalise import Reject
 
@@ -55,6 +58,25 @@ class RejectLog:
             self._writer = csv.writer(self._handle)
             self._writer.writerow(("file", *REJECT_COLUMNS))
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.discard()
+
+    def discard(self) -> None:
+        """Close and remove the unfinished rejects file (nothing once :meth:`finish` ran)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = self._writer = None
+            if self._tmp is not None:
+                self._tmp.unlink(missing_ok=True)
+
     def reading(self, label: str) -> None:
         """The file the next rejects come from (its name)."""
         self._label = label
@@ -97,7 +119,7 @@ class RejectLog:
         if self._handle is not None and self._tmp is not None and self.path is not None:
             self._handle.close()
             os.replace(self._tmp, self.path)
-            self._handle = None
+            self._handle = self._writer = None
 
     def summary(self) -> list[str]:
         """The first rejects, one line each, and how many more there are."""

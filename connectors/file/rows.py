@@ -23,6 +23,8 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 #: (reason, row number) of a row skipped or cut by the reader.
 OnBadRow = Callable[[str, int], None]
+#: A batch of CSV rows: the column names, one column per name, the rows' numbers.
+CsvColumns = tuple[list[str], list[Sequence[str | None]], list[int]]
 
 
 def is_jsonl(path: Path) -> bool:
@@ -134,7 +136,7 @@ def _csv_rows(
 
 def read_csv_columns(
     path: Path, on_bad_row: OnBadRow, size: int, fmt: TextFormat | None = None
-) -> Iterator[tuple[list[str], list[Sequence[str | None]], list[int]]]:
+) -> Iterator[CsvColumns]:
     """The rows of a CSV file ``size`` at a time, as (column names, one column per name,
     the rows' numbers).
 
@@ -164,6 +166,10 @@ def read_csv_columns(
             width = len(header)
             for first, cells in _record_batches(reader, size, failed):
                 numbers = list(range(first, first + len(cells)))
+                columns = _columns(cells, width)
+                if columns is not None:  # every row full width, none empty: the usual batch
+                    yield header, columns, numbers
+                    continue
                 if set(map(len, cells)) != {width}:
                     numbers, cells = _fitted(zip(numbers, cells, strict=True), width, on_bad_row)
                 if not all(map(any, cells)):
@@ -177,6 +183,16 @@ def read_csv_columns(
                     yield header, list(zip(*cells, strict=True)), numbers
         if failed:
             on_bad_row("malformed_csv", failed[0])
+
+
+def _columns(cells: list[list[str | None]], width: int) -> list[Sequence[str | None]] | None:
+    """The rows' columns when every row has ``width`` cells and a first cell (so no row is
+    empty); else None."""
+    try:
+        columns: list[Sequence[str | None]] = list(zip(*cells, strict=True))
+    except ValueError:  # rows of different lengths
+        return None
+    return columns if len(columns) == width and all(columns[0]) else None
 
 
 def _first_record(reader: Iterator[list[str]], failed: list[int]) -> list[str] | None:

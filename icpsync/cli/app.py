@@ -13,6 +13,7 @@ import click
 
 from icpsync import __version__
 from icpsync.cli.context import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, profile_for, settings_from
+from icpsync.cli.lazy_group import LazyGroup
 from icpsync.cli.output import (
     echo_json,
     edit_summary,
@@ -23,8 +24,23 @@ from icpsync.cli.output import (
 )
 from icpsync.core.errors import ConfigError, ConnectorError, IcpSyncError, RunLocked
 
+#: The commands of the other modules, imported when run or listed (``--help``).
+_ELSEWHERE = {
+    **{name: f"icpsync.cli.crm:{name}" for name in ("install", "uninstall", "doctor", "sandbox")},
+    **{
+        name: f"icpsync.cli.history:{name}"
+        for name in ("runs", "failures", "drift", "schedule", "demo")
+    },
+    "learn": "icpsync.cli.evidence:learn_command",
+    "report": "icpsync.cli.evidence:report_command",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(
+    cls=LazyGroup,
+    lazy=_ELSEWHERE,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="icpsync")
 @click.option(
     "--config",
@@ -99,19 +115,19 @@ def score(
     refuse_overwriting_inputs(rejects_path, accounts, opportunities, out, flag="--rejects")
     field_map = load_field_map(field_map_path or settings.file.field_map, base="file")
     inputs: list[str] = []
-    rejects = RejectLog(rejects_path)
-    report = score_files(
-        accounts,
-        opportunities,
-        out,
-        profile,
-        now=datetime.now(UTC),
-        field_map=field_map,
-        encoding=encoding,
-        delimiter=delimiter,
-        rejects=rejects,
-        on_input=inputs.append,
-    )
+    with RejectLog(rejects_path) as rejects:
+        report = score_files(
+            accounts,
+            opportunities,
+            out,
+            profile,
+            now=datetime.now(UTC),
+            field_map=field_map,
+            encoding=encoding,
+            delimiter=delimiter,
+            rejects=rejects,
+            on_input=inputs.append,
+        )
     if as_json:
         data = report.to_dict()
         data["inputs"] = inputs
@@ -255,28 +271,6 @@ def config_check(ctx: click.Context) -> None:
         f"profile: {profile.name} (version {profile.version}, {len(profile.criteria)} criteria, "
         f"{len(profile.anti)} anti-ICP rules)"
     )
-
-
-def _register_commands() -> None:
-    from icpsync.cli import crm, evidence, history
-
-    for command in (
-        crm.install,
-        crm.uninstall,
-        crm.doctor,
-        crm.sandbox,
-        history.runs,
-        history.failures,
-        history.drift,
-        history.schedule,
-        history.demo,
-    ):
-        cli.add_command(command)
-    cli.add_command(evidence.learn_command, "learn")
-    cli.add_command(evidence.report_command, "report")
-
-
-_register_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,18 +1,27 @@
-"""The record ids a run has seen, in about eight bytes each, so a duplicate-id guard over a
+"""The record ids a run has seen, kept as their 64-bit hashes, so a duplicate-id guard over a
 million records stays small.
 
-The newest ids sit in a set; every ``FOLD`` of them are folded into a sorted NumPy array of
-their 64-bit hashes. Two different ids whose hashes collide would make the second count as
-a repeat: with a million ids the odds of any collision are about 1 in 30 million.
+The newest ids sit in a set; when there are enough of them (:data:`FOLD`, or a sixteenth of
+those folded before, so that folding costs a constant share per id however many ids there
+are) their hashes are folded into a sorted NumPy array, searched a batch at a time with the
+batch's hashes sorted. Two different ids whose hashes collide would make the second count
+as a repeat: with a million ids the odds of any collision are about 1 in 30 million. NumPy
+is imported at the first fold: a run of fewer ids does without it.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 FOLD = 65_536
+#: Fold when the recent ids reach this share of the folded ones (1 / ``FOLD_SHARE``).
+FOLD_SHARE = 16
 
 
 class SeenIds:
@@ -21,16 +30,19 @@ class SeenIds:
 
     def __init__(self, fold: int = FOLD):
         self._fold_at = max(1, fold)
-        self._recent: set[str] = set()
-        # the folded hashes, sorted, are ``_buffer[:_size]``; the buffer doubles when full
-        self._buffer = np.empty(0, dtype=np.int64)
+        self._recent: set[str] = set()  # the ids seen since the last fold
+        # their hashes, taken as they come (a repeat does no harm), for the next fold
+        self._pending = array("q")
+        # the folded hashes, sorted, are ``_buffer[:_size]`` (``_hashes``, a view renewed by
+        # each fold); the buffer doubles when full
+        self._buffer: npt.NDArray[np.int64] | None = None
+        self._hashes: npt.NDArray[np.int64] | None = None
         self._size = 0
-        self._hashes = self._buffer[:0]  # the folded hashes (a view, renewed by each fold)
 
     def __contains__(self, key: object) -> bool:
         if key in self._recent:
             return True
-        if not self._size:
+        if self._hashes is None:
             return False
         wanted = hash(key)
         at = int(self._hashes.searchsorted(wanted))
@@ -38,9 +50,10 @@ class SeenIds:
 
     def add(self, key: str) -> None:
         """Remember one id."""
-        self._recent.add(key)
-        if len(self._recent) >= self._fold_at:
-            self._fold()
+        if key not in self._recent:
+            self._recent.add(key)
+            self._pending.append(hash(key))
+        self._maybe_fold()
 
     def add_new(self, key: str) -> bool:
         """Remember one id; False when it was seen before."""
@@ -52,7 +65,7 @@ class SeenIds:
     def add_new_many(self, keys: Sequence[str]) -> list[bool]:
         """:meth:`add_new` of each key in turn (a key repeated within ``keys`` is new only
         the first time); the folded ids are searched for the whole batch at once."""
-        folded = self._folded(keys)
+        folded = self._folded(list(map(hash, keys)))
         recent = self._recent
         out: list[bool] = []
         for key, was_folded in zip(keys, folded, strict=True):
@@ -60,45 +73,72 @@ class SeenIds:
                 out.append(False)
             else:
                 recent.add(key)
+                self._pending.append(hash(key))
                 out.append(True)
-        if len(recent) >= self._fold_at:
-            self._fold()
+        self._maybe_fold()
         return out
-
-    def _folded(self, keys: Sequence[object]) -> list[bool]:
-        """Per key: is its hash among the folded ones."""
-        if not self._size or not keys:
-            return [False] * len(keys)
-        wanted = np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys))
-        at = np.minimum(self._hashes.searchsorted(wanted), self._size - 1)
-        return (self._hashes[at] == wanted).tolist()
 
     def update(self, keys: Iterable[str]) -> None:
         """Remember many ids."""
-        self._recent.update(keys)
-        if len(self._recent) >= self._fold_at:
-            self._fold()
+        listed = keys if isinstance(keys, list) else list(keys)
+        self._recent.update(listed)
+        self._pending.extend(map(hash, listed))
+        self._maybe_fold()
 
     def isdisjoint(self, keys: Iterable[object]) -> bool:
         """True when none of ``keys`` was seen."""
-        listed = list(keys)
+        listed = keys if isinstance(keys, list) else list(keys)
         if not self._recent.isdisjoint(listed):
             return False
-        return not any(self._folded(listed))
+        if self._hashes is None or not listed:
+            return True
+        import numpy as np
+
+        wanted = np.array(list(map(hash, listed)), dtype=np.int64)
+        wanted.sort()  # sorted, the searches share their way down the folded hashes
+        return not self._found(wanted).any()
+
+    def _folded(self, hashes: list[int]) -> list[bool]:
+        """Per hash: is it among the folded ones."""
+        if self._hashes is None or not hashes:
+            return [False] * len(hashes)
+        import numpy as np
+
+        wanted = np.array(hashes, dtype=np.int64)
+        order = wanted.argsort()
+        found = np.empty(len(hashes), dtype=bool)
+        found[order] = self._found(wanted[order])
+        return found.tolist()
+
+    def _found(self, wanted: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Per hash of ``wanted`` (sorted: the search is faster): is it folded."""
+        assert self._hashes is not None
+        at = self._hashes.searchsorted(wanted)
+        at[at == self._size] = self._size - 1
+        return self._hashes[at] == wanted
+
+    def _maybe_fold(self) -> None:
+        if len(self._recent) >= max(self._fold_at, self._size // FOLD_SHARE):
+            self._fold()
 
     def _fold(self) -> None:
-        """Move the recent ids' hashes into the sorted buffer, in place (no temporary the
-        size of the whole buffer: those fragment the heap and RSS would grow with them)."""
-        count = len(self._recent)
+        """Move the recent ids' hashes into the sorted buffer, in place (no temporary the size of
+        the whole buffer: those fragment the heap and RSS would grow with them)."""
+        import numpy as np
+
+        count = len(self._pending)
         needed = self._size + count
-        if needed > len(self._buffer):
-            grown = np.empty(max(needed, 2 * len(self._buffer), self._fold_at), dtype=np.int64)
-            grown[: self._size] = self._buffer[: self._size]
+        if self._buffer is None or needed > len(self._buffer):
+            size = max(needed, self._fold_at, 0 if self._buffer is None else 2 * len(self._buffer))
+            grown = np.empty(size, dtype=np.int64)
+            if self._buffer is not None:
+                grown[: self._size] = self._buffer[: self._size]
             self._buffer = grown
-        self._buffer[self._size : needed] = np.fromiter(
-            map(hash, self._recent), dtype=np.int64, count=count
-        )
+        self._buffer[self._size : needed] = np.frombuffer(self._pending, dtype=np.int64)
         self._size = needed
-        self._buffer[:needed].sort()  # in place; a repeated hash does no harm to lookups
+        # in place; the folded part is one sorted run, which the stable sort (a merge sort)
+        # merges with the new one
+        self._buffer[:needed].sort(kind="stable")
         self._hashes = self._buffer[:needed]
         self._recent.clear()
+        del self._pending[:]
