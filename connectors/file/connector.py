@@ -21,11 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from icpsync.connectors.file.headers import describe_columns, match_columns, require_id
-from icpsync.connectors.file.read_ahead import read_ahead, worth_reading_ahead
 from icpsync.connectors.file.rejects import RejectLog
 from icpsync.connectors.file.rows import (
     CsvColumns,
-    OnBadRow,
     is_jsonl,
     read_csv_columns,
     read_header,
@@ -285,16 +283,7 @@ class FileConnector:
         fields, icp, not_signals = self._account_columns()
         pairs = fields + icp
         path = self.accounts_path
-        fmt = self.text_format(path)
-
-        def read(on_bad_row: OnBadRow) -> Iterator[CsvColumns]:
-            return read_csv_columns(path, on_bad_row, BATCH_ROWS, fmt)
-
-        batches = (
-            read_ahead(read, self._skip_row)
-            if worth_reading_ahead(path.stat().st_size)
-            else read(self._skip_row)
-        )
+        batches = read_csv_columns(path, self._skip_row, BATCH_ROWS, self.text_format(path))
         self._pending = [] if self.rejects is not None else None
         try:
             for batch in self._csv_batches(batches, pairs, not_signals, normaliser):
