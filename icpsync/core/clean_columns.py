@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter, methodcaller
+from functools import partial
+from itertools import compress, repeat
+from operator import contains, itemgetter, methodcaller, or_
 from typing import Any
 
 from icpsync.core.model import TIERS, ConnectorStats
+from icpsync.core.parse_columns import parsed_texts
 from icpsync.core.parsers import (
     MAX_TEXT,
     MISSING_TOKENS,
@@ -45,6 +48,8 @@ _NOTHING = frozenset({None, ""})
 _TIERS_OR_NONE: frozenset[str | None] = frozenset({*TIERS, None})
 _URL_START = methodcaller("startswith", ("http://", "https://", "www."))
 _first = itemgetter(0)
+_NONE_AS_EMPTY: dict[Any, str] = {None: ""}
+_EMPTY_AS_NONE: dict[Any, None] = {"": None}
 _second = itemgetter(1)
 
 
@@ -140,21 +145,28 @@ def all_missing(values: Iterable[Any]) -> bool:
         return False
 
 
-def remembered(memo: dict[Any, Any], values: Column, compute: Callable[[Any], Any]) -> list[Any]:
-    """``compute`` of every text value, each distinct one computed once (and remembered
-    while ``memo`` holds fewer than :data:`MEMO_LIMIT`)."""
+def remembered(
+    memo: dict[Any, Any], values: Column, compute_all: Callable[[set[Any]], dict[Any, Any]]
+) -> list[Any]:
+    """The clean value of every text value, each distinct one computed once (by
+    ``compute_all``: distinct texts -> clean values) and remembered while ``memo`` holds
+    fewer than :data:`MEMO_LIMIT`."""
     try:
         return list(map(memo.__getitem__, values))
     except KeyError:
         pass
     distinct = set(values)
-    new = distinct.difference(memo)
-    if len(memo) + len(new) <= MEMO_LIMIT:
-        for value in new:
-            memo[value] = compute(value)
+    found = compute_all(distinct.difference(memo))
+    if len(memo) + len(found) <= MEMO_LIMIT:
+        memo.update(found)
         return list(map(memo.__getitem__, values))
-    lookup = {value: memo[value] if value in memo else compute(value) for value in distinct}
-    return list(map(lookup.__getitem__, values))
+    found.update({value: memo[value] for value in distinct.intersection(memo)})
+    return list(map(found.__getitem__, values))
+
+
+def _each(compute: Callable[[Any], Any]) -> Callable[[set[Any]], dict[Any, Any]]:
+    """``compute`` of each distinct value, as ``remembered`` wants it."""
+    return lambda distinct: {value: compute(value) for value in distinct}
 
 
 def _attempt(parse: Callable[[object], object], raw: object) -> object:
@@ -178,7 +190,7 @@ def clean_column(
         cleaned = list(map(memo.__getitem__, values))
     except (KeyError, TypeError):
         if is_text(values):
-            cleaned = remembered(memo, values, lambda raw: _attempt(parse, raw))
+            cleaned = remembered(memo, values, partial(parsed_texts, parse))
         else:
             cleaned = [_attempt(parse, raw) for raw in values]
     if Refused in set(map(type, cleaned)):
@@ -200,8 +212,10 @@ def vocabulary_column(
 
 def text_column(values: Column) -> list[str | None]:
     """:func:`clean_text` of every value, the per-value work done by ``map`` in C."""
-    if len(values) < SMALL or None in values or not is_text(values):
+    if len(values) < SMALL or not is_text(values):
         return list(map(clean_text, values))
+    if None in values:  # None and "" are both missing
+        values = list(map(_NONE_AS_EMPTY.get, values, values))
     stripped: list[str] = list(map(str.strip, values))
     if max(map(len, stripped), default=0) > MAX_TEXT:
         return list(map(clean_text, values))
@@ -214,13 +228,17 @@ def text_column(values: Column) -> list[str | None]:
 
 
 def domain_column(values: Column) -> list[str | None]:
-    """:func:`clean_domain` of every value's text; plain host names (the usual case) in C."""
+    """:func:`clean_domain` of every value's text; plain host names (the usual case) in C,
+    the URLs (a scheme, a path or ``www.``) one by one."""
     texts = text_column(values)
-    if None in texts:
-        return list(map(clean_domain, texts))
-    lows = list(map(str.lower, texts))  # type: ignore[arg-type]
+    gaps = None in texts
+    lows = list(map(str.lower, map(_NONE_AS_EMPTY.get, texts, texts) if gaps else texts))
     if "/" in "\0".join(lows) or any(map(_URL_START, lows)):
-        return list(map(clean_domain, texts))
+        urls = map(or_, map(contains, lows, repeat("/")), map(_URL_START, lows))
+        for i in compress(range(len(lows)), urls):
+            lows[i] = clean_domain(texts[i])  # type: ignore[call-overload]
+    if gaps:
+        return list(map(_EMPTY_AS_NONE.get, lows, lows))
     return lows  # type: ignore[return-value]
 
 
@@ -247,7 +265,7 @@ def stack_column(
         pairs = list(map(memo.__getitem__, values))
     except (KeyError, TypeError):
         if is_text(values):
-            pairs = remembered(memo, values, lambda raw: stack_of(normaliser, raw))
+            pairs = remembered(memo, values, _each(partial(stack_of, normaliser)))
         else:
             pairs = [stack_of(normaliser, raw) for raw in values]
     if any(map(_second, pairs)):
@@ -271,7 +289,7 @@ def flags_column(normaliser: NormaliserState, values: Column) -> list[tuple[str,
         return list(map(memo.__getitem__, values))
     except (KeyError, TypeError):
         if is_text(values):
-            return remembered(memo, values, parse_flags)
+            return remembered(memo, values, _each(parse_flags))
         return list(map(parse_flags, values))
 
 
