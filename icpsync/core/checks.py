@@ -91,10 +91,18 @@ def _number(value: Any) -> float | None:
 
 
 def _items(value: Any) -> dict[str, str]:
-    """Lowered item -> original item, for a set or a ``;``-separated string."""
-    raw: Iterable[Any] = (
-        value if isinstance(value, frozenset | set | list | tuple) else str(value).split(";")
-    )
+    """Lowered item -> original item, for a set, a list or a ``;``-separated string.
+
+    Of items equal but for case or spaces, a list or string keeps its last; a set (which
+    has no order) the first in sorted order, whatever the interpreter's hash seed.
+    """
+    raw: Iterable[Any]
+    if isinstance(value, frozenset | set):
+        raw = sorted(value, key=str, reverse=True)
+    elif isinstance(value, list | tuple):
+        raw = value
+    else:
+        raw = str(value).split(";")
     return {_key(v): str(v).strip() for v in raw if str(v).strip()}
 
 

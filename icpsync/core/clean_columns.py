@@ -232,14 +232,15 @@ def domain_column(values: Column) -> list[str | None]:
     the URLs (a scheme, a path or ``www.``) one by one."""
     texts = text_column(values)
     gaps = None in texts
-    lows = list(map(str.lower, map(_NONE_AS_EMPTY.get, texts, texts) if gaps else texts))
+    present: Iterable[Any] = map(_NONE_AS_EMPTY.get, texts, texts) if gaps else texts
+    lows: list[Any] = list(map(str.lower, present))
     if "/" in "\0".join(lows) or any(map(_URL_START, lows)):
         urls = map(or_, map(contains, lows, repeat("/")), map(_URL_START, lows))
         for i in compress(range(len(lows)), urls):
-            lows[i] = clean_domain(texts[i])  # type: ignore[call-overload]
+            lows[i] = clean_domain(texts[i])
     if gaps:
         return list(map(_EMPTY_AS_NONE.get, lows, lows))
-    return lows  # type: ignore[return-value]
+    return lows
 
 
 def stack_of(normaliser: NormaliserState, raw: object) -> tuple[frozenset[str], int]:

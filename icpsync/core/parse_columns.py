@@ -123,7 +123,7 @@ def parsed_texts(parse: Callable[[object], object], raws: Set[str | None]) -> di
     if many is None or len(raws) < FEW:
         return each_parsed(parse, raws)
     found: dict[Any, Any] = {}
-    texts = list(raws)
+    texts: list[Any] = list(raws)
     if None in raws:
         texts.remove(None)
         found[None] = None

@@ -51,13 +51,13 @@ class Ranges:
 
     @classmethod
     def of(
-        cls, bounds: Sequence[object], outcome: Callable[[float], tuple[Any, ...]]
+        cls, bounds: Sequence[Any], outcome: Callable[[float], tuple[Any, ...]]
     ) -> Ranges | None:
         """The pieces, or None when a bound is not a plain finite number or two bounds are
         too close for a number between them."""
-        if not all(b.__class__ in (int, float) and isfinite(b) for b in bounds):  # type: ignore[arg-type]
+        if not all(b.__class__ in (int, float) and isfinite(b) for b in bounds):
             return None
-        ranges = cls([float(b) for b in bounds], outcome)  # type: ignore[arg-type]
+        ranges = cls([float(b) for b in bounds], outcome)
         if any(low >= high for low, high in pairwise(ranges.pieces)):
             return None
         return ranges
