@@ -74,6 +74,7 @@ EDGES = [0, 1, 199, 200, 201, 999, 1000, 1001, 2000, 2001, 10**6, 2**60, -(2**60
 
 
 EXACT = [n for n in EDGES if abs(n) < 2**53]
+NEAR_200 = [math.nextafter(200.0, 0), math.nextafter(200.0, 1e9)]
 
 
 @pytest.mark.parametrize(
@@ -82,8 +83,7 @@ EXACT = [n for n in EDGES if abs(n) < 2**53]
         (EXACT, True),
         (EDGES, False),  # integers beyond 2**53: one at a time
         (
-            [*map(float, EXACT), math.nextafter(200.0, 0), math.nextafter(200.0, 1e9), -0.0]
-            + [math.inf, -math.inf],
+            [*map(float, EXACT), *NEAR_200, -0.0, math.inf, -math.inf],
             True,
         ),
         ([*map(float, EXACT), math.nan], False),
