@@ -160,7 +160,8 @@ def remembered(
     if len(memo) + len(found) <= MEMO_LIMIT:
         memo.update(found)
         return list(map(memo.__getitem__, values))
-    found.update({value: memo[value] for value in distinct.intersection(memo)})
+    known = list(distinct.difference(found))  # (a dict argument: looked up, not walked)
+    found.update(zip(known, map(memo.__getitem__, known), strict=True))
     return list(map(found.__getitem__, values))
 
 
