@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from itertools import compress, repeat
 from operator import contains, itemgetter, methodcaller, or_
 from typing import Any
 
 from icpsync.core.model import TIERS, ConnectorStats
-from icpsync.core.parse_columns import parsed_texts
 from icpsync.core.parsers import (
     MAX_TEXT,
     MISSING_TOKENS,
@@ -145,29 +143,21 @@ def all_missing(values: Iterable[Any]) -> bool:
         return False
 
 
-def remembered(
-    memo: dict[Any, Any], values: Column, compute_all: Callable[[set[Any]], dict[Any, Any]]
-) -> list[Any]:
-    """The clean value of every text value, each distinct one computed once (by
-    ``compute_all``: distinct texts -> clean values) and remembered while ``memo`` holds
-    fewer than :data:`MEMO_LIMIT`."""
+def remembered(memo: dict[Any, Any], values: Column, compute: Callable[[Any], Any]) -> list[Any]:
+    """``compute`` of every text value, each distinct one computed once (and remembered
+    while ``memo`` holds fewer than :data:`MEMO_LIMIT`)."""
     try:
         return list(map(memo.__getitem__, values))
     except KeyError:
         pass
     distinct = set(values)
-    found = compute_all(distinct.difference(memo))
-    if len(memo) + len(found) <= MEMO_LIMIT:
-        memo.update(found)
+    new = distinct.difference(memo)
+    if len(memo) + len(new) <= MEMO_LIMIT:
+        for value in new:
+            memo[value] = compute(value)
         return list(map(memo.__getitem__, values))
-    known = list(distinct.difference(found))  # (a dict argument: looked up, not walked)
-    found.update(zip(known, map(memo.__getitem__, known), strict=True))
-    return list(map(found.__getitem__, values))
-
-
-def _each(compute: Callable[[Any], Any]) -> Callable[[set[Any]], dict[Any, Any]]:
-    """``compute`` of each distinct value, as ``remembered`` wants it."""
-    return lambda distinct: {value: compute(value) for value in distinct}
+    lookup = {value: memo[value] if value in memo else compute(value) for value in distinct}
+    return list(map(lookup.__getitem__, values))
 
 
 def _attempt(parse: Callable[[object], object], raw: object) -> object:
@@ -191,7 +181,7 @@ def clean_column(
         cleaned = list(map(memo.__getitem__, values))
     except (KeyError, TypeError):
         if is_text(values):
-            cleaned = remembered(memo, values, partial(parsed_texts, parse))
+            cleaned = remembered(memo, values, lambda raw: _attempt(parse, raw))
         else:
             cleaned = [_attempt(parse, raw) for raw in values]
     if Refused in set(map(type, cleaned)):
@@ -267,7 +257,7 @@ def stack_column(
         pairs = list(map(memo.__getitem__, values))
     except (KeyError, TypeError):
         if is_text(values):
-            pairs = remembered(memo, values, _each(partial(stack_of, normaliser)))
+            pairs = remembered(memo, values, lambda raw: stack_of(normaliser, raw))
         else:
             pairs = [stack_of(normaliser, raw) for raw in values]
     if any(map(_second, pairs)):
@@ -291,7 +281,7 @@ def flags_column(normaliser: NormaliserState, values: Column) -> list[tuple[str,
         return list(map(memo.__getitem__, values))
     except (KeyError, TypeError):
         if is_text(values):
-            return remembered(memo, values, _each(parse_flags))
+            return remembered(memo, values, parse_flags)
         return list(map(parse_flags, values))
 
 
