@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from itertools import compress, count, repeat
+from itertools import count
 from typing import Any
 
 from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
@@ -62,18 +62,22 @@ class Diff:
         self, current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]
     ) -> list[int]:
         """The positions whose outcome differs from what the CRM holds (``current``)."""
-        pairs = list(zip(map(id, current), map(id, outcomes), strict=True))
-        differs: dict[tuple[int, int], bool] = {}
         known = self._written
-        for pair, position in dict(zip(pairs, count())).items():  # each distinct pair once
-            entry = known.get(pair[1])
-            if entry is None:
-                outcome = outcomes[position]
-                entry = (outcome, _written(outcome))
-                if len(known) < self._limit:
-                    known[pair[1]] = entry
-            differs[pair] = _held(current[position]) != entry[1]
-        return list(compress(count(), map(differs.__getitem__, pairs)))
+        same: dict[tuple[int, int], bool] = {}
+        out: list[int] = []
+        for position, held, outcome in zip(count(), current, outcomes):
+            pair = (id(held), id(outcome))
+            equal = same.get(pair)
+            if equal is None:
+                entry = known.get(pair[1])
+                if entry is None:
+                    entry = (outcome, _written(outcome))
+                    if len(known) < self._limit:
+                        known[pair[1]] = entry
+                equal = same[pair] = _held(held) == entry[1]
+            if not equal:
+                out.append(position)
+        return out
 
 
 def changed(current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]) -> list[int]:
@@ -94,28 +98,25 @@ def updates_at(
 
     ``overrides``: position -> a tier to write to the override field too.
     """
-    if not positions:
-        return []
     ids, current, outcomes = batch.ids, batch.current, scores.outcomes
-    chosen = list(map(outcomes.__getitem__, positions))
-    keys = list(map(id, chosen))
-    distinct = dict(zip(keys, chosen, strict=True))
-    written = {key: _written(outcome) for key, outcome in distinct.items()}  # once each
-    score, tier, flags, short, version = zip(*map(written.__getitem__, keys), strict=True)
-    return list(
-        map(
-            ScoreUpdate,
-            map(ids.__getitem__, positions),
-            score,
-            tier,
-            flags,
-            short,
-            version,
-            repeat(scored_at),
-            map(current.__getitem__, positions),
-            map(overrides.get, positions) if overrides else repeat(None),
+    overrides = overrides or {}
+    out = []
+    for position in positions:
+        outcome = outcomes[position]
+        out.append(
+            ScoreUpdate(
+                ids[position],
+                outcome[_SCORE],
+                outcome[_TIER],
+                tuple(sorted(outcome[_FLAGS])),
+                outcome[_SHORT],
+                outcome[_VERSION],
+                scored_at,
+                current[position],
+                overrides.get(position),
+            )
         )
-    )
+    return out
 
 
 def update_for(account: Account, result: IcpScore, *, scored_at: datetime) -> ScoreUpdate | None:
