@@ -10,10 +10,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import compress, repeat
+from operator import attrgetter, gt
 from typing import Any
 
 from icpsync.core.model import Account, Aggregates
 from icpsync.core.profile import AntiRule, Condition
+from icpsync.core.ranges import Ranges
 from icpsync.core.reasons import describe
 
 Getter = Callable[[Account, Aggregates, datetime], Any]
@@ -39,6 +41,14 @@ _AGGREGATE_GETTERS: dict[str, Getter] = {
     "days_since_last_win": _days_since_last_win,
     "sales_cycle_days": lambda a, g, t: g.sales_cycle_days,
 }
+
+
+#: Deal-derived fields that are an attribute of the aggregates as they are.
+_AGGREGATE_ATTRIBUTES = frozenset(
+    {"won_deals", "lost_deals", "open_deals", "open_pipeline", "sales_cycle_days"}
+)
+_won_deals = attrgetter("won_deals")
+_last_win = attrgetter("last_win")
 
 
 def _present(value: Any) -> Any:
@@ -81,10 +91,18 @@ def _number(value: Any) -> float | None:
 
 
 def _items(value: Any) -> dict[str, str]:
-    """Lowered item -> original item, for a set or a ``;``-separated string."""
-    raw: Iterable[Any] = (
-        value if isinstance(value, frozenset | set | list | tuple) else str(value).split(";")
-    )
+    """Lowered item -> original item, for a set, a list or a ``;``-separated string.
+
+    Of items equal but for case or spaces, a list or string keeps its last; a set (which
+    has no order) the first in sorted order, whatever the interpreter's hash seed.
+    """
+    raw: Iterable[Any]
+    if isinstance(value, frozenset | set):
+        raw = sorted(value, key=str, reverse=True)
+    elif isinstance(value, list | tuple):
+        raw = value
+    else:
+        raw = str(value).split(";")
     return {_key(v): str(v).strip() for v in raw if str(v).strip()}
 
 
@@ -138,6 +156,7 @@ class Check:
     rule: AntiRule | None = None
     operator: str = ""
     operand_keys: frozenset[str] = frozenset()  # in / not_in: the keys of the list
+    bounds: tuple[Any, ...] = ()  # between / at_least / at_most: the operand's numbers
 
 
 def compile_check(cond: Condition, points: int, rule: AntiRule | None = None) -> Check:
@@ -154,7 +173,17 @@ def compile_check(cond: Condition, points: int, rule: AntiRule | None = None) ->
         rule=rule,
         operator=cond.operator,
         operand_keys=frozenset(_key(v) for v in cond.operand) if membership else frozenset(),
+        bounds=_bounds(cond),
     )
+
+
+def _bounds(cond: Condition) -> tuple[Any, ...]:
+    """The numbers a range condition compares with (none for other operators)."""
+    if cond.operator == "between":
+        return tuple(cond.operand)
+    if cond.operator in ("at_least", "at_most"):
+        return (cond.operand,)
+    return ()
 
 
 MISSING = None
@@ -175,7 +204,9 @@ _MEMBERSHIP_OPERATORS = frozenset({"in", "not_in", "is_missing"})
 class FieldChecks:
     """Every check on one field: read the value once, remember its outcomes per value."""
 
-    __slots__ = ("field", "keys", "memos", "missing", "positions", "tests", "unmatched")
+    __slots__ = (
+        "field", "keys", "memos", "missing", "positions", "ranges", "tests", "unmatched",
+    )  # fmt: skip
 
     def __init__(self, compiled: list[tuple[int, Check]]):
         first = compiled[0][1]
@@ -186,6 +217,11 @@ class FieldChecks:
         self.missing = tuple(MISSING if test is not None else wants for test, wants in self.tests)
         classes = (*_EXACT_CLASSES, float) if operators <= _RANGE_OPERATORS else _EXACT_CLASSES
         self.memos: dict[type, dict[Any, tuple[Any, ...]]] = {cls: {} for cls in classes}
+        # Numbers tested only against ranges: placed among the bounds (see Ranges).
+        self.ranges: Ranges | None = None
+        if operators <= _RANGE_OPERATORS and operators != {"is_missing"}:
+            bounds = [b for _, c in compiled for b in c.bounds]
+            self.ranges = Ranges.of(bounds, self._tested)
         # Text tested only for membership: a value whose key is in no list has a fixed
         # outcome, so unique values (domains, names) cost one lookup and are not remembered.
         self.keys: frozenset[str] | None = None
@@ -197,6 +233,10 @@ class FieldChecks:
                 not c.wants_missing if c.test is None else c.operator == "not_in"
                 for c in conditions
             )
+
+    def _tested(self, value: Any) -> tuple[Any, ...]:
+        """The outcome of each check for a present value, worked out."""
+        return tuple(not wants if test is None else test(value) for test, wants in self.tests)
 
     def outcomes(self, value: Any) -> tuple[Any, ...]:
         """The outcome of each check for a present value (not None)."""
@@ -211,7 +251,7 @@ class FieldChecks:
             hit = memo.get(value)
             if hit is not None:
                 return hit
-        hit = tuple(not wants if test is None else test(value) for test, wants in self.tests)
+        hit = self._tested(value)
         if memo is not None and len(memo) < VALUE_CACHE_LIMIT:
             memo[value] = hit
         return hit
@@ -232,6 +272,15 @@ class FieldChecks:
         if name.startswith("signals."):
             key = name.removeprefix("signals.")
             return [_present(signals.get(key)) for signals in columns["signals"]]
+        if name in _AGGREGATE_ATTRIBUTES:
+            return list(map(attrgetter(name), aggregates))
+        if name == "customer":
+            return list(map(gt, map(_won_deals, aggregates), repeat(0)))
+        if name == "days_since_last_win":
+            wins = list(map(_last_win, aggregates))
+            today = as_of.date()
+            days = {win: None if win is None else (today - win).days for win in set(wins)}
+            return list(map(days.__getitem__, wins))
         get = getter_for(name)
         account = _NO_ACCOUNT  # deal-derived fields read the aggregates only
         return [get(account, each, as_of) for each in aggregates]
@@ -252,6 +301,13 @@ class FieldChecks:
         classes = set(map(type, values))
         classes.discard(type(None))
         cls = classes.pop() if len(classes) == 1 else None
+        if self.ranges is not None and (cls is int or cls is float):
+            distinct = set(values)
+            distinct.discard(None)
+            placed = self.ranges.lookup(list(distinct), cls)
+            if placed is not None:
+                placed[None] = self.missing
+                return list(map(placed.__getitem__, values))
         memo = self.memos.get(cls) if cls is not None else None
         if memo is None:  # mixed, unhashable or never-remembered values: one at a time
             missing, outcomes = self.missing, self.outcomes

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter, methodcaller
+from itertools import compress, repeat
+from operator import contains, itemgetter, methodcaller, or_
 from typing import Any
 
 from icpsync.core.model import TIERS, ConnectorStats
@@ -45,6 +46,8 @@ _NOTHING = frozenset({None, ""})
 _TIERS_OR_NONE: frozenset[str | None] = frozenset({*TIERS, None})
 _URL_START = methodcaller("startswith", ("http://", "https://", "www."))
 _first = itemgetter(0)
+_NONE_AS_EMPTY: dict[Any, str] = {None: ""}
+_EMPTY_AS_NONE: dict[Any, None] = {"": None}
 _second = itemgetter(1)
 
 
@@ -200,8 +203,10 @@ def vocabulary_column(
 
 def text_column(values: Column) -> list[str | None]:
     """:func:`clean_text` of every value, the per-value work done by ``map`` in C."""
-    if len(values) < SMALL or None in values or not is_text(values):
+    if len(values) < SMALL or not is_text(values):
         return list(map(clean_text, values))
+    if None in values:  # None and "" are both missing
+        values = list(map(_NONE_AS_EMPTY.get, values, values))
     stripped: list[str] = list(map(str.strip, values))
     if max(map(len, stripped), default=0) > MAX_TEXT:
         return list(map(clean_text, values))
@@ -214,14 +219,19 @@ def text_column(values: Column) -> list[str | None]:
 
 
 def domain_column(values: Column) -> list[str | None]:
-    """:func:`clean_domain` of every value's text; plain host names (the usual case) in C."""
+    """:func:`clean_domain` of every value's text; plain host names (the usual case) in C,
+    the URLs (a scheme, a path or ``www.``) one by one."""
     texts = text_column(values)
-    if None in texts:
-        return list(map(clean_domain, texts))
-    lows = list(map(str.lower, texts))  # type: ignore[arg-type]
+    gaps = None in texts
+    present: Iterable[Any] = map(_NONE_AS_EMPTY.get, texts, texts) if gaps else texts
+    lows: list[Any] = list(map(str.lower, present))
     if "/" in "\0".join(lows) or any(map(_URL_START, lows)):
-        return list(map(clean_domain, texts))
-    return lows  # type: ignore[return-value]
+        urls = map(or_, map(contains, lows, repeat("/")), map(_URL_START, lows))
+        for i in compress(range(len(lows)), urls):
+            lows[i] = clean_domain(texts[i])
+    if gaps:
+        return list(map(_EMPTY_AS_NONE.get, lows, lows))
+    return lows
 
 
 def stack_of(normaliser: NormaliserState, raw: object) -> tuple[frozenset[str], int]:

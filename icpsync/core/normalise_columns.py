@@ -165,7 +165,13 @@ def _currents(normaliser: NormaliserState, column: _Kept) -> list[CurrentIcp]:
         overrides,
         strict=True,
     )
-    return [_NO_CURRENT if row == _EMPTY_CURRENT else CurrentIcp(*row) for row in fields]
+    rows = list(fields)
+    try:  # one CurrentIcp per distinct row: a run writes the same values to many accounts
+        made = {row: CurrentIcp(*row) for row in set(rows)}
+    except TypeError:  # an unhashable value
+        return [_NO_CURRENT if row == _EMPTY_CURRENT else CurrentIcp(*row) for row in rows]
+    made[_EMPTY_CURRENT] = _NO_CURRENT
+    return list(map(made.__getitem__, rows))
 
 
 def accounts_from_columns(

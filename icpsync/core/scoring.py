@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
 from operator import attrgetter
 from typing import Any
 
@@ -64,6 +64,20 @@ class Scorer:
         for index, c in enumerate((*self._criteria, *self._anti)):
             by_field.setdefault(c.field, []).append((index, c))
         self._fields = [FieldChecks(checks) for checks in by_field.values()]
+        # A score key holds each field's outcomes in turn: where each check's outcome is.
+        flat = [position for field in self._fields for position in field.positions]
+        self._order = sorted(range(len(flat)), key=flat.__getitem__)
+        self._absent = [
+            (
+                unavailable_reason(c.field, self._unavailable[c.field])
+                if c.field in self._unavailable
+                else None,
+                c.field.removeprefix("signals.").replace("_", " "),
+            )
+            for c in (*self._criteria, *self._anti)
+        ]
+        self._earned = [_gain(c.points, c.label) for c in self._criteria]
+        self._penalty = [_gain(c.points, f"anti-ICP: {c.label}") for c in self._anti]
         self._tier_for = profile.tiers.tier_for
         self._outcomes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
@@ -129,32 +143,32 @@ class Scorer:
 
     def _hits(self, key: tuple[Any, ...]) -> list[bool | str | None]:
         """The outcome of every criterion and rule, in profile order, from a score key."""
-        hits: list[bool | str | None] = [None] * (len(self._criteria) + len(self._anti))
-        for field, outcomes in zip(self._fields, key, strict=False):
-            for position, hit in zip(field.positions, outcomes, strict=True):
-                hits[position] = hit
-        return hits
+        flat = list(chain.from_iterable(islice(key, len(self._fields))))
+        return list(map(flat.__getitem__, self._order))
 
     def _assemble(self, hits: list[bool | str | None], override: str | None) -> tuple[Any, ...]:
         """Score, tier, flags, contributions and reasons for one set of outcomes."""
         missing: list[str] = []
         unavailable: list[str] = []
-        for c, hit in zip((*self._criteria, *self._anti), hits, strict=True):
-            if hit is MISSING and c.field in self._unavailable:
-                note = unavailable_reason(c.field, self._unavailable[c.field])
+        for (note, name), hit in zip(self._absent, hits, strict=True):
+            if hit is not MISSING:
+                continue
+            if note is not None:
                 if note not in unavailable:
                     unavailable.append(note)
-                continue
-            name = c.field.removeprefix("signals.").replace("_", " ")
-            if hit is MISSING and name not in missing:
+            elif name not in missing:
                 missing.append(name)
-        gains: list[tuple[int, int, str]] = []
+        gains: list[tuple[int, int, tuple[Contribution, str]]] = []
         total = 0
         for index, (c, hit) in enumerate(zip(self._criteria, hits, strict=False)):
             if hit:
                 total += c.points
-                label = f"{c.label} ({hit})" if isinstance(hit, str) else c.label
-                gains.append((c.points, index, label))
+                gain = (
+                    _gain(c.points, f"{c.label} ({hit})")
+                    if isinstance(hit, str)
+                    else self._earned[index]
+                )
+                gains.append((c.points, index, gain))
         flags: list[str] = []
         notes: list[str] = []
         cap_rank = 0
@@ -168,7 +182,7 @@ class Scorer:
             flags.append(rule.id)
             if rule.effect == "penalty":
                 total += c.points
-                gains.append((c.points, offset + index, f"anti-ICP: {c.label}"))
+                gains.append((c.points, offset + index, self._penalty[index]))
             elif rule.effect == "cap":
                 cap_rank = max(cap_rank, TIER_ORDER[rule.cap or "Not ICP"])
                 notes.append(f"anti-ICP: {c.label} (capped at {rule.cap})")
@@ -188,8 +202,8 @@ class Scorer:
             tier = override
             lead.append(override_lead(override, computed))
         gains.sort(key=lambda g: (g[0] < 0, -abs(g[0]), g[1]))
-        contributions = tuple(Contribution(points, label) for points, _, label in gains)
-        parts = [*lead, *(str(c) for c in contributions), *notes]
+        contributions = tuple(gain[0] for _, _, gain in gains)
+        parts = [*lead, *(gain[1] for _, _, gain in gains), *notes]
         if missing:
             parts.append("missing: " + ", ".join(missing))
         parts += unavailable
@@ -206,6 +220,12 @@ class Scorer:
             reasons,
             short,
         )
+
+
+def _gain(points: int, label: str) -> tuple[Contribution, str]:
+    """A contribution and its text in the reasons."""
+    contribution = Contribution(points, label)
+    return contribution, str(contribution)
 
 
 def score_account(

@@ -1,0 +1,54 @@
+"""Range checks placed by bisection give what testing each value gives."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from icpsync.core.checks import FieldChecks, compile_check
+from icpsync.core.profile import Profile
+
+
+def _field(**condition: Any) -> FieldChecks:
+    profile = Profile.model_validate(
+        {
+            "criteria": [
+                {"id": f"c{i}", "field": "employees", "points": 5, **{op: operand}}
+                for i, (op, operand) in enumerate(condition.items())
+            ],
+            "tiers": {"tier_1": 70, "tier_2": 50, "tier_3": 30},
+        }
+    )
+    return FieldChecks([(i, compile_check(c, c.points)) for i, c in enumerate(profile.criteria)])
+
+
+EDGES = [0, 1, 199, 200, 201, 999, 1000, 1001, 2000, 2001, 10**6, 2**60, -(2**60)]
+
+
+EXACT = [n for n in EDGES if abs(n) < 2**53]
+NEAR_200 = [math.nextafter(200.0, 0), math.nextafter(200.0, 1e9)]
+
+
+@pytest.mark.parametrize(
+    ("numbers", "bisected"),
+    [
+        (EXACT, True),
+        (EDGES, False),  # integers beyond 2**53: one at a time
+        (
+            [*map(float, EXACT), *NEAR_200, -0.0, math.inf, -math.inf],
+            True,
+        ),
+        ([*map(float, EXACT), math.nan], False),
+    ],
+)
+def test_range_checks_placed_by_bisection_match_each_value(numbers: list, bisected: bool) -> None:
+    checks = {"between": [200, 2000], "at_least": 1000, "at_most": 200.5}
+    column = [*numbers, None, *numbers]
+    placed = _field(**checks).column(column)
+    each = _field(**checks)
+    assert each.ranges is not None
+    placeable = each.ranges.lookup(list(set(numbers)), type(numbers[0])) is not None
+    assert placeable is bisected
+    assert placed == [each.missing if v is None else each._tested(v) for v in column]
