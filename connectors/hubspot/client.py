@@ -30,7 +30,6 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import orjson
 import urllib3
 from hubspot import HubSpot
 from tenacity import (
@@ -96,27 +95,6 @@ def snippet(body: object, limit: int = 120) -> str:
     if text.lstrip().startswith("<"):
         text = "HTML page: " + re.sub(r"<[^>]*>", " ", text)
     return " ".join(text.split())[:limit]
-
-
-#: 19 digits in a row: maybe an integer orjson would read as a float (past 64 bits).
-_LONG_DIGITS = re.compile(rb"\d{19}")
-
-
-def parse_json(body: bytes) -> Any:
-    """A response body as the values ``json.loads`` reads from it, in about half the time.
-
-    orjson reads UTF-8 JSON; what it refuses and the standard library reads (lone
-    surrogates, ``NaN``, ``1e400``, UTF-16 or a byte-order mark) is read by ``json.loads``,
-    and so is a body holding 19 digits in a row (orjson reads an integer past 64 bits as a
-    float), so the result is the same either way. A body that is not JSON raises
-    ``ValueError``.
-    """
-    if _LONG_DIGITS.search(body) is None:
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(body)
 
 
 def not_json(kind: str, body: object) -> RetriableError:
@@ -380,7 +358,7 @@ class HubSpotApi:
                 if raw:
                     headers = result.headers
                     try:
-                        data: Any = parse_json(result.data or b"{}")
+                        data: Any = json.loads(result.data or b"{}")
                     except ValueError:
                         raise not_json(kind, result.data) from None
                     finally:

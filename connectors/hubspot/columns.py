@@ -7,13 +7,12 @@ string or null}}``. :class:`CompanyColumns` turns one page into one list per can
 values as ``icp_*``), ready for :func:`~icpsync.core.normalise_columns.accounts_from_columns`;
 :class:`DealColumns` does the same for deals (their company from the associations), for
 :func:`~icpsync.core.normalise_columns.opportunities_from_columns`. The work per page is
-one pass per column (``dict.get`` mapped in C), no dict per record.
+one pass per column, no dict per record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
 from typing import Any
 
 from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, tier_label
@@ -52,9 +51,8 @@ class CompanyColumns:
         (per record, the signals with a value; None when the map has no signals)."""
         props = _properties(records)
         columns: Columns = {"id": [record.get("id") for record in records]}
-        count = len(props)
         for key, name in self.properties.items():
-            columns[key] = list(map(dict.get, props, repeat(name, count)))
+            columns[key] = [p.get(name) for p in props]
         for key in _TIER_KEYS:
             values = columns.get(key)
             if values is not None:
@@ -89,10 +87,8 @@ class DealColumns:
         """One page's columns: canonical key -> one raw value per deal; ``id`` is the
         deal's id and ``account_id`` its company (:func:`company_of`)."""
         props = _properties(records)
-        count = len(props)
         columns: Columns = {
-            key: list(map(dict.get, props, repeat(name, count)))
-            for key, name in self.properties.items()
+            key: [p.get(name) for p in props] for key, name in self.properties.items()
         }
         columns["id"] = [record.get("id") for record in records]
         columns["account_id"] = list(map(company_of, records))

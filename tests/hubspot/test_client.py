@@ -16,7 +16,6 @@ from icpsync.connectors.hubspot.client import (
     RateLimited,
     RequestRefused,
     ResponseLost,
-    parse_json,
     translate,
 )
 from icpsync.connectors.hubspot.sandbox import TOKEN, Sandbox
@@ -61,30 +60,3 @@ def test_the_token_is_never_logged(
     assert caplog.records
     assert TOKEN not in caplog.text
     assert TOKEN not in repr(runner.settings.hubspot)
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        b'{"results": [{"id": "1", "properties": {"name": "Acme \\u00e9", "x": null}}]}',
-        '{"a": "caf\u00e9 \u65e5\u672c", "b": [1, -0, 2.5e-3, true, false]}'.encode(),
-        b'{"big": 123456789012345678901234567890, "f": 0.1}',  # past 64 bits
-        b"[18446744073709551616, -9223372036854775809, 18446744073709551615, 1e400]",
-        b'{"phone": "12345678901234567890", "n": 1234567890123456789}',
-        b'{"surrogate": "\\ud800", "nan": NaN, "inf": -Infinity, "huge": 1e400}',
-        b'{"dup": 1, "dup": 2}',
-        "\ufeff".encode() + b'{"bom": 1}',  # a byte-order mark
-        '{"utf16": "x"}'.encode("utf-16"),
-        b"  [1, 2]\n",
-    ],
-)
-def test_response_bodies_read_as_the_standard_library_reads_them(body: bytes) -> None:
-    read = parse_json(body)
-    assert json.dumps(read, sort_keys=True) == json.dumps(json.loads(body), sort_keys=True)
-    assert type(read) is type(json.loads(body))
-
-
-@pytest.mark.parametrize("body", [b'{"results": [{"id": "1", "propert', b"<html>502</html>", b""])
-def test_a_body_that_is_not_json_is_refused(body: bytes) -> None:
-    with pytest.raises(ValueError):
-        parse_json(body)
