@@ -134,7 +134,12 @@ def connector_steps(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="icpsync-cpu-") as tmp:
         folder = Path(tmp)
         sandbox = SandboxProcess(
-            args.crm, folder, accounts=args.accounts, opportunities=args.opportunities, seed=7
+            args.crm,
+            folder,
+            accounts=args.accounts,
+            opportunities=args.opportunities,
+            seed=7,
+            rate_limit=args.rate_limit if args.crm == "hubspot" else None,
         )
         try:
             settings = load_settings(sandbox.config, state={"dir": str(folder / "state")})

@@ -1,10 +1,13 @@
-"""A page of companies as columns: HubSpot's JSON records -> the normaliser's raw keys.
+"""A page of companies or deals as columns: HubSpot's JSON records -> the normaliser's
+raw keys.
 
 A list, search or batch-read page holds ``results[*]`` = ``{"id", "properties": {name:
 string or null}}``. :class:`CompanyColumns` turns one page into one list per canonical key
 (the keys ``Normaliser.account`` reads: the account fields, ``signals``, and the ICP
-values as ``icp_*``), ready for :func:`~icpsync.core.normalise_columns.accounts_from_columns`.
-The work per page is one pass per column, no dict per record.
+values as ``icp_*``), ready for :func:`~icpsync.core.normalise_columns.accounts_from_columns`;
+:class:`DealColumns` does the same for deals (their company from the associations), for
+:func:`~icpsync.core.normalise_columns.opportunities_from_columns`. The work per page is
+one pass per column, no dict per record.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ class CompanyColumns:
     def columns(self, records: Sequence[dict[str, Any]]) -> tuple[Columns, Signals]:
         """One page's columns (canonical key -> one raw value per record) and signals
         (per record, the signals with a value; None when the map has no signals)."""
-        props = [record.get("properties") or {} for record in records]
+        props = _properties(records)
         columns: Columns = {"id": [record.get("id") for record in records]}
         for key, name in self.properties.items():
             columns[key] = [p.get(name) for p in props]
@@ -68,6 +71,42 @@ class CompanyColumns:
                 for p in props
             ]
         return columns, signals
+
+
+class DealColumns:
+    """The field map's deal properties, read a page at a time.
+
+    Args:
+        field_map: canonical field -> deal property.
+    """
+
+    def __init__(self, field_map: FieldMap):
+        self.properties = dict(field_map.opportunity.fields)
+
+    def columns(self, records: Sequence[dict[str, Any]]) -> Columns:
+        """One page's columns: canonical key -> one raw value per deal; ``id`` is the
+        deal's id and ``account_id`` its company (:func:`company_of`)."""
+        props = _properties(records)
+        columns: Columns = {
+            key: [p.get(name) for p in props] for key, name in self.properties.items()
+        }
+        columns["id"] = [record.get("id") for record in records]
+        columns["account_id"] = list(map(company_of, records))
+        return columns
+
+
+def company_of(record: dict[str, Any]) -> str | None:
+    """The deal's company: the primary (``deal_to_company``) association, else the first."""
+    links = ((record.get("associations") or {}).get("companies") or {}).get("results") or []
+    for link in links:
+        if link.get("type") == "deal_to_company":
+            return str(link["id"])
+    return str(links[0]["id"]) if links else None
+
+
+def _properties(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each record's ``properties`` (an empty dict where it has none)."""
+    return [record.get("properties") or {} for record in records]
 
 
 def _mirrored(

@@ -16,7 +16,7 @@ from icpsync.connectors.hubspot.reader import Reader
 from icpsync.connectors.hubspot.settings import SPEC
 from icpsync.connectors.hubspot.visibility import rep_view, uninstall, visibility_checks
 from icpsync.connectors.hubspot.writer import Writer
-from icpsync.core.batch import AccountBatch
+from icpsync.core.batch import AccountBatch, OpportunityBatch
 from icpsync.core.errors import AuthError, ConfigError, ConnectorError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.engine.field_map import FieldMap, load_field_map
@@ -165,9 +165,14 @@ class HubSpotConnector:
         """:meth:`read_account_batches_by_id`, an account at a time."""
         return chain.from_iterable(self.read_account_batches_by_id(ids))
 
+    def read_opportunity_batches(self, since: datetime | None = None) -> Iterator[OpportunityBatch]:
+        """Open deals and deals closed within the look-back (modified since ``since``):
+        one batch of clean deals per page."""
+        return self.reader.deal_batches(since)
+
     def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
-        """Open deals and deals closed within the look-back (modified since ``since``)."""
-        return self.reader.deals(since)
+        """:meth:`read_opportunity_batches`, a deal at a time."""
+        return chain.from_iterable(self.read_opportunity_batches(since))
 
     def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
         """Batch updates of 100; per-record failures; a clean stop on the daily limit."""

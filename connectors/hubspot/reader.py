@@ -22,20 +22,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
-from itertools import chain
+from datetime import UTC, date, datetime, timedelta
+from itertools import chain, compress
 from typing import Any
 
 from hubspot.crm.companies import Filter, FilterGroup, PublicObjectSearchRequest
 
 from icpsync.connectors.hubspot.client import HubSpotApi
-from icpsync.connectors.hubspot.columns import CompanyColumns
+from icpsync.connectors.hubspot.columns import CompanyColumns, DealColumns
 from icpsync.connectors.hubspot.read_ahead import read_ahead
 from icpsync.connectors.hubspot.values import NATIVE, epoch_ms
-from icpsync.core.batch import AccountBatch
+from icpsync.core.batch import AccountBatch, OpportunityBatch
 from icpsync.core.model import Account, ConnectorStats, Opportunity
 from icpsync.core.normalise import Normaliser, parse_datetime
-from icpsync.core.normalise_columns import accounts_from_columns
+from icpsync.core.normalise_columns import accounts_from_columns, opportunities_from_columns
 from icpsync.engine.field_map import FieldMap
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ class Reader:
             self.company_properties.append(NATIVE)
         self.deal_properties = field_map.opportunity.crm_names()
         self.company_columns = CompanyColumns(field_map, mirror_native_tier=mirror_native_tier)
+        self.deal_columns = DealColumns(field_map)
 
     def leave_out(self, names: Iterable[str]) -> None:
         """Stop asking for company properties the portal does not have."""
@@ -231,9 +232,9 @@ class Reader:
         )
         return list(page.get("results") or []), _next(page) is not None
 
-    def _with_companies(self, deals: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    def _with_companies(self, deals: Iterable[dict[str, Any]]) -> Iterator[Page]:
         """Searched deals (search returns no associations) with their companies attached,
-        read with v4 association batch reads of 100."""
+        read with v4 association batch reads of 100: one list per read."""
         for chunk in _chunks(deals, PAGE):
             body = {"inputs": [{"id": d["id"]} for d in chunk]}
             result = self.api.call(
@@ -253,7 +254,7 @@ class Reader:
                 ]
             for deal in chunk:
                 deal["associations"] = {"companies": {"results": links.get(deal["id"], [])}}
-                yield deal
+            yield chunk
 
     def company_batches(self, since: datetime | None) -> Iterator[AccountBatch]:
         """Every company (``since`` None) or those modified at or after ``since``, a batch
@@ -288,43 +289,53 @@ class Reader:
 
     # -- deals ------------------------------------------------------------------------
 
-    def deals(
+    def deal_batches(
         self, since: datetime | None = None, now: datetime | None = None
-    ) -> Iterator[Opportunity]:
-        """Open deals and those closed within the look-back, each with its company.
+    ) -> Iterator[OpportunityBatch]:
+        """Open deals and those closed within the look-back, each with its company: one
+        batch of clean deals per page (or per association read of a search).
 
         Every deal (a paged list with companies attached), or with ``since`` only those
         modified at or after it (a search, then v4 association reads for their companies).
+        Pages are read into columns and cleaned a page at a time
+        (:func:`~icpsync.core.normalise_columns.opportunities_from_columns`).
         """
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
-        fields = self.field_map.opportunity.fields
         cutoff = ((now or datetime.now(UTC)) - timedelta(days=self.lookback_days)).date()
-        records = (
-            chain.from_iterable(self._list("deals"))
+        pages = (
+            self._list("deals")
             if since is None
-            else (self._with_companies(chain.from_iterable(self._search("deals", since))))
+            else self._with_companies(chain.from_iterable(self._search("deals", since)))
         )
-        for record in records:
-            props = record.get("properties") or {}
-            raw: dict[str, object] = {c: props.get(n) for c, n in fields.items()}
-            raw["id"] = record.get("id")
-            raw["account_id"] = _company_of(record)
-            opp = normaliser.opportunity(raw)
-            if opp is None:
+        for page in pages:
+            if not page:
                 continue
-            if opp.is_closed and opp.closed is not None and opp.closed < cutoff:
-                self.stats.skipped["deal_closed_before_lookback"] += 1
-                continue
-            yield opp
+            batch = opportunities_from_columns(normaliser, self.deal_columns.columns(page))
+            batch = self._within_lookback(batch, cutoff)
+            if len(batch):
+                yield batch
 
+    def _within_lookback(self, batch: OpportunityBatch, cutoff: date) -> OpportunityBatch:
+        """The batch less the deals closed before ``cutoff`` (counted)."""
+        columns = batch.columns
+        old = [
+            closed and day is not None and day < cutoff
+            for closed, day in zip(columns["is_closed"], columns["closed"], strict=True)
+        ]
+        dropped = sum(old)
+        if not dropped:
+            return batch
+        self.stats.skipped["deal_closed_before_lookback"] += dropped
+        keep = [not o for o in old]
+        return OpportunityBatch(
+            {name: list(compress(values, keep)) for name, values in columns.items()}
+        )
 
-def _company_of(record: dict[str, Any]) -> str | None:
-    """The deal's company: the primary (``deal_to_company``) association, else the first."""
-    links = ((record.get("associations") or {}).get("companies") or {}).get("results") or []
-    for link in links:
-        if link.get("type") == "deal_to_company":
-            return str(link["id"])
-    return str(links[0]["id"]) if links else None
+    def deals(
+        self, since: datetime | None = None, now: datetime | None = None
+    ) -> Iterator[Opportunity]:
+        """:meth:`deal_batches`, a deal at a time."""
+        return chain.from_iterable(self.deal_batches(since, now))
 
 
 def _stamp(record: dict[str, Any]) -> int | None:

@@ -28,6 +28,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
@@ -53,6 +54,11 @@ SHARED_CODES = frozenset({"PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE"})
 _COMPARED = ("score", "tier", "flags", "reasons", "profile_version")
 
 Values = dict[str, dict[str, str]]
+#: the ScoreUpdate fields that decide the values written (``Writer._outcome_values``).
+_OUTCOME = attrgetter(
+    "score", "tier", "flags", "reasons", "profile_version", "scored_at", "override"
+)
+_ACCOUNT_ID = attrgetter("account_id")
 
 
 class Writer:
@@ -92,32 +98,48 @@ class Writer:
     def _values(self, updates: Sequence[ScoreUpdate]) -> Values:
         """Account id -> the property values to write, for every update.
 
-        A run writes one ``scored_at`` and a handful of tiers: each is formatted once.
+        Updates with equal values share one (never modified) dict: a run writes one
+        ``scored_at`` and a few thousand distinct outcomes, each formatted once.
         """
-        icp = self.icp
-        score, tier, flags = icp["score"], icp["tier"], icp["flags"]
-        reasons, version, scored = icp["reasons"], icp["profile_version"], icp["scored_at"]
-        override = icp.get("override")
+        keys = list(map(_OUTCOME, updates))
+        made: dict[tuple[Any, ...], dict[str, str] | None] = dict.fromkeys(keys)
         stamps: dict[datetime, str] = {}
-        values: Values = {}
-        for update in updates:
-            stamp = stamps.get(update.scored_at)
-            if stamp is None:
-                stamp = stamps[update.scored_at] = hubspot_datetime(update.scored_at)
-            props = {
-                score: str(update.score),
-                tier: TIER_VALUE.get(update.tier, update.tier),
-                flags: ";".join(update.flags),
-                reasons: update.reasons,
-                version: update.profile_version,
-                scored: stamp,
-            }
-            if self.mirror_native_tier:
-                props[NATIVE] = NATIVE_TIER.get(update.tier, "")
-            if update.override is not None and override is not None:
-                props[override] = TIER_VALUE.get(update.override, update.override)
-            values[update.account_id] = props
-        return values
+        for key in made:
+            made[key] = self._outcome_values(*key, stamps=stamps)
+        shared: dict[tuple[Any, ...], dict[str, str]] = made  # type: ignore[assignment]
+        return dict(zip(map(_ACCOUNT_ID, updates), map(shared.__getitem__, keys), strict=True))
+
+    def _outcome_values(
+        self,
+        score: int,
+        tier: str,
+        flags: tuple[str, ...],
+        reasons: str,
+        version: str,
+        scored_at: datetime,
+        override: str | None,
+        *,
+        stamps: dict[datetime, str],
+    ) -> dict[str, str]:
+        """The property values of one outcome (``_OUTCOME``'s fields, in its order)."""
+        icp = self.icp
+        stamp = stamps.get(scored_at)
+        if stamp is None:
+            stamp = stamps[scored_at] = hubspot_datetime(scored_at)
+        props = {
+            icp["score"]: str(score),
+            icp["tier"]: TIER_VALUE.get(tier, tier),
+            icp["flags"]: ";".join(flags),
+            icp["reasons"]: reasons,
+            icp["profile_version"]: version,
+            icp["scored_at"]: stamp,
+        }
+        if self.mirror_native_tier:
+            props[NATIVE] = NATIVE_TIER.get(tier, "")
+        field = icp.get("override")
+        if override is not None and field is not None:
+            props[field] = TIER_VALUE.get(override, override)
+        return props
 
     def write(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
         """Write ``updates``; one report for all of them (never raises for one record)."""
