@@ -23,6 +23,7 @@ from icpsync.core.errors import ConfigError
 from icpsync.core.profile import Profile
 from icpsync.core.scoring import Scorer
 from icpsync.engine.account_batches import account_batches
+from icpsync.engine.opportunity_batches import opportunity_batches
 from icpsync.engine.registry import connector_class
 from icpsync.engine.run_report import RunReport
 from icpsync.engine.scored_rows import OUTPUT_COLUMNS, ScoredRows
@@ -161,9 +162,9 @@ def score_files(
     target = replaced_atomically(out) if out else nullcontext(stdout)
     with _fewer_collections():
         builder = AggregateBuilder()
-        for opp in connector.read_opportunities():
-            report.opportunities_read += 1
-            builder.add(opp)
+        for deals in opportunity_batches(connector):
+            report.opportunities_read += len(deals)
+            builder.add_batch(deals)
         aggregates = builder.result()
         # nothing scored: the temporary file is removed; an existing ``out`` is left as it was
         with suppress(_NothingScored):
