@@ -17,6 +17,7 @@ from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.batch import OpportunityBatch
 from icpsync.core.model import Opportunity
 from icpsync.engine import opportunity_cache, sync
+from icpsync.engine.bulk import ids_in, rows_by_ids
 from icpsync.engine.opportunity_batches import opportunity_batches
 from icpsync.engine.opportunity_cache import OpportunityCache
 from icpsync.engine.run_report import RunReport
@@ -235,3 +236,33 @@ def test_the_copy_stores_a_batch_as_it_stored_its_deals_one_at_a_time(
     touched, (deals, dirty), aggregates = outcomes[1]
     assert len(deals) == len(DEALS) and dirty and "A9" in touched[1]
     assert aggregates["A9"].won_deals + aggregates["A9"].lost_deals > 0
+
+
+def test_a_batch_of_accounts_looks_up_the_rows_select_would_fetch_in_its_order(
+    tmp_path: Path,
+) -> None:
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    cache = OpportunityCache(store.engine, "crm", "org")
+    other = OpportunityCache(store.engine, "crm", "another org")
+    cache.clear()
+    deals = [_deal(i, account=f"A{(i * 7) % 13}") for i in range(200)]
+    for batch in _cut(deals, [64, 136]):
+        cache.put_batch(batch)
+        other.put_batch(batch)
+    cache.flush()
+    other.flush()
+    wanted = [f"A{i}" for i in (12, 3, 0, 7, 99)]
+    columns = ("id", "account_id", "is_closed", "is_won", "amount", "created", "closed")
+    query = select(*(deal_table.c[c] for c in columns)).where(
+        deal_table.c.connection == "crm", deal_table.c.org == "org"
+    )
+    with store.engine.connect() as conn:
+        got = rows_by_ids(
+            conn, deal_table, columns, "account_id", wanted, {"connection": "crm", "org": "org"}
+        )
+        (condition,) = ids_in(conn, deal_table.c.account_id, wanted)
+        expected = conn.execute(query.where(condition)).all()
+        assert rows_by_ids(conn, deal_table, columns, "account_id", [], {"org": "org"}) == []
+    store.close()
+    assert [(*r[:2], bool(r[2]), bool(r[3]), *r[4:]) for r in got] == [tuple(r) for r in expected]
+    assert len(got) == sum(d.account_id in wanted for d in deals) > 50

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.batch import OpportunityBatch
 from icpsync.core.model import Aggregates, Opportunity
-from icpsync.engine.bulk import analyze, ids_in, insert_tuples, upsert_tuples
+from icpsync.engine.bulk import analyze, ids_in, insert_tuples, rows_by_ids, upsert_tuples
 from icpsync.engine.schema import dirty_accounts
 from icpsync.engine.schema import opportunities as table
 
@@ -43,6 +43,8 @@ COLUMNS = (
     "closed",
     "last_modified",
 )
+#: the columns an account's aggregates are computed from, as they are looked up.
+_LOOKED_UP = ("id", "account_id", "is_closed", "is_won", "amount", "created", "closed")
 #: the columns compared to tell a changed deal (all but the key and when it was modified).
 _COMPARED = slice(3, 9)
 
@@ -196,26 +198,23 @@ class OpportunityCache:
         """Aggregates of the named accounts (accounts without opportunities are absent):
         one query for the batch, its rows fetched as tuples."""
         builder = AggregateBuilder()
-        query = select(
-            table.c.id,
-            table.c.account_id,
-            table.c.is_closed,
-            table.c.is_won,
-            table.c.amount,
-            table.c.created,
-            table.c.closed,
-        ).where(*self._mine(table))
         if self._reloaded:
             with self.engine.begin() as conn:
                 analyze(conn, table)
             self._reloaded = False
         with self.engine.connect() as conn:
-            for condition in ids_in(conn, table.c.account_id, _listed(account_ids)):
-                rows = conn.execute(query.where(condition)).all()  # one fetch, not one per row
-                builder.add_rows(
-                    (account_id, is_closed, is_won, amount, _date(created), _date(closed))
-                    for _, account_id, is_closed, is_won, amount, created, closed in rows
-                )
+            rows = rows_by_ids(
+                conn,
+                table,
+                _LOOKED_UP,
+                "account_id",
+                _listed(account_ids),
+                {"connection": self.connection, "org": self.org},
+            )
+        builder.add_rows(
+            (account_id, is_closed, is_won, amount, _date(created), _date(closed))
+            for _, account_id, is_closed, is_won, amount, created, closed in rows
+        )
         return builder.result()
 
     def _mine(self, of: Any) -> tuple[Any, Any]:
