@@ -53,6 +53,12 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+@lru_cache(maxsize=8192)
+def _iso_day(value: date | None) -> str | None:
+    """A deal's date as stored (remembered: a batch's deals share many dates)."""
+    return value.isoformat() if value else None
+
+
 def _rows(connection: str, org: str, batch: OpportunityBatch) -> list[tuple[Any, ...]]:
     """The batch's deals as rows of :data:`COLUMNS`, built a column at a time."""
     columns = batch.columns
@@ -66,8 +72,8 @@ def _rows(connection: str, org: str, batch: OpportunityBatch) -> list[tuple[Any,
             columns["is_closed"],
             columns["is_won"],
             columns["amount"],
-            map(_iso, columns["created"]),
-            map(_iso, columns["closed"]),
+            map(_iso_day, columns["created"]),
+            map(_iso_day, columns["closed"]),
             map(_iso, columns["last_modified"]),
             strict=True,
         )
