@@ -32,6 +32,7 @@ from icpsync.core.scoring import Scorer
 from icpsync.core.unavailable import unavailable_notes
 from icpsync.engine.account_batches import account_batches, account_batches_by_id, resized
 from icpsync.engine.batch_writer import BatchWriter
+from icpsync.engine.collector import fewer_collections
 from icpsync.engine.drift import profile_drift_share, score_drift
 from icpsync.engine.human_edit_check import HumanEditCheck
 from icpsync.engine.ledger import RunLedger
@@ -159,7 +160,8 @@ def run_once(
             )
             halted = False  # stopped by the API budget, and recorded so by the ledger
             try:
-                _run(run)
+                with fewer_collections():
+                    _run(run)
                 flush = getattr(connector, "flush", None)
                 if callable(flush) and not dry_run:
                     flush()  # buffered writes are durable before the cursor moves
