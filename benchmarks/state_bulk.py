@@ -4,7 +4,7 @@
     PYTHONPATH=. python benchmarks/state_bulk.py --backend sqlite --profile /tmp/state.prof
 
 Made-up accounts and deals go through the same calls a Salesforce full sync makes, in
-the same batches: the deal copy rebuilt (``OpportunityCache.clear``/``put``/``flush``),
+the same batches: the deal copy rebuilt (``OpportunityCache.clear``/``put_batch``/``flush``),
 then per 500 accounts their aggregates and written values looked up, and per write chunk
 of 50,000 the score history and the written values stored. A second round (``again``)
 repeats it on the filled store: every deal read again unchanged, every account's written
@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from icpsync.core.batch import OpportunityBatch
 from icpsync.core.human_edits import Written
 from icpsync.core.model import CurrentIcp, Opportunity, ScoreUpdate
 from icpsync.engine.opportunity_cache import OpportunityCache
@@ -36,6 +37,8 @@ from icpsync.engine.state import StateStore
 from icpsync.engine.written_values import WrittenValues
 
 ACCOUNT_BATCH = 500
+#: deals per batch put (a REST query page).
+DEAL_PAGE = 2000
 WRITE_CHUNK = 50_000
 TIERS = ("Tier 1", "Tier 2", "Tier 3", "Tier 4")
 
@@ -107,8 +110,8 @@ def _round(
 
     def deals() -> None:
         cache.clear()
-        for opp in opps:
-            cache.put(opp)
+        for batch in _chunks(opps, DEAL_PAGE):
+            cache.put_batch(OpportunityBatch.from_opportunities(batch))
         cache.flush()
 
     timed("deals", deals)

@@ -20,7 +20,8 @@ stays). ``--rate-limit 190`` measures at the Professional tier's pace.
 With ``--connector-only`` no sync runs: the CPU of
 the connector's own steps is measured one by one (best of ``--repeat``) on an installed
 sandbox: reading the accounts as batches (when the connector can) and as Account objects,
-reading the deals, and writing one update per account.
+reading the deals (as batches too, when the connector can), and writing one update per
+account.
 """
 
 from __future__ import annotations
@@ -155,6 +156,11 @@ def connector_steps(args: argparse.Namespace) -> None:
                 cpu, accounts = _cpu(lambda: list(connector.read_accounts()), repeat)
                 row["accounts_cpu_s"] = round(cpu, 3)
                 row["accounts_read"] = len(accounts)
+                read_deals = getattr(connector, "read_opportunity_batches", None)
+                if read_deals is not None:
+                    cpu, deal_batches = _cpu(lambda: list(read_deals()), repeat)
+                    row["opportunity_batches_cpu_s"] = round(cpu, 3)
+                    row["opportunity_batches"] = len(deal_batches)
                 cpu, deals = _cpu(lambda: list(connector.read_opportunities()), repeat)
                 row["opportunities_cpu_s"] = round(cpu, 3)
                 row["opportunities_read"] = len(deals)

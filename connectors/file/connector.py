@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -33,11 +33,11 @@ from icpsync.connectors.file.rows import (
 from icpsync.connectors.file.settings import SPEC
 from icpsync.connectors.file.store import OutputStore
 from icpsync.connectors.file.text_format import TextFormat, detect_format
-from icpsync.core.batch import AccountBatch
+from icpsync.core.batch import AccountBatch, OpportunityBatch
 from icpsync.core.errors import ConfigError, IcpSyncError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser, Reject, _text
-from icpsync.core.normalise_columns import accounts_from_columns
+from icpsync.core.normalise_columns import accounts_from_columns, opportunities_from_columns
 from icpsync.engine.field_map import FieldMap, ObjectMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
 
@@ -352,21 +352,59 @@ class FileConnector:
             if account.id in wanted:
                 yield account
 
-    def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
-        """Stream every opportunity of the opportunities file (none without one)."""
+    def read_opportunity_batches(self, since: datetime | None = None) -> Iterator[OpportunityBatch]:
+        """Every opportunity of the opportunities file (none without one; those modified
+        before ``since`` left out when the file says so), a batch of rows at a time."""
         if self.opportunities_path is None:
             return
         path = self.opportunities_path
-        fields = self.columns(path, self.field_map.opportunity)
+        fields = list(self.columns(path, self.field_map.opportunity).items())
         normaliser = self._normaliser(path)
         self.stats.api_calls["read_opportunities"] += 1
-        for number, row in read_numbered_rows(path, self._skip_row, self.text_format(path)):
-            opp = normaliser.opportunity({c: row.get(col) for c, col in fields.items()}, row=number)
-            if opp is None:
-                continue
-            if since is not None and opp.last_modified is not None and opp.last_modified < since:
-                continue
-            yield opp
+        self._pending = [] if self.rejects is not None else None
+        try:
+            for columns, rows in self._raw_deal_batches(path, fields):
+                deals = opportunities_from_columns(normaliser, columns, rows=rows)
+                self._pass_on_rejects()
+                if since is not None:
+                    modified = deals.columns["last_modified"]
+                    deals = deals.take(
+                        [i for i, at in enumerate(modified) if at is None or not at < since]
+                    )
+                if len(deals):
+                    yield deals
+            self._pass_on_rejects()
+        finally:
+            self._pending = None
+
+    def _raw_deal_batches(
+        self, path: Path, fields: list[tuple[str, str]]
+    ) -> Iterator[tuple[dict[str, Sequence[object]], list[int]]]:
+        """The file's rows :data:`BATCH_ROWS` at a time as (raw key -> column, row numbers)."""
+        fmt = self.text_format(path)
+        if not is_jsonl(path):
+            for header, cells, rows in read_csv_columns(path, self._skip_row, BATCH_ROWS, fmt):
+                position = {name: i for i, name in enumerate(header)}
+                absent = [None] * len(rows)
+                yield (
+                    {
+                        key: cells[position[column]] if column in position else absent
+                        for key, column in fields
+                    },
+                    rows,
+                )
+            return
+        numbered = read_numbered_rows(path, self._skip_row, fmt)
+        while chunk := list(islice(numbered, BATCH_ROWS)):
+            yield (
+                {key: [row.get(column) for _, row in chunk] for key, column in fields},
+                [number for number, _ in chunk],
+            )
+
+    def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
+        """Stream every opportunity of the opportunities file (none without one):
+        :meth:`read_opportunity_batches`, a deal at a time."""
+        return chain.from_iterable(self.read_opportunity_batches(since))
 
     # -- writing -------------------------------------------------------------------------
 

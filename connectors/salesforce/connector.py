@@ -23,11 +23,11 @@ from icpsync.connectors.salesforce.sfdx import emit_project
 from icpsync.connectors.salesforce.uninstall import Uninstaller
 from icpsync.connectors.salesforce.visibility import rep_view, visibility_checks
 from icpsync.connectors.salesforce.writer import Writer
-from icpsync.core.batch import AccountBatch
+from icpsync.core.batch import AccountBatch, OpportunityBatch
 from icpsync.core.errors import ConnectorError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
-from icpsync.core.normalise_columns import accounts_from_columns
+from icpsync.core.normalise_columns import accounts_from_columns, opportunities_from_columns
 from icpsync.engine.field_map import FieldMap, load_field_map
 from icpsync.engine.protocol import Check, PlanStep
 
@@ -186,20 +186,32 @@ class SalesforceConnector:
         """The named accounts, 200 ids a query."""
         return chain.from_iterable(self.read_account_batches_by_id(ids))
 
-    def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
+    def read_opportunity_batches(self, since: datetime | None = None) -> Iterator[OpportunityBatch]:
         """Open opportunities and those closed within the look-back (modified at or after
-        ``since`` when given: the SOQL filters on ``SystemModstamp``)."""
+        ``since`` when given: the SOQL filters on ``SystemModstamp``), a page of query
+        results at a time."""
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
         opp = self.field_map.opportunity
         closed_since = (datetime.now(UTC) - timedelta(days=self.lookback_days)).date()
         query = soql.opportunities(opp.object, opp.crm_names(), closed_since, since)
-        names = dict(opp.fields)
-        clean = normaliser.opportunity
+        names = list(opp.fields.items())
         for page in self.reader.pages(opp.object, query):
-            for record in page.renamed(names):
-                deal = clean(record)
-                if deal is not None:
-                    yield deal
+            columns: dict[str, Sequence[Any]] = {}
+            for key, name in names:
+                values = page.column(name)
+                if values is not None:
+                    columns[key] = values
+            if "id" not in columns:
+                columns["id"] = [None] * page.size
+            deals = opportunities_from_columns(normaliser, columns)
+            del page, columns  # only the batch is held while it is read
+            if len(deals):
+                yield deals
+
+    def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
+        """Open opportunities and those closed within the look-back (modified at or after
+        ``since`` when given): :meth:`read_opportunity_batches`, a deal at a time."""
+        return chain.from_iterable(self.read_opportunity_batches(since))
 
     # -- writing, setup --------------------------------------------------------------------
 

@@ -62,16 +62,7 @@ class AccountBatch:
 
     def take(self, positions: Sequence[int]) -> AccountBatch:
         """The accounts at ``positions``, in that order."""
-        pick = itemgetter(*positions) if positions else None
-
-        def taken(values: list[Any]) -> list[Any]:
-            if pick is None:
-                return []
-            got = pick(values)
-            return list(got) if len(positions) > 1 else [got]
-
-        rows = taken(self.rows) if self.rows is not None else None
-        return AccountBatch({k: taken(v) for k, v in self.columns.items()}, rows)
+        return AccountBatch(*_taken(self.columns, self.rows, positions))
 
     def with_current(self, changes: dict[int, CurrentIcp]) -> AccountBatch:
         """The same accounts, ``current`` replaced at the given positions."""
@@ -122,6 +113,25 @@ class OpportunityBatch:
     def __iter__(self) -> Iterator[Opportunity]:
         return map(Opportunity, *[self.columns[name] for name in OPPORTUNITY_FIELDS])
 
+    def take(self, positions: Sequence[int]) -> OpportunityBatch:
+        """The deals at ``positions``, in that order."""
+        if len(positions) == len(self) and list(positions) == list(range(len(self))):
+            return self
+        return OpportunityBatch(*_taken(self.columns, self.rows, positions))
+
+    def sliced(self, start: int, stop: int) -> OpportunityBatch:
+        """Deals ``start`` to ``stop`` (exclusive); the batch itself when that is all of it."""
+        if start == 0 and stop >= len(self):
+            return self
+        rows = self.rows[start:stop] if self.rows is not None else None
+        return OpportunityBatch({k: v[start:stop] for k, v in self.columns.items()}, rows)
+
+    @classmethod
+    def from_opportunities(cls, opportunities: Iterable[Opportunity]) -> OpportunityBatch:
+        """The batch holding ``opportunities`` (the adapter for per-deal readers)."""
+        listed = opportunities if isinstance(opportunities, list | tuple) else list(opportunities)
+        return cls({name: list(map(attrgetter(name), listed)) for name in OPPORTUNITY_FIELDS})
+
 
 @dataclasses.dataclass(slots=True)
 class ScoreBatch:
@@ -155,6 +165,21 @@ class ScoreBatch:
         if result.account_id != self.ids[position]:
             raise ValueError(f"{result.account_id} is not account {self.ids[position]}")
         self.outcomes[position] = tuple(getattr(result, name) for name in OUTCOME_FIELDS)
+
+
+def _taken(
+    columns: dict[str, list[Any]], rows: list[int | None] | None, positions: Sequence[int]
+) -> tuple[dict[str, list[Any]], list[int | None] | None]:
+    """The columns and rows of the records at ``positions``, in that order."""
+    pick = itemgetter(*positions) if positions else None
+
+    def taken(values: list[Any]) -> list[Any]:
+        if pick is None:
+            return []
+        got = pick(values)
+        return list(got) if len(positions) > 1 else [got]
+
+    return {k: taken(v) for k, v in columns.items()}, taken(rows) if rows is not None else None
 
 
 def no_current(size: int) -> list[CurrentIcp]:

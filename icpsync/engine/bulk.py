@@ -14,6 +14,9 @@
   as one ``executemany``, on PostgreSQL from a temporary table filled by ``COPY``.
 - :func:`ids_in` selects rows by a list of ids with one parameter (a JSON array on SQLite,
   an array on PostgreSQL), so a batch of ids is one query of one cached statement.
+- :func:`rows_by_ids` fetches the rows (as tuples) whose column is one of a list of ids, on
+  SQLite as one statement on the driver's own cursor (no SQLAlchemy row processing: a
+  bool comes back as 0/1), elsewhere through :func:`ids_in`.
 - :func:`analyze` refreshes PostgreSQL's statistics of a table after a large bulk write.
 
 Values are converted by each column's own bind conversion, as SQLAlchemy would (a bool is
@@ -45,7 +48,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnClause, literal_column
 
-__all__ = ["IN_CHUNK", "analyze", "ids_in", "insert_rows", "insert_tuples", "upsert_tuples"]
+__all__ = [
+    "IN_CHUNK",
+    "analyze",
+    "ids_in",
+    "insert_rows",
+    "insert_tuples",
+    "rows_by_ids",
+    "upsert_tuples",
+]
 
 #: ids per ``IN (...)`` on databases without an array parameter (under every bind limit).
 IN_CHUNK = 500
@@ -301,3 +312,54 @@ def ids_in(conn: Connection, column: ColumnClause[Any], ids: Sequence[str]) -> I
     else:
         for start in range(0, len(ids), IN_CHUNK):
             yield column.in_(list(ids[start : start + IN_CHUNK]))
+
+
+def rows_by_ids(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    key: str,
+    ids: Sequence[str],
+    equal: Mapping[str, Any],
+) -> list[tuple[Any, ...]]:
+    """The values of ``columns`` (tuples, in that order) of the rows whose ``key`` is one
+    of ``ids`` and whose ``equal`` columns hold the values given, as
+    ``select(columns).where(equal, key in ids)`` fetches them, in its order; one query on
+    SQLite and PostgreSQL. On SQLite it runs on the driver's own cursor and no SQLAlchemy
+    row is made (a bool comes back as 0/1, and no column's result conversion is applied:
+    for plain text, numbers and bools)."""
+    if not ids:
+        return []
+    if _kind(conn) != "sqlite":
+        query = select(*(table.c[c] for c in columns)).where(
+            *(table.c[c] == v for c, v in equal.items())
+        )
+        rows: list[tuple[Any, ...]] = []
+        for condition in ids_in(conn, table.c[key], ids):
+            rows.extend(tuple(row) for row in conn.execute(query.where(condition)).all())
+        return rows
+    statement = _select_statement(conn, table, tuple(columns), key, tuple(equal))
+    steps = _steps(conn, table, list(equal))
+    values = [v if f is None else f(v) for v, f in zip(equal.values(), steps, strict=True)]
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        with _driver_errors(conn, statement):
+            return cursor.execute(statement, (*values, json.dumps(list(ids)))).fetchall()
+    finally:
+        cursor.close()
+
+
+def _select_statement(
+    conn: Connection, table: Table, columns: tuple[str, ...], key: str, equal: tuple[str, ...]
+) -> str:
+    """``SELECT columns FROM table WHERE equal = ? ... AND key IN (the ids)`` for SQLite:
+    the statement SQLAlchemy compiles for ``select`` with :func:`ids_in`, parameters by
+    position (the ids last, as one JSON array)."""
+    quote = conn.dialect.identifier_preparer.quote
+    target = quote(table.name)
+    qualified = ", ".join(f"{target}.{quote(c)}" for c in columns)
+    conditions = [f"{target}.{quote(c)} = ?" for c in equal]
+    conditions.append(f"{target}.{quote(key)} IN (SELECT value FROM json_each(?))")
+    return f"SELECT {qualified} FROM {target} WHERE {' AND '.join(conditions)}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date
 from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -21,8 +22,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from icpsync.core.aggregates import AggregateBuilder
+from icpsync.core.batch import OpportunityBatch
 from icpsync.core.model import Aggregates, Opportunity
-from icpsync.engine.bulk import analyze, ids_in, insert_tuples, upsert_tuples
+from icpsync.engine.bulk import analyze, ids_in, insert_tuples, rows_by_ids, upsert_tuples
 from icpsync.engine.schema import dirty_accounts
 from icpsync.engine.schema import opportunities as table
 
@@ -41,22 +43,40 @@ COLUMNS = (
     "closed",
     "last_modified",
 )
+#: the columns an account's aggregates are computed from, as they are looked up.
+_LOOKED_UP = ("id", "account_id", "is_closed", "is_won", "amount", "created", "closed")
 #: the columns compared to tell a changed deal (all but the key and when it was modified).
 _COMPARED = slice(3, 9)
 
 
-def _row(connection: str, org: str, opp: Opportunity) -> tuple[Any, ...]:
-    return (
-        connection,
-        org,
-        opp.id,
-        opp.account_id,
-        opp.is_closed,
-        opp.is_won,
-        opp.amount,
-        opp.created.isoformat() if opp.created else None,
-        opp.closed.isoformat() if opp.closed else None,
-        opp.last_modified.isoformat() if opp.last_modified else None,
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@lru_cache(maxsize=8192)
+def _iso_day(value: date | None) -> str | None:
+    """A deal's date as stored (remembered: a batch's deals share many dates)."""
+    return value.isoformat() if value else None
+
+
+def _rows(connection: str, org: str, batch: OpportunityBatch) -> list[tuple[Any, ...]]:
+    """The batch's deals as rows of :data:`COLUMNS`, built a column at a time."""
+    columns = batch.columns
+    size = len(batch)
+    return list(
+        zip(
+            repeat(connection, size),
+            repeat(org, size),
+            columns["id"],
+            columns["account_id"],
+            columns["is_closed"],
+            columns["is_won"],
+            columns["amount"],
+            map(_iso_day, columns["created"]),
+            map(_iso_day, columns["closed"]),
+            map(_iso, columns["last_modified"]),
+            strict=True,
+        )
     )
 
 
@@ -79,7 +99,7 @@ class OpportunityCache:
         self.engine = engine
         self.connection = connection
         self.org = org
-        self._pending: list[Opportunity] = []
+        self._pending: list[tuple[Any, ...]] = []  # rows of COLUMNS
         self._empty = False
         self._reloaded = False  # rebuilt since the planner's statistics were refreshed
 
@@ -110,14 +130,27 @@ class OpportunityCache:
             )
 
     def put(self, opp: Opportunity) -> set[str]:
-        """Store (or replace) one opportunity; returns accounts whose figures may change.
+        """Store (or replace) one opportunity: :meth:`put_batch` of one deal."""
+        return self.put_batch(OpportunityBatch.from_opportunities((opp,)))
 
-        Rows are written in batches; call :meth:`flush` after the last one.
+    def put_batch(self, batch: OpportunityBatch) -> set[str]:
+        """Store (or replace) a batch of deals; returns accounts whose figures may change.
+
+        Rows are written :data:`BATCH` at a time, whatever the batches' sizes (a batch may
+        end one write and start the next); call :meth:`flush` after the last batch.
         """
-        self._pending.append(opp)
-        if len(self._pending) >= BATCH:
-            return self.flush()
-        return set()
+        rows = _rows(self.connection, self.org, batch)
+        pending = self._pending
+        touched: set[str] = set()
+        start = 0
+        while start < len(rows):
+            take = BATCH - len(pending)
+            pending.extend(rows[start : start + take])
+            start += take
+            if len(pending) >= BATCH:
+                touched |= self.flush()
+                pending = self._pending
+        return touched
 
     def flush(self) -> set[str]:
         """Write the pending opportunities; returns the accounts whose figures may change.
@@ -128,7 +161,7 @@ class OpportunityCache:
         pending, self._pending = self._pending, []
         if not pending:
             return set()
-        rows = {opp.id: _row(self.connection, self.org, opp) for opp in pending}
+        rows = {row[2]: row for row in pending}
         touched: set[str] = set()
         if self._empty:  # a reload: nothing stored to compare with
             try:
@@ -171,35 +204,23 @@ class OpportunityCache:
         """Aggregates of the named accounts (accounts without opportunities are absent):
         one query for the batch, its rows fetched as tuples."""
         builder = AggregateBuilder()
-        query = select(
-            table.c.id,
-            table.c.account_id,
-            table.c.is_closed,
-            table.c.is_won,
-            table.c.amount,
-            table.c.created,
-            table.c.closed,
-        ).where(*self._mine(table))
         if self._reloaded:
             with self.engine.begin() as conn:
                 analyze(conn, table)
             self._reloaded = False
         with self.engine.connect() as conn:
-            for condition in ids_in(conn, table.c.account_id, _listed(account_ids)):
-                for opp_id, account_id, is_closed, is_won, amount, created, closed in conn.execute(
-                    query.where(condition)
-                ).all():  # one fetch, not one per row
-                    builder.add(
-                        Opportunity(
-                            id=opp_id,
-                            account_id=account_id,
-                            is_closed=bool(is_closed),
-                            is_won=bool(is_won),
-                            amount=amount,
-                            created=_date(created),
-                            closed=_date(closed),
-                        )
-                    )
+            rows = rows_by_ids(
+                conn,
+                table,
+                _LOOKED_UP,
+                "account_id",
+                _listed(account_ids),
+                {"connection": self.connection, "org": self.org},
+            )
+        builder.add_rows(
+            (account_id, is_closed, is_won, amount, _date(created), _date(closed))
+            for _, account_id, is_closed, is_won, amount, created, closed in rows
+        )
         return builder.result()
 
     def _mine(self, of: Any) -> tuple[Any, Any]:

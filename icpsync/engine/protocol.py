@@ -15,6 +15,9 @@ yields :class:`~icpsync.core.batch.AccountBatch` es (one list per ``Account`` fi
 ``read_account_batches_by_id`` is its by-id form. Without them the engine batches
 ``read_accounts`` itself (:mod:`icpsync.engine.account_batches`): a connector written before
 batches keeps working, only slower. Both forms must yield the same accounts in the same order.
+Deals likewise: ``read_opportunity_batches`` (:class:`ReadsOpportunityBatches`) yields
+:class:`~icpsync.core.batch.OpportunityBatch` es, and without it the engine batches
+``read_opportunities`` (:mod:`icpsync.engine.opportunity_batches`).
 
 A connector may set the class attribute ``thread_safe_writes = True`` when
 ``write_scores`` can run in another thread while the run reads on; the engine then
@@ -43,7 +46,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
-from icpsync.core.batch import AccountBatch
+from icpsync.core.batch import AccountBatch, OpportunityBatch
 from icpsync.core.errors import ConfigError
 from icpsync.core.model import Account, ConnectorStats, Opportunity, ScoreUpdate, WriteReport
 
@@ -166,6 +169,17 @@ class ReadsBatches(Protocol):
 
     def read_account_batches_by_id(self, ids: Collection[str]) -> Iterator[AccountBatch]:
         """The accounts :meth:`Connector.read_accounts_by_id` streams, a batch at a time."""
+        ...
+
+
+@runtime_checkable
+class ReadsOpportunityBatches(Protocol):
+    """Preferred: a connector that reads deals as batches of columns. The engine reads
+    through :func:`~icpsync.engine.opportunity_batches.opportunity_batches`, which falls back
+    on ``read_opportunities`` when this method is absent."""
+
+    def read_opportunity_batches(self, since: datetime | None = None) -> Iterator[OpportunityBatch]:
+        """The deals :meth:`Connector.read_opportunities` streams, a batch at a time, in order."""
         ...
 
 

@@ -8,7 +8,6 @@ only when at least one row was scored: ``out`` is never left holding a header al
 
 from __future__ import annotations
 
-import gc
 import os
 import tempfile
 import time
@@ -23,6 +22,8 @@ from icpsync.core.errors import ConfigError
 from icpsync.core.profile import Profile
 from icpsync.core.scoring import Scorer
 from icpsync.engine.account_batches import account_batches
+from icpsync.engine.collector import fewer_collections
+from icpsync.engine.opportunity_batches import opportunity_batches
 from icpsync.engine.registry import connector_class
 from icpsync.engine.run_report import RunReport
 from icpsync.engine.scored_rows import OUTPUT_COLUMNS, ScoredRows
@@ -40,31 +41,6 @@ __all__ = [
     "replaced_atomically",
     "score_files",
 ]
-
-
-#: Allocations between collections of the young generation while scoring (Python: 700).
-GC_THRESHOLD = 10_000
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Scan for garbage cycles less often while the batches go by.
-
-    Every batch allocates a few thousand lists and tuples that die with it (reference
-    counting frees them; they hold no cycles), and at Python's default thresholds the
-    collector rescans them, and everything built before scoring, a tenth of the run. The
-    objects built before (modules, profile, aggregates) are frozen out of the scans and the
-    young generation is collected every :data:`GC_THRESHOLD` allocations; both are
-    restored afterwards.
-    """
-    previous = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *previous[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
-        gc.unfreeze()
 
 
 class Rejects(Protocol):
@@ -159,11 +135,11 @@ def score_files(
     )
     scorer = Scorer(profile)
     target = replaced_atomically(out) if out else nullcontext(stdout)
-    with _fewer_collections():
+    with fewer_collections():
         builder = AggregateBuilder()
-        for opp in connector.read_opportunities():
-            report.opportunities_read += 1
-            builder.add(opp)
+        for deals in opportunity_batches(connector):
+            report.opportunities_read += len(deals)
+            builder.add_batch(deals)
         aggregates = builder.result()
         # nothing scored: the temporary file is removed; an existing ``out`` is left as it was
         with suppress(_NothingScored):

@@ -17,14 +17,14 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from icpsync.core.aggregates import AggregateBuilder
-from icpsync.core.batch import AccountBatch
+from icpsync.core.batch import AccountBatch, OpportunityBatch
 from icpsync.core.diff import Diff, updates_at
 from icpsync.core.errors import BudgetExhausted
 from icpsync.core.model import TIER_1, TIER_2, Aggregates, ScoreUpdate
@@ -32,9 +32,11 @@ from icpsync.core.scoring import Scorer
 from icpsync.core.unavailable import unavailable_notes
 from icpsync.engine.account_batches import account_batches, account_batches_by_id, resized
 from icpsync.engine.batch_writer import BatchWriter
+from icpsync.engine.collector import fewer_collections
 from icpsync.engine.drift import profile_drift_share, score_drift
 from icpsync.engine.human_edit_check import HumanEditCheck
 from icpsync.engine.ledger import RunLedger
+from icpsync.engine.opportunity_batches import opportunity_batches
 from icpsync.engine.opportunity_cache import OpportunityCache
 from icpsync.engine.registry import build_connector
 from icpsync.engine.run_report import RunReport
@@ -158,7 +160,8 @@ def run_once(
             )
             halted = False  # stopped by the API budget, and recorded so by the ledger
             try:
-                _run(run)
+                with fewer_collections():
+                    _run(run)
                 flush = getattr(connector, "flush", None)
                 if callable(flush) and not dry_run:
                     flush()  # buffered writes are durable before the cursor moves
@@ -325,7 +328,8 @@ def _read_opportunities(
     recent_since: date,
     checkpoint: Callable[[], None] | None = None,
 ) -> tuple[_AggregateSource, set[str], Counter[str]]:
-    """Read opportunities (only those changed since ``opp_cursor`` when given).
+    """Read opportunities (only those changed since ``opp_cursor`` when given), a batch of
+    columns at a time.
 
     Returns where aggregates come from, the accounts whose opportunities changed since the
     accounts cursor, and recent wins per account (for profile drift). ``checkpoint`` is
@@ -338,25 +342,16 @@ def _read_opportunities(
     if cache is not None and cursor is not None:
         touched |= cache.dirty()  # deals a run that did not complete had already stored
     recent_wins: Counter[str] = Counter()
-    for opp in connector.read_opportunities(opp_cursor):
-        report.opportunities_read += 1
-        if checkpoint is not None and report.opportunities_read % OPPORTUNITY_CHECK == 0:
-            checkpoint()
-            if report.stopped:
-                break
+    batches = opportunity_batches(connector, opp_cursor)
+    for batch in _checked(batches, report, checkpoint):
         if builder is not None:
-            builder.add(opp)
+            builder.add_batch(batch)
         else:
             assert cache is not None
-            moved = cache.put(opp)
+            moved = cache.put_batch(batch)
             if opp_cursor is not None:
                 touched |= moved
-        if opp.account_id is None:
-            continue
-        if cursor is not None and opp.last_modified is not None and opp.last_modified >= cursor:
-            touched.add(opp.account_id)
-        if opp.is_won and opp.closed is not None and opp.closed >= recent_since:
-            recent_wins[opp.account_id] += 1
+        _note_deals(batch, cursor, recent_since, touched, recent_wins)
     if builder is not None:
         return _InMemory(builder.result()), touched, recent_wins
     assert cache is not None
@@ -364,6 +359,57 @@ def _read_opportunities(
     if opp_cursor is not None:
         touched |= moved
     return cache, touched, recent_wins
+
+
+def _checked(
+    batches: Iterable[OpportunityBatch],
+    report: RunReport,
+    checkpoint: Callable[[], None] | None,
+) -> Iterator[OpportunityBatch]:
+    """The deals of ``batches``, counted in ``report.opportunities_read``, cut where the
+    count reaches a multiple of ``OPPORTUNITY_CHECK``: there ``checkpoint`` is called
+    (after that deal is counted, before it is handed on) and a stop it records ends the
+    read, as if the deals were read one at a time."""
+    for batch in batches:
+        size = len(batch)
+        before = report.opportunities_read
+        start = 0
+        if checkpoint is not None:
+            # the positions of the deals whose count is a multiple of OPPORTUNITY_CHECK
+            for check in range(-(before + 1) % OPPORTUNITY_CHECK, size, OPPORTUNITY_CHECK):
+                if check > start:
+                    report.opportunities_read = before + check
+                    yield batch.sliced(start, check)
+                report.opportunities_read = before + check + 1
+                checkpoint()
+                if report.stopped:
+                    return
+                start = check
+        report.opportunities_read = before + size
+        if start < size:
+            yield batch.sliced(start, size)
+
+
+def _note_deals(
+    batch: OpportunityBatch,
+    cursor: datetime | None,
+    recent_since: date,
+    touched: set[str],
+    recent_wins: Counter[str],
+) -> None:
+    """Add the accounts of deals modified since ``cursor`` to ``touched``, and count the
+    deals won since ``recent_since`` per account in ``recent_wins``."""
+    columns = batch.columns
+    accounts = columns["account_id"]
+    if cursor is not None:
+        touched.update(
+            account
+            for account, modified in zip(accounts, columns["last_modified"], strict=True)
+            if account is not None and modified is not None and modified >= cursor
+        )
+    for account, won, closed in zip(accounts, columns["is_won"], columns["closed"], strict=True):
+        if won and account is not None and closed is not None and closed >= recent_since:
+            recent_wins[account] += 1
 
 
 def _accounts(
