@@ -5,12 +5,14 @@ frees them; they hold no cycles), and at Python's default thresholds the collect
 them, and everything built before, over and over: a tenth to a sixth of a run's CPU. Inside
 :func:`fewer_collections` the objects built before (modules, profile, settings, clients)
 are frozen out of the scans and the young generation is collected every
-:data:`GC_THRESHOLD` allocations; both are restored afterwards.
+:data:`GC_THRESHOLD` allocations; both are restored when the last block open in the
+process ends (the scheduler may run two syncs at once, and the collector is one per process).
 """
 
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,14 +20,26 @@ from contextlib import contextmanager
 GC_THRESHOLD = 10_000
 
 
+_lock = threading.Lock()
+_open = 0
+_previous: tuple[int, int, int] | None = None
+
+
 @contextmanager
 def fewer_collections() -> Iterator[None]:
     """Scan for garbage cycles less often until the block ends (see the module docstring)."""
-    previous = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *previous[1:])
+    global _open, _previous
+    with _lock:
+        if _open == 0:
+            _previous = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(GC_THRESHOLD, *_previous[1:])
+        _open += 1
     try:
         yield
     finally:
-        gc.set_threshold(*previous)
-        gc.unfreeze()
+        with _lock:
+            _open -= 1
+            if _open == 0 and _previous is not None:
+                gc.set_threshold(*_previous)
+                gc.unfreeze()
