@@ -315,6 +315,7 @@ class SalesforceConnector:
             raise refusal
 
     def close(self) -> None:
-        """Stop the writer threads and close the HTTP sessions."""
+        """Stop the reader and writer threads and close the HTTP sessions."""
+        self.reader.close()
         self.writer.close()
         self.session.close()

@@ -5,13 +5,16 @@ page per call so that a transient fault retries that page, not the whole read. F
 ``bulk_read_threshold`` records (the first REST page's ``totalSize`` says how many) a Bulk
 2.0 query job is used and each CSV page is parsed as it arrives; nothing holds all records.
 Either way a page is read as columns (:class:`Page`): one list of values per field, no
-object per record.
+object per record. The next page of a chain is fetched (by one reader thread) while the
+caller works on the current one, so a page's round trip and the org's time to make it
+overlap the work on the page before; at most two pages are held.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from simple_salesforce.bulk2 import Operation
 
@@ -21,6 +24,7 @@ from icpsync.connectors.salesforce.pages import CsvPage, JsonPage, Page
 
 QUERY_OPTIONS = {"Sforce-Query-Options": "batchSize=2000"}
 BULK_PAGE = 50_000
+R = TypeVar("R")
 
 
 class Reader:
@@ -34,12 +38,19 @@ class Reader:
     """
 
     def __init__(
-        self, api: Api, *, bulk_threshold: int, poll_s: float = 0.5, bulk_timeout_s: float = 3600
+        self, api: Api, *, bulk_threshold: int, poll_s: float = 0.1, bulk_timeout_s: float = 3600
     ):
         self.api = api
         self.bulk_threshold = bulk_threshold
         self.poll_s = poll_s
         self.bulk_timeout_s = bulk_timeout_s
+        self._pool: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Stop the reader thread (after the fetch it may be running)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def pages(self, obj: str, query: str, *, allow_bulk: bool = True) -> Iterator[Page]:
         """The results of ``query``, a page at a time.
@@ -54,11 +65,17 @@ class Reader:
         if allow_bulk and 0 < self.bulk_threshold <= int(page.get("totalSize") or 0):
             yield from self._bulk(obj, query)
             return
-        while True:
-            yield JsonPage(page["records"])
+        kind = f"query_more_{obj.lower()}"
+
+        def following(page: Any) -> Callable[[], Any] | None:
             if page["done"]:
-                return
-            page = self.api.call(f"query_more_{obj.lower()}", _more(page["nextRecordsUrl"]))
+                return None
+            fetch = _more(page["nextRecordsUrl"])
+            return lambda: self.api.call(kind, fetch)
+
+        first = page
+        for each in self._chain(lambda: first, following):
+            yield JsonPage(each["records"])
 
     def _bulk(self, obj: str, query: str) -> Iterator[Page]:
         job = self.api.call(
@@ -69,15 +86,37 @@ class Reader:
         bulk.wait(
             self.api, obj, job_id, query=True, poll_s=self.poll_s, deadline_s=self.bulk_timeout_s
         )
-        locator = ""
-        while True:
-            page = self.api.call(
-                f"bulk_query_results_{obj.lower()}", _results(obj, job_id, locator)
-            )
+        kind = f"bulk_query_results_{obj.lower()}"
+
+        def results(locator: str) -> Callable[[], Any]:
+            fetch = _results(obj, job_id, locator)
+            return lambda: self.api.call(kind, fetch)
+
+        def following(page: Any) -> Callable[[], Any] | None:
+            return results(page["locator"]) if page["locator"] else None
+
+        for page in self._chain(results(""), following):
             yield CsvPage(page["records"])
-            locator = page["locator"]
-            if not locator:
-                return
+
+    def _chain(
+        self, first: Callable[[], R], following: Callable[[R], Callable[[], R] | None]
+    ) -> Iterator[R]:
+        """The pages of a chain (``following(page)`` says how to fetch the next, or None
+        at the end), each next page fetched by the reader thread while the caller works on
+        the one just yielded. A fetch's error is raised where its page is wanted."""
+        if self._pool is None:  # kept across reads: its thread keeps its connection
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="sf-read")
+        pool = self._pool
+        ahead: Future[R] | None = pool.submit(first)
+        try:
+            while ahead is not None:
+                page = ahead.result()
+                fetch = following(page)
+                ahead = pool.submit(fetch) if fetch is not None else None
+                yield page
+        finally:
+            if ahead is not None:  # the caller stopped early: the fetched page is dropped
+                ahead.cancel()
 
 
 def _more(url: str) -> Callable[[Any], Any]:
