@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from simple_salesforce.bulk2 import _Bulk2Client
@@ -41,7 +42,14 @@ def client(obj: str, sf: Any) -> _Bulk2Client:
 
 
 def wait(
-    api: Api, obj: str, job_id: str, *, query: bool, poll_s: float, deadline_s: float
+    api: Api,
+    obj: str,
+    job_id: str,
+    *,
+    query: bool,
+    poll_s: float,
+    deadline_s: float,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Poll a job until it ends, at most ``deadline_s`` seconds; its final info.
 
@@ -55,12 +63,13 @@ def wait(
     """
     kind = f"bulk_query_poll_{obj.lower()}" if query else "bulk_ingest_poll"
     started = time.monotonic()
-    time.sleep(min(poll_s, deadline_s))
+    sleep(min(poll_s, deadline_s))
     first = min(poll_s * POLL_GROWTH, POLL_MAX_S)
     polling = Retrying(
         retry=retry_if_result(lambda info: info["state"] not in DONE),
         stop=stop_before_delay(max(0.0, deadline_s - (time.monotonic() - started))),
         wait=wait_exponential(multiplier=first, exp_base=POLL_GROWTH, min=first, max=POLL_MAX_S),
+        sleep=sleep,
     )
     try:
         info = polling(lambda: api.call(kind, lambda c: client(obj, c).get_job(job_id, query)))

@@ -111,6 +111,9 @@ class Jobs:
         self.ingest_jobs: dict[str, IngestJob] = {}
         #: jobs never finish: their status stays ``InProgress`` (a stuck org, for deadlines).
         self.stalled = False
+        #: cleared, jobs started from then on wait (truly ``InProgress``) until it is set.
+        self.proceed = threading.Event()
+        self.proceed.set()
 
     def create_query(self, body: dict[str, Any]) -> dict[str, Any]:
         """Validate the query and take its rows now (the org's state at creation); the
@@ -132,6 +135,7 @@ class Jobs:
         job.state = "InProgress"
 
         def process() -> None:
+            self.proceed.wait()
             job.rows = [[schema.to_csv(r[f]) for f in query.fields] for r in rows]
             job.seconds = time.perf_counter() - started
             job.state = "JobComplete"
@@ -186,6 +190,7 @@ class Jobs:
         started = time.perf_counter()
 
         def process() -> None:
+            self.proceed.wait()
             try:
                 self._process(job, row_fault)
             except Exception as exc:  # a job that breaks fails, as in an org
