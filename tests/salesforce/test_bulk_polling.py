@@ -4,6 +4,7 @@ worked on. simple-salesforce against the sandbox org."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +29,8 @@ def _until(done: Callable[[], bool], deadline_s: float = 10.0) -> bool:
 
 
 def _sandbox_jobs(box: Sandbox) -> list[dict[str, Any]]:
-    return list(requests.get(f"{box.url}/__sandbox__/jobs", verify=str(box.ca_path), timeout=10).json())
+    url = f"{box.url}/__sandbox__/jobs"
+    return list(requests.get(url, verify=str(box.ca_path), timeout=10).json())
 
 
 def test_a_query_job_runs_after_the_call_that_creates_it(sf, sandbox: Sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -49,9 +51,7 @@ def test_a_query_job_runs_after_the_call_that_creates_it(sf, sandbox: Sandbox) -
             bulk.client("Account", api.session.client()).get_query_results(job["id"])
         sandbox.app.jobs.proceed.set()
         info = bulk.wait(api, "Account", job["id"], query=True, poll_s=0.01, deadline_s=10)
-        page = api.call(
-            "results", lambda c: bulk.client("Account", c).get_query_results(job["id"])
-        )
+        page = api.call("results", lambda c: bulk.client("Account", c).get_query_results(job["id"]))
     finally:
         sandbox.app.jobs.proceed.set()
         connector.close()
@@ -70,9 +70,7 @@ def test_an_ingest_job_is_processed_after_it_is_closed(sf, sandbox: Sandbox) -> 
     target = next(iter(sandbox.app.org.records["Account"]))
     sandbox.app.jobs.proceed.clear()
     try:
-        job = api.call(
-            "create", lambda c: bulk.client("Account", c).create_job(Operation.update)
-        )
+        job = api.call("create", lambda c: bulk.client("Account", c).create_job(Operation.update))
         data = f"Id,ICP_Score__c\n{target},42\n"
         api.call("upload", lambda c: bulk.client("Account", c).upload_job_data(job["id"], data))
         closed = api.call("close", lambda c: bulk.client("Account", c).close_job(job["id"]))
@@ -121,7 +119,7 @@ def test_polling_starts_short_and_backs_off_until_the_job_ends(sf, sandbox: Sand
     assert info["state"] == "JobComplete"
     assert len(waits) >= 4
     assert waits[0] == 0.01
-    for before, after in zip(waits, waits[1:], strict=False):
+    for before, after in itertools.pairwise(waits):
         assert after == pytest.approx(min(before * bulk.POLL_GROWTH, bulk.POLL_MAX_S))
     assert sandbox.stats()["bulk_query_poll"] == len(waits)  # one poll after each wait
 
