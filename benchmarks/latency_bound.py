@@ -21,6 +21,14 @@ the larger of the bound and the no-latency run's wall time. Bounds, per CRM:
   ``latency x ceil(minimum calls / 25)``, ignores that chains cannot be parallel.
 - HubSpot: every call counts against the ten-second limit, so the floor is
   ``minimum calls x 10 s / limit`` (the latency is hidden below that rate).
+
+The Salesforce bound counts calls only; a real org also takes server time to run a Bulk job
+(seconds to minutes), and the sandbox runs its jobs the same way, after the call that starts
+them, keeping how long each took (``/__sandbox__/jobs``). That time is reported apart
+(``bulk_job_s``) with a second bound that adds the part no client can overlap
+(``bound_with_jobs_s``: the query jobs, whose results cannot be read before they end, and
+the last ingest job, after the last account is scored) and its ratio
+(``ratio_to_max_of_bound_with_jobs_and_cpu``). The issue's ratio and target are unchanged.
 """
 
 from __future__ import annotations
@@ -69,6 +77,12 @@ class SandboxProcess:
         url = f"{self.url}/__sandbox__/stats"
         return dict(requests.get(url, verify=self.verify, timeout=30).json())
 
+    def jobs(self) -> list[dict[str, Any]]:
+        """The Bulk jobs the sandbox ran: kind, rows and processing seconds each."""
+        url = f"{self.url}/__sandbox__/jobs"
+        response = requests.get(url, verify=self.verify, timeout=30)
+        return list(response.json()) if response.ok else []
+
     def reset_stats(self) -> None:
         url = f"{self.url}/__sandbox__/reset-stats"
         requests.post(url, verify=self.verify, timeout=30)
@@ -108,6 +122,8 @@ def _full_sync(crm: str, folder: Path, args: argparse.Namespace, latency_ms: int
         started, cpu = time.perf_counter(), time.process_time()
         sandbox_cpu = sandbox.cpu_s()
         try:
+            if args.start_accounts_ahead:  # what the engine would do before reading deals
+                connector.start_account_read(None)
             report = run_once(settings, connector=connector, state=state)
         finally:
             connector.close()
@@ -116,6 +132,7 @@ def _full_sync(crm: str, folder: Path, args: argparse.Namespace, latency_ms: int
         cpu = time.process_time() - cpu
         sandbox_cpu = sandbox.cpu_s() - sandbox_cpu
         stats = sandbox.stats()
+        jobs = sandbox.jobs() if crm == "salesforce" else []
         limit = getattr(settings, crm).model_dump().get("rate_limit_per_10s")
     finally:
         sandbox.stop()
@@ -127,6 +144,7 @@ def _full_sync(crm: str, folder: Path, args: argparse.Namespace, latency_ms: int
         "calls": int(stats.get("total", 0)),
         "by_kind": stats,
         "rate_limit_per_10s": limit,
+        "jobs": jobs,
     }
 
 
@@ -145,10 +163,18 @@ def _bounds(crm: str, run: dict[str, Any], latency_s: float, deals_total: int) -
     )
     collections = math.ceil(report["changed"] / 200)
     write_rounds = min(math.ceil(collections / SALESFORCE_CONCURRENCY), least["writes"])
+    bound = latency_s * (chain + write_rounds)
+    # The org's time to run the Bulk jobs: a query job's results wait for it, and the last
+    # ingest job ends the run; earlier ingest jobs can run while accounts are still read.
+    queries = [j["seconds"] for j in run["jobs"] if j["kind"] == "query"]
+    ingests = [j["seconds"] for j in run["jobs"] if j["kind"] == "ingest"]
+    unhidden = sum(queries) + (ingests[-1] if ingests else 0.0)
     return {
         "minimum_calls": minimum,
-        "bound_s": latency_s * (chain + write_rounds),
+        "bound_s": bound,
         "flat_bound_s": latency_s * math.ceil(minimum / SALESFORCE_CONCURRENCY),
+        "bulk_job_s": sum(queries) + sum(ingests),
+        "bound_with_jobs_s": bound + unhidden,
     }
 
 
@@ -160,6 +186,12 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--rate-limit", type=int, help="HubSpot sandbox requests per 10 s.")
     parser.add_argument("--no-baseline", action="store_true", help="Skip the run with no latency.")
+    parser.add_argument(
+        "--start-accounts-ahead",
+        action="store_true",
+        help="Salesforce: start the accounts' read (its Bulk job) before the sync reads deals, "
+        "as the engine would with SalesforceConnector.start_account_read.",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="icpsync-latency-") as tmp:
         fast = None if args.no_baseline else _full_sync(args.crm, Path(tmp), args, 0)
@@ -171,6 +203,7 @@ def main() -> None:
         "accounts": args.accounts,
         "opportunities": args.opportunities,
         "latency_ms": args.latency_ms,
+        "start_accounts_ahead": args.start_accounts_ahead,
         "calls": slow["calls"],
         "rate_limit_per_10s": slow["rate_limit_per_10s"] if args.crm == "hubspot" else None,
         "seconds_no_latency": round(fast["seconds"], 2) if fast else None,
@@ -187,6 +220,12 @@ def main() -> None:
         "ratio_to_max_of_bound_and_both_cpus": round(
             slow["seconds"] / max(bounds["bound_s"], slow["cpu_s"] + slow["sandbox_cpu_s"]), 2
         ),
+        # Against the bound with the org's Bulk job time that cannot overlap (Salesforce).
+        "ratio_to_max_of_bound_with_jobs_and_cpu": (
+            round(slow["seconds"] / max(bounds["bound_with_jobs_s"], slow["cpu_s"]), 2)
+            if "bound_with_jobs_s" in bounds
+            else None
+        ),
         # The page's earlier ratio: the work on both sides with no latency at all.
         "ratio_to_max_of_bound_and_no_latency_wall": (
             round(slow["seconds"] / max(bounds["bound_s"], fast["seconds"]), 2) if fast else None
@@ -195,6 +234,10 @@ def main() -> None:
             args.crm, "ratio_to_max_of_bound_and_cpu <= 1.25"
         ),
         "written": slow["report"]["written"],
+        "bulk_jobs": [
+            {"kind": j["kind"], "rows": j["rows"], "seconds": round(j["seconds"], 2)}
+            for j in slow.get("jobs", [])
+        ],
         "api_calls_by_kind": slow["report"]["api_calls"],
     }
     print(json.dumps(row), flush=True)

@@ -2,8 +2,12 @@
 
 The library's ``sf.bulk2`` helpers run a whole job in one go with no retry and no session
 renewal; taking the steps one by one lets a fault retry only the step that failed, and
-every poll is counted. Polling has a deadline (``[salesforce] bulk_timeout_s``): a job
-still running then is aborted and the wait ends with a clear error.
+every poll is counted. A job runs on the org's side after the call that starts it has
+answered, for seconds to minutes: polling starts short (``[salesforce] bulk_poll_s``) and
+backs off by half each time up to ``POLL_MAX_S``, so a quick job is seen done soon after it
+ends and a long one costs few calls (the wait past a job's end stays under half its run
+time, or ``POLL_MAX_S``). Polling has a deadline (``[salesforce] bulk_timeout_s``): no wait
+goes past it, and a job still running then is aborted and the wait ends with a clear error.
 """
 
 from __future__ import annotations
@@ -11,16 +15,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from simple_salesforce.bulk2 import _Bulk2Client
-from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential
+from tenacity import RetryError, Retrying, retry_if_result, stop_before_delay, wait_exponential
 
 from icpsync.connectors.salesforce.api import Api
 from icpsync.core.errors import ConnectorError, FatalError, RetriableError
 
 log = logging.getLogger(__name__)
 DONE = ("JobComplete", "Failed", "Aborted")
+#: the longest wait between two polls of a job.
+POLL_MAX_S = 2.0
+#: each wait between polls is this many times the one before.
+POLL_GROWTH = 1.5
 
 
 class BulkTimeout(RetriableError):
@@ -33,20 +42,34 @@ def client(obj: str, sf: Any) -> _Bulk2Client:
 
 
 def wait(
-    api: Api, obj: str, job_id: str, *, query: bool, poll_s: float, deadline_s: float
+    api: Api,
+    obj: str,
+    job_id: str,
+    *,
+    query: bool,
+    poll_s: float,
+    deadline_s: float,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Poll a job until it ends, at most ``deadline_s`` seconds; its final info.
+
+    The first poll comes ``poll_s`` after the call, then each wait is ``POLL_GROWTH`` times
+    the one before, at most ``POLL_MAX_S``; a wait that would end past the deadline is not
+    started.
 
     Raises:
         FatalError: the job failed or was aborted.
         BulkTimeout: the job was still running at the deadline (an abort was requested).
     """
     kind = f"bulk_query_poll_{obj.lower()}" if query else "bulk_ingest_poll"
-    time.sleep(poll_s)
+    started = time.monotonic()
+    sleep(min(poll_s, deadline_s))
+    first = min(poll_s * POLL_GROWTH, POLL_MAX_S)
     polling = Retrying(
         retry=retry_if_result(lambda info: info["state"] not in DONE),
-        stop=stop_after_delay(deadline_s),
-        wait=wait_exponential(multiplier=poll_s, exp_base=1.5, min=poll_s, max=2.0),
+        stop=stop_before_delay(max(0.0, deadline_s - (time.monotonic() - started))),
+        wait=wait_exponential(multiplier=first, exp_base=POLL_GROWTH, min=first, max=POLL_MAX_S),
+        sleep=sleep,
     )
     try:
         info = polling(lambda: api.call(kind, lambda c: client(obj, c).get_job(job_id, query)))

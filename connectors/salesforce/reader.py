@@ -5,13 +5,18 @@ page per call so that a transient fault retries that page, not the whole read. F
 ``bulk_read_threshold`` records (the first REST page's ``totalSize`` says how many) a Bulk
 2.0 query job is used and each CSV page is parsed as it arrives; nothing holds all records.
 Either way a page is read as columns (:class:`Page`): one list of values per field, no
-object per record.
+object per record. The next page of a chain is fetched (by one reader thread) while the
+caller works on the current one, so a page's round trip and the org's time to make it
+overlap the work on the page before; at most two pages are held. A read can also be
+started ahead (:meth:`Reader.start`): its first page and, when it is Bulk-sized, its job,
+which the org then runs while the caller does other work (reads the deals).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from simple_salesforce.bulk2 import Operation
 
@@ -21,6 +26,7 @@ from icpsync.connectors.salesforce.pages import CsvPage, JsonPage, Page
 
 QUERY_OPTIONS = {"Sforce-Query-Options": "batchSize=2000"}
 BULK_PAGE = 50_000
+R = TypeVar("R")
 
 
 class Reader:
@@ -34,12 +40,47 @@ class Reader:
     """
 
     def __init__(
-        self, api: Api, *, bulk_threshold: int, poll_s: float = 0.5, bulk_timeout_s: float = 3600
+        self, api: Api, *, bulk_threshold: int, poll_s: float = 0.1, bulk_timeout_s: float = 3600
     ):
         self.api = api
         self.bulk_threshold = bulk_threshold
         self.poll_s = poll_s
         self.bulk_timeout_s = bulk_timeout_s
+        self._pool: ThreadPoolExecutor | None = None
+        self._starter: ThreadPoolExecutor | None = None
+        #: (object, query) -> the started read: its first REST page, or its Bulk job's id.
+        self._started: dict[tuple[str, str], Future[tuple[Any, str | None]]] = {}
+
+    def close(self) -> None:
+        """Stop the reader threads (after the fetches they may be running)."""
+        self._started.clear()
+        for pool in (self._starter, self._pool):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._starter = None
+
+    def start(self, obj: str, query: str) -> None:
+        """Begin ``query`` now, on a thread of its own: its first page and, from the bulk
+        threshold, its Bulk job, which the org runs meanwhile. :meth:`pages` of the same
+        query (Bulk allowed) goes on from there; its errors are raised there."""
+        if self._starter is None:
+            self._starter = ThreadPoolExecutor(1, thread_name_prefix="sf-start")
+        key = (obj, query)
+        if key not in self._started:
+            self._started[key] = self._starter.submit(self._open, obj, query, True)
+
+    def _open(self, obj: str, query: str, allow_bulk: bool) -> tuple[Any, str | None]:
+        """The first REST page, or (from the bulk threshold) None and a Bulk job's id."""
+        page = self.api.call(
+            f"query_{obj.lower()}", lambda c: c.query(query, headers=QUERY_OPTIONS)
+        )
+        if allow_bulk and 0 < self.bulk_threshold <= int(page.get("totalSize") or 0):
+            job = self.api.call(
+                f"bulk_query_create_{obj.lower()}",
+                lambda c: bulk.client(obj, c).create_job(Operation.query, query),
+            )
+            return None, str(job["id"])
+        return page, None
 
     def pages(self, obj: str, query: str, *, allow_bulk: bool = True) -> Iterator[Page]:
         """The results of ``query``, a page at a time.
@@ -48,36 +89,58 @@ class Reader:
         the bulk threshold its records are dropped and a Bulk 2.0 job reads them instead
         (one call spent), else paging goes on. No separate ``COUNT()`` call is needed.
         """
-        page = self.api.call(
-            f"query_{obj.lower()}", lambda c: c.query(query, headers=QUERY_OPTIONS)
-        )
-        if allow_bulk and 0 < self.bulk_threshold <= int(page.get("totalSize") or 0):
-            yield from self._bulk(obj, query)
+        started = self._started.pop((obj, query), None) if allow_bulk else None
+        page, job_id = started.result() if started else self._open(obj, query, allow_bulk)
+        if job_id is not None:
+            yield from self._bulk(obj, job_id)
             return
-        while True:
-            yield JsonPage(page["records"])
-            if page["done"]:
-                return
-            page = self.api.call(f"query_more_{obj.lower()}", _more(page["nextRecordsUrl"]))
+        kind = f"query_more_{obj.lower()}"
 
-    def _bulk(self, obj: str, query: str) -> Iterator[Page]:
-        job = self.api.call(
-            f"bulk_query_create_{obj.lower()}",
-            lambda c: bulk.client(obj, c).create_job(Operation.query, query),
-        )
-        job_id = job["id"]
+        def following(page: Any) -> Callable[[], Any] | None:
+            if page["done"]:
+                return None
+            fetch = _more(page["nextRecordsUrl"])
+            return lambda: self.api.call(kind, fetch)
+
+        first = page
+        for each in self._chain(lambda: first, following):
+            yield JsonPage(each["records"])
+
+    def _bulk(self, obj: str, job_id: str) -> Iterator[Page]:
         bulk.wait(
             self.api, obj, job_id, query=True, poll_s=self.poll_s, deadline_s=self.bulk_timeout_s
         )
-        locator = ""
-        while True:
-            page = self.api.call(
-                f"bulk_query_results_{obj.lower()}", _results(obj, job_id, locator)
-            )
+        kind = f"bulk_query_results_{obj.lower()}"
+
+        def results(locator: str) -> Callable[[], Any]:
+            fetch = _results(obj, job_id, locator)
+            return lambda: self.api.call(kind, fetch)
+
+        def following(page: Any) -> Callable[[], Any] | None:
+            return results(page["locator"]) if page["locator"] else None
+
+        for page in self._chain(results(""), following):
             yield CsvPage(page["records"])
-            locator = page["locator"]
-            if not locator:
-                return
+
+    def _chain(
+        self, first: Callable[[], R], following: Callable[[R], Callable[[], R] | None]
+    ) -> Iterator[R]:
+        """The pages of a chain (``following(page)`` says how to fetch the next, or None
+        at the end), each next page fetched by the reader thread while the caller works on
+        the one just yielded. A fetch's error is raised where its page is wanted."""
+        if self._pool is None:  # kept across reads: its thread keeps its connection
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="sf-read")
+        pool = self._pool
+        ahead: Future[R] | None = pool.submit(first)
+        try:
+            while ahead is not None:
+                page = ahead.result()
+                fetch = following(page)
+                ahead = pool.submit(fetch) if fetch is not None else None
+                yield page
+        finally:
+            if ahead is not None:  # the caller stopped early: the fetched page is dropped
+                ahead.cancel()
 
 
 def _more(url: str) -> Callable[[Any], Any]:

@@ -167,6 +167,8 @@ class App(Routes):
         if path == "/__sandbox__/reset-stats" and method == "POST":
             self.reset()
             return Response(body={"ok": True})
+        if path == "/__sandbox__/jobs" and method == "GET":
+            return Response(body=self.jobs.timings())
         if path == "/__sandbox__/writes" and method == "GET":
             with self.org.lock:
                 return Response(body=dict(self.org.write_counts))

@@ -1,4 +1,11 @@
-"""Bulk API 2.0 jobs: query jobs paged by locator, ingest (update) jobs with row results."""
+"""Bulk API 2.0 jobs: query jobs paged by locator, ingest (update) jobs with row results.
+
+As in a real org, a job is processed after the call that creates (query) or closes (ingest)
+it has answered: that call validates and returns at once (``UploadComplete``), the work runs
+in a thread of its own (``InProgress``) and the job's status says ``JobComplete`` (or
+``Failed``) when it is done. How long each job took is kept (:meth:`Jobs.timings`): the
+server-side time a client waits for, which no count of calls shows.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import csv
 import io
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,12 +37,13 @@ class QueryJob:
     query: str
     operation: str
     header: list[str]
-    rows: list[list[str]]
-    polls: int = 0
+    rows: list[list[str]] = field(default_factory=list)
+    state: str = "UploadComplete"
+    #: seconds from creation to ``JobComplete`` (None while processing).
+    seconds: float | None = None
 
     def info(self) -> dict[str, Any]:
-        state = "UploadComplete" if self.polls == 0 else "JobComplete"
-        self.polls += 1
+        state = self.state
         return {
             "id": self.id,
             "operation": self.operation,
@@ -48,7 +57,13 @@ class QueryJob:
         }
 
     def page(self, locator: str, max_records: int) -> tuple[str, str, int]:
-        """CSV text, the next locator (``"null"`` at the end) and the row count."""
+        """CSV text, the next locator (``"null"`` at the end) and the row count.
+
+        Raises:
+            ApiError: the job is not complete yet (results need ``JobComplete``).
+        """
+        if self.state != "JobComplete":
+            raise ApiError(400, "INVALIDJOBSTATE", f"Job {self.id} is not complete: {self.state}")
         start = int(locator or 0)
         chunk = self.rows[start : start + max_records]
         end = start + len(chunk)
@@ -67,6 +82,8 @@ class IngestJob:
     succeeded: list[list[str]] = field(default_factory=list)
     failed: list[list[str]] = field(default_factory=list)
     error: str | None = None
+    #: seconds from ``UploadComplete`` to the end of processing (None while processing).
+    seconds: float | None = None
 
     def info(self) -> dict[str, Any]:
         return {
@@ -94,8 +111,14 @@ class Jobs:
         self.ingest_jobs: dict[str, IngestJob] = {}
         #: jobs never finish: their status stays ``InProgress`` (a stuck org, for deadlines).
         self.stalled = False
+        #: cleared, jobs started from then on wait (truly ``InProgress``) until it is set.
+        self.proceed = threading.Event()
+        self.proceed.set()
 
     def create_query(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Validate the query and take its rows now (the org's state at creation); the
+        result's CSV is made in the background, ``InProgress`` until it is ready."""
+        started = time.perf_counter()
         text = str(body.get("query") or "")
         query, rows = self.org.query(text)
         if query.count:
@@ -105,11 +128,20 @@ class Jobs:
             query=text,
             operation=str(body.get("operation") or "query"),
             header=query.fields,
-            rows=[[schema.to_csv(r[f]) for f in query.fields] for r in rows],
         )
         with self.lock:
             self.query_jobs[job.id] = job
-        return job.info() | {"state": "UploadComplete"}
+        answer = job.info()
+        job.state = "InProgress"
+
+        def process() -> None:
+            self.proceed.wait()
+            job.rows = [[schema.to_csv(r[f]) for f in query.fields] for r in rows]
+            job.seconds = time.perf_counter() - started
+            job.state = "JobComplete"
+
+        _background(process)
+        return answer
 
     def query_job(self, job_id: str) -> QueryJob:
         job = self.query_jobs.get(job_id)
@@ -144,13 +176,31 @@ class Jobs:
     def close(
         self, job_id: str, state: str, row_fault: Callable[[], bool] = lambda: False
     ) -> dict[str, Any]:
-        """``UploadComplete`` processes the rows now; ``Aborted`` drops them."""
+        """``UploadComplete`` answers at once and processes the rows in the background
+        (``InProgress`` until done); ``Aborted`` drops them."""
         job = self.ingest_job(job_id)
         if state == "Aborted":
             job.state = "Aborted"
             return job.info()
         if state != "UploadComplete" or job.state != "Open":
             raise ApiError(400, "INVALIDJOBSTATE", f"cannot move job from {job.state} to {state}")
+        job.state = "UploadComplete"
+        answer = job.info()
+        job.state = "InProgress"
+        started = time.perf_counter()
+
+        def process() -> None:
+            self.proceed.wait()
+            try:
+                self._process(job, row_fault)
+            except Exception as exc:  # a job that breaks fails, as in an org
+                job.state, job.error = "Failed", f"UNKNOWN_EXCEPTION : {exc}"
+            job.seconds = time.perf_counter() - started
+
+        _background(process)
+        return answer
+
+    def _process(self, job: IngestJob, row_fault: Callable[[], bool]) -> None:
         rows: list[list[str]] = []
         for part in job.data:
             reader = csv.reader(io.StringIO(part))
@@ -160,7 +210,7 @@ class Jobs:
         id_col = next((i for i, h in enumerate(job.header) if h.lower() == "id"), None)
         if id_col is None:
             job.state, job.error = "Failed", "InvalidBatch : Field name not found : Id"
-            return job.info()
+            return
         for row in rows:
             values = {
                 h: (None if v == "#N/A" else v)
@@ -177,7 +227,22 @@ class Jobs:
             except RecordError as exc:
                 job.failed.append([row[id_col], f"{exc.code}:{exc.message}:--", *row])
         job.state = "JobComplete"
-        return job.info()
+
+    def timings(self) -> list[dict[str, Any]]:
+        """Each finished job's kind, rows and processing seconds, in creation order."""
+        with self.lock:
+            jobs: list[QueryJob | IngestJob] = [*self.query_jobs.values()]
+            jobs += self.ingest_jobs.values()
+        out = []
+        for job in sorted(jobs, key=lambda j: j.id):
+            if job.seconds is None:
+                continue
+            if isinstance(job, QueryJob):
+                kind, rows = "query", len(job.rows)
+            else:
+                kind, rows = "ingest", len(job.succeeded) + len(job.failed)
+            out.append({"id": job.id, "kind": kind, "rows": rows, "seconds": job.seconds})
+        return out
 
     def results(self, job_id: str, kind: str) -> str:
         job = self.ingest_job(job_id)
@@ -188,3 +253,7 @@ class Jobs:
         if kind == "unprocessedrecords":
             return _csv([job.header])
         raise ApiError(404, "NOT_FOUND", f"unknown result set {kind}")
+
+
+def _background(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="sandbox-bulk-job", daemon=True).start()
