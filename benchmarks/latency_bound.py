@@ -122,8 +122,6 @@ def _full_sync(crm: str, folder: Path, args: argparse.Namespace, latency_ms: int
         started, cpu = time.perf_counter(), time.process_time()
         sandbox_cpu = sandbox.cpu_s()
         try:
-            if args.start_accounts_ahead:  # what the engine would do before reading deals
-                connector.start_account_read(None)
             report = run_once(settings, connector=connector, state=state)
         finally:
             connector.close()
@@ -186,12 +184,6 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--rate-limit", type=int, help="HubSpot sandbox requests per 10 s.")
     parser.add_argument("--no-baseline", action="store_true", help="Skip the run with no latency.")
-    parser.add_argument(
-        "--start-accounts-ahead",
-        action="store_true",
-        help="Salesforce: start the accounts' read (its Bulk job) before the sync reads deals, "
-        "as the engine would with SalesforceConnector.start_account_read.",
-    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="icpsync-latency-") as tmp:
         fast = None if args.no_baseline else _full_sync(args.crm, Path(tmp), args, 0)
@@ -203,7 +195,6 @@ def main() -> None:
         "accounts": args.accounts,
         "opportunities": args.opportunities,
         "latency_ms": args.latency_ms,
-        "start_accounts_ahead": args.start_accounts_ahead,
         "calls": slow["calls"],
         "rate_limit_per_10s": slow["rate_limit_per_10s"] if args.crm == "hubspot" else None,
         "seconds_no_latency": round(fast["seconds"], 2) if fast else None,

@@ -34,7 +34,7 @@ class SalesforceSettings(Section):
     max_retries: int = Field(default=5, ge=0)
     lock_retries: int = Field(default=3, ge=0)
     write_concurrency: int = Field(default=4, ge=1, le=25)
-    bulk_poll_s: float = Field(default=0.1, gt=0)
+    bulk_poll_s: float = Field(default=0.5, gt=0)
     bulk_timeout_s: float = Field(default=3600.0, gt=0)
     # What reps see (install / uninstall): the page-layout section, its layouts, the report.
     #: label of the section install adds to the Account page layouts.
