@@ -198,33 +198,3 @@ def test_history_and_drift_are_recorded(file_config: Path) -> None:
     assert drift and "tier_mix" in drift[0]
     assert state.last_full_histogram("file", org=_org(settings)) is not None
     state.close()
-
-
-class StartingFileConnector(FileConnector):
-    """Records when the sync asks it to begin the accounts' read, and with which cursor."""
-
-    events: ClassVar[list[tuple[str, datetime | None]]] = []
-
-    def start_account_read(self, since: datetime | None = None) -> None:
-        self.events.append(("start", since))
-
-    def read_opportunity_batches(self, since: datetime | None = None):  # type: ignore[no-untyped-def]
-        self.events.append(("deals", since))
-        return super().read_opportunity_batches(since)
-
-
-def test_the_accounts_read_is_started_before_the_deals_with_the_runs_cursor(
-    file_config: Path, tmp_path: Path
-) -> None:
-    settings = load_settings(file_config)
-    state = StateStore(settings.state.database_url())
-    StartingFileConnector.events = []
-    first = _run(settings, state, StartingFileConnector.from_settings(settings))
-    assert first.mode == "full"
-    assert StartingFileConnector.events[:2] == [("start", None), ("deals", None)]
-    StartingFileConnector.events = []
-    second = _run(settings, state, StartingFileConnector.from_settings(settings))
-    assert second.mode == "incremental"
-    started = StartingFileConnector.events[0]
-    assert started[0] == "start" and started[1] is not None
-    assert StartingFileConnector.events[1][0] == "deals"

@@ -163,3 +163,31 @@ def test_the_run_row_counts_are_recorded_first_then_at_most_once_a_second(
         clock[0] += PROGRESS_EVERY_S / 2.5
     assert recorded == [500, 2000, 3500]  # at 0 s, then 1.2 s and 2.4 s later
     assert state.list_runs("crm", org="o1")[0]["scored"] == 3500
+
+
+def test_the_first_counts_with_accounts_read_are_recorded_at_once(
+    state: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The deal read's checkpoints come first (no account read yet): the first checkpoint
+    # after accounts are read records at once, so a run killed soon after shows them.
+    clock = [100.0]
+    monkeypatch.setattr(ledger_module.time, "monotonic", lambda: clock[0])
+    report = RunReport(crm="crm", org="o1")
+    ledger = _ledger(state, report)
+    ledger.start()
+    recorded: list[int] = []
+    keep = state.record_progress
+    monkeypatch.setattr(
+        state,
+        "record_progress",
+        lambda run_id, r: (recorded.append(r.accounts_read), keep(run_id, r)),
+    )
+    ledger.checkpoint()  # deals read, no account yet
+    clock[0] += PROGRESS_EVERY_S / 10
+    report.accounts_read = 500
+    ledger.checkpoint()
+    clock[0] += PROGRESS_EVERY_S / 10
+    report.accounts_read = 1000
+    ledger.checkpoint()
+    assert recorded == [0, 500]
+    assert state.list_runs("crm", org="o1")[0]["accounts_read"] == 500

@@ -178,13 +178,6 @@ class SalesforceConnector:
         )
         return self._account_batches(queries, allow_bulk=False)
 
-    def start_account_read(self, since: datetime | None = None) -> None:
-        """Begin what :meth:`read_account_batches` (same ``since``) will read: the first page
-        and, for a Bulk-sized read, the Bulk query job, which the org runs while the caller
-        reads the deals. Calls and results are those of the read alone."""
-        obj = self.field_map.account.object
-        self.reader.start(obj, soql.accounts(obj, self._account_fields(), since))
-
     def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
         """Accounts (``SystemModstamp >= since`` when given) with their current ICP values."""
         return chain.from_iterable(self.read_account_batches(since))

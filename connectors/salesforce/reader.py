@@ -40,34 +40,19 @@ class Reader:
     """
 
     def __init__(
-        self, api: Api, *, bulk_threshold: int, poll_s: float = 0.1, bulk_timeout_s: float = 3600
+        self, api: Api, *, bulk_threshold: int, poll_s: float = 0.5, bulk_timeout_s: float = 3600
     ):
         self.api = api
         self.bulk_threshold = bulk_threshold
         self.poll_s = poll_s
         self.bulk_timeout_s = bulk_timeout_s
         self._pool: ThreadPoolExecutor | None = None
-        self._starter: ThreadPoolExecutor | None = None
-        #: (object, query) -> the started read: its first REST page, or its Bulk job's id.
-        self._started: dict[tuple[str, str], Future[tuple[Any, str | None]]] = {}
 
     def close(self) -> None:
         """Stop the reader threads (after the fetches they may be running)."""
-        self._started.clear()
-        for pool in (self._starter, self._pool):
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = self._starter = None
-
-    def start(self, obj: str, query: str) -> None:
-        """Begin ``query`` now, on a thread of its own: its first page and, from the bulk
-        threshold, its Bulk job, which the org runs meanwhile. :meth:`pages` of the same
-        query (Bulk allowed) goes on from there; its errors are raised there."""
-        if self._starter is None:
-            self._starter = ThreadPoolExecutor(1, thread_name_prefix="sf-start")
-        key = (obj, query)
-        if key not in self._started:
-            self._started[key] = self._starter.submit(self._open, obj, query, True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
 
     def _open(self, obj: str, query: str, allow_bulk: bool) -> tuple[Any, str | None]:
         """The first REST page, or (from the bulk threshold) None and a Bulk job's id."""
@@ -89,8 +74,7 @@ class Reader:
         the bulk threshold its records are dropped and a Bulk 2.0 job reads them instead
         (one call spent), else paging goes on. No separate ``COUNT()`` call is needed.
         """
-        started = self._started.pop((obj, query), None) if allow_bulk else None
-        page, job_id = started.result() if started else self._open(obj, query, allow_bulk)
+        page, job_id = self._open(obj, query, allow_bulk)
         if job_id is not None:
             yield from self._bulk(obj, job_id)
             return

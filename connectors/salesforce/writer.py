@@ -127,7 +127,7 @@ class Writer:
         bulk_threshold: int,
         concurrency: int,
         lock_retries: int,
-        poll_s: float = 0.1,
+        poll_s: float = 0.5,
         bulk_timeout_s: float = 3600,
     ):
         self.api, self.obj, self.icp = api, obj, icp

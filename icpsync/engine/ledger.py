@@ -71,6 +71,7 @@ class RunLedger:
         self.run_id: int | None = None
         self.started = time.perf_counter()
         self._recorded: float | None = None  # when the counts were last recorded (monotonic)
+        self._recorded_accounts = False  # whether counts with accounts read were recorded
         # An in-memory SQLite database is one per thread: no other process can take the
         # lease over, and a heartbeat thread would see an empty database.
         shared = state is not None and state.url not in ("sqlite://", "sqlite:///:memory:")
@@ -127,7 +128,8 @@ class RunLedger:
 
     def checkpoint(self) -> None:
         """Between batches: a lost lease or a stop request stops the run; the counts so far
-        are kept in the run's row (at the first checkpoint, then at most every
+        are kept in the run's row (at the first checkpoint and the first with accounts read,
+        then at most every
         ``PROGRESS_EVERY_S``: a run that dies is recorded with its counts of at most that
         long ago; one that stops or ends records its final counts)."""
         report = self.report
@@ -141,8 +143,14 @@ class RunLedger:
         if self.state is None or self.run_id is None:
             return
         now = time.monotonic()
-        if self._recorded is not None and now - self._recorded < PROGRESS_EVERY_S:
+        first_accounts = report.accounts_read > 0 and not self._recorded_accounts
+        if (
+            self._recorded is not None
+            and now - self._recorded < PROGRESS_EVERY_S
+            and not first_accounts
+        ):
             return
+        self._recorded_accounts = self._recorded_accounts or report.accounts_read > 0
         self._recorded = now
         self.tally()
         self.state.record_progress(self.run_id, report)

@@ -213,7 +213,6 @@ def _run(run: _Run) -> None:
     settings, connector, profile, report = run.settings, run.connector, run.profile, run.report
     now, cursor, ledger, edits = run.now, run.cursor, run.ledger, run.edits
     recent_since = (now - timedelta(days=settings.drift.recent_win_days)).date()
-    _start_account_read(connector, cursor)
     source, touched, recent_wins = _read_opportunities(
         connector, report, run.cache, cursor, run.opp_cursor, recent_since, ledger.checkpoint
     )
@@ -287,14 +286,6 @@ def _count_recent_wins(
     for account_id, tier in zip(ids, tiers, strict=True):
         if account_id in recent_wins:
             by_tier[tier] += recent_wins[account_id]
-
-
-def _start_account_read(connector: Connector, cursor: datetime | None) -> None:
-    """Let a connector that can begin the accounts' read while the deals are read (a
-    Salesforce Bulk query job runs on the org's side meanwhile); same calls, same results."""
-    start = getattr(connector, "start_account_read", None)
-    if callable(start):
-        start(cursor)
 
 
 def _unavailable_fields(connector: Connector) -> dict[str, str]:

@@ -185,35 +185,3 @@ def test_the_next_page_is_fetched_while_the_current_one_is_read(
         assert box.stats().get(more, 0) <= (2 if bulk_read else 1)
     finally:
         connector.close()
-
-
-@pytest.mark.parametrize("bulk_read_threshold", [0, 1], ids=["rest", "bulk"])
-def test_an_account_read_started_ahead_runs_while_the_caller_does_other_work(
-    sf, sandbox: Sandbox, bulk_read_threshold: int
-) -> None:  # type: ignore[no-untyped-def]
-    settings = sf.settings_for(sandbox, bulk_read_threshold=bulk_read_threshold)
-    sf.install(settings)
-
-    def read(*, ahead: bool) -> tuple[list[str], dict[str, int]]:
-        connector = sf.connector_for(settings)
-        try:
-            connector.unavailable_fields()  # the describe, before the counting starts
-            sandbox.reset_stats()
-            if ahead:
-                connector.start_account_read()
-                opened = "bulk_query_create" if bulk_read_threshold else "query"
-                # the org has the query (and its job) before the accounts are asked for
-                assert _until(lambda: sandbox.stats().get(opened, 0) == 1)
-                assert sandbox.stats().get("bulk_query_results", 0) == 0
-            ids = [i for batch in connector.read_account_batches() for i in batch.ids]
-            return ids, sandbox.stats()
-        finally:
-            connector.close()
-
-    alone_ids, alone_calls = read(ahead=False)
-    ahead_ids, ahead_calls = read(ahead=True)
-    assert ahead_ids == alone_ids and len(set(alone_ids)) == sandbox.data.accounts
-    polls = "bulk_query_poll"
-    assert {k: v for k, v in ahead_calls.items() if k not in (polls, "total")} == {
-        k: v for k, v in alone_calls.items() if k not in (polls, "total")
-    }
