@@ -103,28 +103,38 @@ class Reader:
         def following(page: Any) -> Callable[[], Any] | None:
             return results(page["locator"]) if page["locator"] else None
 
-        for page in self._chain(results(""), following):
+        # Not fetched ahead: a results page is up to BULK_PAGE rows of text, and holding two
+        # took a 1,000,000-account sync's peak memory to the edge of its budget.
+        for page in self._chain(results(""), following, ahead=False):
             yield CsvPage(page["records"])
 
     def _chain(
-        self, first: Callable[[], R], following: Callable[[R], Callable[[], R] | None]
+        self,
+        first: Callable[[], R],
+        following: Callable[[R], Callable[[], R] | None],
+        *,
+        ahead: bool = True,
     ) -> Iterator[R]:
         """The pages of a chain (``following(page)`` says how to fetch the next, or None
-        at the end), each next page fetched by the reader thread while the caller works on
-        the one just yielded. A fetch's error is raised where its page is wanted."""
+        at the end); with ``ahead`` each next page is fetched by the reader thread while the
+        caller works on the one just yielded, else once the caller is done with it. A
+        fetch's error is raised where its page is wanted."""
         if self._pool is None:  # kept across reads: its thread keeps its connection
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="sf-read")
         pool = self._pool
-        ahead: Future[R] | None = pool.submit(first)
+        pending: Future[R] | None = pool.submit(first)
         try:
-            while ahead is not None:
-                page = ahead.result()
-                fetch = following(page)
-                ahead = pool.submit(fetch) if fetch is not None else None
-                yield page
+            while pending is not None:
+                page: R | None = pending.result()
+                fetch = following(page)  # type: ignore[arg-type]
+                pending = pool.submit(fetch) if ahead and fetch is not None else None
+                yield page  # type: ignore[misc]
+                page = None  # not held while the next one is fetched
+                if not ahead and fetch is not None:
+                    pending = pool.submit(fetch)
         finally:
-            if ahead is not None:  # the caller stopped early: the fetched page is dropped
-                ahead.cancel()
+            if pending is not None:  # the caller stopped early: the fetched page is dropped
+                pending.cancel()
 
 
 def _more(url: str) -> Callable[[Any], Any]:
