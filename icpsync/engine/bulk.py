@@ -149,15 +149,23 @@ def _json_select(
     return names, select_sql, (*const, data)
 
 
-def _execute(conn: Connection, statement: str, parameters: tuple[Any, ...]) -> None:
+@contextmanager
+def _driver_cursor(conn: Connection, statement: str) -> Iterator[Any]:
+    """A cursor of the driver's own (no SQLAlchemy row per result), closed afterwards; its
+    errors raised as SQLAlchemy's."""
     driver = conn.connection.driver_connection
     assert driver is not None
     cursor = driver.cursor()
     try:
         with _driver_errors(conn, statement):
-            cursor.execute(statement, parameters)
+            yield cursor
     finally:
         cursor.close()
+
+
+def _execute(conn: Connection, statement: str, parameters: tuple[Any, ...]) -> None:
+    with _driver_cursor(conn, statement) as cursor:
+        cursor.execute(statement, parameters)
 
 
 def insert_tuples(
@@ -192,14 +200,8 @@ def insert_tuples(
 
 
 def _executemany(conn: Connection, statement: str, rows: Iterable[_Row]) -> None:
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    cursor = driver.cursor()
-    try:
-        with _driver_errors(conn, statement):
-            cursor.executemany(statement, rows)
-    finally:
-        cursor.close()
+    with _driver_cursor(conn, statement) as cursor:
+        cursor.executemany(statement, rows)
 
 
 def upsert_tuples(
@@ -341,14 +343,8 @@ def rows_by_ids(
     statement = _select_statement(conn, table, tuple(columns), key, tuple(equal))
     steps = _steps(conn, table, list(equal))
     values = [v if f is None else f(v) for v, f in zip(equal.values(), steps, strict=True)]
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    cursor = driver.cursor()
-    try:
-        with _driver_errors(conn, statement):
-            return cursor.execute(statement, (*values, json.dumps(list(ids)))).fetchall()
-    finally:
-        cursor.close()
+    with _driver_cursor(conn, statement) as cursor:
+        return list(cursor.execute(statement, (*values, json.dumps(list(ids)))).fetchall())
 
 
 def _select_statement(
