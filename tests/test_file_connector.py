@@ -83,3 +83,57 @@ def test_written_values_are_read_back_as_current(tmp_path: Path) -> None:
     assert current.reasons == "+25 target industry" and current.profile_version == "abc"
     assert current.scored_at == when
     assert again["x2"].current.score is None
+
+
+def _held_output(path: Path, rows: dict[str, dict[str, str]]) -> None:
+    columns = ["id", "icp_score", "icp_tier", "icp_tier_override"]
+    lines = [",".join(columns)]
+    lines += [",".join([key, *(row.get(c, "") for c in columns[1:])]) for key, row in rows.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_output_values_are_read_a_batch_at_a_time_past_the_first_batch(tmp_path: Path) -> None:
+    """Rows past the first batch get the output's values; the accounts file's override wins
+    over the output's, the output's score and tier over the accounts file's; a repeated id
+    is skipped with its row number; CSV and JSON Lines alike."""
+    from icpsync.connectors.file.connector import BATCH_ROWS
+    from icpsync.connectors.file.rejects import RejectLog
+
+    size = BATCH_ROWS * 2 + 10
+    late, later = f"a{BATCH_ROWS + 5}", f"a{size - 1}"
+    records = [
+        {"id": f"a{i}", "name": f"Co {i}", "icp_score": "10", "icp_tier_override": ""}
+        for i in range(size)
+    ]
+    records[size - 1]["icp_tier_override"] = "Tier 3"  # set in the accounts file
+    records.append({"id": late, "name": "again", "icp_score": "", "icp_tier_override": ""})
+    out = tmp_path / "scored.csv"
+    _held_output(
+        out,
+        {
+            late: {"icp_score": "81", "icp_tier": "Tier 1", "icp_tier_override": "Tier 2"},
+            later: {"icp_score": "55", "icp_tier": "Tier 2", "icp_tier_override": "Tier 1"},
+        },
+    )
+    csv_file = tmp_path / "a.csv"
+    columns = ["id", "name", "icp_score", "icp_tier_override"]
+    lines = [",".join(columns), *(",".join(r[c] for c in columns) for r in records)]
+    csv_file.write_text("\n".join(lines) + "\n")
+    jsonl_file = tmp_path / "a.jsonl"
+    jsonl_file.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    for accounts in (csv_file, jsonl_file):
+        rejects = RejectLog()
+        connector = FileConnector(accounts, output=out, rejects=rejects)
+        read = {a.id: a for a in connector.read_accounts()}
+        connector.close()
+        assert len(read) == size, accounts.name
+        held, set_in_file, plain = read[late].current, read[later].current, read["a7"].current
+        assert (held.score, held.tier, held.override) == (81, "Tier 1", "Tier 2")
+        assert (set_in_file.score, set_in_file.tier) == (55, "Tier 2")
+        assert set_in_file.override == "Tier 3"
+        assert (plain.score, plain.tier, plain.override) == (10, None, None)
+        assert connector.stats.skipped["duplicate_account_id"] == 1
+        [(_, repeat)] = rejects.duplicates
+        assert repeat.reason == "duplicate_account_id" and repeat.id == late
+        assert repeat.row == (size + 2 if accounts == csv_file else size + 1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import chain, islice
 from pathlib import Path
@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, ClassVar
 from icpsync.connectors.file.headers import describe_columns, match_columns, require_id
 from icpsync.connectors.file.rejects import RejectLog
 from icpsync.connectors.file.rows import (
-    CsvColumns,
     is_jsonl,
     read_csv_columns,
     read_header,
@@ -257,55 +256,37 @@ class FileConnector:
         )
         return fields, icp, not_signals
 
-    def _raw_account_maker(self) -> Callable[[Mapping[str, object]], dict[str, object]]:
-        """A function from a file row to the normaliser's raw record, the map read once."""
-        columns, icp, not_signals = self._account_columns()
-        override = self.field_map.icp.get("override")
-
-        def raw_account(row: Mapping[str, object]) -> dict[str, object]:
-            get = row.get
-            raw: dict[str, object] = {canonical: get(column) for canonical, column in columns}
-            raw["signals"] = _signals(row, not_signals)
-            store = self._output()
-            current = store.get(str(raw.get("id") or "").strip()) if store else {}
-            for raw_key, column in icp:
-                raw[raw_key] = current.get(column, get(column))
-            if override:
-                # A person's override is set in the accounts file; the output holds one
-                # only for a rep's kept edit (an empty cell for every other account).
-                raw[ICP_RAW_KEYS["override"]] = get(override) or current.get(override)
-            return raw
-
-        return raw_account
-
-    def _csv_account_batches(self, normaliser: Normaliser) -> Iterator[AccountBatch]:
-        """Accounts of a CSV file with no output file, cleaned a batch of rows at a time."""
+    def _account_columns_of(
+        self, path: Path
+    ) -> Iterator[tuple[dict[str, Sequence[object]], list[Mapping[str, object]] | None, list[int]]]:
+        """The accounts file :data:`BATCH_ROWS` rows at a time, as (raw key -> column, each
+        row's signals or None for none, the rows' numbers), the ICP columns read from the
+        output file where it holds the account (see :meth:`_with_current`)."""
         fields, icp, not_signals = self._account_columns()
-        pairs = fields + icp
-        path = self.accounts_path
-        batches = read_csv_columns(path, self._skip_row, BATCH_ROWS, self.text_format(path))
-        self._pending = [] if self.rejects is not None else None
-        try:
-            for batch in self._csv_batches(batches, pairs, not_signals, normaliser):
-                self._pass_on_rejects()
-                yield batch
-            self._pass_on_rejects()
-        finally:
-            self._pending = None
-
-    def _csv_batches(
-        self,
-        batches: Iterator[CsvColumns],
-        pairs: list[tuple[str, str]],
-        not_signals: set[str],
-        normaliser: Normaliser,
-    ) -> Iterator[AccountBatch]:
-        for header, cells, rows in batches:
+        pairs = fields + icp  # later pairs win, as in a record made row by row
+        override = self.field_map.icp.get("override")
+        fmt = self.text_format(path)
+        if is_jsonl(path):
+            numbered = read_numbered_rows(path, self._skip_row, fmt)
+            while chunk := list(islice(numbered, BATCH_ROWS)):
+                columns: dict[str, Sequence[object]] = {
+                    key: [row.get(column) for _, row in chunk] for key, column in pairs
+                }
+                if override:  # a JSON false or 0 is no override, as in the output's rule
+                    overrides = [row.get(override) or None for _, row in chunk]
+                    columns[ICP_RAW_KEYS["override"]] = overrides
+                signals: list[Mapping[str, object]] | None = [
+                    _signals(row, not_signals) for _, row in chunk
+                ]
+                yield self._with_current(columns, icp), signals, [n for n, _ in chunk]
+            return
+        for header, cells, rows in read_csv_columns(path, self._skip_row, BATCH_ROWS, fmt):
             position = {name: i for i, name in enumerate(header)}
-            absent = [None] * len(cells[0])
-            columns: dict[str, Sequence[str | None]] = {}
-            for key, column in pairs:  # later pairs win, as in the row-by-row record
-                columns[key] = cells[position[column]] if column in position else absent
+            absent = [None] * len(rows)
+            columns = {
+                key: cells[position[column]] if column in position else absent
+                for key, column in pairs
+            }
             extra = [name for name in header if name not in not_signals]
             signals = None
             if extra:
@@ -314,32 +295,57 @@ class FileConnector:
                     {k: v for k, v in zip(extra, row, strict=True) if v not in (None, "")}
                     for row in zip(*values, strict=True)
                 ]
-            yield accounts_from_columns(normaliser, columns, signals, rows=rows)
+            yield self._with_current(columns, icp), signals, rows
+
+    def _with_current(
+        self, columns: dict[str, Sequence[object]], icp: list[tuple[str, str]]
+    ) -> dict[str, Sequence[object]]:
+        """``columns`` with the ICP values the output file holds (one lookup per batch):
+        a value the output row has wins over the accounts file's; an override set in the
+        accounts file wins over the output's (the output holds one only for a rep's kept
+        edit)."""
+        store = self._output()
+        if store is None:
+            return columns
+        override = self.field_map.icp.get("override")
+        keys = [str(value or "").strip() for value in columns["id"]]
+        held = store.get_many(keys)
+        file_overrides = columns[ICP_RAW_KEYS["override"]] if override else None
+        if held:
+            for raw_key, column in icp:
+                columns[raw_key] = [
+                    held[key].get(column, value) if key in held else value
+                    for key, value in zip(keys, columns[raw_key], strict=True)
+                ]
+        if override and file_overrides is not None:
+            columns[ICP_RAW_KEYS["override"]] = [
+                value or (held[key].get(override) if key in held else None)
+                for key, value in zip(keys, file_overrides, strict=True)
+            ]
+        return columns
 
     def read_account_batches(self, since: datetime | None = None) -> Iterator[AccountBatch]:
-        """Accounts a batch at a time (those modified at or after ``since`` when the file
-        says so): the same accounts as :meth:`read_accounts`, in the same order."""
+        """Accounts a batch of rows at a time (those modified at or after ``since`` when the
+        file says so); each batch's rejects are passed on in row order."""
         path = self.accounts_path
         self.check_columns()
         normaliser = self._normaliser(path)
         self.stats.api_calls["read_accounts"] += 1
-        batches: Iterator[AccountBatch]
-        if self.output_path is None and not is_jsonl(path):
-            batches = self._csv_account_batches(normaliser)
-        else:
-            # One row at a time: the output store is read as the rows go by, between writes.
-            raw_account = self._raw_account_maker()
-            rows = read_numbered_rows(path, self._skip_row, self.text_format(path))
-            accounts = (normaliser.account(raw_account(row), row=number) for number, row in rows)
-            batches = (AccountBatch.from_accounts([a]) for a in accounts if a is not None)
-        for batch in batches:
-            if since is not None:
-                modified = batch.columns["last_modified"]
-                batch = batch.take(
-                    [i for i, at in enumerate(modified) if at is None or not at < since]
-                )
-            if len(batch):
-                yield batch
+        self._pending = [] if self.rejects is not None else None
+        try:
+            for columns, signals, rows in self._account_columns_of(path):
+                batch = accounts_from_columns(normaliser, columns, signals, rows=rows)
+                self._pass_on_rejects()
+                if since is not None:
+                    modified = batch.columns["last_modified"]
+                    batch = batch.take(
+                        [i for i, at in enumerate(modified) if at is None or not at < since]
+                    )
+                if len(batch):
+                    yield batch
+            self._pass_on_rejects()
+        finally:
+            self._pending = None
 
     def read_accounts(self, since: datetime | None = None) -> Iterator[Account]:
         """Stream accounts (those modified at or after ``since`` when the file says so)."""
@@ -419,9 +425,10 @@ class FileConnector:
                 key="file.output",
             )
         icp = self.field_map.icp
+        held = store.get_many(update.account_id for update in updates)
         rows = []
         for update in updates:
-            row = store.get(update.account_id) or {"id": update.account_id}
+            row = dict(held.get(update.account_id) or {"id": update.account_id})
             row[icp["score"]] = str(update.score)
             row[icp["tier"]] = update.tier
             row[icp["flags"]] = ";".join(update.flags)

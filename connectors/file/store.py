@@ -1,7 +1,7 @@
 """The output file's values, kept in a temporary SQLite table so memory stays flat.
 
-The previous output CSV is loaded once (streamed), looked up by id while accounts are
-read, updated by ``write_scores``, and streamed back out to the CSV on ``export``.
+The previous output CSV is loaded once (streamed), looked up a batch of ids at a time while
+accounts are read, updated by ``write_scores``, and streamed back out to the CSV on ``export``.
 """
 
 from __future__ import annotations
@@ -43,10 +43,13 @@ class OutputStore:
 
         self._db.executemany("INSERT OR REPLACE INTO rows (id, row) VALUES (?, ?)", rows())
 
-    def get(self, account_id: str) -> dict[str, str]:
-        """The stored row of one account (empty when it has none)."""
-        found = self._db.execute("SELECT row FROM rows WHERE id = ?", (account_id,)).fetchone()
-        return json.loads(found[0]) if found else {}
+    def get_many(self, account_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """The stored rows of the named accounts that have one, by id (one query)."""
+        wanted = json.dumps([key for key in account_ids if key])
+        found = self._db.execute(
+            "SELECT id, row FROM rows WHERE id IN (SELECT value FROM json_each(?))", (wanted,)
+        )
+        return {key: json.loads(text) for key, text in found}
 
     def put(self, rows: Iterable[dict[str, str]]) -> None:
         """Insert or replace rows (each with an ``id``)."""
