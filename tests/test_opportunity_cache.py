@@ -299,3 +299,16 @@ def test_a_deal_moved_after_a_reload_counts_for_its_new_account_only(tmp_path: P
     figures = cache.aggregates_for(["A1", "A2"])
     assert set(figures) == {"A2"} and figures["A2"].won_deals == 1
     state.close()
+
+
+@pytest.mark.parametrize("small", [oc.SMALL, 3])  # a set throughout; NumPy from the start
+def test_deal_holders_answer_for_accounts_added_before_and_after_a_lookup(
+    monkeypatch: pytest.MonkeyPatch, small: int
+) -> None:
+    monkeypatch.setattr(oc, "SMALL", small)
+    holders = oc.DealHolders()
+    holders.add(["A1", None, "A2", "A1", "A3", "A4"])
+    assert holders.which(["A0", "A4", "A1", "A9", "A2"]) == ["A4", "A1", "A2"]
+    holders.add(["A9", "A5"])  # after the first lookup: folded into what is kept
+    assert holders.which(["A9", "A0", "A5", "A3"]) == ["A9", "A5", "A3"]
+    assert holders.which([]) == [] and holders.which(["nobody"]) == []
