@@ -8,8 +8,12 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from icpsync.connectors.file import FileConnector
+from icpsync.core.batch import OpportunityBatch
 from icpsync.core.model import Opportunity, RecordFailure
+from icpsync.engine import opportunity_cache as oc
 from icpsync.engine.opportunity_cache import OpportunityCache
 from icpsync.engine.run_report import RunReport
 from icpsync.engine.settings import Settings, load_settings
@@ -232,3 +236,79 @@ def test_accounts_of_deals_stored_by_a_failed_run_are_read_by_the_next(
     assert retry.accounts_read == 2 and retry.written == 2
     assert OpportunityCache(state.engine, "file", _org(settings)).dirty() == set()
     state.close()
+
+
+def _deals(count: int, accounts: int) -> list[Opportunity]:
+    return [
+        Opportunity(
+            f"O{i}",
+            f"A{(i * 7) % accounts}",
+            is_closed=i % 3 != 0,
+            is_won=i % 2 == 0,
+            amount=1000.0 + i,
+            created=date(2025, 1 + i % 12, 1),
+            closed=date(2026, 1 + i % 12, 2) if i % 3 else None,
+        )
+        for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize("small", [oc.SMALL, 10])  # holders kept as a set, then as NumPy
+def test_after_a_reload_only_accounts_holding_deals_are_looked_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small: int
+) -> None:
+    monkeypatch.setattr(oc, "SMALL", small)
+    state = StateStore(f"sqlite:///{tmp_path / 's.db'}")
+    reloaded = OpportunityCache(state.engine, "crm", "org")
+    reloaded.clear()
+    deals = _deals(300, 1000)  # 300 accounts of 1000 hold deals
+    for start in range(0, len(deals), 70):
+        reloaded.put_batch(OpportunityBatch.from_opportunities(deals[start : start + 70]))
+    reloaded.flush()
+    asked: list[list[str]] = []
+    lookup = oc.rows_by_ids
+
+    def counted(conn, table, columns, key, ids, equal):  # type: ignore[no-untyped-def]
+        asked.append(list(ids))
+        return lookup(conn, table, columns, key, ids, equal)
+
+    monkeypatch.setattr(oc, "rows_by_ids", counted)
+    accounts = [f"A{i}" for i in range(1000)] + ["A1000", "nobody"]
+    holders = {d.account_id for d in deals}
+    unknown = OpportunityCache(state.engine, "crm", "org")  # not reloaded: asks for all
+    for start in range(0, len(accounts), 100):
+        batch = accounts[start : start + 100]
+        asked.clear()
+        assert reloaded.aggregates_for(batch) == unknown.aggregates_for(batch)
+        assert asked[-1] == batch  # the copy that did not reload it asked for every one
+        held = [a for a in batch if a in holders]
+        assert asked[:-1] == ([held] if held else [])  # the other only for the holders
+    assert not reloaded.aggregates_for(["A1000", "nobody"])
+    state.close()
+
+
+def test_a_deal_moved_after_a_reload_counts_for_its_new_account_only(tmp_path: Path) -> None:
+    state = StateStore(f"sqlite:///{tmp_path / 's.db'}")
+    cache = OpportunityCache(state.engine, "crm", "org")
+    cache.clear()
+    cache.put(Opportunity("O1", "A1", is_closed=True, is_won=True, closed=date(2026, 1, 2)))
+    cache.flush()
+    assert set(cache.aggregates_for(["A1", "A2"])) == {"A1"}
+    cache.put(Opportunity("O1", "A2", is_closed=True, is_won=True, closed=date(2026, 1, 2)))
+    assert cache.flush() == {"A1", "A2"}
+    figures = cache.aggregates_for(["A1", "A2"])
+    assert set(figures) == {"A2"} and figures["A2"].won_deals == 1
+    state.close()
+
+
+@pytest.mark.parametrize("small", [oc.SMALL, 3])  # a set throughout; NumPy from the start
+def test_deal_holders_answer_for_accounts_added_before_and_after_a_lookup(
+    monkeypatch: pytest.MonkeyPatch, small: int
+) -> None:
+    monkeypatch.setattr(oc, "SMALL", small)
+    holders = oc.DealHolders()
+    holders.add(["A1", None, "A2", "A1", "A3", "A4"])
+    assert holders.which(["A0", "A4", "A1", "A9", "A2"]) == ["A4", "A1", "A2"]
+    holders.add(["A9", "A5"])  # after the first lookup: folded into what is kept
+    assert holders.which(["A9", "A0", "A5", "A3"]) == ["A9", "A5", "A3"]
+    assert holders.which([]) == [] and holders.which(["nobody"]) == []

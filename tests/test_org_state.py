@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from conftest import REPO, write_synthetic
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from icpsync.cli import cli
 from icpsync.connectors.file import FileConnector
@@ -112,7 +112,9 @@ def test_state_of_the_previous_release_is_migrated_and_adopted_by_the_first_org(
     try:
         with state.engine.connect() as conn:
             version = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version"))
-            assert int(version.scalar_one()) == SCHEMA_VERSION == 4
+            assert int(version.scalar_one()) == SCHEMA_VERSION == 5
+            indexes = {i["name"] for i in inspect(conn).get_indexes("icpsync_score_history")}
+            assert "ix_icpsync_score_history_run_id" not in indexes  # version 5 dropped it
             for table in ORG_TABLES:  # every table kept its rows, with an empty org
                 orgs = {r[0] for r in conn.execute(select(table.c.org))}
                 assert orgs <= {""}

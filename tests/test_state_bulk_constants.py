@@ -1,9 +1,10 @@
 """Bulk writes given columns every row shares (``constants``) store what SQLAlchemy's
-generic statements store with those values in every row, on SQLite (where integer and
-text rows travel as one JSON array) and on a real PostgreSQL (``state_url``)."""
+generic statements store with those values in every row, on SQLite (where they are bound
+once per multi-row statement) and on a real PostgreSQL (``state_url``)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -104,30 +105,47 @@ def test_upsert_with_constants_replaces_what_the_generic_path_replaces(
     assert {r[2] for r in got} == {1, 2} and got[700][5] is None and got[0][5] == "x"
 
 
-def test_sqlite_sends_integer_and_text_rows_as_one_json_array(
+def test_sqlite_inserts_many_rows_a_statement_in_order_within_its_parameter_limit(
     state: StateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if state.engine.dialect.name != "sqlite":
-        pytest.skip("the JSON path is SQLite's")
-    fast, _ = _tables(state)
+        pytest.skip("multi-row statements are SQLite's path")
+    monkeypatch.setattr(bulk, "SQLITE_ROWS", 100)
+    fast, reference = _tables(state)
+    meta = MetaData()
+    ordered = Table(
+        "const_ordered",
+        meta,
+        Column("seq", Integer, primary_key=True, autoincrement=True),
+        Column("owner", String(32), nullable=False),
+        Column("id", String(16), nullable=False),
+        Column("run", Integer),
+        Column("count", Integer),
+        Column("note", String(32)),
+    )
+    meta.create_all(state.engine)
+    rows = [_values(i) for i in range(250)]
+    names = ("id", "count", "note")
     statements: list[str] = []
-    executemany = bulk._executemany
-    monkeypatch.setattr(
-        bulk,
-        "_executemany",
-        lambda conn, s, rows: (statements.append(s), executemany(conn, s, rows)),
-    )
-    execute = bulk._execute
-    monkeypatch.setattr(
-        bulk, "_execute", lambda conn, s, p: (statements.append(s), execute(conn, s, p))
-    )
     with state.engine.begin() as conn:
-        bulk.insert_tuples(conn, fast, COLUMNS, [_values(1)], constants={"owner": "o"})
-        bulk.upsert_tuples(conn, fast, COLUMNS, [_values(1, 2)], constants={"owner": "o"})
-        bulk.insert_tuples(conn, fast, ("owner", *COLUMNS), [("p", *_values(1))])
-    assert len(statements) == 3
-    assert "json_each" in statements[0] and "json_each" in statements[1]
-    assert "ON CONFLICT" in statements[1] and "VALUES" in statements[2]
+        driver = conn.connection.driver_connection
+        driver.set_trace_callback(statements.append)
+        bulk.insert_tuples(conn, fast, COLUMNS, rows, constants={"owner": "o", "run": 1})
+        inserted = [s for s in statements if s.startswith("INSERT")]
+        driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 20)  # (20 - 2) // 3: 6 rows
+        statements.clear()
+        bulk.upsert_tuples(conn, fast, COLUMNS, rows[:50], constants={"owner": "p", "run": 2})
+        limited = [s for s in statements if s.startswith("INSERT")]
+        bulk.insert_tuples(conn, ordered, names, rows[::-1], constants={"owner": "o", "run": 1})
+        driver.set_trace_callback(None)
+        _reference(conn, reference, rows, {"owner": "o", "run": 1})
+        _reference(conn, reference, rows[:50], {"owner": "p", "run": 2})
+        stored = [r.id for r in conn.execute(select(ordered).order_by(ordered.c.seq))]
+    # 250 rows: statements of 100, 100 and 50 rows; then nine of at most six rows
+    assert [s.count("), (") + 1 for s in inserted] == [100, 100, 50]
+    assert len(limited) == 9 and all("ON CONFLICT" in s for s in limited)
+    assert _rows(state, fast) == _rows(state, reference)
+    assert stored == [r[0] for r in rows[::-1]]  # each row stored in the order given
 
 
 def test_a_float_column_takes_the_row_path_with_the_same_result(state: StateStore) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -224,6 +225,22 @@ def test_history_rows_equal_the_generic_path_and_columns_equal_updates(
             flags=["", ""],
             profile_versions=["p", "p"],
         )
+
+
+def test_a_batch_of_history_is_numbered_in_account_order_keeping_each_accounts_own(
+    state: StateStore,
+) -> None:
+    updates = _updates(300)
+    shuffled = [u for i, u in enumerate(updates[::-1]) if i % 7] + updates[::-7]
+    again = replace(updates[10], score=99, tier="Tier 1")  # written twice in one batch
+    batch = [u for u in shuffled if u is not updates[10]]
+    batch[150:150] = [again]
+    batch.insert(0, updates[10])
+    state.record_history(4, "crm", batch, org="o1")
+    stored = _rows(state, history)  # in id order
+    assert [r[4] for r in stored] == sorted(u.account_id for u in batch)
+    tenth = [r[7] for r in stored if r[4] == updates[10].account_id]
+    assert tenth == [updates[10].score, 99]  # in the order it was given
 
 
 def test_written_values_upsert_equals_replacing_the_rows(state: StateStore, generic: Any) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import event, select
 from icpsync.core.human_edits import Written
 from icpsync.core.model import ConnectorStats, CurrentIcp, RecordFailure, ScoreUpdate
 from icpsync.engine import ledger as ledger_module
+from icpsync.engine import written_values
 from icpsync.engine.human_edit_check import HumanEditCheck
 from icpsync.engine.ledger import PROGRESS_EVERY_S, RunLedger
 from icpsync.engine.quarantine import Quarantine
@@ -45,15 +46,30 @@ def _ledger(state: StateStore, report: RunReport) -> RunLedger:
     return RunLedger(state, report, connector, holder=None, lease_seconds=60, now=NOW)
 
 
-def _lookups(state: StateStore) -> list[str]:
-    """The statements reading the written values from now on (appended as they run)."""
+def _lookups(state: StateStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements reading the written values from now on (appended as they run): the
+    look at the org through SQLAlchemy, the lookups by id on the driver's cursor."""
     seen: list[str] = []
 
+    inside: list[bool] = []  # in a lookup by ids (counted once, whatever its statements)
+
     def spy(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "icpsync_written" in statement:
+        select = statement.lstrip().upper().startswith("SELECT")
+        if select and "icpsync_written" in statement and not inside:
             seen.append(statement)
 
     event.listen(state.engine, "before_cursor_execute", spy)
+    lookup = written_values.rows_by_ids
+
+    def by_ids(conn: Any, table: Any, *args: Any) -> Any:
+        seen.append(f"rows_by_ids {table.name}")
+        inside.append(True)
+        try:
+            return lookup(conn, table, *args)
+        finally:
+            inside.pop()
+
+    monkeypatch.setattr(written_values, "rows_by_ids", by_ids)
     return seen
 
 
@@ -62,10 +78,10 @@ def _update(account_id: str, score: int, tier: str) -> ScoreUpdate:
 
 
 def test_lookups_on_an_org_without_rows_are_made_only_for_accounts_put_since(
-    state: StateStore,
+    state: StateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = WrittenValues(state.engine, "crm", "o1")
-    lookups = _lookups(state)
+    lookups = _lookups(state, monkeypatch)
     assert store.get(["a", "b"]) == {}
     assert len(lookups) == 1  # the one look at whether the org has any row
     assert store.get(["c"]) == {} and len(lookups) == 1  # nothing put: no query
@@ -76,11 +92,13 @@ def test_lookups_on_an_org_without_rows_are_made_only_for_accounts_put_since(
     assert store.get(["z"]) == {"z": Written("Tier 3", 40, "Tier 1", "Tier 3")}
 
 
-def test_an_org_with_rows_is_looked_up_every_time(state: StateStore) -> None:
+def test_an_org_with_rows_is_looked_up_every_time(
+    state: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     WrittenValues(state.engine, "crm", "o1").put_many(["a"], ["Tier 1"], [90])
     store = WrittenValues(state.engine, "crm", "o1")
     other_org = WrittenValues(state.engine, "crm", "o2")
-    lookups = _lookups(state)
+    lookups = _lookups(state, monkeypatch)
     assert store.get(["a", "b"]) == {"a": Written("Tier 1", 90)}
     WrittenValues(state.engine, "crm", "o1").put_many(["b"], ["Tier 4"], [10])  # elsewhere
     assert store.get(["b"]) == {"b": Written("Tier 4", 10)}

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_fixed
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: the longest org id kept (a Salesforce id is 18, a portal id ~10, a file path may be more).
 ORG_LENGTH = 255
 metadata = MetaData()
@@ -64,11 +64,13 @@ cursors = Table(
     Column("object", String(64), primary_key=True),
     Column("value", String(40), nullable=False),
 )
+#: no index on ``run_id`` (version 5 dropped it): nothing looks history up by run, and it
+#: cost every row written a second index entry.
 history = Table(
     "icpsync_score_history",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", Integer, nullable=False, index=True),
+    Column("run_id", Integer, nullable=False),
     Column("connection", String(64), nullable=False),
     Column("org", String(ORG_LENGTH), nullable=False, server_default=""),
     Column("account_id", String(64), nullable=False, index=True),
@@ -203,7 +205,8 @@ def _add_org(conn: Connection) -> None:
 #: schema version -> statements (or a function of the connection) that bring the previous
 #: version up to it (new tables are created by ``create_all``; version 2 added
 #: ``icpsync_opportunities`` and ``icpsync_dirty_accounts``; version 3 keys state by org;
-#: version 4 adds ``icpsync_failures`` and the runs' status and lease holder).
+#: version 4 adds ``icpsync_failures`` and the runs' status and lease holder; version 5
+#: drops the history's index on ``run_id``).
 MIGRATIONS: dict[int, list[str] | Any] = {
     2: [],
     3: _add_org,
@@ -211,6 +214,7 @@ MIGRATIONS: dict[int, list[str] | Any] = {
         "ALTER TABLE icpsync_runs ADD COLUMN status VARCHAR(16)",
         "ALTER TABLE icpsync_runs ADD COLUMN holder VARCHAR(128)",
     ],
+    5: ["DROP INDEX IF EXISTS ix_icpsync_score_history_run_id"],
 }
 
 

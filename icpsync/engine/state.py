@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -428,7 +429,7 @@ class StateStore:
         """:meth:`record_history` for a batch given as columns, one value per account:
         ``at`` the ISO time each was scored, ``flags`` each one's flags joined by ``;``
         (cut to 255 characters here). One bulk insert, in ``conn``'s transaction when
-        given."""
+        given; the batch's rows are numbered in the order of their account ids."""
         if not account_ids:
             return
         n = len(account_ids)
@@ -452,6 +453,9 @@ class StateStore:
                 varying[name] = values
         names = tuple(varying)
         rows = list(zip(*varying.values(), strict=True))
+        # In the accounts' order (a stable sort: an account's rows keep theirs), the rows go
+        # into the account index page after page, not at random places.
+        rows.sort(key=itemgetter(0))
         if conn is not None:
             insert_tuples(conn, history, names, rows, constants=constants)
             return
