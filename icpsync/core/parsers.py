@@ -1,4 +1,4 @@
-"""Read one raw value: text, numbers, booleans, dates, sets, vocabulary values, domains.
+"""Read one raw value: text, numbers, booleans, dates, sets, vocabulary values.
 
 Each parser is a pure function of its raw value: ``None`` (or missing text such as
 ``"N/A"``) gives ``None``; a value present but unusable raises :class:`Unusable` with the
@@ -196,17 +196,3 @@ def parse_set(raw: object) -> frozenset[str]:
 def parse_flags(raw: object) -> tuple[str, ...]:
     """A set of flags (:func:`parse_set`), sorted."""
     return tuple(sorted(parse_set(raw)))
-
-
-def clean_domain(text: str | None) -> str | None:
-    """A host name from a domain or URL text: lower case, no scheme, path or ``www.``."""
-    if text is None:
-        return None
-    low = text.lower()
-    for prefix in ("https://", "http://"):
-        if low.startswith(prefix):
-            low = low[len(prefix) :]
-    low = low.split("/", 1)[0]
-    if low.startswith("www."):
-        low = low[4:]
-    return low or None
