@@ -73,17 +73,3 @@ def test_folds_grow_with_what_is_folded() -> None:
     assert 40 <= folds <= 120  # one per 10 ids would be 2,000
     assert all(f"id{i}" in seen for i in range(0, 20_000, 7))
     assert "id20000" not in seen
-
-
-def test_folds_before_adding_so_a_last_batch_is_not_folded() -> None:
-    """The recent ids are folded when more are to be added, not once they are enough: a
-    run that ends with enough is never folded (and needs no NumPy)."""
-    seen = SeenIds(fold=10)
-    seen.update([f"a{i}" for i in range(8)])
-    seen.update([f"b{i}" for i in range(8)])  # 8 recent: room, whatever the batch
-    assert seen._hashes is None
-    assert not seen.isdisjoint(["b7"])
-    seen.update([f"c{i}" for i in range(3)])  # 16 recent: folded first
-    assert seen._hashes is not None and len(seen._recent) == 3
-    assert all(f"{p}{i}" in seen for p, n in (("a", 8), ("b", 8), ("c", 3)) for i in range(n))
-    assert "c3" not in seen

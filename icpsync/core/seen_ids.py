@@ -3,8 +3,8 @@ million records stays small.
 
 The newest ids sit in a set; when there are enough of them (:data:`FOLD`, or a sixteenth of
 those folded before, so that folding costs a constant share per id however many ids there
-are) their hashes are folded, before more ids are added, into a sorted NumPy array,
-searched a batch at a time with the batch's hashes sorted. Two different ids whose hashes collide would make the second count
+are) their hashes are folded into a sorted NumPy array, searched a batch at a time with the
+batch's hashes sorted. Two different ids whose hashes collide would make the second count
 as a repeat: with a million ids the odds of any collision are about 1 in 30 million. NumPy
 is imported at the first fold: a run of fewer ids does without it.
 """
@@ -51,9 +51,9 @@ class SeenIds:
     def add(self, key: str) -> None:
         """Remember one id."""
         if key not in self._recent:
-            self._maybe_fold()
             self._recent.add(key)
             self._pending.append(hash(key))
+        self._maybe_fold()
 
     def add_new(self, key: str) -> bool:
         """Remember one id; False when it was seen before."""
@@ -65,7 +65,6 @@ class SeenIds:
     def add_new_many(self, keys: Sequence[str]) -> list[bool]:
         """:meth:`add_new` of each key in turn (a key repeated within ``keys`` is new only
         the first time); the folded ids are searched for the whole batch at once."""
-        self._maybe_fold()
         folded = self._folded(list(map(hash, keys)))
         recent = self._recent
         out: list[bool] = []
@@ -76,14 +75,15 @@ class SeenIds:
                 recent.add(key)
                 self._pending.append(hash(key))
                 out.append(True)
+        self._maybe_fold()
         return out
 
     def update(self, keys: Iterable[str]) -> None:
         """Remember many ids."""
         listed = keys if isinstance(keys, list) else list(keys)
-        self._maybe_fold()
         self._recent.update(listed)
         self._pending.extend(map(hash, listed))
+        self._maybe_fold()
 
     def isdisjoint(self, keys: Iterable[object]) -> bool:
         """True when none of ``keys`` was seen."""
@@ -118,8 +118,6 @@ class SeenIds:
         return self._hashes[at] == wanted
 
     def _maybe_fold(self) -> None:
-        """Fold before ids are added, when the recent ones are enough: the last batch of a
-        run that never needs the room is not folded (nor NumPy imported for it)."""
         if len(self._recent) >= max(self._fold_at, self._size // FOLD_SHARE):
             self._fold()
 
