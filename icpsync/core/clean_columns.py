@@ -155,13 +155,14 @@ def remembered(
     except KeyError:
         pass
     distinct = set(values)
-    new = list(distinct.difference(memo))
-    answers = compute(new)
-    if len(memo) + len(new) <= MEMO_LIMIT:
-        memo.update(zip(new, answers, strict=True))
+    new = distinct.difference(memo)
+    listed = list(new)
+    answers = compute(listed)
+    if len(memo) + len(listed) <= MEMO_LIMIT:
+        memo.update(zip(listed, answers, strict=True))
         return list(map(memo.__getitem__, values))
-    lookup = dict(zip(new, answers, strict=True))
-    lookup.update((value, memo[value]) for value in distinct.intersection(memo))
+    lookup = dict(zip(listed, answers, strict=True))
+    lookup.update((value, memo[value]) for value in distinct - new)
     return list(map(lookup.__getitem__, values))
 
 
