@@ -145,15 +145,18 @@ def all_missing(values: Iterable[Any]) -> bool:
 
 
 def remembered(
-    memo: dict[Any, Any], values: Column, compute: Callable[[list[Any]], list[Any]]
+    memo: dict[Any, Any], values: Column, compute: Callable[[Column], list[Any]]
 ) -> list[Any]:
-    """The answer for every text value, ``compute`` (a list of values -> their answers, in
-    order) given each distinct one once; those answers are remembered while ``memo`` holds
-    fewer than :data:`MEMO_LIMIT`."""
+    """The answer for every text value, ``compute`` (values -> their answers, in order)
+    given each distinct one once; those answers are remembered while ``memo`` holds fewer
+    than :data:`MEMO_LIMIT`. Once it holds that many (the field's values seldom repeat:
+    timestamps, revenues) every value is computed where it stands."""
     try:
         return list(map(memo.__getitem__, values))
     except KeyError:
         pass
+    if len(memo) >= MEMO_LIMIT:  # a field of as many distinct values: each one where it is
+        return compute(values)
     distinct = set(values)
     new = distinct.difference(memo)
     listed = list(new)
