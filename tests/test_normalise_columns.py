@@ -157,3 +157,70 @@ def test_deals_come_as_a_batch_with_the_views_answers() -> None:
     ]
     assert one_by_one == [*batch, None, None]
     assert view_rejects == sorted(rejects, key=lambda r: r.row or 0)
+
+
+def test_refused_values_keep_their_places_among_those_parsed_in_c() -> None:
+    """A large column of text is parsed a distinct value at a time by ``map``; values it
+    refuses, at the start, in the middle, one after another and at the end, are each
+    counted and reported at their own record."""
+    normaliser, rejects = listening()
+    raw = ["x", "1", "2", "-3", "lots", "4", "1", "5", "6", "nan", "7", "many", "8", "9", "?"]
+    ids = [f"A{i}" for i in range(len(raw))]
+    batch = accounts_from_columns(normaliser, {"id": ids, "annual_revenue": raw})
+    assert batch.columns["annual_revenue"] == [
+        None, 1.0, 2.0, None, None, 4.0, 1.0, 5.0, 6.0, None, 7.0, None, 8.0, 9.0, None,
+    ]  # fmt: skip
+    assert normaliser.stats.bad_values["annual_revenue"] == 4
+    assert [(r.id, r.value, r.reason) for r in rejects] == [
+        ("A0", "x", "not a number"),
+        ("A3", "-3", "negative"),
+        ("A4", "lots", "not a number"),
+        ("A11", "many", "not a number"),
+    ]
+
+
+def test_domains_of_a_large_column_lose_scheme_path_and_www() -> None:
+    raw = [
+        "https://www.Acme.com/about", " http://beta.io ", "https://http://x.com/a",
+        "http://https://foo.org", "WWW.Gamma.NET", "www.", "https://", "wwww.delta.com",
+        "epsilon.co/x/y", None, "", "N/A", "zeta.com",
+    ]  # fmt: skip
+    normaliser, _ = listening()
+    ids = [f"A{i}" for i in range(len(raw))]
+    small = [
+        accounts_from_columns(listening()[0], {"id": [i], "domain": [d]})
+        for i, d in zip(ids, raw, strict=True)
+    ]
+    batch = accounts_from_columns(normaliser, {"id": ids, "domain": raw})
+    expected = [
+        "acme.com", "beta.io", "x.com", "https:", "gamma.net", None, None, "wwww.delta.com",
+        "epsilon.co", None, None, None, "zeta.com",
+    ]  # fmt: skip
+    assert batch.columns["domain"] == expected
+    assert [b.columns["domain"][0] for b in small] == expected
+
+
+def test_a_full_memo_parses_each_value_where_it_stands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a field remembers its limit of texts, later batches parse their values in
+    place: the same answers, counts and rejects as remembering them."""
+    monkeypatch.setattr("icpsync.core.clean_columns.MEMO_LIMIT", 4)
+    normaliser, rejects = listening()
+    stamps = [
+        ["2024-05-15T00:01:26.000Z", "bad", "2024-05-16", None, "2024-05-15T00:01:26.000Z"],
+        ["1715731200000", "2024-05-15T10:00:00+0530", "bad", "", "2024-13-01", "N/A"],
+    ]
+    got = []
+    for number, raw in enumerate(stamps):
+        ids = [f"B{number}-{i}" for i in range(len(raw))]
+        got.append(accounts_from_columns(normaliser, {"id": ids, "last_modified": raw}))
+    utc = UTC
+    assert got[0].columns["last_modified"] == [
+        datetime(2024, 5, 15, 0, 1, 26, tzinfo=utc), None, datetime(2024, 5, 16, tzinfo=utc),
+        None, datetime(2024, 5, 15, 0, 1, 26, tzinfo=utc),
+    ]  # fmt: skip
+    assert got[1].columns["last_modified"] == [
+        datetime(2024, 5, 15, tzinfo=utc), datetime(2024, 5, 15, 4, 30, tzinfo=utc), None,
+        None, None, None,
+    ]  # fmt: skip
+    assert normaliser.stats.bad_values["last_modified"] == 3
+    assert [r.value for r in rejects] == ["bad", "bad", "2024-13-01"]

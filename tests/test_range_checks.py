@@ -52,3 +52,28 @@ def test_range_checks_placed_by_bisection_match_each_value(numbers: list, bisect
     placeable = each.ranges.lookup(list(set(numbers)), type(numbers[0])) is not None
     assert placeable is bisected
     assert placed == [each.missing if v is None else each._tested(v) for v in column]
+
+
+def test_numbers_remembered_across_batches_match_each_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A range field remembers its numbers' outcomes batch after batch, past its memo's
+    limit too (then each batch's numbers are placed afresh), and NaN or integers beyond
+    2**53 met in between change no answer."""
+    monkeypatch.setattr("icpsync.core.checks.VALUE_CACHE_LIMIT", 6)
+    checks = {"between": [200, 2000], "at_least": 1000, "at_most": 200.5}
+    field, each = _field(**checks), _field(**checks)
+    batches: list[list[Any]] = [
+        [5, 200, None, 5, 2001],
+        [200, 1000, 7, None],
+        [2**60, 200, None],  # one at a time; 200 still from memory
+        [1.5, 200.0, math.nan, None],
+        [-0.0, 0.0, 1999.5, 2000.0, 1e9, 3.0, 4.0, 5.0],  # the float memo fills here
+        [1999.5, 6.0, 7.0, None, 8.0],
+        [9, 10, 11, 12, 13, 200, 5],  # the int memo is full: placed afresh
+    ]
+    for column in batches:
+        assert field.column(column) == [
+            each.missing if v is None else each._tested(v) for v in column
+        ]
+    assert len(field.memos[int]) <= 6 + len(batches[-1])

@@ -13,6 +13,7 @@ one pass per column, no dict per record.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, tier_label
@@ -50,9 +51,9 @@ class CompanyColumns:
         """One page's columns (canonical key -> one raw value per record) and signals
         (per record, the signals with a value; None when the map has no signals)."""
         props = _properties(records)
-        columns: Columns = {"id": [record.get("id") for record in records]}
+        columns: Columns = {"id": _values(records, "id")}
         for key, name in self.properties.items():
-            columns[key] = [p.get(name) for p in props]
+            columns[key] = _values(props, name)
         for key in _TIER_KEYS:
             values = columns.get(key)
             if values is not None:
@@ -87,10 +88,8 @@ class DealColumns:
         """One page's columns: canonical key -> one raw value per deal; ``id`` is the
         deal's id and ``account_id`` its company (:func:`company_of`)."""
         props = _properties(records)
-        columns: Columns = {
-            key: [p.get(name) for p in props] for key, name in self.properties.items()
-        }
-        columns["id"] = [record.get("id") for record in records]
+        columns: Columns = {key: _values(props, name) for key, name in self.properties.items()}
+        columns["id"] = _values(records, "id")
         columns["account_id"] = list(map(company_of, records))
         return columns
 
@@ -106,7 +105,19 @@ def company_of(record: dict[str, Any]) -> str | None:
 
 def _properties(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each record's ``properties`` (an empty dict where it has none)."""
-    return [record.get("properties") or {} for record in records]
+    props = _values(records, "properties")
+    if all(props):
+        return props
+    return [p or {} for p in props]
+
+
+def _values(records: Sequence[dict[str, Any]], key: str) -> list[Any]:
+    """``record.get(key)`` of every record: ``dict.get`` mapped in C (a record that is not
+    a dict, in a broken payload, is asked as before, and fails as before)."""
+    try:
+        return list(map(dict.get, records, repeat(key)))
+    except TypeError:
+        return [record.get(key) for record in records]
 
 
 def _mirrored(

@@ -301,14 +301,21 @@ class FieldChecks:
         classes = set(map(type, values))
         classes.discard(type(None))
         cls = classes.pop() if len(classes) == 1 else None
+        memo = self.memos.get(cls) if cls is not None else None
         if self.ranges is not None and (cls is int or cls is float):
+            assert memo is not None  # a range field remembers ints and floats
             distinct = set(values)
             distinct.discard(None)
-            placed = self.ranges.lookup(list(distinct), cls)
+            # remembered (headcounts repeat across batches) until the memo holds its limit,
+            # passed by at most one batch's numbers; then every distinct number is placed
+            room = len(memo) < VALUE_CACHE_LIMIT
+            placed = self.ranges.lookup(list(distinct.difference(memo) if room else distinct), cls)
             if placed is not None:
+                if room:
+                    memo.update(placed)
+                    return list(map(memo.get, values, repeat(self.missing)))
                 placed[None] = self.missing
                 return list(map(placed.__getitem__, values))
-        memo = self.memos.get(cls) if cls is not None else None
         if memo is None:  # mixed, unhashable or never-remembered values: one at a time
             missing, outcomes = self.missing, self.outcomes
             return [missing if v is None else outcomes(v) for v in values]
@@ -317,10 +324,12 @@ class FieldChecks:
         if self.keys is not None and cls is str:
             # text in no list has a fixed outcome; the few that are in one are remembered
             listed = list(distinct)
-            lookup = dict.fromkeys(listed, self.unmatched)
             keys = map(str.lower, map(str.strip, listed))
-            for value in compress(listed, map(self.keys.__contains__, keys)):
-                lookup[value] = self.outcomes(value)
+            lookup = {
+                v: self.outcomes(v) for v in compress(listed, map(self.keys.__contains__, keys))
+            }
+            lookup[None] = self.missing
+            return list(map(lookup.get, values, repeat(self.unmatched)))
         else:
             for value in distinct.difference(memo):
                 self.outcomes(value)  # remembered while the memo has room

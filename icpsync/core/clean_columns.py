@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import compress, repeat
-from operator import contains, itemgetter, methodcaller, or_
+from functools import partial
+from itertools import repeat
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from icpsync.core.model import TIERS, ConnectorStats
@@ -24,7 +25,6 @@ from icpsync.core.parsers import (
     Refused,
     Unusable,
     Vocabulary,
-    clean_domain,
     clean_text,
     parse_flags,
     parse_set,
@@ -44,7 +44,8 @@ Addresses = Sequence[tuple[int | None, str | None]] | None
 _TEXT_CLASSES = frozenset({str, type(None)})
 _NOTHING = frozenset({None, ""})
 _TIERS_OR_NONE: frozenset[str | None] = frozenset({*TIERS, None})
-_URL_START = methodcaller("startswith", ("http://", "https://", "www."))
+_HTTPS, _HTTP, _WWW = repeat("https://"), repeat("http://"), repeat("www.")
+_TO_SLASH = methodcaller("partition", "/")
 _first = itemgetter(0)
 _NONE_AS_EMPTY: dict[Any, str] = {None: ""}
 _EMPTY_AS_NONE: dict[Any, None] = {"": None}
@@ -143,20 +144,28 @@ def all_missing(values: Iterable[Any]) -> bool:
         return False
 
 
-def remembered(memo: dict[Any, Any], values: Column, compute: Callable[[Any], Any]) -> list[Any]:
-    """``compute`` of every text value, each distinct one computed once (and remembered
-    while ``memo`` holds fewer than :data:`MEMO_LIMIT`)."""
+def remembered(
+    memo: dict[Any, Any], values: Column, compute: Callable[[Column], list[Any]]
+) -> list[Any]:
+    """The answer for every text value, ``compute`` (values -> their answers, in order)
+    given each distinct one once; those answers are remembered while ``memo`` holds fewer
+    than :data:`MEMO_LIMIT`. Once it holds that many (the field's values seldom repeat:
+    timestamps, revenues) every value is computed where it stands."""
     try:
         return list(map(memo.__getitem__, values))
     except KeyError:
         pass
+    if len(memo) >= MEMO_LIMIT:  # a field of as many distinct values: each one where it is
+        return compute(values)
     distinct = set(values)
     new = distinct.difference(memo)
-    if len(memo) + len(new) <= MEMO_LIMIT:
-        for value in new:
-            memo[value] = compute(value)
+    listed = list(new)
+    answers = compute(listed)
+    if len(memo) + len(listed) <= MEMO_LIMIT:
+        memo.update(zip(listed, answers, strict=True))
         return list(map(memo.__getitem__, values))
-    lookup = {value: memo[value] if value in memo else compute(value) for value in distinct}
+    lookup = dict(zip(listed, answers, strict=True))
+    lookup.update((value, memo[value]) for value in distinct - new)
     return list(map(lookup.__getitem__, values))
 
 
@@ -166,6 +175,21 @@ def _attempt(parse: Callable[[object], object], raw: object) -> object:
         return parse(raw)
     except Unusable as exc:
         return exc.marker()
+
+
+def attempts(parse: Callable[[object], object], values: Iterable[Any]) -> list[Any]:
+    """:func:`_attempt` of every value, in order: ``parse`` is called by ``map`` in C, and
+    where it refuses a value the :class:`Refused` marker takes its place and the rest go on
+    (the list keeps what ``extend`` appended before the refusal)."""
+    rest = iter(values)
+    out: list[Any] = []
+    while True:
+        try:
+            out.extend(map(parse, rest))
+        except Unusable as exc:
+            out.append(exc.marker())
+        else:
+            return out
 
 
 def clean_column(
@@ -181,9 +205,9 @@ def clean_column(
         cleaned = list(map(memo.__getitem__, values))
     except (KeyError, TypeError):
         if is_text(values):
-            cleaned = remembered(memo, values, lambda raw: _attempt(parse, raw))
+            cleaned = remembered(memo, values, partial(attempts, parse))
         else:
-            cleaned = [_attempt(parse, raw) for raw in values]
+            cleaned = attempts(parse, values)
     if Refused in set(map(type, cleaned)):
         refused = [i for i, value in enumerate(cleaned) if value.__class__ is Refused]
         normaliser.stats.bad_values[name] += len(refused)
@@ -219,19 +243,17 @@ def text_column(values: Column) -> list[str | None]:
 
 
 def domain_column(values: Column) -> list[str | None]:
-    """:func:`clean_domain` of every value's text; plain host names (the usual case) in C,
-    the URLs (a scheme, a path or ``www.``) one by one."""
+    """The host name in every value's text: lower case, a leading ``https://`` then a
+    leading ``http://`` removed, everything from the first ``/`` on dropped, then a leading
+    ``www.``; nothing left is missing. Each step is one ``map`` in C."""
     texts = text_column(values)
-    gaps = None in texts
-    present: Iterable[Any] = map(_NONE_AS_EMPTY.get, texts, texts) if gaps else texts
-    lows: list[Any] = list(map(str.lower, present))
-    if "/" in "\0".join(lows) or any(map(_URL_START, lows)):
-        urls = map(or_, map(contains, lows, repeat("/")), map(_URL_START, lows))
-        for i in compress(range(len(lows)), urls):
-            lows[i] = clean_domain(texts[i])
-    if gaps:
-        return list(map(_EMPTY_AS_NONE.get, lows, lows))
-    return lows
+    present: Iterable[Any] = map(_NONE_AS_EMPTY.get, texts, texts) if None in texts else texts
+    lows = map(str.lower, present)
+    bare = map(str.removeprefix, map(str.removeprefix, lows, _HTTPS), _HTTP)
+    hosts = list(map(str.removeprefix, map(_first, map(_TO_SLASH, bare)), _WWW))
+    if "" in hosts:
+        return list(map(_EMPTY_AS_NONE.get, hosts, hosts))
+    return hosts  # type: ignore[return-value]
 
 
 def stack_of(normaliser: NormaliserState, raw: object) -> tuple[frozenset[str], int]:
@@ -256,10 +278,11 @@ def stack_column(
     try:
         pairs = list(map(memo.__getitem__, values))
     except (KeyError, TypeError):
+        stack = partial(stack_of, normaliser)
         if is_text(values):
-            pairs = remembered(memo, values, lambda raw: stack_of(normaliser, raw))
+            pairs = remembered(memo, values, lambda raws: list(map(stack, raws)))
         else:
-            pairs = [stack_of(normaliser, raw) for raw in values]
+            pairs = list(map(stack, values))
     if any(map(_second, pairs)):
         parse = normaliser.vocab_parser("tech_stack")
         for i, (_, bad) in enumerate(pairs):
@@ -281,7 +304,7 @@ def flags_column(normaliser: NormaliserState, values: Column) -> list[tuple[str,
         return list(map(memo.__getitem__, values))
     except (KeyError, TypeError):
         if is_text(values):
-            return remembered(memo, values, parse_flags)
+            return remembered(memo, values, lambda raws: list(map(parse_flags, raws)))
         return list(map(parse_flags, values))
 
 

@@ -1,4 +1,4 @@
-"""Read one raw value: text, numbers, booleans, dates, sets, vocabulary values, domains.
+"""Read one raw value: text, numbers, booleans, dates, sets, vocabulary values.
 
 Each parser is a pure function of its raw value: ``None`` (or missing text such as
 ``"N/A"``) gives ``None``; a value present but unusable raises :class:`Unusable` with the
@@ -98,9 +98,9 @@ def parse_int(raw: object) -> int | None:
 
 def parse_float(raw: object) -> float | None:
     """A finite non-negative number (``"1,200"``, ``"$3.5M"`` are not guessed at)."""
-    if isinstance(raw, bool):
-        raise Unusable(raw, "not a number")
-    if isinstance(raw, int | float):
+    if raw.__class__ is not str and isinstance(raw, int | float):  # text skips the tests
+        if isinstance(raw, bool):
+            raise Unusable(raw, "not a number")
         value = float(raw)
     else:
         text = clean_text(raw)
@@ -152,10 +152,8 @@ def parse_bool(raw: object) -> bool | None:
 
 def parse_datetime(raw: object) -> datetime | None:
     """An ISO 8601 date or datetime (``Z`` and ``+0000`` accepted), as aware UTC."""
-    if isinstance(raw, datetime):
-        value = raw
-    elif isinstance(raw, date):
-        value = datetime(raw.year, raw.month, raw.day)
+    if raw.__class__ is not str and isinstance(raw, date):  # text skips the tests
+        value = raw if isinstance(raw, datetime) else datetime(raw.year, raw.month, raw.day)
     else:
         text = clean_text(raw)
         if text is None:
@@ -196,17 +194,3 @@ def parse_set(raw: object) -> frozenset[str]:
 def parse_flags(raw: object) -> tuple[str, ...]:
     """A set of flags (:func:`parse_set`), sorted."""
     return tuple(sorted(parse_set(raw)))
-
-
-def clean_domain(text: str | None) -> str | None:
-    """A host name from a domain or URL text: lower case, no scheme, path or ``www.``."""
-    if text is None:
-        return None
-    low = text.lower()
-    for prefix in ("https://", "http://"):
-        if low.startswith(prefix):
-            low = low[len(prefix) :]
-    low = low.split("/", 1)[0]
-    if low.startswith("www."):
-        low = low[4:]
-    return low or None

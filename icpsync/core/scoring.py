@@ -80,6 +80,7 @@ class Scorer:
         self._penalty = [_gain(c.points, f"anti-ICP: {c.label}") for c in self._anti]
         self._tier_for = profile.tiers.tier_for
         self._outcomes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._gains: dict[tuple[int, str], tuple[Contribution, str]] = {}
 
     def score(self, account: Account, aggregates: Aggregates, as_of: datetime) -> IcpScore:
         """Score one account: a batch of one (see :meth:`score_batch`)."""
@@ -146,11 +147,21 @@ class Scorer:
         flat = list(chain.from_iterable(islice(key, len(self._fields))))
         return list(map(flat.__getitem__, self._order))
 
+    def _matched(self, index: int, text: str) -> tuple[Contribution, str]:
+        """Criterion ``index``'s contribution naming the text it matched (remembered)."""
+        gain = self._gains.get((index, text))
+        if gain is None:
+            c = self._criteria[index]
+            gain = _gain(c.points, f"{c.label} ({text})")
+            if len(self._gains) < CACHE_LIMIT:
+                self._gains[index, text] = gain
+        return gain
+
     def _assemble(self, hits: list[bool | str | None], override: str | None) -> tuple[Any, ...]:
         """Score, tier, flags, contributions and reasons for one set of outcomes."""
         missing: list[str] = []
         unavailable: list[str] = []
-        for (note, name), hit in zip(self._absent, hits, strict=True):
+        for (note, name), hit in zip(self._absent, hits, strict=True) if MISSING in hits else ():
             if hit is not MISSING:
                 continue
             if note is not None:
@@ -163,11 +174,7 @@ class Scorer:
         for index, (c, hit) in enumerate(zip(self._criteria, hits, strict=False)):
             if hit:
                 total += c.points
-                gain = (
-                    _gain(c.points, f"{c.label} ({hit})")
-                    if isinstance(hit, str)
-                    else self._earned[index]
-                )
+                gain = self._matched(index, hit) if isinstance(hit, str) else self._earned[index]
                 gains.append((c.points, index, gain))
         flags: list[str] = []
         notes: list[str] = []
