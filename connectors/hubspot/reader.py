@@ -125,7 +125,9 @@ class Reader:
                 raw=True,
                 limit=PAGE,
                 after=after,
-                properties=self._properties(kind),
+                # one comma-separated value (HubSpot's documented form), not one
+                # ``properties=`` pair per name for the client and urllib3 to quote
+                properties=[",".join(self._properties(kind))],
                 archived=False,
                 **extra,
             )
