@@ -334,7 +334,7 @@ class HubSpotApi:
         self.budget = DailyBudget(budget_share)
         self.calls: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()
-        self.last_headers: dict[str, str] = {}
+        self._limit_headers: Any = None
         #: how retries wait (tests record the waits through it).
         self.sleep: Callable[[float], None] = time.sleep
         self._lock = threading.Lock()
@@ -408,10 +408,17 @@ class HubSpotApi:
         with self._lock:
             self.budget.observe(headers)
             if headers is not None and headers.get("X-HubSpot-RateLimit-Max") is not None:
-                self.last_headers = {
-                    k: v for k, v in headers.items() if k.lower().startswith("x-hubspot-ratelimit")
-                }
+                self._limit_headers = headers
         return data
+
+    @property
+    def last_headers(self) -> dict[str, str]:
+        """The ``X-HubSpot-RateLimit-*`` headers of the last response that had them (picked
+        out when asked, not on every call)."""
+        headers = self._limit_headers
+        if headers is None:
+            return {}
+        return {k: v for k, v in headers.items() if k.lower().startswith("x-hubspot-ratelimit")}
 
     def retrying(self) -> Retrying:
         """The request retry policy: retriable errors, ``max_retries`` times and at most
