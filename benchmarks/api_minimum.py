@@ -8,7 +8,8 @@ poll, failed results). The minimum is that of the path the settings choose: Bulk
 
 HubSpot: a list page carries 100 records, a search page 200, a batch update 100; its deal
 list cannot filter on the close date, so a full read pages through every deal, and deals
-found by search need one association read per 100 to learn their companies.
+found by search need one association read per 1,000 (the v4 batch read's cap) to learn
+their companies.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ SALESFORCE_BATCH = 200
 HUBSPOT_LIST_PAGE = 100
 HUBSPOT_SEARCH_PAGE = 200
 HUBSPOT_BATCH = 100
+HUBSPOT_ASSOCIATION_READ = 1000
 
 
 #: the Salesforce connector's defaults (``[salesforce]`` settings).
@@ -52,5 +54,6 @@ def minimum_calls(crm: str, report: dict[str, Any], deals_total: int) -> dict[st
         reads = math.ceil(accounts / HUBSPOT_LIST_PAGE) + math.ceil(deals_total / HUBSPOT_LIST_PAGE)
     else:
         reads = max(1, math.ceil(accounts / HUBSPOT_SEARCH_PAGE))
-        reads += max(1, math.ceil(deals / HUBSPOT_SEARCH_PAGE)) + math.ceil(deals / 100)
+        reads += max(1, math.ceil(deals / HUBSPOT_SEARCH_PAGE))
+        reads += math.ceil(deals / HUBSPOT_ASSOCIATION_READ)
     return {"reads": reads, "writes": math.ceil(changed / HUBSPOT_BATCH)}

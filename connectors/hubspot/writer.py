@@ -15,10 +15,12 @@
 * A ``DAILY`` 429 or a spent budget stops the run cleanly: the records not written are
   reported and the next run resumes.
 
-Request bodies are plain JSON-shaped dicts (the generated client serialises a dict as it
-is) and responses are read as raw JSON: building and parsing the client's models (a
+Request bodies are plain JSON-shaped dicts, sent through the client's own
+``ApiClient.request`` (:mod:`.batch_update`: no model serialiser walking every value), and
+responses are read as raw JSON: building and parsing the client's models (a
 ``Configuration`` copied per input, every ``createdAt`` parsed by dateutil) cost more than
-the rest of a sync together.
+the rest of a sync together. A 200 is HubSpot's answer when every input was applied (a
+partly failed batch is a 207), so its body, an echo of the 100 records, is not parsed.
 """
 
 from __future__ import annotations
@@ -201,7 +203,8 @@ class Writer:
         except RetriableError as exc:
             return report, dict.fromkeys(pending, str(exc))
         again: dict[str, str] = {}
-        if result is None:
+        if result is None:  # a 200: every input was applied (or none was left to send)
+            report.updated += len(pending)
             return report, again
         for record in result.get("results") or []:
             if pending.pop(str(record.get("id")), None) is not None:
@@ -257,11 +260,12 @@ class Writer:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send(self, pending: Values) -> dict[str, Any]:
-        """One ``POST /crm/v3/objects/companies/batch/update``; its JSON (200 or 207)."""
+    def _send(self, pending: Values) -> dict[str, Any] | None:
+        """One ``POST /crm/v3/objects/companies/batch/update``: None on a 200 (HubSpot
+        applied every input), the JSON of a 207 (``results`` and per-record ``errors``)."""
         body = {"inputs": [{"id": rid, "properties": props} for rid, props in pending.items()]}
-        result: dict[str, Any] = self.api.call_once(
-            "batch_update", self.api.companies_batch.update, body, raw=True
+        result: dict[str, Any] | None = self.api.call_once(
+            "batch_update", self.api.companies_update.update, body, raw=True, unread_200=True
         )
         return result
 

@@ -5,17 +5,21 @@ hubspot-api-client talks over HTTP to a canned server."""
 from __future__ import annotations
 
 import http.server
+import json
 import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from icpsync.connectors.hubspot import HubSpotConnector
 from icpsync.core.errors import RetriableError
+from icpsync.core.model import ScoreUpdate
 from icpsync.engine.settings import Settings
 
 PROXY_PAGE = (
@@ -31,6 +35,8 @@ class Canned(http.server.ThreadingHTTPServer):
     def __init__(self, status: int, body: str, content_type: str):
         self.answer = (status, body.encode(), content_type)
         self.requests = 0
+        #: (method, path, headers, body) of every request.
+        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
         super().__init__(("127.0.0.1", 0), _Handler)
 
 
@@ -38,7 +44,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: Canned
 
     def _answer(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.seen.append((self.command, self.path, dict(self.headers.items()), body))
         self.server.requests += 1
         status, body, content_type = self.server.answer
         self.send_response(status)
@@ -53,15 +60,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(params=[(502, PROXY_PAGE, "text/html"), (200, CUT_OFF, "application/json")])
-def canned(request: pytest.FixtureRequest) -> Iterator[Canned]:
-    server = Canned(*request.param)
+@contextmanager
+def _serving(status: int, body: str, content_type: str) -> Iterator[Canned]:
+    server = Canned(status, body, content_type)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture(params=[(502, PROXY_PAGE, "text/html"), (200, CUT_OFF, "application/json")])
+def canned(request: pytest.FixtureRequest) -> Iterator[Canned]:
+    with _serving(*request.param) as server:
+        yield server
 
 
 def _settings(server: Canned, state: Path) -> Settings:
@@ -134,3 +149,56 @@ def test_an_unreachable_host_is_named(tmp_path: Path) -> None:
             list(connector.read_opportunities())
     finally:
         connector.close()
+
+
+def _update(account_id: str) -> ScoreUpdate:
+    return ScoreUpdate(
+        account_id=account_id,
+        score=80,
+        tier="Tier 1",
+        flags=(),
+        reasons="Industry: Technology (+30)",
+        profile_version="v1",
+        scored_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize("answer", [CUT_OFF, PROXY_PAGE])
+def test_a_batch_update_200_that_is_not_json_is_not_taken_for_written(
+    answer: str, tmp_path: Path
+) -> None:
+    # a 200's echo is not parsed, but it must still be HubSpot's JSON object: a cut-off
+    # body or a proxy's page under a 200 leaves the records to retry, never "written"
+    with _serving(200, answer, "application/json") as server:
+        connector = HubSpotConnector.from_settings(_settings(server, tmp_path))
+        try:
+            report = connector.write_scores([_update("101"), _update("102")])
+        finally:
+            connector.close()
+    assert report.updated == 0
+    assert sorted(f.account_id for f in report.failures) == ["101", "102"]
+    assert all(f.retriable for f in report.failures)
+    assert any("batch/update" in path for _method, path, _h, _b in server.seen)
+
+
+def test_a_batch_update_sends_the_token_and_the_body_as_given(tmp_path: Path) -> None:
+    # the batch update goes below the client's model serialiser: it must still carry the
+    # private-app token, JSON headers and the configured host's path, and the body as built
+    with _serving(200, '{"status": "COMPLETE", "results": []}', "application/json") as server:
+        connector = HubSpotConnector.from_settings(_settings(server, tmp_path))
+        try:
+            report = connector.write_scores([_update("101"), _update("102")])
+        finally:
+            connector.close()
+    assert report.updated == 2 and not report.failures
+    [(method, path, headers, body)] = server.seen
+    assert (method, path) == ("POST", "/crm/v3/objects/companies/batch/update")
+    assert headers["Authorization"] == "Bearer pat-test"
+    assert headers["Content-Type"] == "application/json"
+    assert headers["Accept"].startswith("application/json")
+    assert headers["User-Agent"].startswith("hubspot-api-client-python")
+    inputs = json.loads(body)["inputs"]
+    assert [i["id"] for i in inputs] == ["101", "102"]
+    assert inputs[0]["properties"]["icp_score"] == "80"
+    assert inputs[0]["properties"]["icp_tier"] == "tier_1"
+    assert inputs[0]["properties"]["icp_scored_at"] == "2026-01-02T03:04:05.000Z"

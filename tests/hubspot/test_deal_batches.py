@@ -188,10 +188,32 @@ def test_changed_deals_come_in_batches_with_their_companies(
     assert 0 < len(wanted) < len(expected)
     assert sorted(searched, key=lambda d: d.id) == sorted(wanted, key=lambda d: d.id)
     assert any(d.account_id for d in searched)
-    # one association read per 100 searched deals (those closed long ago included)
+    # one association read per 1,000 searched deals (those closed long ago included)
     matched = [
         r
         for r in records
         if (m := parse_datetime(r["properties"].get("hs_lastmodifieddate"))) and since <= m < now
     ]
-    assert calls["associations"] == -(-len(matched) // 100)
+    assert calls["associations"] == -(-len(matched) // 1000)
+
+
+def test_changed_deals_learn_their_companies_1000_at_a_time(
+    start_sandbox: Callable[..., Sandbox], runner_for: Callable[..., Any]
+) -> None:
+    # 1,200 changed deals: two association reads (1,000 + 200, the API's cap is 1,000
+    # inputs and the sandbox refuses more), still handed on in batches of at most 100
+    sandbox = start_sandbox(accounts=50, opportunities=1200, rate_limit=10_000)
+    connector = _connector(runner_for(sandbox).settings)
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    try:
+        batches = list(connector.read_opportunity_batches(since))
+        calls = dict(connector.api.calls)
+        skipped = sum(connector.stats.skipped.values())
+    finally:
+        connector.close()
+    deals = list(chain.from_iterable(batches))
+    assert all(0 < len(b) <= 100 for b in batches)
+    assert calls["associations"] == 2
+    assert len(deals) + skipped == 1200
+    linked = sandbox.portal.deal_company
+    assert deals and all(d.account_id == linked.get(d.id) for d in deals)

@@ -17,6 +17,7 @@ from hubspot.crm.associations.v4 import (
     BatchInputPublicFetchAssociationsBatchRequest,
     PublicFetchAssociationsBatchRequest,
 )
+from hubspot.crm.associations.v4.exceptions import ApiException as AssociationsApiException
 from hubspot.crm.companies import (
     BatchInputSimplePublicObjectBatchInput,
     Filter,
@@ -152,6 +153,25 @@ def test_associations_pipelines_and_list_associations(sandbox: Sandbox, client: 
     assert linked and all(
         deal_company[a.id] == c.id for c in linked for a in c.associations["deals"].results
     )
+
+
+def test_association_batch_read_takes_at_most_1000_inputs(
+    sandbox: Sandbox, client: HubSpot
+) -> None:
+    deals = list(sandbox.portal.deal_company)
+    api = client.crm.associations.v4.batch_api
+
+    def inputs(n: int) -> BatchInputPublicFetchAssociationsBatchRequest:
+        ids = [deals[i % len(deals)] for i in range(n)]
+        return BatchInputPublicFetchAssociationsBatchRequest(
+            inputs=[PublicFetchAssociationsBatchRequest(id=i) for i in ids]
+        )
+
+    assert api.get_page("deals", "companies", inputs(1000)).results
+    with pytest.raises(AssociationsApiException) as refused:
+        api.get_page("deals", "companies", inputs(1001))
+    assert refused.value.status == 400
+    assert json.loads(refused.value.body)["category"] == "VALIDATION_ERROR"
 
 
 def test_ten_second_limit_429_has_policy_name_and_headers(

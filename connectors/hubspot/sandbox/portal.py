@@ -24,6 +24,8 @@ from icpsync.connectors.hubspot.sandbox.search import SearchError, compile_filte
 from icpsync.core.synthetic import SyntheticData
 
 SEARCH_CAP = 10_000
+#: inputs one v4 association batch read may carry (HubSpot's cap since 2025-02-10).
+ASSOCIATION_READ_CAP = 1000
 PORTAL_ID = 47_000_001
 DEFAULT_PROPERTIES = {"companies": ("name", "domain"), "deals": ("dealname", "amount")}
 ALWAYS = ("hs_object_id", "createdate", "hs_lastmodifieddate")
@@ -367,12 +369,19 @@ class Portal:
     def association_batch_read(
         self, from_kind: str, to_kind: str, request: dict[str, Any]
     ) -> Response:
-        """``POST /crm/v4/associations/{from}/{to}/batch/read``."""
+        """``POST /crm/v4/associations/{from}/{to}/batch/read`` (at most 1,000 inputs)."""
+        inputs = request.get("inputs") or []
+        if len(inputs) > ASSOCIATION_READ_CAP:
+            return error(
+                400,
+                "VALIDATION_ERROR",
+                f"Batch read may not exceed {ASSOCIATION_READ_CAP} inputs, got {len(inputs)}",
+            )
         started = now_iso()
         results = []
         type_ids = {("deals", "companies"): 5, ("companies", "deals"): 6}
         with self.lock:
-            for item in request.get("inputs") or []:
+            for item in inputs:
                 rid = str(item.get("id"))
                 links = (
                     self._associations(from_kind, rid, [to_kind])
