@@ -22,6 +22,7 @@ from icpsync.connectors.salesforce.sandbox.faults import Faults
 from icpsync.connectors.salesforce.sandbox.metadata import MetadataApi
 from icpsync.connectors.salesforce.sandbox.metadata import fault as fault_envelope
 from icpsync.connectors.salesforce.sandbox.org import ApiError, Org
+from icpsync.connectors.salesforce.sandbox.render import Selection
 from icpsync.connectors.salesforce.sandbox.reports import Reports
 from icpsync.connectors.salesforce.sandbox.routes import (
     MAX_VERSION,
@@ -55,7 +56,7 @@ class App(Routes):
         self.session_id = self.new_token()
         self.stats: Counter[str] = Counter()
         self.stats_lock = threading.Lock()
-        self.cursors: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        self.cursors: dict[str, Selection] = {}
         self.base_url = ""
         self.mdapi = MetadataApi(
             lambda obj, name: name in self.org.schema.get(obj, {}), self.org.user_id

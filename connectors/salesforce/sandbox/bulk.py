@@ -18,17 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from icpsync.connectors.salesforce.sandbox import schema
-from icpsync.connectors.salesforce.sandbox.org import ApiError, Org, RecordError
+from icpsync.connectors.salesforce.sandbox.ingest import apply_rows
+from icpsync.connectors.salesforce.sandbox.org import ApiError, Org
+from icpsync.connectors.salesforce.sandbox.render import CsvRows, csv_text
 from icpsync.connectors.salesforce.sandbox.seed import sf_id
 
 _serial = itertools.count(1)
-
-
-def _csv(rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    return out.getvalue()
 
 
 @dataclass
@@ -37,10 +32,15 @@ class QueryJob:
     query: str
     operation: str
     header: list[str]
-    rows: list[list[str]] = field(default_factory=list)
+    #: the results (made while ``InProgress``), stored as the org stores them: CSV.
+    results: CsvRows | None = None
     state: str = "UploadComplete"
     #: seconds from creation to ``JobComplete`` (None while processing).
     seconds: float | None = None
+
+    @property
+    def size(self) -> int:
+        return self.results.size if self.results is not None else 0
 
     def info(self) -> dict[str, Any]:
         state = self.state
@@ -51,7 +51,7 @@ class QueryJob:
             "state": state,
             "concurrencyMode": "Parallel",
             "contentType": "CSV",
-            "numberRecordsProcessed": len(self.rows) if state == "JobComplete" else 0,
+            "numberRecordsProcessed": self.size if state == "JobComplete" else 0,
             "columnDelimiter": "COMMA",
             "lineEnding": "LF",
         }
@@ -62,13 +62,12 @@ class QueryJob:
         Raises:
             ApiError: the job is not complete yet (results need ``JobComplete``).
         """
-        if self.state != "JobComplete":
+        if self.state != "JobComplete" or self.results is None:
             raise ApiError(400, "INVALIDJOBSTATE", f"Job {self.id} is not complete: {self.state}")
         start = int(locator or 0)
-        chunk = self.rows[start : start + max_records]
-        end = start + len(chunk)
-        following = str(end) if end < len(self.rows) else "null"
-        return _csv([self.header, *chunk]), following, len(chunk)
+        end = max(start, min(start + max_records, self.size))
+        following = str(end) if end < self.size else "null"
+        return self.results.text(start, end), following, end - start
 
 
 @dataclass
@@ -116,11 +115,12 @@ class Jobs:
         self.proceed.set()
 
     def create_query(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Validate the query and take its rows now (the org's state at creation); the
-        result's CSV is made in the background, ``InProgress`` until it is ready."""
+        """Check the query and answer at once (``UploadComplete``); the job then runs in
+        the background (``InProgress``): it takes the rows (the org's state then) and
+        stores them as CSV, ``JobComplete`` when done."""
         started = time.perf_counter()
         text = str(body.get("query") or "")
-        query, rows = self.org.query(text)
+        query, take = self.org.plan(text)
         if query.count:
             raise ApiError(400, "INVALIDJOB", "Aggregate queries are not supported by Bulk 2.0")
         job = QueryJob(
@@ -136,9 +136,13 @@ class Jobs:
 
         def process() -> None:
             self.proceed.wait()
-            job.rows = [[schema.to_csv(r[f]) for f in query.fields] for r in rows]
+            try:
+                job.results = CsvRows(job.header, take())
+            except Exception:  # a job that breaks fails, as in an org
+                job.state = "Failed"
+            else:
+                job.state = "JobComplete"
             job.seconds = time.perf_counter() - started
-            job.state = "JobComplete"
 
         _background(process)
         return answer
@@ -211,21 +215,9 @@ class Jobs:
         if id_col is None:
             job.state, job.error = "Failed", "InvalidBatch : Field name not found : Id"
             return
-        for row in rows:
-            values = {
-                h: (None if v == "#N/A" else v)
-                for h, v in zip(job.header, row, strict=False)
-                if v != "" and h.lower() != "id"
-            }
-            try:
-                if row_fault():
-                    raise RecordError(
-                        "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record"
-                    )
-                self.org.update(job.object, row[id_col], values)
-                job.succeeded.append([row[id_col], "false", *row])
-            except RecordError as exc:
-                job.failed.append([row[id_col], f"{exc.code}:{exc.message}:--", *row])
+        apply_rows(
+            self.org, job.object, job.header, id_col, rows, row_fault, job.succeeded, job.failed
+        )
         job.state = "JobComplete"
 
     def timings(self) -> list[dict[str, Any]]:
@@ -238,7 +230,7 @@ class Jobs:
             if job.seconds is None:
                 continue
             if isinstance(job, QueryJob):
-                kind, rows = "query", len(job.rows)
+                kind, rows = "query", job.size
             else:
                 kind, rows = "ingest", len(job.succeeded) + len(job.failed)
             out.append({"id": job.id, "kind": kind, "rows": rows, "seconds": job.seconds})
@@ -247,11 +239,11 @@ class Jobs:
     def results(self, job_id: str, kind: str) -> str:
         job = self.ingest_job(job_id)
         if kind == "successfulResults":
-            return _csv([["sf__Id", "sf__Created", *job.header], *job.succeeded])
+            return csv_text(["sf__Id", "sf__Created", *job.header], job.succeeded)
         if kind == "failedResults":
-            return _csv([["sf__Id", "sf__Error", *job.header], *job.failed])
+            return csv_text(["sf__Id", "sf__Error", *job.header], job.failed)
         if kind == "unprocessedrecords":
-            return _csv([job.header])
+            return csv_text(job.header, [])
         raise ApiError(404, "NOT_FOUND", f"unknown result set {kind}")
 
 

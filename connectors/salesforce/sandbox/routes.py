@@ -14,6 +14,7 @@ from typing import Any
 from icpsync.connectors.salesforce.sandbox.bulk import Jobs
 from icpsync.connectors.salesforce.sandbox.faults import LOCK, Faults
 from icpsync.connectors.salesforce.sandbox.org import Org, RecordError
+from icpsync.connectors.salesforce.sandbox.render import Selection, json_column
 from icpsync.connectors.salesforce.sandbox.reports import Reports
 from icpsync.connectors.salesforce.sandbox.schema import to_json
 from icpsync.connectors.salesforce.sandbox.seed import sf_id
@@ -42,7 +43,7 @@ class Routes:
     org: Org
     jobs: Jobs
     faults: Faults
-    cursors: dict[str, tuple[str, list[dict[str, Any]]]]
+    cursors: dict[str, Selection]
     reports: Reports
 
     def _route(
@@ -99,28 +100,28 @@ class Routes:
         return out
 
     def _query(self, version: str, text: str, headers: Any, *, tooling: bool) -> Response:
-        query, rows = self.org.query(text, tooling=tooling)
+        query, selection = self.org.query(text, tooling=tooling)
         if query.count:
-            return Response(body={"totalSize": len(rows), "done": True, "records": []})
+            return Response(body={"totalSize": selection.size, "done": True, "records": []})
         size = 2000
         option = str(headers.get("Sforce-Query-Options") or "")
         found = re.search(r"batchSize=(\d+)", option)
         if found:
             size = max(200, min(2000, int(found.group(1))))
         cursor_id = sf_id("01g", next(_serial))
-        self.cursors[cursor_id] = (query.object, rows)
+        self.cursors[cursor_id] = selection
         return self._page(version, cursor_id, 0, size)
 
     def _page(self, version: str, cursor_id: str, start: int, size: int) -> Response:
-        object_name, rows = self.cursors[cursor_id]
-        chunk = rows[start : start + size]
-        end = start + len(chunk)
+        selection = self.cursors[cursor_id]
+        total = selection.size
+        end = min(start + size, total) if start < total else start
         body: dict[str, Any] = {
-            "totalSize": len(rows),
-            "done": end >= len(rows),
-            "records": [self._record(version, object_name, r) for r in chunk],
+            "totalSize": total,
+            "done": end >= total,
+            "records": _records(version, selection, start, end),
         }
-        if end < len(rows):
+        if end < total:
             body["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor_id}-{end}"
         else:
             self.cursors.pop(cursor_id, None)
@@ -258,6 +259,21 @@ class Routes:
             if len(parts) == 3 and method == "GET":
                 return Response(body=self.jobs.results(job_id, parts[2]), content_type="text/csv")
         return error(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def _records(version: str, selection: Selection, start: int, end: int) -> list[dict[str, Any]]:
+    """Rows ``start`` to ``end`` as REST records (``attributes`` first, then the fields)."""
+    fields, part = selection.fields, selection.part(start, end)
+    ids = part[fields.index("Id")] if "Id" in fields else [""] * (end - start)
+    url = f"/services/data/v{version}/sobjects/{selection.object}/"
+    records = []
+    for record_id, values in zip(ids, zip(*map(json_column, part), strict=True), strict=True):
+        record: dict[str, Any] = {
+            "attributes": {"type": selection.object, "url": f"{url}{record_id}"}
+        }
+        record.update(zip(fields, values, strict=True))
+        records.append(record)
+    return records
 
 
 def error(status: int, code: str, message: str, fields: list[str] | None = None) -> Response:

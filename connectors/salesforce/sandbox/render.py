@@ -1,0 +1,158 @@
+"""Query results as columns, rendered a column at a time as REST JSON or Bulk CSV cells.
+
+A query's rows are taken as one list of values per selected field (:class:`Selection`),
+the org's state at the time of the query. Rendering follows :func:`schema.to_json` and
+:func:`schema.to_csv` value for value, but looks at a column's value types once: a column
+of text and integers (most of them) is passed on as it is, and each distinct date or time
+is formatted once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import repeat
+from operator import itemgetter
+from typing import Any
+
+from icpsync.connectors.salesforce.sandbox.schema import to_csv, to_json
+
+_NONE = type(None)
+#: value types csv.writer writes as Bulk API 2.0 does (None as an empty cell).
+_CSV_AS_IS = frozenset({str, int, _NONE})
+#: value types the JSON encoder writes as the REST API does.
+_JSON_AS_IS = frozenset({str, int, float, bool, _NONE})
+
+
+@dataclass
+class Selection:
+    """The rows a query selected, as columns (``columns[i]`` holds ``fields[i]``)."""
+
+    object: str
+    fields: list[str]
+    columns: list[Sequence[Any]]
+    size: int
+
+    def part(self, start: int, end: int) -> list[Sequence[Any]]:
+        """The columns of rows ``start`` to ``end``."""
+        return [column[start:end] for column in self.columns]
+
+
+#: types whose equal values (``True == 1 == 1.0``) may render differently.
+_NUMBERS = frozenset({bool, int, float})
+
+
+def select(
+    object_name: str,
+    fields: list[str],
+    order: list[tuple[str, bool]],
+    limit: int | None,
+    rows: list[dict[str, Any]],
+) -> Selection:
+    """The rows' selected fields as columns, sorted (``order``: field and descending, no
+    value last when descending, first when not), at most ``limit`` of them.
+
+    The values are taken in the records' own order (one look-up per record), then sorted.
+    """
+    extra = [name for name, _ in order if name not in fields]
+    names = [*fields, *dict.fromkeys(extra)]
+    taken = _taken(rows, names)
+    for name, desc in reversed(order):
+        key = itemgetter(names.index(name))
+        if None in map(key, taken):
+            present = [row for row in taken if key(row) is not None]
+            absent = [row for row in taken if key(row) is None]
+            present.sort(key=key, reverse=desc)
+            taken = present + absent if desc else absent + present
+        else:
+            taken.sort(key=key, reverse=desc)
+    if limit is not None:
+        taken = taken[:limit]
+    columns: list[Sequence[Any]] = [() for _ in names]
+    if taken:
+        columns = list(zip(*taken, strict=True))
+    return Selection(object_name, list(fields), columns[: len(fields)], len(taken))
+
+
+def _taken(rows: list[dict[str, Any]], names: list[str]) -> list[tuple[Any, ...]]:
+    """Each record's values of ``names`` (None for a field a record lacks)."""
+    if len(names) == 1:
+        return [(value,) for value in map(dict.get, rows, repeat(names[0]))]
+    try:
+        return list(map(itemgetter(*names), rows))
+    except KeyError:
+        return [tuple(map(row.get, names)) for row in rows]
+
+
+def _memo(convert: Callable[[Any], Any], values: Sequence[Any], kinds: set[type]) -> list[Any]:
+    """``convert`` of each value, each distinct value converted once (when values of
+    different types cannot be equal and every value is hashable)."""
+    if len(kinds & _NUMBERS) <= 1:
+        try:
+            seen = {value: convert(value) for value in set(values)}
+        except TypeError:  # an unhashable value (a nested record)
+            pass
+        else:
+            return list(map(seen.__getitem__, values))
+    return list(map(convert, values))
+
+
+def json_column(values: Sequence[Any]) -> list[Any] | Sequence[Any]:
+    """The column's values as the REST API renders them (:func:`schema.to_json`)."""
+    kinds = set(map(type, values))
+    if kinds <= _JSON_AS_IS:
+        return values
+    return _memo(to_json, values, kinds)
+
+
+def _csv_float(value: Any) -> Any:
+    if type(value) is float and value.is_integer():
+        return str(int(value))
+    return value
+
+
+def _csv_time(value: Any) -> Any:
+    if type(value) is datetime and value.tzinfo is UTC and value.year >= 1000:
+        text = value.isoformat(timespec="milliseconds")
+        return text[:-6] + "Z"
+    return to_csv(value)
+
+
+def csv_column(values: Sequence[Any]) -> list[Any] | Sequence[Any]:
+    """The column's cells as Bulk API 2.0 renders them (:func:`schema.to_csv`), for a
+    ``csv.writer`` (which writes None as an empty cell and numbers with ``str``)."""
+    kinds = set(map(type, values))
+    if kinds <= _CSV_AS_IS:
+        return values
+    if kinds <= _CSV_AS_IS | {float}:
+        return list(map(_csv_float, values))
+    if kinds <= {datetime, _NONE}:
+        return _memo(_csv_time, values, kinds)
+    return _memo(to_csv, values, kinds)
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A CSV document: the header, then the rows (LF line endings)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+class CsvRows:
+    """A selection as Bulk API 2.0 CSV cells (each value rendered once, when the job runs),
+    written out a slice of rows at a time."""
+
+    def __init__(self, header: list[str], selection: Selection):
+        self.header = header
+        self.size = selection.size
+        self._cells = list(map(csv_column, selection.columns))
+
+    def text(self, start: int, end: int) -> str:
+        """The CSV document (header included) of rows ``start`` to ``end``."""
+        rows = zip(*(column[start:end] for column in self._cells), strict=True)
+        return csv_text(self.header, rows)
