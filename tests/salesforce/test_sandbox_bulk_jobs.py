@@ -190,7 +190,9 @@ def test_a_selection_is_sorted_with_no_value_first_ascending_and_last_descending
         {"Id": "4"},  # a record without the field
     ]
     ascending = select("Account", ["Id"], [("N", False), ("Id", False)], None, rows)
-    assert list(ascending.columns[0]) == ["1", "4", "2", "3"]
+    assert list(ascending.columns()[0]) == ["1", "4", "2", "3"]
+    assert len(ascending.columns()) == 1  # the sort's own field is not selected
     descending = select("Account", ["Id", "N"], [("N", True)], 2, rows)
-    assert [list(c) for c in descending.columns] == [["3", "2"], [2, 1]]
+    assert [list(c) for c in descending.columns()] == [["3", "2"], [2, 1]]
     assert descending.size == 2 and descending.fields == ["Id", "N"]
+    assert [list(c) for c in descending.columns(1, 5)] == [["2"], [1]]

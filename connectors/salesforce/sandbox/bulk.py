@@ -1,10 +1,11 @@
 """Bulk API 2.0 jobs: query jobs paged by locator, ingest (update) jobs with row results.
 
 As in a real org, a job is processed after the call that creates (query) or closes (ingest)
-it has answered: that call validates and returns at once (``UploadComplete``), the work runs
-in a thread of its own (``InProgress``) and the job's status says ``JobComplete`` (or
-``Failed``) when it is done. How long each job took is kept (:meth:`Jobs.timings`): the
-server-side time a client waits for, which no count of calls shows.
+it has answered: that call validates and returns at once (``UploadComplete``), the work
+starts in a thread of its own once the answer is sent (``InProgress``) and the job's status
+says ``JobComplete`` (or ``Failed``) when it is done. How long each job took is kept
+(:meth:`Jobs.timings`): the server-side time a client waits for, which no count of calls
+shows.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import io
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,9 @@ from icpsync.connectors.salesforce.sandbox.render import CsvRows, csv_text
 from icpsync.connectors.salesforce.sandbox.seed import sf_id
 
 _serial = itertools.count(1)
+#: the results page a client asks first (``maxRecords``: the libraries' default), written
+#: as the job ends.
+FIRST_PAGE = 50_000
 
 
 @dataclass
@@ -56,18 +60,29 @@ class QueryJob:
             "lineEnding": "LF",
         }
 
-    def page(self, locator: str, max_records: int) -> tuple[str, str, int]:
-        """CSV text, the next locator (``"null"`` at the end) and the row count.
+    def page(
+        self, locator: str, max_records: int
+    ) -> tuple[str, str, int, Callable[[], None] | None]:
+        """CSV text, the next locator (``"null"`` at the end), the row count, and what
+        writes the next page ahead once this one is sent.
 
         Raises:
             ApiError: the job is not complete yet (results need ``JobComplete``).
         """
-        if self.state != "JobComplete" or self.results is None:
+        results = self.results
+        if self.state != "JobComplete" or results is None:
             raise ApiError(400, "INVALIDJOBSTATE", f"Job {self.id} is not complete: {self.state}")
         start = int(locator or 0)
         end = max(start, min(start + max_records, self.size))
-        following = str(end) if end < self.size else "null"
-        return self.results.text(start, end), following, end - start
+        if end >= self.size:
+            return results.text(start, end), "null", end - start, None
+        ahead = end, end + (end - start)
+        return (
+            results.text(start, end),
+            str(end),
+            end - start,
+            lambda: _background(lambda: results.write_ahead(*ahead)),
+        )
 
 
 @dataclass
@@ -78,7 +93,8 @@ class IngestJob:
     state: str = "Open"
     data: list[str] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
-    succeeded: list[list[str]] = field(default_factory=list)
+    #: the rows saved, as uploaded (``successfulResults`` adds ``sf__Id, sf__Created``).
+    succeeded: list[Sequence[str]] = field(default_factory=list)
     failed: list[list[str]] = field(default_factory=list)
     error: str | None = None
     #: seconds from ``UploadComplete`` to the end of processing (None while processing).
@@ -114,10 +130,10 @@ class Jobs:
         self.proceed = threading.Event()
         self.proceed.set()
 
-    def create_query(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Check the query and answer at once (``UploadComplete``); the job then runs in
-        the background (``InProgress``): it takes the rows (the org's state then) and
-        stores them as CSV, ``JobComplete`` when done."""
+    def create_query(self, body: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], None]]:
+        """Check the query; the answer (``UploadComplete``) and what starts the job once it
+        is sent. The job runs in the background (``InProgress``): it takes the rows (the
+        org's state then) and stores them as CSV, ``JobComplete`` when done."""
         started = time.perf_counter()
         text = str(body.get("query") or "")
         query, take = self.org.plan(text)
@@ -140,12 +156,13 @@ class Jobs:
                 job.results = CsvRows(job.header, take())
             except Exception:  # a job that breaks fails, as in an org
                 job.state = "Failed"
-            else:
-                job.state = "JobComplete"
+                job.seconds = time.perf_counter() - started
+                return
+            job.state = "JobComplete"
             job.seconds = time.perf_counter() - started
+            job.results.write_ahead(0, FIRST_PAGE)
 
-        _background(process)
-        return answer
+        return answer, lambda: _background(process)
 
     def query_job(self, job_id: str) -> QueryJob:
         job = self.query_jobs.get(job_id)
@@ -179,13 +196,14 @@ class Jobs:
 
     def close(
         self, job_id: str, state: str, row_fault: Callable[[], bool] = lambda: False
-    ) -> dict[str, Any]:
-        """``UploadComplete`` answers at once and processes the rows in the background
-        (``InProgress`` until done); ``Aborted`` drops them."""
+    ) -> tuple[dict[str, Any], Callable[[], None] | None]:
+        """The answer, and what starts the job once it is sent: ``UploadComplete`` answers at
+        once and the rows are processed in the background (``InProgress`` until done);
+        ``Aborted`` drops them (nothing to start)."""
         job = self.ingest_job(job_id)
         if state == "Aborted":
             job.state = "Aborted"
-            return job.info()
+            return job.info(), None
         if state != "UploadComplete" or job.state != "Open":
             raise ApiError(400, "INVALIDJOBSTATE", f"cannot move job from {job.state} to {state}")
         job.state = "UploadComplete"
@@ -201,8 +219,7 @@ class Jobs:
                 job.state, job.error = "Failed", f"UNKNOWN_EXCEPTION : {exc}"
             job.seconds = time.perf_counter() - started
 
-        _background(process)
-        return answer
+        return answer, lambda: _background(process)
 
     def _process(self, job: IngestJob, row_fault: Callable[[], bool]) -> None:
         rows: list[list[str]] = []
@@ -239,7 +256,9 @@ class Jobs:
     def results(self, job_id: str, kind: str) -> str:
         job = self.ingest_job(job_id)
         if kind == "successfulResults":
-            return csv_text(["sf__Id", "sf__Created", *job.header], job.succeeded)
+            id_col = next((i for i, h in enumerate(job.header) if h.lower() == "id"), 0)
+            rows = ([row[id_col], "false", *row] for row in job.succeeded)
+            return csv_text(["sf__Id", "sf__Created", *job.header], rows)
         if kind == "failedResults":
             return csv_text(["sf__Id", "sf__Error", *job.header], job.failed)
         if kind == "unprocessedrecords":

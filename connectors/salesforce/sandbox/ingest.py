@@ -32,11 +32,11 @@ def apply_rows(
     id_col: int,
     rows: Sequence[Sequence[str]],
     row_fault: Callable[[], bool],
-    succeeded: list[list[str]],
+    succeeded: list[Sequence[str]],
     failed: list[list[str]],
 ) -> None:
-    """Update the records the rows name; each row goes to ``succeeded`` as
-    ``[Id, "false", *row]`` or to ``failed`` as ``[Id, "CODE:message:--", *row]``.
+    """Update the records the rows name; each row goes to ``succeeded`` as it is or to
+    ``failed`` as ``[Id, "CODE:message:--", *row]``.
 
     Raises:
         IndexError: a row has no ``Id`` cell (the job fails as a whole).
@@ -68,7 +68,7 @@ def apply_rows(
                     else:
                         clean = dict(zip(names, cells, strict=True))
                     org.save(object_name, record, clean, stamp)
-                    succeeded.append([record_id, "false", *row])
+                    succeeded.append(row)
                 except RecordError as exc:
                     failed.append([record_id, f"{exc.code}:{exc.message}:--", *row])
                 index += 1
@@ -106,7 +106,7 @@ def _clean(names: list[str], cells: Sequence[Any]) -> dict[str, Any]:
 
 def _fields(
     header: Sequence[str], rows: Sequence[Sequence[str]]
-) -> tuple[list[str], list[list[str]]]:
+) -> tuple[list[str], list[Sequence[str]]]:
     """The data fields in header order and each one's raw cells (a short row's missing
     cells empty; a field named twice takes each row's last non-empty cell)."""
     width = len(header)
@@ -117,10 +117,10 @@ def _fields(
         if name.lower() != "id" and name != "attributes":
             at.setdefault(name, []).append(index)
     transposed = list(zip(*rows, strict=True)) if rows else [()] * width
-    columns = []
+    columns: list[Sequence[str]] = []
     for indexes in at.values():
         if len(indexes) == 1:
-            columns.append(list(transposed[indexes[0]]))
+            columns.append(transposed[indexes[0]])
         else:
             group = list(zip(*(transposed[i] for i in indexes), strict=True))
             columns.append([next((c for c in reversed(g) if c), "") for g in group])
@@ -128,7 +128,7 @@ def _fields(
 
 
 def _cleaned(
-    fields: dict[str, dict[str, Any]], object_name: str, name: str, cells: list[str]
+    fields: dict[str, dict[str, Any]], object_name: str, name: str, cells: Sequence[str]
 ) -> list[Any]:
     """Each cell as the value to save, :data:`_SKIP` (empty) or the :class:`RecordError`
     refusing it; each distinct cell checked once."""

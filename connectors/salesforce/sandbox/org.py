@@ -145,8 +145,8 @@ class Org(Tooling, Removal):
 
     def plan(self, text: str, *, tooling: bool = False) -> tuple[Query, Callable[[], Selection]]:
         """Parse and check a SOQL query (its errors are raised here); the function returned
-        takes its rows, the org's state when it is called, as columns of the selected fields
-        (Python values; ``COUNT()``: no columns, the count as ``size``).
+        takes its rows, the org's state when it is called, as tuples of the selected fields'
+        values (Python values; ``COUNT()``: empty tuples, the count as ``size``).
 
         Raises:
             ApiError: MALFORMED_QUERY, INVALID_TYPE, INVALID_FIELD or a bad filter value.
@@ -187,7 +187,7 @@ class Org(Tooling, Removal):
                 rows = list(table.values() if keep is None else filter(keep, table.values()))
                 if query.count:
                     size = len(rows) if query.limit is None else min(query.limit, len(rows))
-                    return Selection(query.object, [], [], size)
+                    return Selection(query.object, [], [()] * size)
                 return select(query.object, query.fields, query.order, query.limit, rows)
 
         return query, take
@@ -254,7 +254,8 @@ class Org(Tooling, Removal):
         record.update(clean)
         record["LastModifiedDate"] = record["SystemModstamp"] = stamp if stamp else self.stamp()
         if object_name == "Account":
-            self.write_counts[record["Id"]] += 1
+            counts = self.write_counts
+            counts[record["Id"]] = counts.get(record["Id"], 0) + 1
 
     def insert(self, object_name: str, values: dict[str, Any]) -> str:
         """Create a record; returns its id.

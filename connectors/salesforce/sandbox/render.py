@@ -1,6 +1,6 @@
-"""Query results as columns, rendered a column at a time as REST JSON or Bulk CSV cells.
+"""Query results as rows of values, rendered a column at a time as REST JSON or Bulk CSV.
 
-A query's rows are taken as one list of values per selected field (:class:`Selection`),
+A query's rows are taken as tuples of the selected fields' values (:class:`Selection`),
 the org's state at the time of the query. Rendering follows :func:`schema.to_json` and
 :func:`schema.to_csv` value for value, but looks at a column's value types once: a column
 of text and integers (most of them) is passed on as it is, and each distinct date or time
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
@@ -29,16 +31,24 @@ _JSON_AS_IS = frozenset({str, int, float, bool, _NONE})
 
 @dataclass
 class Selection:
-    """The rows a query selected, as columns (``columns[i]`` holds ``fields[i]``)."""
+    """The rows a query selected: each a tuple of the fields' values (extra trailing
+    values, the sort's, are not the selection's)."""
 
     object: str
     fields: list[str]
-    columns: list[Sequence[Any]]
-    size: int
+    rows: list[tuple[Any, ...]]
 
-    def part(self, start: int, end: int) -> list[Sequence[Any]]:
-        """The columns of rows ``start`` to ``end``."""
-        return [column[start:end] for column in self.columns]
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+    def columns(self, start: int = 0, end: int | None = None) -> list[Sequence[Any]]:
+        """The fields' values in rows ``start`` to ``end``, a sequence per field."""
+        part = self.rows[start:end]
+        if not part:
+            return [() for _ in self.fields]
+        columns: list[Sequence[Any]] = list(zip(*part, strict=True))
+        return columns[: len(self.fields)]
 
 
 #: types whose equal values (``True == 1 == 1.0``) may render differently.
@@ -71,10 +81,7 @@ def select(
             taken.sort(key=key, reverse=desc)
     if limit is not None:
         taken = taken[:limit]
-    columns: list[Sequence[Any]] = [() for _ in names]
-    if taken:
-        columns = list(zip(*taken, strict=True))
-    return Selection(object_name, list(fields), columns[: len(fields)], len(taken))
+    return Selection(object_name, list(fields), taken)
 
 
 def _taken(rows: list[dict[str, Any]], names: list[str]) -> list[tuple[Any, ...]]:
@@ -145,14 +152,43 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 class CsvRows:
     """A selection as Bulk API 2.0 CSV cells (each value rendered once, when the job runs),
-    written out a slice of rows at a time."""
+    written out a slice of rows at a time.
+
+    An org serves results it has stored: a slice can be written ahead
+    (:meth:`write_ahead`: the first page when the job ends, the next page while the client
+    reads one), and is then served as written.
+    """
 
     def __init__(self, header: list[str], selection: Selection):
         self.header = header
         self.size = selection.size
-        self._cells = list(map(csv_column, selection.columns))
+        self._cells = list(map(csv_column, selection.columns()))
+        self._lock = threading.Lock()
+        self._ahead: dict[tuple[int, int], Future[str]] = {}
 
     def text(self, start: int, end: int) -> str:
         """The CSV document (header included) of rows ``start`` to ``end``."""
+        with self._lock:
+            ahead = self._ahead.pop((start, end), None)
+        if ahead is not None:
+            return ahead.result()
+        return self._write(start, end)
+
+    def write_ahead(self, start: int, end: int) -> None:
+        """Write rows ``start`` to ``end`` (at most to the last) for a request to come."""
+        end = min(end, self.size)
+        if start >= end:
+            return
+        future: Future[str] = Future()
+        with self._lock:
+            if (start, end) in self._ahead:
+                return
+            self._ahead[start, end] = future
+        try:
+            future.set_result(self._write(start, end))
+        except Exception as exc:  # raised to the request that wants the page
+            future.set_exception(exc)
+
+    def _write(self, start: int, end: int) -> str:
         rows = zip(*(column[start:end] for column in self._cells), strict=True)
         return csv_text(self.header, rows)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from icpsync.connectors.salesforce.sandbox.bulk import Jobs
@@ -24,7 +25,8 @@ _serial = itertools.count(1)
 
 
 class Response:
-    """What a route answers: status, body (JSON-able, text or None) and extra headers."""
+    """What a route answers: status, body (JSON-able, text or None) and extra headers;
+    ``after``: work the org starts once the answer is sent (a Bulk job's processing)."""
 
     def __init__(
         self,
@@ -32,9 +34,11 @@ class Response:
         body: Any = None,
         headers: dict[str, str] | None = None,
         content_type: str = "application/json;charset=UTF-8",
+        after: Callable[[], None] | None = None,
     ):
         self.status, self.body, self.headers = status, body, headers or {}
         self.content_type = content_type
+        self.after = after
 
 
 class Routes:
@@ -224,7 +228,8 @@ class Routes:
         kind = parts[0] if parts else ""
         if kind == "query":
             if len(parts) == 1 and method == "POST":
-                return Response(body=self.jobs.create_query(dict(data or {})))
+                answer, start = self.jobs.create_query(dict(data or {}))
+                return Response(body=answer, after=start)
             job = self.jobs.query_job(parts[1])
             if len(parts) == 2 and method == "GET":
                 info = job.info()
@@ -232,13 +237,14 @@ class Routes:
             if len(parts) == 2 and method == "PATCH":
                 return Response(body={**job.info(), "state": str((data or {}).get("state"))})
             if parts[2:] == ["results"] and method == "GET":
-                text, locator, count = job.page(
+                text, locator, count, ahead = job.page(
                     params.get("locator", [""])[0], int(params.get("maxRecords", ["50000"])[0])
                 )
                 return Response(
                     body=text,
                     headers={"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(count)},
                     content_type="text/csv",
+                    after=ahead,
                 )
         if kind == "ingest":
             if len(parts) == 1 and method == "POST":
@@ -249,7 +255,8 @@ class Routes:
                 return Response(201)
             if len(parts) == 2 and method == "PATCH":
                 row_fault = self.faults.row_locked if locked else (lambda: False)
-                return Response(body=self.jobs.close(job_id, str(data.get("state")), row_fault))
+                answer, after = self.jobs.close(job_id, str(data.get("state")), row_fault)
+                return Response(body=answer, after=after)
             if len(parts) == 2 and method == "GET":
                 info = self.jobs.ingest_job(job_id).info()
                 return Response(body={**info, "state": "InProgress"} if self.jobs.stalled else info)
@@ -263,7 +270,7 @@ class Routes:
 
 def _records(version: str, selection: Selection, start: int, end: int) -> list[dict[str, Any]]:
     """Rows ``start`` to ``end`` as REST records (``attributes`` first, then the fields)."""
-    fields, part = selection.fields, selection.part(start, end)
+    fields, part = selection.fields, selection.columns(start, end)
     ids = part[fields.index("Id")] if "Id" in fields else [""] * (end - start)
     url = f"/services/data/v{version}/sobjects/{selection.object}/"
     records = []
