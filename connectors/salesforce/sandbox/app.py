@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from collections import Counter
+from concurrent.futures import Future
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -57,6 +58,8 @@ class App(Routes):
         self.stats: Counter[str] = Counter()
         self.stats_lock = threading.Lock()
         self.cursors: dict[str, Selection] = {}
+        self.pages_ahead: dict[tuple[str, int, int], Future[str]] = {}
+        self.cursors_lock = threading.Lock()
         self.base_url = ""
         self.mdapi = MetadataApi(
             lambda obj, name: name in self.org.schema.get(obj, {}), self.org.user_id

@@ -21,7 +21,7 @@ from typing import Any
 
 from icpsync.connectors.salesforce.sandbox.ingest import apply_rows
 from icpsync.connectors.salesforce.sandbox.org import ApiError, Org
-from icpsync.connectors.salesforce.sandbox.render import CsvRows, csv_text
+from icpsync.connectors.salesforce.sandbox.render import SLICE, CsvRows, csv_text
 from icpsync.connectors.salesforce.sandbox.seed import sf_id
 
 _serial = itertools.count(1)
@@ -227,7 +227,8 @@ class Jobs:
             reader = csv.reader(io.StringIO(part))
             header = next(reader, [])
             job.header = job.header or header
-            rows.extend(reader)
+            while chunk := list(itertools.islice(reader, SLICE)):  # others get a turn
+                rows += chunk
         id_col = next((i for i, h in enumerate(job.header) if h.lower() == "id"), None)
         if id_col is None:
             job.state, job.error = "Failed", "InvalidBatch : Field name not found : Id"

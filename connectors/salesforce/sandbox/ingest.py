@@ -12,6 +12,7 @@ a job's records 200 at a time).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from icpsync.connectors.salesforce.sandbox.org import Org, RecordError, clean_value
@@ -116,13 +117,12 @@ def _fields(
     for index, name in enumerate(header):
         if name.lower() != "id" and name != "attributes":
             at.setdefault(name, []).append(index)
-    transposed = list(zip(*rows, strict=True)) if rows else [()] * width
     columns: list[Sequence[str]] = []
     for indexes in at.values():
         if len(indexes) == 1:
-            columns.append(transposed[indexes[0]])
+            columns.append(list(map(itemgetter(indexes[0]), rows)))
         else:
-            group = list(zip(*(transposed[i] for i in indexes), strict=True))
+            group = zip(*(map(itemgetter(i), rows) for i in indexes), strict=True)
             columns.append([next((c for c in reversed(g) if c), "") for g in group])
     return list(at), columns
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from icpsync.connectors.salesforce.sandbox.bulk import Jobs
@@ -48,6 +50,9 @@ class Routes:
     jobs: Jobs
     faults: Faults
     cursors: dict[str, Selection]
+    #: (cursor, start, end) -> the page's JSON, being written or written (see ``_page``).
+    pages_ahead: dict[tuple[str, int, int], Future[str]]
+    cursors_lock: threading.Lock
     reports: Reports
 
     def _route(
@@ -117,19 +122,40 @@ class Routes:
         return self._page(version, cursor_id, 0, size)
 
     def _page(self, version: str, cursor_id: str, start: int, size: int) -> Response:
+        """A page of a cursor's rows; the next page is written once this one is sent (a
+        client asks for it next), as the org keeps a query's results ready."""
         selection = self.cursors[cursor_id]
         total = selection.size
         end = min(start + size, total) if start < total else start
-        body: dict[str, Any] = {
-            "totalSize": total,
-            "done": end >= total,
-            "records": _records(version, selection, start, end),
-        }
-        if end < total:
-            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor_id}-{end}"
-        else:
+        with self.cursors_lock:
+            ahead = self.pages_ahead.pop((cursor_id, start, end), None)
+        text = (
+            ahead.result()
+            if ahead is not None
+            else _page_text(version, cursor_id, selection, start, end)
+        )
+        if end >= total:
             self.cursors.pop(cursor_id, None)
-        return Response(body=body)
+            return Response(body=text)
+        following = end, min(end + 2000, total)
+        return Response(body=text, after=lambda: self._write_ahead(version, cursor_id, *following))
+
+    def _write_ahead(self, version: str, cursor_id: str, start: int, end: int) -> None:
+        """Write a cursor's page in the background (for the request to come)."""
+        selection = self.cursors.get(cursor_id)
+        if selection is None:
+            return
+        future: Future[str] = Future()
+        with self.cursors_lock:
+            self.pages_ahead[cursor_id, start, end] = future
+
+        def write() -> None:
+            try:
+                future.set_result(_page_text(version, cursor_id, selection, start, end))
+            except Exception as exc:  # raised to the request that wants the page
+                future.set_exception(exc)
+
+        threading.Thread(target=write, name="sandbox-page", daemon=True).start()
 
     def _query_more(self, version: str, locator: str) -> Response:
         cursor_id, _, start = locator.partition("-")
@@ -266,6 +292,19 @@ class Routes:
             if len(parts) == 3 and method == "GET":
                 return Response(body=self.jobs.results(job_id, parts[2]), content_type="text/csv")
         return error(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def _page_text(version: str, cursor_id: str, selection: Selection, start: int, end: int) -> str:
+    """A REST query page's JSON: rows ``start`` to ``end`` of the cursor's selection."""
+    total = selection.size
+    body: dict[str, Any] = {
+        "totalSize": total,
+        "done": end >= total,
+        "records": _records(version, selection, start, end),
+    }
+    if end < total:
+        body["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor_id}-{end}"
+    return json.dumps(body)
 
 
 def _records(version: str, selection: Selection, start: int, end: int) -> list[dict[str, Any]]:
