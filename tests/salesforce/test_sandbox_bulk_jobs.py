@@ -166,6 +166,8 @@ COLUMNS: list[list[Any]] = [
     [1.0, 2.5, None, 1e20, float("inf")],
     [True, 1, 1.0, False, 0, None],
     [AWARE, None, AWARE.replace(microsecond=0), datetime(999, 1, 1, tzinfo=UTC)],
+    [AWARE, AWARE.replace(microsecond=999_999), datetime(2026, 1, 1, tzinfo=UTC)],
+    [AWARE, datetime(999, 1, 1, tzinfo=UTC)],
     [NAIVE, AWARE, date(2026, 3, 1), None],
     [{"nested": True}, None, "text"],
 ]

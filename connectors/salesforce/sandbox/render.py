@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
 from icpsync.connectors.salesforce.sandbox.schema import to_csv, to_json
@@ -138,9 +138,20 @@ def csv_column(values: Sequence[Any]) -> list[Any] | Sequence[Any]:
         return values
     if kinds <= _CSV_AS_IS | {float}:
         return list(map(_csv_float, values))
+    if kinds == {datetime} and _utc_times(values):
+        iso = map(_ISO_MS, values)  # "...T12:30:05.250+00:00" -> "...T12:30:05.250Z"
+        return list(map(str.replace, iso, repeat("+00:00"), repeat("Z")))
     if kinds <= {datetime, _NONE}:
         return _memo(_csv_time, values, kinds)
     return _memo(to_csv, values, kinds)
+
+
+_ISO_MS = methodcaller("isoformat", timespec="milliseconds")
+
+
+def _utc_times(values: Sequence[datetime]) -> bool:
+    """Whether every time is in UTC with a four-digit year (ISO text is then the API's)."""
+    return set(map(attrgetter("tzinfo"), values)) == {UTC} and min(values).year >= 1000
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
