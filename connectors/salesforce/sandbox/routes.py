@@ -23,6 +23,8 @@ from icpsync.connectors.salesforce.sandbox.schema import to_json
 from icpsync.connectors.salesforce.sandbox.seed import sf_id
 
 MIN_VERSION, MAX_VERSION = 42.0, 62.0
+#: REST query pages kept written ahead at most (the oldest go first).
+PAGES_AHEAD = 16
 _serial = itertools.count(1)
 
 
@@ -147,6 +149,8 @@ class Routes:
             return
         future: Future[str] = Future()
         with self.cursors_lock:
+            while len(self.pages_ahead) >= PAGES_AHEAD:  # pages of cursors left unread
+                del self.pages_ahead[next(iter(self.pages_ahead))]
             self.pages_ahead[cursor_id, start, end] = future
 
         def write() -> None:
