@@ -12,6 +12,7 @@ a job's records 200 at a time).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -60,19 +61,41 @@ def apply_rows(
             for row, record_id, cells in zip(
                 rows[start : start + CHUNK], ids[start : start + CHUNK], values, strict=False
             ):  # ``values`` runs on through the chunks: it is the longer
-                try:
-                    if row_fault():
-                        raise LOCKED
-                    record = org.target(object_name, record_id)
-                    if index in odd:
-                        clean = _clean(names, cells)
-                    else:
-                        clean = dict(zip(names, cells, strict=True))
-                    org.save(object_name, record, clean, stamp)
+                refusal = (
+                    LOCKED
+                    if row_fault()
+                    else _save(org, object_name, record_id, names, cells, index in odd, stamp)
+                )
+                if refusal is None:
                     succeeded.append(row)
-                except RecordError as exc:
-                    failed.append([record_id, f"{exc.code}:{exc.message}:--", *row])
+                else:
+                    failed.append([record_id, f"{refusal.code}:{refusal.message}:--", *row])
                 index += 1
+
+
+def _save(
+    org: Org,
+    object_name: str,
+    record_id: str,
+    names: list[str],
+    cells: Sequence[Any],
+    odd: bool,
+    stamp: datetime,
+) -> RecordError | None:
+    """Save one row (holding the org's lock); the refusal, if any: no such record, the
+    first refused value, the validation rule."""
+    try:
+        record = org.target(object_name, record_id)
+    except RecordError as exc:
+        return exc
+    clean = _clean(names, cells) if odd else dict(zip(names, cells, strict=True))
+    if isinstance(clean, RecordError):
+        return clean
+    try:
+        org.save(object_name, record, clean, stamp)
+    except RecordError as exc:
+        return exc
+    return None
 
 
 def _odd_rows(cleaned: list[list[Any]]) -> set[int]:
@@ -89,18 +112,15 @@ def _unplain(cell: Any) -> bool:
     return cell is _SKIP or isinstance(cell, RecordError)
 
 
-def _clean(names: list[str], cells: Sequence[Any]) -> dict[str, Any]:
-    """A row's values to save, empty cells left out.
-
-    Raises:
-        RecordError: the first refused value, in column order.
-    """
+def _clean(names: list[str], cells: Sequence[Any]) -> dict[str, Any] | RecordError:
+    """A row's values to save, empty cells left out; or its first refused value, in
+    column order."""
     clean = {}
     for name, cell in zip(names, cells, strict=True):
         if cell is _SKIP:
             continue
         if isinstance(cell, RecordError):
-            raise cell
+            return cell
         clean[name] = cell
     return clean
 
