@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from collections import Counter
+from concurrent.futures import Future
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +23,7 @@ from icpsync.connectors.salesforce.sandbox.faults import Faults
 from icpsync.connectors.salesforce.sandbox.metadata import MetadataApi
 from icpsync.connectors.salesforce.sandbox.metadata import fault as fault_envelope
 from icpsync.connectors.salesforce.sandbox.org import ApiError, Org
+from icpsync.connectors.salesforce.sandbox.render import Selection
 from icpsync.connectors.salesforce.sandbox.reports import Reports
 from icpsync.connectors.salesforce.sandbox.routes import (
     MAX_VERSION,
@@ -55,7 +57,9 @@ class App(Routes):
         self.session_id = self.new_token()
         self.stats: Counter[str] = Counter()
         self.stats_lock = threading.Lock()
-        self.cursors: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        self.cursors: dict[str, Selection] = {}
+        self.pages_ahead: dict[tuple[str, int, int], Future[str]] = {}
+        self.cursors_lock = threading.Lock()
         self.base_url = ""
         self.mdapi = MetadataApi(
             lambda obj, name: name in self.org.schema.get(obj, {}), self.org.user_id

@@ -1,10 +1,11 @@
 """Bulk API 2.0 jobs: query jobs paged by locator, ingest (update) jobs with row results.
 
 As in a real org, a job is processed after the call that creates (query) or closes (ingest)
-it has answered: that call validates and returns at once (``UploadComplete``), the work runs
-in a thread of its own (``InProgress``) and the job's status says ``JobComplete`` (or
-``Failed``) when it is done. How long each job took is kept (:meth:`Jobs.timings`): the
-server-side time a client waits for, which no count of calls shows.
+it has answered: that call validates and returns at once (``UploadComplete``), the work
+starts in a thread of its own once the answer is sent (``InProgress``) and the job's status
+says ``JobComplete`` (or ``Failed``) when it is done. How long each job took is kept
+(:meth:`Jobs.timings`): the server-side time a client waits for, which no count of calls
+shows.
 """
 
 from __future__ import annotations
@@ -14,21 +15,19 @@ import io
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from icpsync.connectors.salesforce.sandbox import schema
-from icpsync.connectors.salesforce.sandbox.org import ApiError, Org, RecordError
+from icpsync.connectors.salesforce.sandbox.ingest import apply_rows
+from icpsync.connectors.salesforce.sandbox.org import ApiError, Org
+from icpsync.connectors.salesforce.sandbox.render import SLICE, CsvRows, csv_text
 from icpsync.connectors.salesforce.sandbox.seed import sf_id
 
 _serial = itertools.count(1)
-
-
-def _csv(rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    return out.getvalue()
+#: the results page a client asks first (``maxRecords``: the libraries' default), written
+#: as the job ends.
+FIRST_PAGE = 50_000
 
 
 @dataclass
@@ -37,10 +36,15 @@ class QueryJob:
     query: str
     operation: str
     header: list[str]
-    rows: list[list[str]] = field(default_factory=list)
+    #: the results (made while ``InProgress``), stored as the org stores them: CSV.
+    results: CsvRows | None = None
     state: str = "UploadComplete"
     #: seconds from creation to ``JobComplete`` (None while processing).
     seconds: float | None = None
+
+    @property
+    def size(self) -> int:
+        return self.results.size if self.results is not None else 0
 
     def info(self) -> dict[str, Any]:
         state = self.state
@@ -51,24 +55,34 @@ class QueryJob:
             "state": state,
             "concurrencyMode": "Parallel",
             "contentType": "CSV",
-            "numberRecordsProcessed": len(self.rows) if state == "JobComplete" else 0,
+            "numberRecordsProcessed": self.size if state == "JobComplete" else 0,
             "columnDelimiter": "COMMA",
             "lineEnding": "LF",
         }
 
-    def page(self, locator: str, max_records: int) -> tuple[str, str, int]:
-        """CSV text, the next locator (``"null"`` at the end) and the row count.
+    def page(
+        self, locator: str, max_records: int
+    ) -> tuple[str, str, int, Callable[[], None] | None]:
+        """CSV text, the next locator (``"null"`` at the end), the row count, and what
+        writes the next page ahead once this one is sent.
 
         Raises:
             ApiError: the job is not complete yet (results need ``JobComplete``).
         """
-        if self.state != "JobComplete":
+        results = self.results
+        if self.state != "JobComplete" or results is None:
             raise ApiError(400, "INVALIDJOBSTATE", f"Job {self.id} is not complete: {self.state}")
         start = int(locator or 0)
-        chunk = self.rows[start : start + max_records]
-        end = start + len(chunk)
-        following = str(end) if end < len(self.rows) else "null"
-        return _csv([self.header, *chunk]), following, len(chunk)
+        end = max(start, min(start + max_records, self.size))
+        if end >= self.size:
+            return results.text(start, end), "null", end - start, None
+        ahead = end, end + (end - start)
+        return (
+            results.text(start, end),
+            str(end),
+            end - start,
+            lambda: _background(lambda: results.write_ahead(*ahead)),
+        )
 
 
 @dataclass
@@ -79,7 +93,8 @@ class IngestJob:
     state: str = "Open"
     data: list[str] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
-    succeeded: list[list[str]] = field(default_factory=list)
+    #: the rows saved, as uploaded (``successfulResults`` adds ``sf__Id, sf__Created``).
+    succeeded: list[Sequence[str]] = field(default_factory=list)
     failed: list[list[str]] = field(default_factory=list)
     error: str | None = None
     #: seconds from ``UploadComplete`` to the end of processing (None while processing).
@@ -115,12 +130,13 @@ class Jobs:
         self.proceed = threading.Event()
         self.proceed.set()
 
-    def create_query(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Validate the query and take its rows now (the org's state at creation); the
-        result's CSV is made in the background, ``InProgress`` until it is ready."""
+    def create_query(self, body: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], None]]:
+        """Check the query; the answer (``UploadComplete``) and what starts the job once it
+        is sent. The job runs in the background (``InProgress``): it takes the rows (the
+        org's state then) and stores them as CSV, ``JobComplete`` when done."""
         started = time.perf_counter()
         text = str(body.get("query") or "")
-        query, rows = self.org.query(text)
+        query, take = self.org.plan(text)
         if query.count:
             raise ApiError(400, "INVALIDJOB", "Aggregate queries are not supported by Bulk 2.0")
         job = QueryJob(
@@ -136,12 +152,17 @@ class Jobs:
 
         def process() -> None:
             self.proceed.wait()
-            job.rows = [[schema.to_csv(r[f]) for f in query.fields] for r in rows]
-            job.seconds = time.perf_counter() - started
+            try:
+                job.results = CsvRows(job.header, take())
+            except Exception:  # a job that breaks fails, as in an org
+                job.state = "Failed"
+                job.seconds = time.perf_counter() - started
+                return
             job.state = "JobComplete"
+            job.seconds = time.perf_counter() - started
+            job.results.write_ahead(0, FIRST_PAGE)
 
-        _background(process)
-        return answer
+        return answer, lambda: _background(process)
 
     def query_job(self, job_id: str) -> QueryJob:
         job = self.query_jobs.get(job_id)
@@ -175,13 +196,14 @@ class Jobs:
 
     def close(
         self, job_id: str, state: str, row_fault: Callable[[], bool] = lambda: False
-    ) -> dict[str, Any]:
-        """``UploadComplete`` answers at once and processes the rows in the background
-        (``InProgress`` until done); ``Aborted`` drops them."""
+    ) -> tuple[dict[str, Any], Callable[[], None] | None]:
+        """The answer, and what starts the job once it is sent: ``UploadComplete`` answers at
+        once and the rows are processed in the background (``InProgress`` until done);
+        ``Aborted`` drops them (nothing to start)."""
         job = self.ingest_job(job_id)
         if state == "Aborted":
             job.state = "Aborted"
-            return job.info()
+            return job.info(), None
         if state != "UploadComplete" or job.state != "Open":
             raise ApiError(400, "INVALIDJOBSTATE", f"cannot move job from {job.state} to {state}")
         job.state = "UploadComplete"
@@ -197,8 +219,7 @@ class Jobs:
                 job.state, job.error = "Failed", f"UNKNOWN_EXCEPTION : {exc}"
             job.seconds = time.perf_counter() - started
 
-        _background(process)
-        return answer
+        return answer, lambda: _background(process)
 
     def _process(self, job: IngestJob, row_fault: Callable[[], bool]) -> None:
         rows: list[list[str]] = []
@@ -206,26 +227,15 @@ class Jobs:
             reader = csv.reader(io.StringIO(part))
             header = next(reader, [])
             job.header = job.header or header
-            rows.extend(reader)
+            while chunk := list(itertools.islice(reader, SLICE)):  # others get a turn
+                rows += chunk
         id_col = next((i for i, h in enumerate(job.header) if h.lower() == "id"), None)
         if id_col is None:
             job.state, job.error = "Failed", "InvalidBatch : Field name not found : Id"
             return
-        for row in rows:
-            values = {
-                h: (None if v == "#N/A" else v)
-                for h, v in zip(job.header, row, strict=False)
-                if v != "" and h.lower() != "id"
-            }
-            try:
-                if row_fault():
-                    raise RecordError(
-                        "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record"
-                    )
-                self.org.update(job.object, row[id_col], values)
-                job.succeeded.append([row[id_col], "false", *row])
-            except RecordError as exc:
-                job.failed.append([row[id_col], f"{exc.code}:{exc.message}:--", *row])
+        apply_rows(
+            self.org, job.object, job.header, id_col, rows, row_fault, job.succeeded, job.failed
+        )
         job.state = "JobComplete"
 
     def timings(self) -> list[dict[str, Any]]:
@@ -238,7 +248,7 @@ class Jobs:
             if job.seconds is None:
                 continue
             if isinstance(job, QueryJob):
-                kind, rows = "query", len(job.rows)
+                kind, rows = "query", job.size
             else:
                 kind, rows = "ingest", len(job.succeeded) + len(job.failed)
             out.append({"id": job.id, "kind": kind, "rows": rows, "seconds": job.seconds})
@@ -247,11 +257,13 @@ class Jobs:
     def results(self, job_id: str, kind: str) -> str:
         job = self.ingest_job(job_id)
         if kind == "successfulResults":
-            return _csv([["sf__Id", "sf__Created", *job.header], *job.succeeded])
+            id_col = next((i for i, h in enumerate(job.header) if h.lower() == "id"), 0)
+            rows = ([row[id_col], "false", *row] for row in job.succeeded)
+            return csv_text(["sf__Id", "sf__Created", *job.header], rows)
         if kind == "failedResults":
-            return _csv([["sf__Id", "sf__Error", *job.header], *job.failed])
+            return csv_text(["sf__Id", "sf__Error", *job.header], job.failed)
         if kind == "unprocessedrecords":
-            return _csv([job.header])
+            return csv_text(job.header, [])
         raise ApiError(404, "NOT_FOUND", f"unknown result set {kind}")
 
 

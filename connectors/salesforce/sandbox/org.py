@@ -10,13 +10,14 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from operator import itemgetter
 from typing import Any
 
 from icpsync.connectors.salesforce.sandbox import schema
 from icpsync.connectors.salesforce.sandbox.errors import ApiError, RecordError
 from icpsync.connectors.salesforce.sandbox.removal import Removal
+from icpsync.connectors.salesforce.sandbox.render import Selection, select
 from icpsync.connectors.salesforce.sandbox.seed import sf_id
 from icpsync.connectors.salesforce.sandbox.soql import Query, SoqlError, matcher, parse
 from icpsync.connectors.salesforce.sandbox.tooling import Tooling
@@ -133,11 +134,22 @@ class Org(Tooling, Removal):
 
     # -- queries ---------------------------------------------------------------------
 
-    def query(self, text: str, *, tooling: bool = False) -> tuple[Query, list[dict[str, Any]]]:
-        """Run a SOQL query; rows are projected to the selected fields (Python values).
+    def query(self, text: str, *, tooling: bool = False) -> tuple[Query, Selection]:
+        """Run a SOQL query now: :meth:`plan` and take its rows at once.
 
         Raises:
-            ApiError: MALFORMED_QUERY, INVALID_TYPE or INVALID_FIELD.
+            ApiError: MALFORMED_QUERY, INVALID_TYPE, INVALID_FIELD or a bad filter value.
+        """
+        query, take = self.plan(text, tooling=tooling)
+        return query, take()
+
+    def plan(self, text: str, *, tooling: bool = False) -> tuple[Query, Callable[[], Selection]]:
+        """Parse and check a SOQL query (its errors are raised here); the function returned
+        takes its rows, the org's state when it is called, as tuples of the selected fields'
+        values (Python values; ``COUNT()``: empty tuples, the count as ``size``).
+
+        Raises:
+            ApiError: MALFORMED_QUERY, INVALID_TYPE, INVALID_FIELD or a bad filter value.
         """
         try:
             query = parse(text)
@@ -168,83 +180,27 @@ class Org(Tooling, Removal):
                         f"field '{name}' must be of type {fields[name]['type']}",
                     ) from None
 
-            keep = matcher(query.where, typed)
-            rows = [r for r in table.values() if keep(r)]
-            for name, desc in reversed(query.order):
-                present = [r for r in rows if r.get(name) is not None]
-                absent = [r for r in rows if r.get(name) is None]
-                present.sort(key=itemgetter(name), reverse=desc)
-                rows = present + absent if desc else absent + present
-            if query.limit is not None:
-                rows = rows[: query.limit]
-            if query.count:
-                return query, rows
-            return query, [{name: row.get(name) for name in query.fields} for row in rows]
+            keep = matcher(query.where, typed) if query.where is not None else None
+
+        def take() -> Selection:
+            with self.lock:
+                rows = list(table.values() if keep is None else filter(keep, table.values()))
+                if query.count:
+                    size = len(rows) if query.limit is None else min(query.limit, len(rows))
+                    return Selection(query.object, [], [()] * size)
+                return select(query.object, query.fields, query.order, query.limit, rows)
+
+        return query, take
 
     # -- writes ----------------------------------------------------------------------
 
     def _check(self, object_name: str, values: dict[str, Any], *, create: bool) -> dict[str, Any]:
         fields = self.fields(object_name)
-        clean: dict[str, Any] = {}
-        for name, raw in values.items():
-            if name in ("attributes", "Id", "id"):
-                continue
-            spec = fields.get(name)
-            if spec is None:
-                raise RecordError(
-                    "INVALID_FIELD", NO_SUCH_COLUMN.format(name=name, object=object_name), [name]
-                )
-            if not spec["updateable"] and not (create and spec["createable"]):
-                raise RecordError(
-                    "INVALID_FIELD_FOR_INSERT_UPDATE",
-                    f"Unable to create/update fields: {name}. Please check the security "
-                    "settings of this field and verify that it is read/write for your "
-                    "profile or permission set.",
-                    [name],
-                )
-            try:
-                value = schema.coerce(spec, raw)
-            except (ValueError, TypeError):
-                raise RecordError(
-                    "INVALID_TYPE_ON_FIELD_IN_RECORD",
-                    f"{spec['label']}: value not of required type: {raw}",
-                    [name],
-                ) from None
-            clean[name] = self._validate(spec, value)
-        return clean
-
-    @staticmethod
-    def _validate(spec: dict[str, Any], value: Any) -> Any:
-        name = spec["name"]
-        if value is None:
-            return None
-        if (
-            spec["type"] in ("string", "textarea", "url", "picklist")
-            and len(value) > spec["length"]
-        ):
-            raise RecordError(
-                "STRING_TOO_LONG",
-                f"{spec['label']}: data value too large: {value[:40]} (max length="
-                f"{spec['length']})",
-                [name],
-            )
-        if spec["type"] == "picklist" and spec["restrictedPicklist"]:
-            allowed = {v["value"] for v in spec["picklistValues"]}
-            if value not in allowed:
-                raise RecordError(
-                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                    f"{spec['label']}: bad value for restricted picklist field: {value}",
-                    [name],
-                )
-        if spec["type"] == "double" and spec["precision"]:
-            if abs(value) >= 10 ** (spec["precision"] - spec["scale"]):
-                raise RecordError(
-                    "NUMBER_OUTSIDE_VALID_RANGE",
-                    f"{spec['label']}: value outside of valid range on numeric field: {value}",
-                    [name],
-                )
-            value = round(value, spec["scale"])
-        return value
+        return {
+            name: clean_value(fields, object_name, name, raw, create=create)
+            for name, raw in values.items()
+            if name not in ("attributes", "Id", "id")
+        }
 
     def update(self, object_name: str, record_id: str, values: dict[str, Any]) -> None:
         """Apply one update, bumping ``SystemModstamp``; counts Account writes per id.
@@ -256,26 +212,50 @@ class Org(Tooling, Removal):
             RecordError: the record is missing or a value is refused.
         """
         with self.lock:
-            table = self.records.get(object_name)
-            if table is None:
-                raise RecordError("INVALID_TYPE", f"sObject type '{object_name}' is not supported.")
-            record = table.get(str(record_id))
-            if record is None:
-                code = (
-                    "MALFORMED_ID" if len(str(record_id)) not in (15, 18) else "ENTITY_IS_DELETED"
-                )
-                raise RecordError(code, f"invalid cross reference id: {record_id}", ["Id"])
+            record = self.target(object_name, record_id)
             clean = self._check(object_name, values, create=False)
-            rule = self.rejected.get(record["Id"]) if object_name == "Account" else None
-            if rule is not None:
-                raise RecordError("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule)
-            if object_name == "Opportunity" and "StageName" in clean:
-                clean["IsClosed"] = clean["StageName"] in ("Closed Won", "Closed Lost")
-                clean["IsWon"] = clean["StageName"] == "Closed Won"
-            record.update(clean)
-            record["LastModifiedDate"] = record["SystemModstamp"] = self.stamp()
-            if object_name == "Account":
-                self.write_counts[record["Id"]] += 1
+            self.save(object_name, record, clean)
+
+    def target(self, object_name: str, record_id: str) -> dict[str, Any]:
+        """The record an update names (call holding :attr:`lock`).
+
+        Raises:
+            RecordError: the object is unknown, or the record missing or deleted.
+        """
+        table = self.records.get(object_name)
+        if table is None:
+            raise RecordError("INVALID_TYPE", f"sObject type '{object_name}' is not supported.")
+        record = table.get(str(record_id))
+        if record is None:
+            code = "MALFORMED_ID" if len(str(record_id)) not in (15, 18) else "ENTITY_IS_DELETED"
+            raise RecordError(code, f"invalid cross reference id: {record_id}", ["Id"])
+        return record
+
+    def save(
+        self,
+        object_name: str,
+        record: dict[str, Any],
+        clean: dict[str, Any],
+        stamp: datetime | None = None,
+    ) -> None:
+        """Save checked values to a record (call holding :attr:`lock`): its validation rule
+        first, then derived fields, ``SystemModstamp`` (``stamp``, or now) and the Account
+        write count.
+
+        Raises:
+            RecordError: ``FIELD_CUSTOM_VALIDATION_EXCEPTION`` for a record in :attr:`rejected`.
+        """
+        rule = self.rejected.get(record["Id"]) if object_name == "Account" else None
+        if rule is not None:
+            raise RecordError("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule)
+        if object_name == "Opportunity" and "StageName" in clean:
+            clean["IsClosed"] = clean["StageName"] in ("Closed Won", "Closed Lost")
+            clean["IsWon"] = clean["StageName"] == "Closed Won"
+        record.update(clean)
+        record["LastModifiedDate"] = record["SystemModstamp"] = stamp if stamp else self.stamp()
+        if object_name == "Account":
+            counts = self.write_counts
+            counts[record["Id"]] = counts.get(record["Id"], 0) + 1
 
     def insert(self, object_name: str, values: dict[str, Any]) -> str:
         """Create a record; returns its id.
@@ -338,4 +318,66 @@ class Org(Tooling, Removal):
         return f"api-usage={self.api_used}/{self.daily_limit}"
 
 
-__all__ = ["ApiError", "Org", "RecordError"]
+def clean_value(
+    fields: dict[str, dict[str, Any]], object_name: str, name: str, raw: Any, *, create: bool
+) -> Any:
+    """One input value checked against its field and typed (the same input always gives
+    the same value or the same refusal).
+
+    Raises:
+        RecordError: no such field, not writable, not of the field's type, or not valid.
+    """
+    spec = fields.get(name)
+    if spec is None:
+        raise RecordError(
+            "INVALID_FIELD", NO_SUCH_COLUMN.format(name=name, object=object_name), [name]
+        )
+    if not spec["updateable"] and not (create and spec["createable"]):
+        raise RecordError(
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            f"Unable to create/update fields: {name}. Please check the security "
+            "settings of this field and verify that it is read/write for your "
+            "profile or permission set.",
+            [name],
+        )
+    try:
+        value = schema.coerce(spec, raw)
+    except (ValueError, TypeError):
+        raise RecordError(
+            "INVALID_TYPE_ON_FIELD_IN_RECORD",
+            f"{spec['label']}: value not of required type: {raw}",
+            [name],
+        ) from None
+    return _validate(spec, value)
+
+
+def _validate(spec: dict[str, Any], value: Any) -> Any:
+    name = spec["name"]
+    if value is None:
+        return None
+    if spec["type"] in ("string", "textarea", "url", "picklist") and len(value) > spec["length"]:
+        raise RecordError(
+            "STRING_TOO_LONG",
+            f"{spec['label']}: data value too large: {value[:40]} (max length={spec['length']})",
+            [name],
+        )
+    if spec["type"] == "picklist" and spec["restrictedPicklist"]:
+        allowed = {v["value"] for v in spec["picklistValues"]}
+        if value not in allowed:
+            raise RecordError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"{spec['label']}: bad value for restricted picklist field: {value}",
+                [name],
+            )
+    if spec["type"] == "double" and spec["precision"]:
+        if abs(value) >= 10 ** (spec["precision"] - spec["scale"]):
+            raise RecordError(
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                f"{spec['label']}: value outside of valid range on numeric field: {value}",
+                [name],
+            )
+        value = round(value, spec["scale"])
+    return value
+
+
+__all__ = ["ApiError", "Org", "RecordError", "clean_value"]

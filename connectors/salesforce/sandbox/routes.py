@@ -9,21 +9,28 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from icpsync.connectors.salesforce.sandbox.bulk import Jobs
 from icpsync.connectors.salesforce.sandbox.faults import LOCK, Faults
 from icpsync.connectors.salesforce.sandbox.org import Org, RecordError
+from icpsync.connectors.salesforce.sandbox.render import Selection, json_column
 from icpsync.connectors.salesforce.sandbox.reports import Reports
 from icpsync.connectors.salesforce.sandbox.schema import to_json
 from icpsync.connectors.salesforce.sandbox.seed import sf_id
 
 MIN_VERSION, MAX_VERSION = 42.0, 62.0
+#: REST query pages kept written ahead at most (the oldest go first).
+PAGES_AHEAD = 16
 _serial = itertools.count(1)
 
 
 class Response:
-    """What a route answers: status, body (JSON-able, text or None) and extra headers."""
+    """What a route answers: status, body (JSON-able, text or None) and extra headers;
+    ``after``: work the org starts once the answer is sent (a Bulk job's processing)."""
 
     def __init__(
         self,
@@ -31,9 +38,11 @@ class Response:
         body: Any = None,
         headers: dict[str, str] | None = None,
         content_type: str = "application/json;charset=UTF-8",
+        after: Callable[[], None] | None = None,
     ):
         self.status, self.body, self.headers = status, body, headers or {}
         self.content_type = content_type
+        self.after = after
 
 
 class Routes:
@@ -42,7 +51,10 @@ class Routes:
     org: Org
     jobs: Jobs
     faults: Faults
-    cursors: dict[str, tuple[str, list[dict[str, Any]]]]
+    cursors: dict[str, Selection]
+    #: (cursor, start, end) -> the page's JSON, being written or written (see ``_page``).
+    pages_ahead: dict[tuple[str, int, int], Future[str]]
+    cursors_lock: threading.Lock
     reports: Reports
 
     def _route(
@@ -99,32 +111,55 @@ class Routes:
         return out
 
     def _query(self, version: str, text: str, headers: Any, *, tooling: bool) -> Response:
-        query, rows = self.org.query(text, tooling=tooling)
+        query, selection = self.org.query(text, tooling=tooling)
         if query.count:
-            return Response(body={"totalSize": len(rows), "done": True, "records": []})
+            return Response(body={"totalSize": selection.size, "done": True, "records": []})
         size = 2000
         option = str(headers.get("Sforce-Query-Options") or "")
         found = re.search(r"batchSize=(\d+)", option)
         if found:
             size = max(200, min(2000, int(found.group(1))))
         cursor_id = sf_id("01g", next(_serial))
-        self.cursors[cursor_id] = (query.object, rows)
+        self.cursors[cursor_id] = selection
         return self._page(version, cursor_id, 0, size)
 
     def _page(self, version: str, cursor_id: str, start: int, size: int) -> Response:
-        object_name, rows = self.cursors[cursor_id]
-        chunk = rows[start : start + size]
-        end = start + len(chunk)
-        body: dict[str, Any] = {
-            "totalSize": len(rows),
-            "done": end >= len(rows),
-            "records": [self._record(version, object_name, r) for r in chunk],
-        }
-        if end < len(rows):
-            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor_id}-{end}"
-        else:
+        """A page of a cursor's rows; the next page is written once this one is sent (a
+        client asks for it next), as the org keeps a query's results ready."""
+        selection = self.cursors[cursor_id]
+        total = selection.size
+        end = min(start + size, total) if start < total else start
+        with self.cursors_lock:
+            ahead = self.pages_ahead.pop((cursor_id, start, end), None)
+        text = (
+            ahead.result()
+            if ahead is not None
+            else _page_text(version, cursor_id, selection, start, end)
+        )
+        if end >= total:
             self.cursors.pop(cursor_id, None)
-        return Response(body=body)
+            return Response(body=text)
+        following = end, min(end + 2000, total)
+        return Response(body=text, after=lambda: self._write_ahead(version, cursor_id, *following))
+
+    def _write_ahead(self, version: str, cursor_id: str, start: int, end: int) -> None:
+        """Write a cursor's page in the background (for the request to come)."""
+        selection = self.cursors.get(cursor_id)
+        if selection is None:
+            return
+        future: Future[str] = Future()
+        with self.cursors_lock:
+            while len(self.pages_ahead) >= PAGES_AHEAD:  # pages of cursors left unread
+                del self.pages_ahead[next(iter(self.pages_ahead))]
+            self.pages_ahead[cursor_id, start, end] = future
+
+        def write() -> None:
+            try:
+                future.set_result(_page_text(version, cursor_id, selection, start, end))
+            except Exception as exc:  # raised to the request that wants the page
+                future.set_exception(exc)
+
+        threading.Thread(target=write, name="sandbox-page", daemon=True).start()
 
     def _query_more(self, version: str, locator: str) -> Response:
         cursor_id, _, start = locator.partition("-")
@@ -223,7 +258,8 @@ class Routes:
         kind = parts[0] if parts else ""
         if kind == "query":
             if len(parts) == 1 and method == "POST":
-                return Response(body=self.jobs.create_query(dict(data or {})))
+                answer, start = self.jobs.create_query(dict(data or {}))
+                return Response(body=answer, after=start)
             job = self.jobs.query_job(parts[1])
             if len(parts) == 2 and method == "GET":
                 info = job.info()
@@ -231,13 +267,14 @@ class Routes:
             if len(parts) == 2 and method == "PATCH":
                 return Response(body={**job.info(), "state": str((data or {}).get("state"))})
             if parts[2:] == ["results"] and method == "GET":
-                text, locator, count = job.page(
+                text, locator, count, ahead = job.page(
                     params.get("locator", [""])[0], int(params.get("maxRecords", ["50000"])[0])
                 )
                 return Response(
                     body=text,
                     headers={"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(count)},
                     content_type="text/csv",
+                    after=ahead,
                 )
         if kind == "ingest":
             if len(parts) == 1 and method == "POST":
@@ -248,7 +285,8 @@ class Routes:
                 return Response(201)
             if len(parts) == 2 and method == "PATCH":
                 row_fault = self.faults.row_locked if locked else (lambda: False)
-                return Response(body=self.jobs.close(job_id, str(data.get("state")), row_fault))
+                answer, after = self.jobs.close(job_id, str(data.get("state")), row_fault)
+                return Response(body=answer, after=after)
             if len(parts) == 2 and method == "GET":
                 info = self.jobs.ingest_job(job_id).info()
                 return Response(body={**info, "state": "InProgress"} if self.jobs.stalled else info)
@@ -258,6 +296,34 @@ class Routes:
             if len(parts) == 3 and method == "GET":
                 return Response(body=self.jobs.results(job_id, parts[2]), content_type="text/csv")
         return error(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def _page_text(version: str, cursor_id: str, selection: Selection, start: int, end: int) -> str:
+    """A REST query page's JSON: rows ``start`` to ``end`` of the cursor's selection."""
+    total = selection.size
+    body: dict[str, Any] = {
+        "totalSize": total,
+        "done": end >= total,
+        "records": _records(version, selection, start, end),
+    }
+    if end < total:
+        body["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor_id}-{end}"
+    return json.dumps(body)
+
+
+def _records(version: str, selection: Selection, start: int, end: int) -> list[dict[str, Any]]:
+    """Rows ``start`` to ``end`` as REST records (``attributes`` first, then the fields)."""
+    fields, part = selection.fields, selection.columns(start, end)
+    ids = part[fields.index("Id")] if "Id" in fields else [""] * (end - start)
+    url = f"/services/data/v{version}/sobjects/{selection.object}/"
+    records = []
+    for record_id, values in zip(ids, zip(*map(json_column, part), strict=True), strict=True):
+        record: dict[str, Any] = {
+            "attributes": {"type": selection.object, "url": f"{url}{record_id}"}
+        }
+        record.update(zip(fields, values, strict=True))
+        records.append(record)
+    return records
 
 
 def error(status: int, code: str, message: str, fields: list[str] | None = None) -> Response:

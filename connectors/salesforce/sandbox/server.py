@@ -48,8 +48,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if payload:
                 self.wfile.write(payload)
+            self.wfile.flush()
         except (OSError, ssl.SSLError):
             self.close_connection = True
+        finally:
+            if response.after is not None:
+                response.after()  # what the answer started runs once it is sent
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
 

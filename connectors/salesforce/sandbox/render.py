@@ -1,0 +1,213 @@
+"""Query results as rows of values, rendered a column at a time as REST JSON or Bulk CSV.
+
+A query's rows are taken as tuples of the selected fields' values (:class:`Selection`),
+the org's state at the time of the query. Rendering follows :func:`schema.to_json` and
+:func:`schema.to_csv` value for value, but looks at a column's value types once: a column
+of text and integers (most of them) is passed on as it is, and each distinct date or time
+is formatted once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import repeat
+from operator import attrgetter, itemgetter, methodcaller
+from typing import Any
+
+from icpsync.connectors.salesforce.sandbox.schema import to_csv, to_json
+
+#: rows written in one go (between two, the org's request threads get a turn).
+SLICE = 2000
+_NONE = type(None)
+#: value types csv.writer writes as Bulk API 2.0 does (None as an empty cell).
+_CSV_AS_IS = frozenset({str, int, _NONE})
+#: value types the JSON encoder writes as the REST API does.
+_JSON_AS_IS = frozenset({str, int, float, bool, _NONE})
+
+
+@dataclass
+class Selection:
+    """The rows a query selected: each a tuple of the fields' values (extra trailing
+    values, the sort's, are not the selection's)."""
+
+    object: str
+    fields: list[str]
+    rows: list[tuple[Any, ...]]
+
+    @property
+    def size(self) -> int:
+        return len(self.rows)
+
+    def columns(self, start: int = 0, end: int | None = None) -> list[Sequence[Any]]:
+        """The fields' values in rows ``start`` to ``end``, a sequence per field."""
+        part = self.rows[start:end]
+        if not part:
+            return [() for _ in self.fields]
+        columns: list[Sequence[Any]] = list(zip(*part, strict=True))
+        return columns[: len(self.fields)]
+
+
+#: types whose equal values (``True == 1 == 1.0``) may render differently.
+_NUMBERS = frozenset({bool, int, float})
+
+
+def select(
+    object_name: str,
+    fields: list[str],
+    order: list[tuple[str, bool]],
+    limit: int | None,
+    rows: list[dict[str, Any]],
+) -> Selection:
+    """The rows' selected fields as columns, sorted (``order``: field and descending, no
+    value last when descending, first when not), at most ``limit`` of them.
+
+    The values are taken in the records' own order (one look-up per record), then sorted.
+    """
+    extra = [name for name, _ in order if name not in fields]
+    names = [*fields, *dict.fromkeys(extra)]
+    taken = _taken(rows, names)
+    for name, desc in reversed(order):
+        key = itemgetter(names.index(name))
+        if None in map(key, taken):
+            present = [row for row in taken if key(row) is not None]
+            absent = [row for row in taken if key(row) is None]
+            present.sort(key=key, reverse=desc)
+            taken = present + absent if desc else absent + present
+        else:
+            taken.sort(key=key, reverse=desc)
+    if limit is not None:
+        taken = taken[:limit]
+    return Selection(object_name, list(fields), taken)
+
+
+def _taken(rows: list[dict[str, Any]], names: list[str]) -> list[tuple[Any, ...]]:
+    """Each record's values of ``names`` (None for a field a record lacks)."""
+    if len(names) == 1:
+        return [(value,) for value in map(dict.get, rows, repeat(names[0]))]
+    try:
+        return list(map(itemgetter(*names), rows))
+    except KeyError:
+        return [tuple(map(row.get, names)) for row in rows]
+
+
+def _memo(convert: Callable[[Any], Any], values: Sequence[Any], kinds: set[type]) -> list[Any]:
+    """``convert`` of each value, each distinct value converted once (when values of
+    different types cannot be equal and every value is hashable)."""
+    if len(kinds & _NUMBERS) <= 1:
+        try:
+            seen = {value: convert(value) for value in set(values)}
+        except TypeError:  # an unhashable value (a nested record)
+            pass
+        else:
+            return list(map(seen.__getitem__, values))
+    return list(map(convert, values))
+
+
+def json_column(values: Sequence[Any]) -> list[Any] | Sequence[Any]:
+    """The column's values as the REST API renders them (:func:`schema.to_json`)."""
+    kinds = set(map(type, values))
+    if kinds <= _JSON_AS_IS:
+        return values
+    return _memo(to_json, values, kinds)
+
+
+def _csv_float(value: Any) -> Any:
+    if type(value) is float and value.is_integer():
+        return str(int(value))
+    return value
+
+
+def _csv_time(value: Any) -> Any:
+    if type(value) is datetime and value.tzinfo is UTC and value.year >= 1000:
+        text = value.isoformat(timespec="milliseconds")
+        return text[:-6] + "Z"
+    return to_csv(value)
+
+
+def csv_column(values: Sequence[Any]) -> list[Any] | Sequence[Any]:
+    """The column's cells as Bulk API 2.0 renders them (:func:`schema.to_csv`), for a
+    ``csv.writer`` (which writes None as an empty cell and numbers with ``str``)."""
+    kinds = set(map(type, values))
+    if kinds <= _CSV_AS_IS:
+        return values
+    if kinds <= _CSV_AS_IS | {float}:
+        return list(map(_csv_float, values))
+    if kinds == {datetime} and _utc_times(values):
+        iso = map(_ISO_MS, values)  # "...T12:30:05.250+00:00" -> "...T12:30:05.250Z"
+        return list(map(str.replace, iso, repeat("+00:00"), repeat("Z")))
+    if kinds <= {datetime, _NONE}:
+        return _memo(_csv_time, values, kinds)
+    return _memo(to_csv, values, kinds)
+
+
+_ISO_MS = methodcaller("isoformat", timespec="milliseconds")
+
+
+def _utc_times(values: Sequence[datetime]) -> bool:
+    """Whether every time is in UTC with a four-digit year (ISO text is then the API's)."""
+    return set(map(attrgetter("tzinfo"), values)) == {UTC} and min(values).year >= 1000
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A CSV document: the header, then the rows (LF line endings)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+class CsvRows:
+    """A selection as Bulk API 2.0 CSV cells (each value rendered once, when the job runs),
+    written out a slice of rows at a time.
+
+    An org serves results it has stored: a slice can be written ahead
+    (:meth:`write_ahead`: the first page when the job ends, the next page while the client
+    reads one), and is then served as written.
+    """
+
+    def __init__(self, header: list[str], selection: Selection):
+        self.header = header
+        self.size = selection.size
+        rows = selection.rows
+        self._cells = [csv_column(list(map(itemgetter(i), rows))) for i in range(len(header))]
+        self._lock = threading.Lock()
+        self._ahead: dict[tuple[int, int], Future[str]] = {}
+
+    def text(self, start: int, end: int) -> str:
+        """The CSV document (header included) of rows ``start`` to ``end``."""
+        with self._lock:
+            ahead = self._ahead.pop((start, end), None)
+        if ahead is not None:
+            return ahead.result()
+        return self._write(start, end)
+
+    def write_ahead(self, start: int, end: int) -> None:
+        """Write rows ``start`` to ``end`` (at most to the last) for a request to come."""
+        end = min(end, self.size)
+        if start >= end:
+            return
+        future: Future[str] = Future()
+        with self._lock:
+            if (start, end) in self._ahead:
+                return
+            self._ahead[start, end] = future
+        try:
+            future.set_result(self._write(start, end))
+        except Exception as exc:  # raised to the request that wants the page
+            future.set_exception(exc)
+
+    def _write(self, start: int, end: int) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.header)
+        for at in range(start, end, SLICE):  # a slice at a time: requests get a turn
+            part = (column[at : min(at + SLICE, end)] for column in self._cells)
+            writer.writerows(zip(*part, strict=True))
+        return out.getvalue()
