@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import chain, islice
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from icpsync.connectors.file.headers import describe_columns, match_columns, require_id
 from icpsync.connectors.file.rejects import RejectLog
@@ -46,8 +46,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Rows cleaned together on the CSV fast path.
+#: Rows cleaned together.
 BATCH_ROWS = 2048
+#: a batch of a file's rows: (raw key -> column, each row's signals or None, row numbers).
+RawBatch = tuple[dict[str, Sequence[object]], list[Mapping[str, object]] | None, list[int]]
+Cleaned = TypeVar("Cleaned", AccountBatch, OpportunityBatch)
 #: the longest org id the state store keeps.
 ORG_ID_LENGTH = 255
 
@@ -256,15 +259,26 @@ class FileConnector:
         )
         return fields, icp, not_signals
 
-    def _account_columns_of(
-        self, path: Path
-    ) -> Iterator[tuple[dict[str, Sequence[object]], list[Mapping[str, object]] | None, list[int]]]:
-        """The accounts file :data:`BATCH_ROWS` rows at a time, as (raw key -> column, each
-        row's signals or None for none, the rows' numbers), the ICP columns read from the
-        output file where it holds the account (see :meth:`_with_current`)."""
+    def _account_columns_of(self, path: Path) -> Iterator[RawBatch]:
+        """The accounts file's :data:`RawBatch` es, the ICP columns read from the output
+        file where it holds the account (see :meth:`_with_current`)."""
         fields, icp, not_signals = self._account_columns()
-        pairs = fields + icp  # later pairs win, as in a record made row by row
         override = self.field_map.icp.get("override")
+        jsonl = is_jsonl(path)
+        # later pairs win, as in a record made row by row
+        for columns, signals, rows in self._raw_batches(path, fields + icp, not_signals):
+            if override and jsonl:  # a JSON false or 0 is no override, as in the output's rule
+                key = ICP_RAW_KEYS["override"]
+                columns[key] = [value or None for value in columns[key]]
+            yield self._with_current(columns, icp), signals, rows
+
+    def _raw_batches(
+        self, path: Path, pairs: list[tuple[str, str]], not_signals: set[str] | None = None
+    ) -> Iterator[RawBatch]:
+        """The file's rows :data:`BATCH_ROWS` at a time as (raw key -> column for each
+        (raw key, file column) pair, each row's signals: its columns not in
+        ``not_signals`` with a value, or None for none or without ``not_signals``, the rows'
+        numbers)."""
         fmt = self.text_format(path)
         if is_jsonl(path):
             numbered = read_numbered_rows(path, self._skip_row, fmt)
@@ -272,13 +286,10 @@ class FileConnector:
                 columns: dict[str, Sequence[object]] = {
                     key: [row.get(column) for _, row in chunk] for key, column in pairs
                 }
-                if override:  # a JSON false or 0 is no override, as in the output's rule
-                    overrides = [row.get(override) or None for _, row in chunk]
-                    columns[ICP_RAW_KEYS["override"]] = overrides
-                signals: list[Mapping[str, object]] | None = [
-                    _signals(row, not_signals) for _, row in chunk
-                ]
-                yield self._with_current(columns, icp), signals, [n for n, _ in chunk]
+                signals: list[Mapping[str, object]] | None = None
+                if not_signals is not None:
+                    signals = [_signals(row, not_signals) for _, row in chunk]
+                yield columns, signals, [number for number, _ in chunk]
             return
         for header, cells, rows in read_csv_columns(path, self._skip_row, BATCH_ROWS, fmt):
             position = {name: i for i, name in enumerate(header)}
@@ -287,7 +298,7 @@ class FileConnector:
                 key: cells[position[column]] if column in position else absent
                 for key, column in pairs
             }
-            extra = [name for name in header if name not in not_signals]
+            extra = [] if not_signals is None else [n for n in header if n not in not_signals]
             signals = None
             if extra:
                 values = [cells[position[name]] for name in extra]
@@ -295,7 +306,7 @@ class FileConnector:
                     {k: v for k, v in zip(extra, row, strict=True) if v not in (None, "")}
                     for row in zip(*values, strict=True)
                 ]
-            yield self._with_current(columns, icp), signals, rows
+            yield columns, signals, rows
 
     def _with_current(
         self, columns: dict[str, Sequence[object]], icp: list[tuple[str, str]]
@@ -331,10 +342,20 @@ class FileConnector:
         self.check_columns()
         normaliser = self._normaliser(path)
         self.stats.api_calls["read_accounts"] += 1
+        yield from self._cleaned(
+            self._account_columns_of(path),
+            lambda raw: accounts_from_columns(normaliser, raw[0], raw[1], rows=raw[2]),
+            since,
+        )
+
+    def _cleaned(
+        self, raw: Iterator[RawBatch], clean: Callable[[RawBatch], Cleaned], since: datetime | None
+    ) -> Iterator[Cleaned]:
+        """``clean`` of each raw batch, its rejects passed on in row order, without the
+        records modified before ``since`` (None: all), and without empty batches."""
         self._pending = [] if self.rejects is not None else None
         try:
-            for columns, signals, rows in self._account_columns_of(path):
-                batch = accounts_from_columns(normaliser, columns, signals, rows=rows)
+            for batch in map(clean, raw):
                 self._pass_on_rejects()
                 if since is not None:
                     modified = batch.columns["last_modified"]
@@ -367,45 +388,11 @@ class FileConnector:
         fields = list(self.columns(path, self.field_map.opportunity).items())
         normaliser = self._normaliser(path)
         self.stats.api_calls["read_opportunities"] += 1
-        self._pending = [] if self.rejects is not None else None
-        try:
-            for columns, rows in self._raw_deal_batches(path, fields):
-                deals = opportunities_from_columns(normaliser, columns, rows=rows)
-                self._pass_on_rejects()
-                if since is not None:
-                    modified = deals.columns["last_modified"]
-                    deals = deals.take(
-                        [i for i, at in enumerate(modified) if at is None or not at < since]
-                    )
-                if len(deals):
-                    yield deals
-            self._pass_on_rejects()
-        finally:
-            self._pending = None
-
-    def _raw_deal_batches(
-        self, path: Path, fields: list[tuple[str, str]]
-    ) -> Iterator[tuple[dict[str, Sequence[object]], list[int]]]:
-        """The file's rows :data:`BATCH_ROWS` at a time as (raw key -> column, row numbers)."""
-        fmt = self.text_format(path)
-        if not is_jsonl(path):
-            for header, cells, rows in read_csv_columns(path, self._skip_row, BATCH_ROWS, fmt):
-                position = {name: i for i, name in enumerate(header)}
-                absent = [None] * len(rows)
-                yield (
-                    {
-                        key: cells[position[column]] if column in position else absent
-                        for key, column in fields
-                    },
-                    rows,
-                )
-            return
-        numbered = read_numbered_rows(path, self._skip_row, fmt)
-        while chunk := list(islice(numbered, BATCH_ROWS)):
-            yield (
-                {key: [row.get(column) for _, row in chunk] for key, column in fields},
-                [number for number, _ in chunk],
-            )
+        yield from self._cleaned(
+            self._raw_batches(path, fields),
+            lambda raw: opportunities_from_columns(normaliser, raw[0], rows=raw[2]),
+            since,
+        )
 
     def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:
         """Stream every opportunity of the opportunities file (none without one):
