@@ -43,8 +43,8 @@ from tenacity import (
 )
 from urllib3.util.retry import Retry
 
-from icpsync.connectors.hubspot.batch_update import BatchUpdateApi
 from icpsync.connectors.hubspot.limiter import SlidingWindowLimiter, shared_limiter
+from icpsync.connectors.hubspot.objects_api import ObjectsApi
 from icpsync.core.errors import AuthError, BudgetExhausted, FatalError, RetriableError
 
 if TYPE_CHECKING:
@@ -309,9 +309,12 @@ class HubSpotApi:
         self.companies = crm.companies.basic_api
         self.companies_search = crm.companies.search_api
         self.companies_batch = crm.companies.batch_api
-        #: batch updates of plain dict bodies, through the companies API's own client.
-        self.companies_update = BatchUpdateApi(self.companies_batch.api_client, "companies")
         self.deals = crm.deals.basic_api
+        #: list pages (queries encoded once) and batch updates (plain dict bodies) through
+        #: the generated APIs' own clients: reads on the basic APIs', writes on the batch one.
+        self.companies_pages = ObjectsApi(self.companies.api_client, "companies")
+        self.deals_pages = ObjectsApi(self.deals.api_client, "deals")
+        self.companies_update = ObjectsApi(self.companies_batch.api_client, "companies")
         self.deals_batch = crm.deals.batch_api
         self.deals_search = crm.deals.search_api
         self.properties = crm.properties.core_api

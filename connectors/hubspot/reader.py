@@ -4,8 +4,10 @@
   at a time (:func:`~icpsync.core.normalise_columns.accounts_from_columns`): one
   :class:`~icpsync.core.batch.AccountBatch` per page. Pages are read as raw JSON, never
   as the client's models.
-* Full reads page through ``basic_api.get_page`` (100 a page; never ``get_all``), the next
-  page read while the caller works on this one (:mod:`.read_ahead`).
+* Full reads page through ``GET /crm/v3/objects/{type}`` (100 a page; never ``get_all``),
+  sent through the client's own ``ApiClient.request`` with the query encoded once
+  (:mod:`.objects_api`), the next page read while the caller works on this one
+  (:mod:`.read_ahead`).
 * Incremental reads search ``cursor <= hs_lastmodifieddate < start of the read`` sorted
   ascending, 200 a page, and never page by offset: the run writes (and so re-stamps)
   records while it reads, which would shift offsets and skip records. Every page is a
@@ -31,6 +33,7 @@ from hubspot.crm.companies import Filter, FilterGroup, PublicObjectSearchRequest
 
 from icpsync.connectors.hubspot.client import HubSpotApi
 from icpsync.connectors.hubspot.columns import CompanyColumns, DealColumns
+from icpsync.connectors.hubspot.objects_api import PageQuery
 from icpsync.connectors.hubspot.read_ahead import read_ahead
 from icpsync.connectors.hubspot.values import NATIVE, epoch_ms
 from icpsync.core.batch import AccountBatch, OpportunityBatch
@@ -118,22 +121,14 @@ class Reader:
         return read_ahead(self._list_pages(kind))
 
     def _list_pages(self, kind: str) -> Iterator[Page]:
-        api = self.api.companies if kind == "companies" else self.api.deals
-        extra = {"associations": ["companies"]} if kind == "deals" else {}
+        api = self.api.companies_pages if kind == "companies" else self.api.deals_pages
+        # one ``properties=`` pair per name, as the generated ``get_page`` sends them: a
+        # comma-separated value would be quoted (%2C), which sends urllib3 down its slow
+        # URL path, four times a call
+        query = PageQuery(PAGE, self._properties(kind), ["companies"] if kind == "deals" else ())
         after = None
         while True:
-            page = self.api.call(
-                f"list_{kind}",
-                api.get_page,
-                raw=True,
-                limit=PAGE,
-                after=after,
-                # one ``properties=`` pair per name: a comma-separated value would be
-                # quoted (%2C), which sends urllib3 down its slow URL path, four times a call
-                properties=self._properties(kind),
-                archived=False,
-                **extra,
-            )
+            page = self.api.call(f"list_{kind}", api.get_page, query(after), raw=True)
             yield page.get("results") or []
             after = _next(page)
             if not after:

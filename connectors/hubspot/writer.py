@@ -16,7 +16,7 @@
   reported and the next run resumes.
 
 Request bodies are plain JSON-shaped dicts, sent through the client's own
-``ApiClient.request`` (:mod:`.batch_update`: no model serialiser walking every value), and
+``ApiClient.request`` (:mod:`.objects_api`: no model serialiser walking every value), and
 responses are read as raw JSON: building and parsing the client's models (a
 ``Configuration`` copied per input, every ``createdAt`` parsed by dateutil) cost more than
 the rest of a sync together. A 200 is HubSpot's answer when every input was applied (a
@@ -61,6 +61,8 @@ _OUTCOME = attrgetter(
     "score", "tier", "flags", "reasons", "profile_version", "scored_at", "override"
 )
 _ACCOUNT_ID = attrgetter("account_id")
+#: distinct outcomes a writer keeps formatted (a run has a few thousand).
+OUTCOMES_KEPT = 50_000
 
 
 class Writer:
@@ -91,6 +93,9 @@ class Writer:
         self.record_retries = api.max_retries if record_retries is None else record_retries
         self._stop = threading.Event()
         self._stop_reason = ""
+        #: outcome (``_OUTCOME``'s fields) -> its property values, shared across writes.
+        self._outcomes: dict[tuple[Any, ...], dict[str, str]] = {}
+        self._stamps: dict[datetime, str] = {}
 
     def properties(self, update: ScoreUpdate) -> dict[str, str]:
         """The property values one update writes (the override only when the update sets
@@ -101,15 +106,21 @@ class Writer:
         """Account id -> the property values to write, for every update.
 
         Updates with equal values share one (never modified) dict: a run writes one
-        ``scored_at`` and a few thousand distinct outcomes, each formatted once.
+        ``scored_at`` and a few thousand distinct outcomes, each formatted once for the
+        whole run, not once per ``write`` (at most :data:`OUTCOMES_KEPT` are kept).
         """
         keys = list(map(_OUTCOME, updates))
-        made: dict[tuple[Any, ...], dict[str, str] | None] = dict.fromkeys(keys)
-        stamps: dict[datetime, str] = {}
-        for key in made:
+        made = self._outcomes
+        new = set(keys).difference(made)
+        if len(made) + len(new) > OUTCOMES_KEPT:
+            # a new dict, not a cleared one: a write in another thread keeps its own
+            self._outcomes = made = {}
+            self._stamps = {}
+            new = set(keys)
+        stamps = self._stamps
+        for key in new:
             made[key] = self._outcome_values(*key, stamps=stamps)
-        shared: dict[tuple[Any, ...], dict[str, str]] = made  # type: ignore[assignment]
-        return dict(zip(map(_ACCOUNT_ID, updates), map(shared.__getitem__, keys), strict=True))
+        return dict(zip(map(_ACCOUNT_ID, updates), map(made.__getitem__, keys), strict=True))
 
     def _outcome_values(
         self,

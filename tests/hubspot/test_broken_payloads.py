@@ -14,10 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from icpsync.connectors.hubspot import HubSpotConnector
+from icpsync.connectors.hubspot.client import HubSpotApi
+from icpsync.connectors.hubspot.objects_api import PageQuery
 from icpsync.core.errors import RetriableError
 from icpsync.core.model import ScoreUpdate
 from icpsync.engine.settings import Settings
@@ -202,3 +205,41 @@ def test_a_batch_update_sends_the_token_and_the_body_as_given(tmp_path: Path) ->
     assert inputs[0]["properties"]["icp_score"] == "80"
     assert inputs[0]["properties"]["icp_tier"] == "tier_1"
     assert inputs[0]["properties"]["icp_scored_at"] == "2026-01-02T03:04:05.000Z"
+
+
+@pytest.mark.parametrize("kind", ["companies", "deals"])
+@pytest.mark.parametrize("after", [None, "100", "a b/c+d"])
+def test_a_list_page_is_asked_for_as_the_generated_method_asks(
+    kind: str, after: str | None, tmp_path: Path
+) -> None:
+    # list pages go below the generated get_page (query encoded once): the request must be
+    # the one the generated method sends, byte for byte: path, query pairs and headers
+    page = '{"results": [], "paging": {"next": {"after": "200"}}}'
+    names = ["name", "domain", "icp_tier", "hs_lastmodifieddate"]
+    associations = ["companies"] if kind == "deals" else []
+    with _serving(200, page, "application/json") as server:
+        api = HubSpotApi.from_settings(_settings(server, tmp_path).hubspot)
+        try:
+            generated = api.companies if kind == "companies" else api.deals
+            extra: dict[str, Any] = {"associations": associations} if associations else {}
+            api.call(
+                f"list_{kind}",
+                generated.get_page,
+                raw=True,
+                limit=100,
+                after=after,
+                properties=names,
+                archived=False,
+                **extra,
+            )
+            ours = api.companies_pages if kind == "companies" else api.deals_pages
+            answer = api.call(
+                f"list_{kind}", ours.get_page, PageQuery(100, names, associations)(after), raw=True
+            )
+        finally:
+            api.close()
+    assert answer == json.loads(page)
+    [expected, sent] = server.seen
+    assert sent == expected
+    assert sent[1].startswith(f"/crm/v3/objects/{kind}?limit=100&")
+    assert sent[2]["Authorization"] == "Bearer pat-test"
