@@ -3,8 +3,8 @@ own ``ApiClient.request``, below its parameter handling and model serialiser.
 
 The generated ``basic_api.get_page`` checks its keyword arguments, walks its query and
 header parameters through ``sanitize_for_serialization`` and expands them into pairs on
-every call, and urllib3 then encodes the 20 pairs again: for a list whose pages differ only
-in ``after``, that is the same query string built 1,000 times. The generated
+every call, and urllib3 then url-encodes the 20 or so pairs: for a list whose pages differ
+only in ``after``, the same query string built 1,000 times. The generated
 ``batch_api.update`` walks every request body through the same serialiser (one Python call
 per input, per property and per value) before its REST client encodes it. icpsync's queries
 and bodies are plain already, so this API object hands them to the ``ApiClient.request``
