@@ -108,6 +108,37 @@ def _stamps(moments: list[datetime]) -> list[str]:
     return list(map(text.__getitem__, moments))
 
 
+#: what makes ``csv.writer`` quote a cell (or may: a carriage return, on some versions).
+_SPECIAL = (",", '"', "\n", "\r")
+
+
+def _csv_cells(column: Sequence[Any]) -> Sequence[str]:
+    """Each value as ``csv.writer`` writes it in a row (minimal quoting, ``\\n`` line ends):
+    a column of texts none of which holds a character that may be quoted is its own cells;
+    otherwise each distinct value is written once by ``csv.writer`` itself."""
+    try:
+        text = "".join(column)
+    except TypeError:  # not only texts
+        text = _SPECIAL[0]
+    if not any(special in text for special in _SPECIAL):
+        return column
+    return list(map(_csv_cell_of(column).__getitem__, column))
+
+
+def _csv_cell_of(column: Sequence[Any]) -> dict[Any, str]:
+    """Distinct value -> its cell, as ``csv.writer`` writes it (beside an empty cell, so a
+    lone empty value is not quoted as a row of one would be)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    cells: dict[Any, str] = {}
+    for value in set(column):
+        out.seek(0)
+        out.truncate()
+        writer.writerow((value, ""))
+        cells[value] = out.getvalue()[:-2]
+    return cells
+
+
 def reason(code: str, message: str, fields: Sequence[str] = ()) -> str:
     """One readable line: ``CODE: message [fields]``."""
     where = f" [{', '.join(fields)}]" if fields else ""
@@ -289,7 +320,8 @@ class Writer:
 
     def _bulk_csv(self, updates: Sequence[ScoreUpdate]) -> str:
         """The ingest CSV of ``updates``: what :func:`values` gives for each, a column at a
-        time, ``#N/A`` for no value (an empty override cell leaves a rep's tier alone)."""
+        time, ``#N/A`` for no value (an empty override cell leaves a rep's tier alone);
+        the bytes ``csv.writer`` writes (:func:`_csv_cells`), joined a row at a time."""
         icp = self.icp
         keys = ("score", "tier", "flags", "reasons", "profile_version", "scored_at")
         names = ["Id", *(icp[k] for k in keys)]
@@ -307,11 +339,10 @@ class Writer:
         if override and overrides.count(None) < len(overrides):
             names.append(override)
             columns.append(["" if o is None else o for o in overrides])
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows(zip(*columns, strict=True))
-        return out.getvalue()
+        cells = map(_csv_cells, columns)
+        lines = [",".join(_csv_cells(names)), *map(",".join, zip(*cells, strict=True))]
+        lines.append("")  # the last row ends with a line break too
+        return "\n".join(lines)
 
     def _bulk(self, updates: list[ScoreUpdate]) -> tuple[WriteReport, Again]:
         report = WriteReport()
