@@ -115,27 +115,33 @@ _SPECIAL = (",", '"', "\n", "\r")
 def _csv_cells(column: Sequence[Any]) -> Sequence[str]:
     """Each value as ``csv.writer`` writes it in a row (minimal quoting, ``\\n`` line ends):
     a column of texts none of which holds a character that may be quoted is its own cells;
-    otherwise each distinct value is written once by ``csv.writer`` itself."""
+    otherwise each value by ``csv.writer`` itself, once per distinct value in a column of
+    texts and integers (values equal there have the same cell, unlike ``1``, ``True`` and
+    ``1.0`` or ``0.0`` and ``-0.0``)."""
     try:
         text = "".join(column)
     except TypeError:  # not only texts
         text = _SPECIAL[0]
     if not any(special in text for special in _SPECIAL):
         return column
-    return list(map(_csv_cell_of(column).__getitem__, column))
+    if not set(map(type, column)) <= {str, int}:
+        return _csv_cells_of(column)
+    distinct = list(set(column))
+    cell = dict(zip(distinct, _csv_cells_of(distinct), strict=True))
+    return list(map(cell.__getitem__, column))
 
 
-def _csv_cell_of(column: Sequence[Any]) -> dict[Any, str]:
-    """Distinct value -> its cell, as ``csv.writer`` writes it (beside an empty cell, so a
-    lone empty value is not quoted as a row of one would be)."""
+def _csv_cells_of(values: Sequence[Any]) -> list[str]:
+    """Each value's cell as ``csv.writer`` writes it (beside an empty cell, so that a lone
+    empty value is not quoted as a row of one would be)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    cells: dict[Any, str] = {}
-    for value in set(column):
+    cells: list[str] = []
+    for value in values:
         out.seek(0)
         out.truncate()
         writer.writerow((value, ""))
-        cells[value] = out.getvalue()[:-2]
+        cells.append(out.getvalue()[:-2])
     return cells
 
 

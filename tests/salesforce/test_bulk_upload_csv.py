@@ -105,3 +105,18 @@ def test_any_text_is_written_as_csv_writer_writes_it(rows: list[tuple[Any, ...]]
         for i, (key, score, tier, flags, why, version, override) in enumerate(rows)
     ]
     assert _writer()._bulk_csv(updates) == _update_by_update(updates)
+
+
+def test_equal_values_of_other_types_keep_their_own_cells() -> None:
+    scores: list[Any] = [1, True, 1.0, 2, 0.0, -0.0]  # equal as keys of a dict, not as cells
+    updates = [ScoreUpdate(f"001{i}", s, "Tier 2", (), "", "v1", AT) for i, s in enumerate(scores)]
+    built = _writer()._bulk_csv(updates)
+    assert built == _update_by_update(updates)
+    assert [row[1] for row in csv.reader(io.StringIO(built))][1:] == [
+        "1",
+        "True",
+        "1.0",
+        "2",
+        "0.0",
+        "-0.0",
+    ]
