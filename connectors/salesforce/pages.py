@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from operator import itemgetter
 from typing import Any, Protocol
 
@@ -38,23 +39,33 @@ class CsvPage:
     """A Bulk API 2.0 results page (CSV with a header row).
 
     Rows are read as ``csv.DictReader`` reads them: blank lines skipped, a short row's
-    missing fields None, a long row's extra fields dropped (no field names them).
+    missing fields None, a long row's extra fields dropped (no field names them). A page of
+    one of two plain shapes, every row as wide as the header (:func:`_plain_columns`), is
+    cut into columns by ``str.split``; any other page is read by ``csv.reader``.
     """
 
     __slots__ = ("_columns", "_index", "header", "rows", "size")
 
     def __init__(self, text: str):
+        #: field -> its column (a repeated name: the last one, as in a DictReader row).
+        self._columns: dict[str, list[str | None]] = {}
+        plain = _plain_columns(text)
+        if plain is not None:
+            self.header, columns = plain
+            self.rows: list[list[str | None]] = []
+            self.size = len(columns[0])
+            self._index = {name: i for i, name in enumerate(self.header)}
+            self._columns = {name: columns[i] for name, i in self._index.items()}
+            return
         rows: list[list[str | None]] = list(csv.reader(io.StringIO(text)))  # type: ignore[arg-type]
-        self.header: list[str] = rows[0] if rows else []  # type: ignore[assignment]
+        self.header = rows[0] if rows else []  # type: ignore[assignment]
         del rows[:1]
         width = len(self.header)
         if rows and (not width or set(map(len, rows)) != {width}):  # blank or ragged rows
             rows = [_fitted(row, width) for row in rows if row]
         self.rows = rows
         self.size = len(rows)
-        #: field -> its column (a repeated name: the last one, as in a DictReader row).
         self._index = {name: i for i, name in enumerate(self.header)}
-        self._columns: dict[str, list[str | None]] = {}
 
     def column(self, name: str) -> Sequence[str | None] | None:
         values = self._columns.get(name)
@@ -114,6 +125,47 @@ class JsonPage:
             return [{} for _ in range(self.size)]
         columns = [self.column(field) for field in names.values()]
         return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _plain_columns(text: str) -> tuple[list[str], list[list[str | None]]] | None:
+    """The header and the columns of a page whose rows after the header all have the
+    header's width and are either free of quotes or quoted cell by cell (``"a","b"``, a
+    line break only between rows or inside a cell) with no quote inside a cell, cut by
+    ``str.split`` (``csv.reader`` reads such a page the same); None for any other page
+    (a quote in a cell, an unquoted cell beside quoted ones, a blank or ragged row, a
+    carriage return, a NUL)."""
+    if "\r" in text or "\x00" in text:
+        return None
+    head, _, body = text.partition("\n")
+    if '"' not in head:
+        header = head.split(",")
+    elif head[0] == head[-1] == '"':
+        header = head[1:-1].split('","')
+        if head.count('"') != 2 * len(header):
+            return None
+    else:
+        return None
+    width = len(header)
+    if width < 2:
+        return None
+    body = body.removesuffix("\n")
+    if not body:
+        return header, [[] for _ in header]
+    if '"' not in body:
+        cut, lines = ",", body.split("\n")
+    elif body[0] == '"' and body[-1] == '"':
+        cut, lines = '","', body[1:-1].split('"\n"')
+        if body.count('"') != 2 * width * len(lines):  # a quote inside a cell
+            return None
+    else:
+        return None
+    if set(map(str.count, lines, repeat(cut))) != {width - 1}:  # a blank or ragged row
+        return None
+    joined = cut.join(lines)
+    del lines
+    cells: list[str | None] = joined.split(cut)  # type: ignore[assignment]
+    del joined
+    return header, [cells[i::width] for i in range(width)]
 
 
 def _fitted(row: list[str | None], width: int) -> list[str | None]:

@@ -108,6 +108,43 @@ def _stamps(moments: list[datetime]) -> list[str]:
     return list(map(text.__getitem__, moments))
 
 
+#: what makes ``csv.writer`` quote a cell (or may: a carriage return, on some versions).
+_SPECIAL = (",", '"', "\n", "\r")
+
+
+def _csv_cells(column: Sequence[Any]) -> Sequence[str]:
+    """Each value as ``csv.writer`` writes it in a row (minimal quoting, ``\\n`` line ends):
+    a column of texts none of which holds a character that may be quoted is its own cells;
+    otherwise each value by ``csv.writer`` itself, once per distinct value in a column of
+    texts and integers (values equal there have the same cell, unlike ``1``, ``True`` and
+    ``1.0`` or ``0.0`` and ``-0.0``)."""
+    try:
+        text = "".join(column)
+    except TypeError:  # not only texts
+        text = _SPECIAL[0]
+    if not any(special in text for special in _SPECIAL):
+        return column
+    if not set(map(type, column)) <= {str, int}:
+        return _csv_cells_of(column)
+    distinct = list(set(column))
+    cell = dict(zip(distinct, _csv_cells_of(distinct), strict=True))
+    return list(map(cell.__getitem__, column))
+
+
+def _csv_cells_of(values: Sequence[Any]) -> list[str]:
+    """Each value's cell as ``csv.writer`` writes it (beside an empty cell, so that a lone
+    empty value is not quoted as a row of one would be)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    cells: list[str] = []
+    for value in values:
+        out.seek(0)
+        out.truncate()
+        writer.writerow((value, ""))
+        cells.append(out.getvalue()[:-2])
+    return cells
+
+
 def reason(code: str, message: str, fields: Sequence[str] = ()) -> str:
     """One readable line: ``CODE: message [fields]``."""
     where = f" [{', '.join(fields)}]" if fields else ""
@@ -289,7 +326,8 @@ class Writer:
 
     def _bulk_csv(self, updates: Sequence[ScoreUpdate]) -> str:
         """The ingest CSV of ``updates``: what :func:`values` gives for each, a column at a
-        time, ``#N/A`` for no value (an empty override cell leaves a rep's tier alone)."""
+        time, ``#N/A`` for no value (an empty override cell leaves a rep's tier alone);
+        the bytes ``csv.writer`` writes (:func:`_csv_cells`), joined a row at a time."""
         icp = self.icp
         keys = ("score", "tier", "flags", "reasons", "profile_version", "scored_at")
         names = ["Id", *(icp[k] for k in keys)]
@@ -307,11 +345,10 @@ class Writer:
         if override and overrides.count(None) < len(overrides):
             names.append(override)
             columns.append(["" if o is None else o for o in overrides])
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows(zip(*columns, strict=True))
-        return out.getvalue()
+        cells = map(_csv_cells, columns)
+        lines = [",".join(_csv_cells(names)), *map(",".join, zip(*cells, strict=True))]
+        lines.append("")  # the last row ends with a line break too
+        return "\n".join(lines)
 
     def _bulk(self, updates: list[ScoreUpdate]) -> tuple[WriteReport, Again]:
         report = WriteReport()

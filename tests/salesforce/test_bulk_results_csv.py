@@ -7,10 +7,11 @@ import csv
 import io
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icpsync.connectors.salesforce.pages import CsvPage, JsonPage
+from icpsync.connectors.salesforce.pages import CsvPage, JsonPage, _plain_columns
 
 
 def _dict_reader(text: str) -> tuple[list[str], list[dict[Any, Any]]]:
@@ -19,9 +20,9 @@ def _dict_reader(text: str) -> tuple[list[str], list[dict[Any, Any]]]:
     return list(reader.fieldnames or []), rows
 
 
-def _csv(rows: list[list[str]], ending: str) -> str:
+def _csv(rows: list[list[str]], ending: str, quoting: int = csv.QUOTE_MINIMAL) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator=ending).writerows(rows)
+    csv.writer(out, lineterminator=ending, quoting=quoting).writerows(rows)
     return out.getvalue()
 
 
@@ -33,9 +34,12 @@ FIELD = st.sampled_from(["", "Id", "x", "a,b", 'say "hi"', "two\nlines", " ", "Ã
     st.lists(st.lists(FIELD, max_size=5), max_size=8),
     st.sampled_from(["\n", "\r\n"]),
     st.booleans(),
+    st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
 )
-def test_columns_are_those_of_dict_reader(rows: list[list[str]], ending: str, blank: bool) -> None:
-    text = _csv(rows, ending)
+def test_columns_are_those_of_dict_reader(
+    rows: list[list[str]], ending: str, blank: bool, quoting: int
+) -> None:
+    text = _csv(rows, ending, quoting)
     if blank and rows:  # blank lines, which DictReader skips
         text = text.replace(ending, ending + ending, 1)
     header, records = _dict_reader(text)
@@ -49,6 +53,32 @@ def test_columns_are_those_of_dict_reader(rows: list[list[str]], ending: str, bl
         {k: r[n] for k, n in names.items() if r.get(n) not in (None, "")} for r in records
     ]
     assert page.column("Not_A_Field__c") is None
+
+
+@pytest.mark.parametrize("quoting", [csv.QUOTE_MINIMAL, csv.QUOTE_ALL])
+def test_a_plain_page_is_cut_by_split_and_read_as_csv_reader_reads_it(quoting: int) -> None:
+    names = ["Id", "Name", "Website", "NumberOfEmployees"]
+    rows = [[f"001{i:03d}", f"Name {i}" if i % 3 else "", "", str(i)] for i in range(50)]
+    if quoting == csv.QUOTE_ALL:  # quoted cells may hold the delimiter and line breaks
+        rows[7][1], rows[8][1] = "Acme, Inc.", "two\nlines"
+    text = _csv([names, *rows], "\n", quoting)
+    assert _plain_columns(text) is not None  # no csv.reader for this page
+    page = CsvPage(text)
+    assert page.size == len(rows)
+    for at, name in enumerate(names):
+        assert page.column(name) == [row[at] for row in rows]
+    for odd in (
+        text.replace("Name 2", 'Name "2"'),  # a quote inside a cell
+        text.replace("\n", "\r\n"),
+        text.replace("\n", "\n\n", 2),  # a blank line
+        text + "x,y\n",  # a short row
+    ):
+        assert _plain_columns(odd) is None
+        header, records = _dict_reader(odd)
+        page = CsvPage(odd)
+        assert [page.column(name) for name in header] == [
+            [r.get(name) for r in records] for name in header
+        ]
 
 
 def test_short_and_long_rows_and_empty_values() -> None:

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from icpsync.connectors.salesforce.writer import Writer, values
 from icpsync.core.model import ScoreUpdate
@@ -75,4 +77,46 @@ def test_without_overrides_there_is_no_override_column() -> None:
         "Id,ICP_Score__c,ICP_Tier__c,ICP_Anti_Flags__c,ICP_Reasons__c,ICP_Profile_Version__c,"
         "ICP_Scored_At__c",
         "001A,50,Tier 2,#N/A,#N/A,v1,2026-11-25T09:00:00Z",
+    ]
+
+
+TEXT = st.text(st.sampled_from(["a", "é", " ", ",", '"', "\n", "\r", ";", "#"]), max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text('0123456789AB,"', min_size=1, max_size=4),
+            st.integers(-5, 200),
+            TEXT,
+            st.lists(TEXT, max_size=3).map(tuple),
+            TEXT,
+            TEXT,
+            st.none() | TEXT,
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_any_text_is_written_as_csv_writer_writes_it(rows: list[tuple[Any, ...]]) -> None:
+    updates = [
+        ScoreUpdate(f"001{i}{key}", score, tier, flags, why, version, AT, override=override)
+        for i, (key, score, tier, flags, why, version, override) in enumerate(rows)
+    ]
+    assert _writer()._bulk_csv(updates) == _update_by_update(updates)
+
+
+def test_equal_values_of_other_types_keep_their_own_cells() -> None:
+    scores: list[Any] = [1, True, 1.0, 2, 0.0, -0.0]  # equal as keys of a dict, not as cells
+    updates = [ScoreUpdate(f"001{i}", s, "Tier 2", (), "", "v1", AT) for i, s in enumerate(scores)]
+    built = _writer()._bulk_csv(updates)
+    assert built == _update_by_update(updates)
+    assert [row[1] for row in csv.reader(io.StringIO(built))][1:] == [
+        "1",
+        "True",
+        "1.0",
+        "2",
+        "0.0",
+        "-0.0",
     ]
