@@ -24,7 +24,7 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 #: (reason, row number) of a row skipped or cut by the reader.
 OnBadRow = Callable[[str, int], None]
 #: A batch of CSV rows: the column names, one column per name, the rows' numbers.
-CsvColumns = tuple[list[str], list[Sequence[str | None]], list[int]]
+CsvColumns = tuple[list[str], list[Sequence[str | None]], Sequence[int]]
 
 
 def is_jsonl(path: Path) -> bool:
@@ -165,7 +165,7 @@ def read_csv_columns(
         else:
             width = len(header)
             for first, cells in _record_batches(reader, size, failed):
-                numbers = list(range(first, first + len(cells)))
+                numbers: Sequence[int] = range(first, first + len(cells))
                 columns = _columns(cells, width)
                 if columns is not None:  # every row full width, none empty: the usual batch
                     yield header, columns, numbers
@@ -209,22 +209,25 @@ def _record_batches(
 ) -> Iterator[tuple[int, list[list[str | None]]]]:
     """The records after the header ``size`` at a time, each batch with the number of its
     first record (the header is record 1), up to a malformed one (its number in ``failed``).
+
+    A batch is filled by ``list.extend`` in C; where the reader fails, the list keeps the
+    records read before the failure.
     """
     number = 2
-    batch: list[list[str | None]] = []
-    append = batch.append
-    try:
-        for cells in reader:
-            append(cells)  # type: ignore[arg-type]
-            if len(batch) == size:
+    while True:
+        batch: list[list[str | None]] = []
+        try:
+            batch.extend(islice(reader, size))  # type: ignore[arg-type]
+        except csv.Error:
+            failed.append(number + len(batch))
+            if batch:
                 yield number, batch
-                number += size
-                batch = []
-                append = batch.append
-    except csv.Error:
-        failed.append(number + len(batch))
-    if batch:
-        yield number, batch
+            return
+        if batch:
+            yield number, batch
+        if len(batch) < size:
+            return
+        number += size
 
 
 def _chained(

@@ -48,6 +48,8 @@ _HTTPS, _HTTP, _WWW = repeat("https://"), repeat("http://"), repeat("www.")
 _TO_SLASH = methodcaller("partition", "/")
 _first = itemgetter(0)
 _NONE_AS_EMPTY: dict[Any, str] = {None: ""}
+#: Each missing token as a whole line of a column's text joined by newlines.
+_TOKEN_LINES = tuple(f"\n{token}\n" for token in MISSING_TOKENS)
 _EMPTY_AS_NONE: dict[Any, None] = {"": None}
 _second = itemgetter(1)
 
@@ -93,6 +95,7 @@ class NormaliserState:
         self.seen_accounts = SeenIds()
         self.seen_opportunities = SeenIds()
         self._memos: dict[tuple[str, Callable[..., object]], dict[Any, Any]] = {}
+        self._refused: dict[tuple[str, Callable[..., object]], set[Any]] = {}
         self._vocab_parsers: dict[str, Callable[[object], str | None]] = {}
 
     def memo(self, name: str, parse: Callable[..., object]) -> dict[Any, Any]:
@@ -101,6 +104,14 @@ class NormaliserState:
         if memo is None:
             memo = self._memos[name, parse] = {}
         return memo
+
+    def refused(self, name: str, parse: Callable[..., object]) -> set[Any]:
+        """Raw texts that ``parse`` refused for field ``name`` (every refusal its memo
+        holds is among them)."""
+        refused = self._refused.get((name, parse))
+        if refused is None:
+            refused = self._refused[name, parse] = set()
+        return refused
 
     def vocab_parser(self, name: str) -> Callable[[object], str | None]:
         """Text through the field's vocabulary; raises ``Unusable`` outside it."""
@@ -147,14 +158,11 @@ def all_missing(values: Iterable[Any]) -> bool:
 def remembered(
     memo: dict[Any, Any], values: Column, compute: Callable[[Column], list[Any]]
 ) -> list[Any]:
-    """The answer for every text value, ``compute`` (values -> their answers, in order)
-    given each distinct one once; those answers are remembered while ``memo`` holds fewer
-    than :data:`MEMO_LIMIT`. Once it holds that many (the field's values seldom repeat:
+    """The answer for every text value, some not in ``memo`` (the caller looked them up
+    first): ``compute`` (values -> their answers, in order) is given each distinct one
+    once; those answers are remembered while ``memo`` holds fewer than
+    :data:`MEMO_LIMIT`. Once it holds that many (the field's values seldom repeat:
     timestamps, revenues) every value is computed where it stands."""
-    try:
-        return list(map(memo.__getitem__, values))
-    except KeyError:
-        pass
     if len(memo) >= MEMO_LIMIT:  # a field of as many distinct values: each one where it is
         return compute(values)
     distinct = set(values)
@@ -201,20 +209,27 @@ def clean_column(
 ) -> list[Any]:
     """``parse`` of every value; a value it refuses becomes None and is counted."""
     memo = normaliser.memo(name, parse)
+    refusals = normaliser.refused(name, parse)
     try:  # every value remembered (the memo holds text only): the usual case
         cleaned = list(map(memo.__getitem__, values))
+        # a refusal remembered is among ``refusals``: none of them, no refusal here
+        if not refusals or refusals.isdisjoint(values):
+            return cleaned
     except (KeyError, TypeError):
         if is_text(values):
             cleaned = remembered(memo, values, partial(attempts, parse))
         else:
             cleaned = attempts(parse, values)
-    if Refused in set(map(type, cleaned)):
-        refused = [i for i, value in enumerate(cleaned) if value.__class__ is Refused]
-        normaliser.stats.bad_values[name] += len(refused)
-        for i in refused:
-            if addresses is not None:
-                normaliser.reject(addresses[i], name, values[i], cleaned[i].reason)
-            cleaned[i] = None
+        if Refused not in set(map(type, cleaned)):
+            return cleaned
+    refused = [i for i, value in enumerate(cleaned) if value.__class__ is Refused]
+    normaliser.stats.bad_values[name] += len(refused)
+    for i in refused:
+        if values[i].__class__ is str:
+            refusals.add(values[i])
+        if addresses is not None:
+            normaliser.reject(addresses[i], name, values[i], cleaned[i].reason)
+        cleaned[i] = None
     return cleaned
 
 
@@ -226,14 +241,27 @@ def vocabulary_column(
 
 
 def text_column(values: Column) -> list[str | None]:
-    """:func:`clean_text` of every value, the per-value work done by ``map`` in C."""
-    if len(values) < SMALL or not is_text(values):
+    """:func:`clean_text` of every value, the per-value work done by ``map`` in C.
+
+    A column of text (``str`` or None) is stripped value by value; whether any value is a
+    missing token is first asked of the column's text joined by newlines and lowered (a
+    token is then a whole line of it), so a column without one lowers no single value.
+    """
+    if len(values) < SMALL:
         return list(map(clean_text, values))
-    if None in values:  # None and "" are both missing
-        values = list(map(_NONE_AS_EMPTY.get, values, values))
-    stripped: list[str] = list(map(str.strip, values))
-    if max(map(len, stripped), default=0) > MAX_TEXT:
+    try:  # None and "" are both missing
+        texts = list(map(_NONE_AS_EMPTY.get, values, values)) if None in values else values
+        stripped: list[str] = list(map(str.strip, texts))
+    except TypeError:  # not text (JSON numbers, booleans, lists)
         return list(map(clean_text, values))
+    joined = "\n".join(stripped)
+    if len(joined) > MAX_TEXT and max(map(len, stripped)) > MAX_TEXT:
+        return list(map(clean_text, values))
+    if not joined.strip("\n"):  # every value empty
+        return [None] * len(stripped)
+    lines = f"\n{joined.lower()}\n"
+    if not any(map(lines.__contains__, _TOKEN_LINES)):
+        return stripped  # type: ignore[return-value]
     missing = list(map(MISSING_TOKENS.__contains__, map(str.lower, stripped)))
     if not any(missing):
         return stripped  # type: ignore[return-value]
@@ -245,15 +273,25 @@ def text_column(values: Column) -> list[str | None]:
 def domain_column(values: Column) -> list[str | None]:
     """The host name in every value's text: lower case, a leading ``https://`` then a
     leading ``http://`` removed, everything from the first ``/`` on dropped, then a leading
-    ``www.``; nothing left is missing. Each step is one ``map`` in C."""
+    ``www.``; nothing left is missing. Each step is one ``map`` in C, skipped when the
+    column's text joined and lowered shows it changes no value."""
     texts = text_column(values)
-    present: Iterable[Any] = map(_NONE_AS_EMPTY.get, texts, texts) if None in texts else texts
-    lows = map(str.lower, present)
-    bare = map(str.removeprefix, map(str.removeprefix, lows, _HTTPS), _HTTP)
-    hosts = list(map(str.removeprefix, map(_first, map(_TO_SLASH, bare)), _WWW))
+    present: list[Any] = list(map(_NONE_AS_EMPTY.get, texts, texts)) if None in texts else texts
+    joined = "\n".join(present)
+    low = joined.lower()
+    steps: Iterable[str] = present if low == joined else map(str.lower, present)
+    if "https://" in low:
+        steps = map(str.removeprefix, steps, _HTTPS)
+    if "http://" in low:
+        steps = map(str.removeprefix, steps, _HTTP)
+    if "/" in low:
+        steps = map(_first, map(_TO_SLASH, steps))
+    if "www." in low:
+        steps = map(str.removeprefix, steps, _WWW)
+    hosts = steps if steps is present else list(steps)
     if "" in hosts:
         return list(map(_EMPTY_AS_NONE.get, hosts, hosts))
-    return hosts  # type: ignore[return-value]
+    return hosts
 
 
 def stack_of(normaliser: NormaliserState, raw: object) -> tuple[frozenset[str], int]:
