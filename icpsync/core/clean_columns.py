@@ -39,8 +39,6 @@ SMALL = 8
 MEMO_LIMIT = 20_000
 
 Column = Sequence[Any]
-#: (row, id) of each record of a batch, for rejects; None when no one listens.
-Addresses = Sequence[tuple[int | None, str | None]] | None
 _TEXT_CLASSES = frozenset({str, type(None)})
 _NOTHING = frozenset({None, ""})
 _TIERS_OR_NONE: frozenset[str | None] = frozenset({*TIERS, None})
@@ -67,6 +65,24 @@ class Reject:
     column: str | None
     value: str | None
     reason: str
+
+
+class RecordAddresses:
+    """(row, id) of each record of a batch, for rejects, made only for a record that has
+    one (a batch seldom does)."""
+
+    __slots__ = ("ids", "rows")
+
+    def __init__(self, rows: Sequence[int | None] | None, ids: Sequence[str | None]):
+        self.rows = rows
+        self.ids = ids
+
+    def __getitem__(self, position: int) -> tuple[int | None, str | None]:
+        return (None if self.rows is None else self.rows[position], self.ids[position])
+
+
+#: Where each record of a batch is, for rejects; None when no one listens.
+Addresses = RecordAddresses | None
 
 
 def shortened(raw: object) -> str | None:
@@ -142,7 +158,7 @@ class NormaliserState:
             self.on_reject(Reject(row, record_id, column, shortened(raw), reason))
 
 
-def is_text(values: Column) -> bool:
+def is_text(values: Iterable[Any]) -> bool:
     """True when every value is a ``str`` or None."""
     return set(map(type, values)) <= _TEXT_CLASSES
 
@@ -157,15 +173,22 @@ def all_missing(values: Iterable[Any]) -> bool:
 
 def remembered(
     memo: dict[Any, Any], values: Column, compute: Callable[[Column], list[Any]]
-) -> list[Any]:
-    """The answer for every text value, some not in ``memo`` (the caller looked them up
-    first): ``compute`` (values -> their answers, in order) is given each distinct one
-    once; those answers are remembered while ``memo`` holds fewer than
-    :data:`MEMO_LIMIT`. Once it holds that many (the field's values seldom repeat:
-    timestamps, revenues) every value is computed where it stands."""
+) -> list[Any] | None:
+    """The answer for every value, some not in ``memo`` (the caller looked them up first),
+    when every value is text (None otherwise: the caller computes each where it stands).
+
+    ``compute`` (values -> their answers, in order) is given each distinct one once; those
+    answers are remembered while ``memo`` holds fewer than :data:`MEMO_LIMIT`. Once it
+    holds that many (the field's values seldom repeat: timestamps, revenues) every value
+    is computed where it stands."""
+    try:
+        distinct = set(values)
+    except TypeError:  # unhashable values (JSON lists)
+        return None
+    if not is_text(distinct):  # the distinct values show every class the column has
+        return None
     if len(memo) >= MEMO_LIMIT:  # a field of as many distinct values: each one where it is
         return compute(values)
-    distinct = set(values)
     new = distinct.difference(memo)
     listed = list(new)
     answers = compute(listed)
@@ -216,10 +239,8 @@ def clean_column(
         if not refusals or refusals.isdisjoint(values):
             return cleaned
     except (KeyError, TypeError):
-        if is_text(values):
-            cleaned = remembered(memo, values, partial(attempts, parse))
-        else:
-            cleaned = attempts(parse, values)
+        found = remembered(memo, values, partial(attempts, parse))
+        cleaned = attempts(parse, values) if found is None else found
         if Refused not in set(map(type, cleaned)):
             return cleaned
     refused = [i for i, value in enumerate(cleaned) if value.__class__ is Refused]
@@ -317,10 +338,8 @@ def stack_column(
         pairs = list(map(memo.__getitem__, values))
     except (KeyError, TypeError):
         stack = partial(stack_of, normaliser)
-        if is_text(values):
-            pairs = remembered(memo, values, lambda raws: list(map(stack, raws)))
-        else:
-            pairs = list(map(stack, values))
+        found = remembered(memo, values, lambda raws: list(map(stack, raws)))
+        pairs = list(map(stack, values)) if found is None else found
     if any(map(_second, pairs)):
         parse = normaliser.vocab_parser("tech_stack")
         for i, (_, bad) in enumerate(pairs):
@@ -341,9 +360,8 @@ def flags_column(normaliser: NormaliserState, values: Column) -> list[tuple[str,
     try:
         return list(map(memo.__getitem__, values))
     except (KeyError, TypeError):
-        if is_text(values):
-            return remembered(memo, values, lambda raws: list(map(parse_flags, raws)))
-        return list(map(parse_flags, values))
+        found = remembered(memo, values, lambda raws: list(map(parse_flags, raws)))
+        return list(map(parse_flags, values)) if found is None else found
 
 
 def tier_column(

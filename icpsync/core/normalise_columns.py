@@ -21,6 +21,7 @@ from icpsync.core.clean_columns import (
     Addresses,
     Column,
     NormaliserState,
+    RecordAddresses,
     all_missing,
     clean_column,
     domain_column,
@@ -123,7 +124,7 @@ class _Kept:
         self.rows = None if rows is None else list(self.pick(rows))
         self.addresses: Addresses = None
         if normaliser.on_reject is not None:
-            self.addresses = list(zip(self.rows or self.missing, ids, strict=True))
+            self.addresses = RecordAddresses(self.rows, ids)
 
     def pick(self, values: Sequence[Any]) -> Sequence[Any]:
         return values if self.everyone else [values[i] for i in self.kept]
