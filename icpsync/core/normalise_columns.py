@@ -83,10 +83,8 @@ def _kept(
     if (
         len(ids) >= SMALL
         and None not in ids
-        and (seen is None or (len(set(ids)) == len(ids) and seen.isdisjoint(ids)))
+        and (seen is None or (len(set(ids)) == len(ids) and seen.add_all_new(ids)))  # type: ignore[arg-type]
     ):
-        if seen is not None:
-            seen.update(ids)  # type: ignore[arg-type]
         return ids, list(range(len(ids)))  # type: ignore[return-value]
     kept: list[int] = []
     skipped = normaliser.stats.skipped
