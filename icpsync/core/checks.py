@@ -298,14 +298,21 @@ class FieldChecks:
         and ``True``: equal as keys, not as reasons) or cannot be hashed is tested value by
         value, so no two values that print differently share an outcome.
         """
-        classes = set(map(type, values))
-        classes.discard(type(None))
+        try:
+            distinct: set[Any] = set(values)
+        except TypeError:  # unhashable values: classes of their own, tested one at a time
+            distinct = set()
+        distinct.discard(None)
+        # the distinct values' classes are the column's when they are text (no value of
+        # another class equals a text); numbers are looked at one by one (1 == True)
+        classes = set(map(type, distinct))
+        if classes != {str}:
+            classes = set(map(type, values))
+            classes.discard(type(None))
         cls = classes.pop() if len(classes) == 1 else None
         memo = self.memos.get(cls) if cls is not None else None
         if self.ranges is not None and (cls is int or cls is float):
             assert memo is not None  # a range field remembers ints and floats
-            distinct = set(values)
-            distinct.discard(None)
             # remembered (headcounts repeat across batches) until the memo holds its limit,
             # passed by at most one batch's numbers; then every distinct number is placed
             room = len(memo) < VALUE_CACHE_LIMIT
@@ -319,15 +326,17 @@ class FieldChecks:
         if memo is None:  # mixed, unhashable or never-remembered values: one at a time
             missing, outcomes = self.missing, self.outcomes
             return [missing if v is None else outcomes(v) for v in values]
-        distinct = set(values)
-        distinct.discard(None)
         if self.keys is not None and cls is str:
-            # text in no list has a fixed outcome; the few that are in one are remembered
-            listed = list(distinct)
-            keys = map(str.lower, map(str.strip, listed))
-            lookup = {
-                v: self.outcomes(v) for v in compress(listed, map(self.keys.__contains__, keys))
-            }
+            # text in no list has a fixed outcome; the few that are in one are remembered.
+            # A value's key (stripped, lowered) is part of the distinct values joined and
+            # lowered: when no list's key is, no value needs its own key.
+            lookup = {}
+            if any(map("\n".join(distinct).lower().__contains__, self.keys)):
+                listed = list(distinct)
+                keys = map(str.lower, map(str.strip, listed))
+                lookup = {
+                    v: self.outcomes(v) for v in compress(listed, map(self.keys.__contains__, keys))
+                }
             lookup[None] = self.missing
             return list(map(lookup.get, values, repeat(self.unmatched)))
         else:
