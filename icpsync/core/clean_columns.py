@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import repeat
-from operator import itemgetter, methodcaller
+from operator import getitem, itemgetter, methodcaller
 from typing import Any
 
 from icpsync.core.model import TIERS, ConnectorStats
@@ -46,8 +46,11 @@ _HTTPS, _HTTP, _WWW = repeat("https://"), repeat("http://"), repeat("www.")
 _TO_SLASH = methodcaller("partition", "/")
 _first = itemgetter(0)
 _NONE_AS_EMPTY: dict[Any, str] = {None: ""}
-#: Each missing token as a whole line of a column's text joined by newlines.
-_TOKEN_LINES = tuple(f"\n{token}\n" for token in MISSING_TOKENS)
+#: The first character ("" for none) of every text that lowers to a missing token: the
+#: tokens' first characters and their upper case (no other character lowers to one of
+#: them; a test checks every code point).
+_TOKEN_STARTS = frozenset({t[:1] for t in MISSING_TOKENS} | {t[:1].upper() for t in MISSING_TOKENS})
+_FIRST_CHARACTER = repeat(slice(0, 1))
 _EMPTY_AS_NONE: dict[Any, None] = {"": None}
 _second = itemgetter(1)
 
@@ -264,9 +267,8 @@ def vocabulary_column(
 def text_column(values: Column) -> list[str | None]:
     """:func:`clean_text` of every value, the per-value work done by ``map`` in C.
 
-    A column of text (``str`` or None) is stripped value by value; whether any value is a
-    missing token is first asked of the column's text joined by newlines and lowered (a
-    token is then a whole line of it), so a column without one lowers no single value.
+    A column of text (``str`` or None) is stripped value by value, and lowered value by
+    value only when some value starts as a missing token can (:data:`_TOKEN_STARTS`).
     """
     if len(values) < SMALL:
         return list(map(clean_text, values))
@@ -275,13 +277,11 @@ def text_column(values: Column) -> list[str | None]:
         stripped: list[str] = list(map(str.strip, texts))
     except TypeError:  # not text (JSON numbers, booleans, lists)
         return list(map(clean_text, values))
-    joined = "\n".join(stripped)
-    if len(joined) > MAX_TEXT and max(map(len, stripped)) > MAX_TEXT:
-        return list(map(clean_text, values))
-    if not joined.strip("\n"):  # every value empty
+    if not any(stripped):  # every value empty
         return [None] * len(stripped)
-    lines = f"\n{joined.lower()}\n"
-    if not any(map(lines.__contains__, _TOKEN_LINES)):
+    if max(map(len, stripped)) > MAX_TEXT:
+        return list(map(clean_text, values))
+    if _TOKEN_STARTS.isdisjoint(map(getitem, stripped, _FIRST_CHARACTER)):
         return stripped  # type: ignore[return-value]
     missing = list(map(MISSING_TOKENS.__contains__, map(str.lower, stripped)))
     if not any(missing):
@@ -301,12 +301,9 @@ def domain_column(values: Column) -> list[str | None]:
     joined = "\n".join(present)
     low = joined.lower()
     steps: Iterable[str] = present if low == joined else map(str.lower, present)
-    if "https://" in low:
-        steps = map(str.removeprefix, steps, _HTTPS)
-    if "http://" in low:
-        steps = map(str.removeprefix, steps, _HTTP)
-    if "/" in low:
-        steps = map(_first, map(_TO_SLASH, steps))
+    if "/" in low:  # in a scheme and in a path
+        bare = map(str.removeprefix, map(str.removeprefix, steps, _HTTPS), _HTTP)
+        steps = map(_first, map(_TO_SLASH, bare))
     if "www." in low:
         steps = map(str.removeprefix, steps, _WWW)
     hosts = steps if steps is present else list(steps)
