@@ -199,6 +199,7 @@ VALUE_CACHE_LIMIT = 20_000
 _EXACT_CLASSES = (str, frozenset, int, bool)
 _RANGE_OPERATORS = frozenset({"between", "at_least", "at_most", "is_missing"})
 _MEMBERSHIP_OPERATORS = frozenset({"in", "not_in", "is_missing"})
+_NUMBER_CLASSES = frozenset({int, float})
 
 
 class FieldChecks:
@@ -302,11 +303,13 @@ class FieldChecks:
             distinct: set[Any] = set(values)
         except TypeError:  # unhashable values: classes of their own, tested one at a time
             distinct = set()
+        some_missing = None in distinct
         distinct.discard(None)
         # the distinct values' classes are the column's when they are text (no value of
-        # another class equals a text); numbers are looked at one by one (1 == True)
+        # another class equals a text) or numbers tested against ranges only (equal numbers,
+        # 1 and 1.0 or True, fall in the same ranges); else every value is looked at
         classes = set(map(type, distinct))
-        if classes != {str}:
+        if classes != {str} and (self.ranges is None or not classes <= _NUMBER_CLASSES):
             classes = set(map(type, values))
             classes.discard(type(None))
         cls = classes.pop() if len(classes) == 1 else None
@@ -337,6 +340,8 @@ class FieldChecks:
                 lookup = {
                     v: self.outcomes(v) for v in compress(listed, map(self.keys.__contains__, keys))
                 }
+            if not lookup and not some_missing:  # every value in no list (unique domains)
+                return [self.unmatched] * len(values)
             lookup[None] = self.missing
             return list(map(lookup.get, values, repeat(self.unmatched)))
         else:
