@@ -285,3 +285,34 @@ def test_lower_case_domains_without_a_slash_lose_only_www() -> None:
         "f.net",
         "g.co",
     ]
+
+
+@pytest.mark.parametrize("few", [0, 2, 64])
+def test_new_values_among_remembered_ones_answer_as_each_alone(
+    monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
+    """Batches whose values are mostly remembered, with new texts (some refused), a JSON
+    number and None among them, answer as the first batch of their values would."""
+    monkeypatch.setattr("icpsync.core.clean_columns.FEW_NEW", few)
+    normaliser, rejects = listening()
+    known = ["10", "20", "lots", "30", "", "40", "50", "60", "70"]
+    batches = [
+        known,
+        ["10", "11", "20", "many", "30", "12", None, "40", "13"],
+        ["50", "14", 15, "10", "16", "lots", "17", "18", "19"],
+        ["20", "21", "22", "23", "24", "25", "26", "27", "28"],
+    ]
+    for number, raw in enumerate(batches):
+        ids = [f"B{number}-{i}" for i in range(len(raw))]
+        batch = accounts_from_columns(normaliser, {"id": ids, "employees": raw})
+        alone = [
+            accounts_from_columns(listening()[0], {"id": ["x"], "employees": [value]})
+            for value in raw
+        ]
+        assert batch.columns["employees"] == [b.columns["employees"][0] for b in alone]
+    assert normaliser.stats.bad_values["employees"] == 3
+    assert [(r.id, r.value) for r in rejects] == [
+        ("B0-2", "lots"),
+        ("B1-3", "many"),
+        ("B2-5", "lots"),
+    ]

@@ -37,6 +37,8 @@ REJECT_VALUE_CHARS = 60
 SMALL = 8
 #: Distinct raw texts remembered per field (values repeat: industries, headcounts, stacks).
 MEMO_LIMIT = 20_000
+#: New texts a column's values are looked up around one at a time (more: as a set).
+FEW_NEW = 64
 
 Column = Sequence[Any]
 _TEXT_CLASSES = frozenset({str, type(None)})
@@ -184,6 +186,10 @@ def remembered(
     answers are remembered while ``memo`` holds fewer than :data:`MEMO_LIMIT`. Once it
     holds that many (the field's values seldom repeat: timestamps, revenues) every value
     is computed where it stands."""
+    if len(memo) < MEMO_LIMIT:
+        filled = _filled(memo, values, compute)
+        if filled is not None:
+            return filled
     try:
         distinct = set(values)
     except TypeError:  # unhashable values (JSON lists)
@@ -201,6 +207,29 @@ def remembered(
     lookup = dict(zip(listed, answers, strict=True))
     lookup.update((value, memo[value]) for value in distinct - new)
     return list(map(lookup.__getitem__, values))
+
+
+def _filled(
+    memo: dict[Any, Any], values: Column, compute: Callable[[Column], list[Any]]
+) -> list[Any] | None:
+    """Every value's answer looked up in ``memo`` by ``map`` in C, a text it lacks computed
+    and remembered where it first stands (a batch's values are mostly known); None when a
+    value it lacks is not text, or more than :data:`FEW_NEW` are new, or ``memo`` is full."""
+    out: list[Any] = []
+    rest = iter(values)
+    for _ in range(FEW_NEW + 1):
+        try:
+            out.extend(map(memo.__getitem__, rest))  # the list keeps what came before a miss
+            return out
+        except KeyError:
+            raw = values[len(out)]
+        except TypeError:  # unhashable
+            return None
+        if (raw is not None and raw.__class__ is not str) or len(memo) >= MEMO_LIMIT:
+            return None
+        answer = memo[raw] = compute([raw])[0]
+        out.append(answer)
+    return None
 
 
 def _attempt(parse: Callable[[object], object], raw: object) -> object:
