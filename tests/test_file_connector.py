@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from icpsync.connectors.file import FileConnector
 from icpsync.core.model import ScoreUpdate
 
@@ -137,3 +139,23 @@ def test_output_values_are_read_a_batch_at_a_time_past_the_first_batch(tmp_path:
         [(_, repeat)] = rejects.duplicates
         assert repeat.reason == "duplicate_account_id" and repeat.id == late
         assert repeat.row == (size + 2 if accounts == csv_file else size + 1)
+
+
+def test_encoding_is_told_across_ascii_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASCII chunks need no decoding, but a character cut at a chunk's end is finished (or
+    found broken) by the next one, ASCII or not."""
+    from icpsync.connectors.file.text_format import FALLBACK_ENCODING, detect_encoding
+
+    monkeypatch.setattr("icpsync.connectors.file.text_format._CHUNK", 4)
+    cases = {
+        "cut.csv": ("id,n\nA,é\n".encode(), "utf-8"),  # 'é' spans bytes 8 and 9
+        "broken.csv": (b"id,n\nA,\xc3\nB,x\xa9\n", FALLBACK_ENCODING),  # lead, ASCII, tail
+        "late.csv": (b"id,name\nA,b\nC,d\nE,\xe9\n", FALLBACK_ENCODING),
+        "ascii.csv": (b"id,name\nA,b\n", "utf-8"),
+    }
+    for name, (data, encoding) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert detect_encoding(path) == (encoding, False), name

@@ -4,14 +4,17 @@ values, and deals as an OpportunityBatch."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, date, datetime
 
 import pytest
 
 from icpsync.core.batch import OpportunityBatch
+from icpsync.core.clean_columns import _TOKEN_STARTS, SMALL, text_column
 from icpsync.core.model import Account, ConnectorStats, CurrentIcp, Opportunity
 from icpsync.core.normalise import Normaliser, Reject, Vocabulary
 from icpsync.core.normalise_columns import accounts_from_columns, opportunities_from_columns
+from icpsync.core.parsers import MISSING_TOKENS, clean_text
 from icpsync.core.seen_ids import SeenIds
 
 VOCABULARIES = {
@@ -224,3 +227,92 @@ def test_a_full_memo_parses_each_value_where_it_stands(monkeypatch: pytest.Monke
     ]  # fmt: skip
     assert normaliser.stats.bad_values["last_modified"] == 3
     assert [r.value for r in rejects] == ["bad", "bad", "2024-13-01"]
+
+
+def test_text_columns_answer_as_each_value_cleaned_alone() -> None:
+    """A large text column (stripped in C, lowered only when a value may be a missing
+    token) gives what :func:`clean_text` gives each value."""
+    mixed = [
+        "N/A", " unknown ", "Nordic", "UNKNOWN", "None", "-", "--", "?", "na", "NaN", "ok",
+        " x ", "", None, "Null", "nully", "\u212aelvin", "u", "n", "?!",
+    ]  # fmt: skip
+    columns = [
+        mixed,
+        ["Acme", " Beta ", "Gamma Ltd", "Delta", "Epsilon", "Zeta", "Eta", "Theta", "Iota"],
+        ["", None, " ", "", "", "", "", "", ""],
+        ["Nebula", "Umbra", "Nova", "Ursa", "Norma", "Uno", "Nix", "Una", "none"],
+        ["a" * 1001, "b", "c", "d", "e", "f", "g", "h", "unknown"],
+    ]
+    for raw in columns:
+        assert len(raw) >= SMALL
+        assert text_column(raw) == [clean_text(value) for value in raw]
+
+
+def test_only_the_token_starts_lower_to_a_token_start() -> None:
+    """No character but those of ``_TOKEN_STARTS`` lowers to one (the text column's reason
+    to lower no value of a column whose values start otherwise)."""
+    starts = {token[:1] for token in MISSING_TOKENS} - {""}
+    for point in range(sys.maxunicode + 1):
+        char = chr(point)
+        if char.lower()[:1] in starts:
+            assert char in _TOKEN_STARTS, hex(point)
+    assert "" in _TOKEN_STARTS
+
+
+def test_a_refused_value_remembered_is_counted_in_every_batch() -> None:
+    """A value refused in one batch and found remembered in the next is counted and
+    reported again there."""
+    normaliser, rejects = listening()
+    raw = ["1", "lots", "2", "3", "4", "5", "6", "7", "8"]
+    for number in range(3):
+        ids = [f"B{number}-{i}" for i in range(len(raw))]
+        batch = accounts_from_columns(normaliser, {"id": ids, "employees": raw})
+        assert batch.columns["employees"] == [1, None, 2, 3, 4, 5, 6, 7, 8]
+    assert normaliser.stats.bad_values["employees"] == 3
+    assert [r.id for r in rejects] == ["B0-1", "B1-1", "B2-1"]
+
+
+def test_lower_case_domains_without_a_slash_lose_only_www() -> None:
+    raw = ["www.a.com", "b.com", "wwwc.com", "www.", "d.io", "e.org", "f.net", "www.g.co"]
+    batch = accounts_from_columns(listening()[0], {"id": [f"A{i}" for i in raw], "domain": raw})
+    assert batch.columns["domain"] == [
+        "a.com",
+        "b.com",
+        "wwwc.com",
+        None,
+        "d.io",
+        "e.org",
+        "f.net",
+        "g.co",
+    ]
+
+
+@pytest.mark.parametrize("few", [0, 2, 64])
+def test_new_values_among_remembered_ones_answer_as_each_alone(
+    monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
+    """Batches whose values are mostly remembered, with new texts (some refused), a JSON
+    number and None among them, answer as the first batch of their values would."""
+    monkeypatch.setattr("icpsync.core.clean_columns.FEW_NEW", few)
+    normaliser, rejects = listening()
+    known = ["10", "20", "lots", "30", "", "40", "50", "60", "70"]
+    batches = [
+        known,
+        ["10", "11", "20", "many", "30", "12", None, "40", "13"],
+        ["50", "14", 15, "10", "16", "lots", "17", "18", "19"],
+        ["20", "21", "22", "23", "24", "25", "26", "27", "28"],
+    ]
+    for number, raw in enumerate(batches):
+        ids = [f"B{number}-{i}" for i in range(len(raw))]
+        batch = accounts_from_columns(normaliser, {"id": ids, "employees": raw})
+        alone = [
+            accounts_from_columns(listening()[0], {"id": ["x"], "employees": [value]})
+            for value in raw
+        ]
+        assert batch.columns["employees"] == [b.columns["employees"][0] for b in alone]
+    assert normaliser.stats.bad_values["employees"] == 3
+    assert [(r.id, r.value) for r in rejects] == [
+        ("B0-2", "lots"),
+        ("B1-3", "many"),
+        ("B2-5", "lots"),
+    ]

@@ -77,3 +77,39 @@ def test_numbers_remembered_across_batches_match_each_value(
             each.missing if v is None else each._tested(v) for v in column
         ]
     assert len(field.memos[int]) <= 6 + len(batches[-1])
+
+
+def test_equal_numbers_of_other_classes_get_the_same_range_outcomes() -> None:
+    """Numbers read by their distinct values (1 == 1.0 == True) fall in the same ranges as
+    each tested alone."""
+    checks = {"between": [1, 200], "at_least": 200}
+    for column in ([1, 1.0, True, 200, 200.0, None, 5], [1.0, 1, 200.0, 200, False, 0]):
+        field, each = _field(**checks), _field(**checks)
+        assert field.column(column) == [
+            each.missing if v is None else each._tested(v) for v in column
+        ]
+
+
+def test_text_in_no_list_gets_the_fixed_outcome_with_or_without_missing_values() -> None:
+    """A membership field: unique texts in no list, with and without None among them, and
+    with a listed key inside longer text or cased otherwise."""
+    profile = Profile.model_validate(
+        {
+            "criteria": [
+                {"id": "d", "field": "domain", "points": 5, "in": ["rival.com", "x.io"]},
+                {"id": "n", "field": "domain", "points": 5, "not_in": ["Rival.com"]},
+            ],
+            "tiers": {"tier_1": 70, "tier_2": 50, "tier_3": 30},
+        }
+    )
+    compiled = [(i, compile_check(c, c.points)) for i, c in enumerate(profile.criteria)]
+    columns = [
+        [f"c{i}.example.com" for i in range(50)],
+        [*[f"c{i}.example.com" for i in range(50)], None],
+        ["myrival.com", " RIVAL.com ", "x.io.uk", "X.IO", None, "rival.co"],
+    ]
+    for column in columns:
+        field, each = FieldChecks(compiled), FieldChecks(compiled)
+        assert field.column(column) == [
+            each.missing if v is None else each._tested(v) for v in column
+        ]

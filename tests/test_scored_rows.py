@@ -89,3 +89,42 @@ def test_column_reader_stops_at_a_malformed_record_like_the_row_reader(tmp_path:
         csv.field_size_limit(previous)
     assert column_rows == row_numbers == [2, 3, 4, 5, 6]
     assert by_columns == by_rows == [("malformed_csv", 7)]
+
+
+@pytest.mark.parametrize("piece", [1, 3, 256])
+@pytest.mark.parametrize("size", [4, 10, 2048])
+def test_column_batches_hold_the_row_readers_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, piece: int, size: int
+) -> None:
+    """Batches read a piece at a time hold the rows, numbers and reports of the row
+    reader, whatever pieces the blank lines, short, long and empty rows fall in, and
+    however the batches cut the file; a malformed record ends both."""
+    monkeypatch.setattr("icpsync.connectors.file.rows.PIECE", piece)
+    lines = ["id,name,size"]
+    for i in range(2, 60):
+        kind = i % 9
+        lines.append(
+            "" if kind == 1 else f"A{i}" if kind == 2 else f"A{i},n,3,extra" if kind == 3
+            else ",," if kind == 4 else f",n{i}," if kind == 5 else f"A{i},n{i},{i}"
+        )  # fmt: skip
+    lines += ["A60," + "x" * 50, "A61,n,1"]
+    path = tmp_path / "accounts.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    by_columns: list[tuple[str, int]] = []
+    got: list[tuple[int, str | None, str | None, str | None]] = []
+    by_rows: list[tuple[str, int]] = []
+    previous = csv.field_size_limit(20)
+    try:
+        for header, columns, numbers in read_csv_columns(
+            path, lambda reason, row: by_columns.append((reason, row)), size
+        ):
+            assert header == ["id", "name", "size"]
+            assert 0 < len(numbers) <= size
+            got += zip(numbers, *columns, strict=True)
+        numbered = read_numbered_rows(path, lambda reason, row: by_rows.append((reason, row)))
+        expected = [(n, row["id"], row["name"], row["size"]) for n, row in numbered]
+    finally:
+        csv.field_size_limit(previous)
+    assert got == expected
+    assert sorted(by_columns) == sorted(by_rows)
+    assert ("malformed_csv", 60) in by_rows and ("empty_row", 4) in by_rows

@@ -73,3 +73,22 @@ def test_folds_grow_with_what_is_folded() -> None:
     assert 40 <= folds <= 120  # one per 10 ids would be 2,000
     assert all(f"id{i}" in seen for i in range(0, 20_000, 7))
     assert "id20000" not in seen
+
+
+@given(
+    st.lists(st.lists(st.text(alphabet="abcd", max_size=4), max_size=30), max_size=15),
+    st.integers(min_value=1, max_value=9),
+)
+def test_add_all_new_remembers_a_batch_only_when_none_was_seen(
+    batches: list[list[str]], fold: int
+) -> None:
+    """The normaliser's batch path: all new (distinct within the batch), remembered in one
+    call; any seen before, nothing remembered."""
+    seen, reference = SeenIds(fold=fold), set()
+    for batch in batches:
+        distinct = list(dict.fromkeys(batch))
+        assert seen.add_all_new(distinct) == reference.isdisjoint(distinct)
+        if reference.isdisjoint(distinct):
+            reference.update(distinct)
+        probes = [*distinct, "zzzzz", "e"]
+        assert [key in seen for key in probes] == [key in reference for key in probes]

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 #: Rows cleaned together.
 BATCH_ROWS = 2048
 #: a batch of a file's rows: (raw key -> column, each row's signals or None, row numbers).
-RawBatch = tuple[dict[str, Sequence[object]], list[Mapping[str, object]] | None, list[int]]
+RawBatch = tuple[dict[str, Sequence[object]], list[Mapping[str, object]] | None, Sequence[int]]
 Cleaned = TypeVar("Cleaned", AccountBatch, OpportunityBatch)
 #: the longest org id the state store keeps.
 ORG_ID_LENGTH = 255
@@ -293,11 +293,8 @@ class FileConnector:
             return
         for header, cells, rows in read_csv_columns(path, self._skip_row, BATCH_ROWS, fmt):
             position = {name: i for i, name in enumerate(header)}
-            absent = [None] * len(rows)
-            columns = {
-                key: cells[position[column]] if column in position else absent
-                for key, column in pairs
-            }
+            # a column the file lacks is left out: missing in every record
+            columns = {key: cells[position[column]] for key, column in pairs if column in position}
             extra = [] if not_signals is None else [n for n in header if n not in not_signals]
             signals = None
             if extra:
@@ -321,12 +318,13 @@ class FileConnector:
         override = self.field_map.icp.get("override")
         keys = [str(value or "").strip() for value in columns["id"]]
         held = store.get_many(keys)
-        file_overrides = columns[ICP_RAW_KEYS["override"]] if override else None
+        file_overrides = columns.get(ICP_RAW_KEYS["override"]) if override else None
         if held:
+            absent = [None] * len(keys)
             for raw_key, column in icp:
                 columns[raw_key] = [
                     held[key].get(column, value) if key in held else value
-                    for key, value in zip(keys, columns[raw_key], strict=True)
+                    for key, value in zip(keys, columns.get(raw_key, absent), strict=True)
                 ]
         if override and file_overrides is not None:
             columns[ICP_RAW_KEYS["override"]] = [

@@ -23,8 +23,10 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 #: (reason, row number) of a row skipped or cut by the reader.
 OnBadRow = Callable[[str, int], None]
+#: Records read at a time into a batch's columns (see :func:`_column_batches`).
+PIECE = 256
 #: A batch of CSV rows: the column names, one column per name, the rows' numbers.
-CsvColumns = tuple[list[str], list[Sequence[str | None]], list[int]]
+CsvColumns = tuple[list[str], list[Sequence[str | None]], Sequence[int]]
 
 
 def is_jsonl(path: Path) -> bool:
@@ -163,36 +165,84 @@ def read_csv_columns(
                     [number for number, _ in records],
                 )
         else:
-            width = len(header)
-            for first, cells in _record_batches(reader, size, failed):
-                numbers = list(range(first, first + len(cells)))
-                columns = _columns(cells, width)
-                if columns is not None:  # every row full width, none empty: the usual batch
-                    yield header, columns, numbers
-                    continue
-                if set(map(len, cells)) != {width}:
-                    numbers, cells = _fitted(zip(numbers, cells, strict=True), width, on_bad_row)
-                if not all(map(any, cells)):
-                    kept = [i for i, row in enumerate(cells) if any(row)]
-                    for i, row in enumerate(cells):
-                        if not any(row):
-                            on_bad_row("empty_row", numbers[i])
-                    cells = [cells[i] for i in kept]
-                    numbers = [numbers[i] for i in kept]
-                if cells:
-                    yield header, list(zip(*cells, strict=True)), numbers
+            yield from _column_batches(reader, header, size, failed, on_bad_row)
         if failed:
             on_bad_row("malformed_csv", failed[0])
 
 
-def _columns(cells: list[list[str | None]], width: int) -> list[Sequence[str | None]] | None:
+def _column_batches(
+    reader: Iterator[list[str]],
+    header: list[str],
+    size: int,
+    failed: list[int],
+    on_bad_row: OnBadRow,
+) -> Iterator[CsvColumns]:
+    """The records after the header (record 1) ``size`` at a time as columns, up to a
+    malformed one (its number in ``failed``).
+
+    The records are read :data:`PIECE` at a time and each piece's rows are let go once
+    its values are in the batch's columns (a batch's rows all alive at once cost more
+    than the reading). A piece with a row of another width or an empty row is fitted
+    (:func:`_fitted_piece`); the batch then names its rows one by one.
+    """
+    width = len(header)
+    number = 2  # the next record's number
+    more = True
+    while more:
+        first = number
+        columns: list[list[str | None]] = [[] for _ in range(width)]
+        numbers: list[int] | None = None  # None: every record from ``first`` to ``number``
+        while more and number - first < size:
+            wanted = min(PIECE, size - (number - first))
+            rows: list[list[str | None]] = []
+            try:
+                rows.extend(islice(reader, wanted))  # type: ignore[arg-type]
+            except csv.Error:  # the rows read before the malformed one are kept
+                failed.append(number + len(rows))
+                more = False
+            more = more and len(rows) == wanted
+            piece = _piece_columns(rows, width)
+            if piece is None:
+                kept, piece = _fitted_piece(rows, number, width, on_bad_row)
+                numbers = [*(range(first, number) if numbers is None else numbers), *kept]
+            elif numbers is not None:
+                numbers.extend(range(number, number + len(rows)))
+            for column, values in zip(columns, piece, strict=False):
+                column.extend(values)
+            number += len(rows)
+        if columns[0]:
+            yield header, columns, range(first, number) if numbers is None else numbers  # type: ignore[misc]
+
+
+def _piece_columns(rows: list[list[str | None]], width: int) -> list[Sequence[str | None]] | None:
     """The rows' columns when every row has ``width`` cells and a first cell (so no row is
     empty); else None."""
     try:
-        columns: list[Sequence[str | None]] = list(zip(*cells, strict=True))
+        columns: list[Sequence[str | None]] = list(zip(*rows, strict=True))
     except ValueError:  # rows of different lengths
         return None
+    if not rows:
+        return [()] * width
     return columns if len(columns) == width and all(columns[0]) else None
+
+
+def _fitted_piece(
+    rows: list[list[str | None]], first: int, width: int, on_bad_row: OnBadRow
+) -> tuple[list[int], list[Sequence[str | None]]]:
+    """The numbers and columns of the rows (the first numbered ``first``) that are kept:
+    blank lines dropped, short rows padded with None, surplus cells dropped and counted,
+    empty rows dropped and counted."""
+    numbers = list(range(first, first + len(rows)))
+    if set(map(len, rows)) != {width}:
+        numbers, rows = _fitted(zip(numbers, rows, strict=True), width, on_bad_row)
+    if not all(map(any, rows)):
+        kept = [i for i, row in enumerate(rows) if any(row)]
+        for i, row in enumerate(rows):
+            if not any(row):
+                on_bad_row("empty_row", numbers[i])
+        rows = [rows[i] for i in kept]
+        numbers = [numbers[i] for i in kept]
+    return numbers, list(zip(*rows, strict=True))
 
 
 def _first_record(reader: Iterator[list[str]], failed: list[int]) -> list[str] | None:
@@ -202,29 +252,6 @@ def _first_record(reader: Iterator[list[str]], failed: list[int]) -> list[str] |
     except csv.Error:
         failed.append(1)
         return None
-
-
-def _record_batches(
-    reader: Iterator[list[str]], size: int, failed: list[int]
-) -> Iterator[tuple[int, list[list[str | None]]]]:
-    """The records after the header ``size`` at a time, each batch with the number of its
-    first record (the header is record 1), up to a malformed one (its number in ``failed``).
-    """
-    number = 2
-    batch: list[list[str | None]] = []
-    append = batch.append
-    try:
-        for cells in reader:
-            append(cells)  # type: ignore[arg-type]
-            if len(batch) == size:
-                yield number, batch
-                number += size
-                batch = []
-                append = batch.append
-    except csv.Error:
-        failed.append(number + len(batch))
-    if batch:
-        yield number, batch
 
 
 def _chained(

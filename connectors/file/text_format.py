@@ -62,7 +62,10 @@ def detect_encoding(path: Path) -> tuple[str, bool]:
         decoder = codecs.getincrementaldecoder("utf-8")()
         try:
             while chunk := handle.read(_CHUNK):
-                decoder.decode(chunk)
+                # ASCII is UTF-8: such a chunk is decoded only to end a character cut
+                # at the end of the one before
+                if not chunk.isascii() or decoder.getstate()[0]:
+                    decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return FALLBACK_ENCODING, False

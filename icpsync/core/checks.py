@@ -199,6 +199,7 @@ VALUE_CACHE_LIMIT = 20_000
 _EXACT_CLASSES = (str, frozenset, int, bool)
 _RANGE_OPERATORS = frozenset({"between", "at_least", "at_most", "is_missing"})
 _MEMBERSHIP_OPERATORS = frozenset({"in", "not_in", "is_missing"})
+_NUMBER_CLASSES = frozenset({int, float})
 
 
 class FieldChecks:
@@ -298,14 +299,23 @@ class FieldChecks:
         and ``True``: equal as keys, not as reasons) or cannot be hashed is tested value by
         value, so no two values that print differently share an outcome.
         """
-        classes = set(map(type, values))
-        classes.discard(type(None))
+        try:
+            distinct: set[Any] = set(values)
+        except TypeError:  # unhashable values: classes of their own, tested one at a time
+            distinct = set()
+        some_missing = None in distinct
+        distinct.discard(None)
+        # the distinct values' classes are the column's when they are text (no value of
+        # another class equals a text) or numbers tested against ranges only (equal numbers,
+        # 1 and 1.0 or True, fall in the same ranges); else every value is looked at
+        classes = set(map(type, distinct))
+        if classes != {str} and (self.ranges is None or not classes <= _NUMBER_CLASSES):
+            classes = set(map(type, values))
+            classes.discard(type(None))
         cls = classes.pop() if len(classes) == 1 else None
         memo = self.memos.get(cls) if cls is not None else None
         if self.ranges is not None and (cls is int or cls is float):
             assert memo is not None  # a range field remembers ints and floats
-            distinct = set(values)
-            distinct.discard(None)
             # remembered (headcounts repeat across batches) until the memo holds its limit,
             # passed by at most one batch's numbers; then every distinct number is placed
             room = len(memo) < VALUE_CACHE_LIMIT
@@ -319,15 +329,19 @@ class FieldChecks:
         if memo is None:  # mixed, unhashable or never-remembered values: one at a time
             missing, outcomes = self.missing, self.outcomes
             return [missing if v is None else outcomes(v) for v in values]
-        distinct = set(values)
-        distinct.discard(None)
         if self.keys is not None and cls is str:
-            # text in no list has a fixed outcome; the few that are in one are remembered
-            listed = list(distinct)
-            keys = map(str.lower, map(str.strip, listed))
-            lookup = {
-                v: self.outcomes(v) for v in compress(listed, map(self.keys.__contains__, keys))
-            }
+            # text in no list has a fixed outcome; the few that are in one are remembered.
+            # A value's key (stripped, lowered) is part of the distinct values joined and
+            # lowered: when no list's key is, no value needs its own key.
+            lookup = {}
+            if any(map("\n".join(distinct).lower().__contains__, self.keys)):
+                listed = list(distinct)
+                keys = map(str.lower, map(str.strip, listed))
+                lookup = {
+                    v: self.outcomes(v) for v in compress(listed, map(self.keys.__contains__, keys))
+                }
+            if not lookup and not some_missing:  # every value in no list (unique domains)
+                return [self.unmatched] * len(values)
             lookup[None] = self.missing
             return list(map(lookup.get, values, repeat(self.unmatched)))
         else:

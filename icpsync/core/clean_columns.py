@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import repeat
-from operator import itemgetter, methodcaller
+from operator import getitem, itemgetter, methodcaller
 from typing import Any
 
 from icpsync.core.model import TIERS, ConnectorStats
@@ -37,10 +37,10 @@ REJECT_VALUE_CHARS = 60
 SMALL = 8
 #: Distinct raw texts remembered per field (values repeat: industries, headcounts, stacks).
 MEMO_LIMIT = 20_000
+#: New texts a column's values are looked up around one at a time (more: as a set).
+FEW_NEW = 64
 
 Column = Sequence[Any]
-#: (row, id) of each record of a batch, for rejects; None when no one listens.
-Addresses = Sequence[tuple[int | None, str | None]] | None
 _TEXT_CLASSES = frozenset({str, type(None)})
 _NOTHING = frozenset({None, ""})
 _TIERS_OR_NONE: frozenset[str | None] = frozenset({*TIERS, None})
@@ -48,6 +48,11 @@ _HTTPS, _HTTP, _WWW = repeat("https://"), repeat("http://"), repeat("www.")
 _TO_SLASH = methodcaller("partition", "/")
 _first = itemgetter(0)
 _NONE_AS_EMPTY: dict[Any, str] = {None: ""}
+#: The first character ("" for none) of every text that lowers to a missing token: the
+#: tokens' first characters and their upper case (no other character lowers to one of
+#: them; a test checks every code point).
+_TOKEN_STARTS = frozenset({t[:1] for t in MISSING_TOKENS} | {t[:1].upper() for t in MISSING_TOKENS})
+_FIRST_CHARACTER = repeat(slice(0, 1))
 _EMPTY_AS_NONE: dict[Any, None] = {"": None}
 _second = itemgetter(1)
 
@@ -65,6 +70,24 @@ class Reject:
     column: str | None
     value: str | None
     reason: str
+
+
+class RecordAddresses:
+    """(row, id) of each record of a batch, for rejects, made only for a record that has
+    one (a batch seldom does)."""
+
+    __slots__ = ("ids", "rows")
+
+    def __init__(self, rows: Sequence[int | None] | None, ids: Sequence[str | None]):
+        self.rows = rows
+        self.ids = ids
+
+    def __getitem__(self, position: int) -> tuple[int | None, str | None]:
+        return (None if self.rows is None else self.rows[position], self.ids[position])
+
+
+#: Where each record of a batch is, for rejects; None when no one listens.
+Addresses = RecordAddresses | None
 
 
 def shortened(raw: object) -> str | None:
@@ -93,6 +116,7 @@ class NormaliserState:
         self.seen_accounts = SeenIds()
         self.seen_opportunities = SeenIds()
         self._memos: dict[tuple[str, Callable[..., object]], dict[Any, Any]] = {}
+        self._refused: dict[tuple[str, Callable[..., object]], set[Any]] = {}
         self._vocab_parsers: dict[str, Callable[[object], str | None]] = {}
 
     def memo(self, name: str, parse: Callable[..., object]) -> dict[Any, Any]:
@@ -101,6 +125,14 @@ class NormaliserState:
         if memo is None:
             memo = self._memos[name, parse] = {}
         return memo
+
+    def refused(self, name: str, parse: Callable[..., object]) -> set[Any]:
+        """Raw texts that ``parse`` refused for field ``name`` (every refusal its memo
+        holds is among them)."""
+        refused = self._refused.get((name, parse))
+        if refused is None:
+            refused = self._refused[name, parse] = set()
+        return refused
 
     def vocab_parser(self, name: str) -> Callable[[object], str | None]:
         """Text through the field's vocabulary; raises ``Unusable`` outside it."""
@@ -131,7 +163,7 @@ class NormaliserState:
             self.on_reject(Reject(row, record_id, column, shortened(raw), reason))
 
 
-def is_text(values: Column) -> bool:
+def is_text(values: Iterable[Any]) -> bool:
     """True when every value is a ``str`` or None."""
     return set(map(type, values)) <= _TEXT_CLASSES
 
@@ -146,18 +178,26 @@ def all_missing(values: Iterable[Any]) -> bool:
 
 def remembered(
     memo: dict[Any, Any], values: Column, compute: Callable[[Column], list[Any]]
-) -> list[Any]:
-    """The answer for every text value, ``compute`` (values -> their answers, in order)
-    given each distinct one once; those answers are remembered while ``memo`` holds fewer
-    than :data:`MEMO_LIMIT`. Once it holds that many (the field's values seldom repeat:
-    timestamps, revenues) every value is computed where it stands."""
+) -> list[Any] | None:
+    """The answer for every value, some not in ``memo`` (the caller looked them up first),
+    when every value is text (None otherwise: the caller computes each where it stands).
+
+    ``compute`` (values -> their answers, in order) is given each distinct one once; those
+    answers are remembered while ``memo`` holds fewer than :data:`MEMO_LIMIT`. Once it
+    holds that many (the field's values seldom repeat: timestamps, revenues) every value
+    is computed where it stands."""
+    if len(memo) < MEMO_LIMIT:
+        filled = _filled(memo, values, compute)
+        if filled is not None:
+            return filled
     try:
-        return list(map(memo.__getitem__, values))
-    except KeyError:
-        pass
+        distinct = set(values)
+    except TypeError:  # unhashable values (JSON lists)
+        return None
+    if not is_text(distinct):  # the distinct values show every class the column has
+        return None
     if len(memo) >= MEMO_LIMIT:  # a field of as many distinct values: each one where it is
         return compute(values)
-    distinct = set(values)
     new = distinct.difference(memo)
     listed = list(new)
     answers = compute(listed)
@@ -167,6 +207,29 @@ def remembered(
     lookup = dict(zip(listed, answers, strict=True))
     lookup.update((value, memo[value]) for value in distinct - new)
     return list(map(lookup.__getitem__, values))
+
+
+def _filled(
+    memo: dict[Any, Any], values: Column, compute: Callable[[Column], list[Any]]
+) -> list[Any] | None:
+    """Every value's answer looked up in ``memo`` by ``map`` in C, a text it lacks computed
+    and remembered where it first stands (a batch's values are mostly known); None when a
+    value it lacks is not text, or more than :data:`FEW_NEW` are new, or ``memo`` is full."""
+    out: list[Any] = []
+    rest = iter(values)
+    for _ in range(FEW_NEW + 1):
+        try:
+            out.extend(map(memo.__getitem__, rest))  # the list keeps what came before a miss
+            return out
+        except KeyError:
+            raw = values[len(out)]
+        except TypeError:  # unhashable
+            return None
+        if (raw is not None and raw.__class__ is not str) or len(memo) >= MEMO_LIMIT:
+            return None
+        answer = memo[raw] = compute([raw])[0]
+        out.append(answer)
+    return None
 
 
 def _attempt(parse: Callable[[object], object], raw: object) -> object:
@@ -201,20 +264,25 @@ def clean_column(
 ) -> list[Any]:
     """``parse`` of every value; a value it refuses becomes None and is counted."""
     memo = normaliser.memo(name, parse)
+    refusals = normaliser.refused(name, parse)
     try:  # every value remembered (the memo holds text only): the usual case
         cleaned = list(map(memo.__getitem__, values))
+        # a refusal remembered is among ``refusals``: none of them, no refusal here
+        if not refusals or refusals.isdisjoint(values):
+            return cleaned
     except (KeyError, TypeError):
-        if is_text(values):
-            cleaned = remembered(memo, values, partial(attempts, parse))
-        else:
-            cleaned = attempts(parse, values)
-    if Refused in set(map(type, cleaned)):
-        refused = [i for i, value in enumerate(cleaned) if value.__class__ is Refused]
-        normaliser.stats.bad_values[name] += len(refused)
-        for i in refused:
-            if addresses is not None:
-                normaliser.reject(addresses[i], name, values[i], cleaned[i].reason)
-            cleaned[i] = None
+        found = remembered(memo, values, partial(attempts, parse))
+        cleaned = attempts(parse, values) if found is None else found
+        if Refused not in set(map(type, cleaned)):
+            return cleaned
+    refused = [i for i, value in enumerate(cleaned) if value.__class__ is Refused]
+    normaliser.stats.bad_values[name] += len(refused)
+    for i in refused:
+        if values[i].__class__ is str:
+            refusals.add(values[i])
+        if addresses is not None:
+            normaliser.reject(addresses[i], name, values[i], cleaned[i].reason)
+        cleaned[i] = None
     return cleaned
 
 
@@ -226,14 +294,24 @@ def vocabulary_column(
 
 
 def text_column(values: Column) -> list[str | None]:
-    """:func:`clean_text` of every value, the per-value work done by ``map`` in C."""
-    if len(values) < SMALL or not is_text(values):
+    """:func:`clean_text` of every value, the per-value work done by ``map`` in C.
+
+    A column of text (``str`` or None) is stripped value by value, and lowered value by
+    value only when some value starts as a missing token can (:data:`_TOKEN_STARTS`).
+    """
+    if len(values) < SMALL:
         return list(map(clean_text, values))
-    if None in values:  # None and "" are both missing
-        values = list(map(_NONE_AS_EMPTY.get, values, values))
-    stripped: list[str] = list(map(str.strip, values))
-    if max(map(len, stripped), default=0) > MAX_TEXT:
+    try:  # None and "" are both missing
+        texts = list(map(_NONE_AS_EMPTY.get, values, values)) if None in values else values
+        stripped: list[str] = list(map(str.strip, texts))
+    except TypeError:  # not text (JSON numbers, booleans, lists)
         return list(map(clean_text, values))
+    if not any(stripped):  # every value empty
+        return [None] * len(stripped)
+    if max(map(len, stripped)) > MAX_TEXT:
+        return list(map(clean_text, values))
+    if _TOKEN_STARTS.isdisjoint(map(getitem, stripped, _FIRST_CHARACTER)):
+        return stripped  # type: ignore[return-value]
     missing = list(map(MISSING_TOKENS.__contains__, map(str.lower, stripped)))
     if not any(missing):
         return stripped  # type: ignore[return-value]
@@ -245,15 +323,22 @@ def text_column(values: Column) -> list[str | None]:
 def domain_column(values: Column) -> list[str | None]:
     """The host name in every value's text: lower case, a leading ``https://`` then a
     leading ``http://`` removed, everything from the first ``/`` on dropped, then a leading
-    ``www.``; nothing left is missing. Each step is one ``map`` in C."""
+    ``www.``; nothing left is missing. Each step is one ``map`` in C, skipped when the
+    column's text joined and lowered shows it changes no value."""
     texts = text_column(values)
-    present: Iterable[Any] = map(_NONE_AS_EMPTY.get, texts, texts) if None in texts else texts
-    lows = map(str.lower, present)
-    bare = map(str.removeprefix, map(str.removeprefix, lows, _HTTPS), _HTTP)
-    hosts = list(map(str.removeprefix, map(_first, map(_TO_SLASH, bare)), _WWW))
+    present: list[Any] = list(map(_NONE_AS_EMPTY.get, texts, texts)) if None in texts else texts
+    joined = "\n".join(present)
+    low = joined.lower()
+    steps: Iterable[str] = present if low == joined else map(str.lower, present)
+    if "/" in low:  # in a scheme and in a path
+        bare = map(str.removeprefix, map(str.removeprefix, steps, _HTTPS), _HTTP)
+        steps = map(_first, map(_TO_SLASH, bare))
+    if "www." in low:
+        steps = map(str.removeprefix, steps, _WWW)
+    hosts = steps if steps is present else list(steps)
     if "" in hosts:
         return list(map(_EMPTY_AS_NONE.get, hosts, hosts))
-    return hosts  # type: ignore[return-value]
+    return hosts
 
 
 def stack_of(normaliser: NormaliserState, raw: object) -> tuple[frozenset[str], int]:
@@ -279,10 +364,8 @@ def stack_column(
         pairs = list(map(memo.__getitem__, values))
     except (KeyError, TypeError):
         stack = partial(stack_of, normaliser)
-        if is_text(values):
-            pairs = remembered(memo, values, lambda raws: list(map(stack, raws)))
-        else:
-            pairs = list(map(stack, values))
+        found = remembered(memo, values, lambda raws: list(map(stack, raws)))
+        pairs = list(map(stack, values)) if found is None else found
     if any(map(_second, pairs)):
         parse = normaliser.vocab_parser("tech_stack")
         for i, (_, bad) in enumerate(pairs):
@@ -303,9 +386,8 @@ def flags_column(normaliser: NormaliserState, values: Column) -> list[tuple[str,
     try:
         return list(map(memo.__getitem__, values))
     except (KeyError, TypeError):
-        if is_text(values):
-            return remembered(memo, values, lambda raws: list(map(parse_flags, raws)))
-        return list(map(parse_flags, values))
+        found = remembered(memo, values, lambda raws: list(map(parse_flags, raws)))
+        return list(map(parse_flags, values)) if found is None else found
 
 
 def tier_column(

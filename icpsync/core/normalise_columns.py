@@ -21,6 +21,7 @@ from icpsync.core.clean_columns import (
     Addresses,
     Column,
     NormaliserState,
+    RecordAddresses,
     all_missing,
     clean_column,
     domain_column,
@@ -82,10 +83,8 @@ def _kept(
     if (
         len(ids) >= SMALL
         and None not in ids
-        and (seen is None or (len(set(ids)) == len(ids) and seen.isdisjoint(ids)))
+        and (seen is None or (len(set(ids)) == len(ids) and seen.add_all_new(ids)))  # type: ignore[arg-type]
     ):
-        if seen is not None:
-            seen.update(ids)  # type: ignore[arg-type]
         return ids, list(range(len(ids)))  # type: ignore[return-value]
     kept: list[int] = []
     skipped = normaliser.stats.skipped
@@ -123,7 +122,7 @@ class _Kept:
         self.rows = None if rows is None else list(self.pick(rows))
         self.addresses: Addresses = None
         if normaliser.on_reject is not None:
-            self.addresses = list(zip(self.rows or self.missing, ids, strict=True))
+            self.addresses = RecordAddresses(self.rows, ids)
 
     def pick(self, values: Sequence[Any]) -> Sequence[Any]:
         return values if self.everyone else [values[i] for i in self.kept]

@@ -26,7 +26,7 @@ FOLD_SHARE = 16
 
 class SeenIds:
     """A set of strings that answers ``in``, ``add``, ``add_new``, ``add_new_many``,
-    ``update`` and ``isdisjoint``."""
+    ``add_all_new``, ``update`` and ``isdisjoint``."""
 
     def __init__(self, fold: int = FOLD):
         self._fold_at = max(1, fold)
@@ -81,22 +81,46 @@ class SeenIds:
     def update(self, keys: Iterable[str]) -> None:
         """Remember many ids."""
         listed = keys if isinstance(keys, list) else list(keys)
-        self._recent.update(listed)
-        self._pending.extend(map(hash, listed))
-        self._maybe_fold()
+        self._put(listed, self._hashed(listed))
 
     def isdisjoint(self, keys: Iterable[object]) -> bool:
         """True when none of ``keys`` was seen."""
         listed = keys if isinstance(keys, list) else list(keys)
         if not self._recent.isdisjoint(listed):
             return False
-        if self._hashes is None or not listed:
-            return True
+        hashes = self._hashed(listed)
+        return hashes is None or not listed or not self._found(hashes).any()
+
+    def add_all_new(self, keys: Sequence[str]) -> bool:
+        """Remember every key and say True when none was seen before (``isdisjoint`` then
+        ``update``, each key hashed once); else remember none and say False."""
+        if not self._recent.isdisjoint(keys):
+            return False
+        hashes = self._hashed(keys)
+        if hashes is not None and len(keys) and self._found(hashes).any():
+            return False
+        self._put(keys, hashes)
+        return True
+
+    def _put(self, keys: Sequence[str], hashes: npt.NDArray[np.int64] | None) -> None:
+        """Remember ``keys`` (``hashes``: theirs, from :meth:`_hashed`)."""
+        self._recent.update(keys)
+        if hashes is None:
+            self._pending.extend(map(hash, keys))
+        else:
+            self._pending.frombytes(hashes.tobytes())
+        self._maybe_fold()
+
+    def _hashed(self, keys: Sequence[object]) -> npt.NDArray[np.int64] | None:
+        """The keys' hashes, sorted (the searches share their way down the folded hashes);
+        None before the first fold (nothing to search, and NumPy not imported)."""
+        if self._hashes is None:
+            return None
         import numpy as np
 
-        wanted = np.array(list(map(hash, listed)), dtype=np.int64)
-        wanted.sort()  # sorted, the searches share their way down the folded hashes
-        return not self._found(wanted).any()
+        hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys))
+        hashes.sort()
+        return hashes
 
     def _folded(self, hashes: list[int]) -> list[bool]:
         """Per hash: is it among the folded ones."""
