@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -89,6 +90,8 @@ class SalesforceConnector:
         )
         self._user_id: str | None = None
         self._unavailable: dict[str, str] | None = None
+        #: the accounts' read the engine makes after the deals (see ``will_read_account_batches``)
+        self._next_since: tuple[datetime | None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SalesforceConnector:
@@ -169,6 +172,30 @@ class SalesforceConnector:
         query = soql.accounts(obj, self._account_fields(), since)
         return self._account_batches([query], allow_bulk=True)
 
+    def will_read_account_batches(self, since: datetime | None) -> None:
+        """The engine's next read is ``read_account_batches(since)``, after the deals: the
+        deals' read opens it (describe, its first page, its Bulk job) once the deals' first
+        page is in, when the API budget covers the rest of both reads, so the org runs the
+        query job while the deals are read."""
+        self._next_since = (since,)
+
+    def _open_accounts(self, deals: Any) -> None:
+        """After the deals' first page (nothing in flight): open the accounts' read ahead,
+        keeping the calls for the deals' other pages."""
+        if self._next_since is None:
+            return
+        (since,), self._next_since = self._next_since, None
+        size = len(deals["records"])
+        rest = 0 if deals["done"] or not size else int(deals["totalSize"]) - size
+        reserve = math.ceil(rest / size) if rest > 0 else 0
+        budget = self.api.budget
+        # describe (once) and the accounts' first page, besides the deals' other pages
+        if budget.allowance() is None or budget.would_exceed(reserve + 2):
+            return
+        obj = self.field_map.account.object
+        query = soql.accounts(obj, self._account_fields(), since)
+        self.reader.open(obj, query, reserve=reserve)
+
     def read_account_batches_by_id(self, ids: Collection[str]) -> Iterator[AccountBatch]:
         """The named accounts, 200 ids a query, a page at a time."""
         obj = self.field_map.account.object
@@ -195,7 +222,7 @@ class SalesforceConnector:
         closed_since = (datetime.now(UTC) - timedelta(days=self.lookback_days)).date()
         query = soql.opportunities(opp.object, opp.crm_names(), closed_since, since)
         names = list(opp.fields.items())
-        for page in self.reader.pages(opp.object, query):
+        for page in self.reader.pages(opp.object, query, then=self._open_accounts):
             columns: dict[str, Sequence[Any]] = {}
             for key, name in names:
                 values = page.column(name)

@@ -8,14 +8,19 @@ Either way a page is read as columns (:class:`Page`): one list of values per fie
 object per record. The next page of a chain is fetched (by one reader thread) while the
 caller works on the current one, so a page's round trip and the org's time to make it
 overlap the work on the page before; at most two pages are held. A read can also be
-started ahead (:meth:`Reader.start`): its first page and, when it is Bulk-sized, its job,
-which the org then runs while the caller does other work (reads the deals).
+opened ahead (:meth:`Reader.open`, from the calling thread while no other call is in
+flight): its first page and, when it is Bulk-sized and the API budget covers the rest of
+the read, its job, which the org then runs while the caller does other work (reads the
+deals); :meth:`Reader.pages` for the same query goes on from there.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from simple_salesforce.bulk2 import Operation
@@ -27,6 +32,16 @@ from icpsync.connectors.salesforce.pages import CsvPage, JsonPage, Page
 QUERY_OPTIONS = {"Sforce-Query-Options": "batchSize=2000"}
 BULK_PAGE = 50_000
 R = TypeVar("R")
+
+
+@dataclass(slots=True)
+class _Opened:
+    """A read's first step: its first REST page (kept while no Bulk job reads it instead),
+    the Bulk job's id and when it was created."""
+
+    page: Any
+    job_id: str | None = None
+    created: float = 0.0
 
 
 class Reader:
@@ -47,6 +62,7 @@ class Reader:
         self.poll_s = poll_s
         self.bulk_timeout_s = bulk_timeout_s
         self._pool: ThreadPoolExecutor | None = None
+        self._opened: dict[tuple[str, str], _Opened] = {}
 
     def close(self) -> None:
         """Stop the reader threads (after the fetches they may be running)."""
@@ -54,30 +70,64 @@ class Reader:
             self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = None
 
-    def _open(self, obj: str, query: str, allow_bulk: bool) -> tuple[Any, str | None]:
-        """The first REST page, or (from the bulk threshold) None and a Bulk job's id."""
-        page = self.api.call(
+    def _bulk_sized(self, page: Any) -> bool:
+        return 0 < self.bulk_threshold <= int(page.get("totalSize") or 0)
+
+    def _create(self, obj: str, query: str) -> _Opened:
+        job = self.api.call(
+            f"bulk_query_create_{obj.lower()}",
+            lambda c: bulk.client(obj, c).create_job(Operation.query, query),
+        )
+        return _Opened(None, str(job["id"]), time.monotonic())
+
+    def _first(self, obj: str, query: str) -> Any:
+        return self.api.call(
             f"query_{obj.lower()}", lambda c: c.query(query, headers=QUERY_OPTIONS)
         )
-        if allow_bulk and 0 < self.bulk_threshold <= int(page.get("totalSize") or 0):
-            job = self.api.call(
-                f"bulk_query_create_{obj.lower()}",
-                lambda c: bulk.client(obj, c).create_job(Operation.query, query),
-            )
-            return None, str(job["id"])
-        return page, None
 
-    def pages(self, obj: str, query: str, *, allow_bulk: bool = True) -> Iterator[Page]:
+    def open(self, obj: str, query: str, *, reserve: int) -> None:
+        """Begin the read of ``query`` now, from the calling thread (no other call may be in
+        flight): its first REST page and, when it is Bulk-sized, its job. Each step is taken
+        only when the API budget covers it, the rest of this read and ``reserve`` calls
+        (another read under way); :meth:`pages` for the same query goes on from there.
+        """
+        budget = self.api.budget
+        if budget.allowance() is None or budget.would_exceed(reserve + 1):
+            return  # read in series when the budget is unknown or short
+        page = self._first(obj, query)
+        opened = _Opened(page)
+        if self._bulk_sized(page):
+            # create, one poll, the results pages
+            results = math.ceil(int(page["totalSize"]) / BULK_PAGE)
+            if not budget.would_exceed(reserve + 2 + results):
+                opened = self._create(obj, query)
+        self._opened[(obj, query)] = opened
+
+    def pages(
+        self,
+        obj: str,
+        query: str,
+        *,
+        allow_bulk: bool = True,
+        then: Callable[[Any], None] | None = None,
+    ) -> Iterator[Page]:
         """The results of ``query``, a page at a time.
 
         The first REST page says how many records the query has (``totalSize``): at or above
         the bulk threshold its records are dropped and a Bulk 2.0 job reads them instead
-        (one call spent), else paging goes on. No separate ``COUNT()`` call is needed.
+        (one call spent), else paging goes on. No separate ``COUNT()`` call is needed. A
+        read begun by :meth:`open` goes on from where it is. ``then`` is called with the
+        first REST page of a paged read before the next page is asked for (nothing in
+        flight then).
         """
-        page, job_id = self._open(obj, query, allow_bulk)
-        if job_id is not None:
-            yield from self._bulk(obj, job_id)
+        opened = self._opened.pop((obj, query), None) or _Opened(self._first(obj, query))
+        if opened.job_id is None and allow_bulk and self._bulk_sized(opened.page):
+            opened = self._create(obj, query)
+        if opened.job_id is not None:
+            yield from self._bulk(obj, opened.job_id, opened.created)
             return
+        page = opened.page
+        del opened
         kind = f"query_more_{obj.lower()}"
 
         def following(page: Any) -> Callable[[], Any] | None:
@@ -86,13 +136,21 @@ class Reader:
             fetch = _more(page["nextRecordsUrl"])
             return lambda: self.api.call(kind, fetch)
 
+        if then is not None:
+            then(page)
         first = page
         for each in self._chain(lambda: first, following):
             yield JsonPage(each["records"])
 
-    def _bulk(self, obj: str, job_id: str) -> Iterator[Page]:
+    def _bulk(self, obj: str, job_id: str, created: float) -> Iterator[Page]:
         bulk.wait(
-            self.api, obj, job_id, query=True, poll_s=self.poll_s, deadline_s=self.bulk_timeout_s
+            self.api,
+            obj,
+            job_id,
+            query=True,
+            poll_s=self.poll_s,
+            deadline_s=self.bulk_timeout_s,
+            created=created,
         )
         kind = f"bulk_query_results_{obj.lower()}"
 
