@@ -161,7 +161,7 @@ class SalesforceConnector:
         obj = self.field_map.account.object
         batch = self._batch_maker(normaliser)
         for query in queries:
-            for accounts in map(batch, self.reader.pages(obj, query, allow_bulk=allow_bulk)):
+            for accounts in self.reader.pages(obj, query, batch, allow_bulk=allow_bulk):
                 if len(accounts):  # the page is gone: only its batch is held while read
                     yield accounts
 
@@ -222,7 +222,8 @@ class SalesforceConnector:
         closed_since = (datetime.now(UTC) - timedelta(days=self.lookback_days)).date()
         query = soql.opportunities(opp.object, opp.crm_names(), closed_since, since)
         names = list(opp.fields.items())
-        for page in self.reader.pages(opp.object, query, then=self._open_accounts):
+
+        def batch(page: Page) -> OpportunityBatch:
             columns: dict[str, Sequence[Any]] = {}
             for key, name in names:
                 values = page.column(name)
@@ -230,9 +231,10 @@ class SalesforceConnector:
                     columns[key] = values
             if "id" not in columns:
                 columns["id"] = [None] * page.size
-            deals = opportunities_from_columns(normaliser, columns)
-            del page, columns  # only the batch is held while it is read
-            if len(deals):
+            return opportunities_from_columns(normaliser, columns)
+
+        for deals in self.reader.pages(opp.object, query, batch, then=self._open_accounts):
+            if len(deals):  # the page is gone: only its batch is held while read
                 yield deals
 
     def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:

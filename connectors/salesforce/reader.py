@@ -32,6 +32,7 @@ from icpsync.connectors.salesforce.pages import CsvPage, JsonPage, Page
 QUERY_OPTIONS = {"Sforce-Query-Options": "batchSize=2000"}
 BULK_PAGE = 50_000
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -107,11 +108,13 @@ class Reader:
         self,
         obj: str,
         query: str,
+        convert: Callable[[Page], T],
         *,
         allow_bulk: bool = True,
         then: Callable[[Any], None] | None = None,
-    ) -> Iterator[Page]:
-        """The results of ``query``, a page at a time.
+    ) -> Iterator[T]:
+        """The results of ``query``, a page at a time, each made into ``convert(page)``
+        (the page itself is not held past that).
 
         The first REST page says how many records the query has (``totalSize``): at or above
         the bulk threshold its records are dropped and a Bulk 2.0 job reads them instead
@@ -124,7 +127,7 @@ class Reader:
         if opened.job_id is None and allow_bulk and self._bulk_sized(opened.page):
             opened = self._create(obj, query)
         if opened.job_id is not None:
-            yield from self._bulk(obj, opened.job_id, opened.created)
+            yield from self._bulk(obj, opened.job_id, opened.created, convert)
             return
         page = opened.page
         del opened
@@ -139,10 +142,14 @@ class Reader:
         if then is not None:
             then(page)
         first = page
-        for each in self._chain(lambda: first, following):
-            yield JsonPage(each["records"])
+        del page
+        yield from self._chain(
+            lambda: first, following, lambda each: convert(JsonPage(each["records"]))
+        )
 
-    def _bulk(self, obj: str, job_id: str, created: float) -> Iterator[Page]:
+    def _bulk(
+        self, obj: str, job_id: str, created: float, convert: Callable[[Page], T]
+    ) -> Iterator[T]:
         bulk.wait(
             self.api,
             obj,
@@ -161,21 +168,25 @@ class Reader:
         def following(page: Any) -> Callable[[], Any] | None:
             return results(page["locator"]) if page["locator"] else None
 
-        # Not fetched ahead: a results page is up to BULK_PAGE rows of text, and holding two
-        # took a 1,000,000-account sync's peak memory to the edge of its budget.
-        for page in self._chain(results(""), following, ahead=False):
-            yield CsvPage(page["records"])
+        # Not fetched before the page before is converted: a results page is up to
+        # BULK_PAGE rows of text, and holding two took a 1,000,000-account sync's peak
+        # memory to the edge of its budget.
+        yield from self._chain(
+            results(""), following, lambda page: convert(CsvPage(page.pop("records"))), ahead=False
+        )
 
     def _chain(
         self,
         first: Callable[[], R],
         following: Callable[[R], Callable[[], R] | None],
+        convert: Callable[[R], T],
         *,
         ahead: bool = True,
-    ) -> Iterator[R]:
+    ) -> Iterator[T]:
         """The pages of a chain (``following(page)`` says how to fetch the next, or None
-        at the end); with ``ahead`` each next page is fetched by the reader thread while the
-        caller works on the one just yielded, else once the caller is done with it. A
+        at the end), each yielded as ``convert(page)``. The next page is fetched by the
+        reader thread while the caller works on the one yielded: with ``ahead`` from the
+        moment the page before arrived, else once it was converted (and dropped). A
         fetch's error is raised where its page is wanted."""
         if self._pool is None:  # kept across reads: its thread keeps its connection
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="sf-read")
@@ -183,13 +194,15 @@ class Reader:
         pending: Future[R] | None = pool.submit(first)
         try:
             while pending is not None:
-                page: R | None = pending.result()
-                fetch = following(page)  # type: ignore[arg-type]
+                page = pending.result()
+                fetch = following(page)
                 pending = pool.submit(fetch) if ahead and fetch is not None else None
-                yield page  # type: ignore[misc]
-                page = None  # not held while the next one is fetched
+                item = convert(page)
+                del page  # not held while the next one is fetched
                 if not ahead and fetch is not None:
                     pending = pool.submit(fetch)
+                yield item
+                del item
         finally:
             if pending is not None:  # the caller stopped early: the fetched page is dropped
                 pending.cancel()
