@@ -5,9 +5,11 @@ page per call so that a transient fault retries that page, not the whole read. F
 ``bulk_read_threshold`` records (the first REST page's ``totalSize`` says how many) a Bulk
 2.0 query job is used and each CSV page is parsed as it arrives; nothing holds all records.
 Either way a page is read as columns (:class:`Page`): one list of values per field, no
-object per record. The next page of a chain is fetched (by one reader thread) while the
-caller works on the current one, so a page's round trip and the org's time to make it
-overlap the work on the page before; at most two pages are held. A read can also be
+object per record, and handed to the caller converted (its batch). The next page of a
+chain is fetched (by one reader thread) while the caller works on the current one's batch,
+so a page's round trip and the org's time to make it overlap the work on the page before: a
+REST page from the moment the one before arrived, a Bulk results page (up to ``BULK_PAGE``
+rows of text) once the one before was converted, so no two of those are held. A read can also be
 opened ahead (:meth:`Reader.open`, from the calling thread while no other call is in
 flight): its first page and, when it is Bulk-sized and the API budget covers the rest of
 the read, its job, which the org then runs while the caller does other work (reads the
