@@ -179,12 +179,9 @@ class SalesforceConnector:
         query job while the deals are read."""
         self._next_since = (since,)
 
-    def _open_accounts(self, deals: Any) -> None:
+    def _open_accounts(self, deals: Any, since: datetime | None) -> None:
         """After the deals' first page (nothing in flight): open the accounts' read ahead,
         keeping the calls for the deals' other pages."""
-        if self._next_since is None:
-            return
-        (since,), self._next_since = self._next_since, None
         size = len(deals["records"])
         rest = 0 if deals["done"] or not size else int(deals["totalSize"]) - size
         reserve = math.ceil(rest / size) if rest > 0 else 0
@@ -233,7 +230,13 @@ class SalesforceConnector:
                 columns["id"] = [None] * page.size
             return opportunities_from_columns(normaliser, columns)
 
-        for deals in self.reader.pages(opp.object, query, batch, then=self._open_accounts):
+        ahead, self._next_since = self._next_since, None  # for this read of the deals only
+
+        def open_accounts(page: Any) -> None:
+            if ahead is not None:
+                self._open_accounts(page, ahead[0])
+
+        for deals in self.reader.pages(opp.object, query, batch, then=open_accounts):
             if len(deals):  # the page is gone: only its batch is held while read
                 yield deals
 

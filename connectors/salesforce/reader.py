@@ -65,13 +65,16 @@ class Reader:
         self.poll_s = poll_s
         self.bulk_timeout_s = bulk_timeout_s
         self._pool: ThreadPoolExecutor | None = None
-        self._opened: dict[tuple[str, str], _Opened] = {}
+        #: the read begun by :meth:`open`: the next read goes on from it if it is for the
+        #: same query, any other read drops it (no stale page or job is ever used later).
+        self._opened: tuple[tuple[str, str], _Opened] | None = None
 
     def close(self) -> None:
         """Stop the reader threads (after the fetches they may be running)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = None
+        self._opened = None
 
     def _bulk_sized(self, page: Any) -> bool:
         return 0 < self.bulk_threshold <= int(page.get("totalSize") or 0)
@@ -104,7 +107,7 @@ class Reader:
             results = math.ceil(int(page["totalSize"]) / BULK_PAGE)
             if not budget.would_exceed(reserve + 2 + results):
                 opened = self._create(obj, query)
-        self._opened[(obj, query)] = opened
+        self._opened = ((obj, query), opened)
 
     def pages(
         self,
@@ -125,7 +128,12 @@ class Reader:
         first REST page of a paged read before the next page is asked for (nothing in
         flight then).
         """
-        opened = self._opened.pop((obj, query), None) or _Opened(self._first(obj, query))
+        begun, self._opened = self._opened, None
+        if begun is not None and begun[0] == (obj, query):
+            opened = begun[1]
+        else:
+            opened = _Opened(self._first(obj, query))
+        del begun
         if opened.job_id is None and allow_bulk and self._bulk_sized(opened.page):
             opened = self._create(obj, query)
         if opened.job_id is not None:

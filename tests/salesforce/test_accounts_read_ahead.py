@@ -151,3 +151,20 @@ def test_the_first_poll_counts_from_the_jobs_creation(sf, sandbox: Sandbox, age_
         assert not waits or waits[0] >= 0.75  # polled at once: no first wait
     else:
         assert 0.4 < waits[0] <= 0.5
+
+
+def test_a_read_begun_ahead_is_used_only_by_the_next_read_of_it(sf, make_sandbox) -> None:  # type: ignore[no-untyped-def]
+    box = _bulk_box(make_sandbox, sf)
+    connector = sf.connector_for(sf.settings_for(box, bulk_read_threshold=THRESHOLD))
+    calls = connector.stats.api_calls
+    try:
+        connector.will_read_account_batches(None)
+        list(connector.read_opportunity_batches())  # begins the accounts' read
+        assert calls["query_account"] == calls["bulk_query_create_account"] == 1
+        list(connector.read_opportunity_batches())  # another read: the begun one is dropped
+        assert calls["query_account"] == 1  # nothing begun ahead unless asked again
+        accounts = sum(len(b) for b in connector.read_account_batches(None))
+    finally:
+        connector.close()
+    assert accounts == box.data.accounts
+    assert calls["query_account"] == calls["bulk_query_create_account"] == 2  # begun afresh
