@@ -50,12 +50,15 @@ def wait(
     poll_s: float,
     deadline_s: float,
     sleep: Callable[[float], None] = time.sleep,
+    created: float | None = None,
 ) -> dict[str, Any]:
     """Poll a job until it ends, at most ``deadline_s`` seconds; its final info.
 
-    The first poll comes ``poll_s`` after the call, then each wait is ``POLL_GROWTH`` times
-    the one before, at most ``POLL_MAX_S``; a wait that would end past the deadline is not
-    started.
+    The first poll comes ``poll_s`` after the job was created (``created``, a
+    ``time.monotonic()`` reading; the call by default: a job created ahead may be polled at
+    once), then each wait is ``POLL_GROWTH`` times the one before, at most ``POLL_MAX_S``;
+    a wait that would end past the deadline is not started. The deadline counts from the
+    call.
 
     Raises:
         FatalError: the job failed or was aborted.
@@ -63,7 +66,9 @@ def wait(
     """
     kind = f"bulk_query_poll_{obj.lower()}" if query else "bulk_ingest_poll"
     started = time.monotonic()
-    sleep(min(poll_s, deadline_s))
+    first_wait = poll_s if created is None else max(0.0, poll_s - (started - created))
+    if first_wait > 0:
+        sleep(min(first_wait, deadline_s))
     first = min(poll_s * POLL_GROWTH, POLL_MAX_S)
     polling = Retrying(
         retry=retry_if_result(lambda info: info["state"] not in DONE),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -89,6 +90,8 @@ class SalesforceConnector:
         )
         self._user_id: str | None = None
         self._unavailable: dict[str, str] | None = None
+        #: the accounts' read the engine makes after the deals (see ``will_read_account_batches``)
+        self._next_since: tuple[datetime | None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SalesforceConnector:
@@ -158,7 +161,7 @@ class SalesforceConnector:
         obj = self.field_map.account.object
         batch = self._batch_maker(normaliser)
         for query in queries:
-            for accounts in map(batch, self.reader.pages(obj, query, allow_bulk=allow_bulk)):
+            for accounts in self.reader.pages(obj, query, batch, allow_bulk=allow_bulk):
                 if len(accounts):  # the page is gone: only its batch is held while read
                     yield accounts
 
@@ -168,6 +171,27 @@ class SalesforceConnector:
         obj = self.field_map.account.object
         query = soql.accounts(obj, self._account_fields(), since)
         return self._account_batches([query], allow_bulk=True)
+
+    def will_read_account_batches(self, since: datetime | None) -> None:
+        """The engine's next read is ``read_account_batches(since)``, after the deals: the
+        deals' read opens it (describe, its first page, its Bulk job) once the deals' first
+        page is in, when the API budget covers the rest of both reads, so the org runs the
+        query job while the deals are read."""
+        self._next_since = (since,)
+
+    def _open_accounts(self, deals: Any, since: datetime | None) -> None:
+        """After the deals' first page (nothing in flight): open the accounts' read ahead,
+        keeping the calls for the deals' other pages."""
+        size = len(deals["records"])
+        rest = 0 if deals["done"] or not size else int(deals["totalSize"]) - size
+        reserve = math.ceil(rest / size) if rest > 0 else 0
+        budget = self.api.budget
+        # describe (once) and the accounts' first page, besides the deals' other pages
+        if budget.allowance() is None or budget.would_exceed(reserve + 2):
+            return
+        obj = self.field_map.account.object
+        query = soql.accounts(obj, self._account_fields(), since)
+        self.reader.open(obj, query, reserve=reserve)
 
     def read_account_batches_by_id(self, ids: Collection[str]) -> Iterator[AccountBatch]:
         """The named accounts, 200 ids a query, a page at a time."""
@@ -195,7 +219,8 @@ class SalesforceConnector:
         closed_since = (datetime.now(UTC) - timedelta(days=self.lookback_days)).date()
         query = soql.opportunities(opp.object, opp.crm_names(), closed_since, since)
         names = list(opp.fields.items())
-        for page in self.reader.pages(opp.object, query):
+
+        def batch(page: Page) -> OpportunityBatch:
             columns: dict[str, Sequence[Any]] = {}
             for key, name in names:
                 values = page.column(name)
@@ -203,9 +228,16 @@ class SalesforceConnector:
                     columns[key] = values
             if "id" not in columns:
                 columns["id"] = [None] * page.size
-            deals = opportunities_from_columns(normaliser, columns)
-            del page, columns  # only the batch is held while it is read
-            if len(deals):
+            return opportunities_from_columns(normaliser, columns)
+
+        ahead, self._next_since = self._next_since, None  # for this read of the deals only
+
+        def open_accounts(page: Any) -> None:
+            if ahead is not None:
+                self._open_accounts(page, ahead[0])
+
+        for deals in self.reader.pages(opp.object, query, batch, then=open_accounts):
+            if len(deals):  # the page is gone: only its batch is held while read
                 yield deals
 
     def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:

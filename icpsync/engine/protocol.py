@@ -17,7 +17,10 @@ yields :class:`~icpsync.core.batch.AccountBatch` es (one list per ``Account`` fi
 batches keeps working, only slower. Both forms must yield the same accounts in the same order.
 Deals likewise: ``read_opportunity_batches`` (:class:`ReadsOpportunityBatches`) yields
 :class:`~icpsync.core.batch.OpportunityBatch` es, and without it the engine batches
-``read_opportunities`` (:mod:`icpsync.engine.opportunity_batches`).
+``read_opportunities`` (:mod:`icpsync.engine.opportunity_batches`). A sync reads the deals,
+then ``read_account_batches(cursor)``; before the deals it calls the connector's
+``will_read_account_batches(cursor)`` if it has one, so the connector may begin that read
+(a Bulk query job the CRM runs meanwhile) while the deals are read.
 
 A connector may set the class attribute ``thread_safe_writes = True`` when
 ``write_scores`` can run in another thread while the run reads on; the engine then

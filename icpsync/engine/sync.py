@@ -213,6 +213,9 @@ def _run(run: _Run) -> None:
     settings, connector, profile, report = run.settings, run.connector, run.profile, run.report
     now, cursor, ledger, edits = run.now, run.cursor, run.ledger, run.edits
     recent_since = (now - timedelta(days=settings.drift.recent_win_days)).date()
+    ahead = getattr(connector, "will_read_account_batches", None)
+    if callable(ahead):
+        ahead(cursor)  # the connector may begin the accounts' read while the deals are read
     source, touched, recent_wins = _read_opportunities(
         connector, report, run.cache, cursor, run.opp_cursor, recent_since, ledger.checkpoint
     )
