@@ -229,6 +229,23 @@ def test_a_full_memo_parses_each_value_where_it_stands(monkeypatch: pytest.Monke
     assert [r.value for r in rejects] == ["bad", "bad", "2024-13-01"]
 
 
+def test_refused_texts_are_remembered_only_as_far_as_the_memo(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A field whose every value is a new refusal is still counted and rejected value by
+    value, and what the run keeps of its refusals stays within the memo's limit."""
+    monkeypatch.setattr("icpsync.core.clean_columns.MEMO_LIMIT", 4)
+    normaliser, rejects = listening()
+    for number in range(5):
+        raw = [f"bad {number}-{i}" for i in range(10)]
+        ids = [f"R{number}-{i}" for i in range(10)]
+        batch = accounts_from_columns(normaliser, {"id": ids, "last_modified": raw})
+        assert batch.columns["last_modified"] == [None] * 10
+    assert normaliser.stats.bad_values["last_modified"] == 50
+    assert len(rejects) == 50
+    assert sum(map(len, normaliser._refused.values())) <= 4
+
+
 def test_text_columns_answer_as_each_value_cleaned_alone() -> None:
     """A large text column (stripped in C, lowered only when a value may be a missing
     token) gives what :func:`clean_text` gives each value."""

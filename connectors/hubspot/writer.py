@@ -60,6 +60,7 @@ Values = dict[str, dict[str, str]]
 _OUTCOME = attrgetter(
     "score", "tier", "flags", "reasons", "profile_version", "scored_at", "override"
 )
+_SCORED_AT = 5  # its position in an ``_OUTCOME`` key
 _ACCOUNT_ID = attrgetter("account_id")
 #: distinct outcomes a writer keeps formatted (a run has a few thousand).
 OUTCOMES_KEPT = 50_000
@@ -107,17 +108,21 @@ class Writer:
 
         Updates with equal values share one (never modified) dict: a run writes one
         ``scored_at`` and a few thousand distinct outcomes, each formatted once for the
-        whole run, not once per ``write`` (at most :data:`OUTCOMES_KEPT` are kept).
+        whole run, not once per ``write`` (at most :data:`OUTCOMES_KEPT` are kept, and
+        only the latest run's: a new ``scored_at`` lets the earlier ones go).
         """
         keys = list(map(_OUTCOME, updates))
         made = self._outcomes
         new = set(keys).difference(made)
-        if len(made) + len(new) > OUTCOMES_KEPT:
-            # a new dict, not a cleared one: a write in another thread keeps its own
+        stamps = self._stamps
+        next_run = stamps and not stamps.keys() >= {key[_SCORED_AT] for key in new}
+        if next_run or len(made) + len(new) > OUTCOMES_KEPT:
+            # a later run's scoring time, or too many: the outcomes kept so far go (a new
+            # dict, not a cleared one: a write in another thread keeps its own)
             self._outcomes = made = {}
             self._stamps = {}
             new = set(keys)
-        stamps = self._stamps
+            stamps = self._stamps
         for key in new:
             made[key] = self._outcome_values(*key, stamps=stamps)
         return dict(zip(map(_ACCOUNT_ID, updates), map(made.__getitem__, keys), strict=True))

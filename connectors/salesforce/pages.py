@@ -133,7 +133,7 @@ def _plain_columns(text: str) -> tuple[list[str], list[list[str | None]]] | None
     line break only between rows or inside a cell) with no quote inside a cell, cut by
     ``str.split`` (``csv.reader`` reads such a page the same); None for any other page
     (a quote in a cell, an unquoted cell beside quoted ones, a blank or ragged row, a
-    carriage return, a NUL)."""
+    carriage return, a NUL, a single column)."""
     if "\r" in text or "\x00" in text:
         return None
     head, _, body = text.partition("\n")

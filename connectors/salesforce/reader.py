@@ -96,6 +96,9 @@ class Reader:
         flight): its first REST page and, when it is Bulk-sized, its job. Each step is taken
         only when the API budget covers it, the rest of this read and ``reserve`` calls
         (another read under way); :meth:`pages` for the same query goes on from there.
+        A run that stops before it reads the query (a stop asked for, a lost lease, a
+        failed deal page) has spent up to three calls on it and leaves its Bulk query job
+        on the org, unread.
         """
         budget = self.api.budget
         if budget.allowance() is None or budget.would_exceed(reserve + 1):

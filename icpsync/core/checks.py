@@ -297,7 +297,9 @@ class FieldChecks:
         Each distinct value is tested once (or found in memory) and every account gets its
         outcome by a dictionary lookup done in C. A column whose values mix classes (``1``
         and ``True``: equal as keys, not as reasons) or cannot be hashed is tested value by
-        value, so no two values that print differently share an outcome.
+        value, so no two values that print differently share an outcome; except against
+        ranges alone, whose outcome depends only on the range a number falls in (``1``,
+        ``1.0`` and ``True`` share one).
         """
         try:
             distinct: set[Any] = set(values)

@@ -278,7 +278,9 @@ def clean_column(
     refused = [i for i, value in enumerate(cleaned) if value.__class__ is Refused]
     normaliser.stats.bad_values[name] += len(refused)
     for i in refused:
-        if values[i].__class__ is str:
+        # only what the memo holds: the shortcut above looks up remembered values alone,
+        # and a field of endless distinct refusals must not grow a set past MEMO_LIMIT
+        if values[i].__class__ is str and values[i] in memo:
             refusals.add(values[i])
         if addresses is not None:
             normaliser.reject(addresses[i], name, values[i], cleaned[i].reason)
