@@ -84,11 +84,12 @@ def test_schedule_runs_at_once_and_stops_cleanly_on_sigterm(file_config: Path) -
         time.sleep(0.3)
         if (settings.state.dir / "icpsync.db").exists():
             state = StateStore(settings.state.database_url())
-            runs = [r for r in state.list_runs("file") if r.get("duration_s")]
+            # a running run's row carries its progress (duration_s too): wait for the end
+            runs = [r for r in state.list_runs("file") if r["status"] != "running"]
             state.close()
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert runs and runs[0]["written"] == 120
+    assert runs and runs[0]["status"] == "complete" and runs[0]["written"] == 120
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "stopping after the current batch" in err
