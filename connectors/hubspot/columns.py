@@ -6,8 +6,8 @@ string or null}}``. :class:`CompanyColumns` turns one page into one list per can
 (the keys ``Normaliser.account`` reads: the account fields, ``signals``, and the ICP
 values as ``icp_*``), ready for :func:`~icpsync.core.normalise_columns.accounts_from_columns`;
 :class:`DealColumns` does the same for deals (their company from the associations), for
-:func:`~icpsync.core.normalise_columns.opportunities_from_columns`. The work per page is
-one pass per column, no dict per record.
+:func:`~icpsync.core.normalise_columns.opportunities_from_columns`. The work per list of
+records (a page, or pages joined) is one pass per column, no dict per record.
 """
 
 from __future__ import annotations

@@ -147,13 +147,13 @@ class HubSpotConnector:
         self.reader.leave_out(self._unavailable.values())
 
     def read_account_batches(self, since: datetime | None = None) -> Iterator[AccountBatch]:
-        """Every company, or (``since``) those modified at or after it via search: one
-        batch of clean accounts per page."""
+        """Every company, or (``since``) those modified at or after it via search, in
+        batches of clean accounts (pages joined up to ``reader.JOIN``)."""
         self.unavailable_fields()
         return self.reader.company_batches(since)
 
     def read_account_batches_by_id(self, ids: Collection[str]) -> Iterator[AccountBatch]:
-        """The named companies, in id order: one batch per batch read of 100."""
+        """The named companies, in id order (batch reads of 100, joined)."""
         self.unavailable_fields()
         return self.reader.company_batches_by_id(sorted(ids))
 
@@ -167,7 +167,7 @@ class HubSpotConnector:
 
     def read_opportunity_batches(self, since: datetime | None = None) -> Iterator[OpportunityBatch]:
         """Open deals and deals closed within the look-back (modified since ``since``):
-        one batch of clean deals per page."""
+        in batches of clean deals (pages joined up to ``reader.JOIN``)."""
         return self.reader.deal_batches(since)
 
     def read_opportunities(self, since: datetime | None = None) -> Iterator[Opportunity]:

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from icpsync.connectors.hubspot import HubSpotConnector
+from icpsync.connectors.hubspot import HubSpotConnector, reader
 from icpsync.connectors.hubspot.client import HubSpotApi
+from icpsync.connectors.hubspot.reader import JOIN, SEARCH_PAGE
 from icpsync.connectors.hubspot.sandbox import Sandbox
 from icpsync.connectors.hubspot.values import NATIVE_TIER, TIER_LABEL
 from icpsync.core.batch import AccountBatch
@@ -173,7 +174,7 @@ def test_batches_hold_the_accounts_read_record_by_record(
     finally:
         connector.close()
 
-    assert [len(b) for b in batches] == [100, 100, 50]  # a batch per page
+    assert [len(b) for b in batches] == [250]  # pages joined up to reader.JOIN records
     read = list(chain.from_iterable(batches))
     assert [a.id for a in read] == [r["id"] for r in records]  # the portal's order
     assert read == expected
@@ -217,7 +218,7 @@ def test_a_portal_without_an_optional_property(
         expected, _ = _expected(connector, records, mirror=False)
     finally:
         connector.close()
-    assert [len(b) for b in batches] == [100, 20]
+    assert [len(b) for b in batches] == [120]  # pages joined up to reader.JOIN records
     read = list(chain.from_iterable(batches))
     assert read == expected
     assert all(a.tech_stack == frozenset() for a in read)
@@ -241,11 +242,11 @@ def test_named_and_changed_companies_come_in_batches_too(
     finally:
         connector.close()
 
-    assert [len(b) for b in named] == [100, 50]  # a batch per batch read
+    assert [len(b) for b in named] == [150]  # batch reads joined up to reader.JOIN records
     assert [a.id for a in chain.from_iterable(named)] == sorted(ids)
     assert all(a == expected[a.id] for a in chain.from_iterable(named))
 
-    assert all(isinstance(b, AccountBatch) and 0 < len(b) <= 200 for b in changed)
+    assert all(isinstance(b, AccountBatch) and 0 < len(b) < JOIN + SEARCH_PAGE for b in changed)
     searched = list(chain.from_iterable(changed))
     now = datetime.now(UTC)
     wanted = [a for a in expected.values() if a.last_modified and since <= a.last_modified < now]
@@ -255,3 +256,22 @@ def test_named_and_changed_companies_come_in_batches_too(
     assert len(modified) == len(searched) and modified == sorted(
         modified
     )  # the search reads in order of modification
+
+
+def test_pages_are_joined_up_to_the_join_size(
+    odd_portal: tuple[Settings, dict[int, list[str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader, "JOIN", 150)
+    connector = _connector(odd_portal[0], signals=False)
+    try:
+        batches = list(connector.read_account_batches())
+        one_by_one = list(connector.read_accounts())
+    finally:
+        connector.close()
+    assert [len(b) for b in batches] == [200, 50]  # 100 + 100 reach 150; the last 50 alone
+    assert list(chain.from_iterable(batches)) == one_by_one
+
+
+def test_empty_pages_add_nothing_to_a_join() -> None:
+    assert list(reader._joined(iter([[], [{"id": "1"}], []]), 1)) == [[{"id": "1"}]]
+    assert list(reader._joined(iter([[], []]), 1)) == []

@@ -20,6 +20,7 @@ import pytest
 
 from icpsync.connectors.hubspot import HubSpotConnector
 from icpsync.connectors.hubspot.client import HubSpotApi
+from icpsync.connectors.hubspot.reader import JOIN, PAGE
 from icpsync.connectors.hubspot.sandbox import Sandbox
 from icpsync.core.batch import OpportunityBatch
 from icpsync.core.model import ConnectorStats, Opportunity
@@ -144,7 +145,7 @@ def test_deal_batches_hold_the_deals_read_record_by_record(
 
     assert len(records) == DEALS
     assert all(isinstance(b, OpportunityBatch) for b in batches)
-    assert len(batches) == 3 and all(0 < len(b) <= 100 for b in batches)  # a batch per page
+    assert len(batches) == 1  # the three pages joined (up to reader.JOIN records)
     read = list(chain.from_iterable(batches))
     assert read == expected  # the portal's order, the same values
     assert one_by_one == expected
@@ -201,7 +202,7 @@ def test_changed_deals_learn_their_companies_1000_at_a_time(
     start_sandbox: Callable[..., Sandbox], runner_for: Callable[..., Any]
 ) -> None:
     # 1,200 changed deals: two association reads (1,000 + 200, the API's cap is 1,000
-    # inputs and the sandbox refuses more), still handed on in batches of at most 100
+    # inputs and the sandbox refuses more), handed on joined up to reader.JOIN records
     sandbox = start_sandbox(accounts=50, opportunities=1200, rate_limit=10_000)
     connector = _connector(runner_for(sandbox).settings)
     since = datetime(2000, 1, 1, tzinfo=UTC)
@@ -212,7 +213,7 @@ def test_changed_deals_learn_their_companies_1000_at_a_time(
     finally:
         connector.close()
     deals = list(chain.from_iterable(batches))
-    assert all(0 < len(b) <= 100 for b in batches)
+    assert len(batches) == 2 and all(0 < len(b) < JOIN + PAGE for b in batches)
     assert calls["associations"] == 2
     assert len(deals) + skipped == 1200
     linked = sandbox.portal.deal_company
