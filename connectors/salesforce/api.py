@@ -9,9 +9,10 @@
   same session (real orgs answer a spurious 401 now and then); a second one is expiry.
 * 403 ``REQUEST_LIMIT_EXCEEDED`` raises :class:`BudgetExhausted`; other API errors raise
   :class:`Refused` (a :class:`FatalError`) with Salesforce's ``errorCode: message``.
-* ``Sforce-Limit-Info`` is read after each call into :class:`Budget`; every call, reads
-  included, is checked against it first: the call that would spend more than
-  ``api_budget_share`` of what was left when the run started is not made
+* ``Sforce-Limit-Info`` is read after each call into :class:`Budget`, which also counts the
+  calls the run sends (Bulk API 2.0 answers carry no usage that simple-salesforce reads);
+  every call, reads included, is checked against it first: the call that would spend more
+  than ``api_budget_share`` of what was left when the run started is not made
   (:class:`BudgetExhausted`, the run stops and the next one resumes).
 """
 
@@ -113,7 +114,15 @@ class Budget:
         self.used: int | None = None
         self.total: int | None = None
         self.start_used: int | None = None
+        #: calls this run sent: Bulk API 2.0 answers carry no usage simple-salesforce reads,
+        #: so the org's figure lags behind them until the next REST answer
+        self.made = 0
         self._lock = threading.Lock()
+
+    def spend(self) -> None:
+        """Count one call this run is about to send."""
+        with self._lock:
+            self.made += 1
 
     def observe(self, client: Salesforce) -> None:
         usage = client.api_usage.get("api-usage")
@@ -136,11 +145,12 @@ class Budget:
         allowance = self.allowance()
         if allowance is None or self.used is None or self.start_used is None:
             return None
-        spent = self.used - self.start_used
+        spent = max(self.used - self.start_used, self.made)
         if spent + calls > allowance:
+            used = self.start_used + spent
             return (
                 f"daily API budget share reached: this run used {spent} of the {allowance} calls "
-                f"allowed ({self.share:.0%} of what was left; org usage {self.used}/{self.total})"
+                f"allowed ({self.share:.0%} of what was left; org usage {used}/{self.total})"
             )
         return None
 
@@ -193,6 +203,7 @@ class Api:
             client = self.session.client()
             generation = self.session.current_generation()
             self.count(kind)
+            self.budget.spend()
             try:
                 result = fn(client)
             except SalesforceExpiredSession:
