@@ -11,16 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from itertools import count
+from itertools import compress, count, repeat
+from operator import itemgetter
 from typing import Any
 
 from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
-from icpsync.core.model import Account, CurrentIcp, IcpScore, ScoreUpdate
+from icpsync.core.model import (
+    Account,
+    CurrentIcp,
+    IcpScore,
+    ScoreUpdate,
+    score_updates,
+)
 
 _SCORE, _TIER, _FLAGS, _VERSION, _SHORT = (
     OUTCOME_FIELDS.index(name)
     for name in ("score", "tier", "flags", "profile_version", "reasons_short")
 )
+
+
+#: The ScoreUpdate fields (after the id) an outcome gives, in the order of :func:`_written`.
+WRITTEN_FIELDS = ("score", "tier", "flags", "reasons", "profile_version")
 
 
 def _written(outcome: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -62,22 +73,23 @@ class Diff:
         self, current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]
     ) -> list[int]:
         """The positions whose outcome differs from what the CRM holds (``current``)."""
-        known = self._written
-        same: dict[tuple[int, int], bool] = {}
-        out: list[int] = []
-        for position, held, outcome in zip(count(), current, outcomes):
-            pair = (id(held), id(outcome))
-            equal = same.get(pair)
-            if equal is None:
-                entry = known.get(pair[1])
-                if entry is None:
-                    entry = (outcome, _written(outcome))
-                    if len(known) < self._limit:
-                        known[pair[1]] = entry
-                equal = same[pair] = _held(held) == entry[1]
-            if not equal:
-                out.append(position)
-        return out
+        pairs = list(zip(map(id, current), map(id, outcomes), strict=False))
+        at = dict(zip(pairs, count()))  # each distinct pair, at one position holding it
+        differs = {
+            pair: _held(current[i]) != self._writes(pair[1], outcomes[i]) for pair, i in at.items()
+        }
+        if not any(differs.values()):
+            return []
+        return list(compress(count(), map(differs.__getitem__, pairs)))
+
+    def _writes(self, key: int, outcome: tuple[Any, ...]) -> tuple[Any, ...]:
+        """What ``outcome`` (``key``: its id) writes, remembered up to the limit."""
+        entry = self._written.get(key)
+        if entry is None:
+            entry = (outcome, _written(outcome))
+            if len(self._written) < self._limit:
+                self._written[key] = entry
+        return entry[1]
 
 
 def changed(current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]) -> list[int]:
@@ -96,27 +108,24 @@ def updates_at(
 ) -> list[ScoreUpdate]:
     """The updates writing ``scores`` at ``positions`` (``previous``: what ``batch`` holds).
 
-    ``overrides``: position -> a tier to write to the override field too.
+    ``overrides``: position -> a tier to write to the override field too. What an outcome
+    writes is worked out once per distinct outcome; the updates are built a field at a
+    time (:func:`~icpsync.core.model.score_updates`).
     """
-    ids, current, outcomes = batch.ids, batch.current, scores.outcomes
-    overrides = overrides or {}
-    out = []
-    for position in positions:
-        outcome = outcomes[position]
-        out.append(
-            ScoreUpdate(
-                ids[position],
-                outcome[_SCORE],
-                outcome[_TIER],
-                tuple(sorted(outcome[_FLAGS])),
-                outcome[_SHORT],
-                outcome[_VERSION],
-                scored_at,
-                current[position],
-                overrides.get(position),
-            )
-        )
-    return out
+    picked = list(map(scores.outcomes.__getitem__, positions))
+    keys = list(map(id, picked))
+    writes = {
+        key: _written(outcome) for key, outcome in dict(zip(keys, picked, strict=True)).items()
+    }
+    rows = list(map(writes.__getitem__, keys))  # score, tier, flags, reasons, version
+    columns = [
+        map(batch.ids.__getitem__, positions),
+        *(map(itemgetter(i), rows) for i in range(len(WRITTEN_FIELDS))),
+        repeat(scored_at),
+        map(batch.current.__getitem__, positions),
+        map(overrides.get, positions) if overrides else repeat(None),
+    ]
+    return score_updates(columns, len(positions))
 
 
 def update_for(account: Account, result: IcpScore, *, scored_at: datetime) -> ScoreUpdate | None:
