@@ -201,3 +201,23 @@ def test_the_diff_of_random_batches_is_each_position_compared_alone() -> None:
             if update_for(Account("a", current=c), IcpScore("a", *o), scored_at=datetime.now(UTC))
         ]
         assert run.changed(current, outs) == alone
+
+
+def test_a_run_works_out_what_each_outcome_writes_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The diff and the updates of a run share what each outcome writes, batch after batch."""
+    import icpsync.core.diff as diff_module
+
+    worked: list[object] = []
+    real = diff_module._written
+    monkeypatch.setattr(diff_module, "_written", lambda o: worked.append(o) or real(o))
+    outcomes = [_outcome(score=s) for s in (10, 20, 30)]
+    accounts = [Account(f"a{i}") for i in range(30)]
+    batch = AccountBatch.from_accounts(accounts)
+    scores = ScoreBatch(batch.ids, [outcomes[i % 3] for i in range(30)])
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    run = Diff()
+    for _ in range(3):
+        positions = run.changed(batch.current, scores.outcomes)
+        written = run.updates_at(batch, scores, positions, scored_at=now)
+        assert [u.score for u in written] == [10, 20, 30] * 10
+    assert len(worked) == 3

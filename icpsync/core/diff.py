@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from itertools import compress, count, repeat
-from operator import itemgetter
+from operator import is_, itemgetter, ne
 from typing import Any
 
 from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
@@ -61,7 +61,8 @@ class Diff:
 
     Outcomes are shared between accounts and batches (the scorer remembers them), and so
     (on a first sync) is the empty ``CurrentIcp``: what an outcome writes is worked out once
-    per run, and each distinct pair of held values and outcome is compared once per batch.
+    per run (for the diff and the updates alike), what a ``CurrentIcp`` holds once per
+    batch, and the two are compared by ``map`` in C.
     """
 
     def __init__(self, limit: int = 200_000):
@@ -73,23 +74,49 @@ class Diff:
         self, current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]
     ) -> list[int]:
         """The positions whose outcome differs from what the CRM holds (``current``)."""
-        pairs = list(zip(map(id, current), map(id, outcomes), strict=False))
-        at = dict(zip(pairs, count()))  # each distinct pair, at one position holding it
-        differs = {
-            pair: _held(current[i]) != self._writes(pair[1], outcomes[i]) for pair, i in at.items()
-        }
-        if not any(differs.values()):
-            return []
-        return list(compress(count(), map(differs.__getitem__, pairs)))
+        keys = list(map(id, current))
+        held = {key: _held(c) for key, c in dict(zip(keys, current, strict=False)).items()}
+        holds = map(held.__getitem__, keys)
+        return list(compress(count(), map(ne, holds, self._writes(outcomes))))
 
-    def _writes(self, key: int, outcome: tuple[Any, ...]) -> tuple[Any, ...]:
-        """What ``outcome`` (``key``: its id) writes, remembered up to the limit."""
-        entry = self._written.get(key)
-        if entry is None:
-            entry = (outcome, _written(outcome))
-            if len(self._written) < self._limit:
-                self._written[key] = entry
-        return entry[1]
+    def updates_at(
+        self,
+        batch: AccountBatch,
+        scores: ScoreBatch,
+        positions: Sequence[int],
+        *,
+        scored_at: datetime,
+        overrides: Mapping[int, str] | None = None,
+    ) -> list[ScoreUpdate]:
+        """The updates writing ``scores`` at ``positions`` (``previous``: what ``batch``
+        holds), built a field at a time (:func:`~icpsync.core.model.score_updates`).
+
+        ``overrides``: position -> a tier to write to the override field too.
+        """
+        rows = self._writes(list(map(scores.outcomes.__getitem__, positions)))
+        columns = [
+            map(batch.ids.__getitem__, positions),
+            *(map(itemgetter(i), rows) for i in range(len(WRITTEN_FIELDS))),
+            repeat(scored_at),
+            map(batch.current.__getitem__, positions),
+            map(overrides.get, positions) if overrides else repeat(None),
+        ]
+        return score_updates(columns, len(positions))
+
+    def _writes(self, outcomes: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """What each outcome writes (:func:`_written`), remembered per outcome up to the
+        limit (looked up by ``map`` in C; only outcomes not remembered are worked out)."""
+        known = self._written
+        entries = list(map(known.get, map(id, outcomes)))
+        for i in list(compress(count(), map(is_, entries, repeat(None)))):
+            outcome = outcomes[i]
+            entry = known.get(id(outcome))
+            if entry is None:
+                entry = (outcome, _written(outcome))
+                if len(known) < self._limit:
+                    known[id(outcome)] = entry
+            entries[i] = entry
+        return list(map(itemgetter(1), entries))  # type: ignore[arg-type]
 
 
 def changed(current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]) -> list[int]:
@@ -106,26 +133,9 @@ def updates_at(
     scored_at: datetime,
     overrides: Mapping[int, str] | None = None,
 ) -> list[ScoreUpdate]:
-    """The updates writing ``scores`` at ``positions`` (``previous``: what ``batch`` holds).
-
-    ``overrides``: position -> a tier to write to the override field too. What an outcome
-    writes is worked out once per distinct outcome; the updates are built a field at a
-    time (:func:`~icpsync.core.model.score_updates`).
-    """
-    picked = list(map(scores.outcomes.__getitem__, positions))
-    keys = list(map(id, picked))
-    writes = {
-        key: _written(outcome) for key, outcome in dict(zip(keys, picked, strict=True)).items()
-    }
-    rows = list(map(writes.__getitem__, keys))  # score, tier, flags, reasons, version
-    columns = [
-        map(batch.ids.__getitem__, positions),
-        *(map(itemgetter(i), rows) for i in range(len(WRITTEN_FIELDS))),
-        repeat(scored_at),
-        map(batch.current.__getitem__, positions),
-        map(overrides.get, positions) if overrides else repeat(None),
-    ]
-    return score_updates(columns, len(positions))
+    """:meth:`Diff.updates_at` of one batch alone (a run builds them through its
+    :class:`Diff`, which remembers what each outcome writes)."""
+    return Diff().updates_at(batch, scores, positions, scored_at=scored_at, overrides=overrides)
 
 
 def update_for(account: Account, result: IcpScore, *, scored_at: datetime) -> ScoreUpdate | None:
