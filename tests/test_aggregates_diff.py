@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import random
+from dataclasses import FrozenInstanceError, replace
 from datetime import UTC, date, datetime
+
+import pytest
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
-from icpsync.core.diff import Diff, changed, update_for, updates_at
-from icpsync.core.model import Account, CurrentIcp, IcpScore, Opportunity
+from icpsync.core.diff import WRITTEN_FIELDS, Diff, changed, update_for, updates_at
+from icpsync.core.model import (
+    UPDATE_FIELDS,
+    Account,
+    CurrentIcp,
+    IcpScore,
+    Opportunity,
+    ScoreUpdate,
+)
 
 
 def test_aggregates_by_hand() -> None:
@@ -130,3 +140,84 @@ def test_the_batch_diff_compares_each_pair_of_shared_values_once_and_right() -> 
         ("a2", 71, held, "Tier 3"),
         ("a3", 72, empty, None),
     ]
+
+
+def test_updates_are_built_a_field_at_a_time_as_the_constructor_would() -> None:
+    """``updates_at`` sets each field of every update by ``map`` (no ``__init__`` call per
+    update): the same frozen updates as ``ScoreUpdate(...)``, every field set."""
+    rng = random.Random(3)
+    held = [CurrentIcp(), CurrentIcp(score=5, tier="Tier 3", flags=("b", "a"))]
+    outcomes = [_outcome(score=s, flags=f) for s in (10, 72) for f in ((), ("y", "x"), ("a",))]
+    accounts = [Account(f"a{i}", current=rng.choice(held)) for i in range(300)]
+    batch = AccountBatch.from_accounts(accounts)
+    scores = ScoreBatch(batch.ids, [rng.choice(outcomes) for _ in accounts])
+    positions = sorted(rng.sample(range(300), 120))
+    overrides = {p: "Tier 2" for p in positions[::7]}
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    built = [
+        ScoreUpdate(
+            batch.ids[p],
+            scores.outcomes[p][OUTCOME_FIELDS.index("score")],
+            scores.outcomes[p][OUTCOME_FIELDS.index("tier")],
+            tuple(sorted(scores.outcomes[p][OUTCOME_FIELDS.index("flags")])),
+            scores.outcomes[p][OUTCOME_FIELDS.index("reasons_short")],
+            scores.outcomes[p][OUTCOME_FIELDS.index("profile_version")],
+            now,
+            batch.current[p],
+            overrides.get(p),
+        )
+        for p in positions
+    ]
+    calls: list[object] = []
+    init = ScoreUpdate.__init__
+    try:
+        ScoreUpdate.__init__ = lambda self, *a, **k: calls.append(a)  # type: ignore[method-assign]
+        written = updates_at(batch, scores, positions, scored_at=now, overrides=overrides)
+    finally:
+        ScoreUpdate.__init__ = init  # type: ignore[method-assign]
+    assert not calls
+    assert written == built and list(map(hash, written)) == list(map(hash, built))
+    assert [tuple(getattr(u, f) for f in UPDATE_FIELDS) for u in written] == [
+        tuple(getattr(u, f) for f in UPDATE_FIELDS) for u in built
+    ]
+    with pytest.raises(FrozenInstanceError):
+        written[0].score = 1  # type: ignore[misc]
+    assert UPDATE_FIELDS[1:6] == WRITTEN_FIELDS
+    assert updates_at(batch, scores, [], scored_at=now) == []
+
+
+def test_the_diff_of_random_batches_is_each_position_compared_alone() -> None:
+    rng = random.Random(5)
+    held = [CurrentIcp(), *(CurrentIcp(score=s, tier="Tier 1", flags=("x",), reasons="+72 fit",
+            profile_version="v1") for s in (71, 72))]  # fmt: skip
+    outcomes = [_outcome(), _outcome(score=71), _outcome(flags=("x",)), _outcome(score=0)]
+    run = Diff()
+    for _ in range(20):
+        current = [rng.choice(held) for _ in range(rng.randint(0, 60))]
+        outs = [rng.choice(outcomes) for _ in current]
+        alone = [
+            i
+            for i, (c, o) in enumerate(zip(current, outs, strict=True))
+            if update_for(Account("a", current=c), IcpScore("a", *o), scored_at=datetime.now(UTC))
+        ]
+        assert run.changed(current, outs) == alone
+
+
+def test_a_run_works_out_what_each_outcome_writes_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The diff and the updates of a run share what each outcome writes, batch after batch."""
+    import icpsync.core.diff as diff_module
+
+    worked: list[object] = []
+    real = diff_module._written
+    monkeypatch.setattr(diff_module, "_written", lambda o: worked.append(o) or real(o))
+    outcomes = [_outcome(score=s) for s in (10, 20, 30)]
+    accounts = [Account(f"a{i}") for i in range(30)]
+    batch = AccountBatch.from_accounts(accounts)
+    scores = ScoreBatch(batch.ids, [outcomes[i % 3] for i in range(30)])
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    run = Diff()
+    for _ in range(3):
+        positions = run.changed(batch.current, scores.outcomes)
+        written = run.updates_at(batch, scores, positions, scored_at=now)
+        assert [u.score for u in written] == [10, 20, 30] * 10
+    assert len(worked) == 3

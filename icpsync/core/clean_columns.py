@@ -6,7 +6,9 @@ when the normaliser has an ``on_reject``, reporting each at its record's address
 of text (``str`` or ``None``, as CSV readers and HubSpot give them) is cleaned once per
 distinct value, remembered across batches up to :data:`MEMO_LIMIT` values per field, and
 the per-record work left is done by ``map`` in C; any other column (JSON numbers, booleans,
-lists) is cleaned value by value with the same parsers.
+lists) is cleaned value by value with the same parsers. A column of mostly new values all of
+the common shape of timestamps or numbers is parsed at once
+(:mod:`icpsync.core.shaped_columns`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from icpsync.core.parsers import (
     parse_set,
 )
 from icpsync.core.seen_ids import SeenIds
+from icpsync.core.shaped_columns import SHORTCUTS
 
 #: A rejected value is shown shortened to this many characters.
 REJECT_VALUE_CHARS = 60
@@ -177,15 +180,20 @@ def all_missing(values: Iterable[Any]) -> bool:
 
 
 def remembered(
-    memo: dict[Any, Any], values: Column, compute: Callable[[Column], list[Any]]
+    memo: dict[Any, Any],
+    values: Column,
+    compute: Callable[[Column], list[Any]],
+    whole: Callable[[Column], list[Any] | None] | None = None,
 ) -> list[Any] | None:
     """The answer for every value, some not in ``memo`` (the caller looked them up first),
-    when every value is text (None otherwise: the caller computes each where it stands).
+    when every value is text or ``whole`` answers (None otherwise: the caller computes each
+    where it stands).
 
-    ``compute`` (values -> their answers, in order) is given each distinct one once; those
-    answers are remembered while ``memo`` holds fewer than :data:`MEMO_LIMIT`. Once it
-    holds that many (the field's values seldom repeat: timestamps, revenues) every value
-    is computed where it stands."""
+    ``whole`` (values -> all their answers, or None when it cannot give them) is asked
+    first when most values are new: a field whose values seldom repeat (timestamps,
+    revenues). Else ``compute`` (values -> their answers, in order) is given each distinct
+    one once; those answers are remembered while ``memo`` holds fewer than
+    :data:`MEMO_LIMIT`. Once it holds that many every value is computed where it stands."""
     if len(memo) < MEMO_LIMIT:
         filled = _filled(memo, values, compute)
         if filled is not None:
@@ -194,11 +202,15 @@ def remembered(
         distinct = set(values)
     except TypeError:  # unhashable values (JSON lists)
         return None
+    new = distinct.difference(memo)
+    if whole is not None and 2 * len(new) > len(values):
+        answers = whole(values)
+        if answers is not None:
+            return answers
     if not is_text(distinct):  # the distinct values show every class the column has
         return None
     if len(memo) >= MEMO_LIMIT:  # a field of as many distinct values: each one where it is
         return compute(values)
-    new = distinct.difference(memo)
     listed = list(new)
     answers = compute(listed)
     if len(memo) + len(listed) <= MEMO_LIMIT:
@@ -271,7 +283,7 @@ def clean_column(
         if not refusals or refusals.isdisjoint(values):
             return cleaned
     except (KeyError, TypeError):
-        found = remembered(memo, values, partial(attempts, parse))
+        found = remembered(memo, values, partial(attempts, parse), SHORTCUTS.get(parse))
         cleaned = attempts(parse, values) if found is None else found
         if Refused not in set(map(type, cleaned)):
             return cleaned

@@ -11,16 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from itertools import count
+from itertools import compress, count, repeat
+from operator import is_, itemgetter, ne
 from typing import Any
 
 from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
-from icpsync.core.model import Account, CurrentIcp, IcpScore, ScoreUpdate
+from icpsync.core.model import (
+    Account,
+    CurrentIcp,
+    IcpScore,
+    ScoreUpdate,
+    score_updates,
+)
 
 _SCORE, _TIER, _FLAGS, _VERSION, _SHORT = (
     OUTCOME_FIELDS.index(name)
     for name in ("score", "tier", "flags", "profile_version", "reasons_short")
 )
+
+
+#: The ScoreUpdate fields (after the id) an outcome gives, in the order of :func:`_written`.
+WRITTEN_FIELDS = ("score", "tier", "flags", "reasons", "profile_version")
 
 
 def _written(outcome: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -50,7 +61,8 @@ class Diff:
 
     Outcomes are shared between accounts and batches (the scorer remembers them), and so
     (on a first sync) is the empty ``CurrentIcp``: what an outcome writes is worked out once
-    per run, and each distinct pair of held values and outcome is compared once per batch.
+    per run (for the diff and the updates alike), what a ``CurrentIcp`` holds once per
+    batch, and the two are compared by ``map`` in C.
     """
 
     def __init__(self, limit: int = 200_000):
@@ -62,22 +74,49 @@ class Diff:
         self, current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]
     ) -> list[int]:
         """The positions whose outcome differs from what the CRM holds (``current``)."""
+        keys = list(map(id, current))
+        held = {key: _held(c) for key, c in dict(zip(keys, current, strict=False)).items()}
+        holds = map(held.__getitem__, keys)
+        return list(compress(count(), map(ne, holds, self._writes(outcomes))))
+
+    def updates_at(
+        self,
+        batch: AccountBatch,
+        scores: ScoreBatch,
+        positions: Sequence[int],
+        *,
+        scored_at: datetime,
+        overrides: Mapping[int, str] | None = None,
+    ) -> list[ScoreUpdate]:
+        """The updates writing ``scores`` at ``positions`` (``previous``: what ``batch``
+        holds), built a field at a time (:func:`~icpsync.core.model.score_updates`).
+
+        ``overrides``: position -> a tier to write to the override field too.
+        """
+        rows = self._writes(list(map(scores.outcomes.__getitem__, positions)))
+        columns = [
+            map(batch.ids.__getitem__, positions),
+            *(map(itemgetter(i), rows) for i in range(len(WRITTEN_FIELDS))),
+            repeat(scored_at),
+            map(batch.current.__getitem__, positions),
+            map(overrides.get, positions) if overrides else repeat(None),
+        ]
+        return score_updates(columns, len(positions))
+
+    def _writes(self, outcomes: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """What each outcome writes (:func:`_written`), remembered per outcome up to the
+        limit (looked up by ``map`` in C; only outcomes not remembered are worked out)."""
         known = self._written
-        same: dict[tuple[int, int], bool] = {}
-        out: list[int] = []
-        for position, held, outcome in zip(count(), current, outcomes):
-            pair = (id(held), id(outcome))
-            equal = same.get(pair)
-            if equal is None:
-                entry = known.get(pair[1])
-                if entry is None:
-                    entry = (outcome, _written(outcome))
-                    if len(known) < self._limit:
-                        known[pair[1]] = entry
-                equal = same[pair] = _held(held) == entry[1]
-            if not equal:
-                out.append(position)
-        return out
+        entries = list(map(known.get, map(id, outcomes)))
+        for i in list(compress(count(), map(is_, entries, repeat(None)))):
+            outcome = outcomes[i]
+            entry = known.get(id(outcome))
+            if entry is None:
+                entry = (outcome, _written(outcome))
+                if len(known) < self._limit:
+                    known[id(outcome)] = entry
+            entries[i] = entry
+        return list(map(itemgetter(1), entries))  # type: ignore[arg-type]
 
 
 def changed(current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]) -> list[int]:
@@ -94,29 +133,9 @@ def updates_at(
     scored_at: datetime,
     overrides: Mapping[int, str] | None = None,
 ) -> list[ScoreUpdate]:
-    """The updates writing ``scores`` at ``positions`` (``previous``: what ``batch`` holds).
-
-    ``overrides``: position -> a tier to write to the override field too.
-    """
-    ids, current, outcomes = batch.ids, batch.current, scores.outcomes
-    overrides = overrides or {}
-    out = []
-    for position in positions:
-        outcome = outcomes[position]
-        out.append(
-            ScoreUpdate(
-                ids[position],
-                outcome[_SCORE],
-                outcome[_TIER],
-                tuple(sorted(outcome[_FLAGS])),
-                outcome[_SHORT],
-                outcome[_VERSION],
-                scored_at,
-                current[position],
-                overrides.get(position),
-            )
-        )
-    return out
+    """:meth:`Diff.updates_at` of one batch alone (a run builds them through its
+    :class:`Diff`, which remembers what each outcome writes)."""
+    return Diff().updates_at(batch, scores, positions, scored_at=scored_at, overrides=overrides)
 
 
 def update_for(account: Account, result: IcpScore, *, scored_at: datetime) -> ScoreUpdate | None:

@@ -6,11 +6,13 @@ the connector that read it). Only connectors know CRM field names.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections import Counter, deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from itertools import repeat
 from types import MappingProxyType
+from typing import Any
 
 TIER_1 = "Tier 1"
 TIER_2 = "Tier 2"
@@ -155,6 +157,21 @@ class ScoreUpdate:
     #: a tier to write to the override field too (a rep's direct edit kept as the override);
     #: None leaves the override field alone, as every other write does.
     override: str | None = None
+
+
+#: Every ScoreUpdate field, in the class's order, and the setter of its slot.
+UPDATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ScoreUpdate))
+_UPDATE_SETTERS = tuple(getattr(ScoreUpdate, name).__set__ for name in UPDATE_FIELDS)
+
+
+def score_updates(columns: Sequence[Iterable[Any]], count: int) -> list[ScoreUpdate]:
+    """``count`` updates from one iterable per field (:data:`UPDATE_FIELDS`' order), set a
+    field at a time by ``map`` in C: what ``ScoreUpdate(...)`` does (it only assigns) one
+    update at a time, with a Python call per field."""
+    made = list(map(object.__new__, repeat(ScoreUpdate, count)))
+    for setter, column in zip(_UPDATE_SETTERS, columns, strict=True):
+        deque(map(setter, made, column), maxlen=0)
+    return made
 
 
 @dataclass(frozen=True, slots=True)

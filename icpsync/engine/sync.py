@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.batch import AccountBatch, OpportunityBatch
-from icpsync.core.diff import Diff, updates_at
+from icpsync.core.diff import Diff
 from icpsync.core.errors import BudgetExhausted
 from icpsync.core.model import TIER_1, TIER_2, Aggregates, ScoreUpdate
 from icpsync.core.scoring import Scorer
@@ -251,7 +251,7 @@ def _run(run: _Run) -> None:
             changed = diff.changed(scored.current, scores.outcomes)
             decided = edits.finish_batch(plan, scores, changed)
             positions = decided.positions
-            updates = updates_at(
+            updates = diff.updates_at(
                 scored, scores, positions, scored_at=now, overrides=decided.overrides
             )
             tiers = report.count_scored(scores.column("tier"), scores.column("score"))
