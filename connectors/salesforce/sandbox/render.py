@@ -167,6 +167,10 @@ def csv_cells(cells: Sequence[Any], *, alone: bool = False) -> Sequence[str]:
         texts = [""] * len(cells)
     elif kinds == {str}:
         texts = cells
+    elif kinds == {int}:
+        texts = list(map(str, cells))
+    elif kinds == {str, _NONE}:
+        texts = [cell or "" for cell in cells]
     else:  # None as an empty cell, numbers as ``csv.writer`` writes them (``str``)
         texts = ["" if cell is None else cell if type(cell) is str else str(cell) for cell in cells]
     joined = "".join(texts)
