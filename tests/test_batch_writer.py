@@ -115,3 +115,34 @@ def test_the_failure_summary_names_the_commonest_reasons() -> None:
     assert text.splitlines()[0] == "stopped: writes are failing: LOCKED"
     assert "2 x LOCKED (e.g. A1, A2)" in text and "1 x INVALID_OPTION (e.g. A3)" in text
     assert "cursor did not move" in text
+
+
+def test_the_next_chunk_is_written_while_the_one_before_is_recorded() -> None:
+    """A written chunk is counted (a stop it reports is honoured, see above), the next one
+    is handed over, and only then is the written one recorded: the CRM works meanwhile."""
+
+    class Watched(MemoryCrm):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writing = {n: threading.Event() for n in range(1, 4)}
+
+        def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
+            result = super().write_scores(updates)
+            self.writing[len(self.calls)].set()
+            return result
+
+    crm = Watched()
+    report = RunReport(crm="memory")
+    seen: list[tuple[str, bool]] = []
+
+    def record(updates: list[ScoreUpdate]) -> None:
+        written = len(seen) + 2  # the chunk after this one
+        seen.append((updates[0].account_id, written > 3 or crm.writing[written].wait(5)))
+
+    writer = BatchWriter(crm, report, 2, record)  # type: ignore[arg-type]
+    for i in range(6):
+        writer.add(_update(i))
+        writer.write_full()
+    writer.close()
+    assert seen == [("A0", True), ("A2", True), ("A4", True)]
+    assert report.written == 6

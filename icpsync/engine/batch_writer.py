@@ -101,22 +101,41 @@ class BatchWriter:
                 self._pool.shutdown(wait=True)
 
     def _submit(self, updates: list[ScoreUpdate]) -> None:
-        self._collect()
-        if self.report.stopped:
-            return
+        """Count the chunk in flight (its stop included), hand ``updates`` over unless the
+        run stopped, then run the counted chunk's bookkeeping: the CRM writes the next
+        chunk while this thread records the last one."""
         if self._pool is None:
-            self._apply(updates, self.connector.write_scores(updates))
+            self._collect()
+            if not self.report.stopped:
+                self._apply(updates, self.connector.write_scores(updates))
             return
-        self._in_flight = (updates, self._pool.submit(self.connector.write_scores, updates))
+        done = self._count_in_flight()
+        if not self.report.stopped:
+            self._in_flight = (updates, self._pool.submit(self.connector.write_scores, updates))
+        if done is not None:
+            self._book(*done)
 
     def _collect(self) -> None:
+        done = self._count_in_flight()
+        if done is not None:
+            self._book(*done)
+
+    def _count_in_flight(self) -> tuple[list[ScoreUpdate], list[RecordFailure]] | None:
+        """Wait for the chunk in flight and count its outcome; what its bookkeeping needs."""
         if self._in_flight is None:
-            return
+            return None
         updates, future = self._in_flight
         self._in_flight = None
-        self._apply(updates, future.result())
+        return self._count(updates, future.result())
 
     def _apply(self, updates: list[ScoreUpdate], result: WriteReport) -> None:
+        self._book(*self._count(updates, result))
+
+    def _count(
+        self, updates: list[ScoreUpdate], result: WriteReport
+    ) -> tuple[list[ScoreUpdate], list[RecordFailure]]:
+        """Add a chunk's outcome to the report (a stop it reports, or two chunks in a row
+        that all failed, stop the run); the records applied and those refused for good."""
         report = self.report
         failed = {f.account_id for f in result.failures}
         report.written += result.updated
@@ -128,8 +147,6 @@ class BatchWriter:
         if refused:
             report.quarantined += len(refused)
             report.quarantine_reasons.update(f.reason for f in refused)
-            if self.on_refused is not None:
-                self.on_refused(refused)
         all_failed = (
             result.attempted and not result.updated and len(result.failures) == result.attempted
         )
@@ -142,4 +159,11 @@ class BatchWriter:
         if stop and not report.stopped:
             report.stopped = stop
             log.warning("run stopped: %s; the next run resumes", stop)
-        self.on_written([u for u in updates if u.account_id not in failed] if failed else updates)
+        applied = [u for u in updates if u.account_id not in failed] if failed else updates
+        return applied, refused
+
+    def _book(self, applied: list[ScoreUpdate], refused: list[RecordFailure]) -> None:
+        """A counted chunk's bookkeeping: the records refused for good, then those applied."""
+        if refused and self.on_refused is not None:
+            self.on_refused(refused)
+        self.on_written(applied)

@@ -15,7 +15,13 @@ import requests
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from icpsync.connectors.salesforce.sandbox import Sandbox
-from icpsync.connectors.salesforce.sandbox.render import csv_column, json_column, select
+from icpsync.connectors.salesforce.sandbox.render import (
+    CsvRows,
+    Selection,
+    csv_column,
+    json_column,
+    select,
+)
 from icpsync.connectors.salesforce.sandbox.schema import to_csv, to_json
 from icpsync.connectors.salesforce.sandbox.seed import sf_id
 
@@ -182,6 +188,23 @@ def test_columns_render_value_for_value_as_the_api_renders_each(column: list[Any
     expected = io.StringIO()
     csv.writer(expected, lineterminator="\n").writerow([to_csv(v) for v in column])
     assert out.getvalue() == expected.getvalue()
+
+
+@pytest.mark.parametrize("column", [*COLUMNS, [None, None], ["", None, ""], ["\r", "a"]])
+def test_results_pages_are_the_csv_writer_s_bytes(column: list[Any]) -> None:
+    """A results page is written a column's cells at a time, not by ``csv.writer``: the
+    same bytes, alone in a row (an empty cell quoted) or beside other columns."""
+    for fields in (["A"], ["A", "B"], ["B", "A", "C"]):
+        other = [f"{i},x" if i % 2 else i for i in range(len(column))]
+        values = {"A": column, "B": other, "C": [None] * len(column)}
+        rows = list(zip(*(values[f] for f in fields), strict=True))
+        pages = CsvRows(fields, Selection("Account", fields, rows))
+        for start, end in ((0, len(rows)), (1, 3), (2, 99)):
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(fields)
+            writer.writerows(zip(*(csv_column(values[f][start:end]) for f in fields), strict=True))
+            assert pages.text(start, end) == out.getvalue()
 
 
 def test_a_selection_is_sorted_with_no_value_first_ascending_and_last_descending() -> None:

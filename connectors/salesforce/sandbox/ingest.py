@@ -54,6 +54,7 @@ def apply_rows(
     #: rows with an empty cell or a refused value (the rest are saved as they are).
     odd = _odd_rows(cleaned)
     values = zip(*cleaned, strict=True) if cleaned else ((),) * len(rows)
+    table = org.records.get(object_name, {})
     index = 0
     for start in range(0, len(rows), CHUNK):
         with org.lock:
@@ -61,11 +62,14 @@ def apply_rows(
             for row, record_id, cells in zip(
                 rows[start : start + CHUNK], ids[start : start + CHUNK], values, strict=False
             ):  # ``values`` runs on through the chunks: it is the longer
-                refusal = (
-                    LOCKED
-                    if row_fault()
-                    else _save(org, object_name, record_id, names, cells, index in odd, stamp)
-                )
+                if row_fault():
+                    refusal: RecordError | None = LOCKED
+                elif index in odd or (record := table.get(record_id)) is None:
+                    refusal = _save(org, object_name, record_id, names, cells, index in odd, stamp)
+                else:  # a plain row of a record there: saved as it is
+                    refusal = _saved(
+                        org, object_name, record, dict(zip(names, cells, strict=True)), stamp
+                    )
                 if refusal is None:
                     succeeded.append(row)
                 else:
@@ -91,6 +95,14 @@ def _save(
     clean = _clean(names, cells) if odd else dict(zip(names, cells, strict=True))
     if isinstance(clean, RecordError):
         return clean
+    return _saved(org, object_name, record, clean, stamp)
+
+
+def _saved(
+    org: Org, object_name: str, record: dict[str, Any], clean: dict[str, Any], stamp: datetime
+) -> RecordError | None:
+    """Save checked values to a record there (holding the org's lock); the refusal, if any
+    (the validation rule)."""
     try:
         org.save(object_name, record, clean, stamp)
     except RecordError as exc:

@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import repeat
-from operator import attrgetter, itemgetter, methodcaller
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from icpsync.connectors.salesforce.sandbox.schema import to_csv, to_json
@@ -139,19 +139,56 @@ def csv_column(values: Sequence[Any]) -> list[Any] | Sequence[Any]:
     if kinds <= _CSV_AS_IS | {float}:
         return list(map(_csv_float, values))
     if kinds == {datetime} and _utc_times(values):
-        iso = map(_ISO_MS, values)  # "...T12:30:05.250+00:00" -> "...T12:30:05.250Z"
+        # "...T12:30:05.250+00:00" -> "...T12:30:05.250Z" (positional: no keyword per call)
+        iso = map(datetime.isoformat, values, repeat("T"), repeat("milliseconds"))
         return list(map(str.replace, iso, repeat("+00:00"), repeat("Z")))
     if kinds <= {datetime, _NONE}:
         return _memo(_csv_time, values, kinds)
     return _memo(to_csv, values, kinds)
 
 
-_ISO_MS = methodcaller("isoformat", timespec="milliseconds")
-
-
 def _utc_times(values: Sequence[datetime]) -> bool:
     """Whether every time is in UTC with a four-digit year (ISO text is then the API's)."""
     return set(map(attrgetter("tzinfo"), values)) == {UTC} and min(values).year >= 1000
+
+
+#: characters that make ``csv.writer`` quote a cell (a carriage return: on some versions).
+_SPECIAL = (",", '"', "\n", "\r")
+
+
+def csv_cells(cells: Sequence[Any], *, alone: bool = False) -> Sequence[str]:
+    """A :func:`csv_column`'s cells as the text ``csv.writer`` writes for each in a row
+    (``alone``: the row's only cell, where an empty one is written quoted). Texts pass as
+    they are unless one holds a character that may be quoted; each distinct one of those is
+    written by ``csv.writer`` itself."""
+    kinds = set(map(type, cells))
+    texts: Sequence[str]
+    if kinds == {_NONE}:
+        texts = [""] * len(cells)
+    elif kinds == {str}:
+        texts = cells
+    elif kinds == {int}:
+        texts = list(map(str, cells))
+    elif kinds == {str, _NONE}:
+        texts = [cell or "" for cell in cells]
+    else:  # None as an empty cell, numbers as ``csv.writer`` writes them (``str``)
+        texts = ["" if cell is None else cell if type(cell) is str else str(cell) for cell in cells]
+    joined = "".join(texts)
+    if not any(special in joined for special in _SPECIAL) and not (alone and "" in texts):
+        return texts
+    quoted = {
+        text: _quoted(text, alone)
+        for text in set(texts)
+        if any(special in text for special in _SPECIAL) or (alone and text == "")
+    }
+    return list(map(quoted.get, texts, texts))
+
+
+def _quoted(text: str, alone: bool) -> str:
+    """``text``'s cell as ``csv.writer`` writes it, beside another cell or ``alone``."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow((text,) if alone else (text, ""))
+    return out.getvalue()[: -1 if alone else -2]
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -176,7 +213,11 @@ class CsvRows:
         self.header = header
         self.size = selection.size
         rows = selection.rows
-        self._cells = [csv_column(list(map(itemgetter(i), rows))) for i in range(len(header))]
+        self._head = csv_text(header, [])
+        self._cells = [
+            csv_cells(csv_column(list(map(itemgetter(i), rows))), alone=len(header) == 1)
+            for i in range(len(header))
+        ]
         self._lock = threading.Lock()
         self._ahead: dict[tuple[int, int], Future[str]] = {}
 
@@ -204,10 +245,8 @@ class CsvRows:
             future.set_exception(exc)
 
     def _write(self, start: int, end: int) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(self.header)
-        for at in range(start, end, SLICE):  # a slice at a time: requests get a turn
+        lines = [self._head]
+        for at in range(start, min(end, self.size), SLICE):  # requests get a turn between two
             part = (column[at : min(at + SLICE, end)] for column in self._cells)
-            writer.writerows(zip(*part, strict=True))
-        return out.getvalue()
+            lines.append("\n".join(map(",".join, zip(*part, strict=True))) + "\n")
+        return "".join(lines)
