@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
 from icpsync.core.human_edits import (
@@ -138,18 +138,25 @@ class HumanEditCheck:
         stored as marked (see :meth:`_mark`)."""
         if not self.record or self.store is None or not updates:
             return
-        rows: list[tuple[Any, ...]] = [(u.account_id, u.tier, u.score) for u in updates]
+        ids = [u.account_id for u in updates]
+        tiers = [u.tier for u in updates]
+        scores: list[int | None] = [u.score for u in updates]
+        rep_tiers: list[str | None] | None = None
+        rep_was: list[str | None] | None = None
         marks = self._marks
         if marks:
-            found = [marks.pop(row[0], None) for row in rows]
+            found = [marks.pop(i, None) for i in ids]
             if any(w is not None for w in found):
-                rows = [
-                    (*row, None, None)
-                    if mark is None
-                    else (row[0], mark.tier, mark.score, mark.rep_tier, mark.rep_was)
-                    for row, mark in zip(rows, found, strict=True)
-                ]
-        self.store.put_rows(rows, conn=conn)
+                rep_tiers, rep_was = [], []
+                for position, mark in enumerate(found):
+                    if mark is None:
+                        rep_tiers.append(None)
+                        rep_was.append(None)
+                        continue
+                    tiers[position], scores[position] = mark.tier, mark.score
+                    rep_tiers.append(mark.rep_tier)
+                    rep_was.append(mark.rep_was)
+        self.store.put_many(ids, tiers, scores, rep_tiers, rep_was, conn=conn)
 
     def _apply_policy(self, plan: EditPlan, scores: ScoreBatch, decision: EditDecision) -> None:
         ids, outcomes = plan.batch.ids, scores.outcomes

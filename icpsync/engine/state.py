@@ -32,8 +32,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from itertools import repeat
-from operator import attrgetter, is_, itemgetter
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -176,13 +175,6 @@ def _holder_is_dead(holder: str | None) -> bool:
 def _owned(table: Table, connection: str, org: str) -> tuple[Any, Any]:
     """The conditions selecting one connection's rows of one org."""
     return table.c.connection == connection, table.c.org == org
-
-
-_SCORED_AT = attrgetter("scored_at")
-_VERSION = attrgetter("profile_version")
-_FIRST = itemgetter(0)
-#: the history's columns given per row by :meth:`StateStore.record_history`, in order.
-_HISTORY_VARYING = ("account_id", "old_score", "new_score", "old_tier", "new_tier", "flags")
 
 
 def _one_value(values: Sequence[Any]) -> bool:
@@ -405,44 +397,10 @@ class StateStore:
         transaction when given, else in one of its own)."""
         if not written:
             return
-        first = written[0]
-        at, version = first.scored_at, first.profile_version
-        if not all(map(is_, map(_SCORED_AT, written), repeat(at))) or not all(
-            map(is_, map(_VERSION, written), repeat(version))
-        ):
-            self._record_history_varying(run_id, connection, written, org=org, conn=conn)
-            return
-        # A run's updates share one scored-at time and profile version (the same objects):
-        # given once, and each update's row made in one pass.
-        rows = [  # flags joined by ";" and cut to 255 characters
-            (
-                u.account_id,
-                u.previous.score,
-                u.score,
-                u.previous.tier,
-                u.tier,
-                ";".join(u.flags)[:255],
-            )
-            for u in written
-        ]
-        constants = {"at": at.isoformat(), "profile_version": version}
-        self._insert_history(run_id, connection, org, _HISTORY_VARYING, rows, constants, conn)
-
-    def _record_history_varying(
-        self,
-        run_id: int,
-        connection: str,
-        written: Sequence[ScoreUpdate],
-        *,
-        org: str,
-        conn: Connection | None,
-    ) -> None:
-        """:meth:`record_history` of updates whose scored-at times or profile versions are
-        not all the same objects."""
         at: list[str] = []
         last: datetime | None = None
         stamp = ""
-        for u in written:  # updates share their scored-at times: each formatted once
+        for u in written:  # a run's updates share one scored-at time: format it once
             if u.scored_at is not last:
                 last, stamp = u.scored_at, u.scored_at.isoformat()
             at.append(stamp)
@@ -487,8 +445,8 @@ class StateStore:
         columns = (at, old_scores, new_scores, old_tiers, new_tiers, flags, profile_versions)
         if any(len(c) != n for c in columns):
             raise ValueError("record_history_columns: every column needs one value per account")
-        cut = [f[:255] for f in flags]
-        constants: dict[str, Any] = {}
+        cut = [f if len(f) <= 255 else f[:255] for f in flags]
+        constants: dict[str, Any] = {"run_id": run_id, "connection": connection, "org": org}
         varying: dict[str, Sequence[Any]] = {
             "account_id": account_ids,
             "old_score": old_scores,
@@ -502,26 +460,11 @@ class StateStore:
                 constants[name] = values[0]
             else:
                 varying[name] = values
+        names = tuple(varying)
         rows = list(zip(*varying.values(), strict=True))
-        self._insert_history(run_id, connection, org, tuple(varying), rows, constants, conn)
-
-    def _insert_history(
-        self,
-        run_id: int,
-        connection: str,
-        org: str,
-        names: tuple[str, ...],
-        rows: list[tuple[Any, ...]],
-        constants: dict[str, Any],
-        conn: Connection | None,
-    ) -> None:
-        """Insert history ``rows`` (values of ``names``, the account id first) with the
-        ``constants`` every row has, in one bulk insert (in ``conn``'s transaction when
-        given), numbered in the order of their account ids."""
         # In the accounts' order (a stable sort: an account's rows keep theirs), the rows go
         # into the account index page after page, not at random places.
-        rows.sort(key=_FIRST)
-        constants = {"run_id": run_id, "connection": connection, "org": org, **constants}
+        rows.sort(key=itemgetter(0))
         if conn is not None:
             insert_tuples(conn, history, names, rows, constants=constants)
             return

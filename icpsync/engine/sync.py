@@ -21,7 +21,6 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from operator import attrgetter
 from typing import TYPE_CHECKING, Protocol
 
 from icpsync.core.aggregates import AggregateBuilder
@@ -56,7 +55,6 @@ OPPORTUNITIES = "opportunities"
 ACCOUNT_BATCH = 500
 #: deals read between two checks of the lease and of a stop request.
 OPPORTUNITY_CHECK = 5000
-_ACCOUNT_ID = attrgetter("account_id")
 
 
 def run_once(
@@ -232,10 +230,7 @@ def _run(run: _Run) -> None:
     overlap = settings.sync.overlap_writes and getattr(connector, "thread_safe_writes", False)
 
     def on_written(updates: list[ScoreUpdate]) -> None:
-        # A written chunk's values, history and quarantine releases: one transaction. Both
-        # stores take their rows in the accounts' order: sorted once here (stable: an
-        # account written twice keeps its order), their own sorts find them in order.
-        updates = sorted(updates, key=_ACCOUNT_ID)
+        # A written chunk's values, history and quarantine releases: one transaction.
         with ledger.transaction() as conn:
             edits.written(updates, conn=conn)
             ledger.written(updates, conn=conn)

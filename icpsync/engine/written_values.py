@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from operator import itemgetter
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
@@ -108,43 +107,35 @@ class WrittenValues:
         conn: Connection | None = None,
     ) -> None:
         """:meth:`put` for a batch given as columns, one value per account (no kept rep
-        tiers when ``rep_tiers``/``rep_was`` are None): :meth:`put_rows` of them."""
+        tiers when ``rep_tiers``/``rep_was`` are None). An account named twice keeps its
+        last values. One upsert, in ``conn``'s transaction when given (else its own)."""
         n = len(account_ids)
         if not n:
             return
         if any(c is not None and len(c) != n for c in (tiers, scores, rep_tiers, rep_was)):
             raise ValueError("WrittenValues.put_many: every column needs one value per account")
+        names = COLUMNS[2:5] if rep_tiers is None and rep_was is None else COLUMNS[2:]
         columns: list[Sequence[object]] = [account_ids, tiers, scores]
-        if rep_tiers is not None or rep_was is not None:
+        if len(names) > 3:
             columns += [[None] * n if c is None else c for c in (rep_tiers, rep_was)]
-        self.put_rows(list(zip(*columns, strict=True)), conn=conn)
-
-    def put_rows(self, rows: list[tuple[Any, ...]], *, conn: Connection | None = None) -> None:
-        """:meth:`put` for a batch given as rows ``(account id, tier, score)``, or all of
-        them ``(account id, tier, score, rep tier, rep was)``, sorted here in place. An
-        account named twice keeps its last values. One upsert, in ``conn``'s transaction
-        when given (else its own)."""
-        if not rows:
-            return
-        names = COLUMNS[2:] if len(rows[0]) > 3 else COLUMNS[2:5]
-        keyed: dict[str, tuple[Any, ...]] = {row[0]: row for row in rows}
-        if len(keyed) != len(rows):  # one row per key in an upsert: the last one wins
-            rows[:] = keyed.values()
+        rows = list(zip(*columns, strict=True))
+        if len(set(account_ids)) != n:  # one row per key in an upsert: the last one wins
+            rows = list({row[0]: row for row in rows}.values())
         # In the key's order, the rows go into the table's b-trees page after page, not at
         # random places (about half the database's work for a write of random ids).
         rows.sort(key=itemgetter(0))
         if conn is None:
             with self.engine.begin() as own:
-                self._upsert(own, names, rows, keyed)
+                self._upsert(own, names, rows, account_ids)
         else:
-            self._upsert(conn, names, rows, keyed)
+            self._upsert(conn, names, rows, account_ids)
 
     def _upsert(
         self,
         conn: Connection,
         names: Sequence[str],
         rows: list[tuple[object, ...]],
-        ids: Collection[str],
+        ids: Sequence[str],
     ) -> None:
         constants: dict[str, str | None] = {"connection": self.connection, "org": self.org}
         if len(names) < len(COLUMNS) - 2:  # no kept rep tiers: none stored
@@ -153,4 +144,4 @@ class WrittenValues:
         if len(rows) >= ANALYZE_AFTER:  # the run's next lookups need the new statistics
             analyze(conn, table)
         if self._put_since_empty is not None:
-            self._put_since_empty.update(list(ids))
+            self._put_since_empty.update(ids)
