@@ -157,3 +157,31 @@ def test_a_float_column_takes_the_row_path_with_the_same_result(state: StateStor
         _reference(conn, reference, rows, constants)
     got = _rows(state, fast)
     assert got == _rows(state, reference) and got[1][3] == 12.5
+
+
+def test_columns_every_row_shares_store_what_the_generic_path_stores(state: StateStore) -> None:
+    fast, reference = _tables(state, with_float=True)
+    shared = "a note every row holds"
+    rows = [(f"id{i:04d}", None, shared) for i in range(250)]  # count and note shared
+    again = [(f"id{i:04d}", 2, None) for i in range(100, 400)]  # count and note, others
+    statements: list[str] = []
+    with state.engine.begin() as conn:
+        if state.engine.dialect.name == "sqlite":
+            conn.connection.driver_connection.set_trace_callback(statements.append)
+        bulk.insert_tuples(conn, fast, COLUMNS, rows, constants={"owner": "o"})
+        bulk.upsert_tuples(conn, fast, COLUMNS, again, constants={"owner": "o", "run": 4})
+        bulk.insert_tuples(conn, fast, COLUMNS, [("solo", 1.5, "n")], constants={"owner": "p"})
+        _reference(conn, reference, rows, {"owner": "o"})
+        _reference(conn, reference, again[150:], {"owner": "o", "run": 4})
+        conn.execute(
+            reference.update()
+            .where(reference.c.owner == "o", reference.c.id.in_([r[0] for r in again[:150]]))
+            .values(count=2, note=None, run=4)
+        )
+        _reference(conn, reference, [("solo", 1.5, "n")], {"owner": "p"})
+    got = _rows(state, fast)
+    assert got == _rows(state, reference) and len(got) == 401
+    assert got[0][3:5] == (None, shared) and got[150][2:5] == (4, 2, None)
+    if statements:  # the shared columns are bound with the constants, before the rows' own
+        first = next(s for s in statements if s.startswith("INSERT"))
+        assert first.startswith("INSERT INTO const_fast (owner, count, note, id) VALUES")

@@ -26,9 +26,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.schema import CreateTable
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_fixed
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: the longest org id kept (a Salesforce id is 18, a portal id ~10, a file path may be more).
 ORG_LENGTH = 255
 metadata = MetaData()
@@ -136,7 +137,9 @@ leases = Table(
 
 #: what the run last wrote to each account's tool-owned fields, to tell a rep's direct edit
 #: from our own value; ``rep_tier``/``rep_was`` keep a rep's tier that became the override
-#: (``[sync] human_edits = "keep"``) and the tier we had written before it.
+#: (``[sync] human_edits = "keep"``) and the tier we had written before it. On SQLite
+#: ``WITHOUT ROWID`` (version 6): the rows are kept in their key's B-tree alone, not in a
+#: table and again in the key's index.
 written = Table(
     "icpsync_written",
     metadata,
@@ -147,6 +150,7 @@ written = Table(
     Column("score", Integer),
     Column("rep_tier", String(16)),
     Column("rep_was", String(16)),
+    sqlite_with_rowid=False,
 )
 
 #: records whose writes the CRM refuses for good (validation rule, invalid value, deleted
@@ -202,11 +206,34 @@ def _add_org(conn: Connection) -> None:
         conn.exec_driver_sql(f"DROP TABLE {old}")
 
 
+def _written_without_rowid(conn: Connection) -> None:
+    """Version 6, on SQLite: the written values' table rebuilt ``WITHOUT ROWID`` (a table
+    that already is, made by ``create_all`` just now, is left alone); other databases keep
+    theirs. The copy is made under a new name and takes the old one in the transaction of
+    the rows' copy (a copy cut short leaves only itself, dropped by the next attempt)."""
+    if conn.dialect.name != "sqlite":
+        return
+    sql = conn.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (written.name,)
+    ).scalar()
+    if sql is None or "WITHOUT ROWID" in sql.upper():
+        return
+    new = f"{written.name}_v6"
+    create = str(CreateTable(written).compile(dialect=conn.dialect)).strip()
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {new}")
+    conn.exec_driver_sql(create.replace(f"TABLE {written.name} ", f"TABLE {new} ", 1))
+    names = ", ".join(c.name for c in written.columns)
+    conn.exec_driver_sql(f"INSERT INTO {new} ({names}) SELECT {names} FROM {written.name}")
+    conn.exec_driver_sql(f"DROP TABLE {written.name}")
+    conn.exec_driver_sql(f"ALTER TABLE {new} RENAME TO {written.name}")
+
+
 #: schema version -> statements (or a function of the connection) that bring the previous
 #: version up to it (new tables are created by ``create_all``; version 2 added
 #: ``icpsync_opportunities`` and ``icpsync_dirty_accounts``; version 3 keys state by org;
 #: version 4 adds ``icpsync_failures`` and the runs' status and lease holder; version 5
-#: drops the history's index on ``run_id``).
+#: drops the history's index on ``run_id``; version 6 makes the written values' table
+#: ``WITHOUT ROWID`` on SQLite).
 MIGRATIONS: dict[int, list[str] | Any] = {
     2: [],
     3: _add_org,
@@ -215,6 +242,7 @@ MIGRATIONS: dict[int, list[str] | Any] = {
         "ALTER TABLE icpsync_runs ADD COLUMN holder VARCHAR(128)",
     ],
     5: ["DROP INDEX IF EXISTS ix_icpsync_score_history_run_id"],
+    6: _written_without_rowid,
 }
 
 
