@@ -1,9 +1,9 @@
 """Reading companies and deals: paged lists, cursor searches and batch reads.
 
-* Companies are read a page at a time; pages are joined up to :data:`JOIN` records, read
+* Companies are read a page at a time; pages are joined into lists of :data:`JOIN`, read
   into columns (:mod:`.columns`) and cleaned together
   (:func:`~icpsync.core.normalise_columns.accounts_from_columns`): one
-  :class:`~icpsync.core.batch.AccountBatch` per join. Pages are read as raw JSON, never
+  :class:`~icpsync.core.batch.AccountBatch` per list. Pages are read as raw JSON, never
   as the client's models.
 * Full reads page through ``GET /crm/v3/objects/{type}`` (100 a page; never ``get_all``),
   sent through the client's own ``ApiClient.request`` with the query encoded once
@@ -55,8 +55,8 @@ Page = list[dict[str, Any]]
 UNPLACED = f"no {LAST_MODIFIED}: the incremental search cannot place it"
 #: v4 association type of a deal's primary company.
 PRIMARY_DEAL_TO_COMPANY = 5
-#: records cleaned together: pages (100 or 200 records) are joined up to this many first, so
-#: the cleaning's fixed cost per call is paid once per join, not once per page.
+#: records cleaned together: pages (100 or 200 records) are joined into lists of this many
+#: first, so the cleaning's fixed cost per call is paid once per list, not once per page.
 JOIN = 1000
 
 
@@ -111,7 +111,7 @@ class Reader:
         """The clean accounts of the pages, :data:`JOIN` records at a time (one normaliser for
         the whole read: ids are de-duplicated across pages)."""
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
-        for page in _joined(pages, JOIN):
+        for page in _chunks(chain.from_iterable(pages), JOIN):
             columns, signals = self.company_columns.columns(page)
             batch = accounts_from_columns(normaliser, columns, signals)
             if len(batch):
@@ -310,7 +310,7 @@ class Reader:
             if since is None
             else self._with_companies(chain.from_iterable(self._search("deals", since)))
         )
-        for page in _joined(pages, JOIN):
+        for page in _chunks(chain.from_iterable(pages), JOIN):
             batch = opportunities_from_columns(normaliser, self.deal_columns.columns(page))
             batch = self._within_lookback(batch, cutoff)
             if len(batch):
@@ -345,20 +345,8 @@ def _stamp(record: dict[str, Any]) -> int | None:
     return None if stamp is None else epoch_ms(stamp)
 
 
-def _joined(pages: Iterable[Page], size: int) -> Iterator[Page]:
-    """The records of ``pages`` in order, joined into lists of at least ``size`` (the last
-    may be smaller; empty pages add nothing)."""
-    held: Page = []
-    for page in pages:
-        held.extend(page)
-        if len(held) >= size:
-            yield held
-            held = []
-    if held:
-        yield held
-
-
 def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """``items`` in order, in lists of ``size`` (the last may be smaller)."""
     chunk: list[dict[str, Any]] = []
     for item in items:
         chunk.append(item)

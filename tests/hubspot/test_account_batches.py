@@ -268,10 +268,11 @@ def test_pages_are_joined_up_to_the_join_size(
         one_by_one = list(connector.read_accounts())
     finally:
         connector.close()
-    assert [len(b) for b in batches] == [200, 50]  # 100 + 100 reach 150; the last 50 alone
+    assert [len(b) for b in batches] == [150, 100]  # the pages' records in lists of 150
     assert list(chain.from_iterable(batches)) == one_by_one
 
 
-def test_empty_pages_add_nothing_to_a_join() -> None:
-    assert list(reader._joined(iter([[], [{"id": "1"}], []]), 1)) == [[{"id": "1"}]]
-    assert list(reader._joined(iter([[], []]), 1)) == []
+def test_records_are_cut_into_lists_of_the_size_and_nothing_is_left_empty() -> None:
+    records = [{"id": str(i)} for i in range(5)]
+    assert list(reader._chunks(iter(records), 2)) == [records[:2], records[2:4], records[4:]]
+    assert list(reader._chunks(iter([]), 2)) == []
