@@ -10,7 +10,7 @@ import pytest
 
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
-from icpsync.core.diff import WRITTEN_FIELDS, Diff, changed, update_for, updates_at
+from icpsync.core.diff import WRITTEN_FIELDS, Diff, update_for
 from icpsync.core.model import (
     UPDATE_FIELDS,
     Account,
@@ -121,7 +121,7 @@ def test_the_batch_diff_compares_each_pair_of_shared_values_once_and_right() -> 
     outcomes = [same, same, other, same, same, unsorted]
     now = datetime(2026, 1, 1, tzinfo=UTC)
     accounts = [Account(f"a{i}", current=c) for i, c in enumerate(current)]
-    positions = changed(current, outcomes)
+    positions = Diff().changed(current, outcomes)
     alone = [
         i
         for i, (a, o) in enumerate(zip(accounts, outcomes, strict=True))
@@ -134,7 +134,7 @@ def test_the_batch_diff_compares_each_pair_of_shared_values_once_and_right() -> 
     assert run.changed(current[::-1], outcomes) == [0, 2, 5]
     batch = AccountBatch.from_accounts(accounts)
     scores = ScoreBatch(batch.ids, outcomes)
-    written = updates_at(batch, scores, positions, scored_at=now, overrides={2: "Tier 3"})
+    written = Diff().updates_at(batch, scores, positions, scored_at=now, overrides={2: "Tier 3"})
     assert [(u.account_id, u.score, u.previous, u.override) for u in written] == [
         ("a0", 72, empty, None),
         ("a2", 71, held, "Tier 3"),
@@ -172,7 +172,7 @@ def test_updates_are_built_a_field_at_a_time_as_the_constructor_would() -> None:
     init = ScoreUpdate.__init__
     try:
         ScoreUpdate.__init__ = lambda self, *a, **k: calls.append(a)  # type: ignore[method-assign]
-        written = updates_at(batch, scores, positions, scored_at=now, overrides=overrides)
+        written = Diff().updates_at(batch, scores, positions, scored_at=now, overrides=overrides)
     finally:
         ScoreUpdate.__init__ = init  # type: ignore[method-assign]
     assert not calls
@@ -183,7 +183,7 @@ def test_updates_are_built_a_field_at_a_time_as_the_constructor_would() -> None:
     with pytest.raises(FrozenInstanceError):
         written[0].score = 1  # type: ignore[misc]
     assert UPDATE_FIELDS[1:6] == WRITTEN_FIELDS
-    assert updates_at(batch, scores, [], scored_at=now) == []
+    assert Diff().updates_at(batch, scores, [], scored_at=now) == []
 
 
 def test_the_diff_of_random_batches_is_each_position_compared_alone() -> None:

@@ -4,7 +4,7 @@ Compared: score, tier, flags (as a sorted set), the short reasons (what the CRM 
 the profile version. ``scored_at`` changes only when something else does, so our own writes
 never trigger another write. The diff runs on a batch's columns (:class:`Diff`); a
 :class:`~icpsync.core.model.ScoreUpdate` is built only for an account that changed
-(:func:`updates_at`).
+(:meth:`Diff.updates_at`).
 """
 
 from __future__ import annotations
@@ -119,29 +119,11 @@ class Diff:
         return list(map(itemgetter(1), entries))  # type: ignore[arg-type]
 
 
-def changed(current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]) -> list[int]:
-    """The positions whose outcome differs from what the CRM holds (one batch alone: a run
-    diffs through one :class:`Diff`)."""
-    return Diff().changed(current, outcomes)
-
-
-def updates_at(
-    batch: AccountBatch,
-    scores: ScoreBatch,
-    positions: Sequence[int],
-    *,
-    scored_at: datetime,
-    overrides: Mapping[int, str] | None = None,
-) -> list[ScoreUpdate]:
-    """:meth:`Diff.updates_at` of one batch alone (a run builds them through its
-    :class:`Diff`, which remembers what each outcome writes)."""
-    return Diff().updates_at(batch, scores, positions, scored_at=scored_at, overrides=overrides)
-
-
 def update_for(account: Account, result: IcpScore, *, scored_at: datetime) -> ScoreUpdate | None:
     """The update to write for one account, or None when its ICP values are already current
-    (a batch of one through :func:`changed` and :func:`updates_at`)."""
+    (a batch of one through :meth:`Diff.changed` and :meth:`Diff.updates_at`)."""
     batch = AccountBatch.from_accounts((account,))
     scores = ScoreBatch([account.id], [tuple(getattr(result, f) for f in OUTCOME_FIELDS)])
-    positions = changed(batch.current, scores.outcomes)
-    return next(iter(updates_at(batch, scores, positions, scored_at=scored_at)), None)
+    diff = Diff()
+    positions = diff.changed(batch.current, scores.outcomes)
+    return next(iter(diff.updates_at(batch, scores, positions, scored_at=scored_at)), None)
