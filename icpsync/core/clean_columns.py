@@ -22,6 +22,7 @@ from typing import Any
 
 from icpsync.core.model import TIERS, ConnectorStats
 from icpsync.core.parsers import (
+    LONGEST_TOKEN,
     MAX_TEXT,
     MISSING_TOKENS,
     Refused,
@@ -45,7 +46,6 @@ FEW_NEW = 64
 
 Column = Sequence[Any]
 _TEXT_CLASSES = frozenset({str, type(None)})
-_NOTHING = frozenset({None, ""})
 _TIERS_OR_NONE: frozenset[str | None] = frozenset({*TIERS, None})
 _HTTPS, _HTTP, _WWW = repeat("https://"), repeat("http://"), repeat("www.")
 _TO_SLASH = methodcaller("partition", "/")
@@ -171,12 +171,11 @@ def is_text(values: Iterable[Any]) -> bool:
     return set(map(type, values)) <= _TEXT_CLASSES
 
 
-def all_missing(values: Iterable[Any]) -> bool:
-    """True when every value is None or ``""``."""
-    try:
-        return set(values) <= _NOTHING
-    except TypeError:  # unhashable values (JSON lists) are present
-        return False
+def all_missing(values: Column) -> bool:
+    """True when every value is None or ``""`` (counted by ``count`` in C, which compares
+    by identity first: no set of the values is built)."""
+    empty = values.count("")
+    return empty == len(values) or empty + values.count(None) == len(values)
 
 
 def remembered(
@@ -311,7 +310,8 @@ def text_column(values: Column) -> list[str | None]:
     """:func:`clean_text` of every value, the per-value work done by ``map`` in C.
 
     A column of text (``str`` or None) is stripped value by value, and lowered value by
-    value only when some value starts as a missing token can (:data:`_TOKEN_STARTS`).
+    value only when some value is as short as a missing token and starts as one can
+    (:data:`_TOKEN_STARTS`).
     """
     if len(values) < SMALL:
         return list(map(clean_text, values))
@@ -322,9 +322,12 @@ def text_column(values: Column) -> list[str | None]:
         return list(map(clean_text, values))
     if not any(stripped):  # every value empty
         return [None] * len(stripped)
-    if max(map(len, stripped)) > MAX_TEXT:
+    lengths = list(map(len, stripped))
+    if max(lengths) > MAX_TEXT:
         return list(map(clean_text, values))
-    if _TOKEN_STARTS.isdisjoint(map(getitem, stripped, _FIRST_CHARACTER)):
+    if min(lengths) > LONGEST_TOKEN or _TOKEN_STARTS.isdisjoint(
+        map(getitem, stripped, _FIRST_CHARACTER)
+    ):
         return stripped  # type: ignore[return-value]
     missing = list(map(MISSING_TOKENS.__contains__, map(str.lower, stripped)))
     if not any(missing):

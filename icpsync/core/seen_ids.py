@@ -12,7 +12,7 @@ is imported at the first fold: a run of fewer ids does without it.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -91,9 +91,10 @@ class SeenIds:
         hashes = self._hashed(listed)
         return hashes is None or not listed or not self._found(hashes).any()
 
-    def add_all_new(self, keys: Sequence[str]) -> bool:
+    def add_all_new(self, keys: Collection[str]) -> bool:
         """Remember every key and say True when none was seen before (``isdisjoint`` then
-        ``update``, each key hashed once); else remember none and say False."""
+        ``update``, each key hashed once); else remember none and say False. ``keys`` may
+        be a set (merged into the recent ids without hashing them again)."""
         if not self._recent.isdisjoint(keys):
             return False
         hashes = self._hashed(keys)
@@ -102,7 +103,7 @@ class SeenIds:
         self._put(keys, hashes)
         return True
 
-    def _put(self, keys: Sequence[str], hashes: npt.NDArray[np.int64] | None) -> None:
+    def _put(self, keys: Collection[str], hashes: npt.NDArray[np.int64] | None) -> None:
         """Remember ``keys`` (``hashes``: theirs, from :meth:`_hashed`)."""
         self._recent.update(keys)
         if hashes is None:
@@ -111,7 +112,7 @@ class SeenIds:
             self._pending.frombytes(hashes.tobytes())
         self._maybe_fold()
 
-    def _hashed(self, keys: Sequence[object]) -> npt.NDArray[np.int64] | None:
+    def _hashed(self, keys: Collection[object]) -> npt.NDArray[np.int64] | None:
         """The keys' hashes, sorted (the searches share their way down the folded hashes);
         None before the first fold (nothing to search, and NumPy not imported)."""
         if self._hashes is None:
