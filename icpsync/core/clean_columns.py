@@ -190,9 +190,10 @@ def remembered(
 
     ``whole`` (values -> all their answers, or None when it cannot give them) is asked
     first when most values are new: a field whose values seldom repeat (timestamps,
-    revenues). Else ``compute`` (values -> their answers, in order) is given each distinct
-    one once; those answers are remembered while ``memo`` holds fewer than
-    :data:`MEMO_LIMIT`. Once it holds that many every value is computed where it stands."""
+    revenues). Else each distinct value is answered once, by ``whole`` when it can, else
+    by ``compute`` (values -> their answers, in order); those answers are remembered while
+    ``memo`` holds fewer than :data:`MEMO_LIMIT`. Once it holds that many every value is
+    answered where it stands."""
     if len(memo) < MEMO_LIMIT:
         filled = _filled(memo, values, compute)
         if filled is not None:
@@ -201,23 +202,37 @@ def remembered(
         distinct = set(values)
     except TypeError:  # unhashable values (JSON lists)
         return None
-    new = distinct.difference(memo)
-    if whole is not None and 2 * len(new) > len(values):
+    # more distinct values than the memo holds by half the column: most are new, whichever
+    mostly_new = 2 * (len(distinct) - len(memo)) > len(values)
+    new = None if mostly_new and whole is not None else distinct.difference(memo)
+    if whole is not None and (new is None or 2 * len(new) > len(values)):
         answers = whole(values)
         if answers is not None:
             return answers
     if not is_text(distinct):  # the distinct values show every class the column has
         return None
     if len(memo) >= MEMO_LIMIT:  # a field of as many distinct values: each one where it is
-        return compute(values)
+        return _answered(values, compute, whole)
+    if new is None:
+        new = distinct.difference(memo)
     listed = list(new)
-    answers = compute(listed)
+    answers = _answered(listed, compute, whole)
     if len(memo) + len(listed) <= MEMO_LIMIT:
         memo.update(zip(listed, answers, strict=True))
         return list(map(memo.__getitem__, values))
     lookup = dict(zip(listed, answers, strict=True))
     lookup.update((value, memo[value]) for value in distinct - new)
     return list(map(lookup.__getitem__, values))
+
+
+def _answered(
+    values: Column,
+    compute: Callable[[Column], list[Any]],
+    whole: Callable[[Column], list[Any] | None] | None,
+) -> list[Any]:
+    """Every value's answer: by ``whole`` at once when it can give them, else ``compute``."""
+    answers = None if whole is None else whole(values)
+    return compute(values) if answers is None else answers
 
 
 def _filled(
@@ -360,6 +375,8 @@ def domain_column(values: Column) -> list[str | None]:
 
 def stack_of(normaliser: NormaliserState, raw: object) -> tuple[frozenset[str], int]:
     """The tech stack of a raw value and how many of its items are bad (nothing counted)."""
+    if "tech_stack" not in normaliser.vocabularies:  # the set's items are clean text already
+        return parse_set(raw), 0
     parse = normaliser.vocab_parser("tech_stack")
     values: list[str | None] = []
     bad = 0

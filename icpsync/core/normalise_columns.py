@@ -80,8 +80,8 @@ def _kept(
     one already ``seen`` (None: no de-duplication), is skipped, counted and reported."""
     ids = text_column(raw_ids)
     if len(ids) >= SMALL and None not in ids:
-        distinct = set(ids) if seen is not None else None  # remembered as a set (no rehashing)
-        if seen is None or (len(distinct) == len(ids) and seen.add_all_new(distinct)):  # type: ignore[arg-type]
+        distinct = set(ids) if seen is not None else None
+        if seen is None or (len(distinct) == len(ids) and seen.add_all_new(ids, distinct)):  # type: ignore[arg-type]
             return ids, list(range(len(ids)))  # type: ignore[return-value]
     kept: list[int] = []
     skipped = normaliser.stats.skipped
