@@ -189,8 +189,9 @@ def remembered(
     where it stands).
 
     ``whole`` (values -> all their answers, or None when it cannot give them) is asked
-    first when most values are new: a field whose values seldom repeat (timestamps,
-    revenues). Else each distinct value is answered once, by ``whole`` when it can, else
+    first when most values are new (a field whose values seldom repeat: timestamps,
+    revenues) or some are not text (JSON booleans, numbers). Else each distinct value is
+    answered once, by ``whole`` when it can, else
     by ``compute`` (values -> their answers, in order); those answers are remembered while
     ``memo`` holds fewer than :data:`MEMO_LIMIT`. Once it holds that many every value is
     answered where it stands."""
@@ -210,7 +211,7 @@ def remembered(
         if answers is not None:
             return answers
     if not is_text(distinct):  # the distinct values show every class the column has
-        return None
+        return None if whole is None else whole(values)
     if len(memo) >= MEMO_LIMIT:  # a field of as many distinct values: each one where it is
         return _answered(values, compute, whole)
     if new is None:

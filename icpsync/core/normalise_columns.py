@@ -239,7 +239,7 @@ def opportunities_from_columns(
         "id": ids,
         "account_id": text_column(column("account_id")),
         "stage": vocabulary_column(normaliser, "stage", column("stage"), at),
-        "is_closed": [bool(c) or bool(w) for c, w in zip(closed, won, strict=True)],
+        "is_closed": list(map(any, zip(closed, won, strict=True))),
         "is_won": list(map(bool, won)),
         "amount": clean_column(normaliser, "amount", parse_float, column("amount"), at),
         "created": clean_column(normaliser, "created", parse_date, column("created"), at),

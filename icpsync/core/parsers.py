@@ -189,7 +189,7 @@ def parse_set(raw: object) -> frozenset[str]:
         if isinstance(raw, list | tuple | set | frozenset)
         else (str(clean_text(raw) or "").split(";"))
     )
-    return frozenset(t for t in (clean_text(i) for i in items) if t)
+    return frozenset(filter(None, map(clean_text, items)))
 
 
 def parse_flags(raw: object) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 A shortcut (:data:`SHORTCUTS`) gives a parser's answer for every value of a column when every value
 has the shape the CRMs send (UTC timestamps of one layout such as
-``2024-05-15T00:01:26.000Z``, decimal digits, JSON numbers, or nothing) and none is
+``2024-05-15T00:01:26.000Z``, decimal digits, JSON numbers or booleans, or nothing) and none is
 refused; otherwise None, and the caller parses value by value (which says why). A value of
 the shape is one the parser reads without its other rules (trimming, missing tokens,
 separators, other offsets, epoch milliseconds, cutting long text), so the answers are the
@@ -22,6 +22,7 @@ from icpsync.core.parsers import (
     MAX_EMPLOYEES,
     MAX_REVENUE,
     MAX_TEXT,
+    parse_bool,
     parse_datetime,
     parse_employees,
     parse_float,
@@ -47,6 +48,8 @@ _NONE_AS_ZERO: dict[Any, float] = {None: 0.0}
 _EMPTY_AS_ZERO: dict[Any, str] = {"": "0"}
 _EMPTY_AS_EPOCH: dict[Any, str] = {"": "1970-01-01T00:00:00Z"}
 _MISSING_AS_NONE: dict[Any, None] = {None: None, "": None}
+_BOOLEAN_CLASSES = frozenset({bool, str, _NONE})
+_BOOLEANS = frozenset({True, False, None, ""})
 
 
 def _texts(values: Sequence[Any]) -> list[str] | None:
@@ -138,8 +141,18 @@ def headcounts(values: Sequence[Any]) -> list[int | None] | None:
     return _numbers(values, MAX_EMPLOYEES + 0.5, whole=True)
 
 
+def booleans(values: Sequence[Any]) -> list[bool | None] | None:
+    """:func:`~icpsync.core.parsers.parse_bool` of a column of JSON booleans, nulls and
+    empty text."""
+    classes = set(map(type, values))
+    if not classes <= _BOOLEAN_CLASSES or (str in classes and not set(values) <= _BOOLEANS):
+        return None
+    return list(map(_MISSING_AS_NONE.get, values, values)) if "" in values else list(values)
+
+
 #: Per-value parser -> its whole-column shortcut.
 SHORTCUTS: dict[Callable[..., Any], Callable[[Sequence[Any]], list[Any] | None]] = {
+    parse_bool: booleans,
     parse_datetime: utc_datetimes,
     parse_float: floats,
     parse_revenue: revenues,
