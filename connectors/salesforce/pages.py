@@ -137,8 +137,9 @@ def _plain_columns(text: str) -> tuple[list[str], list[list[str | None]]] | None
 
     Each row break becomes a cell of its own (a line break between two delimiters), so one
     ``split`` cuts the whole body and the rows' widths are checked at once: the breaks
-    must fall every width + 1 cells. Quoted, a cell may hold a line break: there no
-    other cell may be one alone, and the quotes must be the cells' own (two a cell).
+    must fall every width + 1 cells. In a quoted page a cell may hold line breaks, so no
+    cell may be a line break alone (it would pass for a row break), and the quotes must
+    be the cells' own (two a cell).
     """
     if "\r" in text or "\x00" in text:
         return None
