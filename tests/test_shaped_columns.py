@@ -19,6 +19,7 @@ from icpsync.core.normalise_columns import accounts_from_columns
 from icpsync.core.parsers import (
     MAX_EMPLOYEES,
     Unusable,
+    parse_bool,
     parse_datetime,
     parse_employees,
     parse_float,
@@ -50,10 +51,16 @@ ODD_NUMBERS: list[Any] = [
     "", None, " 5", "5 ", "5\n", "1,200", "1_000", ".", "5.", ".5", "1.2.3", "-5", "+5",
     "1e5", "nan", "inf", "N/A", "٣", "５", "1" * 400, "0." + "0" * 1200 + "1", "1" * 1001,
     "2.5", "3.5", "10000000.5", "10000000.6", "10000001", "10000000000000", "10000000000001",
-    "00012", 2.5, 1e14, 1e13, -0.0, -1.0, 0, 7, float("nan"), float("inf"), True,
+    "00012", "9007199254740992", "9007199254740993", "123456789012345678901", "1" * 309,
+    2.5, 1e14, 1e13, -0.0, -1.0, 0, 7, float("nan"), float("inf"), True,
     10**400, 1e308, 10000000.5, ["5"],
 ]  # fmt: skip
+BOOLEANS = [True, False, None, ""]
+ODD_BOOLEANS: list[Any] = [
+    "true", "False", "yes", "1", "0", " ", "N/A", "x", 1, 0, 1.0, 0.0, float("nan"), [True],
+]  # fmt: skip
 PARSERS: list[tuple[Callable[[object], Any], list[Any], list[Any]]] = [
+    (parse_bool, BOOLEANS, ODD_BOOLEANS),
     (parse_datetime, STAMPS, ODD_STAMPS),
     (parse_float, NUMBERS, ODD_NUMBERS),
     (parse_revenue, NUMBERS, ODD_NUMBERS),

@@ -107,7 +107,7 @@ class JsonPage:
         self.size = len(records)
 
     def column(self, name: str) -> list[Any]:
-        return [record.get(name) for record in self.records]
+        return list(map(dict.get, self.records, repeat(name)))
 
     def present(self, names: Mapping[str, str]) -> list[dict[str, Any]]:
         keys = list(names)
@@ -133,7 +133,14 @@ def _plain_columns(text: str) -> tuple[list[str], list[list[str | None]]] | None
     line break only between rows or inside a cell) with no quote inside a cell, cut by
     ``str.split`` (``csv.reader`` reads such a page the same); None for any other page
     (a quote in a cell, an unquoted cell beside quoted ones, a blank or ragged row, a
-    carriage return, a NUL, a single column)."""
+    carriage return, a NUL, a single column).
+
+    Each row break becomes a cell of its own (a line break between two delimiters), so one
+    ``split`` cuts the whole body and the rows' widths are checked at once: the breaks
+    must fall every width + 1 cells. In a quoted page a cell may hold line breaks, so no
+    cell may be a line break alone (it would pass for a row break), and the quotes must
+    be the cells' own (two a cell).
+    """
     if "\r" in text or "\x00" in text:
         return None
     head, _, body = text.partition("\n")
@@ -152,20 +159,24 @@ def _plain_columns(text: str) -> tuple[list[str], list[list[str | None]]] | None
     if not body:
         return header, [[] for _ in header]
     if '"' not in body:
-        cut, lines = ",", body.split("\n")
+        cut, row = ",", "\n"
     elif body[0] == '"' and body[-1] == '"':
-        cut, lines = '","', body[1:-1].split('"\n"')
-        if body.count('"') != 2 * width * len(lines):  # a quote inside a cell
-            return None
+        cut, row = '","', '"\n"'
+        body = body[1:-1]
     else:
         return None
-    if set(map(str.count, lines, repeat(cut))) != {width - 1}:  # a blank or ragged row
+    rows = body.count(row) + 1
+    if cut != "," and body.count('"') != 2 * width * rows - 2:  # a quote inside a cell
         return None
-    joined = cut.join(lines)
-    del lines
-    cells: list[str | None] = joined.split(cut)  # type: ignore[assignment]
-    del joined
-    return header, [cells[i::width] for i in range(width)]
+    cells: list[str | None] = body.replace(row, f"{cut}\n{cut}").split(cut)  # type: ignore[assignment]
+    del body
+    if (
+        len(cells) != (width + 1) * rows - 1
+        or cells[width :: width + 1].count("\n") != rows - 1  # a blank or ragged row
+        or (cut != "," and cells.count("\n") != rows - 1)  # a quoted line break alone
+    ):
+        return None
+    return header, [cells[i :: width + 1] for i in range(width)]
 
 
 def _fitted(row: list[str | None], width: int) -> list[str | None]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from icpsync.core.model import TIERS, ConnectorStats
 from icpsync.core.parsers import (
+    LONGEST_TOKEN,
     MAX_TEXT,
     MISSING_TOKENS,
     Refused,
@@ -45,7 +46,6 @@ FEW_NEW = 64
 
 Column = Sequence[Any]
 _TEXT_CLASSES = frozenset({str, type(None)})
-_NOTHING = frozenset({None, ""})
 _TIERS_OR_NONE: frozenset[str | None] = frozenset({*TIERS, None})
 _HTTPS, _HTTP, _WWW = repeat("https://"), repeat("http://"), repeat("www.")
 _TO_SLASH = methodcaller("partition", "/")
@@ -171,12 +171,11 @@ def is_text(values: Iterable[Any]) -> bool:
     return set(map(type, values)) <= _TEXT_CLASSES
 
 
-def all_missing(values: Iterable[Any]) -> bool:
-    """True when every value is None or ``""``."""
-    try:
-        return set(values) <= _NOTHING
-    except TypeError:  # unhashable values (JSON lists) are present
-        return False
+def all_missing(values: Column) -> bool:
+    """True when every value is None or ``""`` (counted by ``count`` in C, which compares
+    by identity first: no set of the values is built)."""
+    empty = values.count("")
+    return empty == len(values) or empty + values.count(None) == len(values)
 
 
 def remembered(
@@ -190,10 +189,12 @@ def remembered(
     where it stands).
 
     ``whole`` (values -> all their answers, or None when it cannot give them) is asked
-    first when most values are new: a field whose values seldom repeat (timestamps,
-    revenues). Else ``compute`` (values -> their answers, in order) is given each distinct
-    one once; those answers are remembered while ``memo`` holds fewer than
-    :data:`MEMO_LIMIT`. Once it holds that many every value is computed where it stands."""
+    first when most values are new (a field whose values seldom repeat: timestamps,
+    revenues) or some are not text (JSON booleans, numbers). Else each distinct value is
+    answered once, by ``whole`` when it can, else
+    by ``compute`` (values -> their answers, in order); those answers are remembered while
+    ``memo`` holds fewer than :data:`MEMO_LIMIT`. Once it holds that many every value is
+    answered where it stands."""
     if len(memo) < MEMO_LIMIT:
         filled = _filled(memo, values, compute)
         if filled is not None:
@@ -202,23 +203,37 @@ def remembered(
         distinct = set(values)
     except TypeError:  # unhashable values (JSON lists)
         return None
-    new = distinct.difference(memo)
-    if whole is not None and 2 * len(new) > len(values):
+    # more distinct values than the memo holds by half the column: most are new, whichever
+    mostly_new = 2 * (len(distinct) - len(memo)) > len(values)
+    new = None if mostly_new and whole is not None else distinct.difference(memo)
+    if whole is not None and (new is None or 2 * len(new) > len(values)):
         answers = whole(values)
         if answers is not None:
             return answers
     if not is_text(distinct):  # the distinct values show every class the column has
-        return None
+        return None if whole is None else whole(values)
     if len(memo) >= MEMO_LIMIT:  # a field of as many distinct values: each one where it is
-        return compute(values)
+        return _answered(values, compute, whole)
+    if new is None:
+        new = distinct.difference(memo)
     listed = list(new)
-    answers = compute(listed)
+    answers = _answered(listed, compute, whole)
     if len(memo) + len(listed) <= MEMO_LIMIT:
         memo.update(zip(listed, answers, strict=True))
         return list(map(memo.__getitem__, values))
     lookup = dict(zip(listed, answers, strict=True))
     lookup.update((value, memo[value]) for value in distinct - new)
     return list(map(lookup.__getitem__, values))
+
+
+def _answered(
+    values: Column,
+    compute: Callable[[Column], list[Any]],
+    whole: Callable[[Column], list[Any] | None] | None,
+) -> list[Any]:
+    """Every value's answer: by ``whole`` at once when it can give them, else ``compute``."""
+    answers = None if whole is None else whole(values)
+    return compute(values) if answers is None else answers
 
 
 def _filled(
@@ -311,7 +326,8 @@ def text_column(values: Column) -> list[str | None]:
     """:func:`clean_text` of every value, the per-value work done by ``map`` in C.
 
     A column of text (``str`` or None) is stripped value by value, and lowered value by
-    value only when some value starts as a missing token can (:data:`_TOKEN_STARTS`).
+    value only when some value is as short as a missing token and starts as one can
+    (:data:`_TOKEN_STARTS`).
     """
     if len(values) < SMALL:
         return list(map(clean_text, values))
@@ -322,9 +338,12 @@ def text_column(values: Column) -> list[str | None]:
         return list(map(clean_text, values))
     if not any(stripped):  # every value empty
         return [None] * len(stripped)
-    if max(map(len, stripped)) > MAX_TEXT:
+    lengths = list(map(len, stripped))
+    if max(lengths) > MAX_TEXT:
         return list(map(clean_text, values))
-    if _TOKEN_STARTS.isdisjoint(map(getitem, stripped, _FIRST_CHARACTER)):
+    if min(lengths) > LONGEST_TOKEN or _TOKEN_STARTS.isdisjoint(
+        map(getitem, stripped, _FIRST_CHARACTER)
+    ):
         return stripped  # type: ignore[return-value]
     missing = list(map(MISSING_TOKENS.__contains__, map(str.lower, stripped)))
     if not any(missing):
@@ -357,6 +376,8 @@ def domain_column(values: Column) -> list[str | None]:
 
 def stack_of(normaliser: NormaliserState, raw: object) -> tuple[frozenset[str], int]:
     """The tech stack of a raw value and how many of its items are bad (nothing counted)."""
+    if "tech_stack" not in normaliser.vocabularies:  # the set's items are clean text already
+        return parse_set(raw), 0
     parse = normaliser.vocab_parser("tech_stack")
     values: list[str | None] = []
     bad = 0

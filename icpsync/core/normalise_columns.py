@@ -11,7 +11,6 @@ connector puts its rejects back in row order).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from itertools import chain
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -80,12 +79,10 @@ def _kept(
     """Clean ids, and the positions of the records kept: one without an id, or repeating
     one already ``seen`` (None: no de-duplication), is skipped, counted and reported."""
     ids = text_column(raw_ids)
-    if (
-        len(ids) >= SMALL
-        and None not in ids
-        and (seen is None or (len(set(ids)) == len(ids) and seen.add_all_new(ids)))  # type: ignore[arg-type]
-    ):
-        return ids, list(range(len(ids)))  # type: ignore[return-value]
+    if len(ids) >= SMALL and None not in ids:
+        distinct = set(ids) if seen is not None else None
+        if seen is None or (len(distinct) == len(ids) and seen.add_all_new(ids, distinct)):  # type: ignore[arg-type]
+            return ids, list(range(len(ids)))  # type: ignore[return-value]
     kept: list[int] = []
     skipped = normaliser.stats.skipped
     for position, record_id in enumerate(ids):
@@ -147,7 +144,7 @@ def _currents(normaliser: NormaliserState, column: _Kept) -> list[CurrentIcp]:
     """The ICP values the CRM holds for each record (override, score and scored-at are
     checked in that order)."""
     raw = [column.columns.get(key, ()) for key in CURRENT_KEYS]
-    if all_missing(chain.from_iterable(raw)):  # in every record, skipped ones too
+    if all(map(all_missing, raw)):  # in every record, skipped ones too
         return [_NO_CURRENT] * len(column.missing)
     icp = {key: column(key) for key in CURRENT_KEYS}
     at = column.addresses
@@ -242,7 +239,7 @@ def opportunities_from_columns(
         "id": ids,
         "account_id": text_column(column("account_id")),
         "stage": vocabulary_column(normaliser, "stage", column("stage"), at),
-        "is_closed": [bool(c) or bool(w) for c, w in zip(closed, won, strict=True)],
+        "is_closed": list(map(any, zip(closed, won, strict=True))),
         "is_won": list(map(bool, won)),
         "amount": clean_column(normaliser, "amount", parse_float, column("amount"), at),
         "created": clean_column(normaliser, "created", parse_date, column("created"), at),

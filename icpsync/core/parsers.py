@@ -16,7 +16,8 @@ from types import MappingProxyType
 
 MAX_TEXT = 1000
 MISSING_TOKENS = frozenset({"", "n/a", "na", "null", "none", "-", "--", "?", "nan", "unknown"})
-_LONGEST_TOKEN = max(len(t) for t in MISSING_TOKENS)
+#: The longest missing token: a longer text is never one.
+LONGEST_TOKEN = max(len(t) for t in MISSING_TOKENS)
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
 #: Above these a value is taken for a typing or unit error, not a fact.
@@ -75,7 +76,7 @@ def clean_text(raw: object) -> str | None:
         return None
     if raw.__class__ is str:
         text = raw.strip()
-        if len(text) <= _LONGEST_TOKEN and text.lower() in MISSING_TOKENS:
+        if len(text) <= LONGEST_TOKEN and text.lower() in MISSING_TOKENS:
             return None
         return text if len(text) <= MAX_TEXT else text[:MAX_TEXT]
     if isinstance(raw, bytes):
@@ -188,7 +189,7 @@ def parse_set(raw: object) -> frozenset[str]:
         if isinstance(raw, list | tuple | set | frozenset)
         else (str(clean_text(raw) or "").split(";"))
     )
-    return frozenset(t for t in (clean_text(i) for i in items) if t)
+    return frozenset(filter(None, map(clean_text, items)))
 
 
 def parse_flags(raw: object) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 FOLD = 65_536
 #: Fold when the recent ids reach this share of the folded ones (1 / ``FOLD_SHARE``).
 FOLD_SHARE = 16
+#: Folded hashes past this many times the new ones: merged in by the stable sort.
+MERGE_FROM = 4
 
 
 class SeenIds:
@@ -91,20 +94,27 @@ class SeenIds:
         hashes = self._hashed(listed)
         return hashes is None or not listed or not self._found(hashes).any()
 
-    def add_all_new(self, keys: Sequence[str]) -> bool:
+    def add_all_new(self, keys: Sequence[str], distinct: AbstractSet[str] | None = None) -> bool:
         """Remember every key and say True when none was seen before (``isdisjoint`` then
-        ``update``, each key hashed once); else remember none and say False."""
-        if not self._recent.isdisjoint(keys):
+        ``update``, each key hashed once); else remember none and say False. ``distinct``:
+        the set of ``keys`` when the caller has one (compared and merged as a set)."""
+        if not self._recent.isdisjoint(keys if distinct is None else distinct):
             return False
         hashes = self._hashed(keys)
         if hashes is not None and len(keys) and self._found(hashes).any():
             return False
-        self._put(keys, hashes)
+        self._put(keys, hashes, distinct)
         return True
 
-    def _put(self, keys: Sequence[str], hashes: npt.NDArray[np.int64] | None) -> None:
-        """Remember ``keys`` (``hashes``: theirs, from :meth:`_hashed`)."""
-        self._recent.update(keys)
+    def _put(
+        self,
+        keys: Sequence[str],
+        hashes: npt.NDArray[np.int64] | None,
+        distinct: AbstractSet[str] | None = None,
+    ) -> None:
+        """Remember ``keys`` (``hashes``: theirs, from :meth:`_hashed`; ``distinct``: their
+        set, when there is one)."""
+        self._recent.update(keys if distinct is None else distinct)
         if hashes is None:
             self._pending.extend(map(hash, keys))
         else:
@@ -160,9 +170,9 @@ class SeenIds:
             self._buffer = grown
         self._buffer[self._size : needed] = np.frombuffer(self._pending, dtype=np.int64)
         self._size = needed
-        # in place; the folded part is one sorted run, which the stable sort (a merge sort)
-        # merges with the new one
-        self._buffer[:needed].sort(kind="stable")
+        # in place; a folded part several times the new one is one sorted run, which the
+        # stable sort (a merge sort) merges with the new one; else the default sort is faster
+        self._buffer[:needed].sort(kind="stable" if needed - count > MERGE_FROM * count else None)
         self._hashes = self._buffer[:needed]
         self._recent.clear()
         del self._pending[:]

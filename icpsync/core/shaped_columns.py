@@ -2,7 +2,7 @@
 
 A shortcut (:data:`SHORTCUTS`) gives a parser's answer for every value of a column when every value
 has the shape the CRMs send (UTC timestamps of one layout such as
-``2024-05-15T00:01:26.000Z``, decimal digits, JSON numbers, or nothing) and none is
+``2024-05-15T00:01:26.000Z``, decimal digits, JSON numbers or booleans, or nothing) and none is
 refused; otherwise None, and the caller parses value by value (which says why). A value of
 the shape is one the parser reads without its other rules (trimming, missing tokens,
 separators, other offsets, epoch milliseconds, cutting long text), so the answers are the
@@ -22,6 +22,7 @@ from icpsync.core.parsers import (
     MAX_EMPLOYEES,
     MAX_REVENUE,
     MAX_TEXT,
+    parse_bool,
     parse_datetime,
     parse_employees,
     parse_float,
@@ -47,11 +48,17 @@ _NONE_AS_ZERO: dict[Any, float] = {None: 0.0}
 _EMPTY_AS_ZERO: dict[Any, str] = {"": "0"}
 _EMPTY_AS_EPOCH: dict[Any, str] = {"": "1970-01-01T00:00:00Z"}
 _MISSING_AS_NONE: dict[Any, None] = {None: None, "": None}
+#: Whole numbers up to this one are floats exactly (``round(float(n)) == n``).
+_EXACT = 2**53
+_BOOLEAN_CLASSES = frozenset({bool, str, _NONE})
+_BOOLEANS = frozenset({True, False, None, ""})
 
 
-def _texts(values: Sequence[Any]) -> list[str] | None:
-    """The values ("" for None), when every one is text (and there is one)."""
-    classes = set(map(type, values))
+def _texts(values: Sequence[Any], classes: set[type] | None = None) -> list[str] | None:
+    """The values ("" for None), when every one is text (and there is one); ``classes``:
+    the values' classes, when the caller has them."""
+    if classes is None:
+        classes = set(map(type, values))
     if not classes or not classes <= _TEXT_CLASSES:
         return None
     return list(map(_NONE_AS_EMPTY.get, values, values)) if _NONE in classes else values  # type: ignore[return-value]
@@ -86,7 +93,9 @@ def _numbers(values: Sequence[Any], limit: float, whole: bool) -> list[Any] | No
     when each is decimal digits (with points), a JSON number or missing, and none is
     refused, NaN or above ``limit``."""
     keys: Sequence[Any]
-    if set(map(type, values)) <= _NUMBER_CLASSES:  # JSON numbers (bool is not among them)
+    classes = set(map(type, values))
+    rounded = False  # whole numbers already
+    if classes <= _NUMBER_CLASSES:  # JSON numbers (bool is not among them)
         try:
             numbers = list(map(float, map(_NONE_AS_ZERO.get, values, values)))  # type: ignore[arg-type]
         except OverflowError:  # an int too large (the per-value parser raises it too)
@@ -96,7 +105,7 @@ def _numbers(values: Sequence[Any], limit: float, whole: bool) -> list[Any] | No
             return None
         keys, missing = values, None in values
     else:
-        texts = _texts(values)
+        texts = _texts(values, classes)
         if texts is None:
             return None
         joined = "".join(texts)
@@ -105,14 +114,20 @@ def _numbers(values: Sequence[Any], limit: float, whole: bool) -> list[Any] | No
         if len(joined) > MAX_TEXT and max(map(len, texts)) > MAX_TEXT:
             return None  # the per-value parser reads a long text's start only
         try:
-            numbers = list(map(float, map(_EMPTY_AS_ZERO.get, texts, texts)))
-        except ValueError:  # "." or two points
+            if "." in joined:
+                numbers = list(map(float, map(_EMPTY_AS_ZERO.get, texts, texts)))
+            else:  # digits only: read by int, faster, each float then rounded as float() rounds
+                numbers = list(map(int, map(_EMPTY_AS_ZERO.get, texts, texts)))
+                rounded = whole and max(numbers, default=0) <= _EXACT
+                if not rounded:
+                    numbers = list(map(float, numbers))
+        except (ValueError, OverflowError):  # "." or two points; beyond a float (infinite)
             return None
         keys, missing = texts, "" in texts
     top = max(numbers, default=0.0)
     if top > limit or math.isinf(top):
         return None
-    if whole:
+    if whole and not rounded:
         numbers = list(map(round, numbers))
     return list(map(_MISSING_AS_NONE.get, keys, numbers)) if missing else numbers
 
@@ -138,8 +153,18 @@ def headcounts(values: Sequence[Any]) -> list[int | None] | None:
     return _numbers(values, MAX_EMPLOYEES + 0.5, whole=True)
 
 
+def booleans(values: Sequence[Any]) -> list[bool | None] | None:
+    """:func:`~icpsync.core.parsers.parse_bool` of a column of JSON booleans, nulls and
+    empty text."""
+    classes = set(map(type, values))
+    if not classes <= _BOOLEAN_CLASSES or (str in classes and not set(values) <= _BOOLEANS):
+        return None
+    return list(map(_MISSING_AS_NONE.get, values, values)) if "" in values else list(values)
+
+
 #: Per-value parser -> its whole-column shortcut.
 SHORTCUTS: dict[Callable[..., Any], Callable[[Sequence[Any]], list[Any] | None]] = {
+    parse_bool: booleans,
     parse_datetime: utc_datetimes,
     parse_float: floats,
     parse_revenue: revenues,

@@ -26,7 +26,9 @@ def _csv(rows: list[list[str]], ending: str, quoting: int = csv.QUOTE_MINIMAL) -
     return out.getvalue()
 
 
-FIELD = st.sampled_from(["", "Id", "x", "a,b", 'say "hi"', "two\nlines", " ", "é"])
+FIELD = st.sampled_from(
+    ["", "Id", "x", "a,b", 'say "hi"', "two\nlines", " ", "é", "\n", "x\n", '","', '"\n"']
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -79,6 +81,17 @@ def test_a_plain_page_is_cut_by_split_and_read_as_csv_reader_reads_it(quoting: i
         assert [page.column(name) for name in header] == [
             [r.get(name) for r in records] for name in header
         ]
+
+
+def test_a_quoted_cell_of_a_line_break_is_not_taken_for_a_row_break() -> None:
+    # a short row, then a long one whose first cell is a line break: as many cells, quotes
+    # and '"\n"' as a plain page of two columns has, but the breaks fall elsewhere
+    for text in ('"Id","Name"\n""\n"\n","",""\n', '"Id","Name"\n"",","\n""\n"\n","",""\n'):
+        assert _plain_columns(text) is None
+        header, records = _dict_reader(text)
+        page = CsvPage(text)
+        assert page.size == len(records)
+        assert [page.column(n) for n in header] == [[r.get(n) for r in records] for n in header]
 
 
 def test_short_and_long_rows_and_empty_values() -> None:
