@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from itertools import chain, islice, repeat
-from operator import attrgetter
+from itertools import chain, compress, count, islice, repeat
+from operator import attrgetter, is_
 from typing import Any
 
 from icpsync.core.batch import AccountBatch, ScoreBatch
@@ -76,8 +76,33 @@ class Scorer:
             )
             for c in (*self._criteria, *self._anti)
         ]
-        self._earned = [_gain(c.points, c.label) for c in self._criteria]
-        self._penalty = [_gain(c.points, f"anti-ICP: {c.label}") for c in self._anti]
+        earned = [_gain(c.points, c.label) for c in self._criteria]
+        offset = len(self._criteria)
+        penalties = [
+            (c.points, offset + i, False, _gain(c.points, f"anti-ICP: {c.label}"))
+            for i, c in enumerate(self._anti)
+            if c.rule is not None and c.rule.effect == "penalty"
+        ]
+        # Every check that may add points (a criterion's names the text it matched), in the
+        # order the reasons list them (gains, larger first, then profile order): no sort
+        # per outcome.
+        self._gainers = sorted(
+            [(c.points, i, True, earned[i]) for i, c in enumerate(self._criteria)] + penalties,
+            key=lambda g: (g[0] < 0, -abs(g[0]), g[1]),
+        )
+        self._notes = [
+            (
+                offset + i,
+                c.rule.id,
+                c.rule.effect,
+                TIER_ORDER[c.rule.cap or "Not ICP"] if c.rule.effect == "cap" else 0,
+                f"anti-ICP: {c.label} (capped at {c.rule.cap})"
+                if c.rule.effect == "cap"
+                else f"anti-ICP: {c.label} (disqualified)",
+            )
+            for i, c in enumerate(self._anti)
+            if c.rule is not None
+        ]
         self._tier_for = profile.tiers.tier_for
         self._outcomes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._gains: dict[tuple[int, str], tuple[Contribution, str]] = {}
@@ -126,13 +151,12 @@ class Scorer:
         found: list[Any] = list(map(self._outcomes.get, keys))
         if None in found:
             made: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # shared within the batch too
-            for position, outcome in enumerate(found):
+            for position in list(compress(count(), map(is_, found, repeat(None)))):
+                key = keys[position]
+                outcome = made.get(key)
                 if outcome is None:
-                    key = keys[position]
-                    outcome = made.get(key)
-                    if outcome is None:
-                        outcome = made[key] = self._outcome(key, overrides[position])
-                    found[position] = outcome
+                    outcome = made[key] = self._outcome(key, overrides[position])
+                found[position] = outcome
         return ScoreBatch(list(ids), found)
 
     def _outcome(self, key: tuple[Any, ...], override: str | None) -> tuple[Any, ...]:
@@ -169,33 +193,32 @@ class Scorer:
                     unavailable.append(note)
             elif name not in missing:
                 missing.append(name)
-        gains: list[tuple[int, int, tuple[Contribution, str]]] = []
         total = 0
-        for index, (c, hit) in enumerate(zip(self._criteria, hits, strict=False)):
+        contributions: list[Contribution] = []
+        texts: list[str] = []
+        for points, index, names, earned in self._gainers:
+            hit = hits[index]
             if hit:
-                total += c.points
-                gain = self._matched(index, hit) if isinstance(hit, str) else self._earned[index]
-                gains.append((c.points, index, gain))
+                total += points
+                contribution, text = (
+                    self._matched(index, hit) if names and isinstance(hit, str) else earned
+                )
+                contributions.append(contribution)
+                texts.append(text)
         flags: list[str] = []
         notes: list[str] = []
         cap_rank = 0
         disqualified = False
-        offset = len(self._criteria)
-        for index, c in enumerate(self._anti):
-            if not hits[offset + index]:
+        for index, rule_id, effect, rank, note in self._notes:
+            if not hits[index]:
                 continue
-            rule = c.rule
-            assert rule is not None
-            flags.append(rule.id)
-            if rule.effect == "penalty":
-                total += c.points
-                gains.append((c.points, offset + index, self._penalty[index]))
-            elif rule.effect == "cap":
-                cap_rank = max(cap_rank, TIER_ORDER[rule.cap or "Not ICP"])
-                notes.append(f"anti-ICP: {c.label} (capped at {rule.cap})")
-            else:
+            flags.append(rule_id)
+            if effect == "cap":
+                cap_rank = max(cap_rank, rank)
+                notes.append(note)
+            elif effect != "penalty":
                 disqualified = True
-                notes.append(f"anti-ICP: {c.label} (disqualified)")
+                notes.append(note)
         score = 0 if disqualified else max(0, min(100, total))
         tier = self._tier_for(score)
         if TIER_ORDER[tier] < cap_rank:
@@ -208,9 +231,7 @@ class Scorer:
         if override is not None and overridden:
             tier = override
             lead.append(override_lead(override, computed))
-        gains.sort(key=lambda g: (g[0] < 0, -abs(g[0]), g[1]))
-        contributions = tuple(gain[0] for _, _, gain in gains)
-        parts = [*lead, *(gain[1] for _, _, gain in gains), *notes]
+        parts = [*lead, *texts, *notes]
         if missing:
             parts.append("missing: " + ", ".join(missing))
         parts += unavailable
@@ -219,7 +240,7 @@ class Scorer:
             score,
             tier,
             tuple(sorted(flags)),
-            contributions,
+            tuple(contributions),
             tuple(missing),
             self.version,
             computed,
