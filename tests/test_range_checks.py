@@ -113,3 +113,36 @@ def test_text_in_no_list_gets_the_fixed_outcome_with_or_without_missing_values()
         assert field.column(column) == [
             each.missing if v is None else each._tested(v) for v in column
         ]
+
+
+def test_columns_of_floats_with_equal_numbers_of_other_classes_are_placed_one_by_one() -> None:
+    """A float column is placed value by value (no dictionary of its numbers): an int or a
+    bool equal to one of its floats, and None, still get what each tested alone gets."""
+    checks = {"between": [200, 2000], "at_least": 1000, "at_most": 200.5}
+    for column in (
+        [200.0, 200, None, 1000.0, True, 1.0, 2000.5, -0.0],
+        [1999.5, None, None, 5e9, 200.25],
+        [None, None],
+    ):
+        field, each = _field(**checks), _field(**checks)
+        assert field.column(column) == [
+            each.missing if v is None else each._tested(v) for v in column
+        ]
+
+
+def test_text_alone_is_tested_when_a_listed_key_is_in_it() -> None:
+    """A column of text alone (no None) holding listed keys, cased or spaced otherwise, or a
+    key spread over two values, gets what each value tested alone gets."""
+    profile = Profile.model_validate(
+        {
+            "criteria": [
+                {"id": "d", "field": "domain", "points": 5, "in": ["rival.com", "a\nb"]},
+                {"id": "n", "field": "domain", "points": 5, "not_in": ["x.io"]},
+            ],
+            "tiers": {"tier_1": 70, "tier_2": 50, "tier_3": 30},
+        }
+    )
+    compiled = [(i, compile_check(c, c.points)) for i, c in enumerate(profile.criteria)]
+    for column in (["a", "b", "c.com"], [" RIVAL.com ", "x.io", "X.IO ", "rival.co"]):
+        field, each = FieldChecks(compiled), FieldChecks(compiled)
+        assert field.column(column) == [each._tested(v) for v in column]

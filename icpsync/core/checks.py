@@ -301,6 +301,18 @@ class FieldChecks:
         ranges alone, whose outcome depends only on the range a number falls in (``1``,
         ``1.0`` and ``True`` share one).
         """
+        if self.keys is not None:
+            # text alone, none of it in a list (unique domains), has a fixed outcome: a
+            # value's key (stripped, lowered) is part of the values joined and lowered
+            try:
+                text = "\n".join(values)
+            except TypeError:  # not text alone
+                pass
+            else:
+                if set(map(type, values)) == {str} and not any(
+                    map(text.lower().__contains__, self.keys)
+                ):
+                    return [self.unmatched] * len(values)
         try:
             distinct: set[Any] = set(values)
         except TypeError:  # unhashable values: classes of their own, tested one at a time
@@ -321,6 +333,12 @@ class FieldChecks:
             # remembered (headcounts repeat across batches) until the memo holds its limit,
             # passed by at most one batch's numbers; then every distinct number is placed
             room = len(memo) < VALUE_CACHE_LIMIT
+            if cls is float or not room:
+                # numbers that seldom repeat (revenues), or more than are remembered: each
+                # placed among the bounds, without a dictionary of the distinct numbers
+                column = self.ranges.column(values, cls, some_missing, self.missing)
+                if column is not None:
+                    return column
             placed = self.ranges.lookup(list(distinct.difference(memo) if room else distinct), cls)
             if placed is not None:
                 if room:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from itertools import pairwise, repeat
+from itertools import compress, count, pairwise, repeat
 from math import isfinite, isnan
-from operator import add
+from operator import add, is_
 from typing import Any
 
 #: Integers beyond this are not all exact as floats (the checks compare ``float(value)``).
 EXACT_INT = 2**53
+#: A missing value's stand-in while a column is placed (its outcome is then replaced).
+_NONE_AS_ZERO = {None: 0}
 
 
 class Ranges:
@@ -75,3 +77,24 @@ class Ranges:
         bounds = repeat(self.bounds)
         pieces = map(add, map(bisect_left, bounds, numbers), map(bisect_right, bounds, numbers))
         return dict(zip(numbers, map(self.outcomes.__getitem__, pieces), strict=True))
+
+    def column(
+        self, values: list[Any], cls: type, gaps: bool, missing: tuple[Any, ...]
+    ) -> list[tuple[Any, ...]] | None:
+        """The outcomes for each value of a column of numbers of class ``cls`` (int or
+        float) and, when ``gaps``, Nones (``missing`` for those), placed one by one without
+        a dictionary of the distinct numbers; None when a number cannot be placed exactly
+        (see :meth:`lookup`)."""
+        numbers = list(map(_NONE_AS_ZERO.get, values, values)) if gaps else values
+        if cls is float:
+            if any(map(isnan, numbers)):
+                return None
+        elif cls is not int or max(numbers) > EXACT_INT or min(numbers) < -EXACT_INT:
+            return None
+        bounds = repeat(self.bounds)
+        pieces = map(add, map(bisect_left, bounds, numbers), map(bisect_right, bounds, numbers))
+        placed = list(map(self.outcomes.__getitem__, pieces))
+        if gaps:
+            for position in list(compress(count(), map(is_, values, repeat(None)))):
+                placed[position] = missing
+        return placed
