@@ -9,10 +9,10 @@ never trigger another write. The diff runs on a batch's columns (:class:`Diff`);
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import compress, count, repeat
-from operator import is_, itemgetter, ne
+from operator import is_, ne
 from typing import Any
 
 from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
@@ -67,16 +67,20 @@ class Diff:
 
     def __init__(self, limit: int = 200_000):
         self._limit = limit
-        #: id(outcome) -> (outcome, what it writes); the outcome is kept so its id stays its.
-        self._written: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+        #: id(outcome) -> what it writes; the outcomes are kept so that their ids stay theirs.
+        self._written: dict[int, tuple[Any, ...]] = {}
+        self._kept: list[tuple[Any, ...]] = []
 
     def changed(
         self, current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]
     ) -> list[int]:
         """The positions whose outcome differs from what the CRM holds (``current``)."""
         keys = list(map(id, current))
-        held = {key: _held(c) for key, c in dict(zip(keys, current, strict=False)).items()}
-        holds = map(held.__getitem__, keys)
+        if keys and keys.count(keys[0]) == len(keys):  # one CurrentIcp (a first sync's)
+            holds: Iterable[tuple[Any, ...]] = repeat(_held(current[0]))
+        else:
+            held = {key: _held(c) for key, c in dict(zip(keys, current, strict=False)).items()}
+            holds = map(held.__getitem__, keys)
         return list(compress(count(), map(ne, holds, self._writes(outcomes))))
 
     def updates_at(
@@ -93,12 +97,17 @@ class Diff:
 
         ``overrides``: position -> a tier to write to the override field too.
         """
-        rows = self._writes(list(map(scores.outcomes.__getitem__, positions)))
+        ids, current, outcomes = batch.ids, batch.current, scores.outcomes
+        if len(positions) != len(ids) or list(positions) != list(range(len(ids))):
+            ids, current, outcomes = (
+                list(map(column.__getitem__, positions)) for column in (ids, current, outcomes)
+            )
+        written = list(zip(*self._writes(outcomes), strict=True)) or [()] * len(WRITTEN_FIELDS)
         columns = [
-            map(batch.ids.__getitem__, positions),
-            *(map(itemgetter(i), rows) for i in range(len(WRITTEN_FIELDS))),
+            ids,
+            *written,
             repeat(scored_at),
-            map(batch.current.__getitem__, positions),
+            current,
             map(overrides.get, positions) if overrides else repeat(None),
         ]
         return score_updates(columns, len(positions))
@@ -107,16 +116,17 @@ class Diff:
         """What each outcome writes (:func:`_written`), remembered per outcome up to the
         limit (looked up by ``map`` in C; only outcomes not remembered are worked out)."""
         known = self._written
-        entries = list(map(known.get, map(id, outcomes)))
-        for i in list(compress(count(), map(is_, entries, repeat(None)))):
+        rows = list(map(known.get, map(id, outcomes)))
+        for i in list(compress(count(), map(is_, rows, repeat(None)))):
             outcome = outcomes[i]
-            entry = known.get(id(outcome))
-            if entry is None:
-                entry = (outcome, _written(outcome))
+            row = known.get(id(outcome))
+            if row is None:
+                row = _written(outcome)
                 if len(known) < self._limit:
-                    known[id(outcome)] = entry
-            entries[i] = entry
-        return list(map(itemgetter(1), entries))  # type: ignore[arg-type]
+                    known[id(outcome)] = row
+                    self._kept.append(outcome)
+            rows[i] = row
+        return rows
 
 
 def update_for(account: Account, result: IcpScore, *, scored_at: datetime) -> ScoreUpdate | None:
