@@ -31,7 +31,8 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import lru_cache
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, is_
 from typing import Any
 
 from simple_salesforce.bulk2 import Operation
@@ -101,7 +102,9 @@ _FOLD = attrgetter("fold")
 
 def _stamps(moments: list[datetime]) -> list[str]:
     """:func:`_utc_stamp` of each moment, each distinct one formatted once (equal moments
-    of equal fold have the same stamp)."""
+    of equal fold have the same stamp); one run's moment (one object) formatted once."""
+    if moments and all(map(is_, moments, repeat(moments[0]))):
+        return [_utc_stamp(moments[0])] * len(moments)
     if 1 in map(_FOLD, moments):
         return list(map(_utc_stamp, moments))
     text = {moment: _utc_stamp(moment) for moment in set(moments)}
@@ -112,12 +115,18 @@ def _stamps(moments: list[datetime]) -> list[str]:
 _SPECIAL = (",", '"', "\n", "\r")
 
 
-def _csv_cells(column: Sequence[Any]) -> Sequence[str]:
+#: Cells a writer remembers for the texts and integers it wrote (reasons repeat across
+#: chunks; writing a text's cell costs ``csv.writer`` a look at every character).
+CELLS_REMEMBERED = 10_000
+
+
+def _csv_cells(column: Sequence[Any], known: dict[Any, str] | None = None) -> Sequence[str]:
     """Each value as ``csv.writer`` writes it in a row (minimal quoting, ``\\n`` line ends):
     a column of texts none of which holds a character that may be quoted is its own cells;
     otherwise each value by ``csv.writer`` itself, once per distinct value in a column of
     texts and integers (values equal there have the same cell, unlike ``1``, ``True`` and
-    ``1.0`` or ``0.0`` and ``-0.0``)."""
+    ``1.0`` or ``0.0`` and ``-0.0``), or found in ``known`` (such values' cells, added to
+    up to :data:`CELLS_REMEMBERED`)."""
     try:
         text = "".join(column)
     except TypeError:  # not only texts
@@ -126,9 +135,14 @@ def _csv_cells(column: Sequence[Any]) -> Sequence[str]:
         return column
     if not set(map(type, column)) <= {str, int}:
         return _csv_cells_of(column)
-    distinct = list(set(column))
-    cell = dict(zip(distinct, _csv_cells_of(distinct), strict=True))
-    return list(map(cell.__getitem__, column))
+    known = {} if known is None else known
+    new = list(set(column).difference(known))
+    cells = _csv_cells_of(new)
+    if len(known) + len(new) > CELLS_REMEMBERED:
+        known = {**known, **dict(zip(new, cells, strict=True))}  # for this column only
+    else:
+        known.update(zip(new, cells, strict=True))
+    return list(map(known.__getitem__, column))
 
 
 def _csv_cells_of(values: Sequence[Any]) -> list[str]:
@@ -179,6 +193,8 @@ class Writer:
         self.refusal: AuthError | None = None
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        #: Bulk ingest cells of the texts and integers written so far (see _csv_cells).
+        self._cells: dict[Any, str] = {}
 
     def write(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
         """Write ``updates``; never raises for one record."""
@@ -190,7 +206,8 @@ class Writer:
 
         def send_round() -> Again:
             nonlocal first
-            pending = [by_id[i] for i in todo]
+            every = first and len(by_id) == len(updates)  # no id twice: every update, in order
+            pending = list(updates) if every else [by_id[i] for i in todo]
             if first and self.bulk_threshold and len(pending) > self.bulk_threshold:
                 part, again = self._bulk(pending)
             else:
@@ -345,7 +362,7 @@ class Writer:
         if override and overrides.count(None) < len(overrides):
             names.append(override)
             columns.append(["" if o is None else o for o in overrides])
-        cells = map(_csv_cells, columns)
+        cells = [_csv_cells(column, self._cells) for column in columns]
         lines = [",".join(_csv_cells(names)), *map(",".join, zip(*cells, strict=True))]
         lines.append("")  # the last row ends with a line break too
         return "\n".join(lines)
@@ -394,10 +411,11 @@ class Writer:
             return report, {}
         except ConnectorError:  # the job failed as a whole: Collections isolate the records
             return self._collections(updates)
-        by_id = {u.account_id: u for u in updates}
+        by_id: dict[str, ScoreUpdate] = {}  # built when a record failed
         again: Again = {}
         for row in csv.DictReader(io.StringIO(failed_csv)):
             code, _, message = str(row.get("sf__Error") or "").partition(":")
+            by_id = by_id or {u.account_id: u for u in updates}
             failed = by_id.get(str(row.get("sf__Id") or row.get("Id") or ""))
             if failed is None:
                 continue

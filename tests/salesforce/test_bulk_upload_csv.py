@@ -120,3 +120,30 @@ def test_equal_values_of_other_types_keep_their_own_cells() -> None:
         "0.0",
         "-0.0",
     ]
+
+
+def test_a_writer_remembers_cells_chunk_after_chunk_up_to_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cells one writer remembers (reasons repeat across chunks) give every later
+    chunk what ``values`` gives, past the limit too, and a ``True`` score after a ``1``
+    keeps its own cell."""
+    monkeypatch.setattr("icpsync.connectors.salesforce.writer.CELLS_REMEMBERED", 6)
+    reasons = ["+25 fit, 2,000", 'says "why"', "a\nb", "plain", "x,y", ""]
+    scores: list[Any] = [1, 2, 3, 1, True, 1.0, 40]
+    writer = _writer()
+    for chunk in range(5):
+        updates = [
+            ScoreUpdate(
+                f"001{chunk}{i}",
+                scores[(i + chunk) % 7],
+                "Tier 2",
+                (),
+                reasons[(i * chunk) % 6],
+                "v1",
+                AT,
+            )
+            for i in range(3 + chunk)
+        ]
+        assert writer._bulk_csv(updates) == _update_by_update(updates)
+    assert 0 < len(writer._cells) <= 6
