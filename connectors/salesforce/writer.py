@@ -127,10 +127,14 @@ def _csv_cells(column: Sequence[Any], known: dict[Any, str] | None = None) -> Se
     texts and integers (values equal there have the same cell, unlike ``1``, ``True`` and
     ``1.0`` or ``0.0`` and ``-0.0``), or found in ``known`` (such values' cells, added to
     up to :data:`CELLS_REMEMBERED`)."""
-    try:
-        text = "".join(column)
-    except TypeError:  # not only texts
-        text = _SPECIAL[0]
+    first = column[0] if column else ""
+    if first.__class__ is str and any(special in first for special in _SPECIAL):
+        text = first  # a cell that may be quoted: no need to look at the others
+    else:
+        try:
+            text = "".join(column)
+        except TypeError:  # not only texts
+            text = _SPECIAL[0]
     if not any(special in text for special in _SPECIAL):
         return column
     if not set(map(type, column)) <= {str, int}:
@@ -200,14 +204,19 @@ class Writer:
         """Write ``updates``; never raises for one record."""
         self._stop = None
         report = WriteReport(attempted=len(updates))
-        by_id = {u.account_id: u for u in updates}
-        todo: Again = dict.fromkeys(by_id, "")
+        ids = [u.account_id for u in updates]
+        unique = len(set(ids)) == len(ids)
+        by_id: dict[str, ScoreUpdate] = {}  # an id given twice is written with its last update
+        todo: Again = {}
         first = True
 
         def send_round() -> Again:
-            nonlocal first
-            every = first and len(by_id) == len(updates)  # no id twice: every update, in order
-            pending = list(updates) if every else [by_id[i] for i in todo]
+            nonlocal first, by_id
+            if first and unique:  # every update once, in order
+                pending = list(updates)
+            else:
+                by_id = by_id or dict(zip(ids, updates, strict=True))
+                pending = list(by_id.values()) if first else [by_id[i] for i in todo]
             if first and self.bulk_threshold and len(pending) > self.bulk_threshold:
                 part, again = self._bulk(pending)
             else:

@@ -69,3 +69,24 @@ def test_row_locks_are_retried_then_reported(sf, make_sandbox) -> None:  # type:
     assert second.updated == 50 and len(second.failures) == 200
     assert all(f.retriable and f.reason.startswith("UNABLE_TO_LOCK_ROW") for f in second.failures)
     assert len(box.write_counts()) == 50
+
+
+def test_an_id_given_twice_is_written_once_with_its_last_update(sf, make_sandbox) -> None:  # type: ignore[no-untyped-def]
+    """Through a Bulk job and through Collections alike: each record once, the last values."""
+    box = make_sandbox()
+    for threshold, bulk_jobs in ((1, 1), (10_000, 0)):  # a Bulk job above it, Collections below
+        settings = sf.settings_for(box, bulk_write_threshold=threshold, write_concurrency=1)
+        sf.install(settings)
+        connector = sf.connector_for(settings)
+        try:
+            first, second = _updates(sf, connector)[:2]
+            again = ScoreUpdate(first.account_id, 17, "Tier 3", (), "later", "v3", sf.NOW)
+            box.reset_stats()
+            report = connector.write_scores([first, second, again])
+        finally:
+            connector.close()
+        assert report.attempted == 3 and report.updated == 2 and not report.failures
+        assert connector.stats.api_calls["bulk_ingest_create"] == bulk_jobs
+        assert box.write_counts() == {first.account_id: 1, second.account_id: 1}
+        held = box.org.records["Account"][first.account_id]
+        assert (held["ICP_Score__c"], held["ICP_Reasons__c"]) == (17, "later")
