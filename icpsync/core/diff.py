@@ -97,7 +97,9 @@ class Diff:
 
         ``overrides``: position -> a tier to write to the override field too.
         """
-        ids, current, outcomes = batch.ids, batch.current, scores.outcomes
+        ids: list[Any] = batch.ids
+        current: list[Any] = batch.current
+        outcomes: list[Any] = scores.outcomes
         if len(positions) != len(ids) or list(positions) != list(range(len(ids))):
             ids, current, outcomes = (
                 list(map(column.__getitem__, positions)) for column in (ids, current, outcomes)
@@ -116,7 +118,7 @@ class Diff:
         """What each outcome writes (:func:`_written`), remembered per outcome up to the
         limit (looked up by ``map`` in C; only outcomes not remembered are worked out)."""
         known = self._written
-        rows = list(map(known.get, map(id, outcomes)))
+        rows: list[Any] = list(map(known.get, map(id, outcomes)))
         for i in list(compress(count(), map(is_, rows, repeat(None)))):
             outcome = outcomes[i]
             row = known.get(id(outcome))
