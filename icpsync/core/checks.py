@@ -301,6 +301,16 @@ class FieldChecks:
         ranges alone, whose outcome depends only on the range a number falls in (``1``,
         ``1.0`` and ``True`` share one).
         """
+        if self.ranges is not None:
+            kinds = set(map(type, values))
+            gaps = type(None) in kinds
+            kinds.discard(type(None))
+            if kinds == {float} or (kinds == {int} and len(self.memos[int]) >= VALUE_CACHE_LIMIT):
+                # numbers that seldom repeat (revenues), or more than are remembered: each
+                # placed among the bounds, without a set or dictionary of their values
+                column = self.ranges.column(values, kinds.pop(), gaps, self.missing)
+                if column is not None:
+                    return column
         if self.keys is not None:
             # text alone, none of it in a list (unique domains), has a fixed outcome: a
             # value's key (stripped, lowered) is part of the values joined and lowered
@@ -333,12 +343,6 @@ class FieldChecks:
             # remembered (headcounts repeat across batches) until the memo holds its limit,
             # passed by at most one batch's numbers; then every distinct number is placed
             room = len(memo) < VALUE_CACHE_LIMIT
-            if cls is float or not room:
-                # numbers that seldom repeat (revenues), or more than are remembered: each
-                # placed among the bounds, without a dictionary of the distinct numbers
-                column = self.ranges.column(values, cls, some_missing, self.missing)
-                if column is not None:
-                    return column
             placed = self.ranges.lookup(list(distinct.difference(memo) if room else distinct), cls)
             if placed is not None:
                 if room:

@@ -18,8 +18,6 @@ from typing import Any
 
 #: Integers beyond this are not all exact as floats (the checks compare ``float(value)``).
 EXACT_INT = 2**53
-#: A missing value's stand-in while a column is placed (its outcome is then replaced).
-_NONE_AS_ZERO = {None: 0}
 
 
 class Ranges:
@@ -85,7 +83,7 @@ class Ranges:
         float) and, when ``gaps``, Nones (``missing`` for those), placed one by one without
         a dictionary of the distinct numbers; None when a number cannot be placed exactly
         (see :meth:`lookup`)."""
-        numbers = list(map(_NONE_AS_ZERO.get, values, values)) if gaps else values
+        numbers = [0 if v is None else v for v in values] if gaps else values
         if cls is float:
             if any(map(isnan, numbers)):
                 return None
