@@ -103,7 +103,12 @@ def _items(value: Any) -> dict[str, str]:
         raw = value
     else:
         raw = str(value).split(";")
-    return {_key(v): str(v).strip() for v in raw if str(v).strip()}
+    # the key of an item that is not a float is its text lowered (see _key)
+    return {
+        _key(v) if isinstance(v, float) else text.lower(): text
+        for v in raw
+        if (text := str(v).strip())
+    }
 
 
 def predicate_for(cond: Condition) -> Predicate:
