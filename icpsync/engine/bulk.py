@@ -32,8 +32,8 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from itertools import chain, repeat
-from operator import is_, itemgetter
+from itertools import chain, islice, repeat
+from operator import is_
 from typing import Any
 
 from sqlalchemy import (
@@ -54,16 +54,19 @@ __all__ = [
     "IN_CHUNK",
     "analyze",
     "ids_in",
+    "insert_columns",
     "insert_rows",
     "insert_tuples",
+    "key_order",
     "rows_by_ids",
+    "upsert_columns",
     "upsert_tuples",
 ]
 
 #: ids per ``IN (...)`` on databases without an array parameter (under every bind limit).
 IN_CHUNK = 500
 #: rows per multi-row insert statement on SQLite (fewer when its parameter limit says so).
-SQLITE_ROWS = 100
+SQLITE_ROWS = 500
 
 _Row = Sequence[Any]
 _Step = Callable[[Any], Any] | None
@@ -145,38 +148,43 @@ def _driver_cursor(conn: Connection, statement: str) -> Iterator[Any]:
         cursor.close()
 
 
-def _shared(rows: Sequence[_Row], at: int) -> bool:
-    """Whether every row holds the same object at ``at`` as the first row (stops at the
-    first that does not)."""
-    return all(map(is_, map(itemgetter(at), rows), repeat(rows[0][at])))
+def _same(column: Sequence[Any]) -> bool:
+    """Whether every value of ``column`` (not empty) is the first one's object (stops at
+    the first that is not)."""
+    return all(map(is_, column, repeat(column[0])))
 
 
 def _sqlite_insert(
     conn: Connection,
     table: Table,
     columns: Sequence[str],
-    rows: Sequence[_Row],
+    values: Sequence[Sequence[Any]],
     constants: Mapping[str, Any] | None,
     tail: str = "",
+    order: Sequence[int] | None = None,
 ) -> None:
     """``INSERT INTO table (...) VALUES (...), (...) tail`` on SQLite, :data:`SQLITE_ROWS`
-    rows a statement, in order: the constants bound once per statement (``?1``, ``?2``,
-    ...: every row names them), each row's values after them by position. A column whose
-    every row holds the same object (a first sync's history has no old score or tier) is
-    bound once per statement too: the driver binds a None, or any value not exactly an
-    int, float or str, about ten times slower than those."""
+    rows a statement, in order (``order``: the rows' positions in the order to insert
+    them): the constants bound once per statement (``?1``, ``?2``, ...: every row names
+    them), each row's values after them by position. ``values`` holds one sequence per
+    column of ``columns``. A column whose every row holds the same object (a first
+    sync's history has no old score or tier) is bound once per statement too: the driver
+    binds a None, or any value not exactly an int, float or str, about ten times slower
+    than those."""
     constants = constants or {}
     (fixed,) = _converted(_steps(conn, table, list(constants)), [tuple(constants.values())])
-    values = _converted(_steps(conn, table, columns), rows)
-    shared = [at for at in range(len(columns)) if _shared(values, at)]
-    names = (*constants, *columns)
-    pick: Callable[[_Row], Any] | None = None
-    if shared:
-        kept = [at for at in range(len(columns)) if at not in shared]
-        fixed = (*fixed, *(values[0][at] for at in shared))
-        names = (*constants, *(columns[at] for at in shared), *(columns[at] for at in kept))
-        pick = itemgetter(*kept) if len(kept) > 1 else lambda row: tuple(row[at] for at in kept)
-    width = len(names) - len(fixed)
+    steps = _steps(conn, table, columns)
+    converted = [v if f is None else list(map(f, v)) for v, f in zip(values, steps, strict=True)]
+    count = len(converted[0]) if order is None else len(order)
+    shared = [at for at, column in enumerate(converted) if _same(column)]
+    kept = [at for at in range(len(columns)) if at not in shared]
+    fixed = (*fixed, *(converted[at][0] for at in shared))
+    names = (*constants, *(columns[at] for at in shared), *(columns[at] for at in kept))
+    width = len(kept)
+    varying: list[Iterable[Any]] = [converted[at] for at in kept]
+    if order is not None:
+        varying = [map(converted[at].__getitem__, order) for at in kept]
+    flat = chain.from_iterable(zip(*varying, strict=True))
     target, quoted = _names(conn, table, names)
     marks = [f"?{i}" for i in range(1, len(fixed) + 1)] + ["?"] * width
     row = f"({', '.join(marks)})"
@@ -187,12 +195,41 @@ def _sqlite_insert(
     per = max(1, min(SQLITE_ROWS, room // max(1, width)))
     statement = ""
     with _driver_cursor(conn, head) as cursor:
-        for start in range(0, len(values), per):
-            part = values[start : start + per]
-            if len(part) != per or not statement:
-                statement = f"{head}{', '.join([row] * len(part))} {tail}"
-            given = part if pick is None else map(pick, part)
-            cursor.execute(statement, (*fixed, *chain.from_iterable(given)))
+        for start in range(0, count, per):
+            size = min(per, count - start)
+            if size != per or not statement:
+                statement = f"{head}{', '.join([row] * size)} {tail}"
+            cursor.execute(statement, (*fixed, *islice(flat, size * width)))
+
+
+#: the keys :func:`key_order` last sorted (a copy), and their order.
+_last_order: tuple[list[str], list[int]] | None = None
+
+
+def key_order(keys: Sequence[str]) -> list[int]:
+    """The positions of ``keys`` in the order of their values (a stable sort): the order
+    in which rows go into a b-tree keyed by them page after page, not at random places.
+    The last keys' order is kept (do not change the list returned): a written chunk's
+    history and written values name the same accounts, and the second asks again."""
+    global _last_order
+    given = keys if isinstance(keys, list) else list(keys)
+    last = _last_order
+    if last is not None and last[0] == given:
+        return last[1]
+    order = sorted(range(len(given)), key=given.__getitem__)
+    _last_order = (list(given), order)
+    return order
+
+
+def _transposed(rows: Sequence[_Row], width: int) -> list[Sequence[Any]]:
+    """``rows`` as one sequence per column."""
+    return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+
+
+def _rows_of(values: Sequence[Sequence[Any]], order: Sequence[int] | None) -> list[_Row]:
+    """One sequence per column as rows, in ``order`` when given."""
+    rows: list[_Row] = list(zip(*values, strict=True))
+    return rows if order is None else [rows[at] for at in order]
 
 
 def insert_tuples(
@@ -205,13 +242,29 @@ def insert_tuples(
 ) -> None:
     """Insert ``rows`` (tuples of the values of ``columns``, in that order) in one go;
     ``constants``: column -> the value every row has in it."""
-    if not rows:
+    if rows:
+        insert_columns(conn, table, columns, _transposed(rows, len(columns)), constants=constants)
+
+
+def insert_columns(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    values: Sequence[Sequence[Any]],
+    *,
+    constants: Mapping[str, Any] | None = None,
+    order: Sequence[int] | None = None,
+) -> None:
+    """:func:`insert_tuples` of rows given as one sequence of values per column of
+    ``columns`` (of equal lengths), inserted in ``order`` (the positions of the rows to
+    insert, in the order to insert them) when given, else all in theirs."""
+    if not values or not len(values[0]):
         return
     kind = _kind(conn)
     if kind == "sqlite":
-        _sqlite_insert(conn, table, columns, rows, constants)
+        _sqlite_insert(conn, table, columns, values, constants, order=order)
         return
-    columns, rows = _with_constants(columns, rows, constants)
+    columns, rows = _with_constants(columns, _rows_of(values, order), constants)
     if kind == "other":
         conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
@@ -234,7 +287,31 @@ def upsert_tuples(
     the value every row has in it); ``rows`` must not repeat a key (PostgreSQL refuses to
     change one row twice in a statement).
     """
-    if not rows:
+    if rows:
+        upsert_columns(
+            conn,
+            table,
+            columns,
+            _transposed(rows, len(columns)),
+            update=update,
+            constants=constants,
+        )
+
+
+def upsert_columns(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    values: Sequence[Sequence[Any]],
+    *,
+    update: Sequence[str] | None = None,
+    constants: Mapping[str, Any] | None = None,
+    order: Sequence[int] | None = None,
+) -> None:
+    """:func:`upsert_tuples` of rows given as one sequence of values per column of
+    ``columns`` (of equal lengths), written in ``order`` (the positions of the rows to
+    write, in the order to write them) when given, else all in theirs."""
+    if not values or not len(values[0]):
         return
     key = [c.name for c in table.primary_key.columns]
     given = (*columns, *(constants or ()))
@@ -250,9 +327,9 @@ def upsert_tuples(
         else "NOTHING"
     )
     if kind == "sqlite":
-        _sqlite_insert(conn, table, columns, rows, constants, conflict)
+        _sqlite_insert(conn, table, columns, values, constants, conflict, order)
         return
-    columns, rows = _with_constants(columns, rows, constants)
+    columns, rows = _with_constants(columns, _rows_of(values, order), constants)
     if kind == "other":
         _upsert_one_by_one(conn, table, columns, rows, key, changed)
         return
