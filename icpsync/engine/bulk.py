@@ -202,18 +202,19 @@ def _sqlite_insert(
             cursor.execute(statement, (*fixed, *islice(flat, size * width)))
 
 
-#: the keys :func:`key_order` last sorted (a copy), and their order.
+#: the keys :func:`key_order` last sorted (a copy), and their order, until asked again.
 _last_order: tuple[list[str], list[int]] | None = None
 
 
 def key_order(keys: Sequence[str]) -> list[int]:
     """The positions of ``keys`` in the order of their values (a stable sort): the order
     in which rows go into a b-tree keyed by them page after page, not at random places.
-    The last keys' order is kept (do not change the list returned): a written chunk's
-    history and written values name the same accounts, and the second asks again."""
+    A written chunk's history and written values name the same accounts: the order is
+    kept until the next call, which takes it when its keys are the same (do not change
+    the list returned)."""
     global _last_order
     given = keys if isinstance(keys, list) else list(keys)
-    last = _last_order
+    last, _last_order = _last_order, None
     if last is not None and last[0] == given:
         return last[1]
     order = sorted(range(len(given)), key=given.__getitem__)
