@@ -534,3 +534,8 @@ def test_a_chunks_written_values_and_history_are_each_in_account_order(
     assert [r[7] for r in stored] == [u.score for u in updates[::-1]]
     got = store.get([u.account_id for u in updates])
     assert got == {u.account_id: Written(u.tier, u.score) for u in updates}
+
+
+def test_columns_of_unequal_lengths_are_refused(state: StateStore) -> None:
+    with state.engine.begin() as conn, pytest.raises(ValueError, match="one value per row"):
+        bulk.insert_columns(conn, history, ("account_id", "flags"), (["a", "b"], [""]))

@@ -7,7 +7,11 @@
   executions of a one-row statement (``executemany``) or than rows sent as one JSON array
   (``json_each``): for the history and the written values, given in their keys' order,
   30-40% less CPU than either (in random key order the b-trees' page work dominates, and
-  the callers sort their rows).
+  the callers give their rows' order by key, :func:`key_order`).
+- :func:`insert_columns` / :func:`upsert_columns` take the rows as one sequence per column
+  (and optionally the positions of the rows in the order to write them): the SQLite
+  statements are bound from the columns, with no row tuple made; the ``_tuples``
+  functions transpose their rows into them.
 - Both take ``constants`` too: columns whose value is the same in every row (connection,
   org, run id), given once (on SQLite, bound once per statement, as ``?1``, ``?2``, ...).
 - :func:`upsert_tuples` inserts rows or, for keys already stored, replaces the named
@@ -18,6 +22,8 @@
 - :func:`rows_by_ids` fetches the rows (as tuples) whose column is one of a list of ids, on
   SQLite as one statement on the driver's own cursor (no SQLAlchemy row processing: a
   bool comes back as 0/1), elsewhere through :func:`ids_in`.
+- :func:`key_order` sorts keys' positions, and hands the order over once to a second
+  write of the same keys (a written chunk's written values, then its history).
 - :func:`analyze` refreshes PostgreSQL's statistics of a table after a large bulk write.
 
 Values are converted by each column's own bind conversion, as SQLAlchemy would (a bool is
@@ -164,13 +170,13 @@ def _sqlite_insert(
     order: Sequence[int] | None = None,
 ) -> None:
     """``INSERT INTO table (...) VALUES (...), (...) tail`` on SQLite, :data:`SQLITE_ROWS`
-    rows a statement, in order (``order``: the rows' positions in the order to insert
-    them): the constants bound once per statement (``?1``, ``?2``, ...: every row names
-    them), each row's values after them by position. ``values`` holds one sequence per
-    column of ``columns``. A column whose every row holds the same object (a first
-    sync's history has no old score or tier) is bound once per statement too: the driver
-    binds a None, or any value not exactly an int, float or str, about ten times slower
-    than those."""
+    rows a statement, in order (``order``: the positions of the rows to insert, in the
+    order to insert them): the constants bound once per statement (``?1``, ``?2``, ...:
+    every row names them), each row's values after them by position. ``values`` holds
+    one sequence per column of ``columns``. A column whose every row holds the same
+    object (a first sync's history has no old score or tier) is bound once per statement
+    too: the driver binds a None, or any value not exactly an int, float or str, about
+    ten times slower than those."""
     constants = constants or {}
     (fixed,) = _converted(_steps(conn, table, list(constants)), [tuple(constants.values())])
     steps = _steps(conn, table, columns)
@@ -222,6 +228,20 @@ def key_order(keys: Sequence[str]) -> list[int]:
     return order
 
 
+def _no_rows(values: Sequence[Sequence[Any]]) -> bool:
+    """Whether columns hold no row.
+
+    Raises:
+        ValueError: they are not of one length.
+    """
+    if not values:
+        return True
+    count = len(values[0])
+    if any(len(v) != count for v in values):
+        raise ValueError("every column needs one value per row")
+    return not count
+
+
 def _transposed(rows: Sequence[_Row], width: int) -> list[Sequence[Any]]:
     """``rows`` as one sequence per column."""
     return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
@@ -259,7 +279,7 @@ def insert_columns(
     """:func:`insert_tuples` of rows given as one sequence of values per column of
     ``columns`` (of equal lengths), inserted in ``order`` (the positions of the rows to
     insert, in the order to insert them) when given, else all in theirs."""
-    if not values or not len(values[0]):
+    if _no_rows(values):
         return
     kind = _kind(conn)
     if kind == "sqlite":
@@ -312,7 +332,7 @@ def upsert_columns(
     """:func:`upsert_tuples` of rows given as one sequence of values per column of
     ``columns`` (of equal lengths), written in ``order`` (the positions of the rows to
     write, in the order to write them) when given, else all in theirs."""
-    if not values or not len(values[0]):
+    if _no_rows(values):
         return
     key = [c.name for c in table.primary_key.columns]
     given = (*columns, *(constants or ()))
