@@ -14,6 +14,7 @@ from icpsync.core.diff import WRITTEN_FIELDS, Diff, update_for
 from icpsync.core.model import (
     UPDATE_FIELDS,
     Account,
+    Aggregates,
     CurrentIcp,
     IcpScore,
     Opportunity,
@@ -66,6 +67,9 @@ def test_aggregates_by_hand() -> None:
     assert a.sales_cycle_days == 30.0  # median of 30, 10, 90
     assert a.customer and not aggs["b"].customer
     assert set(aggs) == {"a", "b"}
+    made = Aggregates(3, 1, 2, 70.5, date(2026, 5, 30), 30.0)  # as the constructor makes it
+    assert a == made and hash(a) == hash(made) and repr(a) == repr(made)
+    assert aggs["b"] == Aggregates(lost_deals=1) and type(a.open_pipeline) is float
 
 
 def _score(**kw: object) -> IcpScore:

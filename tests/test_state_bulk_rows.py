@@ -503,3 +503,39 @@ def test_postgresql_statistics_are_refreshed_after_large_writes_and_a_reload(
     assert tuples("icpsync_opportunities") < 0
     cache.aggregates_for(["00100007"])  # the first lookup after the reload
     assert tuples("icpsync_opportunities") == 120
+
+
+def test_the_kept_key_order_is_that_of_the_keys_given_now() -> None:
+    keys = ["b", "a", "c", "a"]
+    assert bulk.key_order(keys) == [1, 3, 0, 2]  # stable: the two a's keep their order
+    assert bulk.key_order(list(keys)) == [1, 3, 0, 2]  # the same keys again
+    assert bulk._last_order is None  # taken: nothing kept until the next sort
+    bulk.key_order(keys)
+    keys[0] = "z"  # the caller's list changed after it was sorted: sorted afresh
+    assert bulk.key_order(keys) == [1, 3, 2, 0]
+    assert bulk.key_order(("c", "b")) == [1, 0] and bulk.key_order([]) == []
+
+
+def test_a_chunks_written_values_and_history_are_each_in_account_order(
+    state: StateStore,
+) -> None:
+    updates = _updates(400)[::-1]
+    store = WrittenValues(state.engine, "crm", "o1")
+    with state.transaction() as conn:
+        store.put_many(
+            [u.account_id for u in updates],
+            [u.tier for u in updates],
+            [u.score for u in updates],
+            conn=conn,
+        )
+        state.record_history(1, "crm", updates, org="o1", conn=conn)
+    stored = _rows(state, history)  # in id order
+    assert [r[4] for r in stored] == sorted(u.account_id for u in updates)
+    assert [r[7] for r in stored] == [u.score for u in updates[::-1]]
+    got = store.get([u.account_id for u in updates])
+    assert got == {u.account_id: Written(u.tier, u.score) for u in updates}
+
+
+def test_columns_of_unequal_lengths_are_refused(state: StateStore) -> None:
+    with state.engine.begin() as conn, pytest.raises(ValueError, match="one value per row"):
+        bulk.insert_columns(conn, history, ("account_id", "flags"), (["a", "b"], [""]))

@@ -5,10 +5,13 @@ tuples, such as rows of a stored copy), with ``add`` the batch-of-one view."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import fields
 from datetime import date
+from itertools import repeat
 from statistics import median
+from typing import Any
 
 from icpsync.core.batch import OpportunityBatch
 from icpsync.core.model import Aggregates, Opportunity
@@ -21,21 +24,18 @@ ROW_FIELDS = ("account_id", "is_closed", "is_won", "amount", "created", "closed"
 DealRow = tuple[str | None, object, object, float | None, date | None, date | None]
 
 
-@dataclass(slots=True)
-class _Tally:
-    won: int = 0
-    lost: int = 0
-    open: int = 0
-    pipeline: float = 0.0
-    last_win: date | None = None
-    cycles: list[int] = field(default_factory=list)
+#: Every Aggregates field, in the class's order, and the setter of its slot.
+_FIELDS = tuple(f.name for f in fields(Aggregates))
+_SETTERS = tuple(getattr(Aggregates, name).__set__ for name in _FIELDS)
+# A tally is a list: won, lost, open, pipeline, last win, cycles (None until one is known).
+_WON, _LOST, _OPEN, _PIPELINE, _LAST_WIN, _CYCLES = range(6)
 
 
 class AggregateBuilder:
     """Accumulates opportunities into per-account :class:`Aggregates`."""
 
     def __init__(self) -> None:
-        self._tallies: dict[str, _Tally] = {}
+        self._tallies: dict[str, list[Any]] = {}
 
     def add(self, opp: Opportunity) -> None:
         """Count one opportunity (ignored when it names no account)."""
@@ -57,30 +57,47 @@ class AggregateBuilder:
                 continue
             tally = tallies.get(account_id)
             if tally is None:
-                tally = tallies[account_id] = _Tally()
+                tally = tallies[account_id] = [0, 0, 0, 0.0, None, None]
             if not is_closed:
-                tally.open += 1
-                tally.pipeline += amount or 0.0
+                tally[_OPEN] += 1
+                tally[_PIPELINE] += amount or 0.0
             elif is_won:
-                tally.won += 1
+                tally[_WON] += 1
                 if closed is not None:
-                    if tally.last_win is None or closed > tally.last_win:
-                        tally.last_win = closed
+                    last = tally[_LAST_WIN]
+                    if last is None or closed > last:
+                        tally[_LAST_WIN] = closed
                     if created is not None and closed >= created:
-                        tally.cycles.append((closed - created).days)
+                        days = (closed - created).days
+                        if tally[_CYCLES] is None:
+                            tally[_CYCLES] = [days]
+                        else:
+                            tally[_CYCLES].append(days)
             else:
-                tally.lost += 1
+                tally[_LOST] += 1
 
     def result(self) -> dict[str, Aggregates]:
-        """Aggregates per account id."""
-        return {
-            account_id: Aggregates(
-                won_deals=t.won,
-                lost_deals=t.lost,
-                open_deals=t.open,
-                open_pipeline=round(t.pipeline, 2),
-                last_win=t.last_win,
-                sales_cycle_days=float(median(t.cycles)) if t.cycles else None,
-            )
-            for account_id, t in self._tallies.items()
-        }
+        """Aggregates per account id (made a field at a time, as the constructor would)."""
+        tallies = self._tallies
+        if not tallies:
+            return {}
+        won, lost, opened, pipeline, last_win, cycles = zip(*tallies.values(), strict=True)
+        columns = (
+            won,
+            lost,
+            opened,
+            map(round, pipeline, repeat(2)),
+            last_win,
+            map(_median, cycles),
+        )
+        made = list(map(object.__new__, repeat(Aggregates, len(tallies))))
+        for setter, column in zip(_SETTERS, columns, strict=True):
+            deque(map(setter, made, column), maxlen=0)
+        return dict(zip(tallies, made, strict=True))
+
+
+def _median(cycles: list[int] | None) -> float | None:
+    """The median sales cycle, in days (None without a cycle)."""
+    if cycles is None:
+        return None
+    return float(cycles[0]) if len(cycles) == 1 else float(median(cycles))

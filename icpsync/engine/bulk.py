@@ -7,7 +7,11 @@
   executions of a one-row statement (``executemany``) or than rows sent as one JSON array
   (``json_each``): for the history and the written values, given in their keys' order,
   30-40% less CPU than either (in random key order the b-trees' page work dominates, and
-  the callers sort their rows).
+  the callers give their rows' order by key, :func:`key_order`).
+- :func:`insert_columns` / :func:`upsert_columns` take the rows as one sequence per column
+  (and optionally the positions of the rows in the order to write them): the SQLite
+  statements are bound from the columns, with no row tuple made; the ``_tuples``
+  functions transpose their rows into them.
 - Both take ``constants`` too: columns whose value is the same in every row (connection,
   org, run id), given once (on SQLite, bound once per statement, as ``?1``, ``?2``, ...).
 - :func:`upsert_tuples` inserts rows or, for keys already stored, replaces the named
@@ -18,6 +22,8 @@
 - :func:`rows_by_ids` fetches the rows (as tuples) whose column is one of a list of ids, on
   SQLite as one statement on the driver's own cursor (no SQLAlchemy row processing: a
   bool comes back as 0/1), elsewhere through :func:`ids_in`.
+- :func:`key_order` sorts keys' positions, and hands the order over once to a second
+  write of the same keys (a written chunk's written values, then its history).
 - :func:`analyze` refreshes PostgreSQL's statistics of a table after a large bulk write.
 
 Values are converted by each column's own bind conversion, as SQLAlchemy would (a bool is
@@ -32,8 +38,8 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from itertools import chain, repeat
-from operator import is_, itemgetter
+from itertools import chain, islice, repeat
+from operator import is_
 from typing import Any
 
 from sqlalchemy import (
@@ -54,16 +60,19 @@ __all__ = [
     "IN_CHUNK",
     "analyze",
     "ids_in",
+    "insert_columns",
     "insert_rows",
     "insert_tuples",
+    "key_order",
     "rows_by_ids",
+    "upsert_columns",
     "upsert_tuples",
 ]
 
 #: ids per ``IN (...)`` on databases without an array parameter (under every bind limit).
 IN_CHUNK = 500
 #: rows per multi-row insert statement on SQLite (fewer when its parameter limit says so).
-SQLITE_ROWS = 100
+SQLITE_ROWS = 500
 
 _Row = Sequence[Any]
 _Step = Callable[[Any], Any] | None
@@ -145,38 +154,43 @@ def _driver_cursor(conn: Connection, statement: str) -> Iterator[Any]:
         cursor.close()
 
 
-def _shared(rows: Sequence[_Row], at: int) -> bool:
-    """Whether every row holds the same object at ``at`` as the first row (stops at the
-    first that does not)."""
-    return all(map(is_, map(itemgetter(at), rows), repeat(rows[0][at])))
+def _same(column: Sequence[Any]) -> bool:
+    """Whether every value of ``column`` (not empty) is the first one's object (stops at
+    the first that is not)."""
+    return all(map(is_, column, repeat(column[0])))
 
 
 def _sqlite_insert(
     conn: Connection,
     table: Table,
     columns: Sequence[str],
-    rows: Sequence[_Row],
+    values: Sequence[Sequence[Any]],
     constants: Mapping[str, Any] | None,
     tail: str = "",
+    order: Sequence[int] | None = None,
 ) -> None:
     """``INSERT INTO table (...) VALUES (...), (...) tail`` on SQLite, :data:`SQLITE_ROWS`
-    rows a statement, in order: the constants bound once per statement (``?1``, ``?2``,
-    ...: every row names them), each row's values after them by position. A column whose
-    every row holds the same object (a first sync's history has no old score or tier) is
-    bound once per statement too: the driver binds a None, or any value not exactly an
-    int, float or str, about ten times slower than those."""
+    rows a statement, in order (``order``: the positions of the rows to insert, in the
+    order to insert them): the constants bound once per statement (``?1``, ``?2``, ...:
+    every row names them), each row's values after them by position. ``values`` holds
+    one sequence per column of ``columns``. A column whose every row holds the same
+    object (a first sync's history has no old score or tier) is bound once per statement
+    too: the driver binds a None, or any value not exactly an int, float or str, about
+    ten times slower than those."""
     constants = constants or {}
     (fixed,) = _converted(_steps(conn, table, list(constants)), [tuple(constants.values())])
-    values = _converted(_steps(conn, table, columns), rows)
-    shared = [at for at in range(len(columns)) if _shared(values, at)]
-    names = (*constants, *columns)
-    pick: Callable[[_Row], Any] | None = None
-    if shared:
-        kept = [at for at in range(len(columns)) if at not in shared]
-        fixed = (*fixed, *(values[0][at] for at in shared))
-        names = (*constants, *(columns[at] for at in shared), *(columns[at] for at in kept))
-        pick = itemgetter(*kept) if len(kept) > 1 else lambda row: tuple(row[at] for at in kept)
-    width = len(names) - len(fixed)
+    steps = _steps(conn, table, columns)
+    converted = [v if f is None else list(map(f, v)) for v, f in zip(values, steps, strict=True)]
+    count = len(converted[0]) if order is None else len(order)
+    shared = [at for at, column in enumerate(converted) if _same(column)]
+    kept = [at for at in range(len(columns)) if at not in shared]
+    fixed = (*fixed, *(converted[at][0] for at in shared))
+    names = (*constants, *(columns[at] for at in shared), *(columns[at] for at in kept))
+    width = len(kept)
+    varying: list[Iterable[Any]] = [converted[at] for at in kept]
+    if order is not None:
+        varying = [map(converted[at].__getitem__, order) for at in kept]
+    flat = chain.from_iterable(zip(*varying, strict=True))
     target, quoted = _names(conn, table, names)
     marks = [f"?{i}" for i in range(1, len(fixed) + 1)] + ["?"] * width
     row = f"({', '.join(marks)})"
@@ -187,12 +201,56 @@ def _sqlite_insert(
     per = max(1, min(SQLITE_ROWS, room // max(1, width)))
     statement = ""
     with _driver_cursor(conn, head) as cursor:
-        for start in range(0, len(values), per):
-            part = values[start : start + per]
-            if len(part) != per or not statement:
-                statement = f"{head}{', '.join([row] * len(part))} {tail}"
-            given = part if pick is None else map(pick, part)
-            cursor.execute(statement, (*fixed, *chain.from_iterable(given)))
+        for start in range(0, count, per):
+            size = min(per, count - start)
+            if size != per or not statement:
+                statement = f"{head}{', '.join([row] * size)} {tail}"
+            cursor.execute(statement, (*fixed, *islice(flat, size * width)))
+
+
+#: the keys :func:`key_order` last sorted (a copy), and their order, until asked again.
+_last_order: tuple[list[str], list[int]] | None = None
+
+
+def key_order(keys: Sequence[str]) -> list[int]:
+    """The positions of ``keys`` in the order of their values (a stable sort): the order
+    in which rows go into a b-tree keyed by them page after page, not at random places.
+    A written chunk's history and written values name the same accounts: the order is
+    kept until the next call, which takes it when its keys are the same (do not change
+    the list returned)."""
+    global _last_order
+    given = keys if isinstance(keys, list) else list(keys)
+    last, _last_order = _last_order, None
+    if last is not None and last[0] == given:
+        return last[1]
+    order = sorted(range(len(given)), key=given.__getitem__)
+    _last_order = (list(given), order)
+    return order
+
+
+def _no_rows(values: Sequence[Sequence[Any]]) -> bool:
+    """Whether columns hold no row.
+
+    Raises:
+        ValueError: they are not of one length.
+    """
+    if not values:
+        return True
+    count = len(values[0])
+    if any(len(v) != count for v in values):
+        raise ValueError("every column needs one value per row")
+    return not count
+
+
+def _transposed(rows: Sequence[_Row], width: int) -> list[Sequence[Any]]:
+    """``rows`` as one sequence per column."""
+    return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+
+
+def _rows_of(values: Sequence[Sequence[Any]], order: Sequence[int] | None) -> list[_Row]:
+    """One sequence per column as rows, in ``order`` when given."""
+    rows: list[_Row] = list(zip(*values, strict=True))
+    return rows if order is None else [rows[at] for at in order]
 
 
 def insert_tuples(
@@ -205,13 +263,29 @@ def insert_tuples(
 ) -> None:
     """Insert ``rows`` (tuples of the values of ``columns``, in that order) in one go;
     ``constants``: column -> the value every row has in it."""
-    if not rows:
+    if rows:
+        insert_columns(conn, table, columns, _transposed(rows, len(columns)), constants=constants)
+
+
+def insert_columns(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    values: Sequence[Sequence[Any]],
+    *,
+    constants: Mapping[str, Any] | None = None,
+    order: Sequence[int] | None = None,
+) -> None:
+    """:func:`insert_tuples` of rows given as one sequence of values per column of
+    ``columns`` (of equal lengths), inserted in ``order`` (the positions of the rows to
+    insert, in the order to insert them) when given, else all in theirs."""
+    if _no_rows(values):
         return
     kind = _kind(conn)
     if kind == "sqlite":
-        _sqlite_insert(conn, table, columns, rows, constants)
+        _sqlite_insert(conn, table, columns, values, constants, order=order)
         return
-    columns, rows = _with_constants(columns, rows, constants)
+    columns, rows = _with_constants(columns, _rows_of(values, order), constants)
     if kind == "other":
         conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
@@ -234,7 +308,31 @@ def upsert_tuples(
     the value every row has in it); ``rows`` must not repeat a key (PostgreSQL refuses to
     change one row twice in a statement).
     """
-    if not rows:
+    if rows:
+        upsert_columns(
+            conn,
+            table,
+            columns,
+            _transposed(rows, len(columns)),
+            update=update,
+            constants=constants,
+        )
+
+
+def upsert_columns(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    values: Sequence[Sequence[Any]],
+    *,
+    update: Sequence[str] | None = None,
+    constants: Mapping[str, Any] | None = None,
+    order: Sequence[int] | None = None,
+) -> None:
+    """:func:`upsert_tuples` of rows given as one sequence of values per column of
+    ``columns`` (of equal lengths), written in ``order`` (the positions of the rows to
+    write, in the order to write them) when given, else all in theirs."""
+    if _no_rows(values):
         return
     key = [c.name for c in table.primary_key.columns]
     given = (*columns, *(constants or ()))
@@ -250,9 +348,9 @@ def upsert_tuples(
         else "NOTHING"
     )
     if kind == "sqlite":
-        _sqlite_insert(conn, table, columns, rows, constants, conflict)
+        _sqlite_insert(conn, table, columns, values, constants, conflict, order)
         return
-    columns, rows = _with_constants(columns, rows, constants)
+    columns, rows = _with_constants(columns, _rows_of(values, order), constants)
     if kind == "other":
         _upsert_one_by_one(conn, table, columns, rows, key, changed)
         return

@@ -55,7 +55,7 @@ COLUMNS = (
     "last_modified",
 )
 #: the columns an account's aggregates are computed from, as they are looked up.
-_LOOKED_UP = ("id", "account_id", "is_closed", "is_won", "amount", "created", "closed")
+_LOOKED_UP = ("account_id", "is_closed", "is_won", "amount", "created", "closed")
 #: the columns compared to tell a changed deal (all but the key and when it was modified).
 _COMPARED = slice(3, 9)
 #: distinct deal holders up to which they are kept as a set (NumPy is imported beyond it).
@@ -292,7 +292,7 @@ class OpportunityCache:
             )
         builder.add_rows(
             (account_id, is_closed, is_won, amount, _date(created), _date(closed))
-            for _, account_id, is_closed, is_won, amount, created, closed in rows
+            for account_id, is_closed, is_won, amount, created, closed in rows
         )
         return builder.result()
 

@@ -32,7 +32,8 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from operator import itemgetter
+from itertools import repeat
+from operator import attrgetter, is_
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from icpsync.core.errors import RunLocked
 from icpsync.core.model import ScoreUpdate
-from icpsync.engine.bulk import insert_rows, insert_tuples
+from icpsync.engine.bulk import insert_columns, insert_rows, insert_tuples, key_order
 from icpsync.engine.run_report import RunReport
 from icpsync.engine.schema import (
     MIGRATIONS,
@@ -89,6 +90,15 @@ __all__ = [
     "written",
 ]
 
+
+_ACCOUNT_ID = attrgetter("account_id")
+_SCORED_AT = attrgetter("scored_at")
+_OLD_SCORE = attrgetter("previous.score")
+_SCORE = attrgetter("score")
+_OLD_TIER = attrgetter("previous.tier")
+_TIER = attrgetter("tier")
+_FLAGS = attrgetter("flags")
+_PROFILE_VERSION = attrgetter("profile_version")
 
 #: the SQLite page cache of each connection, in KiB.
 SQLITE_CACHE_KIB = 8192
@@ -178,9 +188,24 @@ def _owned(table: Table, connection: str, org: str) -> tuple[Any, Any]:
 
 
 def _one_value(values: Sequence[Any]) -> bool:
-    """Whether every item of ``values`` (not empty) is the first one."""
-    first = values[0]
-    return all(v is first for v in values) or all(v == first for v in values)
+    """Whether every item of ``values`` (not empty) equals the first one."""
+    return values.count(values[0]) == len(values)
+
+
+def _stamps(times: list[datetime]) -> list[str]:
+    """The ISO form of each time; a run's updates share one scored-at time (one object):
+    formatted once."""
+    first = times[0]
+    if all(map(is_, times, repeat(first))):
+        return [first.isoformat()] * len(times)
+    stamps: list[str] = []
+    last: datetime | None = None
+    stamp = ""
+    for t in times:
+        if t is not last:
+            last, stamp = t, t.isoformat()
+        stamps.append(stamp)
+    return stamps
 
 
 class StateStore:
@@ -397,25 +422,18 @@ class StateStore:
         transaction when given, else in one of its own)."""
         if not written:
             return
-        at: list[str] = []
-        last: datetime | None = None
-        stamp = ""
-        for u in written:  # a run's updates share one scored-at time: format it once
-            if u.scored_at is not last:
-                last, stamp = u.scored_at, u.scored_at.isoformat()
-            at.append(stamp)
         self.record_history_columns(
             run_id,
             connection,
             org=org,
-            account_ids=[u.account_id for u in written],
-            at=at,
-            old_scores=[u.previous.score for u in written],
-            new_scores=[u.score for u in written],
-            old_tiers=[u.previous.tier for u in written],
-            new_tiers=[u.tier for u in written],
-            flags=[";".join(u.flags) for u in written],
-            profile_versions=[u.profile_version for u in written],
+            account_ids=list(map(_ACCOUNT_ID, written)),
+            at=_stamps(list(map(_SCORED_AT, written))),
+            old_scores=list(map(_OLD_SCORE, written)),
+            new_scores=list(map(_SCORE, written)),
+            old_tiers=list(map(_OLD_TIER, written)),
+            new_tiers=list(map(_TIER, written)),
+            flags=list(map(";".join, map(_FLAGS, written))),
+            profile_versions=list(map(_PROFILE_VERSION, written)),
             conn=conn,
         )
 
@@ -445,31 +463,25 @@ class StateStore:
         columns = (at, old_scores, new_scores, old_tiers, new_tiers, flags, profile_versions)
         if any(len(c) != n for c in columns):
             raise ValueError("record_history_columns: every column needs one value per account")
-        cut = [f if len(f) <= 255 else f[:255] for f in flags]
+        if max(map(len, flags)) > 255:
+            flags = [f if len(f) <= 255 else f[:255] for f in flags]
         constants: dict[str, Any] = {"run_id": run_id, "connection": connection, "org": org}
-        varying: dict[str, Sequence[Any]] = {
-            "account_id": account_ids,
-            "old_score": old_scores,
-            "new_score": new_scores,
-            "old_tier": old_tiers,
-            "new_tier": new_tiers,
-            "flags": cut,
-        }
-        for name, values in (("at", at), ("profile_version", profile_versions)):
-            if _one_value(values):  # a run's updates share them: given once
-                constants[name] = values[0]
+        names = ["account_id", "old_score", "new_score", "old_tier", "new_tier", "flags"]
+        values = [account_ids, old_scores, new_scores, old_tiers, new_tiers, flags]
+        for name, given in (("at", at), ("profile_version", profile_versions)):
+            if _one_value(given):  # a run's updates share them: given once
+                constants[name] = given[0]
             else:
-                varying[name] = values
-        names = tuple(varying)
-        rows = list(zip(*varying.values(), strict=True))
+                names.append(name)
+                values.append(given)
         # In the accounts' order (a stable sort: an account's rows keep theirs), the rows go
         # into the account index page after page, not at random places.
-        rows.sort(key=itemgetter(0))
+        order = key_order(account_ids)
         if conn is not None:
-            insert_tuples(conn, history, names, rows, constants=constants)
+            insert_columns(conn, history, names, values, constants=constants, order=order)
             return
         with self.engine.begin() as own:
-            insert_tuples(own, history, names, rows, constants=constants)
+            insert_columns(own, history, names, values, constants=constants, order=order)
 
     def finish_run(
         self,

@@ -15,14 +15,13 @@ org's rows at a time, so nothing else adds any meanwhile.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from operator import itemgetter
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from icpsync.core.human_edits import Written
 from icpsync.core.seen_ids import SeenIds
-from icpsync.engine.bulk import analyze, rows_by_ids, upsert_tuples
+from icpsync.engine.bulk import analyze, key_order, rows_by_ids, upsert_columns
 from icpsync.engine.schema import written as table
 
 #: rows written at once after which PostgreSQL's statistics of the table are refreshed.
@@ -118,30 +117,32 @@ class WrittenValues:
         columns: list[Sequence[object]] = [account_ids, tiers, scores]
         if len(names) > 3:
             columns += [[None] * n if c is None else c for c in (rep_tiers, rep_was)]
-        rows = list(zip(*columns, strict=True))
-        if len(set(account_ids)) != n:  # one row per key in an upsert: the last one wins
-            rows = list({row[0]: row for row in rows}.values())
         # In the key's order, the rows go into the table's b-trees page after page, not at
         # random places (about half the database's work for a write of random ids).
-        rows.sort(key=itemgetter(0))
+        if len(set(account_ids)) == n:
+            order = key_order(account_ids)
+        else:  # one row per key in an upsert: the last one wins
+            last = dict(zip(account_ids, range(n), strict=True))
+            order = sorted(last.values(), key=account_ids.__getitem__)
         if conn is None:
             with self.engine.begin() as own:
-                self._upsert(own, names, rows, account_ids)
+                self._upsert(own, names, columns, order, account_ids)
         else:
-            self._upsert(conn, names, rows, account_ids)
+            self._upsert(conn, names, columns, order, account_ids)
 
     def _upsert(
         self,
         conn: Connection,
         names: Sequence[str],
-        rows: list[tuple[object, ...]],
+        columns: Sequence[Sequence[object]],
+        order: list[int],
         ids: Sequence[str],
     ) -> None:
         constants: dict[str, str | None] = {"connection": self.connection, "org": self.org}
         if len(names) < len(COLUMNS) - 2:  # no kept rep tiers: none stored
             constants |= {"rep_tier": None, "rep_was": None}
-        upsert_tuples(conn, table, names, rows, constants=constants)
-        if len(rows) >= ANALYZE_AFTER:  # the run's next lookups need the new statistics
+        upsert_columns(conn, table, names, columns, constants=constants, order=order)
+        if len(order) >= ANALYZE_AFTER:  # the run's next lookups need the new statistics
             analyze(conn, table)
         if self._put_since_empty is not None:
             self._put_since_empty.update(ids)
