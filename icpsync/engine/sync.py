@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import compress
 from typing import TYPE_CHECKING, Protocol
 
 from icpsync.core.aggregates import AggregateBuilder
@@ -285,10 +286,11 @@ def _run(run: _Run) -> None:
 def _count_recent_wins(
     by_tier: Counter[str], recent_wins: Counter[str], ids: list[str], tiers: list[str]
 ) -> None:
-    """Add the recent wins of a batch's accounts to the tiers they are scored in."""
-    for account_id, tier in zip(ids, tiers, strict=True):
-        if account_id in recent_wins:
-            by_tier[tier] += recent_wins[account_id]
+    """Add the recent wins of a batch's accounts to the tiers they are scored in (the
+    accounts with wins picked out in C: few of a batch's have any)."""
+    with_wins = map(recent_wins.__contains__, ids)
+    for account_id, tier in compress(zip(ids, tiers, strict=True), with_wins):
+        by_tier[tier] += recent_wins[account_id]
 
 
 def _unavailable_fields(connector: Connector) -> dict[str, str]:
