@@ -63,6 +63,11 @@ def main() -> None:
     _wrap(OpportunityCache, "put_batch", "deal copy's writes (put_batch, with flushes)")
     _wrap(OpportunityCache, "flush", "  deal copy's flushes (flush, the last one too)")
     _wrap(HumanEditCheck, "begin_batch", "written values' lookups (begin_batch)")
+    run_and_report()
+
+
+def run_and_report() -> None:
+    """``sync_cpu``'s runs, then each wrapped function's thread CPU and calls."""
     try:
         sync_cpu.main()
     finally:

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import sys
 
-import sync_cpu
-from engine_parts_cpu import CALLS, CPU, LABELS, _wrap
+from engine_parts_cpu import _wrap, run_and_report
 
 from icpsync.connectors.salesforce.writer import Writer
 from icpsync.core.diff import Diff
@@ -32,11 +31,7 @@ def main() -> None:
     _wrap(RunReport, "count_changes", "counts (RunReport.count_changes)")
     _wrap(Writer, "write", "writer thread (Writer.write)")
     _wrap(Writer, "_bulk_csv", "  ingest CSV (Writer._bulk_csv)")
-    try:
-        sync_cpu.main()
-    finally:
-        for label in LABELS:
-            print(f"{CPU[label]:7.3f} s {CALLS[label]:5d} calls  {label}", flush=True)
+    run_and_report()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ pieces with ``bisect`` run by ``map`` in C instead of testing every distinct num
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import compress, count, pairwise, repeat
 from math import isfinite, isnan
 from operator import add, is_
@@ -67,14 +67,8 @@ class Ranges:
         or None when some cannot be placed exactly (NaN, integers beyond 2**53)."""
         if not numbers:
             return {}
-        if cls is float:
-            if any(map(isnan, numbers)):
-                return None
-        elif cls is not int or max(numbers) > EXACT_INT or min(numbers) < -EXACT_INT:
-            return None
-        bounds = repeat(self.bounds)
-        pieces = map(add, map(bisect_left, bounds, numbers), map(bisect_right, bounds, numbers))
-        return dict(zip(numbers, map(self.outcomes.__getitem__, pieces), strict=True))
+        placed = self._placed(numbers, cls)
+        return None if placed is None else dict(zip(numbers, placed, strict=True))
 
     def column(
         self, values: list[Any], cls: type, gaps: bool, missing: tuple[Any, ...]
@@ -84,6 +78,18 @@ class Ranges:
         a dictionary of the distinct numbers; None when a number cannot be placed exactly
         (see :meth:`lookup`)."""
         numbers = [0 if v is None else v for v in values] if gaps else values
+        each = self._placed(numbers, cls)
+        if each is None:
+            return None
+        placed = list(each)
+        if gaps:
+            for position in list(compress(count(), map(is_, values, repeat(None)))):
+                placed[position] = missing
+        return placed
+
+    def _placed(self, numbers: list[Any], cls: type) -> Iterator[tuple[Any, ...]] | None:
+        """Each number's outcomes in turn (by bisection on the bounds), or None when some
+        number of class ``cls`` cannot be placed exactly (NaN, integers beyond 2**53)."""
         if cls is float:
             if any(map(isnan, numbers)):
                 return None
@@ -91,8 +97,4 @@ class Ranges:
             return None
         bounds = repeat(self.bounds)
         pieces = map(add, map(bisect_left, bounds, numbers), map(bisect_right, bounds, numbers))
-        placed = list(map(self.outcomes.__getitem__, pieces))
-        if gaps:
-            for position in list(compress(count(), map(is_, values, repeat(None)))):
-                placed[position] = missing
-        return placed
+        return map(self.outcomes.__getitem__, pieces)
