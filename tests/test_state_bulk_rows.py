@@ -505,30 +505,48 @@ def test_postgresql_statistics_are_refreshed_after_large_writes_and_a_reload(
     assert tuples("icpsync_opportunities") == 120
 
 
-def test_the_kept_key_order_is_that_of_the_keys_given_now() -> None:
+def test_the_key_order_is_a_stable_sort_of_the_positions() -> None:
     keys = ["b", "a", "c", "a"]
     assert bulk.key_order(keys) == [1, 3, 0, 2]  # stable: the two a's keep their order
-    assert bulk.key_order(list(keys)) == [1, 3, 0, 2]  # the same keys again
-    assert bulk._last_order is None  # taken: nothing kept until the next sort
-    bulk.key_order(keys)
-    keys[0] = "z"  # the caller's list changed after it was sorted: sorted afresh
+    keys[0] = "z"
     assert bulk.key_order(keys) == [1, 3, 2, 0]
     assert bulk.key_order(("c", "b")) == [1, 0] and bulk.key_order([]) == []
 
 
+def test_an_order_that_does_not_name_every_account_is_refused(state: StateStore) -> None:
+    with pytest.raises(ValueError, match="order"):
+        state.record_history_columns(
+            1,
+            "salesforce",
+            org="00D",
+            account_ids=["b", "a"],
+            at=["2026-12-01T00:00:00+00:00"] * 2,
+            old_scores=[None, None],
+            new_scores=[10, 20],
+            old_tiers=[None, None],
+            new_tiers=["Tier 1", "Tier 2"],
+            flags=["", ""],
+            profile_versions=["p", "p"],
+            order=[1],
+        )
+
+
+@pytest.mark.parametrize("sorted_once", [False, True], ids=["each-sorts", "order-given"])
 def test_a_chunks_written_values_and_history_are_each_in_account_order(
-    state: StateStore,
+    state: StateStore, sorted_once: bool
 ) -> None:
     updates = _updates(400)[::-1]
     store = WrittenValues(state.engine, "crm", "o1")
+    order = bulk.key_order([u.account_id for u in updates]) if sorted_once else None
     with state.transaction() as conn:
         store.put_many(
             [u.account_id for u in updates],
             [u.tier for u in updates],
             [u.score for u in updates],
             conn=conn,
+            order=order,
         )
-        state.record_history(1, "crm", updates, org="o1", conn=conn)
+        state.record_history(1, "crm", updates, org="o1", conn=conn, order=order)
     stored = _rows(state, history)  # in id order
     assert [r[4] for r in stored] == sorted(u.account_id for u in updates)
     assert [r[7] for r in stored] == [u.score for u in updates[::-1]]

@@ -22,8 +22,8 @@
 - :func:`rows_by_ids` fetches the rows (as tuples) whose column is one of a list of ids, on
   SQLite as one statement on the driver's own cursor (no SQLAlchemy row processing: a
   bool comes back as 0/1), elsewhere through :func:`ids_in`.
-- :func:`key_order` sorts keys' positions, and hands the order over once to a second
-  write of the same keys (a written chunk's written values, then its history).
+- :func:`key_order` sorts keys' positions (a written chunk's written values and history
+  are given one order, sorted once).
 - :func:`analyze` refreshes PostgreSQL's statistics of a table after a large bulk write.
 
 Values are converted by each column's own bind conversion, as SQLAlchemy would (a bool is
@@ -208,24 +208,12 @@ def _sqlite_insert(
             cursor.execute(statement, (*fixed, *islice(flat, size * width)))
 
 
-#: the keys :func:`key_order` last sorted (a copy), and their order, until asked again.
-_last_order: tuple[list[str], list[int]] | None = None
-
-
 def key_order(keys: Sequence[str]) -> list[int]:
     """The positions of ``keys`` in the order of their values (a stable sort): the order
     in which rows go into a b-tree keyed by them page after page, not at random places.
-    A written chunk's history and written values name the same accounts: the order is
-    kept until the next call, which takes it when its keys are the same (do not change
-    the list returned)."""
-    global _last_order
-    given = keys if isinstance(keys, list) else list(keys)
-    last, _last_order = _last_order, None
-    if last is not None and last[0] == given:
-        return last[1]
-    order = sorted(range(len(given)), key=given.__getitem__)
-    _last_order = (list(given), order)
-    return order
+    A written chunk's history and written values name the same accounts: the sync sorts
+    once and hands the order to both."""
+    return sorted(range(len(keys)), key=keys.__getitem__)
 
 
 def _no_rows(values: Sequence[Sequence[Any]]) -> bool:

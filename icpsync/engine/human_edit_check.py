@@ -136,10 +136,17 @@ class HumanEditCheck:
             self._remember_unchanged(plan, scores, decision.positions)
         return decision
 
-    def written(self, updates: Sequence[ScoreUpdate], *, conn: Connection | None = None) -> None:
+    def written(
+        self,
+        updates: Sequence[ScoreUpdate],
+        *,
+        conn: Connection | None = None,
+        order: Sequence[int] | None = None,
+    ) -> None:
         """After a write applied ``updates``: they hold our values now (stored as columns,
-        in ``conn``'s transaction when given). An update carrying a kept edit's mark is
-        stored as marked (see :meth:`_mark`)."""
+        in ``conn``'s transaction when given; ``order``: the updates' positions in the order
+        of their account ids, when the caller has it). An update carrying a kept edit's mark
+        is stored as marked (see :meth:`_mark`)."""
         if not self.record or self.store is None or not updates:
             return
         ids = list(map(_ACCOUNT_ID, updates))
@@ -160,7 +167,7 @@ class HumanEditCheck:
                     tiers[position], scores[position] = mark.tier, mark.score
                     rep_tiers.append(mark.rep_tier)
                     rep_was.append(mark.rep_was)
-        self.store.put_many(ids, tiers, scores, rep_tiers, rep_was, conn=conn)
+        self.store.put_many(ids, tiers, scores, rep_tiers, rep_was, conn=conn, order=order)
 
     def _apply_policy(self, plan: EditPlan, scores: ScoreBatch, decision: EditDecision) -> None:
         ids, outcomes = plan.batch.ids, scores.outcomes

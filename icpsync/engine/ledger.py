@@ -113,12 +113,19 @@ class RunLedger:
             return nullcontext()
         return self.state.transaction()
 
-    def written(self, updates: list[ScoreUpdate], *, conn: Connection | None = None) -> None:
+    def written(
+        self,
+        updates: list[ScoreUpdate],
+        *,
+        conn: Connection | None = None,
+        order: Sequence[int] | None = None,
+    ) -> None:
         """A chunk was applied: keep its history; its records leave quarantine (in
-        ``conn``'s transaction when given)."""
+        ``conn``'s transaction when given; ``order``: the updates' positions in the order of
+        their account ids, when the caller has it)."""
         if self.state is not None and self.run_id is not None:
             self.state.record_history(
-                self.run_id, self.report.crm, updates, org=self.org, conn=conn
+                self.run_id, self.report.crm, updates, org=self.org, conn=conn, order=order
             )
         self.quarantine.written(updates, conn=conn)
 

@@ -417,9 +417,12 @@ class StateStore:
         *,
         org: str,
         conn: Connection | None = None,
+        order: Sequence[int] | None = None,
     ) -> None:
         """Keep the old and new values of every account a write just changed (in ``conn``'s
-        transaction when given, else in one of its own)."""
+        transaction when given, else in one of its own; ``order``: the updates' positions in
+        the order of their account ids, :func:`~icpsync.engine.bulk.key_order`, when the
+        caller has it)."""
         if not written:
             return
         self.record_history_columns(
@@ -435,6 +438,7 @@ class StateStore:
             flags=list(map(";".join, map(_FLAGS, written))),
             profile_versions=list(map(_PROFILE_VERSION, written)),
             conn=conn,
+            order=order,
         )
 
     def record_history_columns(
@@ -452,11 +456,13 @@ class StateStore:
         flags: Sequence[str],
         profile_versions: Sequence[str],
         conn: Connection | None = None,
+        order: Sequence[int] | None = None,
     ) -> None:
         """:meth:`record_history` for a batch given as columns, one value per account:
         ``at`` the ISO time each was scored, ``flags`` each one's flags joined by ``;``
         (cut to 255 characters here). One bulk insert, in ``conn``'s transaction when
-        given; the batch's rows are numbered in the order of their account ids."""
+        given; the batch's rows are numbered in the order of their account ids (``order``,
+        sorted here when not given)."""
         if not account_ids:
             return
         n = len(account_ids)
@@ -476,7 +482,10 @@ class StateStore:
                 values.append(given)
         # In the accounts' order (a stable sort: an account's rows keep theirs), the rows go
         # into the account index page after page, not at random places.
-        order = key_order(account_ids)
+        if order is None:
+            order = key_order(account_ids)
+        elif len(order) != n:
+            raise ValueError("record_history_columns: the order must name every account")
         if conn is not None:
             insert_columns(conn, history, names, values, constants=constants, order=order)
             return

@@ -33,6 +33,7 @@ from icpsync.core.scoring import Scorer
 from icpsync.core.unavailable import unavailable_notes
 from icpsync.engine.account_batches import account_batches, account_batches_by_id, resized
 from icpsync.engine.batch_writer import BatchWriter
+from icpsync.engine.bulk import key_order
 from icpsync.engine.collector import fewer_collections
 from icpsync.engine.drift import profile_drift_share, score_drift
 from icpsync.engine.human_edit_check import HumanEditCheck
@@ -231,10 +232,12 @@ def _run(run: _Run) -> None:
     overlap = settings.sync.overlap_writes and getattr(connector, "thread_safe_writes", False)
 
     def on_written(updates: list[ScoreUpdate]) -> None:
-        # A written chunk's values, history and quarantine releases: one transaction.
+        # A written chunk's values, history and quarantine releases: one transaction; the
+        # values and the history go in in the accounts' order, sorted once for both.
+        order = key_order([u.account_id for u in updates])
         with ledger.transaction() as conn:
-            edits.written(updates, conn=conn)
-            ledger.written(updates, conn=conn)
+            edits.written(updates, conn=conn, order=order)
+            ledger.written(updates, conn=conn, order=order)
 
     writer = BatchWriter(
         connector, report, chunk, on_written, overlap=overlap, on_refused=ledger.refused

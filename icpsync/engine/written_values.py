@@ -104,10 +104,13 @@ class WrittenValues:
         rep_was: Sequence[str | None] | None = None,
         *,
         conn: Connection | None = None,
+        order: Sequence[int] | None = None,
     ) -> None:
         """:meth:`put` for a batch given as columns, one value per account (no kept rep
         tiers when ``rep_tiers``/``rep_was`` are None). An account named twice keeps its
-        last values. One upsert, in ``conn``'s transaction when given (else its own)."""
+        last values. One upsert, in ``conn``'s transaction when given (else its own);
+        ``order``: the accounts' positions in the order of their ids
+        (:func:`~icpsync.engine.bulk.key_order`), when the caller has it."""
         n = len(account_ids)
         if not n:
             return
@@ -120,7 +123,10 @@ class WrittenValues:
         # In the key's order, the rows go into the table's b-trees page after page, not at
         # random places (about half the database's work for a write of random ids).
         if len(set(account_ids)) == n:
-            order = key_order(account_ids)
+            if order is None:
+                order = key_order(account_ids)
+            elif len(order) != n:
+                raise ValueError("WrittenValues.put_many: the order must name every account")
         else:  # one row per key in an upsert: the last one wins
             last = dict(zip(account_ids, range(n), strict=True))
             order = sorted(last.values(), key=account_ids.__getitem__)
@@ -135,7 +141,7 @@ class WrittenValues:
         conn: Connection,
         names: Sequence[str],
         columns: Sequence[Sequence[object]],
-        order: list[int],
+        order: Sequence[int],
         ids: Sequence[str],
     ) -> None:
         constants: dict[str, str | None] = {"connection": self.connection, "org": self.org}
