@@ -41,8 +41,6 @@ def test_lines_and_counts_match_csv_writer(
     monkeypatch.setattr(scored_rows, "MEMO_LIMIT", memo_limit)
     rows = ScoredRows()
     text = rows.header()
-    tiers: Counter[str] = Counter()
-    histogram = [0] * 10
     all_ids: list[str] = []
     all_outcomes: list[tuple[object, ...]] = []
     batches = [
@@ -52,10 +50,11 @@ def test_lines_and_counts_match_csv_writer(
     ]
     for ids, outcomes in batches:
         keys = rows.remember(ScoreBatch(ids, list(outcomes)))
-        rows.tally(keys, tiers, histogram)
+        rows.tally(keys)
         text += rows.lines(ids, keys)
         all_ids += ids
         all_outcomes += outcomes
+    tiers, histogram = rows.counts()
     assert text == written_by_csv_writer(all_ids, all_outcomes)
     assert tiers == Counter(o[1] for o in all_outcomes)
     assert list(tiers) == list(dict.fromkeys(o[1] for o in all_outcomes))  # first-seen order
