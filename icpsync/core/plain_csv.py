@@ -20,24 +20,28 @@ def plain_columns(
     ``split`` cuts the whole body and the rows' widths are checked at once: the breaks
     must fall every width + 1 cells. In a quoted body a cell may hold line breaks, so no
     cell may be a line feed alone (it would pass for a row break), and the quotes must be
-    the cells' own (two a cell).
+    the cells' own (two a cell); the body's outer quotes are taken off the first and last
+    cells, not off a copy of the body (a Bulk page can be tens of megabytes).
     """
-    if '"' not in body:
+    quoted = '"' in body
+    if not quoted:
         cut, row = delimiter, line_end
     elif body[0] == '"' and body[-1] == '"':
         cut, row = f'"{delimiter}"', f'"{line_end}"'
-        body = body[1:-1]
     else:
         return None
     rows = body.count(row) + 1
-    if cut != delimiter and body.count('"') != 2 * width * rows - 2:  # a quote inside a cell
+    if quoted and body.count('"') != 2 * width * rows:  # a quote inside a cell
         return None
     cells = body.replace(row, f"{cut}\n{cut}").split(cut)
     del body
     if (
         len(cells) != (width + 1) * rows - 1
         or cells[width :: width + 1].count("\n") != rows - 1  # a blank or ragged row
-        or (cut != delimiter and cells.count("\n") != rows - 1)  # a quoted line break alone
+        or (quoted and cells.count("\n") != rows - 1)  # a quoted line break alone
     ):
         return None
+    if quoted:  # the first cell's opening quote and the last one's closing quote
+        cells[0] = cells[0][1:]
+        cells[-1] = cells[-1][:-1]
     return [cells[i :: width + 1] for i in range(width)]
