@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import icpsync.connectors.file.rows as rows_module
 import icpsync.engine.scored_rows as scored_rows
 from icpsync.connectors.file.rows import read_csv_columns, read_numbered_rows
 from icpsync.core.batch import ScoreBatch
@@ -40,8 +41,6 @@ def test_lines_and_counts_match_csv_writer(
     monkeypatch.setattr(scored_rows, "MEMO_LIMIT", memo_limit)
     rows = ScoredRows()
     text = rows.header()
-    tiers: Counter[str] = Counter()
-    histogram = [0] * 10
     all_ids: list[str] = []
     all_outcomes: list[tuple[object, ...]] = []
     batches = [
@@ -51,10 +50,11 @@ def test_lines_and_counts_match_csv_writer(
     ]
     for ids, outcomes in batches:
         keys = rows.remember(ScoreBatch(ids, list(outcomes)))
-        rows.tally(keys, tiers, histogram)
+        rows.tally(keys)
         text += rows.lines(ids, keys)
         all_ids += ids
         all_outcomes += outcomes
+    tiers, histogram = rows.counts()
     assert text == written_by_csv_writer(all_ids, all_outcomes)
     assert tiers == Counter(o[1] for o in all_outcomes)
     assert list(tiers) == list(dict.fromkeys(o[1] for o in all_outcomes))  # first-seen order
@@ -128,3 +128,69 @@ def test_column_batches_hold_the_row_readers_rows(
     assert got == expected
     assert sorted(by_columns) == sorted(by_rows)
     assert ("malformed_csv", 60) in by_rows and ("empty_row", 4) in by_rows
+
+
+def _plain(rows: list[str], end: str = "\r\n") -> str:
+    return "".join(f"{row}{end}" for row in rows)
+
+
+_HEAD = ["id;name;size"]
+_BODY = [f"A{i};n{i};{i}" for i in range(2, 14)]
+_QUOTED = ['"id";"name";"size"', *(f'"A{i}";"n;{i}";"{i}"' for i in range(2, 14))]
+#: whole files (after a header of three columns, ``;``-separated), each read in batches of
+#: 4 lines: plain shapes cut by ``split``, and what must go to ``csv.reader`` from its batch
+FILES = {
+    "crlf": _plain(_HEAD + _BODY),
+    "lf": _plain(_HEAD + _BODY, "\n"),
+    "no end after the last row": _plain(_HEAD + _BODY).removesuffix("\r\n"),
+    "quoted cell by cell": _plain(_QUOTED),
+    "empty rows and first cells": _plain(_HEAD + _BODY[:5] + [";;", ";n;1", "A9;;"] + _BODY[5:]),
+    "blank line": _plain(_HEAD + _BODY[:6] + [""] + _BODY[6:]),
+    "blank line at the end": _plain(_HEAD + _BODY) + "\r\n",
+    "short and long rows": _plain(_HEAD + _BODY[:5] + ["A9;n", "A10;n;1;x"] + _BODY[5:]),
+    "a quote inside a cell": _plain(_HEAD + _BODY[:9] + ['A99;say "hi";1'] + _BODY[9:]),
+    "a quoted line break": _plain([*_QUOTED[:7], '"A9";"two\r\nlines";"1"', *_QUOTED[7:]]),
+    "unquoted beside quoted": _plain(_HEAD + _BODY[:5] + ['A9;"n;9";9'] + _BODY[5:]),
+    "lf among crlf": _plain(_HEAD + _BODY[:6]) + _plain(_BODY[6:7], "\n") + _plain(_BODY[7:]),
+    "cr alone": _plain(_HEAD + _BODY[:6]) + _plain(_BODY[6:7], "\r") + _plain(_BODY[7:]),
+    "cr alone at the end": _plain(_HEAD + _BODY).removesuffix("\n"),
+    "cr inside a cell": _plain(_HEAD + _BODY[:6] + ["A9;a\rb;1"] + _BODY[6:]),
+}
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_column_batches_of_plain_and_other_text_hold_the_row_readers_rows(
+    tmp_path: Path, name: str
+) -> None:
+    """Batches cut by ``split`` hold the row reader's rows, numbers and reports, and a
+    batch of any other shape is read by ``csv.reader`` (with the rest of the file)."""
+    path = tmp_path / "accounts.csv"
+    path.write_bytes(FILES[name].encode())
+    by_columns: list[tuple[str, int]] = []
+    got: list[tuple[int, str | None, str | None, str | None]] = []
+    for header, columns, numbers in read_csv_columns(
+        path, lambda reason, row: by_columns.append((reason, row)), 4
+    ):
+        assert header == ["id", "name", "size"]
+        assert 0 < len(numbers) <= 4
+        got += zip(numbers, *columns, strict=True)
+    by_rows: list[tuple[str, int]] = []
+    numbered = read_numbered_rows(path, lambda reason, row: by_rows.append((reason, row)))
+    expected = [(n, row["id"], row["name"], row["size"]) for n, row in numbered]
+    assert got == expected
+    assert by_columns == by_rows
+
+
+def test_plain_batches_are_cut_by_split(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The plain shapes do not reach ``csv.reader`` past the header."""
+    for name in ("crlf", "lf", "no end after the last row", "quoted cell by cell"):
+        path = tmp_path / "accounts.csv"
+        path.write_bytes(FILES[name].encode())
+        with monkeypatch.context() as patched:
+            patched.setattr(rows_module, "_column_batches", None)  # called: TypeError
+            batches = list(read_csv_columns(path, lambda *_: None, 4))
+        assert [list(numbers) for _, _, numbers in batches] == [
+            [2, 3, 4, 5],
+            [6, 7, 8, 9],
+            [10, 11, 12, 13],
+        ]

@@ -12,12 +12,13 @@ import csv
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import TextIO
 
 from icpsync.connectors.file.text_format import TextFormat, detect_format
 from icpsync.core.errors import FatalError
+from icpsync.core.plain_csv import plain_columns
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -165,9 +166,64 @@ def read_csv_columns(
                     [number for number, _ in records],
                 )
         else:
-            yield from _column_batches(reader, header, size, failed, on_bad_row)
+            yield from _split_batches(handle, fmt, header, size, failed, on_bad_row)
         if failed:
             on_bad_row("malformed_csv", failed[0])
+
+
+def _split_batches(
+    handle: TextIO,
+    fmt: TextFormat,
+    header: list[str],
+    size: int,
+    failed: list[int],
+    on_bad_row: OnBadRow,
+) -> Iterator[CsvColumns]:
+    """The lines after the header ``size`` at a time as columns, each batch cut by
+    ``str.split`` while its lines are records of a plain shape (:func:`_plain_batch`);
+    from the first batch that is not, the rest of the file through ``csv.reader``
+    (:func:`_column_batches`), beginning with that batch's lines."""
+    width = len(header)
+    delimiter = fmt.delimiter or ","
+    plain = width > 1 and delimiter not in '"\r\n'
+    number = 2  # the next record's number
+    while lines := list(islice(handle, size)):
+        columns = _plain_batch(lines, width, delimiter) if plain else None
+        if columns is None:
+            reader = _csv_reader(chain(lines, handle), fmt)  # type: ignore[arg-type]
+            yield from _column_batches(reader, header, size, failed, on_bad_row, number)
+            return
+        numbers: Sequence[int] = range(number, number + len(lines))
+        if not all(columns[0]):  # a row without a first cell: empty rows dropped and counted
+            rows = list(zip(*columns, strict=True))
+            numbers, columns = _fitted_piece(rows, number, width, on_bad_row)  # type: ignore[arg-type, assignment]
+        number += len(lines)
+        if numbers:
+            yield header, columns, numbers  # type: ignore[misc]
+
+
+def _plain_batch(lines: list[str], width: int, delimiter: str) -> list[list[str]] | None:
+    """The columns of ``lines`` (as a text file with ``newline=""`` gives them: each ends
+    at its first CR, LF or CRLF) when each line is one record ``width`` cells wide of a
+    plain shape (:func:`~icpsync.core.plain_csv.plain_columns`), every line but the file's
+    last ending alike, and no cell can pass the CSV field limit; else None.
+
+    A line holds at most one line end, at its end: as many records as lines means as many
+    line ends as lines less one in the body, so every line ends alike.
+    """
+    text = "".join(lines)
+    if len(text) > csv.field_size_limit():
+        return None
+    line_end = "\r\n" if "\r" in text else "\n"
+    if lines[-1].endswith(line_end):
+        body = text[: -len(line_end)]
+    elif lines[-1].endswith(("\r", "\n")):
+        return None
+    else:  # the file's last line, without an end
+        body = text
+    del text
+    columns = plain_columns(body, width, delimiter, line_end)
+    return columns if columns is not None and len(columns[0]) == len(lines) else None
 
 
 def _column_batches(
@@ -176,9 +232,10 @@ def _column_batches(
     size: int,
     failed: list[int],
     on_bad_row: OnBadRow,
+    number: int = 2,
 ) -> Iterator[CsvColumns]:
-    """The records after the header (record 1) ``size`` at a time as columns, up to a
-    malformed one (its number in ``failed``).
+    """The records from record ``number`` on (record 1 is the header) ``size`` at a time
+    as columns, up to a malformed one (its number in ``failed``).
 
     The records are read :data:`PIECE` at a time and each piece's rows are let go once
     its values are in the batch's columns (a batch's rows all alive at once cost more
@@ -186,7 +243,6 @@ def _column_batches(
     (:func:`_fitted_piece`); the batch then names its rows one by one.
     """
     width = len(header)
-    number = 2  # the next record's number
     more = True
     while more:
         first = number

@@ -18,6 +18,8 @@ from itertools import repeat
 from operator import itemgetter
 from typing import Any, Protocol
 
+from icpsync.core.plain_csv import plain_columns
+
 
 class Page(Protocol):
     """One page of a query's results."""
@@ -129,18 +131,11 @@ class JsonPage:
 
 def _plain_columns(text: str) -> tuple[list[str], list[list[str | None]]] | None:
     """The header and the columns of a page whose rows after the header all have the
-    header's width and are either free of quotes or quoted cell by cell (``"a","b"``, a
-    line break only between rows or inside a cell) with no quote inside a cell, cut by
+    header's width and are of a plain shape (:func:`~icpsync.core.plain_csv.plain_columns`:
+    free of quotes, or quoted cell by cell with no quote inside a cell), cut by
     ``str.split`` (``csv.reader`` reads such a page the same); None for any other page
     (a quote in a cell, an unquoted cell beside quoted ones, a blank or ragged row, a
-    carriage return, a NUL, a single column).
-
-    Each row break becomes a cell of its own (a line break between two delimiters), so one
-    ``split`` cuts the whole body and the rows' widths are checked at once: the breaks
-    must fall every width + 1 cells. In a quoted page a cell may hold line breaks, so no
-    cell may be a line break alone (it would pass for a row break), and the quotes must
-    be the cells' own (two a cell).
-    """
+    carriage return, a NUL, a single column)."""
     if "\r" in text or "\x00" in text:
         return None
     head, _, body = text.partition("\n")
@@ -158,25 +153,8 @@ def _plain_columns(text: str) -> tuple[list[str], list[list[str | None]]] | None
     body = body.removesuffix("\n")
     if not body:
         return header, [[] for _ in header]
-    if '"' not in body:
-        cut, row = ",", "\n"
-    elif body[0] == '"' and body[-1] == '"':
-        cut, row = '","', '"\n"'
-        body = body[1:-1]
-    else:
-        return None
-    rows = body.count(row) + 1
-    if cut != "," and body.count('"') != 2 * width * rows - 2:  # a quote inside a cell
-        return None
-    cells: list[str | None] = body.replace(row, f"{cut}\n{cut}").split(cut)  # type: ignore[assignment]
-    del body
-    if (
-        len(cells) != (width + 1) * rows - 1
-        or cells[width :: width + 1].count("\n") != rows - 1  # a blank or ragged row
-        or (cut != "," and cells.count("\n") != rows - 1)  # a quoted line break alone
-    ):
-        return None
-    return header, [cells[i :: width + 1] for i in range(width)]
+    columns = plain_columns(body, width)
+    return None if columns is None else (header, columns)  # type: ignore[return-value]
 
 
 def _fitted(row: list[str | None], width: int) -> list[str | None]:

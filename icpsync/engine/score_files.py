@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import datetime
+from operator import add
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
@@ -177,8 +178,11 @@ def _score_into(
         for batch in account_batches(connector):
             results = scorer.score_batch(batch, aggregates, now)
             keys = rows.remember(results)
-            rows.tally(keys, report.tiers, report.score_histogram)
+            rows.tally(keys)
             if handle is not None:
                 handle.write(rows.lines(results.ids, keys))
+        tiers, histogram = rows.counts()
+        report.tiers.update(tiers)
+        report.score_histogram[:] = map(add, report.score_histogram, histogram)
         if to_file and not report.tiers:
             raise _NothingScored

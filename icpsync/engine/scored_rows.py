@@ -4,8 +4,8 @@ A :class:`~icpsync.core.batch.ScoreBatch` shares one outcome tuple between the a
 equal results, so a line is the account's id cell followed by its outcome's cells
 (``,score,tier,flags,reasons,version`` and the line end), and the outcome's part is made by
 a ``csv.writer`` once per outcome, not once per account. Ids are written as they are unless
-one of a batch needs quotes; then the writer makes each id's cell too. The tiers and the
-score histogram are counted once per outcome as well.
+one of a batch needs quotes; then the writer makes each id's cell too. The accounts are
+counted per outcome (by ``Counter`` in C), and by tier and score decile once per outcome.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ class ScoredRows:
         # cells after the account's id
         self._outcomes: dict[int, tuple[Any, ...]] = {}
         self._ends: dict[int, str] = {}
+        # accounts per outcome key, not yet in ``_tiers`` and ``_histogram``
+        self._counts: Counter[int] = Counter()
+        self._tiers: Counter[str] = Counter()
+        self._histogram = [0] * 10
 
     def _line(self, cells: Iterable[object]) -> str:
         """One CSV line as ``csv.writer`` writes it."""
@@ -65,6 +69,7 @@ class ScoredRows:
         new = set(keys).difference(self._ends)
         if new:
             if len(self._ends) + len(new) > MEMO_LIMIT:
+                self._fold_counts()  # the keys name these outcomes only while they are held
                 self._outcomes.clear()
                 self._ends.clear()
                 new = set(keys)
@@ -83,13 +88,23 @@ class ScoredRows:
                 )
         return keys
 
-    def tally(self, keys: Sequence[int], tiers: Counter[str], histogram: list[int]) -> None:
-        """Count the accounts of ``keys`` by tier and by score decile (90-100 the last)."""
-        outcomes = self._outcomes
-        for key, count in Counter(keys).items():
+    def tally(self, keys: Iterable[int]) -> None:
+        """Count the accounts of ``keys`` (outcome keys from :meth:`remember`)."""
+        self._counts.update(keys)
+
+    def counts(self) -> tuple[Counter[str], list[int]]:
+        """The accounts tallied so far by tier (in the order the tiers were first met) and
+        by score decile (90-100 the last)."""
+        self._fold_counts()
+        return self._tiers, self._histogram
+
+    def _fold_counts(self) -> None:
+        outcomes, tiers, histogram = self._outcomes, self._tiers, self._histogram
+        for key, count in self._counts.items():  # in the order the outcomes were first met
             outcome = outcomes[key]
             tiers[outcome[_TIER]] += count
             histogram[min(outcome[_SCORE] // 10, 9)] += count
+        self._counts.clear()
 
     def lines(self, ids: Sequence[str], keys: Sequence[int]) -> str:
         """The CSV lines of accounts ``ids`` with the outcomes of ``keys``."""
