@@ -90,6 +90,12 @@ class AggregateBuilder:
         pipelines = list(map(round, pipeline, repeat(2)))
         return list(tallies), [won, lost, opened, pipelines, last_win, list(map(_median, cycles))]
 
+    def take_columns(self) -> tuple[list[str], list[Sequence[Any]]]:
+        """:meth:`columns`, and the tallies forgotten (a large count is not held twice)."""
+        taken = self.columns()
+        self._tallies = {}
+        return taken
+
     def result(self) -> dict[str, Aggregates]:
         """Aggregates per account id (made a field at a time, as the constructor would)."""
         ids, columns = self.columns()

@@ -58,18 +58,20 @@ class DealFigures:
             return
         import numpy as np
 
-        ids, (won, lost, opened, pipeline, last_win, cycle) = tallied.columns()
-        keys = np.array([_key(a) for a in ids])
+        ids, (won, lost, opened, pipeline, last_win, cycle) = tallied.take_columns()
+        count = len(ids)
+        width = max(map(len, map(_key, ids)))
+        keys = np.fromiter(map(_key, ids), dtype=f"S{width}", count=count)
         order = np.argsort(keys)
         counts = np.array([won, lost, opened])
         self._keys: npt.NDArray[np.bytes_] = keys[order]
         self._counts: npt.NDArray[Any] = counts.astype(np.min_scalar_type(counts.max()))[:, order]
         self._pipeline: npt.NDArray[np.float64] = np.array(pipeline, dtype=np.float64)[order]
-        days = [d.toordinal() if d is not None else 0 for d in last_win]
-        self._last_win: npt.NDArray[np.int32] = np.array(days, dtype=np.int32)[order]
+        days = (d.toordinal() if d is not None else 0 for d in last_win)
+        self._last_win: npt.NDArray[np.int32] = np.fromiter(days, np.int32, count)[order]
         # float32 holds every median exactly: whole or half days, under 2**23 days
-        medians = [np.nan if c is None else c for c in cycle]
-        self._cycle: npt.NDArray[np.float32] = np.array(medians, dtype=np.float32)[order]
+        medians = (np.nan if c is None else c for c in cycle)
+        self._cycle: npt.NDArray[np.float32] = np.fromiter(medians, np.float32, count)[order]
 
     def get(self, account_ids: Sequence[str]) -> dict[str, Aggregates]:
         """The aggregates of those of ``account_ids`` that hold a deal."""
