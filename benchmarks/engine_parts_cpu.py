@@ -24,9 +24,10 @@ import sync_cpu
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.engine import opportunity_cache
 from icpsync.engine.batch_writer import BatchWriter
+from icpsync.engine.deal_figures import DealFigures
 from icpsync.engine.human_edit_check import HumanEditCheck
 from icpsync.engine.ledger import RunLedger
-from icpsync.engine.opportunity_cache import DealHolders, OpportunityCache
+from icpsync.engine.opportunity_cache import OpportunityCache
 
 CPU: defaultdict[str, float] = defaultdict(float)
 CALLS: Counter[str] = Counter()
@@ -57,7 +58,8 @@ def main() -> None:
     _wrap(HumanEditCheck, "written", "  written values (HumanEditCheck.written)")
     _wrap(OpportunityCache, "aggregates_for", "deal copy's lookups (aggregates_for)")
     _wrap(opportunity_cache, "rows_by_ids", "  SQLite's part (rows_by_ids)")
-    _wrap(DealHolders, "which", "  deal holders (DealHolders.which)")
+    _wrap(DealFigures, "__init__", "  a full run's figures made (DealFigures)")
+    _wrap(DealFigures, "get", "  a full run's figures (DealFigures.get)")
     _wrap(AggregateBuilder, "add_rows", "  aggregates (AggregateBuilder.add_rows)")
     _wrap(AggregateBuilder, "result", "  aggregates (AggregateBuilder.result)")
     _wrap(OpportunityCache, "put_batch", "deal copy's writes (put_batch, with flushes)")

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from icpsync.connectors.file import FileConnector
+from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.batch import OpportunityBatch
-from icpsync.core.model import Opportunity, RecordFailure
+from icpsync.core.model import Aggregates, Opportunity, RecordFailure
+from icpsync.core.scoring import Scorer
+from icpsync.engine import deal_figures
 from icpsync.engine import opportunity_cache as oc
 from icpsync.engine.opportunity_cache import OpportunityCache
 from icpsync.engine.run_report import RunReport
@@ -253,18 +256,8 @@ def _deals(count: int, accounts: int) -> list[Opportunity]:
     ]
 
 
-@pytest.mark.parametrize("small", [oc.SMALL, 10])  # holders kept as a set, then as NumPy
-def test_after_a_reload_only_accounts_holding_deals_are_looked_up(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small: int
-) -> None:
-    monkeypatch.setattr(oc, "SMALL", small)
-    state = StateStore(f"sqlite:///{tmp_path / 's.db'}")
-    reloaded = OpportunityCache(state.engine, "crm", "org")
-    reloaded.clear()
-    deals = _deals(300, 1000)  # 300 accounts of 1000 hold deals
-    for start in range(0, len(deals), 70):
-        reloaded.put_batch(OpportunityBatch.from_opportunities(deals[start : start + 70]))
-    reloaded.flush()
+def _counted_lookups(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The ids of every lookup the deal copies make in the database from now on."""
     asked: list[list[str]] = []
     lookup = oc.rows_by_ids
 
@@ -273,17 +266,165 @@ def test_after_a_reload_only_accounts_holding_deals_are_looked_up(
         return lookup(conn, table, columns, key, ids, equal)
 
     monkeypatch.setattr(oc, "rows_by_ids", counted)
-    accounts = [f"A{i}" for i in range(1000)] + ["A1000", "nobody"]
-    holders = {d.account_id for d in deals}
-    unknown = OpportunityCache(state.engine, "crm", "org")  # not reloaded: asks for all
+    return asked
+
+
+@pytest.mark.parametrize("small", [deal_figures.SMALL, 10])  # as objects, then as NumPy
+def test_after_a_reload_aggregates_come_from_the_deals_stored_without_a_lookup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small: int
+) -> None:
+    monkeypatch.setattr(deal_figures, "SMALL", small)
+    state = StateStore(f"sqlite:///{tmp_path / 's.db'}")
+    reloaded = OpportunityCache(state.engine, "crm", "org")
+    reloaded.clear()
+    # 300 deals of 1000 accounts, each account's deals in several batches of 70; and deals
+    # of no account, of an empty id, of ids that end in NUL or are not ASCII
+    deals = _deals(300, 1000)
+    odd = ["", "A7\x00", "Ä1", "A1" + "9" * 40]
+    deals += [replace(d, id=f"X{i}", account_id=None) for i, d in enumerate(deals[:5])]
+    deals += [replace(d, id=f"Y{i}", account_id=odd[i % 4]) for i, d in enumerate(deals[:12])]
+    for start in range(0, len(deals), 70):
+        reloaded.put_batch(OpportunityBatch.from_opportunities(deals[start : start + 70]))
+    reloaded.flush()
+    asked = _counted_lookups(monkeypatch)
+    accounts = [f"A{i}" for i in range(1000)] + ["A1000", "nobody", "", "A7\x00", "Ä1"]
+    accounts += ["A1" + "9" * 40, "A1" + "9" * 39, "A1" + "9" * 41, "A7\x00\x00", "\x01"]
+    unknown = OpportunityCache(state.engine, "crm", "org")  # not reloaded: asks the copy
+    builder = AggregateBuilder()
+    for start in range(0, len(deals), 70):
+        builder.add_batch(OpportunityBatch.from_opportunities(deals[start : start + 70]))
+    expected = builder.result()
     for start in range(0, len(accounts), 100):
         batch = accounts[start : start + 100]
         asked.clear()
-        assert reloaded.aggregates_for(batch) == unknown.aggregates_for(batch)
-        assert asked[-1] == batch  # the copy that did not reload it asked for every one
-        held = [a for a in batch if a in holders]
-        assert asked[:-1] == ([held] if held else [])  # the other only for the holders
-    assert not reloaded.aggregates_for(["A1000", "nobody"])
+        figures = reloaded.aggregates_for(batch)
+        assert figures == {a: expected[a] for a in batch if a in expected}
+        assert list(figures) == [a for a in batch if a in expected]
+        assert not asked  # no lookup in the database
+        # what the copy tells (SQLite's JSON functions end a text at a NUL: the copy never
+        # found an id that holds one)
+        plain = [a for a in batch if "\x00" not in a]
+        assert {a: figures[a] for a in plain if a in figures} == unknown.aggregates_for(plain)
+    assert {"", "A7\x00", "Ä1", "A1" + "9" * 40} <= set(reloaded.aggregates_for(accounts))
+    assert reloaded.aggregates_for([]) == {}
+    assert not reloaded.aggregates_for(["A1000", "nobody", "A7\x00\x00", "A", "Ä"])
+    state.close()
+
+
+def test_figures_of_many_accounts_keep_counts_too_large_for_a_byte(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(deal_figures, "SMALL", 1)
+    builder = AggregateBuilder()
+    day = date(2026, 1, 1)
+    won = [
+        Opportunity(
+            f"W{i}", "A1", is_closed=True, is_won=True, created=day, closed=day + timedelta(i)
+        )
+        for i in range(300)
+    ]
+    builder.add_batch(OpportunityBatch.from_opportunities(won))
+    builder.add(Opportunity("O1", "A2", amount=0.1))
+    builder.add(Opportunity("O2", "A2", amount=0.2))
+    expected = builder.result()
+    figures = deal_figures.DealFigures(builder)
+    assert not len(builder)  # its tallies forgotten once they are figures
+    assert figures.get(["A2", "A1", "A3"]) == {"A2": expected["A2"], "A1": expected["A1"]}
+    assert figures.get(["A1"])["A1"].won_deals == 300
+    assert figures.get(["A1"])["A1"].sales_cycle_days == 149.5
+    assert figures.get(["A1"])["A1"].last_win == day + timedelta(299)
+    assert figures.get(["A2"])["A2"].open_pipeline == 0.3  # the sum 0.30000000000000004, rounded
+    assert figures.get(["A2"])["A2"].last_win is None
+
+
+def test_a_reload_that_meets_an_id_twice_looks_its_aggregates_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = StateStore(f"sqlite:///{tmp_path / 's.db'}")
+    asked = _counted_lookups(monkeypatch)
+    for split in (1, 3):  # the repeat in the same write, then in the next one
+        cache = OpportunityCache(state.engine, "crm", "org")
+        cache.clear()
+        first = Opportunity("O1", "A1", is_closed=False, amount=5.0)
+        deals = [
+            first,
+            Opportunity("O2", "A1", is_closed=False, amount=1.0),
+            replace(first, amount=7.0),
+        ]
+        cache.put_batch(OpportunityBatch.from_opportunities(deals[:split]))
+        if split == 3:
+            cache.flush()
+        cache.put_batch(OpportunityBatch.from_opportunities(deals[split:]))
+        cache.flush()
+        asked.clear()
+        figures = cache.aggregates_for(["A1", "A2"])
+        assert asked == [["A1", "A2"]]
+        assert figures["A1"].open_deals == 2 and figures["A1"].open_pipeline == 8.0
+    state.close()
+
+
+def test_deals_stored_after_the_first_lookup_are_looked_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = StateStore(f"sqlite:///{tmp_path / 's.db'}")
+    cache = OpportunityCache(state.engine, "crm", "org")
+    cache.clear()
+    cache.put(Opportunity("O1", "A1", is_closed=True, is_won=False))
+    asked = _counted_lookups(monkeypatch)
+    assert cache.aggregates_for(["A1"]) == {}  # not stored yet: not found, as before
+    assert asked == [["A1"]]
+    cache.flush()
+    cache.put(Opportunity("O2", "A2", is_closed=True, is_won=False))
+    cache.flush()
+    assert set(cache.aggregates_for(["A1", "A2"])) == {"A1", "A2"}
+    state.close()
+
+
+def test_an_incremental_run_after_a_full_one_gives_the_same_aggregates(
+    file_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(file_config)
+    state = StateStore(settings.state.database_url())
+    given: list[dict[str, Aggregates | None]] = []
+    score_batch = Scorer.score_batch
+
+    def recording(self, batch, aggregates, as_of):  # type: ignore[no-untyped-def]
+        given[-1].update({a: aggregates.get(a) for a in batch.ids})
+        return score_batch(self, batch, aggregates, as_of)
+
+    monkeypatch.setattr(Scorer, "score_batch", recording)
+    asked = _counted_lookups(monkeypatch)
+    given.append({})
+    assert _run(settings, state).mode == "full"
+    assert not asked  # every aggregate came from the deals the run read
+    full = {a: f for a, f in given[0].items() if f is not None}
+    assert len(full) > 50 and len(given[0]) == 120
+    copy = OpportunityCache(state.engine, "file", _org(settings))
+    assert copy.aggregates_for(list(given[0])) == full  # what the copy tells
+    # An incremental run looks the accounts of changed deals up in the copy: a deal moved
+    # from one account to another changes those two, and only those.
+    path = settings.file.opportunities
+    assert path is not None
+    deal, old = next(
+        (r["id"], r["account_id"])
+        for r in csv.DictReader(path.read_text().splitlines())
+        if r["account_id"] in full and r["account_id"] != "A0000003"
+    )
+    _move_deal(path, deal, "A0000003")
+    given.append({})
+    report = _run(settings, state)
+    assert report.mode == "incremental" and asked and set(given[1]) == {old, "A0000003"}
+    assert {a: f for a, f in given[1].items() if f is not None} == copy.aggregates_for(
+        [old, "A0000003"]
+    )
+    assert given[1][old] != full[old] and given[1]["A0000003"] != full.get("A0000003")
+    # A full run after it tells the same as the copy again, for every account.
+    given.append({})
+    assert _run(settings, state, full=True).mode == "full"
+    assert {a: f for a, f in given[2].items() if f is not None} == copy.aggregates_for(
+        list(given[2])
+    )
+    assert given[2][old] == given[1][old] and given[2]["A0000003"] == given[1]["A0000003"]
     state.close()
 
 
@@ -299,16 +440,3 @@ def test_a_deal_moved_after_a_reload_counts_for_its_new_account_only(tmp_path: P
     figures = cache.aggregates_for(["A1", "A2"])
     assert set(figures) == {"A2"} and figures["A2"].won_deals == 1
     state.close()
-
-
-@pytest.mark.parametrize("small", [oc.SMALL, 3])  # a set throughout; NumPy from the start
-def test_deal_holders_answer_for_accounts_added_before_and_after_a_lookup(
-    monkeypatch: pytest.MonkeyPatch, small: int
-) -> None:
-    monkeypatch.setattr(oc, "SMALL", small)
-    holders = oc.DealHolders()
-    holders.add(["A1", None, "A2", "A1", "A3", "A4"])
-    assert holders.which(["A0", "A4", "A1", "A9", "A2"]) == ["A4", "A1", "A2"]
-    holders.add(["A9", "A5"])  # after the first lookup: folded into what is kept
-    assert holders.which(["A9", "A0", "A5", "A3"]) == ["A9", "A5", "A3"]
-    assert holders.which([]) == [] and holders.which(["nobody"]) == []

@@ -6,7 +6,7 @@ tuples, such as rows of a stored copy), with ``add`` the batch-of-one view."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from datetime import date
 from itertools import repeat
@@ -76,24 +76,39 @@ class AggregateBuilder:
             else:
                 tally[_LOST] += 1
 
-    def result(self) -> dict[str, Aggregates]:
-        """Aggregates per account id (made a field at a time, as the constructor would)."""
+    def __len__(self) -> int:
+        """How many accounts the deals counted so far belong to."""
+        return len(self._tallies)
+
+    def columns(self) -> tuple[list[str], list[Sequence[Any]]]:
+        """The account ids and, per :class:`Aggregates` field (in the class's order), one
+        value per account: what :meth:`result` makes its aggregates of."""
         tallies = self._tallies
         if not tallies:
-            return {}
+            return [], [() for _ in _FIELDS]
         won, lost, opened, pipeline, last_win, cycles = zip(*tallies.values(), strict=True)
-        columns = (
-            won,
-            lost,
-            opened,
-            map(round, pipeline, repeat(2)),
-            last_win,
-            map(_median, cycles),
-        )
-        made = list(map(object.__new__, repeat(Aggregates, len(tallies))))
-        for setter, column in zip(_SETTERS, columns, strict=True):
-            deque(map(setter, made, column), maxlen=0)
-        return dict(zip(tallies, made, strict=True))
+        pipelines = list(map(round, pipeline, repeat(2)))
+        return list(tallies), [won, lost, opened, pipelines, last_win, list(map(_median, cycles))]
+
+    def take_columns(self) -> tuple[list[str], list[Sequence[Any]]]:
+        """:meth:`columns`, and the tallies forgotten (a large count is not held twice)."""
+        taken = self.columns()
+        self._tallies = {}
+        return taken
+
+    def result(self) -> dict[str, Aggregates]:
+        """Aggregates per account id (made a field at a time, as the constructor would)."""
+        ids, columns = self.columns()
+        return dict(zip(ids, from_columns(columns, len(ids)), strict=True))
+
+
+def from_columns(columns: Sequence[Iterable[Any]], count: int) -> list[Aggregates]:
+    """``count`` :class:`Aggregates` of one column of values per field (in the class's
+    order), each set a field at a time: equal to what the constructor makes, faster."""
+    made = list(map(object.__new__, repeat(Aggregates, count)))
+    for setter, column in zip(_SETTERS, columns, strict=True):
+        deque(map(setter, made, column), maxlen=0)
+    return made
 
 
 def _median(cycles: list[int] | None) -> float | None:

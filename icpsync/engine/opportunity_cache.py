@@ -3,26 +3,25 @@
 Aggregates need every opportunity of an account, but an incremental run should read only
 the opportunities that changed. So a full run replaces the connection's copy, an
 incremental run upserts what changed, and the aggregates of a batch of accounts are
-computed from the copy when those accounts stream past. No deal is held in memory, so a
-sync's memory stays flat in the number of accounts.
+computed from the copy when those accounts stream past. No deal is held in memory.
 
-Most accounts have no deal. After a reload the copy knows which accounts hold one (every
-row since passed through :meth:`OpportunityCache.flush`): it keeps their ids' 64-bit hashes
-(:class:`DealHolders`, eight bytes a deal), and a batch's lookup asks the database about
-those accounts only, or nothing when none of them holds a deal. A hash two ids share costs
-one account a lookup that finds nothing, never a deal.
+A full run reloads the copy from every deal it reads: the reload also tallies the deals as
+it stores them, and that run's lookups are answered from those per-account figures
+(:class:`~icpsync.engine.deal_figures.DealFigures`, about 38 bytes an account holding a
+deal) instead of a query per batch. A reload
+that meets a deal id twice (stored once, with the last values) looks its aggregates up in
+the copy, as does every other run.
 
 Deleted opportunities leave the copy at the next full run (the scheduler runs one nightly).
 """
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from functools import lru_cache
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
@@ -32,12 +31,9 @@ from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.batch import OpportunityBatch
 from icpsync.core.model import Aggregates, Opportunity
 from icpsync.engine.bulk import analyze, ids_in, insert_tuples, rows_by_ids, upsert_tuples
+from icpsync.engine.deal_figures import DealFigures
 from icpsync.engine.schema import dirty_accounts
 from icpsync.engine.schema import opportunities as table
-
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
 
 #: deals per batch written: one transaction (a stored copy is compared this many at a time).
 BATCH = 5000
@@ -58,8 +54,6 @@ COLUMNS = (
 _LOOKED_UP = ("account_id", "is_closed", "is_won", "amount", "created", "closed")
 #: the columns compared to tell a changed deal (all but the key and when it was modified).
 _COMPARED = slice(3, 9)
-#: distinct deal holders up to which they are kept as a set (NumPy is imported beyond it).
-SMALL = 65_536
 
 
 def _iso(value: date | None) -> str | None:
@@ -99,54 +93,6 @@ def _date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-class DealHolders:
-    """The accounts that hold a deal in a copy reloaded by this run, as their ids' hashes.
-
-    Hashes are added as deals are stored (repeats welcome); a lookup folds them into a
-    set (few accounts) or a sorted NumPy array (many: eight bytes each), and answers for a
-    whole batch at once.
-    """
-
-    def __init__(self) -> None:
-        self._pending = array("q")
-        self._few: frozenset[int] = frozenset()
-        self._many: npt.NDArray[np.int64] | None = None
-
-    def add(self, account_ids: Iterable[str | None]) -> None:
-        """Accounts that hold a deal now (None: a deal of no account)."""
-        self._pending.extend([hash(a) for a in account_ids if a])
-
-    def which(self, account_ids: Sequence[str]) -> list[str]:
-        """The ids of ``account_ids`` that may hold a deal, in order (every one that does)."""
-        if self._pending:
-            self._fold()
-        if self._many is None:
-            few = self._few
-            return [a for a in account_ids if hash(a) in few]
-        import numpy as np
-
-        many = self._many
-        wanted = np.fromiter(map(hash, account_ids), dtype=np.int64, count=len(account_ids))
-        at = many.searchsorted(wanted)
-        at[at == len(many)] = 0
-        found = (many[at] == wanted).tolist()
-        return [a for a, held in zip(account_ids, found, strict=True) if held]
-
-    def _fold(self) -> None:
-        pending, self._pending = self._pending, array("q")
-        if self._many is None and len(self._few) + len(pending) <= SMALL:
-            self._few = self._few.union(pending)
-            return
-        import numpy as np
-
-        added = np.frombuffer(pending, dtype=np.int64)
-        if self._many is not None:
-            added = np.concatenate((self._many, added))
-        elif self._few:
-            added = np.concatenate((np.fromiter(self._few, dtype=np.int64), added))
-        self._many, self._few = np.unique(added), frozenset()
-
-
 class OpportunityCache:
     """One connection's opportunities in the state database.
 
@@ -163,9 +109,11 @@ class OpportunityCache:
         self._pending: list[tuple[Any, ...]] = []  # rows of COLUMNS
         self._empty = False
         self._reloaded = False  # rebuilt since the planner's statistics were refreshed
-        #: the accounts holding a deal, when every row of the copy was stored since this
-        #: object cleared it (None: unknown, every lookup asks the database)
-        self._holders: DealHolders | None = None
+        #: the deals of a reload, tallied as they are stored (until the first lookup)
+        self._tallied: AggregateBuilder | None = None
+        #: the aggregates of every account, when the copy holds what this object's reload
+        #: tallied and nothing since (None: every lookup asks the database)
+        self._figures: DealFigures | None = None
 
     def clear(self) -> None:
         """Forget every opportunity of the connection (before a full reload)."""
@@ -175,7 +123,8 @@ class OpportunityCache:
             )
         self._empty = True
         self._reloaded = True
-        self._holders = DealHolders()
+        self._tallied = AggregateBuilder()
+        self._figures = None
 
     def dirty(self) -> set[str]:
         """Accounts whose deals changed in runs that did not complete: read them again."""
@@ -205,6 +154,9 @@ class OpportunityCache:
         end one write and start the next); call :meth:`flush` after the last batch.
         """
         rows = _rows(self.connection, self.org, batch)
+        if self._tallied is not None:
+            self._tallied.add_batch(batch)
+        self._figures = None  # the copy changes: the figures of the reload no longer tell
         pending = self._pending
         touched: set[str] = set()
         start = 0
@@ -227,8 +179,8 @@ class OpportunityCache:
         if not pending:
             return set()
         rows = {row[2]: row for row in pending}
-        if self._holders is not None:  # before the write: a superset does no harm
-            self._holders.add(r[3] for r in rows.values())
+        if len(rows) < len(pending):  # an id met twice: the copy keeps its first place
+            self._tallied = None
         touched: set[str] = set()
         if self._empty:  # a reload: nothing stored to compare with
             try:
@@ -236,7 +188,7 @@ class OpportunityCache:
                     insert_tuples(conn, table, COLUMNS, list(rows.values()))
                 return {r[3] for r in rows.values() if r[3]}
             except IntegrityError:  # an id the reload already stored: compare as usual
-                pass
+                self._tallied = None
         with self.engine.begin() as conn:
             stored = select(*(table.c[k] for k in COLUMNS)).where(*self._mine(table))
             for condition in ids_in(conn, table.c.id, list(rows)):
@@ -269,18 +221,20 @@ class OpportunityCache:
 
     def aggregates_for(self, account_ids: Collection[str]) -> dict[str, Aggregates]:
         """Aggregates of the named accounts (accounts without opportunities are absent):
-        one query for the batch (of those that hold a deal, when known; none when none
-        does), its rows fetched as tuples."""
+        after a reload, from the deals it stored; else one query for the batch, its rows
+        fetched as tuples."""
         ids = _listed(account_ids)
-        if self._holders is not None:
-            ids = self._holders.which(ids)
-            if not ids:
-                return {}
-        builder = AggregateBuilder()
+        if self._tallied is not None:  # the first lookup after a reload
+            if not self._pending:  # (deals not stored yet are not looked up)
+                self._figures = DealFigures(self._tallied)
+            self._tallied = None
         if self._reloaded:
             with self.engine.begin() as conn:
                 analyze(conn, table)
             self._reloaded = False
+        if self._figures is not None:
+            return self._figures.get(ids)
+        builder = AggregateBuilder()
         with self.engine.connect() as conn:
             rows = rows_by_ids(
                 conn,
