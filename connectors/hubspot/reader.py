@@ -7,9 +7,8 @@
   as the client's models.
 * Full reads page through ``GET /crm/v3/objects/{type}`` (100 a page; never ``get_all``),
   sent through the client's own ``ApiClient.request`` with the query encoded once
-  (:mod:`.objects_api`). A worker thread reads the pages of the next :data:`JOIN`
-  records and reads them into columns while the caller cleans and scores the list before
-  (:mod:`.read_ahead`); closing the read stops it at the next page.
+  (:mod:`.objects_api`), the next page read while the caller works on this one
+  (:mod:`.read_ahead`).
 * Incremental reads search ``cursor <= hs_lastmodifieddate < start of the read`` sorted
   ascending, 200 a page, and never page by offset: the run writes (and so re-stamps)
   records while it reads, which would shift offsets and skip records. Every page is a
@@ -26,16 +25,15 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain, compress
-from typing import Any, TypeVar
+from typing import Any
 
 from hubspot.crm.companies import Filter, FilterGroup, PublicObjectSearchRequest
 
 from icpsync.connectors.hubspot.client import HubSpotApi
-from icpsync.connectors.hubspot.columns import Columns, CompanyColumns, DealColumns, Signals
+from icpsync.connectors.hubspot.columns import CompanyColumns, DealColumns
 from icpsync.connectors.hubspot.objects_api import PageQuery
 from icpsync.connectors.hubspot.read_ahead import read_ahead
 from icpsync.connectors.hubspot.values import NATIVE, epoch_ms
@@ -60,7 +58,6 @@ PRIMARY_DEAL_TO_COMPANY = 5
 #: records cleaned together: pages (100 or 200 records) are joined into lists of this many
 #: first, so the cleaning's fixed cost per call is paid once per list, not once per page.
 JOIN = 1000
-T = TypeVar("T")
 
 
 def _next(page: dict[str, Any]) -> str | None:
@@ -110,29 +107,20 @@ class Reader:
 
     # -- companies -------------------------------------------------------------------
 
-    def _batches(self, tables: Iterable[tuple[Columns, Signals]]) -> Iterator[AccountBatch]:
-        """The clean accounts of the companies' columns (one normaliser for the whole
-        read: ids are de-duplicated across lists)."""
+    def _batches(self, pages: Iterable[Page]) -> Iterator[AccountBatch]:
+        """The clean accounts of the pages, :data:`JOIN` records at a time (one normaliser for
+        the whole read: ids are de-duplicated across pages)."""
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
-        for columns, signals in tables:
+        for page in _chunks(chain.from_iterable(pages), JOIN):
+            columns, signals = self.company_columns.columns(page)
             batch = accounts_from_columns(normaliser, columns, signals)
             if len(batch):
                 yield batch
 
-    def _list(self, kind: str, table: Callable[[Page], T]) -> Iterator[T]:
-        """Every record of ``kind`` (companies or deals), :data:`JOIN` at a time as
-        ``table`` makes them (columns): pages (100) read and made into columns in a worker
-        thread, the next list while the caller works on this one. Closing the result stops
-        the worker before its next page."""
-        closing = threading.Event()
-
-        def pages() -> Iterator[Page]:
-            for page in self._list_pages(kind):
-                yield page
-                if closing.is_set():
-                    return
-
-        return read_ahead(_tables(pages(), table), closing)
+    def _list(self, kind: str) -> Iterator[Page]:
+        """Every record of ``kind`` (companies or deals), a page (100) at a time, the next
+        page read while the caller works on this one."""
+        return read_ahead(self._list_pages(kind))
 
     def _list_pages(self, kind: str) -> Iterator[Page]:
         api = self.api.companies_pages if kind == "companies" else self.api.deals_pages
@@ -274,10 +262,8 @@ class Reader:
     def company_batches(self, since: datetime | None) -> Iterator[AccountBatch]:
         """Every company (``since`` None) or those modified at or after ``since``, in
         batches of about :data:`JOIN`."""
-        table = self.company_columns.columns
-        if since is None:
-            return self._batches(self._list("companies", table))
-        return self._batches(_tables(self._search("companies", since), table))
+        pages = self._list("companies") if since is None else self._search("companies", since)
+        return self._batches(pages)
 
     def company_batches_by_id(self, ids: Sequence[str]) -> Iterator[AccountBatch]:
         """The named companies, batch reads of 100 joined up to :data:`JOIN`."""
@@ -298,7 +284,7 @@ class Reader:
                 )
                 yield result.get("results") or []
 
-        return self._batches(_tables(pages(), self.company_columns.columns))
+        return self._batches(pages())
 
     def companies(self, since: datetime | None) -> Iterator[Account]:
         """:meth:`company_batches`, an account at a time."""
@@ -319,14 +305,13 @@ class Reader:
         """
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
         cutoff = ((now or datetime.now(UTC)) - timedelta(days=self.lookback_days)).date()
-        table = self.deal_columns.columns
-        if since is None:
-            tables = self._list("deals", table)
-        else:
-            searched = chain.from_iterable(self._search("deals", since))
-            tables = _tables(self._with_companies(searched), table)
-        for columns in tables:
-            batch = opportunities_from_columns(normaliser, columns)
+        pages = (
+            self._list("deals")
+            if since is None
+            else self._with_companies(chain.from_iterable(self._search("deals", since)))
+        )
+        for page in _chunks(chain.from_iterable(pages), JOIN):
+            batch = opportunities_from_columns(normaliser, self.deal_columns.columns(page))
             batch = self._within_lookback(batch, cutoff)
             if len(batch):
                 yield batch
@@ -358,11 +343,6 @@ def _stamp(record: dict[str, Any]) -> int | None:
     """The record's ``hs_lastmodifieddate`` in epoch milliseconds."""
     stamp = parse_datetime((record.get("properties") or {}).get(LAST_MODIFIED))
     return None if stamp is None else epoch_ms(stamp)
-
-
-def _tables(pages: Iterable[Page], table: Callable[[Page], T]) -> Iterator[T]:
-    """The pages' records joined into lists of :data:`JOIN`, each made into ``table``."""
-    return map(table, _chunks(chain.from_iterable(pages), JOIN))
 
 
 def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from itertools import chain
@@ -277,33 +276,3 @@ def test_records_are_cut_into_lists_of_the_size_and_nothing_is_left_empty() -> N
     records = [{"id": str(i)} for i in range(5)]
     assert list(reader._chunks(iter(records), 2)) == [records[:2], records[2:4], records[4:]]
     assert list(reader._chunks(iter([]), 2)) == []
-
-
-def test_a_full_read_makes_the_next_list_of_columns_off_the_callers_thread_and_stops_at_close(
-    start_sandbox: Callable[..., Sandbox],
-    runner_for: Callable[..., Any],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # the worker reads the pages of the next JOIN records (and reads them into columns)
-    # while the caller cleans this list; closing the read stops it at the page in hand
-    monkeypatch.setattr(reader, "JOIN", 500)
-    sandbox = start_sandbox(accounts=2_000, opportunities=20, rate_limit=10_000, latency_ms=60)
-    connector = _connector(runner_for(sandbox).settings, signals=False)
-    made_in: set[str] = set()
-    columns = connector.reader.company_columns.columns
-
-    def recorded(records: list[dict[str, Any]]) -> Any:
-        made_in.add(threading.current_thread().name)
-        return columns(records)
-
-    monkeypatch.setattr(connector.reader.company_columns, "columns", recorded)
-    try:
-        connector.unavailable_fields()
-        batches = connector.read_account_batches()
-        assert len(next(batches)) == 500  # five pages
-        batches.close()  # the worker is at most on the next list's second page
-        calls = connector.api.calls["list_companies"]
-    finally:
-        connector.close()
-    assert threading.current_thread().name not in made_in
-    assert 5 <= calls <= 7  # not the next list's five pages

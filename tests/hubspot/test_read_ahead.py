@@ -57,21 +57,3 @@ def test_an_error_surfaces_after_the_pages_before_it() -> None:
 
 def test_no_pages() -> None:
     assert list(read_ahead(iter(Pages(0)))) == []
-
-
-def test_closing_the_read_sets_the_event_before_waiting_for_the_step_in_hand() -> None:
-    closing = threading.Event()
-    in_hand = threading.Event()
-    seen_while_in_hand: list[bool] = []
-
-    def steps() -> Iterator[int]:
-        yield 0
-        in_hand.set()  # step 1 is being made: it waits until the caller closes
-        seen_while_in_hand.append(closing.wait(timeout=5))
-        yield 1
-
-    reading = read_ahead(steps(), closing)
-    assert next(reading) == 0
-    assert in_hand.wait(timeout=5)
-    reading.close()  # returns only once the step in hand is done
-    assert seen_while_in_hand == [True]  # the step in hand saw the read closing
