@@ -1,6 +1,6 @@
 """Query results as rows of values, rendered a column at a time as REST JSON or Bulk CSV.
 
-A query's rows are taken as tuples of the selected fields' values (:class:`Selection`),
+A query's rows are taken as a column of values per selected field (:class:`Selection`),
 the org's state at the time of the query. Rendering follows :func:`schema.to_json` and
 :func:`schema.to_csv` value for value, but looks at a column's value types once: a column
 of text and integers (most of them) is passed on as it is, and each distinct date or time
@@ -15,10 +15,12 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import repeat
-from operator import attrgetter, itemgetter
+from operator import attrgetter, floordiv, sub
 from typing import Any
+
+import numpy as np
 
 from icpsync.connectors.salesforce.sandbox.schema import to_csv, to_json
 
@@ -33,28 +35,23 @@ _JSON_AS_IS = frozenset({str, int, float, bool, _NONE})
 
 @dataclass
 class Selection:
-    """The rows a query selected: each a tuple of the fields' values (extra trailing
-    values, the sort's, are not the selection's)."""
+    """The rows a query selected: each selected field's values, a column in the records'
+    own order (as they were when the query ran), and the selected rows in the query's
+    order (``order``: indexes into the columns, sorted and limited)."""
 
     object: str
     fields: list[str]
-    rows: list[tuple[Any, ...]]
+    values: list[list[Any]]
+    order: list[int]
 
     @property
     def size(self) -> int:
-        return len(self.rows)
+        return len(self.order)
 
     def columns(self, start: int = 0, end: int | None = None) -> list[Sequence[Any]]:
         """The fields' values in rows ``start`` to ``end``, a sequence per field."""
-        part = self.rows[start:end]
-        if not part:
-            return [() for _ in self.fields]
-        columns: list[Sequence[Any]] = list(zip(*part, strict=True))
-        return columns[: len(self.fields)]
-
-
-#: types whose equal values (``True == 1 == 1.0``) may render differently.
-_NUMBERS = frozenset({bool, int, float})
+        rows = self.order[start:end]
+        return [list(map(column.__getitem__, rows)) for column in self.values]
 
 
 def select(
@@ -64,36 +61,33 @@ def select(
     limit: int | None,
     rows: list[dict[str, Any]],
 ) -> Selection:
-    """The rows' selected fields as columns, sorted (``order``: field and descending, no
-    value last when descending, first when not), at most ``limit`` of them.
+    """The rows' selected fields, sorted (``order``: field and descending, no value last
+    when descending, first when not), at most ``limit`` of them.
 
-    The values are taken in the records' own order (one look-up per record), then sorted.
+    Each field's values are taken a column at a time in the records' own order (None for a
+    field a record lacks), then the rows' indexes are sorted by them.
     """
     extra = [name for name, _ in order if name not in fields]
     names = [*fields, *dict.fromkeys(extra)]
-    taken = _taken(rows, names)
+    values = [list(map(dict.get, rows, repeat(name))) for name in names]
+    taken = list(range(len(rows)))
     for name, desc in reversed(order):
-        key = itemgetter(names.index(name))
-        if None in map(key, taken):
-            present = [row for row in taken if key(row) is not None]
-            absent = [row for row in taken if key(row) is None]
+        column = values[names.index(name)]
+        key: Callable[[int], Any] = column.__getitem__
+        if None in column:
+            present = [row for row in taken if column[row] is not None]
+            absent = [row for row in taken if column[row] is None]
             present.sort(key=key, reverse=desc)
             taken = present + absent if desc else absent + present
         else:
             taken.sort(key=key, reverse=desc)
     if limit is not None:
         taken = taken[:limit]
-    return Selection(object_name, list(fields), taken)
+    return Selection(object_name, list(fields), values[: len(fields)], taken)
 
 
-def _taken(rows: list[dict[str, Any]], names: list[str]) -> list[tuple[Any, ...]]:
-    """Each record's values of ``names`` (None for a field a record lacks)."""
-    if len(names) == 1:
-        return [(value,) for value in map(dict.get, rows, repeat(names[0]))]
-    try:
-        return list(map(itemgetter(*names), rows))
-    except KeyError:
-        return [tuple(map(row.get, names)) for row in rows]
+#: types whose equal values (``True == 1 == 1.0``) may render differently.
+_NUMBERS = frozenset({bool, int, float})
 
 
 def _memo(convert: Callable[[Any], Any], values: Sequence[Any], kinds: set[type]) -> list[Any]:
@@ -114,13 +108,9 @@ def json_column(values: Sequence[Any]) -> list[Any] | Sequence[Any]:
     kinds = set(map(type, values))
     if kinds <= _JSON_AS_IS:
         return values
+    if kinds == {datetime} and _utc_times(values):
+        return utc_texts(values, "+0000")
     return _memo(to_json, values, kinds)
-
-
-def _csv_float(value: Any) -> Any:
-    if type(value) is float and value.is_integer():
-        return str(int(value))
-    return value
 
 
 def _csv_time(value: Any) -> Any:
@@ -136,12 +126,12 @@ def csv_column(values: Sequence[Any]) -> list[Any] | Sequence[Any]:
     kinds = set(map(type, values))
     if kinds <= _CSV_AS_IS:
         return values
+    if kinds <= {float, _NONE}:  # a whole number without its ".0"
+        return ["" if v is None else str(int(v)) if v.is_integer() else repr(v) for v in values]
     if kinds <= _CSV_AS_IS | {float}:
-        return list(map(_csv_float, values))
+        return [str(int(v)) if type(v) is float and v.is_integer() else v for v in values]
     if kinds == {datetime} and _utc_times(values):
-        # "...T12:30:05.250+00:00" -> "...T12:30:05.250Z" (positional: no keyword per call)
-        iso = map(datetime.isoformat, values, repeat("T"), repeat("milliseconds"))
-        return list(map(str.replace, iso, repeat("+00:00"), repeat("Z")))
+        return utc_texts(values, "Z")
     if kinds <= {datetime, _NONE}:
         return _memo(_csv_time, values, kinds)
     return _memo(to_csv, values, kinds)
@@ -150,6 +140,19 @@ def csv_column(values: Sequence[Any]) -> list[Any] | Sequence[Any]:
 def _utc_times(values: Sequence[datetime]) -> bool:
     """Whether every time is in UTC with a four-digit year (ISO text is then the API's)."""
     return set(map(attrgetter("tzinfo"), values)) == {UTC} and min(values).year >= 1000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def utc_texts(values: Sequence[datetime], suffix: str) -> list[str]:
+    """UTC times with four-digit years as ``2026-03-01T12:30:05.250`` and ``suffix``
+    (microseconds cut to milliseconds, as the API writes them): whole milliseconds since
+    the epoch, each taken exactly, written as ISO text by NumPy's ``datetime64``."""
+    ms = map(floordiv, map(sub, values, repeat(_EPOCH)), repeat(_MS))
+    stamps = np.fromiter(ms, np.int64, len(values)).astype("datetime64[ms]")
+    return [text + suffix for text in np.datetime_as_string(stamps, unit="ms").tolist()]
 
 
 #: characters that make ``csv.writer`` quote a cell (a carriage return: on some versions).
@@ -201,10 +204,12 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 class CsvRows:
-    """A selection as Bulk API 2.0 CSV cells (each value rendered once, when the job runs),
+    """A selection as Bulk API 2.0 CSV lines (each value rendered once, when the job runs),
     written out a slice of rows at a time.
 
-    An org serves results it has stored: a slice can be written ahead
+    The cells are rendered a column at a time and joined into lines in the records' own
+    order (the order their values lie in memory), then the lines are put in the query's
+    order. An org serves results it has stored: a slice can be written ahead
     (:meth:`write_ahead`: the first page when the job ends, the next page while the client
     reads one), and is then served as written.
     """
@@ -212,12 +217,22 @@ class CsvRows:
     def __init__(self, header: list[str], selection: Selection):
         self.header = header
         self.size = selection.size
-        rows = selection.rows
         self._head = csv_text(header, [])
-        self._cells = [
-            csv_cells(csv_column(list(map(itemgetter(i), rows))), alone=len(header) == 1)
-            for i in range(len(header))
+        alone = len(header) == 1
+        columns: Sequence[Sequence[Any]] = selection.values
+        order: list[int] | None = selection.order
+        if not columns or len(columns[0]) > 2 * selection.size:  # a small LIMIT
+            columns, order = selection.columns(), None
+        cells = [
+            [_quoted("", True) if alone else ""] * len(column)
+            if column and column[0] is None and column.count(None) == len(column)
+            else csv_cells(csv_column(column), alone=alone)
+            for column in columns
         ]
+        lines: list[str] = []
+        for at in range(0, len(columns[0]) if columns else 0, SLICE):  # requests get a turn
+            lines += map(",".join, zip(*(column[at : at + SLICE] for column in cells), strict=True))
+        self._lines = lines if order is None else list(map(lines.__getitem__, order))
         self._lock = threading.Lock()
         self._ahead: dict[tuple[int, int], Future[str]] = {}
 
@@ -247,6 +262,5 @@ class CsvRows:
     def _write(self, start: int, end: int) -> str:
         lines = [self._head]
         for at in range(start, min(end, self.size), SLICE):  # requests get a turn between two
-            part = (column[at : min(at + SLICE, end)] for column in self._cells)
-            lines.append("\n".join(map(",".join, zip(*part, strict=True))) + "\n")
+            lines.append("\n".join(self._lines[at : min(at + SLICE, end)]) + "\n")
         return "".join(lines)
