@@ -222,13 +222,13 @@ class Jobs:
         return answer, lambda: _background(process)
 
     def _process(self, job: IngestJob, row_fault: Callable[[], bool]) -> None:
-        rows: list[tuple[str, ...]] = []  # tuples: of text only, the collector stops scanning them
+        rows: list[list[str]] = []
         for part in job.data:
             reader = csv.reader(io.StringIO(part))
             header = next(reader, [])
             job.header = job.header or header
             while chunk := list(itertools.islice(reader, SLICE)):  # others get a turn
-                rows += map(tuple, chunk)
+                rows += chunk
         id_col = next((i for i, h in enumerate(job.header) if h.lower() == "id"), None)
         if id_col is None:
             job.state, job.error = "Failed", "InvalidBatch : Field name not found : Id"
