@@ -199,7 +199,7 @@ def test_results_pages_are_the_csv_writer_s_bytes(column: list[Any]) -> None:
         values = {"A": column, "B": other, "C": [None] * len(column)}
         rows = list(zip(*(values[f] for f in fields), strict=True))
         order = list(range(len(rows)))
-        pages = CsvRows(fields, Selection("Account", fields, [values[f] for f in fields], order))
+        pages = CsvRows(fields, Selection("Account", fields, rows, order))
         for start, end in ((0, len(rows)), (1, 3), (2, 99)):
             out = io.StringIO()
             writer = csv.writer(out, lineterminator="\n")

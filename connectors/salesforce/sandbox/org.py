@@ -188,7 +188,7 @@ class Org(Tooling, Removal):
                 rows = list(table.values() if keep is None else filter(keep, table.values()))
                 if query.count:
                     size = len(rows) if query.limit is None else min(query.limit, len(rows))
-                    return Selection(query.object, [], [], list(range(size)))
+                    return Selection(query.object, [], [()] * size, list(range(size)))
                 return select(query.object, query.fields, query.order, query.limit, rows)
 
         return query, take

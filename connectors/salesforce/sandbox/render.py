@@ -1,10 +1,10 @@
 """Query results as rows of values, rendered a column at a time as REST JSON or Bulk CSV.
 
-A query's rows are taken as a column of values per selected field (:class:`Selection`),
-the org's state at the time of the query. Rendering follows :func:`schema.to_json` and
-:func:`schema.to_csv` value for value, but looks at a column's value types once: a column
-of text and integers (most of them) is passed on as it is, and each distinct date or time
-is formatted once.
+A query's rows are taken as tuples of the selected fields' values (:class:`Selection`),
+the org's state at the time of the query, and sorted by index. Rendering follows
+:func:`schema.to_json` and :func:`schema.to_csv` value for value, but looks at a column's
+value types once: a column of text and integers (most of them) is passed on as it is, each
+distinct date is formatted once, and UTC times a column at a time.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import repeat
-from operator import attrgetter, floordiv, sub
+from operator import attrgetter, floordiv, itemgetter, sub
 from typing import Any
 
 import numpy as np
@@ -35,13 +35,14 @@ _JSON_AS_IS = frozenset({str, int, float, bool, _NONE})
 
 @dataclass
 class Selection:
-    """The rows a query selected: each selected field's values, a column in the records'
-    own order (as they were when the query ran), and the selected rows in the query's
-    order (``order``: indexes into the columns, sorted and limited)."""
+    """The rows a query selected: each a tuple of the fields' values (extra trailing
+    values, the sort's, are not the selection's), in the records' own order (as they were
+    when the query ran), and the selected rows in the query's order (``order``: indexes
+    into ``rows``, sorted and limited)."""
 
     object: str
     fields: list[str]
-    values: list[list[Any]]
+    rows: list[tuple[Any, ...]]
     order: list[int]
 
     @property
@@ -50,8 +51,11 @@ class Selection:
 
     def columns(self, start: int = 0, end: int | None = None) -> list[Sequence[Any]]:
         """The fields' values in rows ``start`` to ``end``, a sequence per field."""
-        rows = self.order[start:end]
-        return [list(map(column.__getitem__, rows)) for column in self.values]
+        part = list(map(self.rows.__getitem__, self.order[start:end]))
+        if not part:
+            return [() for _ in self.fields]
+        columns: list[Sequence[Any]] = list(zip(*part, strict=True))
+        return columns[: len(self.fields)]
 
 
 def select(
@@ -64,26 +68,36 @@ def select(
     """The rows' selected fields, sorted (``order``: field and descending, no value last
     when descending, first when not), at most ``limit`` of them.
 
-    Each field's values are taken a column at a time in the records' own order (None for a
-    field a record lacks), then the rows' indexes are sorted by them.
+    The values are taken in the records' own order (one look-up per record), then the
+    rows' indexes are sorted by the order's columns.
     """
     extra = [name for name, _ in order if name not in fields]
     names = [*fields, *dict.fromkeys(extra)]
-    values = [list(map(dict.get, rows, repeat(name))) for name in names]
-    taken = list(range(len(rows)))
+    taken = _taken(rows, names)
+    at = list(range(len(taken)))
     for name, desc in reversed(order):
-        column = values[names.index(name)]
+        column = list(map(itemgetter(names.index(name)), taken))
         key: Callable[[int], Any] = column.__getitem__
         if None in column:
-            present = [row for row in taken if column[row] is not None]
-            absent = [row for row in taken if column[row] is None]
+            present = [row for row in at if column[row] is not None]
+            absent = [row for row in at if column[row] is None]
             present.sort(key=key, reverse=desc)
-            taken = present + absent if desc else absent + present
+            at = present + absent if desc else absent + present
         else:
-            taken.sort(key=key, reverse=desc)
+            at.sort(key=key, reverse=desc)
     if limit is not None:
-        taken = taken[:limit]
-    return Selection(object_name, list(fields), values[: len(fields)], taken)
+        at = at[:limit]
+    return Selection(object_name, list(fields), taken, at)
+
+
+def _taken(rows: list[dict[str, Any]], names: list[str]) -> list[tuple[Any, ...]]:
+    """Each record's values of ``names`` (None for a field a record lacks)."""
+    if len(names) == 1:
+        return [(value,) for value in map(dict.get, rows, repeat(names[0]))]
+    try:
+        return list(map(itemgetter(*names), rows))
+    except KeyError:
+        return [tuple(map(row.get, names)) for row in rows]
 
 
 #: types whose equal values (``True == 1 == 1.0``) may render differently.
@@ -219,10 +233,10 @@ class CsvRows:
         self.size = selection.size
         self._head = csv_text(header, [])
         alone = len(header) == 1
-        columns: Sequence[Sequence[Any]] = selection.values
-        order: list[int] | None = selection.order
-        if not columns or len(columns[0]) > 2 * selection.size:  # a small LIMIT
-            columns, order = selection.columns(), None
+        rows, order = selection.rows, selection.order
+        if len(rows) > 2 * selection.size:  # a small LIMIT: only the rows selected
+            rows, order = list(map(rows.__getitem__, order)), list(range(selection.size))
+        columns = [list(map(itemgetter(i), rows)) for i in range(len(header))]
         cells = [
             [_quoted("", True) if alone else ""] * len(column)
             if column and column[0] is None and column.count(None) == len(column)
@@ -230,9 +244,9 @@ class CsvRows:
             for column in columns
         ]
         lines: list[str] = []
-        for at in range(0, len(columns[0]) if columns else 0, SLICE):  # requests get a turn
+        for at in range(0, len(rows), SLICE):  # requests get a turn between two slices
             lines += map(",".join, zip(*(column[at : at + SLICE] for column in cells), strict=True))
-        self._lines = lines if order is None else list(map(lines.__getitem__, order))
+        self._lines = list(map(lines.__getitem__, order))
         self._lock = threading.Lock()
         self._ahead: dict[tuple[int, int], Future[str]] = {}
 
