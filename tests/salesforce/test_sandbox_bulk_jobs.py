@@ -198,7 +198,8 @@ def test_results_pages_are_the_csv_writer_s_bytes(column: list[Any]) -> None:
         other = [f"{i},x" if i % 2 else i for i in range(len(column))]
         values = {"A": column, "B": other, "C": [None] * len(column)}
         rows = list(zip(*(values[f] for f in fields), strict=True))
-        pages = CsvRows(fields, Selection("Account", fields, rows))
+        order = list(range(len(rows)))
+        pages = CsvRows(fields, Selection("Account", fields, rows, order))
         for start, end in ((0, len(rows)), (1, 3), (2, 99)):
             out = io.StringIO()
             writer = csv.writer(out, lineterminator="\n")

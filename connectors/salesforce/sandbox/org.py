@@ -10,8 +10,9 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from icpsync.connectors.salesforce.sandbox import schema
@@ -187,7 +188,7 @@ class Org(Tooling, Removal):
                 rows = list(table.values() if keep is None else filter(keep, table.values()))
                 if query.count:
                     size = len(rows) if query.limit is None else min(query.limit, len(rows))
-                    return Selection(query.object, [], [()] * size)
+                    return Selection(query.object, [], [()] * size, list(range(size)))
                 return select(query.object, query.fields, query.order, query.limit, rows)
 
         return query, take
@@ -231,6 +232,10 @@ class Org(Tooling, Removal):
             raise RecordError(code, f"invalid cross reference id: {record_id}", ["Id"])
         return record
 
+    def rules(self, object_name: str) -> dict[str, str]:
+        """Record id -> the message of a validation rule that refuses every save of it."""
+        return self.rejected if object_name == "Account" else {}
+
     def save(
         self,
         object_name: str,
@@ -239,23 +244,39 @@ class Org(Tooling, Removal):
         stamp: datetime | None = None,
     ) -> None:
         """Save checked values to a record (call holding :attr:`lock`): its validation rule
-        first, then derived fields, ``SystemModstamp`` (``stamp``, or now) and the Account
-        write count.
+        first, then :meth:`save_many`'s work.
 
         Raises:
             RecordError: ``FIELD_CUSTOM_VALIDATION_EXCEPTION`` for a record in :attr:`rejected`.
         """
-        rule = self.rejected.get(record["Id"]) if object_name == "Account" else None
+        rule = self.rules(object_name).get(record["Id"])
         if rule is not None:
             raise RecordError("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule)
-        if object_name == "Opportunity" and "StageName" in clean:
-            clean["IsClosed"] = clean["StageName"] in ("Closed Won", "Closed Lost")
-            clean["IsWon"] = clean["StageName"] == "Closed Won"
-        record.update(clean)
-        record["LastModifiedDate"] = record["SystemModstamp"] = stamp if stamp else self.stamp()
+        self.save_many(object_name, [record], list(clean), [[v] for v in clean.values()], stamp)
+
+    def save_many(
+        self,
+        object_name: str,
+        records: list[dict[str, Any]],
+        names: list[str],
+        columns: Sequence[Sequence[Any]],
+        stamp: datetime | None = None,
+    ) -> None:
+        """Save checked values, a column per name, to records there whose validation rule
+        lets them be saved (call holding :attr:`lock`), in order: derived fields,
+        ``SystemModstamp`` (``stamp``, or now) and the Account write counts."""
+        if object_name == "Opportunity" and "StageName" in names:
+            stages = columns[names.index("StageName")]
+            closed = [stage in ("Closed Won", "Closed Lost") for stage in stages]
+            won = [stage == "Closed Won" for stage in stages]
+            names, columns = [*names, "IsClosed", "IsWon"], [*columns, closed, won]
+        stamp = stamp if stamp else self.stamp()
+        rows = zip(*columns, strict=True) if columns else itertools.repeat((), len(records))
+        for record, values in zip(records, rows, strict=True):
+            record.update(zip(names, values, strict=True))
+            record["LastModifiedDate"] = record["SystemModstamp"] = stamp
         if object_name == "Account":
-            counts = self.write_counts
-            counts[record["Id"]] = counts.get(record["Id"], 0) + 1
+            self.write_counts.update(map(itemgetter("Id"), records))
 
     def insert(self, object_name: str, values: dict[str, Any]) -> str:
         """Create a record; returns its id.

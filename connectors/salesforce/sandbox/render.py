@@ -1,10 +1,10 @@
 """Query results as rows of values, rendered a column at a time as REST JSON or Bulk CSV.
 
 A query's rows are taken as tuples of the selected fields' values (:class:`Selection`),
-the org's state at the time of the query. Rendering follows :func:`schema.to_json` and
-:func:`schema.to_csv` value for value, but looks at a column's value types once: a column
-of text and integers (most of them) is passed on as it is, and each distinct date or time
-is formatted once.
+the org's state at the time of the query, and sorted by index. Rendering follows
+:func:`schema.to_json` and :func:`schema.to_csv` value for value, but looks at a column's
+value types once: a column of text and integers (most of them) is passed on as it is, each
+distinct date is formatted once, and UTC times a column at a time.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import repeat
-from operator import attrgetter, itemgetter
+from operator import attrgetter, floordiv, itemgetter, sub
 from typing import Any
+
+import numpy as np
 
 from icpsync.connectors.salesforce.sandbox.schema import to_csv, to_json
 
@@ -34,27 +36,26 @@ _JSON_AS_IS = frozenset({str, int, float, bool, _NONE})
 @dataclass
 class Selection:
     """The rows a query selected: each a tuple of the fields' values (extra trailing
-    values, the sort's, are not the selection's)."""
+    values, the sort's, are not the selection's), in the records' own order (as they were
+    when the query ran), and the selected rows in the query's order (``order``: indexes
+    into ``rows``, sorted and limited)."""
 
     object: str
     fields: list[str]
     rows: list[tuple[Any, ...]]
+    order: list[int]
 
     @property
     def size(self) -> int:
-        return len(self.rows)
+        return len(self.order)
 
     def columns(self, start: int = 0, end: int | None = None) -> list[Sequence[Any]]:
         """The fields' values in rows ``start`` to ``end``, a sequence per field."""
-        part = self.rows[start:end]
+        part = list(map(self.rows.__getitem__, self.order[start:end]))
         if not part:
             return [() for _ in self.fields]
         columns: list[Sequence[Any]] = list(zip(*part, strict=True))
         return columns[: len(self.fields)]
-
-
-#: types whose equal values (``True == 1 == 1.0``) may render differently.
-_NUMBERS = frozenset({bool, int, float})
 
 
 def select(
@@ -64,26 +65,29 @@ def select(
     limit: int | None,
     rows: list[dict[str, Any]],
 ) -> Selection:
-    """The rows' selected fields as columns, sorted (``order``: field and descending, no
-    value last when descending, first when not), at most ``limit`` of them.
+    """The rows' selected fields, sorted (``order``: field and descending, no value last
+    when descending, first when not), at most ``limit`` of them.
 
-    The values are taken in the records' own order (one look-up per record), then sorted.
+    The values are taken in the records' own order (one look-up per record), then the
+    rows' indexes are sorted by the order's columns.
     """
     extra = [name for name, _ in order if name not in fields]
     names = [*fields, *dict.fromkeys(extra)]
     taken = _taken(rows, names)
+    at = list(range(len(taken)))
     for name, desc in reversed(order):
-        key = itemgetter(names.index(name))
-        if None in map(key, taken):
-            present = [row for row in taken if key(row) is not None]
-            absent = [row for row in taken if key(row) is None]
+        column = list(map(itemgetter(names.index(name)), taken))
+        key: Callable[[int], Any] = column.__getitem__
+        if None in column:
+            present = [row for row in at if column[row] is not None]
+            absent = [row for row in at if column[row] is None]
             present.sort(key=key, reverse=desc)
-            taken = present + absent if desc else absent + present
+            at = present + absent if desc else absent + present
         else:
-            taken.sort(key=key, reverse=desc)
+            at.sort(key=key, reverse=desc)
     if limit is not None:
-        taken = taken[:limit]
-    return Selection(object_name, list(fields), taken)
+        at = at[:limit]
+    return Selection(object_name, list(fields), taken, at)
 
 
 def _taken(rows: list[dict[str, Any]], names: list[str]) -> list[tuple[Any, ...]]:
@@ -94,6 +98,10 @@ def _taken(rows: list[dict[str, Any]], names: list[str]) -> list[tuple[Any, ...]
         return list(map(itemgetter(*names), rows))
     except KeyError:
         return [tuple(map(row.get, names)) for row in rows]
+
+
+#: types whose equal values (``True == 1 == 1.0``) may render differently.
+_NUMBERS = frozenset({bool, int, float})
 
 
 def _memo(convert: Callable[[Any], Any], values: Sequence[Any], kinds: set[type]) -> list[Any]:
@@ -114,13 +122,9 @@ def json_column(values: Sequence[Any]) -> list[Any] | Sequence[Any]:
     kinds = set(map(type, values))
     if kinds <= _JSON_AS_IS:
         return values
+    if kinds == {datetime} and _utc_times(values):
+        return utc_texts(values, "+0000")
     return _memo(to_json, values, kinds)
-
-
-def _csv_float(value: Any) -> Any:
-    if type(value) is float and value.is_integer():
-        return str(int(value))
-    return value
 
 
 def _csv_time(value: Any) -> Any:
@@ -136,12 +140,12 @@ def csv_column(values: Sequence[Any]) -> list[Any] | Sequence[Any]:
     kinds = set(map(type, values))
     if kinds <= _CSV_AS_IS:
         return values
+    if kinds <= {float, _NONE}:  # a whole number without its ".0"
+        return ["" if v is None else str(int(v)) if v.is_integer() else repr(v) for v in values]
     if kinds <= _CSV_AS_IS | {float}:
-        return list(map(_csv_float, values))
+        return [str(int(v)) if type(v) is float and v.is_integer() else v for v in values]
     if kinds == {datetime} and _utc_times(values):
-        # "...T12:30:05.250+00:00" -> "...T12:30:05.250Z" (positional: no keyword per call)
-        iso = map(datetime.isoformat, values, repeat("T"), repeat("milliseconds"))
-        return list(map(str.replace, iso, repeat("+00:00"), repeat("Z")))
+        return utc_texts(values, "Z")
     if kinds <= {datetime, _NONE}:
         return _memo(_csv_time, values, kinds)
     return _memo(to_csv, values, kinds)
@@ -150,6 +154,19 @@ def csv_column(values: Sequence[Any]) -> list[Any] | Sequence[Any]:
 def _utc_times(values: Sequence[datetime]) -> bool:
     """Whether every time is in UTC with a four-digit year (ISO text is then the API's)."""
     return set(map(attrgetter("tzinfo"), values)) == {UTC} and min(values).year >= 1000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def utc_texts(values: Sequence[datetime], suffix: str) -> list[str]:
+    """UTC times with four-digit years as ``2026-03-01T12:30:05.250`` and ``suffix``
+    (microseconds cut to milliseconds, as the API writes them): whole milliseconds since
+    the epoch, each taken exactly, written as ISO text by NumPy's ``datetime64``."""
+    ms = map(floordiv, map(sub, values, repeat(_EPOCH)), repeat(_MS))
+    stamps = np.fromiter(ms, np.int64, len(values)).astype("datetime64[ms]")
+    return [text + suffix for text in np.datetime_as_string(stamps, unit="ms").tolist()]
 
 
 #: characters that make ``csv.writer`` quote a cell (a carriage return: on some versions).
@@ -201,10 +218,12 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 class CsvRows:
-    """A selection as Bulk API 2.0 CSV cells (each value rendered once, when the job runs),
+    """A selection as Bulk API 2.0 CSV lines (each value rendered once, when the job runs),
     written out a slice of rows at a time.
 
-    An org serves results it has stored: a slice can be written ahead
+    The cells are rendered a column at a time and joined into lines in the records' own
+    order (the order their values lie in memory), then the lines are put in the query's
+    order. An org serves results it has stored: a slice can be written ahead
     (:meth:`write_ahead`: the first page when the job ends, the next page while the client
     reads one), and is then served as written.
     """
@@ -212,12 +231,22 @@ class CsvRows:
     def __init__(self, header: list[str], selection: Selection):
         self.header = header
         self.size = selection.size
-        rows = selection.rows
         self._head = csv_text(header, [])
-        self._cells = [
-            csv_cells(csv_column(list(map(itemgetter(i), rows))), alone=len(header) == 1)
-            for i in range(len(header))
+        alone = len(header) == 1
+        rows, order = selection.rows, selection.order
+        if len(rows) > 2 * selection.size:  # a small LIMIT: only the rows selected
+            rows, order = list(map(rows.__getitem__, order)), list(range(selection.size))
+        columns = [list(map(itemgetter(i), rows)) for i in range(len(header))]
+        cells = [
+            [_quoted("", True) if alone else ""] * len(column)
+            if column and column[0] is None and column.count(None) == len(column)
+            else csv_cells(csv_column(column), alone=alone)
+            for column in columns
         ]
+        lines: list[str] = []
+        for at in range(0, len(rows), SLICE):  # requests get a turn between two slices
+            lines += map(",".join, zip(*(column[at : at + SLICE] for column in cells), strict=True))
+        self._lines = list(map(lines.__getitem__, order))
         self._lock = threading.Lock()
         self._ahead: dict[tuple[int, int], Future[str]] = {}
 
@@ -247,6 +276,5 @@ class CsvRows:
     def _write(self, start: int, end: int) -> str:
         lines = [self._head]
         for at in range(start, min(end, self.size), SLICE):  # requests get a turn between two
-            part = (column[at : min(at + SLICE, end)] for column in self._cells)
-            lines.append("\n".join(map(",".join, zip(*part, strict=True))) + "\n")
+            lines.append("\n".join(self._lines[at : min(at + SLICE, end)]) + "\n")
         return "".join(lines)
