@@ -377,11 +377,16 @@ class Writer:
         return "\n".join(lines)
 
     def _bulk(self, updates: list[ScoreUpdate]) -> tuple[WriteReport, Again]:
+        """One Bulk job, begun only when the budget covers its calls, which are set aside
+        for it meanwhile (another write may run at once)."""
+        with self.api.budget.set_aside(6) as why:
+            if why:
+                self._halt(why)
+                return WriteReport(), dict.fromkeys((u.account_id for u in updates), "")
+            return self._bulk_job(updates)
+
+    def _bulk_job(self, updates: list[ScoreUpdate]) -> tuple[WriteReport, Again]:
         report = WriteReport()
-        why = self.api.budget.would_exceed(6)
-        if why:
-            self._halt(why)
-            return report, dict.fromkeys((u.account_id for u in updates), "")
         data = self._bulk_csv(updates)
         obj = self.obj
         try:
