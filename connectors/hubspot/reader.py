@@ -25,7 +25,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain, compress
 from typing import Any
@@ -33,7 +33,7 @@ from typing import Any
 from hubspot.crm.companies import Filter, FilterGroup, PublicObjectSearchRequest
 
 from icpsync.connectors.hubspot.client import HubSpotApi
-from icpsync.connectors.hubspot.columns import CompanyColumns, DealColumns
+from icpsync.connectors.hubspot.columns import CompanyColumns, DealColumns, Part, joined
 from icpsync.connectors.hubspot.objects_api import PageQuery
 from icpsync.connectors.hubspot.read_ahead import read_ahead
 from icpsync.connectors.hubspot.values import NATIVE, epoch_ms
@@ -107,20 +107,22 @@ class Reader:
 
     # -- companies -------------------------------------------------------------------
 
-    def _batches(self, pages: Iterable[Page]) -> Iterator[AccountBatch]:
-        """The clean accounts of the pages, :data:`JOIN` records at a time (one normaliser for
-        the whole read: ids are de-duplicated across pages)."""
+    def _batches(self, parts: Iterable[Part]) -> Iterator[AccountBatch]:
+        """The clean accounts of the pages (read into columns, a page's :data:`Part` each),
+        :data:`JOIN` records at a time (one normaliser for the whole read: ids are
+        de-duplicated across pages)."""
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
-        for page in _chunks(chain.from_iterable(pages), JOIN):
-            columns, signals = self.company_columns.columns(page)
+        for columns, signals in joined(parts, JOIN):
             batch = accounts_from_columns(normaliser, columns, signals)
             if len(batch):
                 yield batch
 
-    def _list(self, kind: str) -> Iterator[Page]:
-        """Every record of ``kind`` (companies or deals), a page (100) at a time, the next
-        page read while the caller works on this one."""
-        return read_ahead(self._list_pages(kind))
+    def _list(self, kind: str, part: Callable[[Page], Part]) -> Iterator[Part]:
+        """Every record of ``kind`` (companies or deals), a page (100) at a time read into
+        columns by ``part``; the next page is read, and read into columns, in the worker
+        thread while the caller works on this one (the caller never holds a page's JSON
+        records, whose making and freeing is the worker's)."""
+        return read_ahead(map(part, self._list_pages(kind)))
 
     def _list_pages(self, kind: str) -> Iterator[Page]:
         api = self.api.companies_pages if kind == "companies" else self.api.deals_pages
@@ -234,11 +236,11 @@ class Reader:
         )
         return list(page.get("results") or []), _next(page) is not None
 
-    def _with_companies(self, deals: Iterable[dict[str, Any]]) -> Iterator[Page]:
+    def _with_companies(self, pages: Iterable[Page]) -> Iterator[Page]:
         """Searched deals (search returns no associations) with their companies attached,
         read with v4 association batch reads of up to 1,000 (the API's cap): a page of
         100 at a time."""
-        for chunk in _chunks(deals, ASSOCIATION_READ):
+        for chunk in _joined(pages, ASSOCIATION_READ):
             body = {"inputs": [{"id": d["id"]} for d in chunk]}
             result = self.api.call(
                 "associations", self.api.associations.get_page, "deals", "companies", body, raw=True
@@ -257,13 +259,15 @@ class Reader:
                 ]
             for deal in chunk:
                 deal["associations"] = {"companies": {"results": links.get(deal["id"], [])}}
-            yield from _chunks(chunk, PAGE)
+            yield from _joined([chunk], PAGE)
 
     def company_batches(self, since: datetime | None) -> Iterator[AccountBatch]:
         """Every company (``since`` None) or those modified at or after ``since``, in
         batches of about :data:`JOIN`."""
-        pages = self._list("companies") if since is None else self._search("companies", since)
-        return self._batches(pages)
+        part = self.company_columns.columns
+        if since is None:
+            return self._batches(self._list("companies", part))
+        return self._batches(map(part, self._search("companies", since)))
 
     def company_batches_by_id(self, ids: Sequence[str]) -> Iterator[AccountBatch]:
         """The named companies, batch reads of 100 joined up to :data:`JOIN`."""
@@ -284,7 +288,7 @@ class Reader:
                 )
                 yield result.get("results") or []
 
-        return self._batches(pages())
+        return self._batches(map(self.company_columns.columns, pages()))
 
     def companies(self, since: datetime | None) -> Iterator[Account]:
         """:meth:`company_batches`, an account at a time."""
@@ -305,13 +309,14 @@ class Reader:
         """
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
         cutoff = ((now or datetime.now(UTC)) - timedelta(days=self.lookback_days)).date()
-        pages = (
-            self._list("deals")
+        part = self.deal_columns.part
+        parts = (
+            self._list("deals", part)
             if since is None
-            else self._with_companies(chain.from_iterable(self._search("deals", since)))
+            else map(part, self._with_companies(self._search("deals", since)))
         )
-        for page in _chunks(chain.from_iterable(pages), JOIN):
-            batch = opportunities_from_columns(normaliser, self.deal_columns.columns(page))
+        for columns, _ in joined(parts, JOIN):
+            batch = opportunities_from_columns(normaliser, columns)
             batch = self._within_lookback(batch, cutoff)
             if len(batch):
                 yield batch
@@ -345,13 +350,17 @@ def _stamp(record: dict[str, Any]) -> int | None:
     return None if stamp is None else epoch_ms(stamp)
 
 
-def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    """``items`` in order, in lists of ``size`` (the last may be smaller)."""
-    chunk: list[dict[str, Any]] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _joined(pages: Iterable[Page], size: int) -> Iterator[Page]:
+    """The records of ``pages`` in order, in lists of ``size`` (the last may be smaller):
+    joined and cut a page at a time, with no Python step per record."""
+    held: Page = []
+    for page in pages:
+        held.extend(page)
+        if len(held) < size:
+            continue
+        cut = len(held) - len(held) % size
+        for start in range(0, cut, size):
+            yield held[start : start + size]
+        del held[:cut]
+    if held:
+        yield held

@@ -13,7 +13,7 @@ import dataclasses
 import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from itertools import chain
+from itertools import chain, pairwise
 from typing import Any
 
 import pytest
@@ -22,7 +22,7 @@ from icpsync.connectors.hubspot import HubSpotConnector, reader
 from icpsync.connectors.hubspot.client import HubSpotApi
 from icpsync.connectors.hubspot.reader import JOIN, SEARCH_PAGE
 from icpsync.connectors.hubspot.sandbox import Sandbox
-from icpsync.connectors.hubspot.values import NATIVE_TIER, TIER_LABEL
+from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, TIER_LABEL
 from icpsync.core.batch import AccountBatch
 from icpsync.core.model import Account, ConnectorStats
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
@@ -274,5 +274,42 @@ def test_pages_are_joined_up_to_the_join_size(
 
 def test_records_are_cut_into_lists_of_the_size_and_nothing_is_left_empty() -> None:
     records = [{"id": str(i)} for i in range(5)]
-    assert list(reader._chunks(iter(records), 2)) == [records[:2], records[2:4], records[4:]]
-    assert list(reader._chunks(iter([]), 2)) == []
+    assert list(reader._joined([records], 2)) == [records[:2], records[2:4], records[4:]]
+    assert list(reader._joined(iter([]), 2)) == []
+    assert list(reader._joined([[], []], 2)) == []
+
+
+def test_pages_of_any_size_are_joined_and_cut_in_order() -> None:
+    records = [{"id": str(i)} for i in range(23)]
+    cuts = [0, 3, 3, 10, 11, 20, 23]  # pages of 3, 0, 7, 1, 9 and 3 records
+    pages = [records[a:b] for a, b in pairwise(cuts)]
+    for size in (1, 2, 4, 7, 23, 50):
+        joined = list(reader._joined(iter(pages), size))
+        assert [r for part in joined for r in part] == records
+        assert all(len(part) == size for part in joined[:-1])
+        assert 0 < len(joined[-1]) <= size
+
+
+@pytest.mark.parametrize("signals", [True, False])
+def test_pages_read_into_columns_then_joined_equal_the_joined_pages_read(signals: bool) -> None:
+    """Each page read into columns (in the read-ahead thread), then joined and cut a column
+    at a time, gives what reading the pages' records joined into lists gives."""
+    columns = reader.CompanyColumns(_field_map(signals=signals), mirror_native_tier=True)
+    names = [*dict.fromkeys(columns.properties.values()), "createdate", NATIVE]
+    rng = random.Random(5)
+    values = [None, "", "v", "tier_1"]
+    records: list[dict[str, Any]] = [
+        {
+            "id": str(i),
+            "properties": None
+            if i % 17 == 0
+            else {n: rng.choice(values) for n in names if rng.random() < 0.8},
+        }
+        for i in range(230)
+    ]
+    cuts = sorted({0, 230, *rng.sample(range(1, 230), 12)})
+    pages = [records[a:b] for a, b in pairwise(cuts)] + [[]]
+    for size in (1, 7, 100, 230, 1000):
+        expected = [columns.columns(chunk) for chunk in reader._joined(pages, size)]
+        assert list(reader.joined(map(columns.columns, pages), size)) == expected
+    assert list(reader.joined(iter([]), 10)) == []
