@@ -12,8 +12,8 @@ records (a page, or pages joined) is one pass per column, no dict per record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain, repeat
+from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, tier_label
@@ -23,8 +23,6 @@ from icpsync.engine.field_map import FieldMap
 #: HubSpot sends every property value as a string, or null.
 Columns = dict[str, Sequence[str | None]]
 Signals = list[dict[str, object]] | None
-#: some records' columns and signals (None for a map without signals, and for deals)
-Part = tuple[Columns, Signals]
 #: the ICP values HubSpot holds as enumeration options (``tier_1``...), read as tiers.
 _TIER_KEYS = ("icp_tier", "icp_tier_override")
 
@@ -94,55 +92,6 @@ class DealColumns:
         columns["id"] = _values(records, "id")
         columns["account_id"] = list(map(company_of, records))
         return columns
-
-    def part(self, records: Sequence[dict[str, Any]]) -> Part:
-        """:meth:`columns` as a :data:`Part` (deals have no signals), for :func:`joined`."""
-        return self.columns(records), None
-
-
-def joined(parts: Iterable[Part], size: int) -> Iterator[Part]:
-    """The records of ``parts`` (each a page's :data:`Part`, all of one converter: the same
-    keys) in order, in parts of ``size`` records (the last may be smaller), joined and cut
-    a column at a time: the same columns and signals as converting the pages' records
-    joined into lists of ``size``, since every column holds one value per record."""
-    held: list[Part] = []
-    count = 0
-    for part in parts:
-        records = len(part[0]["id"])
-        if not records:
-            continue
-        held.append(part)
-        count += records
-        if count < size:
-            continue
-        columns, signals = _merged(held)
-        if count == size:
-            yield columns, signals
-            held, count = [], 0
-            continue
-        cut = count - count % size
-        for start in range(0, cut, size):
-            yield _cut(columns, signals, start, start + size)
-        held = [_cut(columns, signals, cut, count)] if count > cut else []
-        count -= cut
-    if held:
-        yield _merged(held)
-
-
-def _merged(parts: list[Part]) -> Part:
-    if len(parts) == 1:
-        return parts[0]
-    columns: Columns = {
-        key: list(chain.from_iterable(p[0][key] for p in parts)) for key in parts[0][0]
-    }
-    if parts[0][1] is None:
-        return columns, None
-    return columns, list(chain.from_iterable(p[1] or () for p in parts))
-
-
-def _cut(columns: Columns, signals: Signals, start: int, stop: int) -> Part:
-    cut = {key: values[start:stop] for key, values in columns.items()}
-    return cut, None if signals is None else signals[start:stop]
 
 
 def company_of(record: dict[str, Any]) -> str | None:

@@ -25,7 +25,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain, compress
 from typing import Any
@@ -33,7 +33,7 @@ from typing import Any
 from hubspot.crm.companies import Filter, FilterGroup, PublicObjectSearchRequest
 
 from icpsync.connectors.hubspot.client import HubSpotApi
-from icpsync.connectors.hubspot.columns import CompanyColumns, DealColumns, Part, joined
+from icpsync.connectors.hubspot.columns import CompanyColumns, DealColumns
 from icpsync.connectors.hubspot.objects_api import PageQuery
 from icpsync.connectors.hubspot.read_ahead import read_ahead
 from icpsync.connectors.hubspot.values import NATIVE, epoch_ms
@@ -107,22 +107,20 @@ class Reader:
 
     # -- companies -------------------------------------------------------------------
 
-    def _batches(self, parts: Iterable[Part]) -> Iterator[AccountBatch]:
-        """The clean accounts of the pages (read into columns, a page's :data:`Part` each),
-        :data:`JOIN` records at a time (one normaliser for the whole read: ids are
-        de-duplicated across pages)."""
+    def _batches(self, pages: Iterable[Page]) -> Iterator[AccountBatch]:
+        """The clean accounts of the pages, :data:`JOIN` records at a time (one normaliser for
+        the whole read: ids are de-duplicated across pages)."""
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
-        for columns, signals in joined(parts, JOIN):
+        for page in _joined(pages, JOIN):
+            columns, signals = self.company_columns.columns(page)
             batch = accounts_from_columns(normaliser, columns, signals)
             if len(batch):
                 yield batch
 
-    def _list(self, kind: str, part: Callable[[Page], Part]) -> Iterator[Part]:
-        """Every record of ``kind`` (companies or deals), a page (100) at a time read into
-        columns by ``part``; the next page is read, and read into columns, in the worker
-        thread while the caller works on this one (the caller never holds a page's JSON
-        records, whose making and freeing is the worker's)."""
-        return read_ahead(map(part, self._list_pages(kind)))
+    def _list(self, kind: str) -> Iterator[Page]:
+        """Every record of ``kind`` (companies or deals), a page (100) at a time, the next
+        page read while the caller works on this one."""
+        return read_ahead(self._list_pages(kind))
 
     def _list_pages(self, kind: str) -> Iterator[Page]:
         api = self.api.companies_pages if kind == "companies" else self.api.deals_pages
@@ -264,10 +262,8 @@ class Reader:
     def company_batches(self, since: datetime | None) -> Iterator[AccountBatch]:
         """Every company (``since`` None) or those modified at or after ``since``, in
         batches of about :data:`JOIN`."""
-        part = self.company_columns.columns
-        if since is None:
-            return self._batches(self._list("companies", part))
-        return self._batches(map(part, self._search("companies", since)))
+        pages = self._list("companies") if since is None else self._search("companies", since)
+        return self._batches(pages)
 
     def company_batches_by_id(self, ids: Sequence[str]) -> Iterator[AccountBatch]:
         """The named companies, batch reads of 100 joined up to :data:`JOIN`."""
@@ -288,7 +284,7 @@ class Reader:
                 )
                 yield result.get("results") or []
 
-        return self._batches(map(self.company_columns.columns, pages()))
+        return self._batches(pages())
 
     def companies(self, since: datetime | None) -> Iterator[Account]:
         """:meth:`company_batches`, an account at a time."""
@@ -309,14 +305,13 @@ class Reader:
         """
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
         cutoff = ((now or datetime.now(UTC)) - timedelta(days=self.lookback_days)).date()
-        part = self.deal_columns.part
-        parts = (
-            self._list("deals", part)
+        pages = (
+            self._list("deals")
             if since is None
-            else map(part, self._with_companies(self._search("deals", since)))
+            else self._with_companies(self._search("deals", since))
         )
-        for columns, _ in joined(parts, JOIN):
-            batch = opportunities_from_columns(normaliser, columns)
+        for page in _joined(pages, JOIN):
+            batch = opportunities_from_columns(normaliser, self.deal_columns.columns(page))
             batch = self._within_lookback(batch, cutoff)
             if len(batch):
                 yield batch

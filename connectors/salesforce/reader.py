@@ -8,10 +8,8 @@ Either way a page is read as columns (:class:`Page`): one list of values per fie
 object per record, and handed to the caller converted (its batch). The next page of a
 chain is fetched (by one reader thread) while the caller works on the current one's batch,
 so a page's round trip and the org's time to make it overlap the work on the page before: a
-REST page from the moment the one before arrived (and converted by the reader thread too,
-its JSON records made and dropped there: up to 2,000 records, held with two batches at
-most), a Bulk results page (up to ``BULK_PAGE`` rows of text) once the one before was
-converted by the caller, so no two of those are held. A read can also be
+REST page from the moment the one before arrived, a Bulk results page (up to ``BULK_PAGE``
+rows of text) once the one before was converted, so no two of those are held. A read can also be
 opened ahead (:meth:`Reader.open`, from the calling thread while no other call is in
 flight): its first page and, when it is Bulk-sized and the API budget covers the rest of
 the read, its job, which the org then runs while the caller does other work (reads the
@@ -148,33 +146,19 @@ class Reader:
         del opened
         kind = f"query_more_{obj.lower()}"
 
-        def converted(fetch: Callable[[], Any]) -> Callable[[], tuple[Any, T]]:
-            """The page ``fetch`` gives, made into ``convert(page)`` by the reader thread
-            too (its records dropped there); the page's paging left for :func:`following`."""
-
-            def run() -> tuple[Any, T]:
-                page = fetch()
-                records = page.pop("records")
-                return page, convert(JsonPage(records))
-
-            return run
-
-        def following(fetched: tuple[Any, T]) -> Callable[[], tuple[Any, T]] | None:
-            page = fetched[0]
+        def following(page: Any) -> Callable[[], Any] | None:
             if page["done"]:
                 return None
             fetch = _more(page["nextRecordsUrl"])
-            return converted(lambda: self.api.call(kind, fetch))
+            return lambda: self.api.call(kind, fetch)
 
         if then is not None:
             then(page)
         first = page
         del page
-
-        def item(fetched: tuple[Any, T]) -> T:
-            return fetched[1]
-
-        yield from self._chain(converted(lambda: first), following, item)
+        yield from self._chain(
+            lambda: first, following, lambda each: convert(JsonPage(each["records"]))
+        )
 
     def _bulk(
         self, obj: str, job_id: str, created: float, convert: Callable[[Page], T]

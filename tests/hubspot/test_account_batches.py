@@ -22,7 +22,7 @@ from icpsync.connectors.hubspot import HubSpotConnector, reader
 from icpsync.connectors.hubspot.client import HubSpotApi
 from icpsync.connectors.hubspot.reader import JOIN, SEARCH_PAGE
 from icpsync.connectors.hubspot.sandbox import Sandbox
-from icpsync.connectors.hubspot.values import NATIVE, NATIVE_TIER, TIER_LABEL
+from icpsync.connectors.hubspot.values import NATIVE_TIER, TIER_LABEL
 from icpsync.core.batch import AccountBatch
 from icpsync.core.model import Account, ConnectorStats
 from icpsync.core.normalise import ICP_RAW_KEYS, Normaliser
@@ -288,28 +288,3 @@ def test_pages_of_any_size_are_joined_and_cut_in_order() -> None:
         assert [r for part in joined for r in part] == records
         assert all(len(part) == size for part in joined[:-1])
         assert 0 < len(joined[-1]) <= size
-
-
-@pytest.mark.parametrize("signals", [True, False])
-def test_pages_read_into_columns_then_joined_equal_the_joined_pages_read(signals: bool) -> None:
-    """Each page read into columns (in the read-ahead thread), then joined and cut a column
-    at a time, gives what reading the pages' records joined into lists gives."""
-    columns = reader.CompanyColumns(_field_map(signals=signals), mirror_native_tier=True)
-    names = [*dict.fromkeys(columns.properties.values()), "createdate", NATIVE]
-    rng = random.Random(5)
-    values = [None, "", "v", "tier_1"]
-    records: list[dict[str, Any]] = [
-        {
-            "id": str(i),
-            "properties": None
-            if i % 17 == 0
-            else {n: rng.choice(values) for n in names if rng.random() < 0.8},
-        }
-        for i in range(230)
-    ]
-    cuts = sorted({0, 230, *rng.sample(range(1, 230), 12)})
-    pages = [records[a:b] for a, b in pairwise(cuts)] + [[]]
-    for size in (1, 7, 100, 230, 1000):
-        expected = [columns.columns(chunk) for chunk in reader._joined(pages, size)]
-        assert list(reader.joined(map(columns.columns, pages), size)) == expected
-    assert list(reader.joined(iter([]), 10)) == []
