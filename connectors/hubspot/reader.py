@@ -111,7 +111,7 @@ class Reader:
         """The clean accounts of the pages, :data:`JOIN` records at a time (one normaliser for
         the whole read: ids are de-duplicated across pages)."""
         normaliser = Normaliser(self.stats, self.field_map.vocabularies)
-        for page in _chunks(chain.from_iterable(pages), JOIN):
+        for page in _joined(pages, JOIN):
             columns, signals = self.company_columns.columns(page)
             batch = accounts_from_columns(normaliser, columns, signals)
             if len(batch):
@@ -234,11 +234,11 @@ class Reader:
         )
         return list(page.get("results") or []), _next(page) is not None
 
-    def _with_companies(self, deals: Iterable[dict[str, Any]]) -> Iterator[Page]:
+    def _with_companies(self, pages: Iterable[Page]) -> Iterator[Page]:
         """Searched deals (search returns no associations) with their companies attached,
         read with v4 association batch reads of up to 1,000 (the API's cap): a page of
         100 at a time."""
-        for chunk in _chunks(deals, ASSOCIATION_READ):
+        for chunk in _joined(pages, ASSOCIATION_READ):
             body = {"inputs": [{"id": d["id"]} for d in chunk]}
             result = self.api.call(
                 "associations", self.api.associations.get_page, "deals", "companies", body, raw=True
@@ -257,7 +257,7 @@ class Reader:
                 ]
             for deal in chunk:
                 deal["associations"] = {"companies": {"results": links.get(deal["id"], [])}}
-            yield from _chunks(chunk, PAGE)
+            yield from _joined([chunk], PAGE)
 
     def company_batches(self, since: datetime | None) -> Iterator[AccountBatch]:
         """Every company (``since`` None) or those modified at or after ``since``, in
@@ -308,9 +308,9 @@ class Reader:
         pages = (
             self._list("deals")
             if since is None
-            else self._with_companies(chain.from_iterable(self._search("deals", since)))
+            else self._with_companies(self._search("deals", since))
         )
-        for page in _chunks(chain.from_iterable(pages), JOIN):
+        for page in _joined(pages, JOIN):
             batch = opportunities_from_columns(normaliser, self.deal_columns.columns(page))
             batch = self._within_lookback(batch, cutoff)
             if len(batch):
@@ -345,13 +345,17 @@ def _stamp(record: dict[str, Any]) -> int | None:
     return None if stamp is None else epoch_ms(stamp)
 
 
-def _chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    """``items`` in order, in lists of ``size`` (the last may be smaller)."""
-    chunk: list[dict[str, Any]] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _joined(pages: Iterable[Page], size: int) -> Iterator[Page]:
+    """The records of ``pages`` in order, in lists of ``size`` (the last may be smaller):
+    joined and cut a page at a time, with no Python step per record."""
+    held: Page = []
+    for page in pages:
+        held.extend(page)
+        if len(held) < size:
+            continue
+        cut = len(held) - len(held) % size
+        for start in range(0, cut, size):
+            yield held[start : start + size]
+        del held[:cut]
+    if held:
+        yield held

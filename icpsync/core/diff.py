@@ -70,6 +70,9 @@ class Diff:
         #: id(outcome) -> what it writes; the outcomes are kept so that their ids stay theirs.
         self._written: dict[int, tuple[Any, ...]] = {}
         self._kept: list[tuple[Any, ...]] = []
+        #: the outcomes :meth:`changed` last compared and what each writes, for
+        #: :meth:`updates_at` on the same batch (its rows are not worked out twice)
+        self._last: tuple[Sequence[tuple[Any, ...]], list[tuple[Any, ...]]] | None = None
 
     def changed(
         self, current: Sequence[CurrentIcp], outcomes: Sequence[tuple[Any, ...]]
@@ -81,7 +84,9 @@ class Diff:
         else:
             held = {key: _held(c) for key, c in dict(zip(keys, current, strict=False)).items()}
             holds = map(held.__getitem__, keys)
-        return list(compress(count(), map(ne, holds, self._writes(outcomes))))
+        rows = self._writes(outcomes)
+        self._last = (outcomes, rows)
+        return list(compress(count(), map(ne, holds, rows)))
 
     def updates_at(
         self,
@@ -100,11 +105,17 @@ class Diff:
         ids: list[Any] = batch.ids
         current: list[Any] = batch.current
         outcomes: list[Any] = scores.outcomes
+        last, self._last = self._last, None
+        rows = last[1] if last is not None and last[0] is outcomes else None
         if len(positions) != len(ids) or list(positions) != list(range(len(ids))):
             ids, current, outcomes = (
                 list(map(column.__getitem__, positions)) for column in (ids, current, outcomes)
             )
-        written = list(zip(*self._writes(outcomes), strict=True)) or [()] * len(WRITTEN_FIELDS)
+            if rows is not None:
+                rows = list(map(rows.__getitem__, positions))
+        if rows is None:
+            rows = self._writes(outcomes)
+        written = list(zip(*rows, strict=True)) or [()] * len(WRITTEN_FIELDS)
         columns = [
             ids,
             *written,

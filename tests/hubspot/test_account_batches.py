@@ -13,7 +13,7 @@ import dataclasses
 import random
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from itertools import chain
+from itertools import chain, pairwise
 from typing import Any
 
 import pytest
@@ -274,5 +274,17 @@ def test_pages_are_joined_up_to_the_join_size(
 
 def test_records_are_cut_into_lists_of_the_size_and_nothing_is_left_empty() -> None:
     records = [{"id": str(i)} for i in range(5)]
-    assert list(reader._chunks(iter(records), 2)) == [records[:2], records[2:4], records[4:]]
-    assert list(reader._chunks(iter([]), 2)) == []
+    assert list(reader._joined([records], 2)) == [records[:2], records[2:4], records[4:]]
+    assert list(reader._joined(iter([]), 2)) == []
+    assert list(reader._joined([[], []], 2)) == []
+
+
+def test_pages_of_any_size_are_joined_and_cut_in_order() -> None:
+    records = [{"id": str(i)} for i in range(23)]
+    cuts = [0, 3, 3, 10, 11, 20, 23]  # pages of 3, 0, 7, 1, 9 and 3 records
+    pages = [records[a:b] for a, b in pairwise(cuts)]
+    for size in (1, 2, 4, 7, 23, 50):
+        joined = list(reader._joined(iter(pages), size))
+        assert [r for part in joined for r in part] == records
+        assert all(len(part) == size for part in joined[:-1])
+        assert 0 < len(joined[-1]) <= size
