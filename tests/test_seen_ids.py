@@ -92,3 +92,24 @@ def test_add_all_new_remembers_a_batch_only_when_none_was_seen(
             reference.update(distinct)
         probes = [*distinct, "zzzzz", "e"]
         assert [key in seen for key in probes] == [key in reference for key in probes]
+
+
+def test_folded_hashes_are_found_within_their_buckets() -> None:
+    """The search within buckets answers as a bisection of the whole array, for hashes at
+    both ends of the range, in crowded buckets and in empty ones."""
+    import numpy as np
+
+    from icpsync.core.seen_ids import _among, _buckets
+
+    rng = np.random.default_rng(7)
+    ends = np.array([-(2**63), -(2**63) + 1, -1, 0, 1, 2**63 - 2, 2**63 - 1], dtype=np.int64)
+    crowded = np.arange(500, dtype=np.int64) * 3 + (5 << 48)  # one bucket, 500 hashes
+    hashes = np.unique(np.concatenate([rng.integers(-(2**63), 2**63 - 1, 20_000), ends, crowded]))
+    starts = np.zeros((1 << 16) + 1, dtype=np.int64)
+    starts[1:] = np.bincount(_buckets(hashes), minlength=1 << 16).cumsum()
+    near = np.concatenate([hashes - 1, hashes + 1])
+    wanted = np.concatenate([hashes[::7], near[::5], rng.integers(-(2**63), 2**63 - 1, 5_000)])
+    at = hashes.searchsorted(wanted)
+    expected = hashes[np.minimum(at, len(hashes) - 1)] == wanted
+    assert (_among(hashes, starts, wanted) == expected).all()
+    assert expected.sum() > 2_000 and (~expected).sum() > 5_000

@@ -3,10 +3,14 @@ million records stays small.
 
 The newest ids sit in a set; when there are enough of them (:data:`FOLD`, or a sixteenth of
 those folded before, so that folding costs a constant share per id however many ids there
-are) their hashes are folded into a sorted NumPy array, searched a batch at a time with the
-batch's hashes sorted. Two different ids whose hashes collide would make the second count
-as a repeat: with a million ids the odds of any collision are about 1 in 30 million. NumPy
-is imported at the first fold: a run of fewer ids does without it.
+are) their hashes are folded into a sorted NumPy array, searched a batch at a time. The
+array's hashes are counted by their top :data:`BUCKET_BITS` bits, so a hash is looked for
+among the few that share those bits (:func:`_among`): a search touches a line or two of the
+array, where a bisection of the whole array touches a dozen, each a cache miss that also
+pushes the run's other data (the batch's strings, the memos) out of the CPU's cache. Two
+different ids whose hashes collide would make the second count as a repeat: with a million
+ids the odds of any collision are about 1 in 30 million. NumPy is imported at the first
+fold: a run of fewer ids does without it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ FOLD = 65_536
 FOLD_SHARE = 16
 #: Folded hashes past this many times the new ones: merged in by the stable sort.
 MERGE_FROM = 4
+#: The folded hashes are found through their counts by these top bits (2**16 counts).
+BUCKET_BITS = 16
 
 
 class SeenIds:
@@ -41,6 +47,8 @@ class SeenIds:
         self._buffer: npt.NDArray[np.int64] | None = None
         self._hashes: npt.NDArray[np.int64] | None = None
         self._size = 0
+        # where each bucket's hashes start in ``_hashes`` (and where the last one ends)
+        self._starts: npt.NDArray[np.int64] | None = None
 
     def __contains__(self, key: object) -> bool:
         if key in self._recent:
@@ -122,7 +130,7 @@ class SeenIds:
         self._maybe_fold()
 
     def _hashed(self, keys: Sequence[object]) -> npt.NDArray[np.int64] | None:
-        """The keys' hashes, sorted (the searches share their way down the folded hashes);
+        """The keys' hashes, sorted (the searches go through the folded hashes in order);
         None before the first fold (nothing to search, and NumPy not imported)."""
         if self._hashes is None:
             return None
@@ -146,10 +154,8 @@ class SeenIds:
 
     def _found(self, wanted: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """Per hash of ``wanted`` (sorted: the search is faster): is it folded."""
-        assert self._hashes is not None
-        at = self._hashes.searchsorted(wanted)
-        at[at == self._size] = self._size - 1
-        return self._hashes[at] == wanted
+        assert self._hashes is not None and self._starts is not None
+        return _among(self._hashes, self._starts, wanted)
 
     def _maybe_fold(self) -> None:
         if len(self._recent) >= max(self._fold_at, self._size // FOLD_SHARE):
@@ -168,11 +174,46 @@ class SeenIds:
             if self._buffer is not None:
                 grown[: self._size] = self._buffer[: self._size]
             self._buffer = grown
-        self._buffer[self._size : needed] = np.frombuffer(self._pending, dtype=np.int64)
+        new = np.frombuffer(self._pending, dtype=np.int64)
+        self._buffer[self._size : needed] = new
+        counts = np.bincount(_buckets(new), minlength=1 << BUCKET_BITS)
+        if self._starts is None:
+            self._starts = np.zeros(len(counts) + 1, dtype=np.int64)
+        self._starts[1:] += counts.cumsum()
         self._size = needed
         # in place; a folded part several times the new one is one sorted run, which the
         # stable sort (a merge sort) merges with the new one; else the default sort is faster
         self._buffer[:needed].sort(kind="stable" if needed - count > MERGE_FROM * count else None)
         self._hashes = self._buffer[:needed]
         self._recent.clear()
+        del new  # the view of ``_pending``: it cannot be emptied while viewed
         del self._pending[:]
+
+
+def _buckets(hashes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Each hash's bucket: its top :data:`BUCKET_BITS` bits, as a count from 0 (the sorted
+    order of the signed hashes)."""
+    return (hashes >> (64 - BUCKET_BITS)) + (1 << (BUCKET_BITS - 1))
+
+
+def _among(
+    hashes: npt.NDArray[np.int64], starts: npt.NDArray[np.int64], wanted: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Per hash of ``wanted``: is it among ``hashes`` (sorted, not empty; ``starts``: where
+    each bucket's hashes start). Each is bisected within its bucket, all at once: as many
+    steps as the largest of their buckets takes."""
+    import numpy as np
+
+    bucket = _buckets(wanted)
+    low = starts[bucket]
+    left = starts[bucket + 1] - low  # hashes of the bucket not yet ruled out
+    while True:
+        live = left > 0
+        if not live.any():
+            break
+        half = left >> 1
+        middle = low + half
+        below = (hashes.take(middle, mode="clip") < wanted) & live
+        low = np.where(below, middle + 1, low)
+        left = np.where(below, left - half - 1, half)
+    return hashes.take(low, mode="clip") == wanted
