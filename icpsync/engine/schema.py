@@ -215,12 +215,12 @@ def _add_org(conn: Connection) -> None:
         conn.exec_driver_sql(f"DROP TABLE {old}")
 
 
-def _rebuild(conn: Connection, table: Table) -> None:
+def _rebuild(conn: Connection, table: Table, version: int) -> None:
     """Make ``table`` again as it is defined now (SQLite cannot change a column's or a
     table's kind in place), keeping its rows and their ids, then its indexes. The copy is
-    made under a new name and takes the old one in the transaction of the rows' copy (a
-    copy cut short leaves only itself, dropped by the next attempt)."""
-    new = f"{table.name}_rebuilt"
+    made under a new name (``<table>_v<version>``) and takes the old one in the transaction
+    of the rows' copy (a copy cut short leaves only itself, dropped by the next attempt)."""
+    new = f"{table.name}_v{version}"
     create = str(CreateTable(table).compile(dialect=conn.dialect)).strip()
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {new}")
     conn.exec_driver_sql(create.replace(f"TABLE {table.name} ", f"TABLE {new} ", 1))
@@ -243,7 +243,7 @@ def _written_without_rowid(conn: Connection) -> None:
     ).scalar()
     if sql is None or "WITHOUT ROWID" in sql.upper():
         return
-    _rebuild(conn, written)
+    _rebuild(conn, written, 6)
 
 
 def _history_of_run_nullable(conn: Connection) -> None:
@@ -254,7 +254,7 @@ def _history_of_run_nullable(conn: Connection) -> None:
     if all(nullable[name] for name in HISTORY_OF_RUN):
         return
     if conn.dialect.name == "sqlite":
-        _rebuild(conn, history)
+        _rebuild(conn, history, 7)
         return
     for name in HISTORY_OF_RUN:
         conn.exec_driver_sql(f"ALTER TABLE {history.name} ALTER COLUMN {name} DROP NOT NULL")
