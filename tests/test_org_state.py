@@ -112,7 +112,7 @@ def test_state_of_the_previous_release_is_migrated_and_adopted_by_the_first_org(
     try:
         with state.engine.connect() as conn:
             version = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version"))
-            assert int(version.scalar_one()) == SCHEMA_VERSION == 6
+            assert int(version.scalar_one()) == SCHEMA_VERSION == 7
             indexes = {i["name"] for i in inspect(conn).get_indexes("icpsync_score_history")}
             assert "ix_icpsync_score_history_run_id" not in indexes  # version 5 dropped it
             for table in ORG_TABLES:  # every table kept its rows, with an empty org

@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.schema import CreateTable
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_fixed
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 #: the longest org id kept (a Salesforce id is 18, a portal id ~10, a file path may be more).
 ORG_LENGTH = 255
 metadata = MetaData()
@@ -66,23 +66,32 @@ cursors = Table(
     Column("value", String(40), nullable=False),
 )
 #: no index on ``run_id`` (version 5 dropped it): nothing looks history up by run, and it
-#: cost every row written a second index entry.
+#: cost every row written a second index entry. Since version 7 a row's
+#: :data:`HISTORY_OF_RUN` columns are NULL when they hold its run's values (a sync's rows
+#: all do): stored once, in the run's row, not in every row of the run.
 history = Table(
     "icpsync_score_history",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", Integer, nullable=False),
-    Column("connection", String(64), nullable=False),
-    Column("org", String(ORG_LENGTH), nullable=False, server_default=""),
+    Column("connection", String(64)),
+    Column("org", String(ORG_LENGTH), server_default=""),
     Column("account_id", String(64), nullable=False, index=True),
-    Column("at", String(40), nullable=False),
+    Column("at", String(40)),
     Column("old_score", Integer),
     Column("new_score", Integer, nullable=False),
     Column("old_tier", String(16)),
     Column("new_tier", String(16), nullable=False),
     Column("flags", String(255), nullable=False),
-    Column("profile_version", String(32), nullable=False),
+    Column("profile_version", String(32)),
 )
+#: a history row's column -> its run's column holding the value the row leaves NULL.
+HISTORY_OF_RUN = {
+    "connection": runs.c.connection,
+    "org": runs.c.org,
+    "at": runs.c.started_at,
+    "profile_version": runs.c.profile_version,
+}
 drift_log = Table(
     "icpsync_drift",
     metadata,
@@ -206,11 +215,27 @@ def _add_org(conn: Connection) -> None:
         conn.exec_driver_sql(f"DROP TABLE {old}")
 
 
+def _rebuild(conn: Connection, table: Table, version: int) -> None:
+    """Make ``table`` again as it is defined now (SQLite cannot change a column's or a
+    table's kind in place), keeping its rows and their ids, then its indexes. The copy is
+    made under a new name (``<table>_v<version>``) and takes the old one in the transaction
+    of the rows' copy (a copy cut short leaves only itself, dropped by the next attempt)."""
+    new = f"{table.name}_v{version}"
+    create = str(CreateTable(table).compile(dialect=conn.dialect)).strip()
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {new}")
+    conn.exec_driver_sql(create.replace(f"TABLE {table.name} ", f"TABLE {new} ", 1))
+    names = ", ".join(c.name for c in table.columns)
+    conn.exec_driver_sql(f"INSERT INTO {new} ({names}) SELECT {names} FROM {table.name}")
+    conn.exec_driver_sql(f"DROP TABLE {table.name}")
+    conn.exec_driver_sql(f"ALTER TABLE {new} RENAME TO {table.name}")
+    for index in table.indexes:
+        index.create(conn)
+
+
 def _written_without_rowid(conn: Connection) -> None:
     """Version 6, on SQLite: the written values' table rebuilt ``WITHOUT ROWID`` (a table
     that already is, made by ``create_all`` just now, is left alone); other databases keep
-    theirs. The copy is made under a new name and takes the old one in the transaction of
-    the rows' copy (a copy cut short leaves only itself, dropped by the next attempt)."""
+    theirs."""
     if conn.dialect.name != "sqlite":
         return
     sql = conn.exec_driver_sql(
@@ -218,14 +243,21 @@ def _written_without_rowid(conn: Connection) -> None:
     ).scalar()
     if sql is None or "WITHOUT ROWID" in sql.upper():
         return
-    new = f"{written.name}_v6"
-    create = str(CreateTable(written).compile(dialect=conn.dialect)).strip()
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {new}")
-    conn.exec_driver_sql(create.replace(f"TABLE {written.name} ", f"TABLE {new} ", 1))
-    names = ", ".join(c.name for c in written.columns)
-    conn.exec_driver_sql(f"INSERT INTO {new} ({names}) SELECT {names} FROM {written.name}")
-    conn.exec_driver_sql(f"DROP TABLE {written.name}")
-    conn.exec_driver_sql(f"ALTER TABLE {new} RENAME TO {written.name}")
+    _rebuild(conn, written, 6)
+
+
+def _history_of_run_nullable(conn: Connection) -> None:
+    """Version 7: the history's :data:`HISTORY_OF_RUN` columns may be NULL (the rows kept
+    hold their values; a table that already allows it, made by ``create_all`` just now,
+    is left alone). On SQLite the table is rebuilt, elsewhere altered."""
+    nullable = {c["name"]: c["nullable"] for c in inspect(conn).get_columns(history.name)}
+    if all(nullable[name] for name in HISTORY_OF_RUN):
+        return
+    if conn.dialect.name == "sqlite":
+        _rebuild(conn, history, 7)
+        return
+    for name in HISTORY_OF_RUN:
+        conn.exec_driver_sql(f"ALTER TABLE {history.name} ALTER COLUMN {name} DROP NOT NULL")
 
 
 #: schema version -> statements (or a function of the connection) that bring the previous
@@ -233,7 +265,8 @@ def _written_without_rowid(conn: Connection) -> None:
 #: ``icpsync_opportunities`` and ``icpsync_dirty_accounts``; version 3 keys state by org;
 #: version 4 adds ``icpsync_failures`` and the runs' status and lease holder; version 5
 #: drops the history's index on ``run_id``; version 6 makes the written values' table
-#: ``WITHOUT ROWID`` on SQLite).
+#: ``WITHOUT ROWID`` on SQLite; version 7 lets a history row leave its run's connection,
+#: org, time and profile version to the run's row).
 MIGRATIONS: dict[int, list[str] | Any] = {
     2: [],
     3: _add_org,
@@ -243,6 +276,7 @@ MIGRATIONS: dict[int, list[str] | Any] = {
     ],
     5: ["DROP INDEX IF EXISTS ix_icpsync_score_history_run_id"],
     6: _written_without_rowid,
+    7: _history_of_run_nullable,
 }
 
 

@@ -37,7 +37,7 @@ from operator import attrgetter, is_
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, create_engine, delete, event, insert, select, update
+from sqlalchemy import Table, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -46,6 +46,7 @@ from icpsync.core.model import ScoreUpdate
 from icpsync.engine.bulk import insert_columns, insert_rows, insert_tuples, key_order
 from icpsync.engine.run_report import RunReport
 from icpsync.engine.schema import (
+    HISTORY_OF_RUN,
     MIGRATIONS,
     ORG_LENGTH,
     ORG_TABLES,
@@ -102,6 +103,8 @@ _PROFILE_VERSION = attrgetter("profile_version")
 
 #: the SQLite page cache of each connection, in KiB.
 SQLITE_CACHE_KIB = 8192
+#: the page size of a new SQLite state database, in bytes (SQLite's default: 4,096).
+SQLITE_PAGE_SIZE = 16384
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -116,8 +119,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     A page cache of :data:`SQLITE_CACHE_KIB` per connection (SQLite's default: 2,000 KiB):
     a batch's lookups in the deal copy find more of its pages still in memory after the
     written chunks' inserts went by.
+
+    Pages of :data:`SQLITE_PAGE_SIZE` in a new database: a bulk insert of the history,
+    written values and deal copy splits, balances and logs a quarter as many pages, for
+    20-40% less of SQLite's CPU per row. It takes effect only before the database's first
+    write (hence before the WAL is set); an existing database keeps its page size.
     """
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
@@ -223,6 +232,8 @@ class StateStore:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         upgrade(self.engine)
+        #: run id -> the run's values of :data:`HISTORY_OF_RUN` (None: no such run)
+        self._run_values: dict[int, tuple[Any, ...] | None] = {}
 
     @contextmanager
     def _durable(self) -> Iterator[Connection]:
@@ -398,7 +409,21 @@ class StateStore:
                 )
             ).inserted_primary_key
         assert inserted is not None
-        return int(inserted[0])
+        run_id = int(inserted[0])
+        shared = (report.crm, report.org or "", report.started_at, report.profile_version)
+        self._run_values[run_id] = shared
+        return run_id
+
+    def _of_run(self, conn: Connection, run_id: int) -> dict[str, Any]:
+        """The run's values of :data:`HISTORY_OF_RUN` (empty when there is no such run),
+        remembered: a run's values do not change (an org given to old runs by
+        :meth:`adopt_org` is given to their history rows too)."""
+        if run_id not in self._run_values:
+            row = conn.execute(select(*HISTORY_OF_RUN.values()).where(runs.c.id == run_id))
+            found = row.first()
+            self._run_values[run_id] = None if found is None else tuple(found)
+        values = self._run_values[run_id]
+        return {} if values is None else dict(zip(HISTORY_OF_RUN, values, strict=True))
 
     def record_progress(self, run_id: int, report: RunReport) -> None:
         """Keep the counts a running run has reached (a run that dies keeps them)."""
@@ -462,7 +487,9 @@ class StateStore:
         ``at`` the ISO time each was scored, ``flags`` each one's flags joined by ``;``
         (cut to 255 characters here). One bulk insert, in ``conn``'s transaction when
         given; the batch's rows are numbered in the order of their account ids (``order``,
-        sorted here when not given)."""
+        sorted here when not given). The connection, org, time and profile version that
+        every row shares with the run's row are stored there only (see
+        :data:`~icpsync.engine.schema.HISTORY_OF_RUN`)."""
         if not account_ids:
             return
         n = len(account_ids)
@@ -487,10 +514,26 @@ class StateStore:
         elif len(order) != n:
             raise ValueError("record_history_columns: the order must name every account")
         if conn is not None:
-            insert_columns(conn, history, names, values, constants=constants, order=order)
+            self._insert_history(conn, run_id, names, values, constants, order)
             return
         with self.engine.begin() as own:
-            insert_columns(own, history, names, values, constants=constants, order=order)
+            self._insert_history(own, run_id, names, values, constants, order)
+
+    def _insert_history(
+        self,
+        conn: Connection,
+        run_id: int,
+        names: list[str],
+        values: list[Sequence[Any]],
+        constants: dict[str, Any],
+        order: Sequence[int],
+    ) -> None:
+        """Insert a batch's history; the constants its run's row holds are left NULL."""
+        of_run = self._of_run(conn, run_id)
+        for name, value in of_run.items():
+            if name in constants and constants[name] == value:
+                constants[name] = None
+        insert_columns(conn, history, names, values, constants=constants, order=order)
 
     def finish_run(
         self,
@@ -700,9 +743,17 @@ class StateStore:
         return datetime.fromisoformat(found["at"]) if found else None
 
     def account_history(self, account_id: str, *, org: str | None = None) -> list[dict[str, Any]]:
-        """Every recorded change of one account's ICP values, oldest first."""
-        query = select(history).where(history.c.account_id == account_id).order_by(history.c.id)
+        """Every recorded change of one account's ICP values, oldest first (each row's
+        values left to its run's row taken from there)."""
+        of_run = {name: func.coalesce(history.c[name], of) for name, of in HISTORY_OF_RUN.items()}
+        columns = [of_run[c.name].label(c.name) if c.name in of_run else c for c in history.c]
+        query = (
+            select(*columns)
+            .select_from(history.outerjoin(runs, runs.c.id == history.c.run_id))
+            .where(history.c.account_id == account_id)
+            .order_by(history.c.id)
+        )
         if org is not None:
-            query = query.where(history.c.org == org)
+            query = query.where(of_run["org"] == org)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
