@@ -37,7 +37,7 @@ from icpsync.engine.state import (
     dirty_accounts,
     drift_log,
     failures,
-    history,
+    history_rows,
     opportunities,
     runs,
     written,
@@ -48,11 +48,12 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 LATER = datetime(2026, 11, 2, tzinfo=UTC)
 #: refused for good in the first run; the second of them is applied all the same.
 REFUSED = ("A0000007", "A0000011")
-#: tables compared (the lease, the cursors' times and the schema version vary by design).
+#: tables compared (the lease, the cursors' times and the schema version vary by design); the
+#: history as the store reads it back (a row's run values are kept in the run's row).
 TABLES = {
     "written": (written, ("account_id",)),
     "failures": (failures, ("account_id",)),
-    "history": (history, ("run_id", "account_id", "at")),
+    "history": (history_rows().subquery(), ("run_id", "account_id", "at")),
     "runs": (runs, ("id",)),
     "drift_log": (drift_log, ("run_id",)),
     "baselines": (baselines, ("profile_version",)),

@@ -37,7 +37,7 @@ from operator import attrgetter, is_
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Select, Table, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -81,6 +81,7 @@ __all__ = [
     "drift_log",
     "failures",
     "history",
+    "history_rows",
     "insert_rows",
     "insert_tuples",
     "leases",
@@ -744,16 +745,19 @@ class StateStore:
 
     def account_history(self, account_id: str, *, org: str | None = None) -> list[dict[str, Any]]:
         """Every recorded change of one account's ICP values, oldest first (each row's
-        values left to its run's row taken from there)."""
-        of_run = {name: func.coalesce(history.c[name], of) for name, of in HISTORY_OF_RUN.items()}
-        columns = [of_run[c.name].label(c.name) if c.name in of_run else c for c in history.c]
-        query = (
-            select(*columns)
-            .select_from(history.outerjoin(runs, runs.c.id == history.c.run_id))
-            .where(history.c.account_id == account_id)
-            .order_by(history.c.id)
-        )
+        values left to its run's row taken from there, :func:`history_rows`)."""
+        rows = history_rows().subquery()
+        query = select(rows).where(rows.c.account_id == account_id).order_by(rows.c.id)
         if org is not None:
-            query = query.where(of_run["org"] == org)
+            query = query.where(rows.c.org == org)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def history_rows() -> Select[Any]:
+    """The score history's rows as recorded: every column of ``icpsync_score_history``,
+    those a row leaves to its run's row (:data:`~icpsync.engine.schema.HISTORY_OF_RUN`,
+    NULL since schema 7) taken from there."""
+    of_run = {name: func.coalesce(history.c[name], of) for name, of in HISTORY_OF_RUN.items()}
+    columns = [of_run[c.name].label(c.name) if c.name in of_run else c for c in history.c]
+    return select(*columns).select_from(history.outerjoin(runs, runs.c.id == history.c.run_id))
