@@ -322,6 +322,9 @@ def test_a_job_that_times_out_ends_the_run_as_before_and_the_next_run_writes_it(
 def test_a_401_during_the_second_job_is_retried_as_before(  # type: ignore[no-untyped-def]
     sf, make_sandbox, tmp_path, monkeypatch, fault: str, step: str
 ) -> None:
+    """The second upload (the job begun second) or the second poll (either job, both in
+    progress) answers 401: a spurious one is retried, an expired session is renewed; the
+    run completes as one job at a time does."""
     outcomes = []
     for concurrent in (False, True):
         box = _fresh(make_sandbox, sf)
@@ -454,3 +457,53 @@ def test_a_failed_job_gives_back_its_calls_before_collections_write_its_records(
     calls = Counter(box.stats())
     assert calls["bulk_ingest_poll"] == 1 and calls["composite_update"] == 2
     assert report.stopped is None and report.updated == len(updates) and not report.failures
+
+
+@pytest.mark.parametrize("concurrent", [False, True], ids=["one-at-a-time", "side-by-side"])
+def test_the_org_limit_reached_while_jobs_poll_stops_and_the_next_run_records_all(  # type: ignore[no-untyped-def]
+    sf, make_sandbox, tmp_path, monkeypatch, concurrent: bool
+) -> None:
+    """From the second poll on the org answers 403 ``REQUEST_LIMIT_EXCEEDED``: the run stops,
+    records only what a job reported written, and the next day's run writes or records
+    (found holding its values) everything else. (A job whose polls were refused may have
+    applied its records: they get written values, found so next run, but no history row;
+    side by side, both jobs' polls may be refused, one at a time only the last job's.)"""
+    box = _fresh(make_sandbox, sf)
+    count_request = box.app.count
+    polls = count()
+
+    def counted(name: str, *args: Any) -> None:
+        if name == "bulk_ingest_poll" and next(polls) == 1:
+            with box.org.lock:
+                box.org.daily_limit = box.org.api_used  # this request and all after: 403
+        count_request(name, *args)
+
+    box.app.count = counted  # type: ignore[method-assign]
+    try:
+        out, state, settings = _sync(
+            sf,
+            box,
+            tmp_path,
+            Jobs(together=concurrent),
+            concurrent=concurrent,
+            monkeypatch=monkeypatch,
+        )
+    finally:
+        del box.app.count
+    try:
+        assert out.status == "stopped" and out.overlapped == concurrent
+        values, per_account, _ = _recorded(state)
+        held = _held(box)
+        assert len(values) == out.written and set(per_account.values()) <= {1}
+        assert all(held.get(i) == v for i, v in values.items())  # nothing claimed unheld
+        with box.org.lock:
+            box.org.daily_limit, box.org.api_used = 1_000_000, 0
+        _next_run_writes_the_rest(sf, box, state, settings)
+        after, _, last = _recorded(state)
+        held = _held(box)
+        assert after == held and len(held) == ACCOUNTS
+        # history has a row for what a run saw written: a job whose polls were refused
+        # applied its records unseen; the next run found them holding its values
+        assert set(values) <= set(last) and all(held[i] == v for i, v in last.items())
+    finally:
+        state.close()
