@@ -55,6 +55,8 @@ class SalesforceConnector:
     write_chunk_size = 50_000
     #: writes use their own clients per thread; logins and counters are locked.
     thread_safe_writes = True
+    #: two writes may run at once: each takes a writer of its own (see ``write_scores``).
+    concurrent_writes = True
 
     def __init__(
         self,
@@ -255,13 +257,6 @@ class SalesforceConnector:
         return chain.from_iterable(self.read_opportunity_batches(since))
 
     # -- writing, setup --------------------------------------------------------------------
-
-    @property
-    def concurrent_writes(self) -> bool:
-        """Two writes may run at once, each with a writer of its own (see ``write_scores``):
-        the run's last Bulk job goes beside the one before. Not with ``write_concurrency =
-        1``, which asks for one write request at a time."""
-        return self.conf.write_concurrency > 1
 
     def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
         """Write ICP values (Collections, or one Bulk job above ``bulk_write_threshold``).

@@ -507,23 +507,3 @@ def test_the_org_limit_reached_while_jobs_poll_stops_and_the_next_run_records_al
         assert set(values) <= set(last) and all(held[i] == v for i, v in last.items())
     finally:
         state.close()
-
-
-@pytest.mark.parametrize(("concurrency", "together"), [(1, False), (4, True)])
-def test_write_concurrency_one_keeps_one_job_at_a_time(  # type: ignore[no-untyped-def]
-    sf, make_sandbox, tmp_path, concurrency, together
-) -> None:
-    """``write_concurrency = 1`` (one write request at a time) keeps the last job behind the
-    one before; above 1 it goes beside it."""
-    box = _fresh(make_sandbox, sf)
-    script = Jobs(together=True)
-    script.barrier = threading.Barrier(2, timeout=1)  # alone, a job waits 1 s, then goes on
-    state = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-    try:
-        with _jobs(box, script):
-            report = sf.sync(_settings(box, tmp_path, write_concurrency=concurrency), state)
-        assert report.complete and report.written == ACCOUNTS
-        assert script.overlapped is together
-        _matches_the_org(box, state)
-    finally:
-        state.close()
