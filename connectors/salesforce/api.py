@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import requests
@@ -118,36 +117,12 @@ class Budget:
         #: calls this run sent: Bulk API 2.0 answers carry no usage simple-salesforce reads,
         #: so the org's figure lags behind them until the next REST answer
         self.made = 0
-        #: calls set aside for steps under way in some thread (:meth:`set_aside`), not made.
-        self.aside = 0
-        self._own = threading.local()
         self._lock = threading.Lock()
 
     def spend(self) -> None:
-        """Count one call this run is about to send (one of this thread's set aside, if any)."""
+        """Count one call this run is about to send."""
         with self._lock:
             self.made += 1
-            own = getattr(self._own, "calls", 0)
-            if own:
-                self._own.calls = own - 1
-                self.aside -= 1
-
-    @contextmanager
-    def set_aside(self, calls: int) -> Iterator[str | None]:
-        """Set ``calls`` aside for this thread's next calls (a Bulk job's steps), so that
-        the calls other threads make meanwhile leave them room: yields why they do not
-        fit (nothing set aside), or None; what is left of them is given back at the end."""
-        with self._lock:
-            why = self.would_exceed(calls)
-            if why is None:
-                self.aside += calls
-                self._own.calls = calls
-        try:
-            yield why
-        finally:
-            with self._lock:
-                self.aside -= getattr(self._own, "calls", 0)
-                self._own.calls = 0
 
     def observe(self, client: Salesforce) -> None:
         usage = client.api_usage.get("api-usage")
@@ -171,8 +146,7 @@ class Budget:
         if allowance is None or self.used is None or self.start_used is None:
             return None
         spent = max(self.used - self.start_used, self.made)
-        others = self.aside - getattr(self._own, "calls", 0)  # set aside by other threads
-        if spent + others + calls > allowance:
+        if spent + calls > allowance:
             used = self.start_used + spent
             return (
                 f"daily API budget share reached: this run used {spent} of the {allowance} calls "

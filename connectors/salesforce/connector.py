@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -55,8 +54,6 @@ class SalesforceConnector:
     write_chunk_size = 50_000
     #: writes use their own clients per thread; logins and counters are locked.
     thread_safe_writes = True
-    #: two writes may run at once: each takes a writer of its own (see ``write_scores``).
-    concurrent_writes = True
 
     def __init__(
         self,
@@ -81,19 +78,7 @@ class SalesforceConnector:
             poll_s=conf.bulk_poll_s,
             bulk_timeout_s=conf.bulk_timeout_s,
         )
-        self.writer = self._new_writer()
-        #: every writer made, and those not writing now (``write_scores``).
-        self._writers = [self.writer]
-        self._idle = [self.writer]
-        self._writers_lock = threading.Lock()
-        self._user_id: str | None = None
-        self._unavailable: dict[str, str] | None = None
-        #: the accounts' read the engine makes after the deals (see ``will_read_account_batches``)
-        self._next_since: tuple[datetime | None] | None = None
-
-    def _new_writer(self) -> Writer:
-        conf = self.conf
-        return Writer(
+        self.writer = Writer(
             self.api,
             self.field_map.account.object,
             self.field_map.icp,
@@ -103,6 +88,10 @@ class SalesforceConnector:
             poll_s=conf.bulk_poll_s,
             bulk_timeout_s=conf.bulk_timeout_s,
         )
+        self._user_id: str | None = None
+        self._unavailable: dict[str, str] | None = None
+        #: the accounts' read the engine makes after the deals (see ``will_read_account_batches``)
+        self._next_since: tuple[datetime | None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SalesforceConnector:
@@ -259,19 +248,8 @@ class SalesforceConnector:
     # -- writing, setup --------------------------------------------------------------------
 
     def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
-        """Write ICP values (Collections, or one Bulk job above ``bulk_write_threshold``).
-        Calls running at once each take a writer of their own (its stop, its threads)."""
-        with self._writers_lock:
-            if self._idle:
-                writer = self._idle.pop()
-            else:
-                writer = self._new_writer()
-                self._writers.append(writer)
-        try:
-            return writer.write(updates)
-        finally:
-            with self._writers_lock:
-                self._idle.append(writer)
+        """Write ICP values (Collections, or one Bulk job above ``bulk_write_threshold``)."""
+        return self.writer.write(updates)
 
     def _identity(self) -> None:
         """Learn the running user and org: from the login's identity URL when it gave one
@@ -376,18 +354,12 @@ class SalesforceConnector:
         (counted by the run), then the run ends ``failed`` with the refusal, not
         ``stopped``: it will not resume by itself.
         """
-        refusals = []
-        with self._writers_lock:
-            for writer in self._writers:
-                refusals.append(writer.refusal)
-                writer.refusal = None
-        refusal = next((r for r in refusals if r is not None), None)
+        refusal, self.writer.refusal = self.writer.refusal, None
         if refusal is not None:
             raise refusal
 
     def close(self) -> None:
         """Stop the reader and writer threads and close the HTTP sessions."""
         self.reader.close()
-        for writer in self._writers:
-            writer.close()
+        self.writer.close()
         self.session.close()

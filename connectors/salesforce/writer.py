@@ -377,19 +377,11 @@ class Writer:
         return "\n".join(lines)
 
     def _bulk(self, updates: list[ScoreUpdate]) -> tuple[WriteReport, Again]:
-        """One Bulk job, begun only when the budget covers its calls, which are set aside
-        for it meanwhile (another write may run at once); a job that failed as a whole is
-        written by Collections once what was set aside is given back."""
-        with self.api.budget.set_aside(6) as why:
-            if why:
-                self._halt(why)
-                return WriteReport(), dict.fromkeys((u.account_id for u in updates), "")
-            done = self._bulk_job(updates)
-        return self._collections(updates) if done is None else done
-
-    def _bulk_job(self, updates: list[ScoreUpdate]) -> tuple[WriteReport, Again] | None:
-        """The job's outcome, or None when it failed as a whole."""
         report = WriteReport()
+        why = self.api.budget.would_exceed(6)
+        if why:
+            self._halt(why)
+            return report, dict.fromkeys((u.account_id for u in updates), "")
         data = self._bulk_csv(updates)
         obj = self.obj
         try:
@@ -427,7 +419,7 @@ class Writer:
             report.failures += [RecordFailure(u.account_id, str(exc), True) for u in updates]
             return report, {}
         except ConnectorError:  # the job failed as a whole: Collections isolate the records
-            return None
+            return self._collections(updates)
         by_id: dict[str, ScoreUpdate] = {}  # built when a record failed
         again: Again = {}
         for row in csv.DictReader(io.StringIO(failed_csv)):

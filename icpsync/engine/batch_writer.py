@@ -60,12 +60,7 @@ class BatchWriter:
         self.chunk = max(1, chunk)
         self.on_written = on_written
         self._pending: list[ScoreUpdate] = []
-        #: the last chunk goes beside the one before (see :meth:`close`).
-        self._beside = overlap and bool(getattr(connector, "concurrent_writes", False))
-        #: the last ``write_full`` kept a full chunk back: it may have been the last.
-        self._held = False
-        workers = 2 if self._beside else 1
-        self._pool = ThreadPoolExecutor(workers, "icpsync-writer") if overlap else None
+        self._pool = ThreadPoolExecutor(1, "icpsync-writer") if overlap else None
         self._in_flight: tuple[list[ScoreUpdate], Future[WriteReport]] | None = None
         self._failed_chunks = 0
 
@@ -78,61 +73,21 @@ class BatchWriter:
         self._pending.extend(updates)
 
     def write_full(self) -> None:
-        """Hand over every full chunk queued so far (unless the run has stopped). When the
-        last chunk goes beside the one before (see :meth:`close`), a full chunk with
-        nothing queued behind it, queued while another is in flight, waits for the next
-        call: until then it may be the last."""
-        alone = len(self._pending) == self.chunk and self._in_flight is not None
-        if alone and self._beside and not self._held:
-            self._held = True
-            return
-        self._held = False
-        self._hand_over(self.chunk - 1)
-
-    def _hand_over(self, keep: int) -> None:
-        """Hand over full chunks while more than ``keep`` updates are queued."""
-        while len(self._pending) > keep and len(self._pending) >= self.chunk:
-            if self.report.stopped:
-                return
+        """Hand over every full chunk queued so far (unless the run has stopped)."""
+        while len(self._pending) >= self.chunk and not self.report.stopped:
             updates, self._pending = self._pending[: self.chunk], self._pending[self.chunk :]
             self._submit(updates)
 
     def close(self) -> None:
-        """Write what is left (unless stopped), wait for it, and release the threads.
-
-        With a connector whose writes may run at once (``concurrent_writes``), the last
-        chunk is handed over while the one before it is still being written, whose
-        outcome (a stop included) is counted and booked first: the run's end waits for
-        one write, not two in a row. On an error, the chunk still in flight is counted
-        as :meth:`abort` does.
-        """
+        """Write what is left (unless stopped), wait for it, and release the thread."""
         try:
-            self._hand_over(self.chunk)  # at most one chunk is left queued
             if self._pending and not self.report.stopped:
-                if self._beside and self._in_flight is not None:
-                    self._beside_last(self._pending)
-                else:
-                    self._submit(self._pending)
+                self._submit(self._pending)
             self._pending = []
             self._collect()
-        except BaseException:
-            self.abort()
-            raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
-
-    def _beside_last(self, updates: list[ScoreUpdate]) -> None:
-        """Hand the last chunk over at once, then count and book the one in flight."""
-        assert self._pool is not None
-        last = (updates, self._pool.submit(self.connector.write_scores, updates))
-        self._pending = []
-        try:
-            done = self._count_in_flight()
-        finally:
-            self._in_flight = last
-        if done is not None:
-            self._book(*done)
 
     def abort(self) -> None:
         """After an error: apply what the chunk in flight did, drop the rest, release."""

@@ -25,9 +25,6 @@ then ``read_account_batches(cursor)``; before the deals it calls the connector's
 A connector may set the class attribute ``thread_safe_writes = True`` when
 ``write_scores`` can run in another thread while the run reads on; the engine then
 overlaps one chunk's writes with the next accounts' reads (``[sync] overlap_writes``).
-One that also sets ``concurrent_writes = True`` lets two ``write_scores`` calls run at
-once: the engine then hands the last chunk over while the one before it is still being
-written (see :class:`~icpsync.engine.batch_writer.BatchWriter`).
 
 A connector that buffers its writes (the file connector) defines ``flush()``: the engine
 calls it after the last write and before the run is recorded and the cursor moves, so the

@@ -3,11 +3,8 @@ carry no usage figure simple-salesforce reads, so the org's figure lags behind t
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from icpsync.connectors.salesforce.api import Budget
 from icpsync.engine.state import StateStore
 
 
@@ -30,28 +27,3 @@ def test_a_bulk_sync_never_sends_more_calls_than_its_share(  # type: ignore[no-u
         assert resumed.complete and resumed.written + stopped.written >= box.data.accounts
     finally:
         state.close()
-
-
-def test_calls_set_aside_for_a_job_in_one_thread_leave_it_room_against_another() -> None:
-    budget = Budget(share=1.0)
-    budget.total, budget.start_used, budget.used = 100, 0, 88  # 12 calls left
-    budget.made = 88
-    with budget.set_aside(6) as why:
-        assert why is None
-        seen: list[str | None] = []
-
-        def other() -> None:  # another writer's job, begun meanwhile
-            with budget.set_aside(7) as theirs:
-                seen.append(theirs)
-            seen.append(budget.would_exceed(7))
-            seen.append(budget.would_exceed(6))
-
-        job = threading.Thread(target=other)
-        job.start()
-        job.join()
-        assert seen[0] is not None and "budget" in seen[0]  # 6 set aside + 7 > 12
-        assert seen[1] is not None and seen[2] is None  # what is left beside them: 6
-        for _ in range(6):  # this thread's own calls use what it set aside
-            assert budget.would_exceed(1) is None
-            budget.spend()
-    assert budget.aside == 0 and budget.would_exceed(6) is None and budget.would_exceed(7)
