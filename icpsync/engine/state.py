@@ -396,23 +396,21 @@ class StateStore:
                 )
                 .values(status="crashed")
             )
-            inserted = conn.execute(
-                insert(runs).values(
-                    connection=report.crm,
-                    org=report.org or "",
-                    mode=report.mode,
-                    started_at=report.started_at,
-                    profile_version=report.profile_version,
-                    complete=False,
-                    report=json.dumps(report.to_dict(), default=str),
-                    status="running",
-                    holder=holder,
-                )
-            ).inserted_primary_key
+            row = {
+                "connection": report.crm,
+                "org": report.org or "",
+                "mode": report.mode,
+                "started_at": report.started_at,
+                "profile_version": report.profile_version,
+                "complete": False,
+                "report": json.dumps(report.to_dict(), default=str),
+                "status": "running",
+                "holder": holder,
+            }
+            inserted = conn.execute(insert(runs).values(row)).inserted_primary_key
         assert inserted is not None
         run_id = int(inserted[0])
-        shared = (report.crm, report.org or "", report.started_at, report.profile_version)
-        self._run_values[run_id] = shared
+        self._run_values[run_id] = tuple(row[c.name] for c in HISTORY_OF_RUN.values())
         return run_id
 
     def _of_run(self, conn: Connection, run_id: int) -> dict[str, Any]:
