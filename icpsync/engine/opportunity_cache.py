@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from icpsync.core.aggregates import AggregateBuilder
 from icpsync.core.batch import OpportunityBatch
 from icpsync.core.model import Aggregates, Opportunity
-from icpsync.engine.bulk import analyze, ids_in, insert_tuples, rows_by_ids, upsert_tuples
+from icpsync.engine.bulk import analyze, ids_in, insert_columns, rows_by_ids, upsert_tuples
 from icpsync.engine.deal_figures import DealFigures
 from icpsync.engine.schema import dirty_accounts
 from icpsync.engine.schema import opportunities as table
@@ -50,6 +50,8 @@ COLUMNS = (
     "closed",
     "last_modified",
 )
+#: the columns held until written, one list each (the connection and org are the copy's own).
+_HELD = COLUMNS[2:]
 #: the columns an account's aggregates are computed from, as they are looked up.
 _LOOKED_UP = ("account_id", "is_closed", "is_won", "amount", "created", "closed")
 #: the columns compared to tell a changed deal (all but the key and when it was modified).
@@ -66,25 +68,15 @@ def _iso_day(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _rows(connection: str, org: str, batch: OpportunityBatch) -> list[tuple[Any, ...]]:
-    """The batch's deals as rows of :data:`COLUMNS`, built a column at a time."""
+def _columns(batch: OpportunityBatch) -> list[Sequence[Any]]:
+    """The batch's deals as one sequence per column of :data:`_HELD`, as they are stored."""
     columns = batch.columns
-    size = len(batch)
-    return list(
-        zip(
-            repeat(connection, size),
-            repeat(org, size),
-            columns["id"],
-            columns["account_id"],
-            columns["is_closed"],
-            columns["is_won"],
-            columns["amount"],
-            map(_iso_day, columns["created"]),
-            map(_iso_day, columns["closed"]),
-            map(_iso, columns["last_modified"]),
-            strict=True,
-        )
-    )
+    return [
+        *(columns[name] for name in _HELD[:5]),
+        list(map(_iso_day, columns["created"])),
+        list(map(_iso_day, columns["closed"])),
+        list(map(_iso, columns["last_modified"])),
+    ]
 
 
 @lru_cache(maxsize=8192)
@@ -106,7 +98,7 @@ class OpportunityCache:
         self.engine = engine
         self.connection = connection
         self.org = org
-        self._pending: list[tuple[Any, ...]] = []  # rows of COLUMNS
+        self._pending: list[list[Any]] = _nothing_held()  # one list per column of _HELD
         self._empty = False
         self._reloaded = False  # rebuilt since the planner's statistics were refreshed
         #: the deals of a reload, tallied as they are stored (until the first lookup)
@@ -153,20 +145,21 @@ class OpportunityCache:
         Rows are written :data:`BATCH` at a time, whatever the batches' sizes (a batch may
         end one write and start the next); call :meth:`flush` after the last batch.
         """
-        rows = _rows(self.connection, self.org, batch)
+        columns = _columns(batch)
         if self._tallied is not None:
             self._tallied.add_batch(batch)
         self._figures = None  # the copy changes: the figures of the reload no longer tell
-        pending = self._pending
         touched: set[str] = set()
+        size = len(columns[0])
         start = 0
-        while start < len(rows):
-            take = BATCH - len(pending)
-            pending.extend(rows[start : start + take])
+        while start < size:
+            pending = self._pending
+            take = BATCH - len(pending[0])
+            for held, column in zip(pending, columns, strict=True):
+                held.extend(column[start : start + take])
             start += take
-            if len(pending) >= BATCH:
+            if len(pending[0]) >= BATCH:
                 touched |= self.flush()
-                pending = self._pending
         return touched
 
     def flush(self) -> set[str]:
@@ -175,20 +168,25 @@ class OpportunityCache:
         An opportunity read again with the same values touches no account; a changed one
         touches the account it belongs to now and the one it belonged to before.
         """
-        pending, self._pending = self._pending, []
-        if not pending:
+        pending, self._pending = self._pending, _nothing_held()
+        if not pending[0]:
             return set()
-        rows = {row[2]: row for row in pending}
-        if len(rows) < len(pending):  # an id met twice: the copy keeps its first place
+        if len(set(pending[0])) < len(pending[0]):
+            # an id met twice: the copy keeps its first place, with its last values
             self._tallied = None
-        touched: set[str] = set()
+            kept = {row[0]: row for row in zip(*pending, strict=True)}
+            pending = [list(column) for column in zip(*kept.values(), strict=True)]
         if self._empty:  # a reload: nothing stored to compare with
             try:
                 with self.engine.begin() as conn:
-                    insert_tuples(conn, table, COLUMNS, list(rows.values()))
-                return {r[3] for r in rows.values() if r[3]}
+                    insert_columns(conn, table, _HELD, pending, constants=self._constants)
+                return set(filter(None, pending[1]))
             except IntegrityError:  # an id the reload already stored: compare as usual
                 self._tallied = None
+        size = len(pending[0])
+        mine = repeat(self.connection, size), repeat(self.org, size)
+        rows = {row[2]: row for row in zip(*mine, *pending, strict=True)}
+        touched: set[str] = set()
         with self.engine.begin() as conn:
             stored = select(*(table.c[k] for k in COLUMNS)).where(*self._mine(table))
             for condition in ids_in(conn, table.c.id, list(rows)):
@@ -225,7 +223,7 @@ class OpportunityCache:
         fetched as tuples."""
         ids = _listed(account_ids)
         if self._tallied is not None:  # the first lookup after a reload
-            if not self._pending:  # (deals not stored yet are not looked up)
+            if not self._pending[0]:  # (deals not stored yet are not looked up)
                 self._figures = DealFigures(self._tallied)
             self._tallied = None
         if self._reloaded:
@@ -252,6 +250,14 @@ class OpportunityCache:
 
     def _mine(self, of: Any) -> tuple[Any, Any]:
         return of.c.connection == self.connection, of.c.org == self.org
+
+    @property
+    def _constants(self) -> dict[str, str]:
+        return {"connection": self.connection, "org": self.org}
+
+
+def _nothing_held() -> list[list[Any]]:
+    return [[] for _ in _HELD]
 
 
 def _listed(ids: Collection[str]) -> Sequence[str]:
