@@ -6,8 +6,10 @@ every poll is counted. A job runs on the org's side after the call that starts i
 answered, for seconds to minutes: polling starts short (``[salesforce] bulk_poll_s``) and
 backs off by half each time up to ``POLL_MAX_S``, so a quick job is seen done soon after it
 ends and a long one costs few calls (the wait past a job's end stays under half its run
-time, or ``POLL_MAX_S``). Polling has a deadline (``[salesforce] bulk_timeout_s``): no wait
-goes past it, and a job still running then is aborted and the wait ends with a clear error.
+time, or ``POLL_MAX_S``); a caller that expects the job to end sooner (an update job after
+one the org said took less) may have the first poll come then (see :func:`wait`). Polling
+has a deadline (``[salesforce] bulk_timeout_s``): no wait goes past it, and a job still
+running then is aborted and the wait ends with a clear error.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from collections.abc import Callable
 from typing import Any
 
 from simple_salesforce.bulk2 import _Bulk2Client
-from tenacity import RetryError, Retrying, retry_if_result, stop_before_delay, wait_exponential
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry_if_result,
+    stop_before_delay,
+    wait_exponential,
+)
 
 from icpsync.connectors.salesforce.api import Api
 from icpsync.core.errors import ConnectorError, FatalError, RetriableError
@@ -51,6 +60,7 @@ def wait(
     deadline_s: float,
     sleep: Callable[[float], None] = time.sleep,
     created: float | None = None,
+    expect_s: float | None = None,
 ) -> dict[str, Any]:
     """Poll a job until it ends, at most ``deadline_s`` seconds; its final info.
 
@@ -58,7 +68,10 @@ def wait(
     ``time.monotonic()`` reading; the call by default: a job created ahead may be polled at
     once), then each wait is ``POLL_GROWTH`` times the one before, at most ``POLL_MAX_S``;
     a wait that would end past the deadline is not started. The deadline counts from the
-    call.
+    call. ``expect_s``, how long the job is expected to take from the call (what the org
+    reported for an earlier job of the run), brings the first poll forward when it is
+    sooner; a job still running then is polled next when the second poll would have been
+    without it, so a job that outlasts the first wait costs no more polls than without it.
 
     Raises:
         FatalError: the job failed or was aborted.
@@ -67,13 +80,20 @@ def wait(
     kind = f"bulk_query_poll_{obj.lower()}" if query else "bulk_ingest_poll"
     started = time.monotonic()
     first_wait = poll_s if created is None else max(0.0, poll_s - (started - created))
-    if first_wait > 0:
-        sleep(min(first_wait, deadline_s))
+    # how much sooner than first_wait the first poll comes; the second poll stays where it was
+    sooner = 0.0 if expect_s is None else max(0.0, first_wait - max(0.0, expect_s))
+    if first_wait - sooner > 0:
+        sleep(min(first_wait - sooner, deadline_s))
     first = min(poll_s * POLL_GROWTH, POLL_MAX_S)
+    backoff = wait_exponential(multiplier=first, exp_base=POLL_GROWTH, min=first, max=POLL_MAX_S)
+
+    def between(state: RetryCallState) -> float:
+        return backoff(state) + (sooner if state.attempt_number == 1 else 0.0)
+
     polling = Retrying(
         retry=retry_if_result(lambda info: info["state"] not in DONE),
         stop=stop_before_delay(max(0.0, deadline_s - (time.monotonic() - started))),
-        wait=wait_exponential(multiplier=first, exp_base=POLL_GROWTH, min=first, max=POLL_MAX_S),
+        wait=between,
         sleep=sleep,
     )
     try:

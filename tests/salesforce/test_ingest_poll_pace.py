@@ -1,0 +1,173 @@
+"""A Bulk ingest job's first poll timed from what the org reported for the run's earlier job,
+never more polls than the fixed schedule on a job that outlasts its first wait, and no
+failed results read when the org says no row failed. simple-salesforce against the sandbox
+org."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from simple_salesforce.bulk2 import Operation
+
+from icpsync.connectors.salesforce import bulk, writer
+from icpsync.connectors.salesforce.sandbox import Sandbox
+from icpsync.connectors.salesforce.sandbox.faults import LOCK
+from icpsync.core.model import ScoreUpdate
+
+
+def _closed_job(api: Any, box: Sandbox, rows: list[str]) -> str:
+    """An update job of ``rows`` (ids), closed: the org processes it once let through."""
+    job = api.call("create", lambda c: bulk.client("Account", c).create_job(Operation.update))
+    data = "Id,ICP_Score__c\n" + "".join(f"{r},42\n" for r in rows)
+    api.call("upload", lambda c: bulk.client("Account", c).upload_job_data(job["id"], data))
+    api.call("close", lambda c: bulk.client("Account", c).close_job(job["id"]))
+    return str(job["id"])
+
+
+def test_an_ingest_job_reports_its_processing_time(sf, sandbox: Sandbox) -> None:  # type: ignore[no-untyped-def]
+    connector = sf.connector_for(sf.settings_for(sandbox))
+    api = connector.api
+    jobs = sandbox.app.jobs
+    jobs.proceed.clear()  # the org is busy: the job waits before it is processed
+    try:
+        job_id = _closed_job(api, sandbox, list(sandbox.app.org.records["Account"])[:50])
+        held = api.call("poll", lambda c: bulk.client("Account", c).get_job(job_id, False))
+        time.sleep(0.2)
+        jobs.proceed.set()
+        info = bulk.wait(api, "Account", job_id, query=False, poll_s=0.01, deadline_s=10)
+    finally:
+        jobs.proceed.set()
+        connector.close()
+    assert held["state"] == "InProgress" and held["totalProcessingTime"] == 0
+    assert info["state"] == "JobComplete" and info["numberRecordsProcessed"] == 50
+    # milliseconds from the close, the wait included; the active part without it
+    assert info["totalProcessingTime"] >= 200
+    assert 0 <= info["apiActiveProcessingTime"] < info["totalProcessingTime"]
+    assert info["apexProcessingTime"] == 0
+
+
+def _polls(  # type: ignore[no-untyped-def]
+    sf, box: Sandbox, job_s: float, expect_s: float | None, poll_s: float
+) -> tuple[int, float]:
+    """Polls of a job that the org ends ``job_s`` after its close (on a clock that the
+    waits move), and when the job was seen ended, with or without ``expect_s``."""
+    connector = sf.connector_for(sf.settings_for(box))
+    jobs = box.app.jobs
+    clock = [0.0]
+    jobs.proceed.clear()
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+        if clock[0] >= job_s and not jobs.proceed.is_set():
+            jobs.proceed.set()  # the org ends the job during this wait
+            job = jobs.ingest_job(job_id)
+            while job.state != "JobComplete":
+                time.sleep(0.005)
+
+    try:
+        job_id = _closed_job(connector.api, box, list(box.app.org.records["Account"])[:5])
+        box.reset_stats()
+        bulk.wait(
+            connector.api,
+            "Account",
+            job_id,
+            query=False,
+            poll_s=poll_s,
+            deadline_s=60,
+            sleep=sleep,
+            expect_s=expect_s,
+        )
+    finally:
+        jobs.proceed.set()
+        connector.close()
+    return box.stats()["bulk_ingest_poll"], clock[0]
+
+
+@pytest.mark.parametrize("job_s", [0.05, 0.7, 1.6, 4.0, 9.0])
+def test_a_job_that_outlasts_the_first_wait_is_polled_no_more_than_before(
+    sf, sandbox: Sandbox, job_s: float
+) -> None:  # type: ignore[no-untyped-def]
+    poll_s, expect_s = 0.5, 0.1
+    before, seen_before = _polls(sf, sandbox, job_s, None, poll_s)
+    after, seen_after = _polls(sf, sandbox, job_s, expect_s, poll_s)
+    assert seen_after <= seen_before  # never seen ended later
+    if job_s <= expect_s:  # as expected: seen at the early poll, one poll either way
+        assert after == before == 1 and seen_after == pytest.approx(expect_s)
+    else:  # past the first wait: the same polls, the job seen at the same time
+        assert after == before > 1 and seen_after == pytest.approx(seen_before)
+
+
+def test_a_job_slower_than_expected_but_within_the_first_wait_costs_one_poll(
+    sf, sandbox: Sandbox
+) -> None:  # type: ignore[no-untyped-def]
+    # the one case the early poll costs a call: the org's job took longer than the run's
+    # earlier job said, and less than bulk_poll_s; it is seen where the second poll is
+    before, seen_before = _polls(sf, sandbox, 0.3, None, 0.5)
+    after, seen_after = _polls(sf, sandbox, 0.3, 0.1, 0.5)
+    assert (before, after) == (1, 2)
+    assert seen_before == pytest.approx(0.5) and seen_after == pytest.approx(0.5 + 0.75)
+
+
+def test_an_expected_time_past_the_first_wait_changes_nothing(sf, sandbox: Sandbox) -> None:  # type: ignore[no-untyped-def]
+    assert _polls(sf, sandbox, 1.0, 3.0, 0.5) == _polls(sf, sandbox, 1.0, None, 0.5) == (2, 1.25)
+
+
+def _updates(sf, connector) -> list[ScoreUpdate]:  # type: ignore[no-untyped-def]
+    return [
+        ScoreUpdate(a.id, 61, "Tier 2", ("student",), "reasons", "v2", sf.NOW)
+        for a in connector.read_accounts()
+    ]
+
+
+def test_a_writer_times_its_next_job_from_the_last_and_reads_no_empty_failed_results(
+    sf, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    settings = sf.settings_for(sandbox, bulk_write_threshold=10, bulk_poll_s=0.5)
+    sf.install(settings)
+    connector = sf.connector_for(settings)
+    waits: list[tuple[float | None, dict[str, Any]]] = []
+    wait = bulk.wait
+
+    def recorded(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        info = wait(*args, **kwargs)
+        waits.append((kwargs.get("expect_s"), info))
+        return info
+
+    monkeypatch.setattr(bulk, "wait", recorded)
+    try:
+        updates = _updates(sf, connector)
+        sandbox.reset_stats()
+        first = connector.write_scores(updates[:200])
+        second = connector.write_scores(updates[200:])
+    finally:
+        connector.close()
+    assert first.updated == 200 and second.updated == len(updates) - 200
+    (no_expectation, info), (expected, _) = waits
+    assert no_expectation is None  # the run's first job: nothing reported yet
+    pace = info["totalProcessingTime"] / 1000 / info["numberRecordsProcessed"]
+    assert expected == pytest.approx(pace * (len(updates) - 200) * writer.EXPECT_MARGIN)
+    stats = sandbox.stats()
+    assert stats["bulk_ingest_create"] == stats["bulk_ingest_poll"] == 2
+    assert "bulk_ingest_results" not in stats  # no row failed in either job
+
+
+def test_failed_rows_are_still_read_and_retried(sf, sandbox: Sandbox) -> None:  # type: ignore[no-untyped-def]
+    sandbox.faults.lock_share = 1.0
+    settings = sf.settings_for(sandbox, bulk_write_threshold=10, lock_retries=1)
+    sf.install(settings)
+    connector = sf.connector_for(settings)
+    try:
+        updates = _updates(sf, connector)[:100]
+        sandbox.reset_stats()
+        # create, upload, then the close draws row locks: every row of the job is locked
+        queue = iter([None, None, LOCK])
+        sandbox.faults.draw = lambda: next(queue, None)  # type: ignore[method-assign]
+        report = connector.write_scores(updates)
+    finally:
+        connector.close()
+    stats = sandbox.stats()
+    assert stats["bulk_ingest_results"] == 1  # the job said rows failed: they are read
+    assert report.updated == 100 and not report.failures  # the locked rows, retried
+    assert stats["composite_update"] == 1
