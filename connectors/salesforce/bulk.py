@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from simple_salesforce.bulk2 import _Bulk2Client
@@ -27,7 +27,6 @@ from tenacity import (
     Retrying,
     retry_if_result,
     stop_before_delay,
-    wait_exponential,
 )
 
 from icpsync.connectors.salesforce.api import Api
@@ -50,6 +49,30 @@ def client(obj: str, sf: Any) -> _Bulk2Client:
     return _Bulk2Client(obj, sf.bulk2_url, dict(sf.headers), sf.session)
 
 
+def poll_times(first_wait: float, poll_s: float, expect_s: float | None) -> Iterator[float]:
+    """When a job is polled, in seconds from the start of the wait: the fixed schedule
+    (``first_wait``, then waits from ``poll_s * POLL_GROWTH``, each ``POLL_GROWTH`` times
+    the one before, at most ``POLL_MAX_S``), or, with ``expect_s``, a first poll then and
+    the fixed schedule's polls after both (its first poll left out). Against the fixed
+    schedule, a job that ends after both first polls is polled no more often and seen
+    ended no later; one that ends by ``expect_s`` is seen then, with one poll; one that
+    ends after ``expect_s`` but by an earlier ``first_wait`` costs one poll more."""
+
+    def fixed() -> Iterator[float]:
+        at, step = first_wait, min(poll_s * POLL_GROWTH, POLL_MAX_S)
+        while True:
+            yield at
+            at, step = at + step, min(step * POLL_GROWTH, POLL_MAX_S)
+
+    if expect_s is None:
+        yield from fixed()
+        return
+    expect_s = max(0.0, expect_s)
+    yield expect_s
+    after = max(expect_s, first_wait)
+    yield from (at for at in fixed() if at > after)
+
+
 def wait(
     api: Api,
     obj: str,
@@ -68,10 +91,9 @@ def wait(
     ``time.monotonic()`` reading; the call by default: a job created ahead may be polled at
     once), then each wait is ``POLL_GROWTH`` times the one before, at most ``POLL_MAX_S``;
     a wait that would end past the deadline is not started. The deadline counts from the
-    call. ``expect_s``, how long the job is expected to take from the call (what the org
-    reported for an earlier job of the run), brings the first poll forward when it is
-    sooner; a job still running then is polled next when the second poll would have been
-    without it, so a job that outlasts the first wait costs no more polls than without it.
+    call. ``expect_s``, how long the job is expected to take from the call (from what the
+    org reported for an earlier job of the run), moves the first poll there; a job still
+    running then is polled on the fixed schedule after it (:func:`poll_times`).
 
     Raises:
         FatalError: the job failed or was aborted.
@@ -80,15 +102,15 @@ def wait(
     kind = f"bulk_query_poll_{obj.lower()}" if query else "bulk_ingest_poll"
     started = time.monotonic()
     first_wait = poll_s if created is None else max(0.0, poll_s - (started - created))
-    # how much sooner than first_wait the first poll comes; the second poll stays where it was
-    sooner = 0.0 if expect_s is None else max(0.0, first_wait - max(0.0, expect_s))
-    if first_wait - sooner > 0:
-        sleep(min(first_wait - sooner, deadline_s))
-    first = min(poll_s * POLL_GROWTH, POLL_MAX_S)
-    backoff = wait_exponential(multiplier=first, exp_base=POLL_GROWTH, min=first, max=POLL_MAX_S)
+    times = poll_times(first_wait, poll_s, expect_s)
+    polls = [next(times)]  # when each poll comes, from the start of the wait
+    if polls[0] > 0:
+        sleep(min(polls[0], deadline_s))
 
     def between(state: RetryCallState) -> float:
-        return backoff(state) + (sooner if state.attempt_number == 1 else 0.0)
+        while len(polls) <= state.attempt_number:
+            polls.append(next(times))
+        return polls[state.attempt_number] - polls[state.attempt_number - 1]
 
     polling = Retrying(
         retry=retry_if_result(lambda info: info["state"] not in DONE),

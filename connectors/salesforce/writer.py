@@ -163,7 +163,7 @@ def _csv_cells_of(values: Sequence[Any]) -> list[str]:
     return cells
 
 
-#: an ingest job is expected to take up to this many times the last one's pace per row.
+#: an ingest job is expected to take up to this many times the last one's time per row.
 EXPECT_MARGIN = 1.25
 
 
@@ -392,9 +392,13 @@ class Writer:
         return "\n".join(lines)
 
     def _expected_s(self, rows: int) -> float | None:
-        """How long an ingest job of ``rows`` is expected to take: the last job's pace as
-        the org reported it, with :data:`EXPECT_MARGIN`; None before any job reported it."""
-        return None if self._pace is None else self._pace * rows * EXPECT_MARGIN
+        """How long an ingest job of ``rows`` is expected to take: at the last job's pace as
+        the org reported it, with :data:`EXPECT_MARGIN` (at most ``POLL_MAX_S`` more);
+        None before any job reported it."""
+        if self._pace is None:
+            return None
+        expected = self._pace * rows
+        return min(expected * EXPECT_MARGIN, expected + bulk.POLL_MAX_S)
 
     def _bulk(self, updates: list[ScoreUpdate]) -> tuple[WriteReport, Again]:
         report = WriteReport()

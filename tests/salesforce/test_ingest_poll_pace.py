@@ -5,6 +5,7 @@ org."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -85,33 +86,30 @@ def _polls(  # type: ignore[no-untyped-def]
     return box.stats()["bulk_ingest_poll"], clock[0]
 
 
-@pytest.mark.parametrize("job_s", [0.05, 0.7, 1.6, 4.0, 9.0])
-def test_a_job_that_outlasts_the_first_wait_is_polled_no_more_than_before(
-    sf, sandbox: Sandbox, job_s: float
+@pytest.mark.parametrize("expect_s", [0.1, 0.8, 3.0])
+@pytest.mark.parametrize("job_s", [0.05, 0.3, 0.7, 1.6, 4.0, 9.0])
+def test_an_expected_first_poll_against_the_fixed_schedule(
+    sf, sandbox: Sandbox, job_s: float, expect_s: float
 ) -> None:  # type: ignore[no-untyped-def]
-    poll_s, expect_s = 0.5, 0.1
+    poll_s = 0.5  # the fixed schedule polls at 0.5, 1.25, 2.375, 4.06, 6.06, 8.06, 10.06 s
     before, seen_before = _polls(sf, sandbox, job_s, None, poll_s)
     after, seen_after = _polls(sf, sandbox, job_s, expect_s, poll_s)
-    assert seen_after <= seen_before  # never seen ended later
-    if job_s <= expect_s:  # as expected: seen at the early poll, one poll either way
-        assert after == before == 1 and seen_after == pytest.approx(expect_s)
-    else:  # past the first wait: the same polls, the job seen at the same time
-        assert after == before > 1 and seen_after == pytest.approx(seen_before)
+    if job_s > max(expect_s, poll_s):  # slower than both: no more polls, seen no later
+        assert after <= before and seen_after <= seen_before
+    elif job_s <= expect_s:  # as expected: seen at the first poll
+        assert after == 1 and seen_after == pytest.approx(expect_s)
+    else:  # slower than expected, faster than bulk_poll_s: one poll more
+        assert (before, after) == (1, 2) and seen_after == pytest.approx(1.25)
+    if expect_s >= poll_s:  # never more polls, whatever the job takes
+        assert after <= before
 
 
-def test_a_job_slower_than_expected_but_within_the_first_wait_costs_one_poll(
-    sf, sandbox: Sandbox
-) -> None:  # type: ignore[no-untyped-def]
-    # the one case the early poll costs a call: the org's job took longer than the run's
-    # earlier job said, and less than bulk_poll_s; it is seen where the second poll is
-    before, seen_before = _polls(sf, sandbox, 0.3, None, 0.5)
-    after, seen_after = _polls(sf, sandbox, 0.3, 0.1, 0.5)
-    assert (before, after) == (1, 2)
-    assert seen_before == pytest.approx(0.5) and seen_after == pytest.approx(0.5 + 0.75)
-
-
-def test_an_expected_time_past_the_first_wait_changes_nothing(sf, sandbox: Sandbox) -> None:  # type: ignore[no-untyped-def]
-    assert _polls(sf, sandbox, 1.0, 3.0, 0.5) == _polls(sf, sandbox, 1.0, None, 0.5) == (2, 1.25)
+def test_the_fixed_schedule_is_kept_without_an_expectation() -> None:
+    times = list(itertools.islice(bulk.poll_times(0.5, 0.5, None), 7))
+    assert times == pytest.approx([0.5, 1.25, 2.375, 4.0625, 6.0625, 8.0625, 10.0625])
+    assert list(itertools.islice(bulk.poll_times(0.5, 0.5, 3.0), 3)) == pytest.approx(
+        [3.0, 4.0625, 6.0625]
+    )
 
 
 def _updates(sf, connector) -> list[ScoreUpdate]:  # type: ignore[no-untyped-def]
