@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -84,6 +85,7 @@ def wait(
     sleep: Callable[[float], None] = time.sleep,
     created: float | None = None,
     expect_s: float | None = None,
+    wanted: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Poll a job until it ends, at most ``deadline_s`` seconds; its final info.
 
@@ -93,7 +95,10 @@ def wait(
     a wait that would end past the deadline is not started. The deadline counts from the
     call. ``expect_s``, how long the job is expected to take from the call (from what the
     org reported for an earlier job of the run), moves the first poll there; a job still
-    running then is polled on the fixed schedule after it (:func:`poll_times`).
+    running then is polled on the fixed schedule after it (:func:`poll_times`). With
+    ``wanted``, the first poll is held until it is set (the caller waits for the outcome),
+    at most to the deadline, and the schedule goes on after it: a job that ends before
+    its outcome is wanted costs one poll, and no job is polled more often.
 
     Raises:
         FatalError: the job failed or was aborted.
@@ -106,10 +111,13 @@ def wait(
     polls = [next(times)]  # when each poll comes, from the start of the wait
     if polls[0] > 0:
         sleep(min(polls[0], deadline_s))
+    if wanted is not None and not wanted.is_set():
+        wanted.wait(max(0.0, deadline_s - (time.monotonic() - started)))
+        polls[0] = max(polls[0], time.monotonic() - started)
 
     def between(state: RetryCallState) -> float:
         while len(polls) <= state.attempt_number:
-            polls.append(next(times))
+            polls.append(next(at for at in times if at > polls[-1]))
         return polls[state.attempt_number] - polls[state.attempt_number - 1]
 
     polling = Retrying(

@@ -215,8 +215,11 @@ class Writer:
         #: seconds a row of the last Bulk ingest job took, as the org reported it.
         self._pace: float | None = None
 
-    def write(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
-        """Write ``updates``; never raises for one record."""
+    def write(
+        self, updates: Sequence[ScoreUpdate], wanted: threading.Event | None = None
+    ) -> WriteReport:
+        """Write ``updates``; never raises for one record. With ``wanted``, a Bulk job's
+        first poll is held until it is set (the caller waits for the outcome)."""
         self._stop = None
         report = WriteReport(attempted=len(updates))
         ids = [u.account_id for u in updates]
@@ -233,7 +236,7 @@ class Writer:
                 by_id = by_id or dict(zip(ids, updates, strict=True))
                 pending = list(by_id.values()) if first else [by_id[i] for i in todo]
             if first and self.bulk_threshold and len(pending) > self.bulk_threshold:
-                part, again = self._bulk(pending)
+                part, again = self._bulk(pending, wanted)
             else:
                 part, again = self._collections(pending)
             if not first:
@@ -400,7 +403,9 @@ class Writer:
         expected = self._pace * rows
         return min(expected * EXPECT_MARGIN, expected + bulk.POLL_MAX_S)
 
-    def _bulk(self, updates: list[ScoreUpdate]) -> tuple[WriteReport, Again]:
+    def _bulk(
+        self, updates: list[ScoreUpdate], wanted: threading.Event | None = None
+    ) -> tuple[WriteReport, Again]:
         report = WriteReport()
         why = self.api.budget.would_exceed(6)
         if why:
@@ -432,6 +437,7 @@ class Writer:
                 poll_s=self.poll_s,
                 deadline_s=self.bulk_timeout_s,
                 expect_s=self._expected_s(len(updates)),
+                wanted=wanted,
             )
             self._pace = _pace(info) or self._pace
             failed_csv = ""  # the org said no row failed: no results to read

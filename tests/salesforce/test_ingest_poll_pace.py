@@ -6,13 +6,14 @@ org."""
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from typing import Any
 
 import pytest
 from simple_salesforce.bulk2 import Operation
 
-from icpsync.connectors.salesforce import bulk, writer
+from icpsync.connectors.salesforce import SalesforceConnector, bulk, writer
 from icpsync.connectors.salesforce.sandbox import Sandbox
 from icpsync.connectors.salesforce.sandbox.faults import LOCK
 from icpsync.core.model import ScoreUpdate
@@ -112,6 +113,48 @@ def test_the_fixed_schedule_is_kept_without_an_expectation() -> None:
     )
 
 
+@pytest.mark.parametrize(("job_s", "wanted_s"), [(0.0, 0.4), (0.6, 0.3), (1.0, 0.05), (1.0, 0.6)])
+def test_a_first_poll_held_until_the_outcome_is_wanted(
+    sf, sandbox: Sandbox, job_s: float, wanted_s: float
+) -> None:  # type: ignore[no-untyped-def]
+    poll_s = 0.1  # the fixed schedule polls at 0.1, 0.25, 0.475, 0.8125, 1.32 s
+    fixed = list(itertools.islice(bulk.poll_times(poll_s, poll_s, None), 8))
+    connector = sf.connector_for(sf.settings_for(sandbox))
+    jobs = sandbox.app.jobs
+    wanted = threading.Event()
+    if job_s:
+        jobs.proceed.clear()
+    try:
+        job_id = _closed_job(connector.api, sandbox, list(sandbox.app.org.records["Account"])[:5])
+        sandbox.reset_stats()
+        started = time.monotonic()
+        timers = [threading.Timer(wanted_s, wanted.set), threading.Timer(job_s, jobs.proceed.set)]
+        for timer in timers:
+            timer.start()
+        bulk.wait(
+            connector.api,
+            "Account",
+            job_id,
+            query=False,
+            poll_s=poll_s,
+            deadline_s=30,
+            wanted=wanted,
+        )
+        seen = time.monotonic() - started
+    finally:
+        jobs.proceed.set()
+        connector.close()
+    polls = sandbox.stats()["bulk_ingest_poll"]
+    # the fixed schedule's polls up to the first at or after the job's end
+    fixed_polls = next(i for i, at in enumerate(fixed, 1) if at >= job_s)
+    assert polls <= fixed_polls  # never more polls
+    assert seen >= wanted_s  # nothing polled before the outcome was wanted
+    if job_s <= wanted_s:  # ended before it was wanted: one poll, then
+        assert polls == 1 and seen < wanted_s + 0.25
+    else:  # seen at the fixed schedule's first poll after the job's end, or sooner
+        assert seen < next(at for at in fixed if at >= job_s) + 0.25
+
+
 def _updates(sf, connector) -> list[ScoreUpdate]:  # type: ignore[no-untyped-def]
     return [
         ScoreUpdate(a.id, 61, "Tier 2", ("student",), "reasons", "v2", sf.NOW)
@@ -169,3 +212,30 @@ def test_failed_rows_are_still_read_and_retried(sf, sandbox: Sandbox) -> None:  
     assert stats["bulk_ingest_results"] == 1  # the job said rows failed: they are read
     assert report.updated == 100 and not report.failures  # the locked rows, retried
     assert stats["composite_update"] == 1
+
+
+def test_a_sync_in_several_bulk_chunks_polls_each_job_when_its_outcome_is_wanted(
+    sf, make_sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    box = make_sandbox(accounts=600, opportunities=900)
+    monkeypatch.setattr(SalesforceConnector, "write_chunk_size", 250)
+    settings = sf.settings_for(box, bulk_write_threshold=50, bulk_poll_s=0.05)
+    sf.install(settings)
+    held: list[bool] = []
+    write = SalesforceConnector.write_scores_held
+
+    def recorded(self, updates, wanted):  # type: ignore[no-untyped-def]
+        held.append(not wanted.is_set())
+        return write(self, updates, wanted)
+
+    monkeypatch.setattr(SalesforceConnector, "write_scores_held", recorded)
+    box.reset_stats()
+    report = sf.sync(settings)
+    stats = box.stats()
+    assert report.written == 600 and report.status == "complete"
+    assert stats["bulk_ingest_create"] == 3  # chunks of 250, 250 and 100
+    assert stats["bulk_ingest_poll"] >= 3 and "bulk_ingest_results" not in stats
+    assert box.values(sf.ICP_FIELDS) and all(
+        v[0] is not None for v in box.values(sf.ICP_FIELDS).values()
+    )
+    assert len(held) == 3 and held[0]  # the first chunk was handed over before it was wanted
