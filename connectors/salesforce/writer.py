@@ -421,6 +421,7 @@ class Writer:
             self.api.call(
                 "bulk_ingest_upload", lambda c: bulk.client(obj, c).upload_job_data(job_id, data)
             )
+            data = ""  # uploaded: not held while the job runs and its outcome waits
             try:
                 self.api.call("bulk_ingest_close", lambda c: bulk.client(obj, c).close_job(job_id))
             except ConnectorError:
