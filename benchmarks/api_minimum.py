@@ -3,8 +3,9 @@ benchmarks).
 
 Salesforce: a SOQL page carries 2,000 records; a Bulk API 2.0 job costs a few calls whatever
 its size (query: create, poll, a results page per 50,000; ingest: create, upload, close,
-poll, failed results). The minimum is that of the path the settings choose: Bulk from
-``bulk_read_threshold`` records read and above ``bulk_write_threshold`` changes.
+poll, and the failed results when the job reports failed rows). The minimum is that of the
+path the settings choose: Bulk from ``bulk_read_threshold`` records read and above
+``bulk_write_threshold`` changes.
 
 HubSpot: a list page carries 100 records, a search page 200, a batch update 100; its deal
 list cannot filter on the close date, so a full read pages through every deal, and deals
@@ -19,7 +20,8 @@ from typing import Any
 
 SOQL_PAGE = 2000
 BULK_QUERY_PAGE = 50_000
-BULK_JOB = 5
+#: an ingest job's calls: create, upload, close, poll (its failed results apart).
+BULK_JOB = 4
 SALESFORCE_BATCH = 200
 HUBSPOT_LIST_PAGE = 100
 HUBSPOT_SEARCH_PAGE = 200
@@ -46,7 +48,7 @@ def minimum_calls(crm: str, report: dict[str, Any], deals_total: int) -> dict[st
     if crm == "salesforce":
         reads = _salesforce_read(accounts) + _salesforce_read(deals)
         if changed > BULK_WRITE_THRESHOLD:
-            writes = BULK_JOB
+            writes = BULK_JOB + (1 if report.get("failed") else 0)
         else:
             writes = math.ceil(changed / SALESFORCE_BATCH)
         return {"reads": reads, "writes": writes}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -146,3 +147,47 @@ def test_the_next_chunk_is_written_while_the_one_before_is_recorded() -> None:
     writer.close()
     assert seen == [("A0", True), ("A2", True), ("A4", True)]
     assert report.written == 6
+
+
+class HeldCrm(MemoryCrm):
+    """Writes a chunk, then waits until its outcome is wanted (as a Bulk job's poll does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outcomes: list[list[str]] = []  # the chunks whose outcome was wanted, in order
+
+    def write_scores_held(
+        self, updates: Sequence[ScoreUpdate], wanted: threading.Event
+    ) -> WriteReport:
+        report = self.write_scores(updates)
+        assert wanted.wait(10)
+        self.outcomes.append([u.account_id for u in updates])
+        return report
+
+
+def test_a_chunks_outcome_is_wanted_when_the_engine_waits_for_it() -> None:
+    crm = HeldCrm()
+    report = RunReport(crm="memory")
+    writer = BatchWriter(crm, report, 3, lambda ups: None)  # type: ignore[arg-type]
+    writer.extend([_update(i) for i in range(5)])
+    writer.write_full()  # chunk 1 handed over
+    time.sleep(0.1)
+    assert crm.calls == [["A0", "A1", "A2"]] and crm.outcomes == []  # written, not wanted
+    writer.extend([_update(5)])
+    writer.write_full()  # chunk 2 is ready: the engine waits for chunk 1's outcome
+    assert crm.outcomes == [["A0", "A1", "A2"]]
+    writer.extend([_update(6)])
+    writer.close()  # the last chunk: every outcome is wanted
+    assert crm.outcomes == [["A0", "A1", "A2"], ["A3", "A4", "A5"], ["A6"]]
+    assert report.written == 7
+    assert crm.threads == {"icpsync-writer_0"}
+
+
+def test_an_outcome_is_wanted_when_the_run_fails() -> None:
+    crm = HeldCrm()
+    report = RunReport(crm="memory")
+    writer = BatchWriter(crm, report, 3, lambda ups: None)  # type: ignore[arg-type]
+    writer.extend([_update(i) for i in range(3)])
+    writer.write_full()
+    writer.abort()  # the write in flight is let through and counted
+    assert report.written == 3 and crm.outcomes == [["A0", "A1", "A2"]]

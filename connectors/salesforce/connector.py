@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -250,6 +251,13 @@ class SalesforceConnector:
     def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
         """Write ICP values (Collections, or one Bulk job above ``bulk_write_threshold``)."""
         return self.writer.write(updates)
+
+    def write_scores_held(
+        self, updates: Sequence[ScoreUpdate], wanted: threading.Event
+    ) -> WriteReport:
+        """:meth:`write_scores`, a Bulk job's first poll held until ``wanted`` is set (the
+        engine waits for the outcome): a job that ends meanwhile is seen with one poll."""
+        return self.writer.write(updates, wanted)
 
     def _identity(self) -> None:
         """Learn the running user and org: from the login's identity URL when it gave one

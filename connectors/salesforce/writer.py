@@ -163,6 +163,19 @@ def _csv_cells_of(values: Sequence[Any]) -> list[str]:
     return cells
 
 
+#: an ingest job is expected to take up to this many times the last one's time per row.
+EXPECT_MARGIN = 1.25
+
+
+def _pace(info: Mapping[str, Any]) -> float | None:
+    """Seconds per row of a finished ingest job, from the processing time the org reports
+    (``totalProcessingTime``, milliseconds); None when it reports none."""
+    total, rows = info.get("totalProcessingTime"), info.get("numberRecordsProcessed")
+    if not isinstance(total, int | float) or not isinstance(rows, int) or total <= 0 or rows <= 0:
+        return None
+    return total / 1000 / rows
+
+
 def reason(code: str, message: str, fields: Sequence[str] = ()) -> str:
     """One readable line: ``CODE: message [fields]``."""
     where = f" [{', '.join(fields)}]" if fields else ""
@@ -199,9 +212,14 @@ class Writer:
         self._pool: ThreadPoolExecutor | None = None
         #: Bulk ingest cells of the texts and integers written so far (see _csv_cells).
         self._cells: dict[Any, str] = {}
+        #: seconds a row of the last Bulk ingest job took, as the org reported it.
+        self._pace: float | None = None
 
-    def write(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
-        """Write ``updates``; never raises for one record."""
+    def write(
+        self, updates: Sequence[ScoreUpdate], wanted: threading.Event | None = None
+    ) -> WriteReport:
+        """Write ``updates``; never raises for one record. With ``wanted``, a Bulk job's
+        first poll is held until it is set (the caller waits for the outcome)."""
         self._stop = None
         report = WriteReport(attempted=len(updates))
         ids = [u.account_id for u in updates]
@@ -218,7 +236,7 @@ class Writer:
                 by_id = by_id or dict(zip(ids, updates, strict=True))
                 pending = list(by_id.values()) if first else [by_id[i] for i in todo]
             if first and self.bulk_threshold and len(pending) > self.bulk_threshold:
-                part, again = self._bulk(pending)
+                part, again = self._bulk(pending, wanted)
             else:
                 part, again = self._collections(pending)
             if not first:
@@ -376,7 +394,18 @@ class Writer:
         lines.append("")  # the last row ends with a line break too
         return "\n".join(lines)
 
-    def _bulk(self, updates: list[ScoreUpdate]) -> tuple[WriteReport, Again]:
+    def _expected_s(self, rows: int) -> float | None:
+        """How long an ingest job of ``rows`` is expected to take: at the last job's pace as
+        the org reported it, with :data:`EXPECT_MARGIN` (at most ``POLL_MAX_S`` more);
+        None before any job reported it."""
+        if self._pace is None:
+            return None
+        expected = self._pace * rows
+        return min(expected * EXPECT_MARGIN, expected + bulk.POLL_MAX_S)
+
+    def _bulk(
+        self, updates: list[ScoreUpdate], wanted: threading.Event | None = None
+    ) -> tuple[WriteReport, Again]:
         report = WriteReport()
         why = self.api.budget.would_exceed(6)
         if why:
@@ -392,6 +421,7 @@ class Writer:
             self.api.call(
                 "bulk_ingest_upload", lambda c: bulk.client(obj, c).upload_job_data(job_id, data)
             )
+            data = ""  # uploaded: not held while the job runs and its outcome waits
             try:
                 self.api.call("bulk_ingest_close", lambda c: bulk.client(obj, c).close_job(job_id))
             except ConnectorError:
@@ -407,11 +437,16 @@ class Writer:
                 query=False,
                 poll_s=self.poll_s,
                 deadline_s=self.bulk_timeout_s,
+                expect_s=self._expected_s(len(updates)),
+                wanted=wanted,
             )
-            failed_csv = self.api.call(
-                "bulk_ingest_results",
-                lambda c: bulk.client(obj, c).get_ingest_results(job_id, "failedResults"),
-            )
+            self._pace = _pace(info) or self._pace
+            failed_csv = ""  # the org said no row failed: no results to read
+            if info.get("numberRecordsFailed") != 0:
+                failed_csv = self.api.call(
+                    "bulk_ingest_results",
+                    lambda c: bulk.client(obj, c).get_ingest_results(job_id, "failedResults"),
+                )
         except (BudgetExhausted, AuthError) as exc:
             self._halt(exc)
             return report, dict.fromkeys((u.account_id for u in updates), "")

@@ -6,6 +6,11 @@ report in the caller's thread, in order; a chunk that reports a stop (daily limi
 ends the run: nothing after it is handed over. So do two chunks in a row in which every
 record failed (the CRM is unreachable, or a field refuses every value).
 
+A connector with ``write_scores_held(updates, wanted)`` is written through it: ``wanted``
+(a ``threading.Event``) is set when this thread waits for that chunk's outcome (the next
+chunk is ready, or the run ends or fails), so the connector may hold back what only the
+outcome needs (polling a Bulk job) until then.
+
 A record refused for good (``RecordFailure.retriable`` False: a validation rule, an invalid
 value, a deleted record) is counted as quarantined and handed to ``on_refused``; the run
 goes on and may still complete (as ``partial``).
@@ -16,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from threading import Event
 from typing import TYPE_CHECKING
 
 from icpsync.core.model import RecordFailure, ScoreUpdate, WriteReport
@@ -61,7 +67,8 @@ class BatchWriter:
         self.on_written = on_written
         self._pending: list[ScoreUpdate] = []
         self._pool = ThreadPoolExecutor(1, "icpsync-writer") if overlap else None
-        self._in_flight: tuple[list[ScoreUpdate], Future[WriteReport]] | None = None
+        #: the chunk being written, its outcome, and what says the outcome is wanted.
+        self._in_flight: tuple[list[ScoreUpdate], Future[WriteReport], Event] | None = None
         self._failed_chunks = 0
 
     def add(self, update: ScoreUpdate) -> None:
@@ -111,7 +118,13 @@ class BatchWriter:
             return
         done = self._count_in_flight()
         if not self.report.stopped:
-            self._in_flight = (updates, self._pool.submit(self.connector.write_scores, updates))
+            wanted = Event()
+            held = getattr(self.connector, "write_scores_held", None)
+            if held is not None:
+                future = self._pool.submit(held, updates, wanted)
+            else:
+                future = self._pool.submit(self.connector.write_scores, updates)
+            self._in_flight = (updates, future, wanted)
         if done is not None:
             self._book(*done)
 
@@ -124,8 +137,9 @@ class BatchWriter:
         """Wait for the chunk in flight and count its outcome; what its bookkeeping needs."""
         if self._in_flight is None:
             return None
-        updates, future = self._in_flight
+        updates, future, wanted = self._in_flight
         self._in_flight = None
+        wanted.set()
         return self._count(updates, future.result())
 
     def _apply(self, updates: list[ScoreUpdate], result: WriteReport) -> None:

@@ -25,6 +25,10 @@ then ``read_account_batches(cursor)``; before the deals it calls the connector's
 A connector may set the class attribute ``thread_safe_writes = True`` when
 ``write_scores`` can run in another thread while the run reads on; the engine then
 overlaps one chunk's writes with the next accounts' reads (``[sync] overlap_writes``).
+Such a connector may also define ``write_scores_held(updates, wanted)``, which the engine
+then calls instead: ``wanted`` (a ``threading.Event``) is set once the engine waits for the
+outcome (always, at the latest when the run ends or fails), so what only the outcome needs
+(polling a Bulk job) may wait for it.
 
 A connector that buffers its writes (the file connector) defines ``flush()``: the engine
 calls it after the last write and before the run is recorded and the cursor moves, so the

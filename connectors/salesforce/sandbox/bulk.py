@@ -99,6 +99,8 @@ class IngestJob:
     error: str | None = None
     #: seconds from ``UploadComplete`` to the end of processing (None while processing).
     seconds: float | None = None
+    #: of which spent processing (not waiting for the org to start it).
+    active: float | None = None
 
     def info(self) -> dict[str, Any]:
         return {
@@ -111,6 +113,11 @@ class IngestJob:
             "lineEnding": "LF",
             "numberRecordsProcessed": len(self.succeeded) + len(self.failed),
             "numberRecordsFailed": len(self.failed),
+            "retries": 0,
+            # milliseconds, as an org reports them (0 until the job has ended here)
+            "totalProcessingTime": round((self.seconds or 0.0) * 1000),
+            "apiActiveProcessingTime": round((self.active or 0.0) * 1000),
+            "apexProcessingTime": 0,
             "errorMessage": self.error,
             "contentUrl": f"services/data/vXX.X/jobs/ingest/{self.id}/batches",
         }
@@ -213,15 +220,19 @@ class Jobs:
 
         def process() -> None:
             self.proceed.wait()
+            active = time.perf_counter()
             try:
-                self._process(job, row_fault)
+                state = self._process(job, row_fault)
             except Exception as exc:  # a job that breaks fails, as in an org
-                job.state, job.error = "Failed", f"UNKNOWN_EXCEPTION : {exc}"
-            job.seconds = time.perf_counter() - started
+                state, job.error = "Failed", f"UNKNOWN_EXCEPTION : {exc}"
+            ended = time.perf_counter()
+            job.seconds, job.active = ended - started, ended - active
+            job.state = state  # its times are there once it has ended
 
         return answer, lambda: _background(process)
 
-    def _process(self, job: IngestJob, row_fault: Callable[[], bool]) -> None:
+    def _process(self, job: IngestJob, row_fault: Callable[[], bool]) -> str:
+        """Apply the job's rows; the state it ends in."""
         rows: list[list[str]] = []
         for part in job.data:
             reader = csv.reader(io.StringIO(part))
@@ -231,12 +242,12 @@ class Jobs:
                 rows += chunk
         id_col = next((i for i, h in enumerate(job.header) if h.lower() == "id"), None)
         if id_col is None:
-            job.state, job.error = "Failed", "InvalidBatch : Field name not found : Id"
-            return
+            job.error = "InvalidBatch : Field name not found : Id"
+            return "Failed"
         apply_rows(
             self.org, job.object, job.header, id_col, rows, row_fault, job.succeeded, job.failed
         )
-        job.state = "JobComplete"
+        return "JobComplete"
 
     def timings(self) -> list[dict[str, Any]]:
         """Each finished job's kind, rows and processing seconds, in creation order."""
