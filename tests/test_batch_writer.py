@@ -249,3 +249,45 @@ def test_a_chunk_in_flight_is_not_held_to_its_deadline_when_abort_follows_a_fail
     writer.abort()  # as the engine does: chunk 2's outcome is wanted and counted
     assert time.monotonic() - started < 2.0
     assert crm.timed_out == [] and report.written == 6
+
+
+class DyingCrm(DeadlineCrm):
+    """A held write whose thread dies (raises) on chunk ``dies_at``."""
+
+    def __init__(self, dies_at: int, stop_at: int | None = None) -> None:
+        super().__init__(hold_s=5.0)
+        self.dies_at = dies_at
+        self.stop_at = stop_at
+
+    def write_scores_held(
+        self, updates: Sequence[ScoreUpdate], wanted: threading.Event
+    ) -> WriteReport:
+        if len(self.calls) + 1 == self.dies_at:
+            self.calls.append([u.account_id for u in updates])
+            raise RuntimeError("writer thread died")
+        return super().write_scores_held(updates, wanted)
+
+
+def test_a_held_write_that_dies_fails_the_run_at_once_and_abort_returns() -> None:
+    crm = DyingCrm(dies_at=1)
+    report = RunReport(crm="memory")
+    writer = BatchWriter(crm, report, 3, lambda ups: None)  # type: ignore[arg-type]
+    writer.extend([_update(i) for i in range(6)])
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="died"):
+        writer.write_full()  # chunk 2 ready: chunk 1's outcome is the error
+    writer.abort()
+    assert time.monotonic() - started < 2.0 and crm.timed_out == []
+    assert crm.calls == [["A0", "A1", "A2"]]  # nothing handed over after it
+
+
+def test_a_held_chunk_that_reports_a_stop_ends_the_run_without_waiting() -> None:
+    crm = DyingCrm(dies_at=0, stop_at=1)  # chunk 1 reports a stop (daily limit)
+    report = RunReport(crm="memory")
+    writer = BatchWriter(crm, report, 3, lambda ups: None)  # type: ignore[arg-type]
+    writer.extend([_update(i) for i in range(7)])
+    started = time.monotonic()
+    writer.write_full()
+    writer.close()
+    assert time.monotonic() - started < 2.0 and crm.timed_out == []
+    assert report.stopped == "daily limit" and crm.calls == [["A0", "A1", "A2"]]
