@@ -191,3 +191,103 @@ def test_an_outcome_is_wanted_when_the_run_fails() -> None:
     writer.write_full()
     writer.abort()  # the write in flight is let through and counted
     assert report.written == 3 and crm.outcomes == [["A0", "A1", "A2"]]
+
+
+class DeadlineCrm(MemoryCrm):
+    """Holds a chunk's outcome until it is wanted or ``hold_s`` passed (a Bulk job's poll
+    held to its deadline); records which chunks waited for nothing but the deadline."""
+
+    def __init__(self, hold_s: float) -> None:
+        super().__init__()
+        self.hold_s = hold_s
+        self.timed_out: list[list[str]] = []
+
+    def write_scores_held(
+        self, updates: Sequence[ScoreUpdate], wanted: threading.Event
+    ) -> WriteReport:
+        report = self.write_scores(updates)
+        if not wanted.wait(self.hold_s):
+            self.timed_out.append([u.account_id for u in updates])
+        return report
+
+
+def test_a_chunk_in_flight_is_not_held_to_its_deadline_when_close_fails() -> None:
+    # The last chunk is handed over by close(); recording the chunk before it fails (the
+    # state store refuses): close raises, and the chunk in flight must not wait for its
+    # deadline ([salesforce] bulk_timeout_s, an hour by default) before the run can end.
+    crm = DeadlineCrm(hold_s=5.0)
+    report = RunReport(crm="memory")
+
+    def on_written(updates: list[ScoreUpdate]) -> None:
+        raise OSError("disk full")
+
+    writer = BatchWriter(crm, report, 3, on_written)  # type: ignore[arg-type]
+    writer.extend([_update(i) for i in range(5)])
+    writer.write_full()  # chunk 1 in flight
+    started = time.monotonic()
+    with pytest.raises(OSError, match="disk full"):
+        writer.close()  # chunk 2 handed over, then chunk 1's bookkeeping fails
+    assert time.monotonic() - started < 2.0
+    assert crm.calls == [["A0", "A1", "A2"], ["A3", "A4"]] and crm.timed_out == []
+
+
+def test_a_chunk_in_flight_is_not_held_to_its_deadline_when_abort_follows_a_failure() -> None:
+    crm = DeadlineCrm(hold_s=5.0)
+    report = RunReport(crm="memory")
+    booked: list[int] = []
+
+    def on_written(updates: list[ScoreUpdate]) -> None:
+        booked.append(len(updates))
+        if len(booked) == 1:
+            raise OSError("disk full")
+
+    writer = BatchWriter(crm, report, 3, on_written)  # type: ignore[arg-type]
+    writer.extend([_update(i) for i in range(6)])
+    started = time.monotonic()
+    with pytest.raises(OSError):
+        writer.write_full()  # chunk 2 handed over, then chunk 1's bookkeeping fails
+    writer.abort()  # as the engine does: chunk 2's outcome is wanted and counted
+    assert time.monotonic() - started < 2.0
+    assert crm.timed_out == [] and report.written == 6
+
+
+class DyingCrm(DeadlineCrm):
+    """A held write whose thread dies (raises) on chunk ``dies_at``."""
+
+    def __init__(self, dies_at: int, stop_at: int | None = None) -> None:
+        super().__init__(hold_s=5.0)
+        self.dies_at = dies_at
+        self.stop_at = stop_at
+
+    def write_scores_held(
+        self, updates: Sequence[ScoreUpdate], wanted: threading.Event
+    ) -> WriteReport:
+        if len(self.calls) + 1 == self.dies_at:
+            self.calls.append([u.account_id for u in updates])
+            raise RuntimeError("writer thread died")
+        return super().write_scores_held(updates, wanted)
+
+
+def test_a_held_write_that_dies_fails_the_run_at_once_and_abort_returns() -> None:
+    crm = DyingCrm(dies_at=1)
+    report = RunReport(crm="memory")
+    writer = BatchWriter(crm, report, 3, lambda ups: None)  # type: ignore[arg-type]
+    writer.extend([_update(i) for i in range(6)])
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="died"):
+        writer.write_full()  # chunk 2 ready: chunk 1's outcome is the error
+    writer.abort()
+    assert time.monotonic() - started < 2.0 and crm.timed_out == []
+    assert crm.calls == [["A0", "A1", "A2"]]  # nothing handed over after it
+
+
+def test_a_held_chunk_that_reports_a_stop_ends_the_run_without_waiting() -> None:
+    crm = DyingCrm(dies_at=0, stop_at=1)  # chunk 1 reports a stop (daily limit)
+    report = RunReport(crm="memory")
+    writer = BatchWriter(crm, report, 3, lambda ups: None)  # type: ignore[arg-type]
+    writer.extend([_update(i) for i in range(7)])
+    started = time.monotonic()
+    writer.write_full()
+    writer.close()
+    assert time.monotonic() - started < 2.0 and crm.timed_out == []
+    assert report.stopped == "daily limit" and crm.calls == [["A0", "A1", "A2"]]

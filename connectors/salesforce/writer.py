@@ -468,7 +468,16 @@ class Writer:
                 again[failed.account_id] = why
             else:
                 report.failures.append(RecordFailure(failed.account_id, why, False))
-        report.updated = int(info.get("numberRecordsProcessed", 0)) - int(
-            info.get("numberRecordsFailed", 0)
-        )
+        processed = int(info.get("numberRecordsProcessed", 0))
+        failed_rows = int(info.get("numberRecordsFailed", 0))
+        if processed < len(updates) or len(report.failures) + len(again) < failed_rows:
+            # rows without an outcome (left unprocessed, or failed rows the results do not
+            # list): none is taken as written; the next run reads and compares
+            why = f"salesforce bulk job {job_id}: {processed} of {len(updates)} rows processed"
+            known = {f.account_id for f in report.failures} | again.keys()
+            report.failures += [
+                RecordFailure(u.account_id, why, True) for u in updates if u.account_id not in known
+            ]
+            return report, again
+        report.updated = processed - failed_rows
         return report, again

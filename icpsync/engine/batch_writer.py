@@ -93,8 +93,7 @@ class BatchWriter:
             self._pending = []
             self._collect()
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
+            self._release()
 
     def abort(self) -> None:
         """After an error: apply what the chunk in flight did, drop the rest, release."""
@@ -104,8 +103,15 @@ class BatchWriter:
         except Exception:  # the error being raised already says what went wrong
             log.debug("write in flight failed during abort", exc_info=True)
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
+            self._release()
+
+    def _release(self) -> None:
+        """Release the thread; a chunk still in flight (an error left it uncounted) is let
+        through first, so that a held write does not wait for its deadline."""
+        if self._in_flight is not None:
+            self._in_flight[2].set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
     def _submit(self, updates: list[ScoreUpdate]) -> None:
         """Count the chunk in flight (its stop included), hand ``updates`` over unless the
