@@ -165,6 +165,9 @@ def _csv_cells_of(values: Sequence[Any]) -> list[str]:
 
 #: an ingest job is expected to take up to this many times the last one's time per row.
 EXPECT_MARGIN = 1.25
+#: a job's first poll is held for the engine only while the run's budget share has this
+#: many calls left: the reads made meanwhile must not spend the calls its outcome needs.
+HOLD_ROOM = 50
 
 
 def _pace(info: Mapping[str, Any]) -> float | None:
@@ -438,7 +441,7 @@ class Writer:
                 poll_s=self.poll_s,
                 deadline_s=self.bulk_timeout_s,
                 expect_s=self._expected_s(len(updates)),
-                wanted=wanted,
+                wanted=None if self.api.budget.would_exceed(HOLD_ROOM) else wanted,
             )
             self._pace = _pace(info) or self._pace
             failed_csv = ""  # the org said no row failed: no results to read

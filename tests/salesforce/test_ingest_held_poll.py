@@ -242,6 +242,34 @@ def test_the_budget_running_out_while_a_job_is_held_stops_the_run_and_loses_noth
     assert all(f.retriable and f.reason.startswith("not written") for f in report.failures)
 
 
+def test_a_job_is_not_held_when_the_budget_share_is_nearly_spent(sf, sandbox: Sandbox) -> None:  # type: ignore[no-untyped-def]
+    """With fewer than ``HOLD_ROOM`` calls left in the run's share, the job is polled on its
+    schedule, not held for the engine: reads made meanwhile could spend its poll."""
+    from icpsync.connectors.salesforce.writer import HOLD_ROOM
+
+    settings = sf.settings_for(sandbox, bulk_write_threshold=10, bulk_poll_s=0.02)
+    sf.install(settings)
+    connector = sf.connector_for(settings)
+    try:
+        updates = _updates(sf, connector, 60)
+        budget = connector.api.budget
+        assert budget.total is not None and budget.start_used is not None
+        spent = max((budget.used or 0) - budget.start_used, budget.made)
+        budget.share = (spent + HOLD_ROOM // 2 + 0.5) / (budget.total - budget.start_used)
+        assert budget.would_exceed(6) is None and budget.would_exceed(HOLD_ROOM)
+        sandbox.reset_stats()
+        wanted = threading.Event()  # never set: a held job would wait to its deadline
+        thread, out = _held_write(connector, updates, wanted)
+        thread.join(20)
+        assert not thread.is_alive()
+    finally:
+        connector.close()
+    (report,) = out
+    assert not wanted.is_set()
+    assert report.updated == len(updates) and not report.failures and not report.stopped
+    assert sandbox.stats()["bulk_ingest_poll"] >= 1
+
+
 # -- a spurious 401 on the poll -------------------------------------------------------------
 
 
