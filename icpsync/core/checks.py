@@ -208,10 +208,16 @@ _NUMBER_CLASSES = frozenset({int, float})
 
 
 class FieldChecks:
-    """Every check on one field: read the value once, remember its outcomes per value."""
+    """Every check on one field: read the value once, remember its outcomes per value.
+
+    Each distinct outcome (the tuple of every check's outcome) is named by a small int, its
+    code (:attr:`outcome_of` gives the outcome back): a column's outcomes are codes, so a
+    score key is a tuple of small ints, hashed and compared without the outcomes' items.
+    """
 
     __slots__ = (
-        "field", "keys", "memos", "missing", "positions", "ranges", "tests", "unmatched",
+        "_codes", "_fixed", "field", "keys", "memos", "missing", "outcome_of", "positions",
+        "ranges", "tests", "unmatched",
     )  # fmt: skip
 
     def __init__(self, compiled: list[tuple[int, Check]]):
@@ -220,32 +226,65 @@ class FieldChecks:
         self.field = first.field
         self.positions = tuple(index for index, _ in compiled)
         self.tests = tuple((c.test, c.wants_missing) for _, c in compiled)
-        self.missing = tuple(MISSING if test is not None else wants for test, wants in self.tests)
+        #: code -> outcome, and outcome -> code
+        self.outcome_of: list[tuple[Any, ...]] = []
+        self._codes: dict[tuple[Any, ...], int] = {}
+        self.missing = self._code(
+            tuple(MISSING if test is not None else wants for test, wants in self.tests)
+        )
         classes = (*_EXACT_CLASSES, float) if operators <= _RANGE_OPERATORS else _EXACT_CLASSES
-        self.memos: dict[type, dict[Any, tuple[Any, ...]]] = {cls: {} for cls in classes}
+        self.memos: dict[type, dict[Any, int]] = {cls: {} for cls in classes}
         # Numbers tested only against ranges: placed among the bounds (see Ranges).
         self.ranges: Ranges | None = None
         if operators <= _RANGE_OPERATORS and operators != {"is_missing"}:
             bounds = [b for _, c in compiled for b in c.bounds]
-            self.ranges = Ranges.of(bounds, self._tested)
+            self.ranges = Ranges.of(bounds, self._tested_code)
         # Text tested only for membership: a value whose key is in no list has a fixed
         # outcome, so unique values (domains, names) cost one lookup and are not remembered.
         self.keys: frozenset[str] | None = None
-        self.unmatched: tuple[bool | None, ...] = ()
+        self.unmatched = -1  # the fixed outcome's code (membership fields only)
         if operators <= _MEMBERSHIP_OPERATORS:
             conditions = [c for _, c in compiled]
             self.keys = frozenset(k for c in conditions for k in c.operand_keys)
-            self.unmatched = tuple(
-                not c.wants_missing if c.test is None else c.operator == "not_in"
-                for c in conditions
+            self.unmatched = self._code(
+                tuple(
+                    not c.wants_missing if c.test is None else c.operator == "not_in"
+                    for c in conditions
+                )
             )
+        self._fixed = len(self.outcome_of)  # codes kept when the memory starts afresh
+
+    def _code(self, outcome: tuple[Any, ...]) -> int:
+        """The code of ``outcome`` (a new one for an outcome not met before)."""
+        code = self._codes.get(outcome)
+        if code is None:
+            code = self._codes[outcome] = len(self.outcome_of)
+            self.outcome_of.append(outcome)
+        return code
+
+    @property
+    def full(self) -> bool:
+        """True when the field has named :data:`VALUE_CACHE_LIMIT` outcomes (see
+        :meth:`start_afresh`)."""
+        return len(self.outcome_of) >= VALUE_CACHE_LIMIT
+
+    def start_afresh(self) -> None:
+        """Forget the outcomes met and the values remembered (the codes of the missing,
+        unmatched and range outcomes stay): codes given before name nothing now."""
+        del self.outcome_of[self._fixed :]
+        self._codes = {outcome: code for code, outcome in enumerate(self.outcome_of)}
+        for memo in self.memos.values():
+            memo.clear()
 
     def _tested(self, value: Any) -> tuple[Any, ...]:
         """The outcome of each check for a present value, worked out."""
         return tuple(not wants if test is None else test(value) for test, wants in self.tests)
 
-    def outcomes(self, value: Any) -> tuple[Any, ...]:
-        """The outcome of each check for a present value (not None)."""
+    def _tested_code(self, value: Any) -> int:
+        return self._code(self._tested(value))
+
+    def outcomes(self, value: Any) -> int:
+        """The code of the outcomes of the checks for a present value (not None)."""
         if (
             self.keys is not None
             and value.__class__ is str
@@ -257,7 +296,7 @@ class FieldChecks:
             hit = memo.get(value)
             if hit is not None:
                 return hit
-        hit = self._tested(value)
+        hit = self._tested_code(value)
         if memo is not None and len(memo) < VALUE_CACHE_LIMIT:
             memo[value] = hit
         return hit
@@ -296,8 +335,8 @@ class FieldChecks:
         """True for a deal-derived field (it needs each account's aggregates)."""
         return self.field in _AGGREGATE_GETTERS
 
-    def column(self, values: list[Any]) -> list[tuple[Any, ...]]:
-        """The outcomes of this field's checks for each value of a column.
+    def column(self, values: list[Any]) -> list[int]:
+        """The code of the outcomes of this field's checks for each value of a column.
 
         Each distinct value is tested once (or found in memory) and every account gets its
         outcome by a dictionary lookup done in C. A column whose values mix classes (``1``
@@ -310,10 +349,11 @@ class FieldChecks:
             kinds = set(map(type, values))
             gaps = type(None) in kinds
             kinds.discard(type(None))
-            if kinds == {float} or (kinds == {int} and len(self.memos[int]) >= VALUE_CACHE_LIMIT):
-                # numbers that seldom repeat (revenues), or more than are remembered: each
+            cls = kinds.pop() if len(kinds) == 1 else None
+            if cls in _NUMBER_CLASSES and len(self.memos[cls]) >= VALUE_CACHE_LIMIT:
+                # more numbers than are remembered (revenues that seldom repeat): each
                 # placed among the bounds, without a set or dictionary of their values
-                column = self.ranges.column(values, kinds.pop(), gaps, self.missing)
+                column = self.ranges.column(values, cls, gaps, self.missing)
                 if column is not None:
                     return column
         if self.keys is not None:
