@@ -91,13 +91,13 @@ def test_numbers_remembered_across_batches_match_each_value(
 
 def test_equal_numbers_of_other_classes_get_the_same_range_outcomes() -> None:
     """Numbers read by their distinct values (1 == 1.0 == True) fall in the same ranges as
-    each tested alone."""
+    each tested alone, the first time and from memory (every number of the column met)."""
     checks = {"between": [1, 200], "at_least": 200}
     for column in ([1, 1.0, True, 200, 200.0, None, 5], [1.0, 1, 200.0, 200, False, 0]):
         field, each = _field(**checks), _field(**checks)
-        assert _outcomes(field, column) == [
-            _missing(each) if v is None else each._tested(v) for v in column
-        ]
+        expected = [_missing(each) if v is None else each._tested(v) for v in column]
+        assert _outcomes(field, column) == expected
+        assert _outcomes(field, column[::-1]) == expected[::-1]
 
 
 def test_text_in_no_list_gets_the_fixed_outcome_with_or_without_missing_values() -> None:
@@ -156,3 +156,52 @@ def test_text_alone_is_tested_when_a_listed_key_is_in_it() -> None:
     for column in (["a", "b", "c.com"], [" RIVAL.com ", "x.io", "X.IO ", "rival.co"]):
         field, each = FieldChecks(compiled), FieldChecks(compiled)
         assert _outcomes(field, column) == [each._tested(v) for v in column]
+
+
+def test_columns_answered_from_memory_match_each_value() -> None:
+    """Batch after batch, columns whose values repeat (texts in a list and in none, stacks,
+    numbers of every class) are answered from memory, one lookup a value, as each value
+    tested alone is; a value met for the first time, or of another class, still is."""
+    profile = Profile.model_validate(
+        {
+            "criteria": [
+                {"id": "i", "field": "industry", "points": 5, "in": ["Software", "fintech"]},
+                {"id": "n", "field": "industry", "points": 5, "not_in": ["Retail"]},
+                {"id": "s", "field": "tech_stack", "points": 5, "contains_any": ["Gong"]},
+                {"id": "e", "field": "employees", "points": 5, "between": [10, 100]},
+            ],
+            "tiers": {"tier_1": 70, "tier_2": 50, "tier_3": 30},
+        }
+    )
+    by_field: dict[str, list[Any]] = {}
+    for i, c in enumerate(profile.criteria):
+        by_field.setdefault(c.field, []).append((i, compile_check(c, c.points)))
+    industries = ["Software", "Retail", "Health", None, " FINTECH ", "software"]
+    stacks = [frozenset({"Gong"}), frozenset({"Slack"}), frozenset(), None, frozenset({"gong "})]
+    numbers: list[Any] = [5, 50, 50.0, True, None, 100, 1e3]
+    columns = {
+        "industry": [industries * 3, industries[::-1] * 3, ["Fintech", *industries] * 3],
+        "tech_stack": [stacks * 3, stacks[::-1] * 3, [frozenset({"Gong", "Jira"}), *stacks] * 3],
+        "employees": [numbers * 3, numbers[::-1] * 3, [7, 7.5, *numbers] * 3],
+    }
+    for name, batches in columns.items():
+        field, each = FieldChecks(by_field[name]), FieldChecks(by_field[name])
+        for column in batches:
+            assert _outcomes(field, column) == [
+                _missing(each) if v is None else each._tested(v) for v in column
+            ]
+        assert field._usual is not None  # answered from memory
+
+
+def test_a_column_of_ints_then_one_of_booleans_keep_their_reasons() -> None:
+    """1 and True are equal keys but not the same matched text: a column of ints answered
+    before does not answer a column of booleans."""
+    profile = Profile.model_validate(
+        {
+            "criteria": [{"id": "x", "field": "signals.x", "points": 5, "in": [1, True]}],
+            "tiers": {"tier_1": 70, "tier_2": 50, "tier_3": 30},
+        }
+    )
+    field = FieldChecks([(0, compile_check(profile.criteria[0], 5))])
+    assert _outcomes(field, [1, 1, None, 1]) == [("1",), ("1",), (None,), ("1",)]
+    assert _outcomes(field, [True, True, None]) == [("True",), ("True",), (None,)]

@@ -205,6 +205,9 @@ _EXACT_CLASSES = (str, frozenset, int, bool)
 _RANGE_OPERATORS = frozenset({"between", "at_least", "at_most", "is_missing"})
 _MEMBERSHIP_OPERATORS = frozenset({"in", "not_in", "is_missing"})
 _NUMBER_CLASSES = frozenset({int, float})
+#: Classes whose memory may answer a whole column at once: no value of another class equals
+#: one of theirs (unlike 1 and True).
+_USUAL_CLASSES = frozenset({str, frozenset})
 
 
 class FieldChecks:
@@ -216,8 +219,8 @@ class FieldChecks:
     """
 
     __slots__ = (
-        "_codes", "_fixed", "field", "keys", "memos", "missing", "outcome_of", "positions",
-        "ranges", "tests", "unmatched",
+        "_codes", "_fixed", "_usual", "field", "keys", "memos", "missing", "outcome_of",
+        "positions", "ranges", "tests", "unmatched",
     )  # fmt: skip
 
     def __init__(self, compiled: list[tuple[int, Check]]):
@@ -239,6 +242,12 @@ class FieldChecks:
         if operators <= _RANGE_OPERATORS and operators != {"is_missing"}:
             bounds = [b for _, c in compiled for b in c.bounds]
             self.ranges = Ranges.of(bounds, self._tested_code)
+        # the memory that answered a whole column last (see :meth:`column`)
+        self._usual: dict[Any, int] | None = None
+        if self.ranges is not None:
+            # equal numbers (1, 1.0 and True) fall in the same ranges: one memory for the
+            # numbers of every class
+            self.memos[float] = self._usual = self.memos[int]
         # Text tested only for membership: a value whose key is in no list has a fixed
         # outcome, so unique values (domains, names) cost one lookup and are not remembered.
         self.keys: frozenset[str] | None = None
@@ -253,6 +262,8 @@ class FieldChecks:
                 )
             )
         self._fixed = len(self.outcome_of)  # codes kept when the memory starts afresh
+        for memo in self.memos.values():
+            memo[None] = self.missing
 
     def _code(self, outcome: tuple[Any, ...]) -> int:
         """The code of ``outcome`` (a new one for an outcome not met before)."""
@@ -275,6 +286,7 @@ class FieldChecks:
         self._codes = {outcome: code for code, outcome in enumerate(self.outcome_of)}
         for memo in self.memos.values():
             memo.clear()
+            memo[None] = self.missing
 
     def _tested(self, value: Any) -> tuple[Any, ...]:
         """The outcome of each check for a present value, worked out."""
@@ -345,6 +357,15 @@ class FieldChecks:
         ranges alone, whose outcome depends only on the range a number falls in (``1``,
         ``1.0`` and ``True`` share one).
         """
+        if self._usual is not None:
+            # every value in the memory that answered a column before (each memory holds
+            # None): the usual case, one lookup a value. A memory of text or of stacks holds
+            # no key that a value of another class equals; the numbers' memory of a range
+            # field holds every class of number (equal numbers fall in the same ranges)
+            try:
+                return list(map(self._usual.__getitem__, values))
+            except (KeyError, TypeError):  # a value not remembered, or unhashable
+                pass
         if self.ranges is not None:
             kinds = set(map(type, values))
             gaps = type(None) in kinds
@@ -411,13 +432,19 @@ class FieldChecks:
                 }
             if not lookup and not some_missing:  # every value in no list (unique domains)
                 return [self.unmatched] * len(values)
+            if 2 * len(distinct) <= len(values) and len(memo) + len(distinct) <= VALUE_CACHE_LIMIT:
+                # values that repeat (industries): those in no list remembered too
+                memo.update(dict.fromkeys(distinct.difference(lookup), self.unmatched))
+                self._usual = memo
             lookup[None] = self.missing
             return list(map(lookup.get, values, repeat(self.unmatched)))
         else:
             for value in distinct.difference(memo):
                 self.outcomes(value)  # remembered while the memo has room
             if len(distinct) <= len(memo) and distinct <= memo.keys():
-                return list(map(memo.get, values, repeat(self.missing)))  # None is in no memo
+                if cls in _USUAL_CLASSES:
+                    self._usual = memo
+                return list(map(memo.__getitem__, values))
             lookup = {value: self.outcomes(value) for value in distinct}
         lookup[None] = self.missing
         return list(map(lookup.__getitem__, values))
