@@ -199,6 +199,8 @@ _PLAIN_FIELDS = frozenset(
 )
 #: Distinct values whose outcomes each field remembers (repeated values are far fewer).
 VALUE_CACHE_LIMIT = 20_000
+#: New values a column is looked up around one at a time (more: as a set).
+FEW_NEW = 64
 #: Value classes whose equal values always get equal outcomes (floats only for ranges:
 #: ``-0.0 == 0.0`` but they print differently in a matched-text reason).
 _EXACT_CLASSES = (str, frozenset, int, bool)
@@ -342,6 +344,29 @@ class FieldChecks:
         account = _NO_ACCOUNT  # deal-derived fields read the aggregates only
         return [get(account, each, as_of) for each in aggregates]
 
+    def _from_memory(self, memo: dict[Any, int], values: list[Any]) -> list[int] | None:
+        """Every value's code looked up in ``memo`` by ``map`` in C, a value it lacks worked
+        out and remembered where it first stands (a column's values are mostly known); None
+        when more than :data:`FEW_NEW` are new, or one is unhashable or of a class ``memo``
+        does not hold."""
+        out: list[int] = []
+        rest = iter(values)
+        for _ in range(FEW_NEW + 1):
+            try:
+                out.extend(map(memo.__getitem__, rest))  # the list keeps what came before a miss
+                return out
+            except KeyError:
+                value = values[len(out)]
+            except TypeError:  # unhashable
+                return None
+            if self.memos.get(value.__class__) is not memo:
+                return None
+            code = self.outcomes(value)
+            if len(memo) < VALUE_CACHE_LIMIT:  # text in no list too
+                memo[value] = code
+            out.append(code)
+        return None
+
     @property
     def reads_aggregates(self) -> bool:
         """True for a deal-derived field (it needs each account's aggregates)."""
@@ -362,10 +387,9 @@ class FieldChecks:
             # None): the usual case, one lookup a value. A memory of text or of stacks holds
             # no key that a value of another class equals; the numbers' memory of a range
             # field holds every class of number (equal numbers fall in the same ranges)
-            try:
-                return list(map(self._usual.__getitem__, values))
-            except (KeyError, TypeError):  # a value not remembered, or unhashable
-                pass
+            answered = self._from_memory(self._usual, values)
+            if answered is not None:
+                return answered
         if self.ranges is not None:
             kinds = set(map(type, values))
             gaps = type(None) in kinds
