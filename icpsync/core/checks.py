@@ -345,27 +345,45 @@ class FieldChecks:
         return [get(account, each, as_of) for each in aggregates]
 
     def _from_memory(self, memo: dict[Any, int], values: list[Any]) -> list[int] | None:
-        """Every value's code looked up in ``memo`` by ``map`` in C, a value it lacks worked
-        out and remembered where it first stands (a column's values are mostly known); None
-        when more than :data:`FEW_NEW` are new, or one is unhashable or of a class ``memo``
-        does not hold."""
+        """Every value's code looked up in ``memo`` by ``map`` in C, the values it lacks then
+        worked out and remembered (a column's values are mostly known); None, with nothing
+        worked out, when more than :data:`FEW_NEW` are new, or one is unhashable or of a
+        class ``memo`` does not hold."""
         out: list[int] = []
         rest = iter(values)
+        new: list[int] = []  # where the values ``memo`` lacks stand
         for _ in range(FEW_NEW + 1):
             try:
                 out.extend(map(memo.__getitem__, rest))  # the list keeps what came before a miss
-                return out
+                break
             except KeyError:
                 value = values[len(out)]
             except TypeError:  # unhashable
                 return None
             if self.memos.get(value.__class__) is not memo:
                 return None
-            code = self.outcomes(value)
-            if len(memo) < VALUE_CACHE_LIMIT:  # text in no list too
-                memo[value] = code
-            out.append(code)
-        return None
+            new.append(len(out))
+            out.append(self.missing)  # worked out below
+        else:
+            return None
+        placed = self._placed([values[position] for position in new])
+        for position in new:
+            value = values[position]
+            code = memo.get(value)  # met earlier in this column
+            if code is None:
+                code = self.outcomes(value) if placed is None else placed[value]
+                if len(memo) < VALUE_CACHE_LIMIT:  # text in no list too
+                    memo[value] = code
+            out[position] = code
+        return out
+
+    def _placed(self, numbers: list[Any]) -> dict[Any, int] | None:
+        """Number -> code for ``numbers`` of one class, placed among a range field's bounds
+        all at once; None for another field, or numbers that cannot be placed so."""
+        if self.ranges is None:
+            return None
+        classes = set(map(type, numbers))
+        return self.ranges.lookup(list(set(numbers)), classes.pop()) if len(classes) == 1 else None
 
     @property
     def reads_aggregates(self) -> bool:
@@ -395,11 +413,15 @@ class FieldChecks:
             gaps = type(None) in kinds
             kinds.discard(type(None))
             cls = kinds.pop() if len(kinds) == 1 else None
-            if cls in _NUMBER_CLASSES and len(self.memos[cls]) >= VALUE_CACHE_LIMIT:
-                # more numbers than are remembered (revenues that seldom repeat): each
-                # placed among the bounds, without a set or dictionary of their values
+            room = cls in _NUMBER_CLASSES and len(self.memos[cls]) < VALUE_CACHE_LIMIT
+            if cls is float or (cls is int and not room):
+                # numbers that seldom repeat (revenues), or more than are remembered: each
+                # placed among the bounds, without a set or dictionary of their values (and
+                # remembered while there is room: the next columns are looked up)
                 column = self.ranges.column(values, cls, gaps, self.missing)
                 if column is not None:
+                    if room:
+                        self.memos[cls].update(zip(values, column, strict=True))
                     return column
         if self.keys is not None:
             # text alone, none of it in a list (unique domains), has a fixed outcome: a
