@@ -238,3 +238,23 @@ def test_the_deciding_anti_icp_note_comes_first_and_survives_shortening() -> Non
     assert "-30 anti-ICP: competitor" in full  # penalties keep their place by size
     assert short.startswith("anti-ICP: excluded industry") and len(short) <= 255
     assert join_reasons([]) == ("no ICP criteria matched", "no ICP criteria matched")
+
+
+def test_outcome_codes_started_afresh_score_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A field that has named as many outcomes as it remembers starts afresh between
+    batches (its codes renamed, the score keys forgotten): every account still gets what it
+    gets scored alone, when a code names another outcome in the next batch."""
+    monkeypatch.setattr("icpsync.core.checks.VALUE_CACHE_LIMIT", 5)
+
+    def accounts(*industries: str) -> list[Account]:
+        return [Account(id=str(i), industry=v, employees=300) for i, v in enumerate(industries)]
+
+    first = accounts("Technology", "Software", "Finance")
+    for then in (accounts("Technology"), accounts("Software"), accounts("Finance")):
+        scorer = Scorer(default_profile())  # the one next gets the first new code again
+        batched = list(scorer.score_many(first, {}, AS_OF))
+        assert any(field.full for field in scorer._fields)
+        batched += scorer.score_many(then, {}, AS_OF)
+        assert batched == [
+            score_account(a, NO_AGGREGATES, default_profile(), as_of=AS_OF) for a in first + then
+        ]

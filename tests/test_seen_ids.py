@@ -82,16 +82,17 @@ def test_folds_grow_with_what_is_folded() -> None:
 def test_add_all_new_remembers_a_batch_only_when_none_was_seen(
     batches: list[list[str]], fold: int
 ) -> None:
-    """The normaliser's batch path: all new (distinct within the batch), remembered in one
-    call; any seen before, nothing remembered."""
+    """The normaliser's batch path: all new and none repeated within the batch, remembered
+    in one call; any seen before or repeated, nothing remembered."""
     seen, reference = SeenIds(fold=fold), set()
     for batch in batches:
-        distinct = list(dict.fromkeys(batch))
-        assert seen.add_all_new(distinct) == reference.isdisjoint(distinct)
-        if reference.isdisjoint(distinct):
-            reference.update(distinct)
-        probes = [*distinct, "zzzzz", "e"]
-        assert [key in seen for key in probes] == [key in reference for key in probes]
+        for keys in (batch, list(dict.fromkeys(batch))):  # as read, then each key once
+            all_new = reference.isdisjoint(keys) and len(set(keys)) == len(keys)
+            assert seen.add_all_new(keys) == all_new
+            if all_new:
+                reference.update(keys)
+            probes = [*keys, "zzzzz", "e"]
+            assert [key in seen for key in probes] == [key in reference for key in probes]
 
 
 def test_folded_hashes_are_found_within_their_buckets() -> None:

@@ -199,19 +199,30 @@ _PLAIN_FIELDS = frozenset(
 )
 #: Distinct values whose outcomes each field remembers (repeated values are far fewer).
 VALUE_CACHE_LIMIT = 20_000
+#: New values a column is looked up around one at a time (more: as a set).
+FEW_NEW = 64
 #: Value classes whose equal values always get equal outcomes (floats only for ranges:
 #: ``-0.0 == 0.0`` but they print differently in a matched-text reason).
 _EXACT_CLASSES = (str, frozenset, int, bool)
 _RANGE_OPERATORS = frozenset({"between", "at_least", "at_most", "is_missing"})
 _MEMBERSHIP_OPERATORS = frozenset({"in", "not_in", "is_missing"})
 _NUMBER_CLASSES = frozenset({int, float})
+#: Classes whose memory may answer a whole column at once: no value of another class equals
+#: one of theirs (unlike 1 and True).
+_USUAL_CLASSES = frozenset({str, frozenset})
 
 
 class FieldChecks:
-    """Every check on one field: read the value once, remember its outcomes per value."""
+    """Every check on one field: read the value once, remember its outcomes per value.
+
+    Each distinct outcome (the tuple of every check's outcome) is named by a small int, its
+    code (:attr:`outcome_of` gives the outcome back): a column's outcomes are codes, so a
+    score key is a tuple of small ints, hashed and compared without the outcomes' items.
+    """
 
     __slots__ = (
-        "field", "keys", "memos", "missing", "positions", "ranges", "tests", "unmatched",
+        "_codes", "_fixed", "_usual", "field", "keys", "memos", "missing", "outcome_of",
+        "positions", "ranges", "tests", "unmatched",
     )  # fmt: skip
 
     def __init__(self, compiled: list[tuple[int, Check]]):
@@ -220,32 +231,74 @@ class FieldChecks:
         self.field = first.field
         self.positions = tuple(index for index, _ in compiled)
         self.tests = tuple((c.test, c.wants_missing) for _, c in compiled)
-        self.missing = tuple(MISSING if test is not None else wants for test, wants in self.tests)
+        #: code -> outcome, and outcome -> code
+        self.outcome_of: list[tuple[Any, ...]] = []
+        self._codes: dict[tuple[Any, ...], int] = {}
+        self.missing = self._code(
+            tuple(MISSING if test is not None else wants for test, wants in self.tests)
+        )
         classes = (*_EXACT_CLASSES, float) if operators <= _RANGE_OPERATORS else _EXACT_CLASSES
-        self.memos: dict[type, dict[Any, tuple[Any, ...]]] = {cls: {} for cls in classes}
+        self.memos: dict[type, dict[Any, int]] = {cls: {} for cls in classes}
         # Numbers tested only against ranges: placed among the bounds (see Ranges).
         self.ranges: Ranges | None = None
         if operators <= _RANGE_OPERATORS and operators != {"is_missing"}:
             bounds = [b for _, c in compiled for b in c.bounds]
-            self.ranges = Ranges.of(bounds, self._tested)
+            self.ranges = Ranges.of(bounds, self._tested_code)
+        # the memory that answered a whole column last (see :meth:`column`)
+        self._usual: dict[Any, int] | None = None
+        if self.ranges is not None:
+            # equal numbers (1, 1.0 and True) fall in the same ranges: one memory for the
+            # numbers of every class
+            self.memos[float] = self._usual = self.memos[int]
         # Text tested only for membership: a value whose key is in no list has a fixed
         # outcome, so unique values (domains, names) cost one lookup and are not remembered.
         self.keys: frozenset[str] | None = None
-        self.unmatched: tuple[bool | None, ...] = ()
+        self.unmatched = -1  # the fixed outcome's code (membership fields only)
         if operators <= _MEMBERSHIP_OPERATORS:
             conditions = [c for _, c in compiled]
             self.keys = frozenset(k for c in conditions for k in c.operand_keys)
-            self.unmatched = tuple(
-                not c.wants_missing if c.test is None else c.operator == "not_in"
-                for c in conditions
+            self.unmatched = self._code(
+                tuple(
+                    not c.wants_missing if c.test is None else c.operator == "not_in"
+                    for c in conditions
+                )
             )
+        self._fixed = len(self.outcome_of)  # codes kept when the memory starts afresh
+        for memo in self.memos.values():
+            memo[None] = self.missing
+
+    def _code(self, outcome: tuple[Any, ...]) -> int:
+        """The code of ``outcome`` (a new one for an outcome not met before)."""
+        code = self._codes.get(outcome)
+        if code is None:
+            code = self._codes[outcome] = len(self.outcome_of)
+            self.outcome_of.append(outcome)
+        return code
+
+    @property
+    def full(self) -> bool:
+        """True when the field has named :data:`VALUE_CACHE_LIMIT` outcomes (see
+        :meth:`start_afresh`)."""
+        return len(self.outcome_of) >= VALUE_CACHE_LIMIT
+
+    def start_afresh(self) -> None:
+        """Forget the outcomes met and the values remembered (the codes of the missing,
+        unmatched and range outcomes stay): codes given before name nothing now."""
+        del self.outcome_of[self._fixed :]
+        self._codes = {outcome: code for code, outcome in enumerate(self.outcome_of)}
+        for memo in self.memos.values():
+            memo.clear()
+            memo[None] = self.missing
 
     def _tested(self, value: Any) -> tuple[Any, ...]:
         """The outcome of each check for a present value, worked out."""
         return tuple(not wants if test is None else test(value) for test, wants in self.tests)
 
-    def outcomes(self, value: Any) -> tuple[Any, ...]:
-        """The outcome of each check for a present value (not None)."""
+    def _tested_code(self, value: Any) -> int:
+        return self._code(self._tested(value))
+
+    def outcomes(self, value: Any) -> int:
+        """The code of the outcomes of the checks for a present value (not None)."""
         if (
             self.keys is not None
             and value.__class__ is str
@@ -257,7 +310,7 @@ class FieldChecks:
             hit = memo.get(value)
             if hit is not None:
                 return hit
-        hit = self._tested(value)
+        hit = self._tested_code(value)
         if memo is not None and len(memo) < VALUE_CACHE_LIMIT:
             memo[value] = hit
         return hit
@@ -291,13 +344,54 @@ class FieldChecks:
         account = _NO_ACCOUNT  # deal-derived fields read the aggregates only
         return [get(account, each, as_of) for each in aggregates]
 
+    def _from_memory(self, memo: dict[Any, int], values: list[Any]) -> list[int] | None:
+        """Every value's code looked up in ``memo`` by ``map`` in C, the values it lacks then
+        worked out and remembered (a column's values are mostly known); None, with nothing
+        worked out, when more than :data:`FEW_NEW` are new, or one is unhashable or of a
+        class ``memo`` does not hold."""
+        out: list[int] = []
+        rest = iter(values)
+        new: list[int] = []  # where the values ``memo`` lacks stand
+        for _ in range(FEW_NEW + 1):
+            try:
+                out.extend(map(memo.__getitem__, rest))  # the list keeps what came before a miss
+                break
+            except KeyError:
+                value = values[len(out)]
+            except TypeError:  # unhashable
+                return None
+            if self.memos.get(value.__class__) is not memo:
+                return None
+            new.append(len(out))
+            out.append(self.missing)  # worked out below
+        else:
+            return None
+        placed = self._placed([values[position] for position in new])
+        for position in new:
+            value = values[position]
+            code = memo.get(value)  # met earlier in this column
+            if code is None:
+                code = self.outcomes(value) if placed is None else placed[value]
+                if len(memo) < VALUE_CACHE_LIMIT:  # text in no list too
+                    memo[value] = code
+            out[position] = code
+        return out
+
+    def _placed(self, numbers: list[Any]) -> dict[Any, int] | None:
+        """Number -> code for ``numbers`` of one class, placed among a range field's bounds
+        all at once; None for another field, or numbers that cannot be placed so."""
+        if self.ranges is None:
+            return None
+        classes = set(map(type, numbers))
+        return self.ranges.lookup(list(set(numbers)), classes.pop()) if len(classes) == 1 else None
+
     @property
     def reads_aggregates(self) -> bool:
         """True for a deal-derived field (it needs each account's aggregates)."""
         return self.field in _AGGREGATE_GETTERS
 
-    def column(self, values: list[Any]) -> list[tuple[Any, ...]]:
-        """The outcomes of this field's checks for each value of a column.
+    def column(self, values: list[Any]) -> list[int]:
+        """The code of the outcomes of this field's checks for each value of a column.
 
         Each distinct value is tested once (or found in memory) and every account gets its
         outcome by a dictionary lookup done in C. A column whose values mix classes (``1``
@@ -306,15 +400,28 @@ class FieldChecks:
         ranges alone, whose outcome depends only on the range a number falls in (``1``,
         ``1.0`` and ``True`` share one).
         """
+        if self._usual is not None:
+            # every value in the memory that answered a column before (each memory holds
+            # None): the usual case, one lookup a value. A memory of text or of stacks holds
+            # no key that a value of another class equals; the numbers' memory of a range
+            # field holds every class of number (equal numbers fall in the same ranges)
+            answered = self._from_memory(self._usual, values)
+            if answered is not None:
+                return answered
         if self.ranges is not None:
             kinds = set(map(type, values))
             gaps = type(None) in kinds
             kinds.discard(type(None))
-            if kinds == {float} or (kinds == {int} and len(self.memos[int]) >= VALUE_CACHE_LIMIT):
+            cls = kinds.pop() if len(kinds) == 1 else None
+            room = cls in _NUMBER_CLASSES and len(self.memos[cls]) < VALUE_CACHE_LIMIT
+            if cls is float or (cls is int and not room):
                 # numbers that seldom repeat (revenues), or more than are remembered: each
-                # placed among the bounds, without a set or dictionary of their values
-                column = self.ranges.column(values, kinds.pop(), gaps, self.missing)
+                # placed among the bounds, without a set or dictionary of their values (and
+                # remembered while there is room: the next columns are looked up)
+                column = self.ranges.column(values, cls, gaps, self.missing)
                 if column is not None:
+                    if room:
+                        self.memos[cls].update(zip(values, column, strict=True))
                     return column
         if self.keys is not None:
             # text alone, none of it in a list (unique domains), has a fixed outcome: a
@@ -371,13 +478,19 @@ class FieldChecks:
                 }
             if not lookup and not some_missing:  # every value in no list (unique domains)
                 return [self.unmatched] * len(values)
+            if 2 * len(distinct) <= len(values) and len(memo) + len(distinct) <= VALUE_CACHE_LIMIT:
+                # values that repeat (industries): those in no list remembered too
+                memo.update(dict.fromkeys(distinct.difference(lookup), self.unmatched))
+                self._usual = memo
             lookup[None] = self.missing
             return list(map(lookup.get, values, repeat(self.unmatched)))
         else:
             for value in distinct.difference(memo):
                 self.outcomes(value)  # remembered while the memo has room
             if len(distinct) <= len(memo) and distinct <= memo.keys():
-                return list(map(memo.get, values, repeat(self.missing)))  # None is in no memo
+                if cls in _USUAL_CLASSES:
+                    self._usual = memo
+                return list(map(memo.__getitem__, values))
             lookup = {value: self.outcomes(value) for value in distinct}
         lookup[None] = self.missing
         return list(map(lookup.__getitem__, values))

@@ -25,12 +25,13 @@ class Ranges:
 
     Args:
         bounds: every finite bound of the field's checks.
-        outcome: the outcomes of all the field's checks for one present number.
+        outcome: the outcomes of all the field's checks for one present number (their
+            code, see ``FieldChecks``).
     """
 
     __slots__ = ("bounds", "outcomes", "pieces")
 
-    def __init__(self, bounds: Sequence[float], outcome: Callable[[float], tuple[Any, ...]]):
+    def __init__(self, bounds: Sequence[float], outcome: Callable[[float], int]):
         self.bounds = sorted(set(bounds))
         #: piece 2i: between bounds[i-1] and bounds[i] (the ends open); 2i+1: bounds[i]
         self.pieces = [self._inside(0)]
@@ -50,9 +51,7 @@ class Ranges:
         return (bounds[i - 1] + bounds[i]) / 2
 
     @classmethod
-    def of(
-        cls, bounds: Sequence[Any], outcome: Callable[[float], tuple[Any, ...]]
-    ) -> Ranges | None:
+    def of(cls, bounds: Sequence[Any], outcome: Callable[[float], int]) -> Ranges | None:
         """The pieces, or None when a bound is not a plain finite number or two bounds are
         too close for a number between them."""
         if not all(b.__class__ in (int, float) and isfinite(b) for b in bounds):
@@ -62,7 +61,7 @@ class Ranges:
             return None
         return ranges
 
-    def lookup(self, numbers: list[Any], cls: type) -> dict[Any, tuple[Any, ...]] | None:
+    def lookup(self, numbers: list[Any], cls: type) -> dict[Any, int] | None:
         """Number -> outcomes for distinct ``numbers`` all of class ``cls`` (int or float),
         or None when some cannot be placed exactly (NaN, integers beyond 2**53)."""
         if not numbers:
@@ -70,9 +69,7 @@ class Ranges:
         placed = self._placed(numbers, cls)
         return None if placed is None else dict(zip(numbers, placed, strict=True))
 
-    def column(
-        self, values: list[Any], cls: type, gaps: bool, missing: tuple[Any, ...]
-    ) -> list[tuple[Any, ...]] | None:
+    def column(self, values: list[Any], cls: type, gaps: bool, missing: int) -> list[int] | None:
         """The outcomes for each value of a column of numbers of class ``cls`` (int or
         float) and, when ``gaps``, Nones (``missing`` for those), placed one by one without
         a dictionary of the distinct numbers; None when a number cannot be placed exactly
@@ -87,7 +84,7 @@ class Ranges:
                 placed[position] = missing
         return placed
 
-    def _placed(self, numbers: list[Any], cls: type) -> Iterator[tuple[Any, ...]] | None:
+    def _placed(self, numbers: list[Any], cls: type) -> Iterator[int] | None:
         """Each number's outcomes in turn (by bisection on the bounds), or None when some
         number of class ``cls`` cannot be placed exactly (NaN, integers beyond 2**53)."""
         if cls is float:

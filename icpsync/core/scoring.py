@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import chain, compress, count, islice, repeat
-from operator import attrgetter, is_
+from operator import attrgetter, getitem, is_
 from typing import Any
 
 from icpsync.core.batch import AccountBatch, ScoreBatch
@@ -64,7 +64,9 @@ class Scorer:
         for index, c in enumerate((*self._criteria, *self._anti)):
             by_field.setdefault(c.field, []).append((index, c))
         self._fields = [FieldChecks(checks) for checks in by_field.values()]
-        # A score key holds each field's outcomes in turn: where each check's outcome is.
+        self._outcome_lists = [field.outcome_of for field in self._fields]  # code -> outcome
+        # A score key holds each field's outcome code in turn (then the override): where
+        # each check's outcome is among the fields' outcomes.
         flat = [position for field in self._fields for position in field.positions]
         self._order = sorted(range(len(flat)), key=flat.__getitem__)
         self._absent = [
@@ -142,6 +144,11 @@ class Scorer:
             return ScoreBatch([], [])
         per_account: list[Aggregates] = []
         outcome_columns = []
+        if any(field.full for field in self._fields):  # its codes renamed: keys forgotten
+            for field in self._fields:
+                if field.full:
+                    field.start_afresh()
+            self._outcomes.clear()
         for field in self._fields:
             if field.reads_aggregates and not per_account:
                 per_account = list(map(aggregates.get, ids, repeat(NO_AGGREGATES)))
@@ -168,7 +175,9 @@ class Scorer:
 
     def _hits(self, key: tuple[Any, ...]) -> list[bool | str | None]:
         """The outcome of every criterion and rule, in profile order, from a score key."""
-        flat = list(chain.from_iterable(islice(key, len(self._fields))))
+        flat: list[bool | str | None] = list(
+            chain.from_iterable(map(getitem, self._outcome_lists, key))
+        )
         return list(map(flat.__getitem__, self._order))
 
     def _matched(self, index: int, text: str) -> tuple[Contribution, str]:

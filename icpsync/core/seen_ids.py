@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Sequence
-from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -102,27 +101,32 @@ class SeenIds:
         hashes = self._hashed(listed)
         return hashes is None or not listed or not self._found(hashes).any()
 
-    def add_all_new(self, keys: Sequence[str], distinct: AbstractSet[str] | None = None) -> bool:
-        """Remember every key and say True when none was seen before (``isdisjoint`` then
-        ``update``, each key hashed once); else remember none and say False. ``distinct``:
-        the set of ``keys`` when the caller has one (compared and merged as a set)."""
-        if not self._recent.isdisjoint(keys if distinct is None else distinct):
+    def add_all_new(self, keys: Sequence[str]) -> bool:
+        """Remember every key and say True when none was seen before and none repeats within
+        ``keys`` (``isdisjoint`` then ``update``, each key hashed once); else remember none
+        and say False. No set of ``keys`` is made: a repeat shows as the recent ids growing
+        by fewer than ``keys``, and is undone."""
+        recent = self._recent
+        if not recent.isdisjoint(keys):
             return False
         hashes = self._hashed(keys)
         if hashes is not None and len(keys) and self._found(hashes).any():
             return False
-        self._put(keys, hashes, distinct)
+        held = len(recent)
+        recent.update(keys)
+        if len(recent) - held != len(keys):  # a key repeats within ``keys``
+            recent.difference_update(keys)  # none of them was there before
+            return False
+        self._pending_hashes(keys, hashes)
         return True
 
-    def _put(
-        self,
-        keys: Sequence[str],
-        hashes: npt.NDArray[np.int64] | None,
-        distinct: AbstractSet[str] | None = None,
-    ) -> None:
-        """Remember ``keys`` (``hashes``: theirs, from :meth:`_hashed`; ``distinct``: their
-        set, when there is one)."""
-        self._recent.update(keys if distinct is None else distinct)
+    def _put(self, keys: Sequence[str], hashes: npt.NDArray[np.int64] | None) -> None:
+        """Remember ``keys`` (``hashes``: theirs, from :meth:`_hashed`)."""
+        self._recent.update(keys)
+        self._pending_hashes(keys, hashes)
+
+    def _pending_hashes(self, keys: Sequence[str], hashes: npt.NDArray[np.int64] | None) -> None:
+        """Note the hashes of ``keys``, now among the recent ids, for the next fold."""
         if hashes is None:
             self._pending.extend(map(hash, keys))
         else:
