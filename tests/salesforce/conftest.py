@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from simple_salesforce import Salesforce
+from simple_salesforce.bulk2 import Operation
 
-from icpsync.connectors.salesforce import SalesforceConnector
+from icpsync.connectors.salesforce import SalesforceConnector, bulk
 from icpsync.connectors.salesforce.auth import Session
 from icpsync.connectors.salesforce.sandbox import Sandbox
 from icpsync.engine.settings import Settings
@@ -81,6 +82,18 @@ def sync(settings: Settings, state: StateStore | None = None, **kwargs: Any) -> 
         connector.close()
 
 
+def closed_ingest_job(connector: SalesforceConnector, box: Sandbox, rows: int) -> str:
+    """The id of an update job of the org's first ``rows`` accounts, uploaded and closed
+    through ``connector``'s client: the org processes it once let through."""
+    api = connector.api
+    ids = list(box.app.org.records["Account"])[:rows]
+    job = api.call("create", lambda c: bulk.client("Account", c).create_job(Operation.update))
+    data = "Id,ICP_Score__c\n" + "".join(f"{r},42\n" for r in ids)
+    api.call("upload", lambda c: bulk.client("Account", c).upload_job_data(job["id"], data))
+    api.call("close", lambda c: bulk.client("Account", c).close_job(job["id"]))
+    return str(job["id"])
+
+
 class Kit:
     """The helpers above, handed to tests as the ``sf`` fixture (conftest is not importable)."""
 
@@ -90,6 +103,7 @@ class Kit:
     connector_for = staticmethod(connector_for)
     install = staticmethod(install)
     sync = staticmethod(sync)
+    closed_ingest_job = staticmethod(closed_ingest_job)
 
 
 @pytest.fixture

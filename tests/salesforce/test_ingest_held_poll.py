@@ -11,7 +11,6 @@ import time
 from typing import Any
 
 import pytest
-from simple_salesforce.bulk2 import Operation
 
 from icpsync.connectors.salesforce import SalesforceConnector, bulk
 from icpsync.connectors.salesforce.sandbox import REJECTED, Sandbox
@@ -36,15 +35,6 @@ def _until(done: Any, deadline_s: float = 10.0) -> None:
     while not done():
         assert time.monotonic() < end, "timed out"
         time.sleep(0.01)
-
-
-def _closed_job(api: Any, rows: list[str]) -> str:
-    """An update job of ``rows`` (ids), closed: the org processes it once let through."""
-    job = api.call("create", lambda c: bulk.client("Account", c).create_job(Operation.update))
-    data = "Id,ICP_Score__c\n" + "".join(f"{r},42\n" for r in rows)
-    api.call("upload", lambda c: bulk.client("Account", c).upload_job_data(job["id"], data))
-    api.call("close", lambda c: bulk.client("Account", c).close_job(job["id"]))
-    return str(job["id"])
 
 
 def _held_write(
@@ -80,7 +70,7 @@ def test_a_job_that_never_ends_is_aborted_at_the_deadline_within_the_fixed_polls
     else:
         wanted.set()
     try:
-        job_id = _closed_job(connector.api, list(sandbox.app.org.records["Account"])[:5])
+        job_id = sf.closed_ingest_job(connector, sandbox, 5)
         sandbox.reset_stats()
         started = time.monotonic()
         with pytest.raises(bulk.BulkTimeout, match="bulk_timeout_s"):

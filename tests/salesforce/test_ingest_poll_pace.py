@@ -11,21 +11,11 @@ import time
 from typing import Any
 
 import pytest
-from simple_salesforce.bulk2 import Operation
 
 from icpsync.connectors.salesforce import SalesforceConnector, bulk, writer
 from icpsync.connectors.salesforce.sandbox import Sandbox
 from icpsync.connectors.salesforce.sandbox.faults import LOCK
 from icpsync.core.model import ScoreUpdate
-
-
-def _closed_job(api: Any, box: Sandbox, rows: list[str]) -> str:
-    """An update job of ``rows`` (ids), closed: the org processes it once let through."""
-    job = api.call("create", lambda c: bulk.client("Account", c).create_job(Operation.update))
-    data = "Id,ICP_Score__c\n" + "".join(f"{r},42\n" for r in rows)
-    api.call("upload", lambda c: bulk.client("Account", c).upload_job_data(job["id"], data))
-    api.call("close", lambda c: bulk.client("Account", c).close_job(job["id"]))
-    return str(job["id"])
 
 
 def test_an_ingest_job_reports_its_processing_time(sf, sandbox: Sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -34,7 +24,7 @@ def test_an_ingest_job_reports_its_processing_time(sf, sandbox: Sandbox) -> None
     jobs = sandbox.app.jobs
     jobs.proceed.clear()  # the org is busy: the job waits before it is processed
     try:
-        job_id = _closed_job(api, sandbox, list(sandbox.app.org.records["Account"])[:50])
+        job_id = sf.closed_ingest_job(connector, sandbox, 50)
         held = api.call("poll", lambda c: bulk.client("Account", c).get_job(job_id, False))
         time.sleep(0.2)
         jobs.proceed.set()
@@ -69,7 +59,7 @@ def _polls(  # type: ignore[no-untyped-def]
                 time.sleep(0.005)
 
     try:
-        job_id = _closed_job(connector.api, box, list(box.app.org.records["Account"])[:5])
+        job_id = sf.closed_ingest_job(connector, box, 5)
         box.reset_stats()
         bulk.wait(
             connector.api,
@@ -125,7 +115,7 @@ def test_a_first_poll_held_until_the_outcome_is_wanted(
     if job_s:
         jobs.proceed.clear()
     try:
-        job_id = _closed_job(connector.api, sandbox, list(sandbox.app.org.records["Account"])[:5])
+        job_id = sf.closed_ingest_job(connector, sandbox, 5)
         sandbox.reset_stats()
         started = time.monotonic()
         timers = [threading.Timer(wanted_s, wanted.set), threading.Timer(job_s, jobs.proceed.set)]
