@@ -331,11 +331,14 @@ def text_column(values: Column) -> list[str | None]:
     """
     if len(values) < SMALL:
         return list(map(clean_text, values))
-    try:  # None and "" are both missing
-        texts = list(map(_NONE_AS_EMPTY.get, values, values)) if None in values else values
-        stripped: list[str] = list(map(str.strip, texts))
-    except TypeError:  # not text (JSON numbers, booleans, lists)
-        return list(map(clean_text, values))
+    try:
+        stripped: list[str] = list(map(str.strip, values))
+    except TypeError:  # a None (missing, as "" is), or not text
+        try:
+            texts: list[str] = list(map(_NONE_AS_EMPTY.get, values, values))
+            stripped = list(map(str.strip, texts))
+        except TypeError:  # not text (JSON numbers, booleans, lists)
+            return list(map(clean_text, values))
     if not any(stripped):  # every value empty
         return [None] * len(stripped)
     lengths = list(map(len, stripped))

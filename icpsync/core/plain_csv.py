@@ -13,8 +13,9 @@ def plain_columns(
     body: str, width: int, delimiter: str = ",", line_end: str = "\n"
 ) -> list[list[str]] | None:
     """The ``width`` columns of ``body`` (rows joined by ``line_end``, none after the last;
-    ``line_end`` holds the only carriage returns and line feeds outside quoted cells) when
-    it has one of the plain shapes and every row ``width`` cells; else None.
+    ``line_end`` holds the only line feeds outside quoted cells) when it has one of the
+    plain shapes and every row ``width`` cells; else None (also for a carriage return
+    outside ``line_end`` in a body free of quotes: ``csv.reader`` ends a row there).
 
     Each row break becomes a cell of its own (a line feed between two delimiters), so one
     ``split`` cuts the whole body and the rows' widths are checked at once: the breaks
@@ -33,8 +34,12 @@ def plain_columns(
     rows = body.count(row) + 1
     if quoted and body.count('"') != 2 * width * rows:  # a quote inside a cell
         return None
-    cells = body.replace(row, f"{cut}\n{cut}").split(cut)
+    text = body.replace(row, f"{cut}\n{cut}")
     del body
+    if not quoted and "\r" in text:
+        return None
+    cells = text.split(cut)
+    del text
     if (
         len(cells) != (width + 1) * rows - 1
         or cells[width :: width + 1].count("\n") != rows - 1  # a blank or ragged row
