@@ -229,3 +229,17 @@ def test_a_read_that_ends_between_cr_and_lf_reads_on(
         got += zip(numbers, *columns, strict=True)
     numbered = read_numbered_rows(path, lambda *_: None)
     assert got == [(n, row["id"], row["name"], row["size"]) for n, row in numbered]
+
+
+def test_plain_columns_with_the_rows_the_caller_counted() -> None:
+    """A caller's count of line feeds stands for the rows of a body free of quotes: an LF
+    that is not the line end leaves too few cells; a quoted body's rows are counted anew."""
+    from icpsync.core.plain_csv import plain_columns
+
+    assert plain_columns("a,b\r\nc,d\r\ne,f", 2, ",", "\r\n", 3) == [
+        ["a", "c", "e"],
+        ["b", "d", "f"],
+    ]
+    assert plain_columns("a,b\r\nc\n,d\r\ne,f", 2, ",", "\r\n", 4) is None
+    assert plain_columns("a,b\nc,d", 2, ",", "\n", 2) == [["a", "c"], ["b", "d"]]
+    assert plain_columns('"a","b"\r\n"c","d"', 2, ",", "\r\n", 5) == [["a", "c"], ["b", "d"]]

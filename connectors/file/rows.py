@@ -259,8 +259,8 @@ def _plain_batch(
     every line but the file's last ends alike (LF, or CRLF where the text holds a CR), and
     no cell can pass the CSV field limit; else None.
 
-    ``lines`` counts the line feeds (and a last line without one): as many records as
-    that means no LF stands alone in CRLF text. A CR alone outside quotes, or a line end
+    ``lines`` counts the line feeds (and a last line without one), and the records must
+    be as many: no LF stands alone in CRLF text. A CR alone outside quotes, or a line end
     inside a quoted cell, gets None; a quoted cell's CR alone is kept, as ``csv.reader``
     keeps it.
     """
@@ -273,7 +273,7 @@ def _plain_batch(
         return None
     else:  # the file's last line, without an end
         cut = end
-    columns = plain_columns(text[:cut], width, delimiter, line_end)
+    columns = plain_columns(text[:cut], width, delimiter, line_end, lines)
     return columns if columns is not None and len(columns[0]) == lines else None
 
 
