@@ -14,6 +14,7 @@ import icpsync.connectors.file.rows as rows_module
 import icpsync.engine.scored_rows as scored_rows
 from icpsync.connectors.file.rows import read_csv_columns, read_numbered_rows
 from icpsync.core.batch import ScoreBatch
+from icpsync.core.plain_csv import plain_columns
 from icpsync.engine.scored_rows import OUTPUT_COLUMNS, ScoredRows
 
 IDS = ["A1", "a,b", 'say "hi"', "two\nlines", "cr\rhere", " padded ", "Ünïcode", "x" * 300, "7"]
@@ -234,8 +235,6 @@ def test_a_read_that_ends_between_cr_and_lf_reads_on(
 def test_plain_columns_with_the_rows_the_caller_counted() -> None:
     """A caller's count of line feeds stands for the rows of a body free of quotes: an LF
     that is not the line end leaves too few cells; a quoted body's rows are counted anew."""
-    from icpsync.core.plain_csv import plain_columns
-
     assert plain_columns("a,b\r\nc,d\r\ne,f", 2, ",", "\r\n", 3) == [
         ["a", "c", "e"],
         ["b", "d", "f"],
