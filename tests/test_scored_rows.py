@@ -14,6 +14,7 @@ import icpsync.connectors.file.rows as rows_module
 import icpsync.engine.scored_rows as scored_rows
 from icpsync.connectors.file.rows import read_csv_columns, read_numbered_rows
 from icpsync.core.batch import ScoreBatch
+from icpsync.core.plain_csv import plain_columns
 from icpsync.engine.scored_rows import OUTPUT_COLUMNS, ScoredRows
 
 IDS = ["A1", "a,b", 'say "hi"', "two\nlines", "cr\rhere", " padded ", "Ünïcode", "x" * 300, "7"]
@@ -155,15 +156,25 @@ FILES = {
     "cr alone": _plain(_HEAD + _BODY[:6]) + _plain(_BODY[6:7], "\r") + _plain(_BODY[7:]),
     "cr alone at the end": _plain(_HEAD + _BODY).removesuffix("\n"),
     "cr inside a cell": _plain(_HEAD + _BODY[:6] + ["A9;a\rb;1"] + _BODY[6:]),
+    "lf inside a cell": _plain(_HEAD + _BODY[:6]) + "A9;a\nb;1\r\n" + _plain(_BODY[6:]),
+    "lf alone at the end": _plain(_HEAD + _BODY[:-1]) + _BODY[-1] + "\n",
+    "a quoted cr": _plain([*_QUOTED[:7], '"A9";"a\rb";"1"', *_QUOTED[7:]]),
+    "a quoted lf": _plain([*_QUOTED[:7], '"A9";"a\nb";"1"', *_QUOTED[7:]]),
 }
+#: characters per line of a batch's first read: reads that end inside lines, between a CR
+#: and its LF, short of a batch (then topped up by lines) and past it
+_LINE_CHARS = [*range(1, 16), 1000]
 
 
+@pytest.mark.parametrize("line_chars", _LINE_CHARS)
 @pytest.mark.parametrize("name", FILES)
 def test_column_batches_of_plain_and_other_text_hold_the_row_readers_rows(
-    tmp_path: Path, name: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, line_chars: int
 ) -> None:
     """Batches cut by ``split`` hold the row reader's rows, numbers and reports, and a
-    batch of any other shape is read by ``csv.reader`` (with the rest of the file)."""
+    batch of any other shape is read by ``csv.reader`` (with the rest of the file),
+    wherever the text's reads end."""
+    monkeypatch.setattr(rows_module, "LINE_CHARS", line_chars)
     path = tmp_path / "accounts.csv"
     path.write_bytes(FILES[name].encode())
     by_columns: list[tuple[str, int]] = []
@@ -181,16 +192,53 @@ def test_column_batches_of_plain_and_other_text_hold_the_row_readers_rows(
     assert by_columns == by_rows
 
 
-def test_plain_batches_are_cut_by_split(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The plain shapes do not reach ``csv.reader`` past the header."""
-    for name in ("crlf", "lf", "no end after the last row", "quoted cell by cell"):
+@pytest.mark.parametrize("line_chars", _LINE_CHARS)
+def test_plain_batches_are_cut_by_split(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, line_chars: int
+) -> None:
+    """The plain shapes do not reach ``csv.reader`` past the header, and their batches
+    are of the size asked for, wherever the text's reads end."""
+    monkeypatch.setattr(rows_module, "LINE_CHARS", line_chars)
+    for name in ("crlf", "lf", "no end after the last row", "quoted cell by cell", "a quoted cr"):
         path = tmp_path / "accounts.csv"
         path.write_bytes(FILES[name].encode())
         with monkeypatch.context() as patched:
             patched.setattr(rows_module, "_column_batches", None)  # called: TypeError
             batches = list(read_csv_columns(path, lambda *_: None, 4))
+        last = 14 if name == "a quoted cr" else 13  # a row more (its cell keeps the CR)
         assert [list(numbers) for _, _, numbers in batches] == [
-            [2, 3, 4, 5],
-            [6, 7, 8, 9],
-            [10, 11, 12, 13],
+            list(range(first, min(first + 4, last + 1))) for first in range(2, last + 1, 4)
         ]
+
+
+def test_a_read_that_ends_between_cr_and_lf_reads_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text read that stops between a CR and its LF, in a batch that ``csv.reader``
+    then reads, gives the row reader's rows (no blank line made of the LF)."""
+    rows = ['A2;say "hi";2', *_BODY[1:]]
+    body = _plain(rows)
+    # a first read (4 lines of ``line_chars``) that holds 4 line ends and stops on a CR
+    line_chars = next(
+        n for n in range(1, 60) if body[4 * n - 1] == "\r" and body[: 4 * n].count("\n") >= 4
+    )
+    monkeypatch.setattr(rows_module, "LINE_CHARS", line_chars)
+    path = tmp_path / "accounts.csv"
+    path.write_bytes(_plain(_HEAD + rows).encode())
+    got: list[tuple[int, str | None, str | None, str | None]] = []
+    for _, columns, numbers in read_csv_columns(path, lambda *_: None, 4):
+        got += zip(numbers, *columns, strict=True)
+    numbered = read_numbered_rows(path, lambda *_: None)
+    assert got == [(n, row["id"], row["name"], row["size"]) for n, row in numbered]
+
+
+def test_plain_columns_with_the_rows_the_caller_counted() -> None:
+    """A caller's count of line feeds stands for the rows of a body free of quotes: an LF
+    that is not the line end leaves too few cells; a quoted body's rows are counted anew."""
+    assert plain_columns("a,b\r\nc,d\r\ne,f", 2, ",", "\r\n", 3) == [
+        ["a", "c", "e"],
+        ["b", "d", "f"],
+    ]
+    assert plain_columns("a,b\r\nc\n,d\r\ne,f", 2, ",", "\r\n", 4) is None
+    assert plain_columns("a,b\nc,d", 2, ",", "\n", 2) == [["a", "c"], ["b", "d"]]
+    assert plain_columns('"a","b"\r\n"c","d"', 2, ",", "\r\n", 5) == [["a", "c"], ["b", "d"]]

@@ -9,6 +9,7 @@ row 1, so the first record is row 2 (JSON Lines: the line number).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,6 +27,9 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 OnBadRow = Callable[[str, int], None]
 #: Records read at a time into a batch's columns (see :func:`_column_batches`).
 PIECE = 256
+#: Characters per line the first read of a CSV file's plain batches takes (then the mean of
+#: the batch before).
+LINE_CHARS = 128
 #: A batch of CSV rows: the column names, one column per name, the rows' numbers.
 CsvColumns = tuple[list[str], list[Sequence[str | None]], Sequence[int]]
 
@@ -182,48 +186,95 @@ def _split_batches(
     """The lines after the header ``size`` at a time as columns, each batch cut by
     ``str.split`` while its lines are records of a plain shape (:func:`_plain_batch`);
     from the first batch that is not, the rest of the file through ``csv.reader``
-    (:func:`_column_batches`), beginning with that batch's lines."""
+    (:func:`_column_batches`), beginning with that batch's lines.
+
+    The text is read in chunks of about a batch (:func:`_next_lines`), not line by line:
+    no string per line is made and joined again."""
     width = len(header)
     delimiter = fmt.delimiter or ","
     plain = width > 1 and delimiter not in '"\r\n'
     number = 2  # the next record's number
-    while lines := list(islice(handle, size)):
-        columns = _plain_batch(lines, width, delimiter) if plain else None
+    text = ""  # read and not yet in a batch
+    line_chars = LINE_CHARS
+    while True:
+        text, end, lines = _next_lines(handle, text, size, line_chars)
+        if not lines:
+            return
+        columns = _plain_batch(text, end, lines, width, delimiter) if plain else None
         if columns is None:
-            reader = _csv_reader(chain(lines, handle), fmt)  # type: ignore[arg-type]
+            if not text.endswith(("\n", "\r")):  # the line read in part: its rest
+                text += handle.readline()
+            lined = chain(io.StringIO(text, newline=""), handle)
+            reader = _csv_reader(lined, fmt)  # type: ignore[arg-type]
             yield from _column_batches(reader, header, size, failed, on_bad_row, number)
             return
-        numbers: Sequence[int] = range(number, number + len(lines))
+        line_chars = end // lines + 1
+        text = text[end:]
+        numbers: Sequence[int] = range(number, number + lines)
         if not all(columns[0]):  # a row without a first cell: empty rows dropped and counted
             rows = list(zip(*columns, strict=True))
             numbers, columns = _fitted_piece(rows, number, width, on_bad_row)  # type: ignore[arg-type, assignment]
-        number += len(lines)
+        number += lines
         if numbers:
             yield header, columns, numbers  # type: ignore[misc]
 
 
-def _plain_batch(lines: list[str], width: int, delimiter: str) -> list[list[str]] | None:
-    """The columns of ``lines`` (as a text file with ``newline=""`` gives them: each ends
-    at its first CR, LF or CRLF) when each line is one record ``width`` cells wide of a
-    plain shape (:func:`~icpsync.core.plain_csv.plain_columns`), every line but the file's
-    last ending alike, and no cell can pass the CSV field limit; else None.
+def _next_lines(handle: TextIO, text: str, size: int, line_chars: int) -> tuple[str, int, int]:
+    """``text`` and what is read after it, where the next ``size`` lines end in it and how
+    many lines that is (fewer at the file's end, or where a line ends at a CR alone: such
+    a batch is not plain).
 
-    A line holds at most one line end, at its end: as many records as lines means as many
-    line ends as lines less one in the body, so every line ends alike.
+    About ``size`` * ``line_chars`` characters are read at once, then whole lines while
+    fewer than ``size`` line feeds are held (the text file's own lines: a CR alone ends one,
+    so no more than ``size`` lines are added). A read that stops on a CR reads on, so that a
+    CRLF is never cut; the text then ends at a line end, or within a line the file goes on
+    with."""
+    wanted = size * line_chars - len(text)
+    if wanted > 0:
+        chunk = handle.read(wanted)
+        while chunk.endswith("\r"):
+            more = handle.read(1)
+            chunk += more
+            if not more:
+                break
+        text += chunk
+    found = text.count("\n")
+    if found < size:
+        more = "".join(islice(handle, size - found))  # the first completes a line cut
+        text += more
+        found += more.count("\n")
+    if found >= size:
+        end = len(text)
+        for _ in range(found - size + 1):
+            end = text.rfind("\n", 0, end)
+        return text, end + 1, size
+    return text, len(text), found + (not text.endswith("\n") and text != "")
+
+
+def _plain_batch(
+    text: str, end: int, lines: int, width: int, delimiter: str
+) -> list[list[str]] | None:
+    """The columns of the ``lines`` lines ``text[:end]`` when each line is one record
+    ``width`` cells wide of a plain shape (:func:`~icpsync.core.plain_csv.plain_columns`),
+    every line but the file's last ends alike (LF, or CRLF where the text holds a CR), and
+    no cell can pass the CSV field limit; else None.
+
+    ``lines`` counts the line feeds (and a last line without one), and the records must
+    be as many: no LF stands alone in CRLF text. A CR alone outside quotes, or a line end
+    inside a quoted cell, gets None; a quoted cell's CR alone is kept, as ``csv.reader``
+    keeps it.
     """
-    text = "".join(lines)
-    if len(text) > csv.field_size_limit():
+    if end > csv.field_size_limit():
         return None
-    line_end = "\r\n" if "\r" in text else "\n"
-    if lines[-1].endswith(line_end):
-        body = text[: -len(line_end)]
-    elif lines[-1].endswith(("\r", "\n")):
+    line_end = "\n" if text.find("\r", 0, end) == -1 else "\r\n"
+    if text.endswith(line_end, 0, end):
+        cut = end - len(line_end)
+    elif text.endswith(("\r", "\n"), 0, end):
         return None
     else:  # the file's last line, without an end
-        body = text
-    del text
-    columns = plain_columns(body, width, delimiter, line_end)
-    return columns if columns is not None and len(columns[0]) == len(lines) else None
+        cut = end
+    columns = plain_columns(text[:cut], width, delimiter, line_end, lines)
+    return columns if columns is not None and len(columns[0]) == lines else None
 
 
 def _column_batches(

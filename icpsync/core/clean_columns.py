@@ -331,11 +331,14 @@ def text_column(values: Column) -> list[str | None]:
     """
     if len(values) < SMALL:
         return list(map(clean_text, values))
-    try:  # None and "" are both missing
-        texts = list(map(_NONE_AS_EMPTY.get, values, values)) if None in values else values
-        stripped: list[str] = list(map(str.strip, texts))
-    except TypeError:  # not text (JSON numbers, booleans, lists)
-        return list(map(clean_text, values))
+    try:
+        stripped: list[str] = list(map(str.strip, values))
+    except TypeError:  # a None (missing, as "" is), or not text
+        try:
+            texts: list[str] = list(map(_NONE_AS_EMPTY.get, values, values))
+            stripped = list(map(str.strip, texts))
+        except TypeError:  # not text (JSON numbers, booleans, lists)
+            return list(map(clean_text, values))
     if not any(stripped):  # every value empty
         return [None] * len(stripped)
     lengths = list(map(len, stripped))
@@ -359,7 +362,8 @@ def domain_column(values: Column) -> list[str | None]:
     ``www.``; nothing left is missing. Each step is one ``map`` in C, skipped when the
     column's text joined and lowered shows it changes no value."""
     texts = text_column(values)
-    present: list[Any] = list(map(_NONE_AS_EMPTY.get, texts, texts)) if None in texts else texts
+    # the texts are None or not empty: truth says which (no comparison a value)
+    present: list[Any] = texts if all(texts) else list(map(_NONE_AS_EMPTY.get, texts, texts))
     joined = "\n".join(present)
     low = joined.lower()
     steps: Iterable[str] = present if low == joined else map(str.lower, present)
@@ -369,7 +373,7 @@ def domain_column(values: Column) -> list[str | None]:
     if "www." in low:
         steps = map(str.removeprefix, steps, _WWW)
     hosts = steps if steps is present else list(steps)
-    if "" in hosts:
+    if not all(hosts):  # an empty host
         return list(map(_EMPTY_AS_NONE.get, hosts, hosts))
     return hosts
 

@@ -79,7 +79,8 @@ def _kept(
     """Clean ids, and the positions of the records kept: one without an id, or repeating
     one already ``seen`` (None: no de-duplication), is skipped, counted and reported."""
     ids = text_column(raw_ids)
-    if len(ids) >= SMALL and None not in ids and (seen is None or seen.add_all_new(ids)):  # type: ignore[arg-type]
+    # clean ids are None or not empty: ``all`` finds a None by truth, comparing none
+    if len(ids) >= SMALL and all(ids) and (seen is None or seen.add_all_new(ids)):  # type: ignore[arg-type]
         return ids, list(range(len(ids)))  # type: ignore[return-value]
     kept: list[int] = []
     skipped = normaliser.stats.skipped

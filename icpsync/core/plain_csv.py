@@ -10,11 +10,12 @@ from __future__ import annotations
 
 
 def plain_columns(
-    body: str, width: int, delimiter: str = ",", line_end: str = "\n"
+    body: str, width: int, delimiter: str = ",", line_end: str = "\n", rows: int | None = None
 ) -> list[list[str]] | None:
     """The ``width`` columns of ``body`` (rows joined by ``line_end``, none after the last;
-    ``line_end`` holds the only carriage returns and line feeds outside quoted cells) when
-    it has one of the plain shapes and every row ``width`` cells; else None.
+    ``line_end`` holds the only line feeds outside quoted cells) when it has one of the
+    plain shapes and every row ``width`` cells; else None (also for a carriage return
+    outside ``line_end`` in a body free of quotes: ``csv.reader`` ends a row there).
 
     Each row break becomes a cell of its own (a line feed between two delimiters), so one
     ``split`` cuts the whole body and the rows' widths are checked at once: the breaks
@@ -22,6 +23,10 @@ def plain_columns(
     cell may be a line feed alone (it would pass for a row break), and the quotes must be
     the cells' own (two a cell); the body's outer quotes are taken off the first and last
     cells, not off a copy of the body (a Bulk page can be tens of megabytes).
+
+    ``rows``: the line feeds in a body free of quotes plus one, when the caller has
+    counted them (else, and in a quoted body, the row breaks are counted here); a line
+    feed that is not ``line_end`` then leaves too few cells for that many rows: None.
     """
     quoted = '"' in body
     if not quoted:
@@ -30,11 +35,16 @@ def plain_columns(
         cut, row = f'"{delimiter}"', f'"{line_end}"'
     else:
         return None
-    rows = body.count(row) + 1
+    if rows is None or quoted:
+        rows = body.count(row) + 1
     if quoted and body.count('"') != 2 * width * rows:  # a quote inside a cell
         return None
-    cells = body.replace(row, f"{cut}\n{cut}").split(cut)
+    text = body.replace(row, f"{cut}\n{cut}")
     del body
+    if not quoted and "\r" in text:
+        return None
+    cells = text.split(cut)
+    del text
     if (
         len(cells) != (width + 1) * rows - 1
         or cells[width :: width + 1].count("\n") != rows - 1  # a blank or ragged row
