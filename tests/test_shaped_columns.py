@@ -102,6 +102,16 @@ def test_columns_of_the_shape_are_answered_at_once(
 
 
 @pytest.mark.parametrize(("parse", "shaped", "odd"), PARSERS)
+def test_columns_of_the_shape_with_no_value_missing_are_answered_at_once(
+    parse: Callable[[object], Any], shaped: list[Any], odd: list[Any]
+) -> None:
+    """No stand-in is put where nothing is missing: the same answers."""
+    column = [value for value in shaped * 50 if value not in ("", None)]
+    whole = SHORTCUTS[parse](column)
+    assert whole is not None and same(whole, each(parse, column))
+
+
+@pytest.mark.parametrize(("parse", "shaped", "odd"), PARSERS)
 def test_any_odd_value_gives_the_same_answers_or_none(
     parse: Callable[[object], Any], shaped: list[Any], odd: list[Any]
 ) -> None:
