@@ -333,3 +333,18 @@ def test_new_values_among_remembered_ones_answer_as_each_alone(
         ("B1-3", "many"),
         ("B2-5", "lots"),
     ]
+
+
+def test_ids_are_made_anew_one_after_another_when_all_are_plain_text() -> None:
+    """``adjacent`` gives equal strings (new objects) for a column of text, and the column
+    itself for one holding anything else or a line feed (or too short to bother)."""
+    from icpsync.core.clean_columns import adjacent
+
+    ids = [f"001{i:015}" for i in range(SMALL * 3)]
+    made = adjacent(ids)
+    assert made == ids and made is not ids and all(type(i) is str for i in made)
+    for odd in ([*ids, None], [*ids, 5], [*ids, "a\nb"], ids[: SMALL - 1]):
+        assert adjacent(odd) is odd
+    normaliser = Normaliser(ConnectorStats())
+    batch = accounts_from_columns(normaliser, {"id": [*ids, ids[0], " x "]})
+    assert batch.ids == [*ids, "x"] and normaliser.stats.skipped == {"duplicate_account_id": 1}

@@ -102,6 +102,16 @@ def test_columns_of_the_shape_are_answered_at_once(
 
 
 @pytest.mark.parametrize(("parse", "shaped", "odd"), PARSERS)
+def test_columns_of_the_shape_with_no_value_missing_are_answered_at_once(
+    parse: Callable[[object], Any], shaped: list[Any], odd: list[Any]
+) -> None:
+    """No stand-in is put where nothing is missing: the same answers."""
+    column = [value for value in shaped * 50 if value not in ("", None)]
+    whole = SHORTCUTS[parse](column)
+    assert whole is not None and same(whole, each(parse, column))
+
+
+@pytest.mark.parametrize(("parse", "shaped", "odd"), PARSERS)
 def test_any_odd_value_gives_the_same_answers_or_none(
     parse: Callable[[object], Any], shaped: list[Any], odd: list[Any]
 ) -> None:
@@ -234,3 +244,43 @@ def test_a_large_batch_reads_salesforce_timestamps_and_revenues_as_each_alone() 
         assert same(batch.columns[key], alone), key
     assert normaliser.stats.bad_values == {"annual_revenue": 1}
     assert [(r.id, r.reason) for r in rejects] == [("A3", "implausible: above 10^13")]
+
+
+def test_a_field_of_mostly_new_values_is_next_answered_by_its_shortcut_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a column of mostly new values the next column of the field goes to the
+    shortcut before the memo and the set of its values; when the shortcut cannot answer
+    (an odd value) the column is cleaned as before, counted and reported alike; a column
+    of repeated values sends the field back to its memo."""
+    normaliser, rejects = listening()
+    fresh = [
+        f"2024-05-{d:02}T{h:02}:{m:02}:00.000Z"
+        for d in range(1, 8)
+        for h in range(24)
+        for m in (0, 30)
+    ]
+    first = clean_column(normaliser, "at", parse_datetime, fresh[:150])
+    assert same(first, each(parse_datetime, fresh[:150]))
+    assert normaliser.mostly_new("at", parse_datetime)
+    asked: list[int] = []
+    shortcut = SHORTCUTS[parse_datetime]
+
+    def counted(values: Sequence[Any]) -> Any:
+        asked.append(len(values))
+        return shortcut(values)
+
+    monkeypatch.setitem(SHORTCUTS, parse_datetime, counted)
+    monkeypatch.setattr("icpsync.core.clean_columns.remembered", None)  # must not be reached
+    second = clean_column(normaliser, "at", parse_datetime, fresh[150:])
+    assert same(second, each(parse_datetime, fresh[150:])) and asked == [len(fresh) - 150]
+    monkeypatch.undo()
+    odd = [*fresh[:100], "2024-13-01T00:00:00.000Z", *fresh[200:250]]
+    third = clean_column(normaliser, "at", parse_datetime, odd, _addresses(len(odd)))
+    want = each(parse_datetime, odd)
+    assert same(third, [None if isinstance(w, tuple) else w for w in want])
+    assert normaliser.stats.bad_values["at"] == 1 and [r.row for r in rejects] == [100]
+    repeated = fresh[:5] * 40
+    again = clean_column(normaliser, "at", parse_datetime, repeated)
+    assert same(again, each(parse_datetime, repeated))
+    assert not normaliser.mostly_new("at", parse_datetime)

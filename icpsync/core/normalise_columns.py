@@ -21,6 +21,7 @@ from icpsync.core.clean_columns import (
     Column,
     NormaliserState,
     RecordAddresses,
+    adjacent,
     all_missing,
     clean_column,
     domain_column,
@@ -77,8 +78,10 @@ def _kept(
     rows: Sequence[int | None] | None,
 ) -> tuple[list[str], list[int]]:
     """Clean ids, and the positions of the records kept: one without an id, or repeating
-    one already ``seen`` (None: no de-duplication), is skipped, counted and reported."""
-    ids = text_column(raw_ids)
+    one already ``seen`` (None: no de-duplication), is skipped, counted and reported. The
+    ids are made one after another in memory (:func:`adjacent`): every later step reads
+    them."""
+    ids = text_column(adjacent(raw_ids))
     # clean ids are None or not empty: ``all`` finds a None by truth, comparing none
     if len(ids) >= SMALL and all(ids) and (seen is None or seen.add_all_new(ids)):  # type: ignore[arg-type]
         return ids, list(range(len(ids)))  # type: ignore[return-value]
@@ -236,7 +239,7 @@ def opportunities_from_columns(
     closed = clean_column(normaliser, "is_closed", parse_bool, column("is_closed"), at)
     clean: dict[str, list[Any]] = {
         "id": ids,
-        "account_id": text_column(column("account_id")),
+        "account_id": text_column(adjacent(column("account_id"))),
         "stage": vocabulary_column(normaliser, "stage", column("stage"), at),
         "is_closed": list(map(any, zip(closed, won, strict=True))),
         "is_won": list(map(bool, won)),

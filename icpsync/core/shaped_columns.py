@@ -81,11 +81,13 @@ def utc_datetimes(values: Sequence[Any]) -> list[datetime | None] | None:
             or lines.count(offset) != len(present)  # each offset zero, not only of its shape
         ):
             return None
+    missing = len(present) < len(texts)
+    stamps = map(_EMPTY_AS_EPOCH.get, texts, texts) if missing else texts
     try:  # the offset read is UTC itself: astimezone(UTC) would give the same object
-        read: list[Any] = list(map(datetime.fromisoformat, map(_EMPTY_AS_EPOCH.get, texts, texts)))
+        read: list[Any] = list(map(datetime.fromisoformat, stamps))
     except ValueError:  # not a date (month 13)
         return None
-    return list(map(_MISSING_AS_NONE.get, texts, read)) if len(present) < len(texts) else read
+    return list(map(_MISSING_AS_NONE.get, texts, read)) if missing else read
 
 
 def _numbers(values: Sequence[Any], limit: float, whole: bool) -> list[Any] | None:
@@ -113,17 +115,19 @@ def _numbers(values: Sequence[Any], limit: float, whole: bool) -> list[Any] | No
             return None
         if len(joined) > MAX_TEXT and max(map(len, texts)) > MAX_TEXT:
             return None  # the per-value parser reads a long text's start only
+        missing = "" in texts
+        digits = map(_EMPTY_AS_ZERO.get, texts, texts) if missing else texts
         try:
             if "." in joined:
-                numbers = list(map(float, map(_EMPTY_AS_ZERO.get, texts, texts)))
+                numbers = list(map(float, digits))
             else:  # digits only: read by int, faster, each float then rounded as float() rounds
-                numbers = list(map(int, map(_EMPTY_AS_ZERO.get, texts, texts)))
+                numbers = list(map(int, digits))
                 rounded = whole and max(numbers, default=0) <= _EXACT
                 if not rounded:
                     numbers = list(map(float, numbers))
         except (ValueError, OverflowError):  # "." or two points; beyond a float (infinite)
             return None
-        keys, missing = texts, "" in texts
+        keys = texts
     top = max(numbers, default=0.0)
     if top > limit or math.isinf(top):
         return None

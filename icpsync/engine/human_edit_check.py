@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from icpsync.core.batch import OUTCOME_FIELDS, AccountBatch, ScoreBatch
@@ -32,9 +31,6 @@ if TYPE_CHECKING:
 _SCORE = OUTCOME_FIELDS.index("score")
 _TIER = OUTCOME_FIELDS.index("tier")
 _NO_MARKS: tuple[None, None] = (None, None)
-_ACCOUNT_ID = attrgetter("account_id")
-_TIER_OF = attrgetter("tier")
-_SCORE_OF = attrgetter("score")
 
 
 @dataclass(slots=True)
@@ -149,9 +145,9 @@ class HumanEditCheck:
         is stored as marked (see :meth:`_mark`)."""
         if not self.record or self.store is None or not updates:
             return
-        ids = list(map(_ACCOUNT_ID, updates))
-        tiers = list(map(_TIER_OF, updates))
-        scores: list[int | None] = list(map(_SCORE_OF, updates))
+        ids = [u.account_id for u in updates]
+        tiers = [u.tier for u in updates]
+        scores: list[int | None] = [u.score for u in updates]
         rep_tiers: list[str | None] | None = None
         rep_was: list[str | None] | None = None
         marks = self._marks

@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from itertools import repeat
-from operator import attrgetter, is_
+from operator import is_
 from pathlib import Path
 from typing import Any
 
@@ -91,16 +91,6 @@ __all__ = [
     "runs",
     "written",
 ]
-
-
-_ACCOUNT_ID = attrgetter("account_id")
-_SCORED_AT = attrgetter("scored_at")
-_OLD_SCORE = attrgetter("previous.score")
-_SCORE = attrgetter("score")
-_OLD_TIER = attrgetter("previous.tier")
-_TIER = attrgetter("tier")
-_FLAGS = attrgetter("flags")
-_PROFILE_VERSION = attrgetter("profile_version")
 
 #: the SQLite page cache of each connection, in KiB.
 SQLITE_CACHE_KIB = 8192
@@ -453,14 +443,14 @@ class StateStore:
             run_id,
             connection,
             org=org,
-            account_ids=list(map(_ACCOUNT_ID, written)),
-            at=_stamps(list(map(_SCORED_AT, written))),
-            old_scores=list(map(_OLD_SCORE, written)),
-            new_scores=list(map(_SCORE, written)),
-            old_tiers=list(map(_OLD_TIER, written)),
-            new_tiers=list(map(_TIER, written)),
-            flags=list(map(";".join, map(_FLAGS, written))),
-            profile_versions=list(map(_PROFILE_VERSION, written)),
+            account_ids=[u.account_id for u in written],
+            at=_stamps([u.scored_at for u in written]),
+            old_scores=[u.previous.score for u in written],
+            new_scores=[u.score for u in written],
+            old_tiers=[u.previous.tier for u in written],
+            new_tiers=[u.tier for u in written],
+            flags=list(map(";".join, [u.flags for u in written])),
+            profile_versions=[u.profile_version for u in written],
             conn=conn,
             order=order,
         )
