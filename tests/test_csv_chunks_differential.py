@@ -5,6 +5,8 @@ small enough that their ends land anywhere."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,3 +182,39 @@ def test_a_quoted_body_whose_last_quote_ends_a_cut_is_not_plain(tmp_path: Path) 
     ]
     assert batches == [([2], [('"|', None)]), ([3], [("a", "b")])]
     _check(path, 1)
+
+
+def _body(rng: random.Random, width: int, delimiter: str, line_end: str) -> str:
+    """Rows joined by ``line_end``: quoted cell by cell (cells of quotes, delimiters and
+    line ends) or any text of quotes, cuts, delimiters and line ends."""
+    cut, row_cut = f'"{delimiter}"', f'"{line_end}"'
+    pieces = ['"', '""', delimiter, cut, row_cut, "a", " ", "\n", "\r", "\r\n", '"a"']
+    rows = []
+    for _ in range(rng.randint(1, 4)):
+        if rng.random() < 0.5:
+            inner = ["a", "", delimiter, "\n", "\r", '""']
+            cells = ("".join(rng.choices(inner, k=rng.randint(0, 2))) for _ in range(width))
+            rows.append(delimiter.join(f'"{cell}"' for cell in cells))
+        else:
+            rows.append("".join(rng.choices(pieces, k=rng.randint(0, 8))))
+    return line_end.join(rows)
+
+
+def test_plain_columns_are_what_csv_reader_reads() -> None:
+    """Whatever text ``plain_columns`` cuts (with the rows counted by the caller, or by
+    it where the line end is a LF), ``csv.reader`` reads as those rows."""
+    rng = random.Random(20261202)
+    for _ in range(40_000):
+        delimiter = rng.choice([",", ";", "|", "\t"])
+        width = rng.randint(2, 4)
+        line_end = rng.choice(["\n", "\r\n"])
+        body = _body(rng, width, delimiter, line_end)
+        if not body:
+            continue
+        for rows in (body.count("\n") + 1, None if line_end == "\n" else 0):
+            columns = plain_columns(body, width, delimiter, line_end, rows or None)
+            if rows == 0 or columns is None:
+                continue
+            text = io.StringIO(body + line_end, newline="")
+            expected = list(csv.reader(text, delimiter=delimiter))
+            assert [list(row) for row in zip(*columns, strict=True)] == expected, repr(body)
