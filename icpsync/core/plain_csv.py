@@ -49,6 +49,8 @@ def plain_columns(
         len(cells) != (width + 1) * rows - 1
         or cells[width :: width + 1].count("\n") != rows - 1  # a blank or ragged row
         or (quoted and cells.count("\n") != rows - 1)  # a quoted line break alone
+        # the body's outer quotes, not a cut's (``"""|"``: its last quote ends a cut)
+        or (quoted and not (cells[0].startswith('"') and cells[-1].endswith('"')))
     ):
         return None
     if quoted:  # the first cell's opening quote and the last one's closing quote
