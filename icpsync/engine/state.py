@@ -449,7 +449,7 @@ class StateStore:
             new_scores=[u.score for u in written],
             old_tiers=[u.previous.tier for u in written],
             new_tiers=[u.tier for u in written],
-            flags=list(map(";".join, [u.flags for u in written])),
+            flags=[";".join(u.flags) for u in written],
             profile_versions=[u.profile_version for u in written],
             conn=conn,
             order=order,
