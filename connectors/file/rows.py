@@ -338,10 +338,12 @@ def _fitted_piece(
 ) -> tuple[list[int], list[Sequence[str | None]]]:
     """The numbers and columns of the rows (the first numbered ``first``) that are kept:
     blank lines dropped, short rows padded with None, surplus cells dropped and counted,
-    empty rows dropped and counted."""
-    numbers = list(range(first, first + len(rows)))
+    empty rows dropped and counted, each report in row order (as :func:`_csv_rows` makes
+    them)."""
     if set(map(len, rows)) != {width}:
-        numbers, rows = _fitted(zip(numbers, rows, strict=True), width, on_bad_row)
+        numbers, rows = _fitted(enumerate(rows, first), width, on_bad_row)
+        return numbers, list(zip(*rows, strict=True))
+    numbers = list(range(first, first + len(rows)))
     if not all(map(any, rows)):
         kept = [i for i, row in enumerate(rows) if any(row)]
         for i, row in enumerate(rows):
@@ -385,16 +387,20 @@ def _fitted(
     batch: Iterable[tuple[int, list[str | None]]], width: int, on_bad_row: OnBadRow
 ) -> tuple[list[int], list[list[str | None]]]:
     """Rows as ``width`` cells: blank lines dropped, short rows padded with None, surplus
-    cells dropped and counted."""
+    cells dropped and counted, then rows without a value dropped and counted."""
     numbers: list[int] = []
     fitted: list[list[str | None]] = []
     for number, cells in batch:
         if not cells:
             continue
-        numbers.append(number)
         if len(cells) > width:
             on_bad_row("csv_row_with_extra_columns", number)
-            fitted.append(cells[:width])
+            cells = cells[:width]
+        elif len(cells) < width:
+            cells = [*cells, *[None] * (width - len(cells))]
+        if any(cells):
+            numbers.append(number)
+            fitted.append(cells)
         else:
-            fitted.append([*cells, *[None] * (width - len(cells))])
+            on_bad_row("empty_row", number)
     return numbers, fitted
