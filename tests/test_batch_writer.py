@@ -291,3 +291,60 @@ def test_a_held_chunk_that_reports_a_stop_ends_the_run_without_waiting() -> None
     writer.close()
     assert time.monotonic() - started < 2.0 and crm.timed_out == []
     assert report.stopped == "daily limit" and crm.calls == [["A0", "A1", "A2"]]
+
+
+class RenamingCrm(HeldCrm):
+    """A subclass that changes how scores are written, with the held write inherited."""
+
+    def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
+        return super().write_scores([_update(100 + int(u.account_id[1:])) for u in updates])
+
+
+class Wrapper:
+    """A wrapper that replaces ``write_scores`` and hands everything else on."""
+
+    def __init__(self, inner: HeldCrm) -> None:
+        self.inner = inner
+
+    def write_scores(self, updates: Sequence[ScoreUpdate]) -> WriteReport:
+        return self.inner.write_scores([_update(200 + int(u.account_id[1:])) for u in updates])
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def _written_through(connector: object) -> list[list[str]]:
+    report = RunReport(crm="memory")
+    writer = BatchWriter(connector, report, 2, lambda ups: None)  # type: ignore[arg-type]
+    writer.extend([_update(i) for i in range(3)])
+    writer.write_full()
+    writer.close()
+    assert report.written == 3
+    crm = connector.inner if isinstance(connector, Wrapper) else connector
+    return crm.calls  # type: ignore[attr-defined, no-any-return]
+
+
+def test_a_subclass_that_replaces_write_scores_is_not_bypassed_by_the_held_write() -> None:
+    crm = RenamingCrm()
+    assert _written_through(crm) == [["A100", "A101"], ["A102"]]
+    assert crm.outcomes == []  # the inherited held write was not used
+
+
+def test_a_wrapper_that_replaces_write_scores_is_not_bypassed_by_the_held_write() -> None:
+    crm = HeldCrm()
+    assert _written_through(Wrapper(crm)) == [["A200", "A201"], ["A202"]]
+    assert crm.outcomes == []
+
+
+def test_an_instance_whose_write_scores_is_replaced_is_not_bypassed() -> None:
+    crm = HeldCrm()
+    plain = crm.write_scores
+    crm.write_scores = lambda updates: plain([_update(300) for _ in updates])  # type: ignore[method-assign]
+    assert _written_through(crm) == [["A300", "A300"], ["A300"]]
+    assert crm.outcomes == []
+
+
+def test_the_held_write_is_used_when_write_scores_is_the_one_beside_it() -> None:
+    crm = HeldCrm()
+    assert _written_through(crm) == [["A0", "A1"], ["A2"]]
+    assert crm.outcomes == [["A0", "A1"], ["A2"]]

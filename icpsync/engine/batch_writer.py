@@ -37,6 +37,25 @@ MAX_FAILURES_KEPT = 1000
 FAILED_CHUNKS_TO_STOP = 2
 
 
+def held_writer(
+    connector: Connector,
+) -> Callable[[list[ScoreUpdate], Event], WriteReport] | None:
+    """The connector's ``write_scores_held``, unless ``write_scores`` is replaced below the
+    class that defines it (a subclass, an instance attribute) or it is reached through
+    another object's ``__getattr__``: a wrapper that changes how scores are written is
+    then called as it is, not bypassed (only the held poll is lost)."""
+    mro = type(connector).__mro__
+
+    def owner(name: str) -> int | None:
+        return next((i for i, cls in enumerate(mro) if name in vars(cls)), None)
+
+    held, plain = owner("write_scores_held"), owner("write_scores")
+    replaced = "write_scores" in getattr(connector, "__dict__", {})
+    if held is None or replaced or (plain is not None and plain < held):
+        return None
+    return connector.write_scores_held  # type: ignore[attr-defined]
+
+
 class BatchWriter:
     """Collects updates and writes them in chunks of ``chunk``.
 
@@ -125,7 +144,7 @@ class BatchWriter:
         done = self._count_in_flight()
         if not self.report.stopped:
             wanted = Event()
-            held = getattr(self.connector, "write_scores_held", None)
+            held = held_writer(self.connector)
             if held is not None:
                 future = self._pool.submit(held, updates, wanted)
             else:

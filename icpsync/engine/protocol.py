@@ -28,7 +28,8 @@ overlaps one chunk's writes with the next accounts' reads (``[sync] overlap_writ
 Such a connector may also define ``write_scores_held(updates, wanted)``, which the engine
 then calls instead: ``wanted`` (a ``threading.Event``) is set once the engine waits for the
 outcome (always, at the latest when the run ends or fails), so what only the outcome needs
-(polling a Bulk job) may wait for it.
+(polling a Bulk job) may wait for it. A subclass or wrapper that replaces ``write_scores``
+alone is called through its ``write_scores``, not bypassed.
 
 A connector that buffers its writes (the file connector) defines ``flush()``: the engine
 calls it after the last write and before the run is recorded and the cursor moves, so the
