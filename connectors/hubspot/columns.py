@@ -12,7 +12,7 @@ records (a page, or pages joined) is one pass per column, no dict per record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
 
@@ -25,8 +25,6 @@ Columns = dict[str, Sequence[str | None]]
 Signals = list[dict[str, object]] | None
 #: the ICP values HubSpot holds as enumeration options (``tier_1``...), read as tiers.
 _TIER_KEYS = ("icp_tier", "icp_tier_override")
-#: records whose keys :func:`_decoded` looks at.
-KEY_SAMPLE = 8
 
 
 class CompanyColumns:
@@ -54,8 +52,7 @@ class CompanyColumns:
         (per record, the signals with a value; None when the map has no signals)."""
         props = _properties(records)
         columns: Columns = {"id": _values(records, "id")}
-        names = _decoded(self.properties.values(), props)
-        for key, name in zip(self.properties, names, strict=True):
+        for key, name in self.properties.items():
             columns[key] = _values(props, name)
         for key in _TIER_KEYS:
             values = columns.get(key)
@@ -91,10 +88,7 @@ class DealColumns:
         """One page's columns: canonical key -> one raw value per deal; ``id`` is the
         deal's id and ``account_id`` its company (:func:`company_of`)."""
         props = _properties(records)
-        names = _decoded(self.properties.values(), props)
-        columns: Columns = {
-            key: _values(props, name) for key, name in zip(self.properties, names, strict=True)
-        }
+        columns: Columns = {key: _values(props, name) for key, name in self.properties.items()}
         columns["id"] = _values(records, "id")
         columns["account_id"] = list(map(company_of, records))
         return columns
@@ -111,25 +105,10 @@ def company_of(record: dict[str, Any]) -> str | None:
 
 def _properties(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each record's ``properties`` (an empty dict where it has none)."""
-    props = _values(records, _decoded(["properties"], records)[0])
+    props = _values(records, "properties")
     if all(props):
         return props
     return [p or {} for p in props]
-
-
-def _decoded(names: Iterable[str], records: Sequence[Any]) -> list[str]:
-    """``names`` as the key objects of the first :data:`KEY_SAMPLE` records that hold them
-    (a name none of them holds, as given).
-
-    orjson decodes every occurrence of a key to one shared ``str``, so a lookup by that
-    object finds the key by identity, without comparing its text: a list's columns take
-    about a quarter less. Equal keys either way: what is read does not change.
-    """
-    keys: dict[str, str] = {}
-    for record in records[:KEY_SAMPLE]:
-        if isinstance(record, dict):
-            keys.update(zip(record, record, strict=True))
-    return [keys.get(name, name) for name in names]
 
 
 def _values(records: Sequence[dict[str, Any]], key: str) -> list[Any]:
