@@ -159,3 +159,41 @@ def test_encoding_is_told_across_ascii_chunks(
         path = tmp_path / name
         path.write_bytes(data)
         assert detect_encoding(path) == (encoding, False), name
+
+
+def test_a_batch_is_let_go_before_the_next_one_is_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the next batch's text is cut into cells, no reader holds the previous batch's
+    raw columns or its clean batch any more: the new cells take the memory just freed."""
+    import sys
+
+    import icpsync.connectors.file.rows as rows
+
+    monkeypatch.setattr("icpsync.connectors.file.connector.BATCH_ROWS", 16)
+    path = tmp_path / "a.csv"
+    path.write_text(
+        "id,name,domain,industry,employees\n"
+        + "".join(f"a{i},N{i},d{i}.example.com,Software,{i}\n" for i in range(40))
+    )
+    raw: list[list[str]] = []  # each batch's raw ids, as cut
+    clean: list[list[object]] = []  # each clean batch's domains
+    held: list[tuple[int, int]] = []  # their references (less ours) when the next is cut
+    cut = rows.plain_columns
+
+    def spy(*args: object, **kwargs: object) -> list[list[str]] | None:
+        if clean:
+            held.append((sys.getrefcount(raw[-1]) - 2, sys.getrefcount(clean[-1]) - 2))
+        columns = cut(*args, **kwargs)  # type: ignore[arg-type]
+        if columns is not None:
+            raw.append(columns[0])
+        return columns
+
+    monkeypatch.setattr(rows, "plain_columns", spy)
+    batches = FileConnector(path).read_account_batches()
+    for _ in range(3):
+        batch = next(batches)
+        clean.append(batch.columns["domain"])
+        del batch
+    assert [len(column) for column in clean] == [16, 16, 8]
+    assert held == [(0, 0), (0, 0)]

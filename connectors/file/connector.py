@@ -271,6 +271,7 @@ class FileConnector:
                 key = ICP_RAW_KEYS["override"]
                 columns[key] = [value or None for value in columns[key]]
             yield self._with_current(columns, icp), signals, rows
+            del columns, signals  # let the batch's strings go before the next one is cut
 
     def _raw_batches(
         self, path: Path, pairs: list[tuple[str, str]], not_signals: set[str] | None = None
@@ -303,7 +304,9 @@ class FileConnector:
                     {k: v for k, v in zip(extra, row, strict=True) if v not in (None, "")}
                     for row in zip(*values, strict=True)
                 ]
+                del values
             yield columns, signals, rows
+            del columns, cells, signals  # let the batch's strings go before the next is cut
 
     def _with_current(
         self, columns: dict[str, Sequence[object]], icp: list[tuple[str, str]]
@@ -362,6 +365,7 @@ class FileConnector:
                     )
                 if len(batch):
                     yield batch
+                del batch
             self._pass_on_rejects()
         finally:
             self._pending = None

@@ -217,6 +217,7 @@ def _split_batches(
         number += lines
         if numbers:
             yield header, columns, numbers  # type: ignore[misc]
+        del columns
 
 
 def _next_lines(handle: TextIO, text: str, size: int, line_chars: int) -> tuple[str, int, int]:

@@ -181,6 +181,7 @@ def _score_into(
             rows.tally(keys)
             if handle is not None:
                 handle.write(rows.lines(results.ids, keys))
+            del batch, results, keys
         tiers, histogram = rows.counts()
         report.tiers.update(tiers)
         report.score_histogram[:] = map(add, report.score_histogram, histogram)
