@@ -337,22 +337,12 @@ def _piece_columns(rows: list[list[str | None]], width: int) -> list[Sequence[st
 def _fitted_piece(
     rows: list[list[str | None]], first: int, width: int, on_bad_row: OnBadRow
 ) -> tuple[list[int], list[Sequence[str | None]]]:
-    """The numbers and columns of the rows (the first numbered ``first``) that are kept:
-    blank lines dropped, short rows padded with None, surplus cells dropped and counted,
-    empty rows dropped and counted, each report in row order (as :func:`_csv_rows` makes
-    them)."""
-    if set(map(len, rows)) != {width}:
-        numbers, rows = _fitted(enumerate(rows, first), width, on_bad_row)
-        return numbers, list(zip(*rows, strict=True))
-    numbers = list(range(first, first + len(rows)))
-    if not all(map(any, rows)):
-        kept = [i for i, row in enumerate(rows) if any(row)]
-        for i, row in enumerate(rows):
-            if not any(row):
-                on_bad_row("empty_row", numbers[i])
-        rows = [rows[i] for i in kept]
-        numbers = [numbers[i] for i in kept]
-    return numbers, list(zip(*rows, strict=True))
+    """The numbers and columns of the rows (the first numbered ``first``) that are kept
+    (:func:`_fitted`); the rows as they are when each is ``width`` cells with a value."""
+    if set(map(len, rows)) == {width} and all(map(any, rows)):
+        return list(range(first, first + len(rows))), list(zip(*rows, strict=True))
+    numbers, fitted = _fitted(enumerate(rows, first), width, on_bad_row)
+    return numbers, list(zip(*fitted, strict=True))
 
 
 def _first_record(reader: Iterator[list[str]], failed: list[int]) -> list[str] | None:
@@ -388,7 +378,8 @@ def _fitted(
     batch: Iterable[tuple[int, list[str | None]]], width: int, on_bad_row: OnBadRow
 ) -> tuple[list[int], list[list[str | None]]]:
     """Rows as ``width`` cells: blank lines dropped, short rows padded with None, surplus
-    cells dropped and counted, then rows without a value dropped and counted."""
+    cells dropped and counted, then rows without a value dropped and counted, each report
+    in row order (as :func:`_csv_rows` makes them)."""
     numbers: list[int] = []
     fitted: list[list[str | None]] = []
     for number, cells in batch:
